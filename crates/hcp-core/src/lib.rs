@@ -1,0 +1,14 @@
+//! The domain of HCP Supervisor, pure: no I/O, no async, no SQL.
+//!
+//! * [`wire`] — the hall-api v1 types, shared by the sync client and the reference
+//!   hall server so the two cannot drift apart.
+//! * [`rating`] — levels, channels, reasons and the bad-rating rule of DOMAIN.md.
+//! * [`validate`] — turns a raw change-feed record into a typed one, or names
+//!   precisely what is wrong with it (for the quarantine).
+
+pub mod rating;
+pub mod validate;
+pub mod wire;
+
+pub use rating::{Channel, Level, ReasonTag};
+pub use validate::{InvalidRecord, ValidRecord, validate_change};

@@ -1,0 +1,216 @@
+//! Rating rules (DOMAIN.md "Ratings"): levels, channels, reason tags.
+
+/// 评价等级, in the hall interfaces' numbering (5 best).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Level(u8);
+
+impl Level {
+    /// A level from its number, when it is 1..=5.
+    pub fn new(n: u8) -> Option<Self> {
+        (1..=5).contains(&n).then_some(Self(n))
+    }
+
+    /// The number, 1..=5.
+    pub fn get(self) -> u8 {
+        self.0
+    }
+
+    /// 差评 = level 1 or 2.
+    pub fn is_bad(self) -> bool {
+        self.0 <= 2
+    }
+
+    /// 中文名.
+    pub fn label_zh(self) -> &'static str {
+        match self.0 {
+            5 => "非常满意",
+            4 => "满意",
+            3 => "基本满意",
+            2 => "不满意",
+            _ => "非常不满意",
+        }
+    }
+}
+
+/// Whether a level number is a bad rating (差评).
+pub fn is_bad_level(level: u8) -> bool {
+    Level::new(level).is_some_and(Level::is_bad)
+}
+
+/// 评价渠道.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// 窗口评价器.
+    WindowDevice,
+    /// 扫码评价.
+    QrCode,
+    /// 网上办事 (PC).
+    Web,
+    /// 移动端/小程序.
+    App,
+    /// 短信.
+    Sms,
+    /// 12345/电话.
+    Hotline,
+    /// 自助终端.
+    Kiosk,
+    /// 其他 (also any channel a server adds later).
+    Other,
+}
+
+impl Channel {
+    /// Every channel, in display order.
+    pub const ALL: [Channel; 8] = [
+        Self::WindowDevice,
+        Self::QrCode,
+        Self::Web,
+        Self::App,
+        Self::Sms,
+        Self::Hotline,
+        Self::Kiosk,
+        Self::Other,
+    ];
+
+    /// Reads a wire spelling; unknown channels are `Other`.
+    pub fn from_wire(s: &str) -> Self {
+        match s {
+            "window_device" => Self::WindowDevice,
+            "qr_code" => Self::QrCode,
+            "web" => Self::Web,
+            "app" => Self::App,
+            "sms" => Self::Sms,
+            "hotline" => Self::Hotline,
+            "kiosk" => Self::Kiosk,
+            _ => Self::Other,
+        }
+    }
+
+    /// The wire spelling.
+    pub fn as_wire(self) -> &'static str {
+        match self {
+            Self::WindowDevice => "window_device",
+            Self::QrCode => "qr_code",
+            Self::Web => "web",
+            Self::App => "app",
+            Self::Sms => "sms",
+            Self::Hotline => "hotline",
+            Self::Kiosk => "kiosk",
+            Self::Other => "other",
+        }
+    }
+
+    /// 中文名.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::WindowDevice => "窗口评价器",
+            Self::QrCode => "扫码评价",
+            Self::Web => "网上办事",
+            Self::App => "移动端/小程序",
+            Self::Sms => "短信",
+            Self::Hotline => "12345/电话",
+            Self::Kiosk => "自助终端",
+            Self::Other => "其他",
+        }
+    }
+
+    /// Online channels have no window.
+    pub fn is_online(self) -> bool {
+        matches!(self, Self::QrCode | Self::Web | Self::App | Self::Sms | Self::Hotline)
+    }
+}
+
+/// 差评原因 tags the reference server uses (others may appear and are kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReasonTag {
+    /// 服务态度差.
+    Attitude,
+    /// 办理慢/超时.
+    Slow,
+    /// 多次跑动.
+    RepeatVisits,
+    /// 一次性告知不到位.
+    UnclearGuide,
+    /// 流程繁琐.
+    Process,
+    /// 环境设施.
+    Facilities,
+    /// 系统故障.
+    System,
+    /// 推诿扯皮.
+    Shuffled,
+    /// 其他.
+    Other,
+}
+
+impl ReasonTag {
+    /// Every known tag.
+    pub const ALL: [ReasonTag; 9] = [
+        Self::Attitude,
+        Self::Slow,
+        Self::RepeatVisits,
+        Self::UnclearGuide,
+        Self::Process,
+        Self::Facilities,
+        Self::System,
+        Self::Shuffled,
+        Self::Other,
+    ];
+
+    /// The wire spelling.
+    pub fn as_wire(self) -> &'static str {
+        match self {
+            Self::Attitude => "attitude",
+            Self::Slow => "slow",
+            Self::RepeatVisits => "repeat_visits",
+            Self::UnclearGuide => "unclear_guide",
+            Self::Process => "process",
+            Self::Facilities => "facilities",
+            Self::System => "system",
+            Self::Shuffled => "shuffled",
+            Self::Other => "other",
+        }
+    }
+
+    /// 中文名.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Attitude => "服务态度差",
+            Self::Slow => "办理慢/超时",
+            Self::RepeatVisits => "多次跑动",
+            Self::UnclearGuide => "一次性告知不到位",
+            Self::Process => "流程繁琐",
+            Self::Facilities => "环境设施",
+            Self::System => "系统故障",
+            Self::Shuffled => "推诿扯皮",
+            Self::Other => "其他",
+        }
+    }
+
+    /// Reads a wire spelling; `None` for a tag this version does not know.
+    pub fn from_wire(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_wire() == s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_rating_is_level_one_or_two() {
+        assert!(is_bad_level(1));
+        assert!(is_bad_level(2));
+        assert!(!is_bad_level(3));
+        assert!(!is_bad_level(5));
+        assert!(!is_bad_level(0));
+        assert!(!is_bad_level(7));
+    }
+
+    #[test]
+    fn unknown_channel_reads_as_other() {
+        assert_eq!(Channel::from_wire("fax"), Channel::Other);
+        for c in Channel::ALL {
+            assert_eq!(Channel::from_wire(c.as_wire()), c);
+        }
+    }
+}
