@@ -1,1 +1,177 @@
+//! The local cache of HCP Supervisor: one SQLite file.
+//!
+//! WAL, `synchronous=NORMAL`, a busy timeout and foreign keys; numbered migrations
+//! tracked in `PRAGMA user_version`, each applied in its own transaction. A database
+//! written by a newer version of the app is refused rather than guessed at.
+//! Every SQL string of the project lives in this crate, and every query binds its
+//! parameters.
 
+mod feed;
+mod halls;
+mod queries;
+mod vault;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::Connection;
+
+pub use feed::{FeedRecord, PageOutcome, PageToApply, QuarantineEntry, SyncState};
+pub use halls::HallRecord;
+pub use queries::{EvaluationRow, HallCounts, QuarantineRow};
+pub use vault::TokenVault;
+
+/// Errors of the local cache.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite said no.
+    #[error("本地数据库错误：{0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The file was written by a newer app.
+    #[error(
+        "本地数据库 {path} 由更新版本的督查台创建（数据库版本 {found}，本程序支持到 {supported}），请升级程序后再打开；为防止数据损坏，本程序不会修改它"
+    )]
+    NewerDatabase {
+        /// The database file.
+        path: String,
+        /// Its `user_version`.
+        found: i64,
+        /// The newest this build knows.
+        supported: i64,
+    },
+    /// Could not create the directory or file.
+    #[error("无法访问 {path}：{source}")]
+    Io {
+        /// The path concerned.
+        path: String,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// A stored JSON column did not parse (the file was edited by hand?).
+    #[error("本地数据库中的记录已损坏：{0}")]
+    Corrupt(String),
+    /// No such hall.
+    #[error("没有编码为 “{0}” 的大厅")]
+    UnknownHall(String),
+}
+
+/// Result alias of this crate.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The numbered migrations, in order; migration *n* brings the file to version *n*.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// An open cache file.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the cache at `path` and brings it to the current
+    /// schema.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let mut conn = Connection::open(&path)?;
+        conn.busy_timeout(Duration::from_secs(30))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "cache_size", -65536)?; // 64 MiB page cache
+        conn.set_prepared_statement_cache_capacity(64);
+        migrate(&mut conn, &path)?;
+        Ok(Self { conn, path })
+    }
+
+    /// The file this store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the open file.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::NewerDatabase {
+            path: path.display().to_string(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let version = i as i64 + 1;
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+        tracing::info!(version, "applied cache migration");
+    }
+    Ok(())
+}
+
+/// Formats an instant the way the cache stores it: UTC, seconds, `Z`.
+pub fn utc_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub(crate) fn now_text() -> String {
+    utc_text(Utc::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_file_gets_the_current_schema_and_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("sub/hcp.db")).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let mode: String = store
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        drop(store);
+        // Opening again applies nothing and keeps the version.
+        let store = Store::open(dir.path().join("sub/hcp.db")).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_database_from_a_newer_version_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hcp.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 3)
+                .unwrap();
+        }
+        let err = Store::open(&path).err().expect("must refuse");
+        let msg = err.to_string();
+        assert!(msg.contains("更新版本"), "{msg}");
+        assert!(msg.contains(&format!("数据库版本 {}", SCHEMA_VERSION + 3)), "{msg}");
+        let conn = Connection::open(&path).unwrap();
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(tables, 0, "a refused file must not be migrated");
+    }
+}

@@ -1,0 +1,373 @@
+//! Applying the change feed: one page and its cursor in one transaction, so a crash
+//! can neither skip nor double a record.
+
+use chrono::Utc;
+use hcp_core::validate::ValidRecord;
+use hcp_core::wire::{Appeal, Evaluation, HallProfile, Rectification};
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+
+use crate::halls::write_profile;
+use crate::{Result, Store, StoreError, now_text, utc_text};
+
+/// One valid record of a page, with its feed position and its raw JSON.
+#[derive(Debug)]
+pub struct FeedRecord<'a> {
+    /// Feed position.
+    pub seq: i64,
+    /// The record exactly as the hall sent it.
+    pub raw: &'a str,
+    /// The validated record.
+    pub record: ValidRecord,
+}
+
+/// A record refused by validation, kept whole with the reason.
+#[derive(Debug, Clone)]
+pub struct QuarantineEntry<'a> {
+    /// Feed position.
+    pub seq: i64,
+    /// The change's kind.
+    pub kind: &'a str,
+    /// The raw change.
+    pub raw: &'a str,
+    /// The offending field.
+    pub field: String,
+    /// Why (zh-CN).
+    pub reason: String,
+}
+
+/// What one page brings, to be stored atomically with `next_cursor`.
+#[derive(Debug, Default)]
+pub struct PageToApply<'a> {
+    /// Valid records in feed order.
+    pub records: Vec<FeedRecord<'a>>,
+    /// Refused records.
+    pub quarantined: Vec<QuarantineEntry<'a>>,
+    /// Changes of kinds this version does not know.
+    pub skipped_unknown: u64,
+    /// A freshly fetched profile, when the page announced a profile change.
+    pub profile: Option<HallProfile>,
+    /// The cursor to resume from once this page is stored.
+    pub next_cursor: &'a str,
+}
+
+/// What applying a page did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PageOutcome {
+    /// Records not seen before.
+    pub new: u64,
+    /// Records replaced by a higher rev.
+    pub updated: u64,
+    /// Records whose rev was not higher than the stored one.
+    pub unchanged: u64,
+    /// Records refused (first time only; a redelivered bad record counts once).
+    pub quarantined: u64,
+    /// Unknown kinds skipped.
+    pub skipped: u64,
+}
+
+impl PageOutcome {
+    /// Adds another page's figures.
+    pub fn add(&mut self, o: &PageOutcome) {
+        self.new += o.new;
+        self.updated += o.updated;
+        self.unchanged += o.unchanged;
+        self.quarantined += o.quarantined;
+        self.skipped += o.skipped;
+    }
+}
+
+/// Per-hall sync bookkeeping.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SyncState {
+    /// Where to resume the feed; `None` = from the beginning.
+    pub cursor: Option<String>,
+    /// Last attempt (UTC).
+    pub last_attempt_at: Option<String>,
+    /// Last sync that reached the end of the feed (UTC).
+    pub last_success_at: Option<String>,
+    /// Last failure's reason (zh-CN), cleared by a success.
+    pub last_error: Option<String>,
+    /// When it failed.
+    pub last_error_at: Option<String>,
+    /// Pages stored, all time.
+    pub pages_total: i64,
+    /// Records seen, all time.
+    pub records_total: i64,
+    /// Records quarantined, all time.
+    pub quarantined_total: i64,
+    /// Unknown-kind changes skipped, all time.
+    pub skipped_total: i64,
+    /// Restarts from the beginning after `410 Gone`.
+    pub restarts_total: i64,
+}
+
+/// How an upsert went.
+enum Upsert {
+    New,
+    Updated,
+    Unchanged,
+}
+
+impl Store {
+    /// The sync bookkeeping of a hall.
+    pub fn sync_state(&self, hall_id: &str) -> Result<SyncState> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT cursor, last_attempt_at, last_success_at, last_error, last_error_at,
+                    pages_total, records_total, quarantined_total, skipped_total, restarts_total
+             FROM sync_state WHERE hall_id = ?1",
+        )?;
+        stmt.query_row([hall_id], |r| {
+            Ok(SyncState {
+                cursor: r.get(0)?,
+                last_attempt_at: r.get(1)?,
+                last_success_at: r.get(2)?,
+                last_error: r.get(3)?,
+                last_error_at: r.get(4)?,
+                pages_total: r.get(5)?,
+                records_total: r.get(6)?,
+                quarantined_total: r.get(7)?,
+                skipped_total: r.get(8)?,
+                restarts_total: r.get(9)?,
+            })
+        })
+        .optional()?
+        .ok_or_else(|| StoreError::UnknownHall(hall_id.to_owned()))
+    }
+
+    /// Stores one page of a hall's feed and its next cursor in one transaction.
+    /// Records are upserted by `rev`: a lower or equal rev changes nothing, so the
+    /// same page applied twice changes nothing.
+    pub fn apply_page(&mut self, hall_id: &str, page: &PageToApply<'_>) -> Result<PageOutcome> {
+        let tx = self.conn.transaction()?;
+        let mut out = PageOutcome {
+            skipped: page.skipped_unknown,
+            ..PageOutcome::default()
+        };
+        let now = now_text();
+        if let Some(profile) = &page.profile {
+            write_profile(&tx, profile)?;
+        }
+        for rec in &page.records {
+            let how = match &rec.record {
+                ValidRecord::Evaluation(e) => upsert_evaluation(&tx, e, rec, &now)?,
+                ValidRecord::Appeal(a) => upsert_appeal(&tx, a, rec, &now)?,
+                ValidRecord::Rectification(r) => upsert_rectification(&tx, r, rec, &now)?,
+                ValidRecord::Profile(_) => Upsert::Unchanged,
+                ValidRecord::UnknownKind(_) => continue,
+            };
+            match how {
+                Upsert::New => out.new += 1,
+                Upsert::Updated => out.updated += 1,
+                Upsert::Unchanged => out.unchanged += 1,
+            }
+        }
+        {
+            let mut q = tx.prepare_cached(
+                "INSERT OR IGNORE INTO quarantine (hall_id, seq, kind, raw, field, reason, quarantined_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for e in &page.quarantined {
+                out.quarantined +=
+                    q.execute(params![hall_id, e.seq, e.kind, e.raw, e.field, e.reason, now])? as u64;
+                tracing::warn!(hall_id, seq = e.seq, field = %e.field, "record quarantined");
+            }
+        }
+        let n = tx.execute(
+            "UPDATE sync_state SET cursor = ?2, pages_total = pages_total + 1,
+                    records_total = records_total + ?3, quarantined_total = quarantined_total + ?4,
+                    skipped_total = skipped_total + ?5
+             WHERE hall_id = ?1",
+            params![
+                hall_id,
+                page.next_cursor,
+                (page.records.len() + page.quarantined.len()) as i64,
+                out.quarantined as i64,
+                out.skipped as i64
+            ],
+        )?;
+        if n == 0 {
+            return Err(StoreError::UnknownHall(hall_id.to_owned()));
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Forgets the cursor after `410 Gone`: the next page starts from the beginning
+    /// and the rev rule keeps what is stored.
+    pub fn restart_feed(&self, hall_id: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE sync_state SET cursor = NULL, restarts_total = restarts_total + 1 WHERE hall_id = ?1",
+            [hall_id],
+        )?;
+        Ok(())
+    }
+
+    /// Marks the start of a sync attempt.
+    pub fn record_sync_attempt(&self, hall_id: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE sync_state SET last_attempt_at = ?2 WHERE hall_id = ?1",
+            params![hall_id, now_text()],
+        )?;
+        Ok(())
+    }
+
+    /// Records how a sync attempt ended: `Ok` clears the last error.
+    pub fn record_sync_end(&self, hall_id: &str, outcome: std::result::Result<(), &str>) -> Result<()> {
+        let now = now_text();
+        match outcome {
+            Ok(()) => self.conn.execute(
+                "UPDATE sync_state SET last_success_at = ?2, last_error = NULL, last_error_at = NULL
+                 WHERE hall_id = ?1",
+                params![hall_id, now],
+            )?,
+            Err(reason) => self.conn.execute(
+                "UPDATE sync_state SET last_error = ?2, last_error_at = ?3 WHERE hall_id = ?1",
+                params![hall_id, reason, now],
+            )?,
+        };
+        Ok(())
+    }
+}
+
+fn ts(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
+    utc_text(t.with_timezone(&Utc))
+}
+
+/// Inserts when new; otherwise replaces only when `rev` is higher.
+fn upsert_evaluation(
+    tx: &Transaction<'_>,
+    e: &Evaluation,
+    rec: &FeedRecord<'_>,
+    now: &str,
+) -> Result<Upsert> {
+    let reasons = serde_json::to_string(&e.reasons).map_err(|x| StoreError::Corrupt(x.to_string()))?;
+    let served = e.served_at.as_ref().map(ts);
+    let evaluated = ts(&e.evaluated_at);
+    let ev = &e.evaluator;
+    let values = params![
+        e.hall_id,
+        e.id,
+        e.rev,
+        rec.seq,
+        e.serial_no,
+        e.item_code,
+        e.item_name,
+        e.department_code,
+        e.window_no,
+        e.staff_no,
+        e.channel,
+        e.level,
+        reasons,
+        e.comment,
+        served,
+        evaluated,
+        ev.real_name,
+        ev.name_masked,
+        ev.phone_masked,
+        ev.id_hash,
+        e.status.as_str(),
+        rec.raw,
+        now
+    ];
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO evaluations (hall_id, id, rev, seq, serial_no, item_code, item_name,
+                department_code, window_no, staff_no, channel, level, reasons, comment, served_at,
+                evaluated_at, evaluator_real_name, evaluator_name_masked, evaluator_phone_masked,
+                evaluator_id_hash, status, raw_json, synced_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                     ?19, ?20, ?21, ?22, ?23)",
+        )?
+        .execute(values)?;
+    if inserted == 1 {
+        return Ok(Upsert::New);
+    }
+    let updated = tx
+        .prepare_cached(
+            "UPDATE evaluations SET rev = ?3, seq = ?4, serial_no = ?5, item_code = ?6, item_name = ?7,
+                department_code = ?8, window_no = ?9, staff_no = ?10, channel = ?11, level = ?12,
+                reasons = ?13, comment = ?14, served_at = ?15, evaluated_at = ?16,
+                evaluator_real_name = ?17, evaluator_name_masked = ?18, evaluator_phone_masked = ?19,
+                evaluator_id_hash = ?20, status = ?21, raw_json = ?22, synced_at = ?23
+             WHERE hall_id = ?1 AND id = ?2 AND rev < ?3",
+        )?
+        .execute(values)?;
+    Ok(if updated == 1 { Upsert::Updated } else { Upsert::Unchanged })
+}
+
+fn upsert_appeal(tx: &Transaction<'_>, a: &Appeal, rec: &FeedRecord<'_>, now: &str) -> Result<Upsert> {
+    let att = serde_json::to_string(&a.attachments).map_err(|x| StoreError::Corrupt(x.to_string()))?;
+    let values = params![
+        a.hall_id,
+        a.id,
+        a.rev,
+        rec.seq,
+        a.evaluation_id,
+        ts(&a.filed_at),
+        a.filed_by,
+        a.ground,
+        a.statement,
+        att,
+        rec.raw,
+        now
+    ];
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO appeals (hall_id, id, rev, seq, evaluation_id, filed_at, filed_by,
+                ground, statement, attachments, raw_json, synced_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?
+        .execute(values)?;
+    if inserted == 1 {
+        return Ok(Upsert::New);
+    }
+    let updated = tx
+        .prepare_cached(
+            "UPDATE appeals SET rev = ?3, seq = ?4, evaluation_id = ?5, filed_at = ?6, filed_by = ?7,
+                ground = ?8, statement = ?9, attachments = ?10, raw_json = ?11, synced_at = ?12
+             WHERE hall_id = ?1 AND id = ?2 AND rev < ?3",
+        )?
+        .execute(values)?;
+    Ok(if updated == 1 { Upsert::Updated } else { Upsert::Unchanged })
+}
+
+fn upsert_rectification(
+    tx: &Transaction<'_>,
+    r: &Rectification,
+    rec: &FeedRecord<'_>,
+    now: &str,
+) -> Result<Upsert> {
+    let att = serde_json::to_string(&r.attachments).map_err(|x| StoreError::Corrupt(x.to_string()))?;
+    let values = params![
+        r.hall_id,
+        r.id,
+        r.rev,
+        rec.seq,
+        r.evaluation_id,
+        ts(&r.submitted_at),
+        r.responsible,
+        r.measures,
+        att,
+        rec.raw,
+        now
+    ];
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO rectifications (hall_id, id, rev, seq, evaluation_id, submitted_at,
+                responsible, measures, attachments, raw_json, synced_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?
+        .execute(values)?;
+    if inserted == 1 {
+        return Ok(Upsert::New);
+    }
+    let updated = tx
+        .prepare_cached(
+            "UPDATE rectifications SET rev = ?3, seq = ?4, evaluation_id = ?5, submitted_at = ?6,
+                responsible = ?7, measures = ?8, attachments = ?9, raw_json = ?10, synced_at = ?11
+             WHERE hall_id = ?1 AND id = ?2 AND rev < ?3",
+        )?
+        .execute(values)?;
+    Ok(if updated == 1 { Upsert::Updated } else { Upsert::Unchanged })
+}

@@ -1,0 +1,208 @@
+//! Read side: exports, counts, the quarantine list.
+
+use rusqlite::params;
+use serde::Serialize;
+
+use crate::{Result, Store};
+
+/// One stored evaluation (latest rev), as columns plus the raw record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvaluationRow {
+    /// 大厅编码.
+    pub hall_id: String,
+    /// 评价编号.
+    pub id: String,
+    /// Latest rev.
+    pub rev: i64,
+    /// 办件编号.
+    pub serial_no: Option<String>,
+    /// 事项编码.
+    pub item_code: Option<String>,
+    /// 事项名称.
+    pub item_name: Option<String>,
+    /// 部门编码.
+    pub department_code: Option<String>,
+    /// 窗口号.
+    pub window_no: Option<String>,
+    /// 工号.
+    pub staff_no: Option<String>,
+    /// 评价渠道.
+    pub channel: String,
+    /// 1..5.
+    pub level: u8,
+    /// 差评原因 tags (JSON array text).
+    pub reasons: String,
+    /// 评价内容.
+    pub comment: String,
+    /// 办理时间 (UTC).
+    pub served_at: Option<String>,
+    /// 评价时间 (UTC).
+    pub evaluated_at: String,
+    /// 实名评价.
+    pub evaluator_real_name: bool,
+    /// 评价人 (masked).
+    pub evaluator_name_masked: Option<String>,
+    /// 联系电话 (masked).
+    pub evaluator_phone_masked: Option<String>,
+    /// valid | revised | withdrawn.
+    pub status: String,
+    /// The record as the hall sent it.
+    pub raw_json: String,
+}
+
+/// A quarantined record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuarantineRow {
+    /// 大厅编码.
+    pub hall_id: String,
+    /// Feed position.
+    pub seq: i64,
+    /// The change's kind.
+    pub kind: String,
+    /// The offending field.
+    pub field: String,
+    /// Why (zh-CN).
+    pub reason: String,
+    /// The raw change.
+    pub raw: String,
+    /// When (UTC).
+    pub quarantined_at: String,
+}
+
+/// What the cache holds for a hall.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct HallCounts {
+    /// Evaluations (latest revs), any status.
+    pub evaluations: i64,
+    /// Of which withdrawn.
+    pub withdrawn: i64,
+    /// Bad ratings (level 1–2, not withdrawn).
+    pub bad: i64,
+    /// Appeals.
+    pub appeals: i64,
+    /// Rectifications.
+    pub rectifications: i64,
+    /// Quarantined records.
+    pub quarantined: i64,
+}
+
+impl Store {
+    /// Calls `f` for every stored evaluation (latest rev) of one hall or all, by
+    /// hall then id. Streams: nothing is collected in memory.
+    pub fn for_each_evaluation(
+        &self,
+        hall_id: Option<&str>,
+        mut f: impl FnMut(EvaluationRow) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT hall_id, id, rev, serial_no, item_code, item_name, department_code, window_no,
+                    staff_no, channel, level, reasons, comment, served_at, evaluated_at,
+                    evaluator_real_name, evaluator_name_masked, evaluator_phone_masked, status, raw_json
+             FROM evaluations WHERE (?1 IS NULL OR hall_id = ?1) ORDER BY hall_id, id",
+        )?;
+        let mut rows = stmt.query([hall_id])?;
+        while let Some(r) = rows.next()? {
+            let row = EvaluationRow {
+                hall_id: r.get(0)?,
+                id: r.get(1)?,
+                rev: r.get(2)?,
+                serial_no: r.get(3)?,
+                item_code: r.get(4)?,
+                item_name: r.get(5)?,
+                department_code: r.get(6)?,
+                window_no: r.get(7)?,
+                staff_no: r.get(8)?,
+                channel: r.get(9)?,
+                level: r.get(10)?,
+                reasons: r.get(11)?,
+                comment: r.get(12)?,
+                served_at: r.get(13)?,
+                evaluated_at: r.get(14)?,
+                evaluator_real_name: r.get(15)?,
+                evaluator_name_masked: r.get(16)?,
+                evaluator_phone_masked: r.get(17)?,
+                status: r.get(18)?,
+                raw_json: r.get(19)?,
+            };
+            f(row).map_err(|e| crate::StoreError::Io {
+                path: "输出".into(),
+                source: e,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// (hall_id, id, rev, status, level) of every stored evaluation, sorted: the
+    /// cache's state in a form tests and diagnostics can compare.
+    pub fn evaluation_keys(&self) -> Result<Vec<(String, String, i64, String, u8)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT hall_id, id, rev, status, level FROM evaluations ORDER BY hall_id, id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// (hall_id, id, rev) of every appeal and rectification, sorted, each list
+    /// prefixed by its kind.
+    pub fn follow_up_keys(&self) -> Result<Vec<(String, String, String, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT 'appeal', hall_id, id, rev FROM appeals
+             UNION ALL SELECT 'rectification', hall_id, id, rev FROM rectifications
+             ORDER BY 1, 2, 3",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Ids of a hall's bad ratings (level 1–2, not withdrawn) evaluated in
+    /// `[from, to)` (UTC text), newest first, at most `limit`.
+    pub fn bad_rating_ids(&self, hall_id: &str, from: &str, to: &str, limit: i64) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM evaluations
+             WHERE hall_id = ?1 AND level <= 2 AND status <> 'withdrawn'
+               AND evaluated_at >= ?2 AND evaluated_at < ?3
+             ORDER BY evaluated_at DESC LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(params![hall_id, from, to, limit], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// What the cache holds for one hall.
+    pub fn hall_counts(&self, hall_id: &str) -> Result<HallCounts> {
+        let c = &self.conn;
+        let one = |sql: &str| -> Result<i64> { Ok(c.query_row(sql, [hall_id], |r| r.get(0))?) };
+        Ok(HallCounts {
+            evaluations: one("SELECT count(*) FROM evaluations WHERE hall_id = ?1")?,
+            withdrawn: one(
+                "SELECT count(*) FROM evaluations WHERE hall_id = ?1 AND status = 'withdrawn'",
+            )?,
+            bad: one(
+                "SELECT count(*) FROM evaluations
+                 WHERE hall_id = ?1 AND level <= 2 AND status <> 'withdrawn'",
+            )?,
+            appeals: one("SELECT count(*) FROM appeals WHERE hall_id = ?1")?,
+            rectifications: one("SELECT count(*) FROM rectifications WHERE hall_id = ?1")?,
+            quarantined: one("SELECT count(*) FROM quarantine WHERE hall_id = ?1")?,
+        })
+    }
+
+    /// Quarantined records, newest first (all halls, or one).
+    pub fn quarantine(&self, hall_id: Option<&str>) -> Result<Vec<QuarantineRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT hall_id, seq, kind, field, reason, raw, quarantined_at FROM quarantine
+             WHERE (?1 IS NULL OR hall_id = ?1) ORDER BY quarantined_at DESC, hall_id, seq DESC",
+        )?;
+        let rows = stmt.query_map([hall_id], |r| {
+            Ok(QuarantineRow {
+                hall_id: r.get(0)?,
+                seq: r.get(1)?,
+                kind: r.get(2)?,
+                field: r.get(3)?,
+                reason: r.get(4)?,
+                raw: r.get(5)?,
+                quarantined_at: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
