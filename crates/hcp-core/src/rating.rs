@@ -115,7 +115,10 @@ impl Channel {
 
     /// Online channels have no window.
     pub fn is_online(self) -> bool {
-        matches!(self, Self::QrCode | Self::Web | Self::App | Self::Sms | Self::Hotline)
+        matches!(
+            self,
+            Self::QrCode | Self::Web | Self::App | Self::Sms | Self::Hotline
+        )
     }
 }
 

@@ -11,9 +11,7 @@ use chrono::DateTime;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::wire::{
-    Appeal, Evaluation, MAX_COMMENT_CHARS, ProfileChanged, Rectification,
-};
+use crate::wire::{Appeal, Evaluation, MAX_COMMENT_CHARS, ProfileChanged, Rectification};
 
 /// A record that passed validation.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,7 +116,10 @@ fn non_empty(field: &str, v: &str) -> Result<(), InvalidRecord> {
 fn check_key(id: &str, rev: i64, hall_id: &str, expected: &str) -> Result<(), InvalidRecord> {
     non_empty("id", id)?;
     if rev < 1 {
-        return Err(InvalidRecord::new("rev", format!("版本号为 {rev}，应为正整数")));
+        return Err(InvalidRecord::new(
+            "rev",
+            format!("版本号为 {rev}，应为正整数"),
+        ));
     }
     if hall_id != expected {
         return Err(InvalidRecord::new(
@@ -378,7 +379,9 @@ mod tests {
     #[test]
     fn a_good_evaluation_passes() {
         let r = validate_change("evaluation", &good().to_string(), "340825-ZWFW").unwrap();
-        let ValidRecord::Evaluation(e) = r else { panic!() };
+        let ValidRecord::Evaluation(e) = r else {
+            panic!()
+        };
         assert_eq!(e.level, 2);
         assert_eq!(e.evaluator.name_masked.as_deref(), Some("李*"));
     }
@@ -389,7 +392,10 @@ mod tests {
         v["level"] = json!(7);
         assert_eq!(reason_for(&v), "字段 level：评价等级为 7，应为 1–5 的整数");
         v["level"] = json!(700);
-        assert_eq!(reason_for(&v), "字段 level：评价等级为 700，应为 1–5 的整数");
+        assert_eq!(
+            reason_for(&v),
+            "字段 level：评价等级为 700，应为 1–5 的整数"
+        );
     }
 
     #[test]
@@ -412,7 +418,10 @@ mod tests {
     fn overlong_comment_is_named() {
         let mut v = good();
         v["comment"] = json!("差".repeat(2001));
-        assert_eq!(reason_for(&v), "字段 comment：评价内容 2001 字，超过上限 2000 字");
+        assert_eq!(
+            reason_for(&v),
+            "字段 comment：评价内容 2001 字，超过上限 2000 字"
+        );
         v["comment"] = json!("差".repeat(2000));
         assert!(validate_change("evaluation", &v.to_string(), "340825-ZWFW").is_ok());
     }
@@ -424,10 +433,16 @@ mod tests {
         assert_eq!(reason_for(&v), "字段 level：类型错误：应为整数，收到字符串");
         let mut v = good();
         v["reasons"] = json!(["slow", 3]);
-        assert_eq!(reason_for(&v), "字段 reasons[1]：类型错误：应为字符串，收到数字");
+        assert_eq!(
+            reason_for(&v),
+            "字段 reasons[1]：类型错误：应为字符串，收到数字"
+        );
         let mut v = good();
         v["evaluator"]["real_name"] = json!("yes");
-        assert_eq!(reason_for(&v), "字段 evaluator.real_name：类型错误：应为布尔值，收到字符串");
+        assert_eq!(
+            reason_for(&v),
+            "字段 evaluator.real_name：类型错误：应为布尔值，收到字符串"
+        );
         let mut v = good();
         v["status"] = json!("deleted");
         assert!(reason_for(&v).starts_with("字段 status：未知状态 “deleted”"));

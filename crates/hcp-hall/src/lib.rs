@@ -1,1 +1,76 @@
+//! The reference hall server of HCP Supervisor.
+//!
+//! Speaks hall-api v1 (`shared/hall-api/v1.md`) for several halls from one process
+//! under `/h/<hall>/`, with an admin API to append records at run time and fault
+//! switches for tests, and generates deterministic synthetic halls. Used by the
+//! demo, the tests and the benchmarks.
 
+pub mod feed;
+pub mod generate;
+pub mod server;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+pub use feed::{HallState, NewChange};
+pub use generate::{GenSpec, GeneratedHall, generate};
+pub use server::{Faults, RunningServer, ServerState};
+
+/// `halls.json` of a data directory: which halls, with which tokens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The admin token.
+    pub admin_token: String,
+    /// The halls.
+    pub halls: Vec<ManifestHall>,
+}
+
+/// One hall of the manifest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestHall {
+    /// 大厅编码 (also its subdirectory).
+    pub hall_id: String,
+    /// Its bearer token.
+    pub token: String,
+}
+
+/// A deterministic admin token for a seed.
+pub fn admin_token_for(seed: u64) -> String {
+    let mut rng = generate::Rng::new(seed ^ 0xAD_0000_0000);
+    format!("admin-{:016x}", rng.next_u64())
+}
+
+/// Writes halls to a data directory: `halls.json` and one folder per hall.
+pub fn save_dataset(dir: &Path, halls: &[HallState], admin_token: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for h in halls {
+        h.save(&dir.join(&h.profile.hall_id))?;
+    }
+    let manifest = Manifest {
+        admin_token: admin_token.to_string(),
+        halls: halls
+            .iter()
+            .map(|h| ManifestHall {
+                hall_id: h.profile.hall_id.clone(),
+                token: h.token.clone(),
+            })
+            .collect(),
+    };
+    std::fs::write(
+        dir.join("halls.json"),
+        serde_json::to_vec_pretty(&manifest)?,
+    )
+}
+
+/// Reads a data directory written by [`save_dataset`].
+pub fn load_dataset(dir: &Path) -> std::io::Result<(Manifest, Vec<HallState>)> {
+    let manifest: Manifest = serde_json::from_slice(&std::fs::read(dir.join("halls.json"))?)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    let halls = manifest
+        .halls
+        .iter()
+        .map(|h| HallState::load(&dir.join(&h.hall_id), h.token.clone()))
+        .collect::<std::io::Result<_>>()?;
+    Ok((manifest, halls))
+}

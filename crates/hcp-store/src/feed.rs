@@ -27,7 +27,7 @@ pub struct QuarantineEntry<'a> {
     /// Feed position.
     pub seq: i64,
     /// The change's kind.
-    pub kind: &'a str,
+    pub kind: String,
     /// The raw change.
     pub raw: &'a str,
     /// The offending field.
@@ -168,8 +168,9 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
             for e in &page.quarantined {
-                out.quarantined +=
-                    q.execute(params![hall_id, e.seq, e.kind, e.raw, e.field, e.reason, now])? as u64;
+                out.quarantined += q.execute(params![
+                    hall_id, e.seq, e.kind, e.raw, e.field, e.reason, now
+                ])? as u64;
                 tracing::warn!(hall_id, seq = e.seq, field = %e.field, "record quarantined");
             }
         }
@@ -213,7 +214,11 @@ impl Store {
     }
 
     /// Records how a sync attempt ended: `Ok` clears the last error.
-    pub fn record_sync_end(&self, hall_id: &str, outcome: std::result::Result<(), &str>) -> Result<()> {
+    pub fn record_sync_end(
+        &self,
+        hall_id: &str,
+        outcome: std::result::Result<(), &str>,
+    ) -> Result<()> {
         let now = now_text();
         match outcome {
             Ok(()) => self.conn.execute(
@@ -241,7 +246,8 @@ fn upsert_evaluation(
     rec: &FeedRecord<'_>,
     now: &str,
 ) -> Result<Upsert> {
-    let reasons = serde_json::to_string(&e.reasons).map_err(|x| StoreError::Corrupt(x.to_string()))?;
+    let reasons =
+        serde_json::to_string(&e.reasons).map_err(|x| StoreError::Corrupt(x.to_string()))?;
     let served = e.served_at.as_ref().map(ts);
     let evaluated = ts(&e.evaluated_at);
     let ev = &e.evaluator;
@@ -293,11 +299,21 @@ fn upsert_evaluation(
              WHERE hall_id = ?1 AND id = ?2 AND rev < ?3",
         )?
         .execute(values)?;
-    Ok(if updated == 1 { Upsert::Updated } else { Upsert::Unchanged })
+    Ok(if updated == 1 {
+        Upsert::Updated
+    } else {
+        Upsert::Unchanged
+    })
 }
 
-fn upsert_appeal(tx: &Transaction<'_>, a: &Appeal, rec: &FeedRecord<'_>, now: &str) -> Result<Upsert> {
-    let att = serde_json::to_string(&a.attachments).map_err(|x| StoreError::Corrupt(x.to_string()))?;
+fn upsert_appeal(
+    tx: &Transaction<'_>,
+    a: &Appeal,
+    rec: &FeedRecord<'_>,
+    now: &str,
+) -> Result<Upsert> {
+    let att =
+        serde_json::to_string(&a.attachments).map_err(|x| StoreError::Corrupt(x.to_string()))?;
     let values = params![
         a.hall_id,
         a.id,
@@ -329,7 +345,11 @@ fn upsert_appeal(tx: &Transaction<'_>, a: &Appeal, rec: &FeedRecord<'_>, now: &s
              WHERE hall_id = ?1 AND id = ?2 AND rev < ?3",
         )?
         .execute(values)?;
-    Ok(if updated == 1 { Upsert::Updated } else { Upsert::Unchanged })
+    Ok(if updated == 1 {
+        Upsert::Updated
+    } else {
+        Upsert::Unchanged
+    })
 }
 
 fn upsert_rectification(
@@ -338,7 +358,8 @@ fn upsert_rectification(
     rec: &FeedRecord<'_>,
     now: &str,
 ) -> Result<Upsert> {
-    let att = serde_json::to_string(&r.attachments).map_err(|x| StoreError::Corrupt(x.to_string()))?;
+    let att =
+        serde_json::to_string(&r.attachments).map_err(|x| StoreError::Corrupt(x.to_string()))?;
     let values = params![
         r.hall_id,
         r.id,
@@ -369,5 +390,9 @@ fn upsert_rectification(
              WHERE hall_id = ?1 AND id = ?2 AND rev < ?3",
         )?
         .execute(values)?;
-    Ok(if updated == 1 { Upsert::Updated } else { Upsert::Unchanged })
+    Ok(if updated == 1 {
+        Upsert::Updated
+    } else {
+        Upsert::Unchanged
+    })
 }

@@ -135,10 +135,21 @@ pub(crate) fn write_profile(tx: &Transaction<'_>, p: &HallProfile) -> Result<()>
         "UPDATE halls SET name = ?2, region_code = ?3, level = ?4, profile_rev = ?5,
                           profile_json = ?6, updated_at = ?7
          WHERE hall_id = ?1",
-        params![p.hall_id, p.name, p.region_code, p.level, p.profile_rev, json, now_text()],
+        params![
+            p.hall_id,
+            p.name,
+            p.region_code,
+            p.level,
+            p.profile_rev,
+            json,
+            now_text()
+        ],
     )?;
     for table in ["departments", "windows", "staff", "service_items"] {
-        tx.execute(&format!("DELETE FROM {table} WHERE hall_id = ?1"), [&p.hall_id])?;
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE hall_id = ?1"),
+            [&p.hall_id],
+        )?;
     }
     {
         let mut s = tx.prepare_cached(
@@ -158,7 +169,13 @@ pub(crate) fn write_profile(tx: &Transaction<'_>, p: &HallProfile) -> Result<()>
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         for st in &p.staff {
-            s.execute(params![p.hall_id, st.no, st.name, st.window_no, st.department_code])?;
+            s.execute(params![
+                p.hall_id,
+                st.no,
+                st.name,
+                st.window_no,
+                st.department_code
+            ])?;
         }
         let mut s = tx.prepare_cached(
             "INSERT OR REPLACE INTO service_items (hall_id, code, name, department_code)

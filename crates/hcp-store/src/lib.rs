@@ -167,7 +167,10 @@ mod tests {
         let err = Store::open(&path).err().expect("must refuse");
         let msg = err.to_string();
         assert!(msg.contains("更新版本"), "{msg}");
-        assert!(msg.contains(&format!("数据库版本 {}", SCHEMA_VERSION + 3)), "{msg}");
+        assert!(
+            msg.contains(&format!("数据库版本 {}", SCHEMA_VERSION + 3)),
+            "{msg}"
+        );
         let conn = Connection::open(&path).unwrap();
         let tables: i64 = conn
             .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))

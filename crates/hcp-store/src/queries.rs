@@ -138,7 +138,9 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT hall_id, id, rev, status, level FROM evaluations ORDER BY hall_id, id",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -156,7 +158,13 @@ impl Store {
 
     /// Ids of a hall's bad ratings (level 1–2, not withdrawn) evaluated in
     /// `[from, to)` (UTC text), newest first, at most `limit`.
-    pub fn bad_rating_ids(&self, hall_id: &str, from: &str, to: &str, limit: i64) -> Result<Vec<String>> {
+    pub fn bad_rating_ids(
+        &self,
+        hall_id: &str,
+        from: &str,
+        to: &str,
+        limit: i64,
+    ) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id FROM evaluations
              WHERE hall_id = ?1 AND level <= 2 AND status <> 'withdrawn'
@@ -176,10 +184,8 @@ impl Store {
             withdrawn: one(
                 "SELECT count(*) FROM evaluations WHERE hall_id = ?1 AND status = 'withdrawn'",
             )?,
-            bad: one(
-                "SELECT count(*) FROM evaluations
-                 WHERE hall_id = ?1 AND level <= 2 AND status <> 'withdrawn'",
-            )?,
+            bad: one("SELECT count(*) FROM evaluations
+                 WHERE hall_id = ?1 AND level <= 2 AND status <> 'withdrawn'")?,
             appeals: one("SELECT count(*) FROM appeals WHERE hall_id = ?1")?,
             rectifications: one("SELECT count(*) FROM rectifications WHERE hall_id = ?1")?,
             quarantined: one("SELECT count(*) FROM quarantine WHERE hall_id = ?1")?,

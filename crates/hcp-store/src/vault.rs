@@ -20,7 +20,9 @@ impl TokenVault {
     pub fn for_database(db_path: &Path) -> Self {
         let mut p = db_path.as_os_str().to_owned();
         p.push(".tokens");
-        Self { path: PathBuf::from(p) }
+        Self {
+            path: PathBuf::from(p),
+        }
     }
 
     /// Where the vault lives.
@@ -30,8 +32,9 @@ impl TokenVault {
 
     fn load(&self) -> Result<BTreeMap<String, String>> {
         match std::fs::read(&self.path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|_| StoreError::Corrupt(format!("令牌文件 {} 无法解析", self.path.display()))),
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|_| {
+                StoreError::Corrupt(format!("令牌文件 {} 无法解析", self.path.display()))
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
             Err(source) => Err(self.io(source)),
         }
@@ -46,7 +49,8 @@ impl TokenVault {
 
     fn save(&self, map: &BTreeMap<String, String>) -> Result<()> {
         let tmp = self.path.with_extension("tokens.tmp");
-        let bytes = serde_json::to_vec_pretty(map).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let bytes =
+            serde_json::to_vec_pretty(map).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create(true).truncate(true);
         #[cfg(unix)]
@@ -100,7 +104,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(vault.path()).unwrap().permissions().mode();
+            let mode = std::fs::metadata(vault.path())
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

@@ -25,14 +25,17 @@ fn eval_json(id: &str, rev: i64, level: u8, status: &str) -> String {
 }
 
 fn page<'a>(raws: &'a [String], cursor: &'a str) -> PageToApply<'a> {
-    let mut p = PageToApply { next_cursor: cursor, ..Default::default() };
+    let mut p = PageToApply {
+        next_cursor: cursor,
+        ..Default::default()
+    };
     for (i, raw) in raws.iter().enumerate() {
         let seq = i as i64 + 1;
         match validate_change("evaluation", raw, HALL) {
             Ok(record) => p.records.push(FeedRecord { seq, raw, record }),
             Err(e) => p.quarantined.push(QuarantineEntry {
                 seq,
-                kind: "evaluation",
+                kind: "evaluation".into(),
                 raw,
                 field: e.field.clone(),
                 reason: e.to_string(),
@@ -45,21 +48,29 @@ fn page<'a>(raws: &'a [String], cursor: &'a str) -> PageToApply<'a> {
 fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(dir.path().join("hcp.db")).unwrap();
-    store.upsert_hall(&profile(), "http://127.0.0.1:1/h/x/", None).unwrap();
+    store
+        .upsert_hall(&profile(), "http://127.0.0.1:1/h/x/", None)
+        .unwrap();
     (dir, store)
 }
 
 #[test]
 fn same_page_twice_changes_nothing() {
     let (_d, mut store) = open();
-    let raws = vec![eval_json("E1", 1, 2, "valid"), eval_json("E2", 1, 5, "valid")];
+    let raws = vec![
+        eval_json("E1", 1, 2, "valid"),
+        eval_json("E2", 1, 5, "valid"),
+    ];
     let first = store.apply_page(HALL, &page(&raws, "c1")).unwrap();
     assert_eq!((first.new, first.updated, first.unchanged), (2, 0, 0));
     let before = store.evaluation_keys().unwrap();
     let again = store.apply_page(HALL, &page(&raws, "c1")).unwrap();
     assert_eq!((again.new, again.updated, again.unchanged), (0, 0, 2));
     assert_eq!(store.evaluation_keys().unwrap(), before);
-    assert_eq!(store.sync_state(HALL).unwrap().cursor.as_deref(), Some("c1"));
+    assert_eq!(
+        store.sync_state(HALL).unwrap().cursor.as_deref(),
+        Some("c1")
+    );
 }
 
 #[test]
@@ -87,7 +98,10 @@ fn invalid_record_is_quarantined_once_and_neighbours_kept() {
     let o = store.apply_page(HALL, &page(&raws, "c1")).unwrap();
     assert_eq!((o.new, o.quarantined), (2, 1));
     let again = store.apply_page(HALL, &page(&raws, "c1")).unwrap();
-    assert_eq!(again.quarantined, 0, "a redelivered bad record is quarantined once");
+    assert_eq!(
+        again.quarantined, 0,
+        "a redelivered bad record is quarantined once"
+    );
     let q = store.quarantine(None).unwrap();
     assert_eq!(q.len(), 1);
     assert_eq!(q[0].seq, 2);

@@ -1,1 +1,555 @@
+//! Pulls the change feeds of many halls into the local cache.
+//!
+//! Per hall, a fetcher walks the feed page by page (asking for the next page while
+//! the previous one is being stored) and an applier validates each page and stores
+//! it together with its cursor in one transaction: a crash can neither skip nor
+//! double a record. Invalid records go to the quarantine; `410 Gone` restarts the
+//! feed from the beginning with the rev rule keeping what is stored; transient
+//! failures are retried with capped exponential backoff and jitter; a hall that
+//! still fails gets a clear reason while the other halls finish.
 
+mod client;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use hcp_core::validate::{ValidRecord, validate_change};
+use hcp_core::wire::{ChangesPage, HallProfile, MAX_PAGE_LIMIT, RawChange};
+use hcp_store::{FeedRecord, PageOutcome, PageToApply, QuarantineEntry, Store, StoreError};
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+pub use client::{HallClient, HallEndpoint, RetryNotice, RetryPolicy, Timeouts, Token};
+
+/// Why a hall could not be synced (zh-CN for people; never contains a token).
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// 401.
+    #[error("大厅拒绝了令牌（401 未授权）：请检查令牌是否正确、是否已过期")]
+    Unauthorized,
+    /// 403.
+    #[error("令牌无权访问该大厅（403 禁止访问）")]
+    Forbidden,
+    /// 404.
+    #[error("该地址不是 hall-api v1 接口（404）：请检查大厅地址")]
+    NotFound,
+    /// Another 4xx.
+    #[error("大厅服务器拒绝了请求（{status}）：{detail}")]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// The problem detail.
+        detail: String,
+    },
+    /// `410 Gone` (handled inside the sync; surfaces only from single calls).
+    #[error("游标已过期（410）")]
+    Gone,
+    /// Out of retries.
+    #[error("重试 {attempts} 次后仍失败：{last}")]
+    GaveUp {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+    },
+    /// Unusable base URL.
+    #[error("大厅地址 “{url}” 无效：{detail}")]
+    BadUrl {
+        /// What was given.
+        url: String,
+        /// Why it is unusable.
+        detail: String,
+    },
+    /// The CA file could not be used.
+    #[error("无法使用 CA 证书文件 {path}：{detail}")]
+    CaFile {
+        /// The file.
+        path: String,
+        /// Why.
+        detail: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("无法创建网络客户端：{0}")]
+    Client(String),
+    /// The server at the address is a different hall.
+    #[error("该地址上的大厅编码为 “{found}”，与登记的 “{expected}” 不一致")]
+    HallMismatch {
+        /// Registered.
+        expected: String,
+        /// Served.
+        found: String,
+    },
+    /// The feed breaks the protocol in a way retrying cannot fix.
+    #[error("大厅返回的数据不符合接口规范：{0}")]
+    Protocol(String),
+    /// The local cache failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No token stored for the hall.
+    #[error("没有大厅 “{0}” 的令牌，请重新添加该大厅")]
+    NoToken(String),
+    /// An internal task died.
+    #[error("同步任务异常结束：{0}")]
+    Internal(String),
+}
+
+/// Knobs of a sync.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// `limit` asked for per page (servers may send fewer).
+    pub page_limit: u32,
+    /// Halls synced at the same time.
+    pub concurrency: usize,
+    /// Retry policy per request.
+    pub retry: RetryPolicy,
+    /// Timeouts per request.
+    pub timeouts: Timeouts,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self {
+            page_limit: MAX_PAGE_LIMIT,
+            concurrency: 4,
+            retry: RetryPolicy::default(),
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
+/// Progress, per hall.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum SyncEvent {
+    /// A hall's sync began.
+    Started {
+        /// 大厅编码.
+        hall_id: String,
+    },
+    /// A page was stored.
+    Page {
+        /// 大厅编码.
+        hall_id: String,
+        /// Pages stored in this sync.
+        pages: u64,
+        /// Records seen in this sync.
+        records: u64,
+        /// Running totals.
+        totals: PageOutcome,
+        /// Whether more pages follow.
+        more: bool,
+    },
+    /// A request failed and will be retried.
+    Retrying {
+        /// 大厅编码.
+        hall_id: String,
+        /// Which attempt failed.
+        attempt: u32,
+        /// Why (zh-CN).
+        reason: String,
+        /// Wait before the next attempt, ms.
+        wait_ms: u64,
+    },
+    /// The server expired our cursor; starting again from the beginning.
+    Restarted {
+        /// 大厅编码.
+        hall_id: String,
+    },
+    /// A hall's sync ended.
+    Finished {
+        /// The hall's report.
+        report: HallReport,
+    },
+}
+
+/// How a hall's sync went.
+#[derive(Debug, Clone, Serialize)]
+pub struct HallReport {
+    /// 大厅编码.
+    pub hall_id: String,
+    /// Pages stored.
+    pub pages: u64,
+    /// Records seen (valid + quarantined + skipped).
+    pub records: u64,
+    /// new / updated / unchanged / quarantined / skipped.
+    pub outcome: PageOutcome,
+    /// Restarts after 410.
+    pub restarts: u64,
+    /// Retries made.
+    pub retries: u64,
+    /// Wall time, ms.
+    pub elapsed_ms: u64,
+    /// `None` when the hall synced to the end of its feed.
+    pub error: Option<String>,
+}
+
+/// Receives progress events.
+pub type ProgressFn = Arc<dyn Fn(&SyncEvent) + Send + Sync>;
+
+/// Syncs every hall, `options.concurrency` at a time; one hall's failure does not
+/// stop the others. Reports come back in the order of `halls`.
+pub async fn sync_halls(
+    db: &Path,
+    halls: Vec<HallEndpoint>,
+    options: &SyncOptions,
+    progress: ProgressFn,
+) -> Vec<HallReport> {
+    let db = db.to_path_buf();
+    let order: Vec<String> = halls.iter().map(|h| h.hall_id.clone()).collect();
+    let mut reports: Vec<HallReport> = futures::stream::iter(halls)
+        .map(|ep| {
+            let db = db.clone();
+            let progress = progress.clone();
+            let options = options.clone();
+            async move { sync_hall(db, ep, &options, progress).await }
+        })
+        .buffer_unordered(options.concurrency.max(1))
+        .collect()
+        .await;
+    reports.sort_by_key(|r| order.iter().position(|h| *h == r.hall_id));
+    reports
+}
+
+/// Syncs one hall to the end of its feed.
+pub async fn sync_hall(
+    db: PathBuf,
+    ep: HallEndpoint,
+    options: &SyncOptions,
+    progress: ProgressFn,
+) -> HallReport {
+    let started = Instant::now();
+    progress(&SyncEvent::Started {
+        hall_id: ep.hall_id.clone(),
+    });
+    let mut report = HallReport {
+        hall_id: ep.hall_id.clone(),
+        pages: 0,
+        records: 0,
+        outcome: PageOutcome::default(),
+        restarts: 0,
+        retries: 0,
+        elapsed_ms: 0,
+        error: None,
+    };
+    let result = run_hall(&db, &ep, options, &progress, &mut report).await;
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    let hall = ep.hall_id.clone();
+    let err_text = result.as_ref().err().map(ToString::to_string);
+    if let Some(e) = &err_text {
+        tracing::warn!(hall_id = %hall, error = %e, "hall sync failed");
+    }
+    report.error = err_text.clone();
+    // Record the outcome on the hall (best effort: the cache may be what failed).
+    let _ = blocking(move || -> Result<(), SyncError> {
+        let store = Store::open(&db)?;
+        store.record_sync_end(&hall, err_text.as_deref().map_or(Ok(()), Err))?;
+        Ok(())
+    })
+    .await;
+    progress(&SyncEvent::Finished {
+        report: report.clone(),
+    });
+    report
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SyncError> + Send + 'static,
+) -> Result<T, SyncError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| SyncError::Internal(e.to_string()))?
+}
+
+/// What the fetcher hands the applier.
+enum Fetched {
+    Page {
+        body: Bytes,
+        next: String,
+        more: bool,
+    },
+    Restart,
+}
+
+async fn run_hall(
+    db: &Path,
+    ep: &HallEndpoint,
+    options: &SyncOptions,
+    progress: &ProgressFn,
+    report: &mut HallReport,
+) -> Result<(), SyncError> {
+    let client = Arc::new(HallClient::new(
+        ep,
+        options.retry.clone(),
+        options.timeouts.clone(),
+    )?);
+    let hall_id = ep.hall_id.clone();
+    let db_path = db.to_path_buf();
+    let (mut store, cursor) = blocking(move || {
+        let store = Store::open(&db_path)?;
+        let state = store.sync_state(&hall_id)?;
+        store.record_sync_attempt(&hall_id)?;
+        Ok((store, state.cursor))
+    })
+    .await?;
+
+    let retries = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let on_retry: Arc<dyn Fn(RetryNotice) + Send + Sync> = {
+        let progress = progress.clone();
+        let hall_id = ep.hall_id.clone();
+        let retries = retries.clone();
+        Arc::new(move |n: RetryNotice| {
+            retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            progress(&SyncEvent::Retrying {
+                hall_id: hall_id.clone(),
+                attempt: n.attempt,
+                reason: n.reason,
+                wait_ms: n.wait.as_millis() as u64,
+            })
+        })
+    };
+
+    // The fetcher runs one page ahead of the applier; the cursor is stored only by
+    // the applier, together with the page.
+    let (tx, mut rx) = mpsc::channel::<Result<Fetched, SyncError>>(2);
+    let fetcher = {
+        let client = client.clone();
+        let on_retry = on_retry.clone();
+        let limit = options.page_limit.clamp(1, MAX_PAGE_LIMIT);
+        tokio::spawn(async move {
+            let mut after = cursor;
+            loop {
+                match client.changes(after.as_deref(), limit, &*on_retry).await {
+                    Ok((body, next, more)) => {
+                        after = Some(next.clone());
+                        if tx
+                            .send(Ok(Fetched::Page { body, next, more }))
+                            .await
+                            .is_err()
+                            || !more
+                        {
+                            return;
+                        }
+                    }
+                    Err(SyncError::Gone) => {
+                        if after.is_none() {
+                            let _ = tx
+                                .send(Err(SyncError::Protocol("从头读取时仍返回 410".into())))
+                                .await;
+                            return;
+                        }
+                        after = None;
+                        if tx.send(Ok(Fetched::Restart)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                }
+            }
+        })
+    };
+
+    let mut totals = PageOutcome::default();
+    let mut known_profile_rev = {
+        let hall_id = ep.hall_id.clone();
+        let (s, rev) = blocking(move || {
+            let rev = store.hall(&hall_id)?.map_or(0, |h| h.profile_rev);
+            Ok((store, rev))
+        })
+        .await?;
+        store = s;
+        rev
+    };
+    let mut result = Ok(());
+    while let Some(item) = rx.recv().await {
+        let (body, next, more) = match item {
+            Ok(Fetched::Page { body, next, more }) => (body, next, more),
+            Ok(Fetched::Restart) => {
+                report.restarts += 1;
+                progress(&SyncEvent::Restarted {
+                    hall_id: ep.hall_id.clone(),
+                });
+                let hall_id = ep.hall_id.clone();
+                store = blocking(move || {
+                    store.restart_feed(&hall_id)?;
+                    Ok(store)
+                })
+                .await?;
+                continue;
+            }
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        };
+        // Validate and store; a page that announces a newer profile comes back
+        // first so the profile is fetched and stored in the same transaction.
+        let mut profile: Option<HallProfile> = None;
+        let (outcome, count) = loop {
+            let hall_id = ep.hall_id.clone();
+            let (b, n) = (body.clone(), next.clone());
+            let p = profile.take();
+            let with_profile = p.is_some();
+            let (s, applied) = blocking(move || {
+                let r = apply(&mut store, &hall_id, &b, &n, known_profile_rev, p);
+                Ok((store, r))
+            })
+            .await?;
+            store = s;
+            match applied? {
+                Applied::Done(o, c) => break (o, c),
+                Applied::NeedProfile(rev) if !with_profile => {
+                    let p = client.profile(&*on_retry).await?;
+                    if p.hall_id != ep.hall_id {
+                        return Err(SyncError::HallMismatch {
+                            expected: ep.hall_id.clone(),
+                            found: p.hall_id,
+                        });
+                    }
+                    known_profile_rev = p.profile_rev.max(rev);
+                    profile = Some(p);
+                }
+                Applied::NeedProfile(_) => {
+                    return Err(SyncError::Internal("profile loop".into()));
+                }
+            }
+        };
+        totals.add(&outcome);
+        report.pages += 1;
+        report.records += count;
+        report.outcome = totals;
+        progress(&SyncEvent::Page {
+            hall_id: ep.hall_id.clone(),
+            pages: report.pages,
+            records: report.records,
+            totals,
+            more,
+        });
+        if !more {
+            break;
+        }
+    }
+    drop(rx);
+    let _ = fetcher.await;
+    report.retries = retries.load(std::sync::atomic::Ordering::Relaxed);
+    result
+}
+
+enum Applied {
+    /// Stored: outcome and number of changes in the page.
+    Done(PageOutcome, u64),
+    /// Nothing stored: the page announces this newer profile rev; fetch it first.
+    NeedProfile(i64),
+}
+
+/// Validates a page and stores it with its cursor.
+fn apply(
+    store: &mut Store,
+    hall_id: &str,
+    body: &[u8],
+    next: &str,
+    known_profile_rev: i64,
+    profile: Option<HallProfile>,
+) -> Result<Applied, SyncError> {
+    let have_profile = profile.is_some();
+    let page: ChangesPage<'_> =
+        serde_json::from_slice(body).map_err(|e| SyncError::Protocol(e.to_string()))?;
+    let mut to_apply = PageToApply {
+        next_cursor: next,
+        profile,
+        ..PageToApply::default()
+    };
+    let mut last_seq = i64::MIN;
+    for raw in &page.changes {
+        let raw = raw.get();
+        let change: RawChange<'_> = match serde_json::from_str(raw) {
+            Ok(c) => c,
+            Err(e) => {
+                // Not even an envelope: keep it whole, positioned after the last good seq.
+                to_apply.quarantined.push(QuarantineEntry {
+                    seq: seq_guess(raw).unwrap_or(last_seq.saturating_add(1)),
+                    kind: String::new(),
+                    raw,
+                    field: String::new(),
+                    reason: format!("变更记录格式错误（缺少 seq/kind/data 或类型不符）：{e}"),
+                });
+                continue;
+            }
+        };
+        last_seq = change.seq;
+        match validate_change(&change.kind, change.data.get(), hall_id) {
+            Ok(ValidRecord::UnknownKind(kind)) => {
+                tracing::debug!(hall_id, seq = change.seq, %kind, "unknown change kind skipped");
+                to_apply.skipped_unknown += 1;
+            }
+            Ok(ValidRecord::Profile(p)) if !have_profile && p.profile_rev > known_profile_rev => {
+                return Ok(Applied::NeedProfile(p.profile_rev));
+            }
+            Ok(record) => to_apply.records.push(FeedRecord {
+                seq: change.seq,
+                raw: change.data.get(),
+                record,
+            }),
+            Err(invalid) => to_apply.quarantined.push(QuarantineEntry {
+                seq: change.seq,
+                kind: change.kind.clone(),
+                raw,
+                field: invalid.field.clone(),
+                reason: invalid.to_string(),
+            }),
+        }
+    }
+    let count = page.changes.len() as u64;
+    let outcome = store.apply_page(hall_id, &to_apply)?;
+    Ok(Applied::Done(outcome, count))
+}
+
+fn seq_guess(raw: &str) -> Option<i64> {
+    serde_json::from_str::<serde_json::Value>(raw)
+        .ok()?
+        .get("seq")?
+        .as_i64()
+}
+
+/// Fetches a hall's profile once (used when a hall is added).
+pub async fn fetch_profile(
+    ep: &HallEndpoint,
+    options: &SyncOptions,
+) -> Result<HallProfile, SyncError> {
+    let client = HallClient::new(ep, options.retry.clone(), options.timeouts.clone())?;
+    let p = client.profile(&|_| {}).await?;
+    Ok(p)
+}
+
+/// Convenience for callers that hold the vault and the store: the endpoints of the
+/// given halls (all when `only` is empty).
+pub fn endpoints(
+    store: &Store,
+    vault: &hcp_store::TokenVault,
+    only: &[String],
+) -> Result<Vec<HallEndpoint>, SyncError> {
+    let mut out = vec![];
+    for h in store.halls()? {
+        if !only.is_empty() && !only.contains(&h.hall_id) {
+            continue;
+        }
+        let token = vault
+            .get(&h.hall_id)?
+            .ok_or_else(|| SyncError::NoToken(h.hall_id.clone()))?;
+        out.push(HallEndpoint {
+            hall_id: h.hall_id,
+            base_url: h.base_url,
+            token: Token::new(token),
+            ca_file: h.ca_file.map(PathBuf::from),
+        });
+    }
+    Ok(out)
+}
+
+/// A short pause helper for callers polling with `more: false`.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(60);

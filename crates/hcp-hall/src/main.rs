@@ -1,0 +1,229 @@
+//! `hcp-hall`: generate synthetic halls, serve them over hall-api v1.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::{Args, Parser, Subcommand};
+use hcp_hall::generate::{EvaluationMaker, cst};
+use hcp_hall::{Faults, GenSpec, HallState, NewChange, RunningServer, ServerState};
+
+#[derive(Parser)]
+#[command(
+    name = "hcp-hall",
+    version,
+    about = "好差评参考大厅服务（hall-api v1）：生成演示数据并提供接口"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// 生成确定性的演示大厅数据到目录
+    Generate {
+        #[command(flatten)]
+        gen_args: GenArgs,
+        /// 输出目录
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// 提供 hall-api v1 接口（数据来自 --data 目录，或按参数现场生成）
+    Serve {
+        /// 由 generate 写出的数据目录
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[command(flatten)]
+        gen_args: GenArgs,
+        /// 监听地址
+        #[arg(long, default_value = "127.0.0.1:8640")]
+        addr: SocketAddr,
+        /// 持续产生新评价（演示用）
+        #[arg(long)]
+        live: bool,
+        /// --live 时每个大厅每隔多少毫秒产生一条评价
+        #[arg(long, default_value_t = 2000)]
+        live_interval_ms: u64,
+        /// 每第 N 个请求返回 500
+        #[arg(long, default_value_t = 0)]
+        fail_every: u64,
+        /// 每第 N 个请求返回 429
+        #[arg(long, default_value_t = 0)]
+        rate_limit_every: u64,
+        /// 每个请求延迟毫秒数
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
+        /// 每第 N 个 changes 响应中途断开
+        #[arg(long, default_value_t = 0)]
+        truncate_every: u64,
+        /// 把各大厅令牌写到此文件（JSON），不打印到终端
+        #[arg(long)]
+        tokens_out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Clone)]
+struct GenArgs {
+    /// 随机种子
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// 大厅数
+    #[arg(long, default_value_t = 3)]
+    halls: usize,
+    /// 评价总数（平均分到各大厅）
+    #[arg(long, default_value_t = 100_000)]
+    evaluations: usize,
+    /// 评价所在月份，如 2026-10
+    #[arg(long, default_value = "2026-10")]
+    month: String,
+}
+
+impl GenArgs {
+    fn spec(&self) -> Result<GenSpec, String> {
+        let (y, m) = self
+            .month
+            .split_once('-')
+            .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)))
+            .filter(|(_, m)| (1..=12).contains(m))
+            .ok_or_else(|| format!("月份格式应为 YYYY-MM，收到 “{}”", self.month))?;
+        Ok(GenSpec {
+            seed: self.seed,
+            halls: self.halls.max(1),
+            evaluations: self.evaluations,
+            year: y,
+            month: m,
+        })
+    }
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("错误：{e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.cmd {
+        Cmd::Generate { gen_args, out } => {
+            let spec = gen_args.spec()?;
+            let halls: Vec<HallState> = hcp_hall::generate(&spec)
+                .into_iter()
+                .map(HallState::from_generated)
+                .collect();
+            hcp_hall::save_dataset(&out, &halls, &hcp_hall::admin_token_for(spec.seed))
+                .map_err(|e| format!("写入 {} 失败：{e}", out.display()))?;
+            for h in &halls {
+                println!(
+                    "{}\t{}\t{} 条变更",
+                    h.profile.hall_id,
+                    h.profile.name,
+                    h.len()
+                );
+            }
+            println!("已写入 {}", out.display());
+            Ok(())
+        }
+        Cmd::Serve {
+            data,
+            gen_args,
+            addr,
+            live,
+            live_interval_ms,
+            fail_every,
+            rate_limit_every,
+            delay_ms,
+            truncate_every,
+            tokens_out,
+        } => {
+            let spec = gen_args.spec()?;
+            let (admin, halls) = match &data {
+                Some(dir) => {
+                    let (m, halls) = hcp_hall::load_dataset(dir)
+                        .map_err(|e| format!("读取 {} 失败：{e}", dir.display()))?;
+                    (m.admin_token, halls)
+                }
+                None => (
+                    hcp_hall::admin_token_for(spec.seed),
+                    hcp_hall::generate(&spec)
+                        .into_iter()
+                        .map(HallState::from_generated)
+                        .collect(),
+                ),
+            };
+            let faults = Faults {
+                fail_every,
+                rate_limit_every,
+                retry_after_secs: 1,
+                delay_ms,
+                truncate_every,
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            rt.block_on(async move {
+                let tokens: Vec<(String, String)> = halls
+                    .iter()
+                    .map(|h| (h.profile.hall_id.clone(), h.token.clone()))
+                    .collect();
+                let server =
+                    RunningServer::start(addr, ServerState::new(halls, admin.clone(), faults))
+                        .await
+                        .map_err(|e| format!("无法监听 {addr}：{e}"))?;
+                if let Some(path) = tokens_out {
+                    let map: serde_json::Map<String, serde_json::Value> = tokens
+                        .iter()
+                        .map(|(h, t)| (h.clone(), serde_json::Value::String(t.clone())))
+                        .chain([(
+                            "admin".to_string(),
+                            serde_json::Value::String(admin.clone()),
+                        )])
+                        .collect();
+                    std::fs::write(&path, serde_json::to_vec_pretty(&map).unwrap_or_default())
+                        .map_err(|e| format!("写入 {} 失败：{e}", path.display()))?;
+                }
+                println!("listening http://{}", server.addr);
+                for (h, _) in &tokens {
+                    println!("hall {h} {}", server.base_url(h));
+                }
+                let _ = std::io::stdout().flush();
+                if live {
+                    let state = server.state.clone();
+                    let ids: Vec<String> = tokens.iter().map(|t| t.0.clone()).collect();
+                    tokio::spawn(async move {
+                        let mut makers: Vec<EvaluationMaker> = (0..ids.len())
+                            .map(|n| EvaluationMaker::for_hall(spec.seed, n))
+                            .collect();
+                        let mut tick =
+                            tokio::time::interval(Duration::from_millis(live_interval_ms.max(10)));
+                        let mut n = 0u64;
+                        loop {
+                            tick.tick().await;
+                            n += 1;
+                            for (i, hall) in ids.iter().enumerate() {
+                                let mut e = makers[i].evaluation(Utc::now().with_timezone(&cst()));
+                                e.hall_id = hall.clone();
+                                e.id = format!("EL{}{:07}", e.evaluated_at.format("%Y%m%d%H%M"), n);
+                                let c = NewChange::new("evaluation", &e);
+                                state.with_hall_mut(hall, |h| h.append(c));
+                            }
+                        }
+                    });
+                }
+                let _ = tokio::signal::ctrl_c().await;
+                server.stop().await;
+                Ok::<(), String>(())
+            })
+        }
+    }
+}

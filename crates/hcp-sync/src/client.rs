@@ -1,0 +1,407 @@
+//! One hall's HTTP client: bearer auth, gzip, extra CA, retries with capped
+//! exponential backoff and jitter, `Retry-After`.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use hcp_core::wire::{DecisionsRequest, DecisionsResponse, HallProfile, Problem};
+use reqwest::{StatusCode, Url, header};
+
+use crate::SyncError;
+
+/// A bearer token. Never printed: `Debug` shows `***`.
+#[derive(Clone)]
+pub struct Token(String);
+
+impl Token {
+    /// Wraps a token (surrounding whitespace, e.g. a file's newline, is dropped).
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into().trim().to_string())
+    }
+
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+/// Where a hall is and how to reach it.
+#[derive(Debug, Clone)]
+pub struct HallEndpoint {
+    /// The hall's id as registered (checked against what the server says).
+    pub hall_id: String,
+    /// Base URL; the v1 paths are relative to it.
+    pub base_url: String,
+    /// Its token.
+    pub token: Token,
+    /// Extra CA certificates (PEM) to trust besides the system roots.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// How hard to try.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts per request, the first included.
+    pub max_attempts: u32,
+    /// First backoff.
+    pub base: Duration,
+    /// Longest backoff.
+    pub cap: Duration,
+    /// Longest `Retry-After` honoured.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            base: Duration::from_millis(250),
+            cap: Duration::from_secs(15),
+            max_retry_after: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Timeouts of a hall client.
+#[derive(Debug, Clone)]
+pub struct Timeouts {
+    /// TCP/TLS connect.
+    pub connect: Duration,
+    /// Whole request, body included.
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(10),
+            request: Duration::from_secs(120),
+        }
+    }
+}
+
+/// One failed attempt, and whether another may help.
+#[derive(Debug)]
+pub(crate) enum Attempt {
+    Retry {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    Fatal(SyncError),
+    Gone,
+}
+
+/// A retry the client is about to make (for progress reporting).
+#[derive(Debug, Clone)]
+pub struct RetryNotice {
+    /// The attempt that failed (1-based).
+    pub attempt: u32,
+    /// Why (zh-CN).
+    pub reason: String,
+    /// How long we wait before the next one.
+    pub wait: Duration,
+}
+
+/// An HTTP client for one hall.
+pub struct HallClient {
+    http: reqwest::Client,
+    base: Url,
+    token: Token,
+    retry: RetryPolicy,
+    jitter: std::sync::Mutex<u64>,
+}
+
+impl HallClient {
+    /// Builds the client for an endpoint.
+    pub fn new(
+        ep: &HallEndpoint,
+        retry: RetryPolicy,
+        timeouts: Timeouts,
+    ) -> Result<Self, SyncError> {
+        let mut base = Url::parse(ep.base_url.trim()).map_err(|e| SyncError::BadUrl {
+            url: ep.base_url.clone(),
+            detail: e.to_string(),
+        })?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(SyncError::BadUrl {
+                url: ep.base_url.clone(),
+                detail: "只支持 http:// 或 https://".into(),
+            });
+        }
+        if !base.path().ends_with('/') {
+            let p = format!("{}/", base.path());
+            base.set_path(&p);
+        }
+        let mut b = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.request)
+            .user_agent(concat!("hcp-supervisor/", env!("CARGO_PKG_VERSION")))
+            .pool_idle_timeout(Duration::from_secs(30));
+        if let Some(path) = &ep.ca_file {
+            let pem = std::fs::read(path).map_err(|e| SyncError::CaFile {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            })?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| SyncError::CaFile {
+                    path: path.display().to_string(),
+                    detail: e.to_string(),
+                })?;
+            if certs.is_empty() {
+                return Err(SyncError::CaFile {
+                    path: path.display().to_string(),
+                    detail: "文件中没有 PEM 格式的证书".into(),
+                });
+            }
+            b = b.tls_certs_merge(certs);
+        }
+        let http = b.build().map_err(|e| SyncError::Client(e.to_string()))?;
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+            ^ ep.hall_id
+                .bytes()
+                .fold(0u64, |h, b| h.rotate_left(5) ^ b as u64);
+        Ok(Self {
+            http,
+            base,
+            token: ep.token.clone(),
+            retry,
+            jitter: std::sync::Mutex::new(seed | 1),
+        })
+    }
+
+    fn url(&self, rel: &str) -> Url {
+        self.base.join(rel).unwrap_or_else(|_| self.base.clone())
+    }
+
+    /// `GET v1/hall`, with retries.
+    pub async fn profile(
+        &self,
+        on_retry: &(dyn Fn(RetryNotice) + Send + Sync),
+    ) -> Result<HallProfile, SyncError> {
+        let url = self.url("v1/hall");
+        self.with_retries(on_retry, || async {
+            let body = self.get_once(url.clone()).await?;
+            serde_json::from_slice::<HallProfile>(&body).map_err(|e| Attempt::Retry {
+                reason: format!("大厅资料无法解析：{e}"),
+                retry_after: None,
+            })
+        })
+        .await
+    }
+
+    /// `GET v1/changes`, with retries. Returns the body, the next cursor and
+    /// `more`; `Err(SyncError::Gone)` on 410.
+    pub async fn changes(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+        on_retry: &(dyn Fn(RetryNotice) + Send + Sync),
+    ) -> Result<(Bytes, String, bool), SyncError> {
+        let mut url = self.url("v1/changes");
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(a) = after {
+                q.append_pair("after", a);
+            }
+            q.append_pair("limit", &limit.to_string());
+        }
+        self.with_retries(on_retry, || async {
+            let body = self.get_once(url.clone()).await?;
+            #[derive(serde::Deserialize)]
+            struct Envelope {
+                #[allow(dead_code)]
+                changes: serde::de::IgnoredAny,
+                next: String,
+                more: bool,
+            }
+            // A body that arrived whole but is not a page (a proxy's error page, a
+            // cut that the transport did not notice) is worth another try.
+            match serde_json::from_slice::<Envelope>(&body) {
+                Ok(env) => Ok((body, env.next, env.more)),
+                Err(e) => Err(Attempt::Retry {
+                    reason: format!("变更数据无法解析：{e}"),
+                    retry_after: None,
+                }),
+            }
+        })
+        .await
+    }
+
+    /// `POST v1/decisions`, with retries (safe: the ids make it idempotent).
+    pub async fn post_decisions(
+        &self,
+        req: &DecisionsRequest,
+        on_retry: &(dyn Fn(RetryNotice) + Send + Sync),
+    ) -> Result<DecisionsResponse, SyncError> {
+        let url = self.url("v1/decisions");
+        let body = serde_json::to_vec(req).map_err(|e| SyncError::Client(e.to_string()))?;
+        self.with_retries(on_retry, || async {
+            let resp = self
+                .http
+                .post(url.clone())
+                .bearer_auth(self.token.expose())
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+                .send()
+                .await
+                .map_err(transport)?;
+            let bytes = check(resp).await?;
+            serde_json::from_slice::<DecisionsResponse>(&bytes).map_err(|e| Attempt::Retry {
+                reason: format!("决定回执无法解析：{e}"),
+                retry_after: None,
+            })
+        })
+        .await
+    }
+
+    async fn get_once(&self, url: Url) -> Result<Bytes, Attempt> {
+        let resp = self
+            .http
+            .get(url)
+            .bearer_auth(self.token.expose())
+            .header(header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(transport)?;
+        check(resp).await
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .retry
+            .base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let capped = exp.min(self.retry.cap);
+        // "Equal jitter": half fixed, half random, so retries of many clients spread.
+        let r = {
+            let mut s = self.jitter.lock().unwrap_or_else(|p| p.into_inner());
+            *s ^= *s << 13;
+            *s ^= *s >> 7;
+            *s ^= *s << 17;
+            *s
+        };
+        let frac = (r >> 11) as f64 / (1u64 << 53) as f64;
+        capped.mul_f64(0.5 + 0.5 * frac)
+    }
+
+    async fn with_retries<T, F, Fut>(
+        &self,
+        on_retry: &(dyn Fn(RetryNotice) + Send + Sync),
+        mut op: F,
+    ) -> Result<T, SyncError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Attempt>>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match op().await {
+                Ok(v) => return Ok(v),
+                Err(Attempt::Fatal(e)) => return Err(e),
+                Err(Attempt::Gone) => return Err(SyncError::Gone),
+                Err(Attempt::Retry {
+                    reason,
+                    retry_after,
+                }) => {
+                    if attempt >= self.retry.max_attempts {
+                        return Err(SyncError::GaveUp {
+                            attempts: attempt,
+                            last: reason,
+                        });
+                    }
+                    let wait = match retry_after {
+                        Some(ra) => ra.min(self.retry.max_retry_after),
+                        None => self.backoff(attempt),
+                    };
+                    tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, %reason, "retrying hall request");
+                    on_retry(RetryNotice {
+                        attempt,
+                        reason,
+                        wait,
+                    });
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+}
+
+fn transport(e: reqwest::Error) -> Attempt {
+    let cause = root_cause(&e);
+    let reason = if e.is_timeout() {
+        "请求超时".to_string()
+    } else if e.is_connect() {
+        format!("无法连接大厅服务器（{}）", root_cause(&e))
+    } else if e.is_body() || e.is_decode() || cause.contains("before message completed") {
+        format!("连接中途断开，响应不完整（{cause}）")
+    } else {
+        format!("网络错误（{}）", root_cause(&e))
+    };
+    Attempt::Retry {
+        reason,
+        retry_after: None,
+    }
+}
+
+/// The innermost error text, without the URL reqwest puts in front.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+async fn check(resp: reqwest::Response) -> Result<Bytes, Attempt> {
+    let status = resp.status();
+    if status.is_success() {
+        return resp.bytes().await.map_err(transport);
+    }
+    let retry_after = resp
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let body = resp.bytes().await.unwrap_or_default();
+    let detail = serde_json::from_slice::<Problem>(&body)
+        .ok()
+        .map(|p| {
+            if p.detail.is_empty() {
+                p.title
+            } else {
+                p.detail
+            }
+        })
+        .unwrap_or_default();
+    let code = status.as_u16();
+    match status {
+        StatusCode::GONE => Err(Attempt::Gone),
+        StatusCode::UNAUTHORIZED => Err(Attempt::Fatal(SyncError::Unauthorized)),
+        StatusCode::FORBIDDEN => Err(Attempt::Fatal(SyncError::Forbidden)),
+        StatusCode::NOT_FOUND => Err(Attempt::Fatal(SyncError::NotFound)),
+        StatusCode::TOO_MANY_REQUESTS => Err(Attempt::Retry {
+            reason: "大厅服务器限流（429）".into(),
+            retry_after,
+        }),
+        s if s.is_server_error() => Err(Attempt::Retry {
+            reason: format!("大厅服务器错误（{code}）"),
+            retry_after,
+        }),
+        _ => Err(Attempt::Fatal(SyncError::Rejected {
+            status: code,
+            detail,
+        })),
+    }
+}
