@@ -74,3 +74,30 @@ pub fn load_dataset(dir: &Path) -> std::io::Result<(Manifest, Vec<HallState>)> {
         .collect::<std::io::Result<_>>()?;
     Ok((manifest, halls))
 }
+
+/// `--live`: appends one new evaluation per hall every `interval`, forever (drop
+/// or abort the future to stop). Evaluations are stamped "now" in Beijing time.
+pub async fn produce_live(
+    state: std::sync::Arc<ServerState>,
+    seed: u64,
+    interval: std::time::Duration,
+) {
+    let ids = state.hall_ids();
+    let mut makers: Vec<generate::EvaluationMaker> = (0..ids.len())
+        .map(|n| generate::EvaluationMaker::for_hall(seed, n))
+        .collect();
+    let mut tick = tokio::time::interval(interval.max(std::time::Duration::from_millis(10)));
+    let mut n = 0u64;
+    loop {
+        tick.tick().await;
+        n += 1;
+        for (i, hall) in ids.iter().enumerate() {
+            let mut e = makers[i].evaluation(chrono::Utc::now().with_timezone(&generate::cst()));
+            e.hall_id = hall.clone();
+            // "EL" ids never collide with generated ones ("E" + date + counter).
+            e.id = format!("EL{}{:07}", e.evaluated_at.format("%Y%m%d%H%M"), n);
+            let c = NewChange::new("evaluation", &e);
+            state.with_hall_mut(hall, |h| h.append(c));
+        }
+    }
+}

@@ -5,10 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
-use hcp_hall::generate::{EvaluationMaker, cst};
-use hcp_hall::{Faults, GenSpec, HallState, NewChange, RunningServer, ServerState};
+use hcp_hall::{Faults, GenSpec, HallState, RunningServer, ServerState};
 
 #[derive(Parser)]
 #[command(
@@ -198,27 +196,11 @@ fn run(cli: Cli) -> Result<(), String> {
                 }
                 let _ = std::io::stdout().flush();
                 if live {
-                    let state = server.state.clone();
-                    let ids: Vec<String> = tokens.iter().map(|t| t.0.clone()).collect();
-                    tokio::spawn(async move {
-                        let mut makers: Vec<EvaluationMaker> = (0..ids.len())
-                            .map(|n| EvaluationMaker::for_hall(spec.seed, n))
-                            .collect();
-                        let mut tick =
-                            tokio::time::interval(Duration::from_millis(live_interval_ms.max(10)));
-                        let mut n = 0u64;
-                        loop {
-                            tick.tick().await;
-                            n += 1;
-                            for (i, hall) in ids.iter().enumerate() {
-                                let mut e = makers[i].evaluation(Utc::now().with_timezone(&cst()));
-                                e.hall_id = hall.clone();
-                                e.id = format!("EL{}{:07}", e.evaluated_at.format("%Y%m%d%H%M"), n);
-                                let c = NewChange::new("evaluation", &e);
-                                state.with_hall_mut(hall, |h| h.append(c));
-                            }
-                        }
-                    });
+                    tokio::spawn(hcp_hall::produce_live(
+                        server.state.clone(),
+                        spec.seed,
+                        Duration::from_millis(live_interval_ms),
+                    ));
                 }
                 let _ = tokio::signal::ctrl_c().await;
                 server.stop().await;

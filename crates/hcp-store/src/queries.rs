@@ -212,3 +212,64 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
+
+impl Store {
+    /// The `CREATE` statements of the evaluations table and its indexes, as the
+    /// migrations define them (the benchmark builds a twin table from them).
+    pub fn evaluations_ddl() -> String {
+        crate::MIGRATIONS
+            .iter()
+            .flat_map(|m| m.split(';'))
+            .map(|stmt| {
+                stmt.lines()
+                    .filter(|l| !l.trim_start().starts_with("--"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .filter(|stmt| {
+                let t = stmt.trim();
+                t.starts_with("CREATE TABLE evaluations ")
+                    || (t.starts_with("CREATE INDEX") && t.contains(" ON evaluations "))
+            })
+            .map(|stmt| format!("{};\n", stmt.trim()))
+            .collect()
+    }
+
+    /// Writes every column of every evaluations row as CSV (header line first, all
+    /// fields quoted) — the same rows the benchmark feeds to `sqlite3 .import`.
+    pub fn write_evaluations_csv(&self, w: &mut dyn std::io::Write) -> Result<u64> {
+        let io = |e: std::io::Error| crate::StoreError::Io {
+            path: "CSV".into(),
+            source: e,
+        };
+        let mut stmt = self.conn.prepare("SELECT * FROM evaluations")?;
+        let cols = stmt.column_count();
+        let names: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
+        writeln!(w, "{}", names.join(",")).map_err(io)?;
+        let mut rows = stmt.query([])?;
+        let mut n = 0;
+        let mut line = String::new();
+        while let Some(r) = rows.next()? {
+            line.clear();
+            for i in 0..cols {
+                if i > 0 {
+                    line.push(',');
+                }
+                match r.get_ref(i)? {
+                    rusqlite::types::ValueRef::Null => {}
+                    rusqlite::types::ValueRef::Integer(v) => line.push_str(&v.to_string()),
+                    rusqlite::types::ValueRef::Real(v) => line.push_str(&v.to_string()),
+                    rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                        line.push('"');
+                        line.push_str(&String::from_utf8_lossy(t).replace('"', "\"\""));
+                        line.push('"');
+                    }
+                }
+            }
+            line.push('\n');
+            w.write_all(line.as_bytes()).map_err(io)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}

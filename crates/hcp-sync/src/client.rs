@@ -21,7 +21,9 @@ impl Token {
         Self(s.into().trim().to_string())
     }
 
-    fn expose(&self) -> &str {
+    /// The secret itself, for the `Authorization` header and the token vault
+    /// only: never log it or put it in a message.
+    pub fn secret(&self) -> &str {
         &self.0
     }
 }
@@ -207,6 +209,34 @@ impl HallClient {
         limit: u32,
         on_retry: &(dyn Fn(RetryNotice) + Send + Sync),
     ) -> Result<(Bytes, String, bool), SyncError> {
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            #[allow(dead_code)]
+            changes: serde::de::IgnoredAny,
+            next: String,
+            more: bool,
+        }
+        self.changes_with(after, limit, on_retry, |body| async move {
+            let env: Envelope = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+            Ok((body, env.next, env.more))
+        })
+        .await
+    }
+
+    /// `GET v1/changes` with the body handed to `read` inside the retry loop: a
+    /// body that arrived whole but does not read as a page (a proxy's error page,
+    /// a cut the transport did not notice) is fetched again.
+    pub async fn changes_with<T, F, Fut>(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+        on_retry: &(dyn Fn(RetryNotice) + Send + Sync),
+        read: F,
+    ) -> Result<T, SyncError>
+    where
+        F: Fn(Bytes) -> Fut,
+        Fut: std::future::Future<Output = Result<T, String>>,
+    {
         let mut url = self.url("v1/changes");
         {
             let mut q = url.query_pairs_mut();
@@ -217,22 +247,10 @@ impl HallClient {
         }
         self.with_retries(on_retry, || async {
             let body = self.get_once(url.clone()).await?;
-            #[derive(serde::Deserialize)]
-            struct Envelope {
-                #[allow(dead_code)]
-                changes: serde::de::IgnoredAny,
-                next: String,
-                more: bool,
-            }
-            // A body that arrived whole but is not a page (a proxy's error page, a
-            // cut that the transport did not notice) is worth another try.
-            match serde_json::from_slice::<Envelope>(&body) {
-                Ok(env) => Ok((body, env.next, env.more)),
-                Err(e) => Err(Attempt::Retry {
-                    reason: format!("变更数据无法解析：{e}"),
-                    retry_after: None,
-                }),
-            }
+            read(body).await.map_err(|e| Attempt::Retry {
+                reason: format!("变更数据无法解析：{e}"),
+                retry_after: None,
+            })
         })
         .await
     }
@@ -249,7 +267,7 @@ impl HallClient {
             let resp = self
                 .http
                 .post(url.clone())
-                .bearer_auth(self.token.expose())
+                .bearer_auth(self.token.secret())
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(body.clone())
                 .send()
@@ -268,7 +286,7 @@ impl HallClient {
         let resp = self
             .http
             .get(url)
-            .bearer_auth(self.token.expose())
+            .bearer_auth(self.token.secret())
             .header(header::ACCEPT, "application/json")
             .send()
             .await

@@ -10,6 +10,7 @@
 
 mod client;
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -266,11 +267,33 @@ async fn blocking<T: Send + 'static>(
 /// What the fetcher hands the applier.
 enum Fetched {
     Page {
-        body: Bytes,
-        next: String,
-        more: bool,
+        page: Prepared,
+        /// A freshly fetched profile when the page announced a newer one.
+        profile: Option<HallProfile>,
     },
     Restart,
+}
+
+/// A page parsed and validated (on the fetcher's side, so that it overlaps with the
+/// applier writing the previous page). Records point into `body` by byte range.
+struct Prepared {
+    body: Bytes,
+    next: String,
+    more: bool,
+    count: u64,
+    records: Vec<(i64, Range<usize>, ValidRecord)>,
+    quarantined: Vec<PreparedQuarantine>,
+    skipped: u64,
+    /// Highest `profile_rev` announced in the page.
+    profile_rev: Option<i64>,
+}
+
+struct PreparedQuarantine {
+    seq: i64,
+    kind: String,
+    raw: Range<usize>,
+    field: String,
+    reason: String,
 }
 
 async fn run_hall(
@@ -287,11 +310,12 @@ async fn run_hall(
     )?);
     let hall_id = ep.hall_id.clone();
     let db_path = db.to_path_buf();
-    let (mut store, cursor) = blocking(move || {
+    let (mut store, cursor, profile_rev) = blocking(move || {
         let store = Store::open(&db_path)?;
         let state = store.sync_state(&hall_id)?;
+        let rev = store.hall(&hall_id)?.map_or(0, |h| h.profile_rev);
         store.record_sync_attempt(&hall_id)?;
-        Ok((store, state.cursor))
+        Ok((store, state.cursor, rev))
     })
     .await?;
 
@@ -318,57 +342,86 @@ async fn run_hall(
         let client = client.clone();
         let on_retry = on_retry.clone();
         let limit = options.page_limit.clamp(1, MAX_PAGE_LIMIT);
+        let hall_id = ep.hall_id.clone();
         tokio::spawn(async move {
             let mut after = cursor;
+            let mut known_profile_rev = profile_rev;
             loop {
-                match client.changes(after.as_deref(), limit, &*on_retry).await {
-                    Ok((body, next, more)) => {
-                        after = Some(next.clone());
-                        if tx
-                            .send(Ok(Fetched::Page { body, next, more }))
+                let h = hall_id.clone();
+                let read = move |body: Bytes| {
+                    let h = h.clone();
+                    async move {
+                        tokio::task::spawn_blocking(move || prepare(body, &h))
                             .await
-                            .is_err()
-                            || !more
-                        {
-                            return;
-                        }
+                            .map_err(|e| e.to_string())?
                     }
-                    Err(SyncError::Gone) => {
-                        if after.is_none() {
-                            let _ = tx
-                                .send(Err(SyncError::Protocol("从头读取时仍返回 410".into())))
-                                .await;
+                };
+                let fetched = match client
+                    .changes_with(after.as_deref(), limit, &*on_retry, read)
+                    .await
+                {
+                    Ok(page) => {
+                        after = Some(page.next.clone());
+                        let profile = match page.profile_rev {
+                            Some(rev) if rev > known_profile_rev => {
+                                match client.profile(&*on_retry).await {
+                                    Ok(p) if p.hall_id == hall_id => {
+                                        known_profile_rev = p.profile_rev.max(rev);
+                                        Some(p)
+                                    }
+                                    Ok(p) => {
+                                        let _ = tx
+                                            .send(Err(SyncError::HallMismatch {
+                                                expected: hall_id.clone(),
+                                                found: p.hall_id,
+                                            }))
+                                            .await;
+                                        return;
+                                    }
+                                    Err(e) => {
+                                        let _ = tx.send(Err(e)).await;
+                                        return;
+                                    }
+                                }
+                            }
+                            _ => None,
+                        };
+                        let more = page.more;
+                        if tx.send(Ok(Fetched::Page { page, profile })).await.is_err() || !more {
                             return;
                         }
+                        continue;
+                    }
+                    Err(e) => Err::<(), _>(e),
+                };
+                match fetched {
+                    Err(SyncError::Gone) if after.is_some() => {
                         after = None;
                         if tx.send(Ok(Fetched::Restart)).await.is_err() {
                             return;
                         }
                     }
+                    Err(SyncError::Gone) => {
+                        let _ = tx
+                            .send(Err(SyncError::Protocol("从头读取时仍返回 410".into())))
+                            .await;
+                        return;
+                    }
                     Err(e) => {
                         let _ = tx.send(Err(e)).await;
                         return;
                     }
+                    Ok(()) => {}
                 }
             }
         })
     };
 
     let mut totals = PageOutcome::default();
-    let mut known_profile_rev = {
-        let hall_id = ep.hall_id.clone();
-        let (s, rev) = blocking(move || {
-            let rev = store.hall(&hall_id)?.map_or(0, |h| h.profile_rev);
-            Ok((store, rev))
-        })
-        .await?;
-        store = s;
-        rev
-    };
     let mut result = Ok(());
     while let Some(item) = rx.recv().await {
-        let (body, next, more) = match item {
-            Ok(Fetched::Page { body, next, more }) => (body, next, more),
+        let (page, profile) = match item {
+            Ok(Fetched::Page { page, profile }) => (page, profile),
             Ok(Fetched::Restart) => {
                 report.restarts += 1;
                 progress(&SyncEvent::Restarted {
@@ -387,36 +440,20 @@ async fn run_hall(
                 break;
             }
         };
-        // Validate and store; a page that announces a newer profile comes back
-        // first so the profile is fetched and stored in the same transaction.
-        let mut profile: Option<HallProfile> = None;
-        let (outcome, count) = loop {
-            let hall_id = ep.hall_id.clone();
-            let (b, n) = (body.clone(), next.clone());
-            let p = profile.take();
-            let with_profile = p.is_some();
-            let (s, applied) = blocking(move || {
-                let r = apply(&mut store, &hall_id, &b, &n, known_profile_rev, p);
-                Ok((store, r))
-            })
-            .await?;
-            store = s;
-            match applied? {
-                Applied::Done(o, c) => break (o, c),
-                Applied::NeedProfile(rev) if !with_profile => {
-                    let p = client.profile(&*on_retry).await?;
-                    if p.hall_id != ep.hall_id {
-                        return Err(SyncError::HallMismatch {
-                            expected: ep.hall_id.clone(),
-                            found: p.hall_id,
-                        });
-                    }
-                    known_profile_rev = p.profile_rev.max(rev);
-                    profile = Some(p);
-                }
-                Applied::NeedProfile(_) => {
-                    return Err(SyncError::Internal("profile loop".into()));
-                }
+        let more = page.more;
+        let count = page.count;
+        let hall_id = ep.hall_id.clone();
+        let (s, applied) = blocking(move || {
+            let r = apply(&mut store, &hall_id, page, profile);
+            Ok((store, r))
+        })
+        .await?;
+        store = s;
+        let outcome = match applied {
+            Ok(o) => o,
+            Err(e) => {
+                result = Err(e);
+                break;
             }
         };
         totals.add(&outcome);
@@ -440,73 +477,151 @@ async fn run_hall(
     result
 }
 
-enum Applied {
-    /// Stored: outcome and number of changes in the page.
-    Done(PageOutcome, u64),
-    /// Nothing stored: the page announces this newer profile rev; fetch it first.
-    NeedProfile(i64),
+/// Where `part` (a slice of `body`) sits in `body`.
+fn range_in(body: &[u8], part: &str) -> Range<usize> {
+    let start = (part.as_ptr() as usize).saturating_sub(body.as_ptr() as usize);
+    start..start + part.len()
 }
 
-/// Validates a page and stores it with its cursor.
+/// A page whose changes all have proper envelopes.
+#[derive(serde::Deserialize)]
+struct TypedPage<'a> {
+    #[serde(borrow)]
+    changes: Vec<EnvelopedChange<'a>>,
+    next: String,
+    more: bool,
+}
+
+/// One change with its envelope read; `data` stays raw until validated.
+#[derive(serde::Deserialize)]
+struct EnvelopedChange<'a> {
+    seq: i64,
+    kind: String,
+    #[serde(borrow)]
+    data: &'a serde_json::value::RawValue,
+}
+
+/// Parses and validates a page. The fast path reads every envelope in one pass;
+/// when an envelope is broken the page is taken apart change by change so the
+/// broken one is quarantined instead of failing the page.
+fn prepare(body: Bytes, hall_id: &str) -> Result<Prepared, String> {
+    let mut p = Prepared {
+        body: Bytes::new(),
+        next: String::new(),
+        more: false,
+        count: 0,
+        records: vec![],
+        quarantined: vec![],
+        skipped: 0,
+        profile_rev: None,
+    };
+    match serde_json::from_slice::<TypedPage<'_>>(&body) {
+        Ok(page) => {
+            p.count = page.changes.len() as u64;
+            p.next = page.next;
+            p.more = page.more;
+            for c in &page.changes {
+                classify(&body, c, hall_id, &mut p);
+            }
+        }
+        Err(_) => {
+            let page: ChangesPage<'_> = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+            p.count = page.changes.len() as u64;
+            p.next = page.next;
+            p.more = page.more;
+            let mut last_seq = i64::MIN;
+            for raw in &page.changes {
+                let raw = raw.get();
+                match serde_json::from_str::<RawChange<'_>>(raw) {
+                    Ok(c) => {
+                        last_seq = c.seq;
+                        let c = EnvelopedChange {
+                            seq: c.seq,
+                            kind: c.kind,
+                            data: c.data,
+                        };
+                        classify(&body, &c, hall_id, &mut p);
+                    }
+                    Err(e) => p.quarantined.push(PreparedQuarantine {
+                        // Not even an envelope: keep it whole, after the last good seq.
+                        seq: seq_guess(raw).unwrap_or(last_seq.saturating_add(1)),
+                        kind: String::new(),
+                        raw: range_in(&body, raw),
+                        field: String::new(),
+                        reason: format!("变更记录格式错误（缺少 seq/kind/data 或类型不符）：{e}"),
+                    }),
+                }
+            }
+        }
+    }
+    p.body = body;
+    Ok(p)
+}
+
+fn classify(body: &[u8], c: &EnvelopedChange<'_>, hall_id: &str, p: &mut Prepared) {
+    let data = c.data.get();
+    match validate_change(&c.kind, data, hall_id) {
+        Ok(ValidRecord::UnknownKind(kind)) => {
+            tracing::debug!(hall_id, seq = c.seq, %kind, "unknown change kind skipped");
+            p.skipped += 1;
+        }
+        Ok(ValidRecord::Profile(pc)) => {
+            p.profile_rev = p.profile_rev.max(Some(pc.profile_rev));
+        }
+        Ok(record) => p.records.push((c.seq, range_in(body, data), record)),
+        Err(invalid) => p.quarantined.push(PreparedQuarantine {
+            seq: c.seq,
+            kind: c.kind.clone(),
+            raw: range_in(body, data),
+            field: invalid.field.clone(),
+            reason: invalid.to_string(),
+        }),
+    }
+}
+
+/// Stores a prepared page with its cursor (and profile) in one transaction.
 fn apply(
     store: &mut Store,
     hall_id: &str,
-    body: &[u8],
-    next: &str,
-    known_profile_rev: i64,
+    page: Prepared,
     profile: Option<HallProfile>,
-) -> Result<Applied, SyncError> {
-    let have_profile = profile.is_some();
-    let page: ChangesPage<'_> =
-        serde_json::from_slice(body).map_err(|e| SyncError::Protocol(e.to_string()))?;
+) -> Result<PageOutcome, SyncError> {
+    let Prepared {
+        body,
+        next,
+        records,
+        quarantined,
+        skipped,
+        ..
+    } = page;
+    let text = |r: &Range<usize>| {
+        body.get(r.clone())
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .ok_or_else(|| SyncError::Internal("record range outside the page".into()))
+    };
     let mut to_apply = PageToApply {
-        next_cursor: next,
+        next_cursor: &next,
         profile,
+        skipped_unknown: skipped,
         ..PageToApply::default()
     };
-    let mut last_seq = i64::MIN;
-    for raw in &page.changes {
-        let raw = raw.get();
-        let change: RawChange<'_> = match serde_json::from_str(raw) {
-            Ok(c) => c,
-            Err(e) => {
-                // Not even an envelope: keep it whole, positioned after the last good seq.
-                to_apply.quarantined.push(QuarantineEntry {
-                    seq: seq_guess(raw).unwrap_or(last_seq.saturating_add(1)),
-                    kind: String::new(),
-                    raw,
-                    field: String::new(),
-                    reason: format!("变更记录格式错误（缺少 seq/kind/data 或类型不符）：{e}"),
-                });
-                continue;
-            }
-        };
-        last_seq = change.seq;
-        match validate_change(&change.kind, change.data.get(), hall_id) {
-            Ok(ValidRecord::UnknownKind(kind)) => {
-                tracing::debug!(hall_id, seq = change.seq, %kind, "unknown change kind skipped");
-                to_apply.skipped_unknown += 1;
-            }
-            Ok(ValidRecord::Profile(p)) if !have_profile && p.profile_rev > known_profile_rev => {
-                return Ok(Applied::NeedProfile(p.profile_rev));
-            }
-            Ok(record) => to_apply.records.push(FeedRecord {
-                seq: change.seq,
-                raw: change.data.get(),
-                record,
-            }),
-            Err(invalid) => to_apply.quarantined.push(QuarantineEntry {
-                seq: change.seq,
-                kind: change.kind.clone(),
-                raw,
-                field: invalid.field.clone(),
-                reason: invalid.to_string(),
-            }),
-        }
+    for (seq, range, record) in records {
+        to_apply.records.push(FeedRecord {
+            seq,
+            raw: text(&range)?,
+            record,
+        });
     }
-    let count = page.changes.len() as u64;
-    let outcome = store.apply_page(hall_id, &to_apply)?;
-    Ok(Applied::Done(outcome, count))
+    for q in quarantined {
+        to_apply.quarantined.push(QuarantineEntry {
+            seq: q.seq,
+            kind: q.kind,
+            raw: text(&q.raw)?,
+            field: q.field,
+            reason: q.reason,
+        });
+    }
+    Ok(store.apply_page(hall_id, &to_apply)?)
 }
 
 fn seq_guess(raw: &str) -> Option<i64> {

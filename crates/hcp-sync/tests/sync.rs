@@ -371,9 +371,10 @@ async fn invalid_records_are_quarantined_with_reason_and_neighbours_kept() {
             .any(|x| x.reason.contains("无法解析的时间 “昨天下午”"))
     );
     assert!(
-        q.iter().all(|x| x.raw.contains("\"seq\"")),
-        "the whole change is kept"
+        by_seq(s_level).raw.contains("\"E-BAD-LEVEL\""),
+        "the raw record is kept"
     );
+    assert!(q.iter().any(|x| x.raw == "\"not an object\""));
     assert_eq!(store.sync_state(&hall).unwrap().skipped_total, 1);
     // Syncing again does not quarantine them twice.
     drop(store);
@@ -445,4 +446,95 @@ async fn a_profile_change_in_the_feed_refetches_the_profile() {
         store.hall_profile(&hall).unwrap().windows[0].name,
         "综合受理改名窗口"
     );
+}
+
+/// Raw HTTP/1.1 exchange with the reference server: status line + headers + body.
+async fn raw_get(srv: &RunningServer, path: &str, headers: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{headers}\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = vec![];
+    s.read_to_end(&mut buf).await.unwrap();
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_server_speaks_gzip_problem_json_and_cursors_per_the_spec() {
+    let srv = server(2, 300).await;
+    let hall = "340825-ZWFW";
+    let token = srv.token(hall).unwrap();
+    let auth = format!("Authorization: Bearer {token}\r\n");
+    let gz = raw_get(
+        &srv,
+        &format!("/h/{hall}/v1/changes?limit=100"),
+        &format!("{auth}Accept-Encoding: gzip\r\n"),
+    )
+    .await;
+    assert!(gz.starts_with("HTTP/1.1 200"), "{gz:.200}");
+    assert!(
+        gz.to_ascii_lowercase().contains("content-encoding: gzip"),
+        "{gz:.300}"
+    );
+    let none = raw_get(&srv, &format!("/h/{hall}/v1/hall"), "").await;
+    assert!(none.starts_with("HTTP/1.1 401"));
+    assert!(none.contains("application/problem+json"));
+    let other = srv.token("340104-ZWFW").unwrap();
+    let forbidden = raw_get(
+        &srv,
+        &format!("/h/{hall}/v1/hall"),
+        &format!("Authorization: Bearer {other}\r\n"),
+    )
+    .await;
+    assert!(forbidden.starts_with("HTTP/1.1 403"), "{forbidden:.100}");
+    let bad_cursor = raw_get(&srv, &format!("/h/{hall}/v1/changes?after=zzz"), &auth).await;
+    assert!(bad_cursor.starts_with("HTTP/1.1 400"));
+    srv.state.set_faults(Faults {
+        rate_limit_every: 1,
+        retry_after_secs: 7,
+        ..Faults::default()
+    });
+    let limited = raw_get(&srv, &format!("/h/{hall}/v1/hall"), &auth).await;
+    assert!(limited.starts_with("HTTP/1.1 429"));
+    assert!(limited.to_ascii_lowercase().contains("retry-after: 7"));
+    srv.state.set_faults(Faults::default());
+
+    // Cursors: a page's `next` resumes exactly after it; an expired one answers 410.
+    let ep = endpoint(&srv, hall);
+    let client = hcp_sync::HallClient::new(&ep, options().retry, options().timeouts).unwrap();
+    let (_, next, more) = client.changes(None, 100, &|_| {}).await.unwrap();
+    assert!(more);
+    let (body, _, _) = client.changes(Some(&next), 1, &|_| {}).await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["changes"][0]["seq"], 101);
+    srv.state.expire_cursors();
+    assert!(matches!(
+        client.changes(Some(&next), 1, &|_| {}).await,
+        Err(hcp_sync::SyncError::Gone)
+    ));
+
+    // Decisions are idempotent by id.
+    let d = hcp_core::wire::Decision {
+        id: "0b8f3c1e-5d7a-4c61-9a52-8c1f2d8e9a10".into(),
+        kind: "case_opened".into(),
+        evaluation_id: "E202610010000001".into(),
+        ref_id: None,
+        outcome: None,
+        note: String::new(),
+        decided_at: chrono::DateTime::parse_from_rfc3339("2026-10-10T15:02:00+08:00").unwrap(),
+        officer: "督查员 陈静".into(),
+    };
+    let unknown = hcp_core::wire::Decision {
+        id: "x2".into(),
+        evaluation_id: "NOPE".into(),
+        ..d.clone()
+    };
+    let req = hcp_core::wire::DecisionsRequest {
+        decisions: vec![d.clone(), d.clone(), unknown],
+    };
+    let r = client.post_decisions(&req, &|_| {}).await.unwrap();
+    use hcp_core::wire::DecisionStatus as S;
+    let st: Vec<S> = r.results.iter().map(|x| x.status).collect();
+    assert_eq!(st, vec![S::Accepted, S::Duplicate, S::Rejected]);
+    assert!(r.results[2].reason.as_deref().unwrap().contains("NOPE"));
 }

@@ -1,0 +1,340 @@
+//! `hcp bench`: the sync benchmark of issue 2.
+//!
+//! 1. `hcp-hall generate` makes N evaluations in one hall (in a child process, so
+//!    the generator's memory is not counted as the client's);
+//! 2. `hcp-hall serve` serves them on loopback (another child);
+//! 3. this process syncs them into an empty cache: evaluations/s end to end and the
+//!    client's peak RSS;
+//! 4. the same rows as CSV are `.import`ed by the `sqlite3` command-line tool into a
+//!    table with the same columns and indexes, timed, and the ratio printed;
+//! 5. ten halls with nothing new: the time of a sync that brings nothing.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use hcp_store::Store;
+use hcp_sync::{SyncOptions, Token};
+
+use crate::{CliError, register_hall, runtime, sync_async};
+
+fn msg(e: impl std::fmt::Display) -> CliError {
+    CliError::Msg(e.to_string())
+}
+
+fn hall_binary() -> Result<PathBuf, CliError> {
+    let exe = std::env::current_exe().map_err(msg)?;
+    let name = if cfg!(windows) {
+        "hcp-hall.exe"
+    } else {
+        "hcp-hall"
+    };
+    let p = exe.with_file_name(name);
+    if p.exists() {
+        Ok(p)
+    } else {
+        Err(CliError::Msg(format!(
+            "找不到 {}：请先运行 `cargo build --release -p hcp-hall -p hcp-cli`",
+            p.display()
+        )))
+    }
+}
+
+/// A served data set: the child process and its halls' (id, url, token).
+struct Served {
+    child: Child,
+    halls: Vec<(String, String, String)>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn generate(
+    bin: &Path,
+    out: &Path,
+    halls: usize,
+    evaluations: usize,
+) -> Result<Duration, CliError> {
+    let t = Instant::now();
+    let status = Command::new(bin)
+        .args(["generate", "--seed", "42", "--month", "2026-10"])
+        .args([
+            "--halls",
+            &halls.to_string(),
+            "--evaluations",
+            &evaluations.to_string(),
+        ])
+        .arg("--out")
+        .arg(out)
+        .stdout(Stdio::null())
+        .status()
+        .map_err(msg)?;
+    if !status.success() {
+        return Err(CliError::Msg("hcp-hall generate 失败".into()));
+    }
+    Ok(t.elapsed())
+}
+
+fn serve(bin: &Path, data: &Path, work: &Path) -> Result<Served, CliError> {
+    let tokens_file = work.join(format!(
+        "tokens-{}.json",
+        data.file_name().and_then(|s| s.to_str()).unwrap_or("x")
+    ));
+    let mut child = Command::new(bin)
+        .arg("serve")
+        .arg("--data")
+        .arg(data)
+        .args(["--addr", "127.0.0.1:0"])
+        .arg("--tokens-out")
+        .arg(&tokens_file)
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(msg)?;
+    let stdout = child.stdout.take().ok_or_else(|| msg("no stdout"))?;
+    let mut urls = vec![];
+    let mut lines = BufReader::new(stdout).lines();
+    let mut served = Served {
+        child,
+        halls: vec![],
+    };
+    let mut listening = false;
+    for line in lines.by_ref() {
+        let line = line.map_err(msg)?;
+        if line.starts_with("listening ") {
+            listening = true;
+        } else if let Some(rest) = line.strip_prefix("hall ") {
+            let mut parts = rest.split_whitespace();
+            if let (Some(id), Some(url)) = (parts.next(), parts.next()) {
+                urls.push((id.to_string(), url.to_string()));
+            }
+        }
+        if listening && !urls.is_empty() && urls.len() == count_halls(data)? {
+            break;
+        }
+    }
+    let tokens: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&tokens_file).map_err(msg)?).map_err(msg)?;
+    for (id, url) in urls {
+        let token = tokens
+            .get(&id)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
+        served.halls.push((id, url, token));
+    }
+    // Keep draining the child's stdout so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Ok(served)
+}
+
+fn count_halls(data: &Path) -> Result<usize, CliError> {
+    let m: hcp_hall::Manifest =
+        serde_json::from_slice(&std::fs::read(data.join("halls.json")).map_err(msg)?)
+            .map_err(msg)?;
+    Ok(m.halls.len())
+}
+
+/// Peak resident set size of this process, in MiB (Linux).
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn fresh_db(path: &Path) {
+    for suffix in ["", "-wal", "-shm", ".tokens"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
+/// Runs the benchmark and prints its figures.
+pub fn run(evaluations: usize, work_dir: Option<PathBuf>) -> Result<ExitCode, CliError> {
+    let bin = hall_binary()?;
+    let (work, cleanup) = match work_dir {
+        Some(d) => (d, false),
+        None => (
+            std::env::temp_dir().join(format!("hcp-bench-{}", std::process::id())),
+            true,
+        ),
+    };
+    std::fs::create_dir_all(&work).map_err(msg)?;
+    let rt = runtime()?;
+    let opts = SyncOptions::default();
+
+    // 1–3: one hall, N evaluations, end to end.
+    let data = work.join("one-hall");
+    let _ = std::fs::remove_dir_all(&data);
+    eprintln!("生成 {evaluations} 条评价…");
+    let gen_time = generate(&bin, &data, 1, evaluations)?;
+    eprintln!("生成用时 {:.1}s；启动参考大厅…", gen_time.as_secs_f64());
+    let served = serve(&bin, &data, &work)?;
+    let db = work.join("bench.db");
+    fresh_db(&db);
+    let (id, url, token) = served.halls[0].clone();
+    let rss_before = peak_rss_mib();
+    let (sync_time, report) = rt.block_on(async {
+        register_hall(&db, &url, Token::new(token), None).await?;
+        let t = Instant::now();
+        let reports = sync_async(&db, &[], &opts, false).await?;
+        Ok::<_, CliError>((t.elapsed(), reports.into_iter().next()))
+    })?;
+    let rss = peak_rss_mib();
+    drop(served);
+    let report = report.ok_or_else(|| msg("no report"))?;
+    if let Some(e) = &report.error {
+        return Err(CliError::Msg(format!("同步失败：{e}")));
+    }
+    let store = Store::open(&db)?;
+    let stored = store.hall_counts(&id)?.evaluations;
+    let evals_per_s = stored as f64 / sync_time.as_secs_f64();
+    let changes_per_s = report.records as f64 / sync_time.as_secs_f64();
+
+    // 4: sqlite3 .import of the same rows into a twin table.
+    let csv = work.join("evaluations.csv");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&csv).map_err(msg)?);
+        store.write_evaluations_csv(&mut f)?;
+        f.flush().map_err(msg)?;
+    }
+    drop(store);
+    let import_db = work.join("import.db");
+    fresh_db(&import_db);
+    let mut ddl = Command::new("sqlite3")
+        .arg(&import_db)
+        .stdin(Stdio::piped())
+        .spawn()
+        .map_err(|e| CliError::Msg(format!("无法运行 sqlite3（apt-get install sqlite3）：{e}")))?;
+    ddl.stdin
+        .take()
+        .ok_or_else(|| msg("no stdin"))?
+        .write_all(Store::evaluations_ddl().as_bytes())
+        .map_err(msg)?;
+    ddl.wait().map_err(msg)?;
+    let t = Instant::now();
+    let out = Command::new("sqlite3")
+        .arg(&import_db)
+        .arg(".mode csv")
+        .arg(format!(".import --skip 1 '{}' evaluations", csv.display()))
+        .output()
+        .map_err(msg)?;
+    let import_time = t.elapsed();
+    if !out.status.success() || !out.stderr.is_empty() {
+        return Err(CliError::Msg(format!(
+            "sqlite3 .import 失败：{}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    let imported = Command::new("sqlite3")
+        .arg(&import_db)
+        .arg("SELECT count(*) FROM evaluations")
+        .output()
+        .map_err(msg)?;
+    let imported = String::from_utf8_lossy(&imported.stdout).trim().to_string();
+    let sqlite_version = Command::new("sqlite3")
+        .arg("--version")
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+        .unwrap_or_default();
+
+    // 5: ten halls, nothing new.
+    let data10 = work.join("ten-halls");
+    let _ = std::fs::remove_dir_all(&data10);
+    generate(&bin, &data10, 10, 20_000)?;
+    let served10 = serve(&bin, &data10, &work)?;
+    let db10 = work.join("bench10.db");
+    fresh_db(&db10);
+    let idle = rt.block_on(async {
+        for (_, url, token) in &served10.halls {
+            register_hall(&db10, url, Token::new(token.clone()), None).await?;
+        }
+        let mut o = opts.clone();
+        o.concurrency = 10;
+        let first = sync_async(&db10, &[], &o, false).await?;
+        if let Some(e) = first.iter().find_map(|r| r.error.clone()) {
+            return Err(CliError::Msg(format!("同步失败：{e}")));
+        }
+        let mut times = vec![];
+        for _ in 0..7 {
+            let t = Instant::now();
+            let r = sync_async(&db10, &[], &o, false).await?;
+            times.push(t.elapsed());
+            if r.iter().any(|r| r.error.is_some() || r.outcome.new > 0) {
+                return Err(CliError::Msg("空同步出现了新数据或错误".into()));
+            }
+        }
+        times.sort();
+        Ok::<_, CliError>(times[times.len() / 2])
+    })?;
+    drop(served10);
+
+    let ratio = sync_time.as_secs_f64() / import_time.as_secs_f64();
+    let ok = |b: bool| if b { "达标" } else { "未达标" };
+    println!(
+        "== hcp bench（{}）==",
+        chrono::Utc::now().format("%Y-%m-%d")
+    );
+    println!(
+        "机器: {} 核, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu_model()
+    );
+    println!(
+        "评价数: {stored}（feed 共 {} 条变更，含改评/撤评/申诉/整改）",
+        report.records
+    );
+    println!("端到端同步用时: {:.2} s", sync_time.as_secs_f64());
+    println!(
+        "端到端吞吐: {:.0} 评价/s（{:.0} 变更/s）  目标 ≥ 100000 评价/s: {}",
+        evals_per_s,
+        changes_per_s,
+        ok(evals_per_s >= 100_000.0)
+    );
+    println!(
+        "sqlite3 {sqlite_version} .import 同样 {imported} 行（同列同索引）: {:.2} s；同步/导入 = {ratio:.2}  目标 ≤ 2: {}",
+        import_time.as_secs_f64(),
+        ok(ratio <= 2.0)
+    );
+    match rss {
+        Some(r) => println!(
+            "客户端峰值 RSS: {r:.0} MiB（同步前 {:.0} MiB）  目标 ≤ 300 MB: {}",
+            rss_before.unwrap_or(0.0),
+            ok(r * 1.048_576 <= 300.0)
+        ),
+        None => println!("客户端峰值 RSS: 无法读取（非 Linux）"),
+    }
+    println!(
+        "10 个大厅无新数据的同步: {:.0} ms（7 次取中位数）  目标 ≤ 200 ms: {}",
+        idle.as_secs_f64() * 1000.0,
+        ok(idle <= Duration::from_millis(200))
+    );
+    if cleanup {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "未知 CPU".into())
+}

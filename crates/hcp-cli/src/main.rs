@@ -1,0 +1,478 @@
+//! `hcp`: the command line of HCP Supervisor (好差评督查台).
+
+mod bench;
+mod demo;
+mod export;
+mod progress;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use hcp_store::{Store, TokenVault};
+use hcp_sync::{HallEndpoint, HallReport, SyncOptions, Token};
+
+#[derive(Parser)]
+#[command(
+    name = "hcp",
+    version,
+    about = "好差评督查台（HCP Supervisor）命令行：同步各大厅评价数据、导出、演示",
+    after_help = "本地数据库默认位于系统数据目录；可用 --db 或环境变量 HCP_DB 指定。"
+)]
+struct Cli {
+    /// 本地数据库文件
+    #[arg(long, global = true, env = "HCP_DB")]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// 大厅管理：添加、列出、移除
+    Hall {
+        #[command(subcommand)]
+        cmd: HallCmd,
+    },
+    /// 从各大厅同步评价数据
+    Sync {
+        /// 只同步这些大厅（可重复）；默认全部
+        #[arg(long = "hall")]
+        halls: Vec<String>,
+        /// 以 JSON 输出结果
+        #[arg(long)]
+        json: bool,
+        /// 每页请求的记录数（1–5000）
+        #[arg(long, default_value_t = 5000)]
+        page_limit: u32,
+        /// 同时同步的大厅数
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+    /// 评价数据
+    Evaluations {
+        #[command(subcommand)]
+        cmd: EvaluationsCmd,
+    },
+    /// 隔离区：校验未通过的记录
+    Quarantine {
+        #[command(subcommand)]
+        cmd: QuarantineCmd,
+    },
+    /// 演示：启动内置参考大厅、登记、同步并打印汇总（零配置）
+    Demo {
+        /// 演示数据的评价总数
+        #[arg(long, default_value_t = 30_000)]
+        evaluations: usize,
+        /// 同步后继续提供演示大厅服务并持续产生新评价，直到按 Ctrl-C
+        #[arg(long)]
+        serve: bool,
+    },
+    /// 性能基准：百万评价端到端同步、对比 sqlite3 导入、十个大厅空同步
+    Bench {
+        /// 评价数
+        #[arg(long, default_value_t = 1_000_000)]
+        evaluations: usize,
+        /// 工作目录（默认临时目录）
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum HallCmd {
+    /// 添加大厅：读取其资料并保存令牌
+    Add {
+        /// 大厅接口地址，如 https://10.1.2.3:8443/hcp/
+        url: String,
+        /// 令牌文件（文件内容即令牌）
+        #[arg(long)]
+        token_file: PathBuf,
+        /// 额外信任的 CA 证书文件（PEM），用于政务内网私有 CA
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+    },
+    /// 列出大厅
+    List {
+        /// 以 JSON 输出
+        #[arg(long)]
+        json: bool,
+    },
+    /// 移除大厅及其本地缓存数据
+    Remove {
+        /// 大厅编码
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvaluationsCmd {
+    /// 导出每条评价的最新版本
+    Export {
+        /// 只导出该大厅
+        #[arg(long)]
+        hall: Option<String>,
+        /// 格式
+        #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+        format: Format,
+        /// 输出文件（默认标准输出）
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum QuarantineCmd {
+    /// 列出被隔离的记录及原因
+    List {
+        /// 只列该大厅
+        #[arg(long)]
+        hall: Option<String>,
+        /// 以 JSON 输出
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// JSON Lines，字段名与 hall-api 完全一致
+    Jsonl,
+    /// CSV（UTF-8 BOM、中文表头，Excel/WPS 可直接打开）
+    Csv,
+}
+
+/// An error for people: zh-CN text, exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// From the cache.
+    #[error(transparent)]
+    Store(#[from] hcp_store::StoreError),
+    /// From the sync.
+    #[error(transparent)]
+    Sync(#[from] hcp_sync::SyncError),
+    /// Anything else, already worded.
+    #[error("{0}")]
+    Msg(String),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HCP_LOG")
+                .unwrap_or_else(|_| "error".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误：{e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The default database: the platform data directory.
+fn default_data_dir() -> Result<PathBuf, CliError> {
+    directories::ProjectDirs::from("cn", "hcp", "hcp-supervisor")
+        .map(|d| d.data_dir().to_path_buf())
+        .ok_or_else(|| CliError::Msg("无法确定用户数据目录，请用 --db 指定数据库文件".into()))
+}
+
+fn db_path(cli_db: Option<PathBuf>, file: &str) -> Result<PathBuf, CliError> {
+    match cli_db {
+        Some(p) => Ok(p),
+        None => Ok(default_data_dir()?.join(file)),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Msg(format!("无法启动异步运行时：{e}")))
+}
+
+fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    match cli.cmd {
+        Cmd::Demo { evaluations, serve } => {
+            let db = db_path(cli.db, "demo.db")?;
+            demo::run(&db, evaluations, serve)
+        }
+        Cmd::Bench {
+            evaluations,
+            work_dir,
+        } => bench::run(evaluations, work_dir),
+        Cmd::Hall { cmd } => {
+            let db = db_path(cli.db, "hcp.db")?;
+            hall(&db, cmd)
+        }
+        Cmd::Sync {
+            halls,
+            json,
+            page_limit,
+            concurrency,
+        } => {
+            let db = db_path(cli.db, "hcp.db")?;
+            let opts = SyncOptions {
+                page_limit: page_limit.clamp(1, 5000),
+                concurrency: concurrency.max(1),
+                ..SyncOptions::default()
+            };
+            let reports = sync(&db, &halls, &opts, !json)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&reports)
+                        .map_err(|e| CliError::Msg(e.to_string()))?
+                );
+            } else {
+                print_summary(&reports);
+            }
+            Ok(if reports.iter().all(|r| r.error.is_none()) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Cmd::Evaluations {
+            cmd: EvaluationsCmd::Export { hall, format, out },
+        } => {
+            let db = db_path(cli.db, "hcp.db")?;
+            let store = Store::open(&db)?;
+            let n = export::run(&store, hall.as_deref(), format, out.as_deref())?;
+            eprintln!("已导出 {n} 条评价");
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Quarantine {
+            cmd: QuarantineCmd::List { hall, json },
+        } => {
+            let db = db_path(cli.db, "hcp.db")?;
+            let store = Store::open(&db)?;
+            let rows = store.quarantine(hall.as_deref())?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows)
+                        .map_err(|e| CliError::Msg(e.to_string()))?
+                );
+            } else if rows.is_empty() {
+                println!("隔离区为空：所有记录均通过校验。");
+            } else {
+                println!("大厅编码\t序号\t类型\t原因\t隔离时间");
+                for r in &rows {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        r.hall_id,
+                        r.seq,
+                        if r.kind.is_empty() { "?" } else { &r.kind },
+                        r.reason,
+                        export::local_time(&r.quarantined_at)
+                    );
+                }
+                println!("共 {} 条", rows.len());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn hall(db: &Path, cmd: HallCmd) -> Result<ExitCode, CliError> {
+    match cmd {
+        HallCmd::Add {
+            url,
+            token_file,
+            ca_file,
+        } => {
+            let token = std::fs::read_to_string(&token_file).map_err(|e| {
+                CliError::Msg(format!("无法读取令牌文件 {}：{e}", token_file.display()))
+            })?;
+            if token.trim().is_empty() {
+                return Err(CliError::Msg(format!(
+                    "令牌文件 {} 是空的",
+                    token_file.display()
+                )));
+            }
+            let ca_file = match ca_file {
+                Some(p) => Some(std::fs::canonicalize(&p).map_err(|e| {
+                    CliError::Msg(format!("无法读取 CA 证书文件 {}：{e}", p.display()))
+                })?),
+                None => None,
+            };
+            let (id, name, new) = add_hall(db, &url, Token::new(token), ca_file.as_deref())?;
+            eprintln!(
+                "{}大厅 {id}（{name}），令牌已保存在本机（不写入数据库）。",
+                if new { "已添加" } else { "已更新" }
+            );
+            println!("{id}");
+            Ok(ExitCode::SUCCESS)
+        }
+        HallCmd::List { json } => {
+            let store = Store::open(db)?;
+            let halls = store.halls()?;
+            if json {
+                #[derive(serde::Serialize)]
+                struct Row {
+                    #[serde(flatten)]
+                    hall: hcp_store::HallRecord,
+                    sync: hcp_store::SyncState,
+                    counts: hcp_store::HallCounts,
+                }
+                let rows = halls
+                    .into_iter()
+                    .map(|h| {
+                        Ok(Row {
+                            sync: store.sync_state(&h.hall_id)?,
+                            counts: store.hall_counts(&h.hall_id)?,
+                            hall: h,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, CliError>>()?;
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows)
+                        .map_err(|e| CliError::Msg(e.to_string()))?
+                );
+            } else if halls.is_empty() {
+                println!(
+                    "尚未添加大厅。用 `hcp hall add URL --token-file FILE` 添加，或运行 `hcp demo` 体验。"
+                );
+            } else {
+                println!("大厅编码\t名称\t评价数\t上次成功同步\t上次错误\t地址");
+                for h in halls {
+                    let s = store.sync_state(&h.hall_id)?;
+                    let c = store.hall_counts(&h.hall_id)?;
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}",
+                        h.hall_id,
+                        h.name,
+                        c.evaluations,
+                        s.last_success_at
+                            .as_deref()
+                            .map(export::local_time)
+                            .unwrap_or_else(|| "从未".into()),
+                        s.last_error.as_deref().unwrap_or("—"),
+                        h.base_url
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        HallCmd::Remove { id } => {
+            let mut store = Store::open(db)?;
+            if store.remove_hall(&id)? {
+                TokenVault::for_database(db).remove(&id)?;
+                println!("已移除大厅 {id} 及其本地缓存数据。");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                Err(CliError::Msg(format!("没有编码为 “{id}” 的大厅")))
+            }
+        }
+    }
+}
+
+/// Fetches the hall's profile, stores the hall and its token. Returns (id, name, new).
+pub(crate) fn add_hall(
+    db: &Path,
+    url: &str,
+    token: Token,
+    ca_file: Option<&Path>,
+) -> Result<(String, String, bool), CliError> {
+    runtime()?.block_on(register_hall(db, url, token, ca_file))
+}
+
+/// [`add_hall`] inside a runtime.
+pub(crate) async fn register_hall(
+    db: &Path,
+    url: &str,
+    token: Token,
+    ca_file: Option<&Path>,
+) -> Result<(String, String, bool), CliError> {
+    let ep = HallEndpoint {
+        hall_id: String::new(),
+        base_url: url.to_string(),
+        token: token.clone(),
+        ca_file: ca_file.map(Path::to_path_buf),
+    };
+    let mut opts = SyncOptions::default();
+    opts.retry.max_attempts = 3;
+    let profile = hcp_sync::fetch_profile(&ep, &opts).await?;
+    let mut store = Store::open(db)?;
+    let ca = ca_file.map(|p| p.display().to_string());
+    // Token first: a hall without a token could not sync.
+    TokenVault::for_database(db).set(&profile.hall_id, token.secret())?;
+    let new = store.upsert_hall(&profile, url, ca.as_deref())?;
+    Ok((profile.hall_id, profile.name, new))
+}
+
+/// Syncs the given halls (all when empty), with progress bars on a terminal.
+pub(crate) fn sync(
+    db: &Path,
+    only: &[String],
+    opts: &SyncOptions,
+    show_progress: bool,
+) -> Result<Vec<HallReport>, CliError> {
+    runtime()?.block_on(sync_async(db, only, opts, show_progress))
+}
+
+/// [`sync`] inside a runtime.
+pub(crate) async fn sync_async(
+    db: &Path,
+    only: &[String],
+    opts: &SyncOptions,
+    show_progress: bool,
+) -> Result<Vec<HallReport>, CliError> {
+    let store = Store::open(db)?;
+    for h in only {
+        if store.hall(h)?.is_none() {
+            return Err(CliError::Msg(format!("没有编码为 “{h}” 的大厅")));
+        }
+    }
+    let eps = hcp_sync::endpoints(&store, &TokenVault::for_database(db), only)?;
+    drop(store);
+    if eps.is_empty() {
+        return Err(CliError::Msg(
+            "尚未添加大厅。用 `hcp hall add URL --token-file FILE` 添加，或运行 `hcp demo` 体验。"
+                .into(),
+        ));
+    }
+    let bars = Arc::new(progress::SyncBars::new(show_progress));
+    let b2 = bars.clone();
+    let reports = hcp_sync::sync_halls(db, eps, opts, Arc::new(move |e| b2.on_event(e))).await;
+    bars.finish();
+    Ok(reports)
+}
+
+/// The per-hall summary table.
+pub(crate) fn print_summary(reports: &[HallReport]) {
+    println!("大厅编码\t新增\t更新\t未变\t隔离\t跳过\t用时\t结果");
+    for r in reports {
+        let o = &r.outcome;
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{:.1}s\t{}",
+            r.hall_id,
+            o.new,
+            o.updated,
+            o.unchanged,
+            o.quarantined,
+            o.skipped,
+            r.elapsed_ms as f64 / 1000.0,
+            match &r.error {
+                None => "成功".to_string(),
+                Some(e) => format!("失败：{e}"),
+            }
+        );
+    }
+    let failed = reports.iter().filter(|r| r.error.is_some()).count();
+    if failed == 0 {
+        println!("同步完成：{} 个大厅全部成功。", reports.len());
+    } else {
+        println!(
+            "同步结束：{} 个大厅成功，{failed} 个失败（其余大厅不受影响）。",
+            reports.len() - failed
+        );
+    }
+}

@@ -1,0 +1,370 @@
+//! Black-box tests of the `hcp` binary against the real reference hall on
+//! 127.0.0.1:0 and a real SQLite file.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use hcp_hall::{Faults, GenSpec, HallState, RunningServer, ServerState};
+use hcp_store::Store;
+
+fn hcp(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hcp"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("HCP_DB")
+        .output()
+        .expect("run hcp")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+async fn server(halls: usize, evaluations: usize, seed: u64) -> RunningServer {
+    let spec = GenSpec {
+        seed,
+        halls,
+        evaluations,
+        year: 2026,
+        month: 10,
+    };
+    let halls = hcp_hall::generate(&spec)
+        .into_iter()
+        .map(HallState::from_generated)
+        .collect();
+    RunningServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        ServerState::new(halls, "admin".into(), Faults::default()),
+    )
+    .await
+    .unwrap()
+}
+
+/// What the cache must hold: (hall, id, rev) of the latest valid evaluations.
+fn server_evaluations(srv: &RunningServer) -> Vec<(String, String, i64)> {
+    let mut out = vec![];
+    for hall in srv.state.hall_ids() {
+        for ((kind, id), (rev, _)) in srv.state.with_hall(&hall, |h| h.latest_records()).unwrap() {
+            if kind == "evaluation" {
+                out.push((hall.clone(), id, rev));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn cache_evaluations(db: &Path) -> Vec<(String, String, i64)> {
+    Store::open(db)
+        .unwrap()
+        .evaluation_keys()
+        .unwrap()
+        .into_iter()
+        .map(|(h, id, rev, _, _)| (h, id, rev))
+        .collect()
+}
+
+#[test]
+fn demo_prints_a_summary_of_the_synced_demo_hall() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let out = hcp(&db, &["demo", "--evaluations", "3000"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("同步完成：3 个大厅全部成功。"), "{stdout}");
+    assert!(
+        stdout.contains("太湖县政务服务中心（340825-ZWFW）\t1000\t"),
+        "{stdout}"
+    );
+    // Running it again (new port) updates the halls instead of failing.
+    let again = hcp(&db, &["demo", "--evaluations", "3000"]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stdout).contains("340825-ZWFW\t0\t0\t"),
+        "{}",
+        text(&again.stdout)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_sync_export_and_remove_a_hall_without_leaking_the_token() {
+    let srv = server(2, 2_000, 5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hcp.db");
+    let hall = "340825-ZWFW";
+    let token = srv.token(hall).unwrap();
+    let token_file = dir.path().join("token.txt");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    let url = srv.base_url(hall);
+    let db2 = db.clone();
+    let tf = token_file.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        hcp(
+            &db2,
+            &["hall", "add", &url, "--token-file", tf.to_str().unwrap()],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), hall);
+
+    // A wrong token: clear zh-CN message, no token echoed.
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "not-the-token").unwrap();
+    let url2 = srv.base_url("340104-ZWFW");
+    let (db2, bad2) = (db.clone(), bad.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        hcp(
+            &db2,
+            &["hall", "add", &url2, "--token-file", bad2.to_str().unwrap()],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("401"), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("not-the-token"));
+
+    let db2 = db.clone();
+    let out = tokio::task::spawn_blocking(move || hcp(&db2, &["sync", "--json"]))
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(reports[0]["outcome"]["new"].as_u64().unwrap() > 900);
+    assert!(reports[0]["error"].is_null());
+
+    // The token is nowhere in the database file or its WAL.
+    for f in std::fs::read_dir(dir.path()).unwrap() {
+        let p = f.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with("hcp.db") && !name.ends_with(".tokens") {
+            let bytes = std::fs::read(&p).unwrap();
+            assert!(
+                !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+                "token found in {name}"
+            );
+        }
+    }
+
+    // JSONL export: latest revs with exactly the hall-api field names.
+    let jsonl = dir.path().join("out.jsonl");
+    let out = hcp(
+        &db,
+        &["evaluations", "export", "--out", jsonl.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), cache_evaluations(&db).len());
+    let keys: Vec<&str> = lines[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected = vec![
+        "id",
+        "rev",
+        "hall_id",
+        "serial_no",
+        "item_code",
+        "item_name",
+        "department_code",
+        "window_no",
+        "staff_no",
+        "channel",
+        "level",
+        "reasons",
+        "comment",
+        "served_at",
+        "evaluated_at",
+        "evaluator",
+        "status",
+    ];
+    expected.sort();
+    let mut keys_sorted = keys.clone();
+    keys_sorted.sort();
+    assert_eq!(keys_sorted, expected);
+    let withdrawn = lines.iter().filter(|l| l["status"] == "withdrawn").count();
+    assert!(
+        withdrawn > 0,
+        "withdrawn evaluations are exported with their last state"
+    );
+
+    // CSV export: BOM, Chinese headers, Beijing time.
+    let csv = dir.path().join("out.csv");
+    let out = hcp(
+        &db,
+        &[
+            "evaluations",
+            "export",
+            "--format",
+            "csv",
+            "--hall",
+            hall,
+            "--out",
+            csv.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let bytes = std::fs::read(&csv).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+    let s = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    assert!(s.starts_with("大厅编码,评价编号,版本,"));
+    let first = s.lines().nth(1).unwrap();
+    assert!(first.contains("2026-10-"), "{first}");
+    assert!(
+        !first.contains("+08:00") && !["T0", "T1", "T2"].iter().any(|t| first.contains(t)),
+        "local times: {first}"
+    );
+    assert_eq!(s.lines().count(), lines.len() + 1);
+
+    let out = hcp(&db, &["quarantine", "list"]);
+    assert!(text(&out.stdout).contains("隔离区为空"));
+    let out = hcp(&db, &["hall", "list"]);
+    assert!(text(&out.stdout).contains("太湖县政务服务中心"));
+    assert!(!text(&out.stdout).contains(&token));
+
+    let out = hcp(&db, &["hall", "remove", hall]);
+    assert!(out.status.success());
+    assert!(cache_evaluations(&db).is_empty());
+    let out = hcp(&db, &["sync"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("尚未添加大厅"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_exits_1_when_a_hall_fails_and_the_others_still_sync() {
+    let srv = server(2, 600, 9).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hcp.db");
+    for hall in srv.state.hall_ids() {
+        let tf = dir.path().join(format!("{hall}.txt"));
+        std::fs::write(&tf, srv.token(&hall).unwrap()).unwrap();
+        let (db2, url) = (db.clone(), srv.base_url(&hall));
+        let out = tokio::task::spawn_blocking(move || {
+            hcp(
+                &db2,
+                &["hall", "add", &url, "--token-file", tf.to_str().unwrap()],
+            )
+        })
+        .await
+        .unwrap();
+        assert!(out.status.success());
+    }
+    // The first hall's token is revoked on the server side.
+    srv.state
+        .with_hall_mut("340104-ZWFW", |h| h.token = "rotated".into());
+    let db2 = db.clone();
+    let out = tokio::task::spawn_blocking(move || hcp(&db2, &["sync"]))
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("340104-ZWFW\t0\t0\t0\t0\t0\t"), "{stdout}");
+    assert!(stdout.contains("失败：大厅拒绝了令牌（401"), "{stdout}");
+    assert!(stdout.contains("1 个大厅成功，1 个失败"), "{stdout}");
+    let st = Store::open(&db).unwrap();
+    assert!(st.hall_counts("340825-ZWFW").unwrap().evaluations == 300);
+}
+
+/// The sync process is killed with SIGKILL at random points, several times, while
+/// the hall keeps adding records; after a final sync the cache holds exactly the
+/// server's data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_killed_at_random_points_and_restarted_ends_with_exactly_the_servers_data() {
+    let srv = server(2, 16_000, 11).await;
+    // Slow pages so that kills land in the middle of the sync.
+    srv.state.set_faults(Faults {
+        delay_ms: 15,
+        ..Faults::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hcp.db");
+    for hall in srv.state.hall_ids() {
+        let tf = dir.path().join(format!("{hall}.txt"));
+        std::fs::write(&tf, srv.token(&hall).unwrap()).unwrap();
+        let (db2, url) = (db.clone(), srv.base_url(&hall));
+        let out = tokio::task::spawn_blocking(move || {
+            hcp(
+                &db2,
+                &["hall", "add", &url, "--token-file", tf.to_str().unwrap()],
+            )
+        })
+        .await
+        .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let mut rng: u64 = 0x5EED_1234;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut killed_mid_sync = 0;
+    for round in 0..8 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hcp"))
+            .arg("--db")
+            .arg(&db)
+            .args(["sync", "--page-limit", "150", "--json"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let wait_ms = 40 + next() % 600;
+        tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        if child.try_wait().unwrap().is_none() {
+            killed_mid_sync += 1;
+        }
+        child.kill().unwrap(); // SIGKILL on Unix
+        child.wait().unwrap();
+        // The hall moves on between kills: a new evaluation and a revision.
+        for hall in srv.state.hall_ids() {
+            srv.append(
+                &hall,
+                "evaluation",
+                &serde_json::json!({"id": format!("E-K{round}"), "rev": 1, "hall_id": hall,
+                    "channel": "web", "level": 1, "evaluated_at": "2026-10-20T10:00:00+08:00",
+                    "status": "valid"}),
+            );
+            if round > 0 {
+                srv.append(
+                    &hall,
+                    "evaluation",
+                    &serde_json::json!({"id": format!("E-K{}", round - 1), "rev": 2, "hall_id": hall,
+                        "channel": "web", "level": 4, "evaluated_at": "2026-10-20T10:00:00+08:00",
+                        "status": "revised"}),
+                );
+            }
+        }
+    }
+    assert!(
+        killed_mid_sync >= 4,
+        "most kills must land mid-sync ({killed_mid_sync})"
+    );
+    let db2 = db.clone();
+    let out = tokio::task::spawn_blocking(move || hcp(&db2, &["sync", "--page-limit", "150"]))
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert_eq!(cache_evaluations(&db), server_evaluations(&srv));
+    let store = Store::open(&db).unwrap();
+    let mut follow: Vec<(String, String, String, i64)> = vec![];
+    for hall in srv.state.hall_ids() {
+        for ((kind, id), (rev, _)) in srv.state.with_hall(&hall, |h| h.latest_records()).unwrap() {
+            if kind != "evaluation" {
+                follow.push((kind, hall.clone(), id, rev));
+            }
+        }
+    }
+    follow.sort();
+    assert_eq!(store.follow_up_keys().unwrap(), follow);
+}
