@@ -658,7 +658,7 @@ fn generate_hall(spec: &GenSpec, n: usize, count: usize) -> GeneratedHall {
         }
         push(&mut events, at, NewChange::new("evaluation", &e));
     }
-    events.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    events.sort_by_key(|e| (e.0, e.1));
     GeneratedHall {
         profile: maker.shape.profile.clone(),
         token,
@@ -714,11 +714,11 @@ mod tests {
                 *kinds.entry(c.kind.clone()).or_insert(0) += 1;
                 let v = hcp_core::validate_change(&c.kind, &c.data, &h.profile.hall_id)
                     .unwrap_or_else(|e| panic!("generated record invalid: {e}: {}", c.data));
-                if let hcp_core::ValidRecord::Evaluation(e) = v {
-                    if e.rev == 1 {
-                        levels[e.level as usize - 1] += 1;
-                        channels.insert(e.channel);
-                    }
+                if let hcp_core::ValidRecord::Evaluation(e) = v
+                    && e.rev == 1
+                {
+                    levels[e.level as usize - 1] += 1;
+                    channels.insert(e.channel);
                 }
             }
         }

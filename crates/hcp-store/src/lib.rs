@@ -19,7 +19,7 @@ use rusqlite::Connection;
 
 pub use feed::{FeedRecord, PageOutcome, PageToApply, QuarantineEntry, SyncState};
 pub use halls::HallRecord;
-pub use queries::{EvaluationRow, HallCounts, QuarantineRow};
+pub use queries::{EvaluationKey, EvaluationRow, HallCounts, QuarantineRow};
 pub use vault::TokenVault;
 
 /// Errors of the local cache.

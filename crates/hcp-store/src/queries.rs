@@ -50,6 +50,9 @@ pub struct EvaluationRow {
     pub raw_json: String,
 }
 
+/// (hall_id, id, rev, status, level) of a stored evaluation.
+pub type EvaluationKey = (String, String, i64, String, u8);
+
 /// A quarantined record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QuarantineRow {
@@ -134,7 +137,7 @@ impl Store {
 
     /// (hall_id, id, rev, status, level) of every stored evaluation, sorted: the
     /// cache's state in a form tests and diagnostics can compare.
-    pub fn evaluation_keys(&self) -> Result<Vec<(String, String, i64, String, u8)>> {
+    pub fn evaluation_keys(&self) -> Result<Vec<EvaluationKey>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT hall_id, id, rev, status, level FROM evaluations ORDER BY hall_id, id",
         )?;

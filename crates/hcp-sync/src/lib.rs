@@ -267,9 +267,9 @@ async fn blocking<T: Send + 'static>(
 /// What the fetcher hands the applier.
 enum Fetched {
     Page {
-        page: Prepared,
+        page: Box<Prepared>,
         /// A freshly fetched profile when the page announced a newer one.
-        profile: Option<HallProfile>,
+        profile: Option<Box<HallProfile>>,
     },
     Restart,
 }
@@ -367,7 +367,7 @@ async fn run_hall(
                                 match client.profile(&*on_retry).await {
                                     Ok(p) if p.hall_id == hall_id => {
                                         known_profile_rev = p.profile_rev.max(rev);
-                                        Some(p)
+                                        Some(Box::new(p))
                                     }
                                     Ok(p) => {
                                         let _ = tx
@@ -387,7 +387,15 @@ async fn run_hall(
                             _ => None,
                         };
                         let more = page.more;
-                        if tx.send(Ok(Fetched::Page { page, profile })).await.is_err() || !more {
+                        if tx
+                            .send(Ok(Fetched::Page {
+                                page: Box::new(page),
+                                profile,
+                            }))
+                            .await
+                            .is_err()
+                            || !more
+                        {
                             return;
                         }
                         continue;
@@ -444,7 +452,7 @@ async fn run_hall(
         let count = page.count;
         let hall_id = ep.hall_id.clone();
         let (s, applied) = blocking(move || {
-            let r = apply(&mut store, &hall_id, page, profile);
+            let r = apply(&mut store, &hall_id, *page, profile.map(|p| *p));
             Ok((store, r))
         })
         .await?;
