@@ -66,6 +66,24 @@ fn cache_evaluations(db: &Path) -> Vec<(String, String, i64)> {
         .collect()
 }
 
+/// `hcp hall add` for every hall of the server, each with its token in a file.
+async fn add_every_hall(srv: &RunningServer, dir: &Path, db: &Path) {
+    for hall in srv.state.hall_ids() {
+        let tf = dir.join(format!("{hall}.txt"));
+        std::fs::write(&tf, srv.token(&hall).unwrap()).unwrap();
+        let (db2, url) = (db.to_path_buf(), srv.base_url(&hall));
+        let out = tokio::task::spawn_blocking(move || {
+            hcp(
+                &db2,
+                &["hall", "add", &url, "--token-file", tf.to_str().unwrap()],
+            )
+        })
+        .await
+        .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+}
+
 #[test]
 fn demo_prints_a_summary_of_the_synced_demo_hall() {
     let dir = tempfile::tempdir().unwrap();
@@ -245,20 +263,7 @@ async fn sync_exits_1_when_a_hall_fails_and_the_others_still_sync() {
     let srv = server(2, 600, 9).await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hcp.db");
-    for hall in srv.state.hall_ids() {
-        let tf = dir.path().join(format!("{hall}.txt"));
-        std::fs::write(&tf, srv.token(&hall).unwrap()).unwrap();
-        let (db2, url) = (db.clone(), srv.base_url(&hall));
-        let out = tokio::task::spawn_blocking(move || {
-            hcp(
-                &db2,
-                &["hall", "add", &url, "--token-file", tf.to_str().unwrap()],
-            )
-        })
-        .await
-        .unwrap();
-        assert!(out.status.success());
-    }
+    add_every_hall(&srv, dir.path(), &db).await;
     // The first hall's token is revoked on the server side.
     srv.state
         .with_hall_mut("340104-ZWFW", |h| h.token = "rotated".into());
@@ -288,20 +293,7 @@ async fn sync_killed_at_random_points_and_restarted_ends_with_exactly_the_server
     });
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hcp.db");
-    for hall in srv.state.hall_ids() {
-        let tf = dir.path().join(format!("{hall}.txt"));
-        std::fs::write(&tf, srv.token(&hall).unwrap()).unwrap();
-        let (db2, url) = (db.clone(), srv.base_url(&hall));
-        let out = tokio::task::spawn_blocking(move || {
-            hcp(
-                &db2,
-                &["hall", "add", &url, "--token-file", tf.to_str().unwrap()],
-            )
-        })
-        .await
-        .unwrap();
-        assert!(out.status.success(), "{}", text(&out.stderr));
-    }
+    add_every_hall(&srv, dir.path(), &db).await;
     let mut rng: u64 = 0x5EED_1234;
     let mut next = || {
         rng ^= rng << 13;
