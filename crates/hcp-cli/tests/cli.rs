@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use hcp_hall::{Faults, GenSpec, HallState, RunningServer, ServerState};
+use hcp_hall::{Faults, GenSpec, RunningServer};
 use hcp_store::Store;
 
 fn hcp(db: &Path, args: &[&str]) -> Output {
@@ -30,16 +30,9 @@ async fn server(halls: usize, evaluations: usize, seed: u64) -> RunningServer {
         year: 2026,
         month: 10,
     };
-    let halls = hcp_hall::generate(&spec)
-        .into_iter()
-        .map(HallState::from_generated)
-        .collect();
-    RunningServer::start(
-        "127.0.0.1:0".parse().unwrap(),
-        ServerState::new(halls, "admin".into(), Faults::default()),
-    )
-    .await
-    .unwrap()
+    hcp_hall::serve_generated(&spec, "127.0.0.1:0".parse().unwrap(), "admin".into())
+        .await
+        .unwrap()
 }
 
 /// What the cache must hold: (hall, id, rev) of the latest valid evaluations.

@@ -101,3 +101,21 @@ pub async fn produce_live(
         }
     }
 }
+
+/// Generates the halls of `spec` and serves them on `addr` (use `127.0.0.1:0`):
+/// the one way the demo and the tests start a reference hall.
+pub async fn serve_generated(
+    spec: &GenSpec,
+    addr: std::net::SocketAddr,
+    admin_token: String,
+) -> std::io::Result<RunningServer> {
+    let halls = generate(spec)
+        .into_iter()
+        .map(HallState::from_generated)
+        .collect();
+    RunningServer::start(
+        addr,
+        ServerState::new(halls, admin_token, Faults::default()),
+    )
+    .await
+}

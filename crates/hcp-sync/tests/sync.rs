@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hcp_hall::{Faults, GenSpec, HallState, RunningServer, ServerState};
+use hcp_hall::{Faults, GenSpec, RunningServer};
 use hcp_store::Store;
 use hcp_sync::{
     HallEndpoint, HallReport, RetryPolicy, SyncEvent, SyncOptions, Timeouts, Token, sync_halls,
@@ -22,16 +22,9 @@ async fn server(halls: usize, evaluations: usize) -> RunningServer {
         year: 2026,
         month: 10,
     };
-    let halls = hcp_hall::generate(&spec)
-        .into_iter()
-        .map(HallState::from_generated)
-        .collect();
-    RunningServer::start(
-        "127.0.0.1:0".parse().unwrap(),
-        ServerState::new(halls, ADMIN.into(), Faults::default()),
-    )
-    .await
-    .unwrap()
+    hcp_hall::serve_generated(&spec, "127.0.0.1:0".parse().unwrap(), ADMIN.into())
+        .await
+        .unwrap()
 }
 
 fn options() -> SyncOptions {
