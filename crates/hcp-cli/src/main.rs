@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use hcp_store::{Store, TokenVault};
+use hcp_store::{Store, TokenLocation, TokenVault};
 use hcp_sync::{HallEndpoint, HallReport, SyncOptions, Token};
 
 #[derive(Parser)]
@@ -302,12 +302,15 @@ fn hall(db: &Path, cmd: HallCmd) -> Result<ExitCode, CliError> {
                 })?),
                 None => None,
             };
-            let (id, name, new) = add_hall(db, &url, Token::new(token), ca_file.as_deref())?;
+            let added = add_hall(db, &url, Token::new(token), ca_file.as_deref())?;
             eprintln!(
-                "{}大厅 {id}（{name}），令牌已保存在本机（不写入数据库）。",
-                if new { "已添加" } else { "已更新" }
+                "{}大厅 {}（{}），令牌已保存到{}（不写入数据库）。",
+                if added.new { "已添加" } else { "已更新" },
+                added.hall_id,
+                added.name,
+                added.token_location
             );
-            println!("{id}");
+            println!("{}", added.hall_id);
             Ok(ExitCode::SUCCESS)
         }
         HallCmd::List { json } => {
@@ -374,13 +377,23 @@ fn hall(db: &Path, cmd: HallCmd) -> Result<ExitCode, CliError> {
     }
 }
 
-/// Fetches the hall's profile, stores the hall and its token. Returns (id, name, new).
+/// A hall just registered.
+pub(crate) struct AddedHall {
+    pub hall_id: String,
+    pub name: String,
+    /// Not registered before.
+    pub new: bool,
+    /// Where its token is kept.
+    pub token_location: TokenLocation,
+}
+
+/// Fetches the hall's profile, stores the hall and its token.
 pub(crate) fn add_hall(
     db: &Path,
     url: &str,
     token: Token,
     ca_file: Option<&Path>,
-) -> Result<(String, String, bool), CliError> {
+) -> Result<AddedHall, CliError> {
     runtime()?.block_on(register_hall(db, url, token, ca_file))
 }
 
@@ -390,7 +403,7 @@ pub(crate) async fn register_hall(
     url: &str,
     token: Token,
     ca_file: Option<&Path>,
-) -> Result<(String, String, bool), CliError> {
+) -> Result<AddedHall, CliError> {
     let ep = HallEndpoint {
         hall_id: String::new(),
         base_url: url.to_string(),
@@ -403,9 +416,14 @@ pub(crate) async fn register_hall(
     let mut store = Store::open(db)?;
     let ca = ca_file.map(|p| p.display().to_string());
     // Token first: a hall without a token could not sync.
-    TokenVault::for_database(db).set(&profile.hall_id, token.secret())?;
+    let token_location = TokenVault::for_database(db).set(&profile.hall_id, token.secret())?;
     let new = store.upsert_hall(&profile, url, ca.as_deref())?;
-    Ok((profile.hall_id, profile.name, new))
+    Ok(AddedHall {
+        hall_id: profile.hall_id,
+        name: profile.name,
+        new,
+        token_location,
+    })
 }
 
 /// Syncs the given halls (all when empty), with progress bars on a terminal.

@@ -14,6 +14,8 @@ fn hcp(db: &Path, args: &[&str]) -> Output {
         .arg(db)
         .args(args)
         .env_remove("HCP_DB")
+        // Tests never write into a developer's real OS keyring.
+        .env("HCP_TOKEN_STORE", "file")
         .output()
         .expect("run hcp")
 }
@@ -300,6 +302,7 @@ async fn sync_killed_at_random_points_and_restarted_ends_with_exactly_the_server
             .arg("--db")
             .arg(&db)
             .args(["sync", "--page-limit", "150", "--json"])
+            .env("HCP_TOKEN_STORE", "file")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

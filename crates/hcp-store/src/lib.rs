@@ -20,7 +20,7 @@ use rusqlite::Connection;
 pub use feed::{FeedRecord, PageOutcome, PageToApply, QuarantineEntry, SyncState};
 pub use halls::HallRecord;
 pub use queries::{EvaluationKey, EvaluationRow, HallCounts, QuarantineRow};
-pub use vault::TokenVault;
+pub use vault::{OsKeyring, SecretStore, SecretStoreUnavailable, TokenLocation, TokenVault};
 
 /// Errors of the local cache.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +54,9 @@ pub enum StoreError {
     /// No such hall.
     #[error("没有编码为 “{0}” 的大厅")]
     UnknownHall(String),
+    /// `HCP_TOKEN_STORE=keyring` was asked for and the OS credential store failed.
+    #[error("系统凭据存储不可用：{0}（可设置 HCP_TOKEN_STORE=file 改用仅当前用户可读的令牌文件）")]
+    Keyring(String),
 }
 
 /// Result alias of this crate.
