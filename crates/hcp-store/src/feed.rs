@@ -139,52 +139,37 @@ impl Store {
     /// Records are upserted by `rev`: a lower or equal rev changes nothing, so the
     /// same page applied twice changes nothing.
     pub fn apply_page(&mut self, hall_id: &str, page: &PageToApply<'_>) -> Result<PageOutcome> {
-        let tx = self.conn.transaction()?;
-        let mut out = PageOutcome {
-            skipped: page.skipped_unknown,
-            ..PageOutcome::default()
+        self.apply_pages(hall_id, std::slice::from_ref(page))
+    }
+
+    /// Stores consecutive pages of a hall's feed and the last page's cursor in one
+    /// transaction (all or nothing). During a bulk sync this writes the random
+    /// per-window/per-staff index pages once per batch instead of once per page.
+    pub fn apply_pages(&mut self, hall_id: &str, pages: &[PageToApply<'_>]) -> Result<PageOutcome> {
+        let Some(last) = pages.last() else {
+            return Ok(PageOutcome::default());
         };
+        let tx = self.conn.transaction()?;
+        let mut out = PageOutcome::default();
         let now = now_text();
-        if let Some(profile) = &page.profile {
-            write_profile(&tx, profile)?;
-        }
-        for rec in &page.records {
-            let how = match &rec.record {
-                ValidRecord::Evaluation(e) => upsert_evaluation(&tx, e, rec, &now)?,
-                ValidRecord::Appeal(a) => upsert_appeal(&tx, a, rec, &now)?,
-                ValidRecord::Rectification(r) => upsert_rectification(&tx, r, rec, &now)?,
-                ValidRecord::Profile(_) => Upsert::Unchanged,
-                ValidRecord::UnknownKind(_) => continue,
-            };
-            match how {
-                Upsert::New => out.new += 1,
-                Upsert::Updated => out.updated += 1,
-                Upsert::Unchanged => out.unchanged += 1,
-            }
-        }
-        {
-            let mut q = tx.prepare_cached(
-                "INSERT OR IGNORE INTO quarantine (hall_id, seq, kind, raw, field, reason, quarantined_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            for e in &page.quarantined {
-                out.quarantined += q.execute(params![
-                    hall_id, e.seq, e.kind, e.raw, e.field, e.reason, now
-                ])? as u64;
-                tracing::warn!(hall_id, seq = e.seq, field = %e.field, "record quarantined");
-            }
+        let mut seen = 0i64;
+        for page in pages {
+            out.skipped += page.skipped_unknown;
+            seen += (page.records.len() + page.quarantined.len()) as i64;
+            write_page(&tx, hall_id, page, &now, &mut out)?;
         }
         let n = tx.execute(
-            "UPDATE sync_state SET cursor = ?2, pages_total = pages_total + 1,
+            "UPDATE sync_state SET cursor = ?2, pages_total = pages_total + ?6,
                     records_total = records_total + ?3, quarantined_total = quarantined_total + ?4,
                     skipped_total = skipped_total + ?5
              WHERE hall_id = ?1",
             params![
                 hall_id,
-                page.next_cursor,
-                (page.records.len() + page.quarantined.len()) as i64,
+                last.next_cursor,
+                seen,
                 out.quarantined as i64,
-                out.skipped as i64
+                out.skipped as i64,
+                pages.len() as i64
             ],
         )?;
         if n == 0 {
@@ -233,6 +218,44 @@ impl Store {
         };
         Ok(())
     }
+}
+
+/// One page's records, quarantine and profile, inside the caller's transaction.
+fn write_page(
+    tx: &Transaction<'_>,
+    hall_id: &str,
+    page: &PageToApply<'_>,
+    now: &str,
+    out: &mut PageOutcome,
+) -> Result<()> {
+    if let Some(profile) = &page.profile {
+        write_profile(tx, profile)?;
+    }
+    for rec in &page.records {
+        let how = match &rec.record {
+            ValidRecord::Evaluation(e) => upsert_evaluation(tx, e, rec, now)?,
+            ValidRecord::Appeal(a) => upsert_appeal(tx, a, rec, now)?,
+            ValidRecord::Rectification(r) => upsert_rectification(tx, r, rec, now)?,
+            ValidRecord::Profile(_) => Upsert::Unchanged,
+            ValidRecord::UnknownKind(_) => continue,
+        };
+        match how {
+            Upsert::New => out.new += 1,
+            Upsert::Updated => out.updated += 1,
+            Upsert::Unchanged => out.unchanged += 1,
+        }
+    }
+    let mut q = tx.prepare_cached(
+        "INSERT OR IGNORE INTO quarantine (hall_id, seq, kind, raw, field, reason, quarantined_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for e in &page.quarantined {
+        out.quarantined += q.execute(params![
+            hall_id, e.seq, e.kind, e.raw, e.field, e.reason, now
+        ])? as u64;
+        tracing::warn!(hall_id, seq = e.seq, field = %e.field, "record quarantined");
+    }
+    Ok(())
 }
 
 fn ts(t: &chrono::DateTime<chrono::FixedOffset>) -> String {

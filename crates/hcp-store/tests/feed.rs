@@ -140,3 +140,31 @@ fn removing_a_hall_removes_its_cache() {
     assert!(store.evaluation_keys().unwrap().is_empty());
     assert!(!store.remove_hall(HALL).unwrap());
 }
+
+#[test]
+fn pages_stored_together_keep_the_last_cursor_and_the_highest_rev() {
+    let (_d, mut store) = open();
+    let p1 = vec![
+        eval_json("E1", 1, 1, "valid"),
+        eval_json("E2", 1, 5, "valid"),
+    ];
+    let p2 = vec![
+        eval_json("E1", 2, 4, "revised"),
+        eval_json("E3", 1, 2, "valid"),
+    ];
+    let out = store
+        .apply_pages(HALL, &[page(&p1, "c1"), page(&p2, "c2")])
+        .unwrap();
+    // E1 is new in the first page and updated by the second, inside one transaction.
+    assert_eq!((out.new, out.updated, out.unchanged), (3, 1, 0));
+    let state = store.sync_state(HALL).unwrap();
+    assert_eq!(state.cursor.as_deref(), Some("c2"));
+    assert_eq!(state.pages_total, 2);
+    assert_eq!(state.records_total, 4);
+    let keys = store.evaluation_keys().unwrap();
+    assert_eq!(keys.len(), 3);
+    assert!(
+        keys.iter().any(|k| k.1 == "E1" && k.2 == 2 && k.4 == 4),
+        "{keys:?}"
+    );
+}

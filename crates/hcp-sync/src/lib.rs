@@ -264,6 +264,13 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| SyncError::Internal(e.to_string()))?
 }
 
+/// Pages the fetcher may hold ready for the applier (bounds memory: a full page of
+/// 5000 changes is a few MB parsed).
+const FETCH_AHEAD_PAGES: usize = 6;
+
+/// At most this many changes are stored in one transaction.
+const MAX_BATCH_CHANGES: u64 = 30_000;
+
 /// What the fetcher hands the applier.
 enum Fetched {
     Page {
@@ -337,7 +344,7 @@ async fn run_hall(
 
     // The fetcher runs one page ahead of the applier; the cursor is stored only by
     // the applier, together with the page.
-    let (tx, mut rx) = mpsc::channel::<Result<Fetched, SyncError>>(2);
+    let (tx, mut rx) = mpsc::channel::<Result<Fetched, SyncError>>(FETCH_AHEAD_PAGES);
     let fetcher = {
         let client = client.clone();
         let on_retry = on_retry.clone();
@@ -427,8 +434,18 @@ async fn run_hall(
 
     let mut totals = PageOutcome::default();
     let mut result = Ok(());
-    while let Some(item) = rx.recv().await {
-        let (page, profile) = match item {
+    // An item taken off the channel while filling a batch that must wait for the
+    // batch to be stored first (a restart or an error).
+    let mut held: Option<Result<Fetched, SyncError>> = None;
+    loop {
+        let item = match held.take() {
+            Some(item) => item,
+            None => match rx.recv().await {
+                Some(item) => item,
+                None => break,
+            },
+        };
+        let first = match item {
             Ok(Fetched::Page { page, profile }) => (page, profile),
             Ok(Fetched::Restart) => {
                 report.restarts += 1;
@@ -448,11 +465,29 @@ async fn run_hall(
                 break;
             }
         };
-        let more = page.more;
-        let count = page.count;
+        // Pages the fetcher already has ready join this one in a single transaction
+        // (the applier is the bottleneck of a bulk sync; see docs/benchmarks.md).
+        let mut batch_records = first.0.count;
+        let mut more = first.0.more;
+        let mut batch = vec![first];
+        while more && batch_records < MAX_BATCH_CHANGES {
+            match rx.try_recv() {
+                Ok(Ok(Fetched::Page { page, profile })) => {
+                    batch_records += page.count;
+                    more = page.more;
+                    batch.push((page, profile));
+                }
+                Ok(other) => {
+                    held = Some(other);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let pages = batch.len() as u64;
         let hall_id = ep.hall_id.clone();
         let (s, applied) = blocking(move || {
-            let r = apply(&mut store, &hall_id, *page, profile.map(|p| *p));
+            let r = apply(&mut store, &hall_id, batch);
             Ok((store, r))
         })
         .await?;
@@ -465,8 +500,8 @@ async fn run_hall(
             }
         };
         totals.add(&outcome);
-        report.pages += 1;
-        report.records += count;
+        report.pages += pages;
+        report.records += batch_records;
         report.outcome = totals;
         progress(&SyncEvent::Page {
             hall_id: ep.hall_id.clone(),
@@ -587,49 +622,59 @@ fn classify(body: &[u8], c: &EnvelopedChange<'_>, hall_id: &str, p: &mut Prepare
     }
 }
 
-/// Stores a prepared page with its cursor (and profile) in one transaction.
+/// Stores prepared pages with the last one's cursor (and any profile) in one
+/// transaction.
 fn apply(
     store: &mut Store,
     hall_id: &str,
-    page: Prepared,
-    profile: Option<HallProfile>,
+    batch: Vec<(Box<Prepared>, Option<Box<HallProfile>>)>,
 ) -> Result<PageOutcome, SyncError> {
-    let Prepared {
-        body,
-        next,
-        records,
-        quarantined,
-        skipped,
-        ..
-    } = page;
-    let text = |r: &Range<usize>| {
-        body.get(r.clone())
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .ok_or_else(|| SyncError::Internal("record range outside the page".into()))
-    };
-    let mut to_apply = PageToApply {
-        next_cursor: &next,
-        profile,
-        skipped_unknown: skipped,
-        ..PageToApply::default()
-    };
-    for (seq, range, record) in records {
-        to_apply.records.push(FeedRecord {
-            seq,
-            raw: text(&range)?,
-            record,
-        });
+    let mut texts = Vec::with_capacity(batch.len());
+    let mut parts = Vec::with_capacity(batch.len());
+    for (page, profile) in batch {
+        let Prepared {
+            body,
+            next,
+            records,
+            quarantined,
+            skipped,
+            ..
+        } = *page;
+        texts.push((body, next));
+        parts.push((records, quarantined, skipped, profile.map(|p| *p)));
     }
-    for q in quarantined {
-        to_apply.quarantined.push(QuarantineEntry {
-            seq: q.seq,
-            kind: q.kind,
-            raw: text(&q.raw)?,
-            field: q.field,
-            reason: q.reason,
-        });
+    let mut to_apply = Vec::with_capacity(parts.len());
+    for ((body, next), (records, quarantined, skipped, profile)) in texts.iter().zip(parts) {
+        let text = |r: &Range<usize>| {
+            body.get(r.clone())
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .ok_or_else(|| SyncError::Internal("record range outside the page".into()))
+        };
+        let mut page = PageToApply {
+            next_cursor: next,
+            profile,
+            skipped_unknown: skipped,
+            ..PageToApply::default()
+        };
+        for (seq, range, record) in records {
+            page.records.push(FeedRecord {
+                seq,
+                raw: text(&range)?,
+                record,
+            });
+        }
+        for q in quarantined {
+            page.quarantined.push(QuarantineEntry {
+                seq: q.seq,
+                kind: q.kind,
+                raw: text(&q.raw)?,
+                field: q.field,
+                reason: q.reason,
+            });
+        }
+        to_apply.push(page);
     }
-    Ok(store.apply_page(hall_id, &to_apply)?)
+    Ok(store.apply_pages(hall_id, &to_apply)?)
 }
 
 fn seq_guess(raw: &str) -> Option<i64> {
