@@ -4,14 +4,16 @@ mod bench;
 mod demo;
 mod export;
 mod progress;
+mod serve_ui;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use hcp_store::{Store, TokenLocation, TokenVault};
-use hcp_sync::{HallEndpoint, HallReport, SyncOptions, Token};
+use hcp_app::AddedHall;
+use hcp_store::{Store, TokenVault};
+use hcp_sync::{HallReport, SyncOptions, Token};
 
 #[derive(Parser)]
 #[command(
@@ -68,6 +70,18 @@ enum Cmd {
         /// 同步后继续提供演示大厅服务并持续产生新评价，直到按 Ctrl-C
         #[arg(long)]
         serve: bool,
+    },
+    /// 在浏览器中使用界面：在 127.0.0.1 提供界面与命令接口（测试与开发用）
+    ServeUi {
+        /// 监听地址（只允许本机回环地址）
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: std::net::SocketAddr,
+        /// 已构建的界面目录
+        #[arg(long, default_value = "ui/dist")]
+        dist: PathBuf,
+        /// 启动时载入演示数据
+        #[arg(long)]
+        demo: bool,
     },
     /// 性能基准：百万评价端到端同步、对比 sqlite3 导入、十个大厅空同步
     Bench {
@@ -206,6 +220,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             evaluations,
             work_dir,
         } => bench::run(evaluations, work_dir),
+        Cmd::ServeUi { addr, dist, demo } => {
+            let db = db_path(cli.db, "hcp.db")?;
+            runtime()?.block_on(serve_ui::run(&db, addr, dist, demo))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Hall { cmd } => {
             let db = db_path(cli.db, "hcp.db")?;
             hall(&db, cmd)
@@ -377,16 +396,6 @@ fn hall(db: &Path, cmd: HallCmd) -> Result<ExitCode, CliError> {
     }
 }
 
-/// A hall just registered.
-pub(crate) struct AddedHall {
-    pub hall_id: String,
-    pub name: String,
-    /// Not registered before.
-    pub new: bool,
-    /// Where its token is kept.
-    pub token_location: TokenLocation,
-}
-
 /// Fetches the hall's profile, stores the hall and its token.
 pub(crate) fn add_hall(
     db: &Path,
@@ -397,33 +406,16 @@ pub(crate) fn add_hall(
     runtime()?.block_on(register_hall(db, url, token, ca_file))
 }
 
-/// [`add_hall`] inside a runtime.
+/// [`add_hall`] inside a runtime (hcp-app's registration, shared with the UI).
 pub(crate) async fn register_hall(
     db: &Path,
     url: &str,
     token: Token,
     ca_file: Option<&Path>,
 ) -> Result<AddedHall, CliError> {
-    let ep = HallEndpoint {
-        hall_id: String::new(),
-        base_url: url.to_string(),
-        token: token.clone(),
-        ca_file: ca_file.map(Path::to_path_buf),
-    };
-    let mut opts = SyncOptions::default();
-    opts.retry.max_attempts = 3;
-    let profile = hcp_sync::fetch_profile(&ep, &opts).await?;
-    let mut store = Store::open(db)?;
-    let ca = ca_file.map(|p| p.display().to_string());
-    // Token first: a hall without a token could not sync.
-    let token_location = TokenVault::for_database(db).set(&profile.hall_id, token.secret())?;
-    let new = store.upsert_hall(&profile, url, ca.as_deref())?;
-    Ok(AddedHall {
-        hall_id: profile.hall_id,
-        name: profile.name,
-        new,
-        token_location,
-    })
+    hcp_app::register_hall(db, url, token, ca_file)
+        .await
+        .map_err(|e| CliError::Msg(e.message))
 }
 
 /// Syncs the given halls (all when empty), with progress bars on a terminal.

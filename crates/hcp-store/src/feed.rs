@@ -52,7 +52,8 @@ pub struct PageToApply<'a> {
 }
 
 /// What applying a page did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export_to = "PageOutcome.ts")]
 pub struct PageOutcome {
     /// Records not seen before.
     pub new: u64,
@@ -78,7 +79,8 @@ impl PageOutcome {
 }
 
 /// Per-hall sync bookkeeping.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ts_rs::TS)]
+#[ts(export_to = "SyncState.ts")]
 pub struct SyncState {
     /// Where to resume the feed; `None` = from the beginning.
     pub cursor: Option<String>,

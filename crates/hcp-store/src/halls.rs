@@ -7,7 +7,8 @@ use serde::Serialize;
 use crate::{Result, Store, StoreError, now_text};
 
 /// A hall the console syncs from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[ts(export_to = "HallRecord.ts")]
 pub struct HallRecord {
     /// 大厅编码.
     pub hall_id: String,

@@ -6,6 +6,7 @@
 //! Every SQL string of the project lives in this crate, and every query binds its
 //! parameters.
 
+mod browse;
 mod feed;
 mod halls;
 mod queries;
@@ -17,6 +18,9 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::Connection;
 
+pub use browse::{
+    DayCount, EvaluationFilter, EvaluationListRow, FollowUp, PageKey, ProfileList, SpanCounts,
+};
 pub use feed::{FeedRecord, PageOutcome, PageToApply, QuarantineEntry, SyncState};
 pub use halls::HallRecord;
 pub use queries::{EvaluationKey, EvaluationRow, HallCounts, QuarantineRow};
@@ -63,7 +67,10 @@ pub enum StoreError {
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// The numbered migrations, in order; migration *n* brings the file to version *n*.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_browse.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -6,7 +6,8 @@ use serde::Serialize;
 use crate::{Result, Store};
 
 /// One stored evaluation (latest rev), as columns plus the raw record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[ts(export_to = "EvaluationRow.ts")]
 pub struct EvaluationRow {
     /// 大厅编码.
     pub hall_id: String,
@@ -54,7 +55,8 @@ pub struct EvaluationRow {
 pub type EvaluationKey = (String, String, i64, String, u8);
 
 /// A quarantined record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[ts(export_to = "QuarantineRow.ts")]
 pub struct QuarantineRow {
     /// 大厅编码.
     pub hall_id: String,
@@ -73,7 +75,8 @@ pub struct QuarantineRow {
 }
 
 /// What the cache holds for a hall.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export_to = "HallCounts.ts")]
 pub struct HallCounts {
     /// Evaluations (latest revs), any status.
     pub evaluations: i64,

@@ -122,8 +122,9 @@ impl Default for SyncOptions {
 }
 
 /// Progress, per hall.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[ts(export_to = "SyncEvent.ts")]
 pub enum SyncEvent {
     /// A hall's sync began.
     Started {
@@ -167,7 +168,8 @@ pub enum SyncEvent {
 }
 
 /// How a hall's sync went.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export_to = "HallReport.ts")]
 pub struct HallReport {
     /// 大厅编码.
     pub hall_id: String,

@@ -1,0 +1,675 @@
+//! The application layer of HCP Supervisor: one typed command set that the desktop
+//! shell (Tauri) and the browser bridge (`hcp serve-ui`) both expose, so the same UI
+//! runs in either. No Tauri and no HTTP in here.
+//!
+//! Every command takes one serde argument and answers a serde result or an
+//! [`AppError`] (`{code, message}`, zh-CN message). [`App::dispatch`] calls a command
+//! by name with JSON, for the HTTP bridge; the Tauri shell calls the typed methods.
+//! Sync progress is broadcast as [`SyncEvent`]s ([`App::subscribe`]).
+
+mod error;
+mod types;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::{Datelike, NaiveDate, Utc};
+use hcp_core::metrics::{Rate, beijing, day_bounds_utc, month_bounds_utc};
+use hcp_core::{Channel, Level, ReasonTag};
+use hcp_hall::{GenSpec, HallState, RunningServer, ServerState};
+use hcp_store::{DayCount, EvaluationFilter, ProfileList, Store, TokenVault};
+use hcp_sync::{HallEndpoint, HallReport, SyncEvent, SyncOptions, Token};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::broadcast;
+
+pub use error::AppError;
+pub use hcp_sync::SyncEvent as Event;
+pub use types::*;
+
+/// Result of a command.
+pub type AppResult<T> = Result<T, AppError>;
+
+/// The setting that remembers the demo was loaded (its generator seed).
+const DEMO_SETTING: &str = "demo_seed";
+/// The demo's generator seed.
+const DEMO_SEED: u64 = 42;
+/// Evaluations in the demo, over its three halls.
+const DEMO_EVALUATIONS: usize = 9_000;
+
+/// The application: one cache file and what runs around it.
+pub struct App {
+    db: PathBuf,
+    events: broadcast::Sender<SyncEvent>,
+    board: Arc<Mutex<SyncStatus>>,
+    sync_lock: tokio::sync::Mutex<()>,
+    demo: tokio::sync::Mutex<Option<RunningServer>>,
+    options: SyncOptions,
+}
+
+impl App {
+    /// The application over the cache at `db` (created and migrated if needed).
+    pub fn open(db: impl Into<PathBuf>) -> AppResult<Self> {
+        let db = db.into();
+        Store::open(&db)?;
+        let (events, _) = broadcast::channel(256);
+        Ok(Self {
+            db,
+            events,
+            board: Arc::new(Mutex::new(SyncStatus::default())),
+            sync_lock: tokio::sync::Mutex::new(()),
+            demo: tokio::sync::Mutex::new(None),
+            options: SyncOptions::default(),
+        })
+    }
+
+    /// The cache file.
+    pub fn db_path(&self) -> &Path {
+        &self.db
+    }
+
+    /// Sync progress, as it happens.
+    pub fn subscribe(&self) -> broadcast::Receiver<SyncEvent> {
+        self.events.subscribe()
+    }
+
+    /// Runs `f` with the store on a blocking thread.
+    async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> AppResult<T> + Send + 'static,
+    ) -> AppResult<T> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut store = Store::open(&db)?;
+            f(&mut store)
+        })
+        .await?
+    }
+
+    /// Calls a command by name with JSON arguments (the browser bridge's way in).
+    pub async fn dispatch(
+        &self,
+        command: &str,
+        args: serde_json::Value,
+    ) -> AppResult<serde_json::Value> {
+        fn parse<T: DeserializeOwned>(v: serde_json::Value) -> AppResult<T> {
+            let v = if v.is_null() {
+                serde_json::Value::Object(Default::default())
+            } else {
+                v
+            };
+            serde_json::from_value(v).map_err(|e| AppError::invalid(format!("参数格式错误：{e}")))
+        }
+        fn out<T: Serialize>(v: AppResult<T>) -> AppResult<serde_json::Value> {
+            serde_json::to_value(v?).map_err(|e| AppError::new("internal", e.to_string()))
+        }
+        match command {
+            "app_info" => out(self.app_info().await),
+            "vocabulary" => out(Ok(vocabulary())),
+            "list_halls" => out(self.list_halls().await),
+            "add_hall" => out(self.add_hall(parse(args)?).await),
+            "remove_hall" => out(self.remove_hall(parse(args)?).await),
+            "sync_now" => out(self.sync_now(parse(args)?).await),
+            "sync_status" => out(Ok(self.sync_status())),
+            "query_evaluations" => out(self.query_evaluations(parse(args)?).await),
+            "count_evaluations" => out(self.count_evaluations(parse(args)?).await),
+            "evaluation_detail" => out(self.evaluation_detail(parse(args)?).await),
+            "quarantine_list" => out(self.quarantine_list().await),
+            "dashboard" => out(self.dashboard(parse(args)?).await),
+            "form_options" => out(self.form_options(parse(args)?).await),
+            "load_demo" => out(self.load_demo().await),
+            _ => Err(AppError::new(
+                "unknown_command",
+                format!("未知的命令 “{command}”"),
+            )),
+        }
+    }
+
+    /// About this installation.
+    pub async fn app_info(&self) -> AppResult<AppInfo> {
+        let has_halls = self.with_store(|s| Ok(!s.halls()?.is_empty())).await?;
+        Ok(AppInfo {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            db_path: self.db.display().to_string(),
+            has_halls,
+            demo_running: self.demo.lock().await.is_some(),
+            // The local user profile and roles come with the case workflow (issue 4).
+            user_name: "效能督查员".to_owned(),
+            role: "officer".to_owned(),
+        })
+    }
+
+    /// Every hall with its sync state and counts.
+    pub async fn list_halls(&self) -> AppResult<Vec<HallSummary>> {
+        self.with_store(|s| hall_summaries(s)).await
+    }
+
+    /// Registers a hall: fetches its profile, keeps its token out of the cache.
+    pub async fn add_hall(&self, args: AddHallArgs) -> AppResult<AddedHall> {
+        let url = args.url.trim();
+        if url.is_empty() {
+            return Err(AppError::invalid("请填写大厅接口地址"));
+        }
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(AppError::invalid(
+                "大厅接口地址应以 http:// 或 https:// 开头",
+            ));
+        }
+        if args.token.trim().is_empty() {
+            return Err(AppError::invalid("请填写访问令牌"));
+        }
+        let ca = args
+            .ca_file
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from);
+        register_hall(&self.db, url, Token::new(args.token), ca.as_deref()).await
+    }
+
+    /// Removes a hall, its cached records and its token.
+    pub async fn remove_hall(&self, args: HallIdArgs) -> AppResult<bool> {
+        let db = self.db.clone();
+        self.with_store(move |s| {
+            if !s.remove_hall(&args.hall_id)? {
+                return Err(AppError::not_found(format!(
+                    "没有编码为 “{}” 的大厅",
+                    args.hall_id
+                )));
+            }
+            TokenVault::for_database(&db).remove(&args.hall_id)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Syncs the given halls (all when none are named). One sync at a time.
+    pub async fn sync_now(&self, args: SyncArgs) -> AppResult<SyncResult> {
+        let Ok(_guard) = self.sync_lock.try_lock() else {
+            return Err(AppError::new("busy", "已有同步正在进行，请稍候"));
+        };
+        let only = args.halls;
+        let db = self.db.clone();
+        let eps = self
+            .with_store(move |s| {
+                for h in &only {
+                    if s.hall(h)?.is_none() {
+                        return Err(AppError::not_found(format!("没有编码为 “{h}” 的大厅")));
+                    }
+                }
+                Ok(hcp_sync::endpoints(
+                    s,
+                    &TokenVault::for_database(&db),
+                    &only,
+                )?)
+            })
+            .await?;
+        if eps.is_empty() {
+            return Err(AppError::invalid(
+                "尚未添加大厅：请先添加大厅或载入演示数据",
+            ));
+        }
+        Ok(SyncResult {
+            reports: self.run_sync(eps).await,
+        })
+    }
+
+    async fn run_sync(&self, eps: Vec<HallEndpoint>) -> Vec<HallReport> {
+        {
+            let mut b = self.board.lock().unwrap_or_else(|p| p.into_inner());
+            b.running = true;
+            b.halls = eps
+                .iter()
+                .map(|e| HallProgress {
+                    hall_id: e.hall_id.clone(),
+                    state: "running".into(),
+                    ..HallProgress::default()
+                })
+                .collect();
+        }
+        let board = self.board.clone();
+        let events = self.events.clone();
+        let progress = Arc::new(move |e: &SyncEvent| {
+            record_progress(&board, e);
+            let _ = events.send(e.clone());
+        });
+        let reports = hcp_sync::sync_halls(&self.db, eps, &self.options, progress).await;
+        self.board.lock().unwrap_or_else(|p| p.into_inner()).running = false;
+        reports
+    }
+
+    /// The sync board: whether a sync runs and how each hall is doing.
+    pub fn sync_status(&self) -> SyncStatus {
+        self.board.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// One page of the evaluation list (keyset paging: every page is as fast as the
+    /// first).
+    pub async fn query_evaluations(&self, q: EvaluationQuery) -> AppResult<EvaluationPage> {
+        validate_filter(&q.filter)?;
+        let limit = q.limit.unwrap_or(20).clamp(1, 500);
+        self.with_store(move |s| {
+            let (rows, more) = s.list_evaluations(&q.filter, q.after.as_ref(), limit)?;
+            let next = if more {
+                rows.last().map(|r| r.key.clone())
+            } else {
+                None
+            };
+            Ok(EvaluationPage { rows, next })
+        })
+        .await
+    }
+
+    /// How many evaluations match a filter.
+    pub async fn count_evaluations(&self, f: EvaluationFilter) -> AppResult<i64> {
+        validate_filter(&f)?;
+        self.with_store(move |s| Ok(s.count_evaluations(&f)?)).await
+    }
+
+    /// Everything an officer may see about one evaluation.
+    pub async fn evaluation_detail(&self, r: EvaluationRef) -> AppResult<EvaluationDetail> {
+        self.with_store(move |s| {
+            let e = s.evaluation(&r.hall_id, &r.id)?.ok_or_else(|| {
+                AppError::not_found(format!("没有找到评价 {}（大厅 {}）", r.id, r.hall_id))
+            })?;
+            let profile = s.hall_profile(&r.hall_id)?;
+            let hall_name = profile.name.clone();
+            let department_name = e.department_code.as_ref().and_then(|c| {
+                profile
+                    .departments
+                    .iter()
+                    .find(|d| &d.code == c)
+                    .map(|d| d.name.clone())
+            });
+            let window_name = e.window_no.as_ref().and_then(|n| {
+                profile
+                    .windows
+                    .iter()
+                    .find(|w| &w.no == n)
+                    .map(|w| w.name.clone())
+            });
+            let staff_name = e.staff_no.as_ref().and_then(|n| {
+                profile
+                    .staff
+                    .iter()
+                    .find(|p| &p.no == n)
+                    .map(|p| p.name.clone())
+            });
+            let reasons: Vec<String> = serde_json::from_str(&e.reasons)
+                .map_err(|x| AppError::new("store", format!("本地记录已损坏：{x}")))?;
+            let follow_ups = s.follow_ups(&r.hall_id, &r.id)?;
+            Ok(EvaluationDetail {
+                hall_id: e.hall_id,
+                hall_name,
+                id: e.id,
+                rev: e.rev,
+                serial_no: e.serial_no,
+                item_code: e.item_code,
+                item_name: e.item_name,
+                department_code: e.department_code,
+                department_name,
+                window_no: e.window_no,
+                window_name,
+                staff_no: e.staff_no,
+                staff_name,
+                channel: e.channel,
+                is_bad: hcp_core::rating::is_bad_level(e.level),
+                level: e.level,
+                reasons,
+                comment: e.comment,
+                served_at: e.served_at,
+                evaluated_at: e.evaluated_at,
+                evaluator_real_name: e.evaluator_real_name,
+                evaluator_name_masked: e.evaluator_name_masked,
+                evaluator_phone_masked: e.evaluator_phone_masked,
+                status: e.status,
+                follow_ups,
+            })
+        })
+        .await
+    }
+
+    /// Quarantined records, newest first.
+    pub async fn quarantine_list(&self) -> AppResult<Vec<hcp_store::QuarantineRow>> {
+        self.with_store(|s| Ok(s.quarantine(None)?)).await
+    }
+
+    /// 工作台 figures.
+    pub async fn dashboard(&self, args: DashboardArgs) -> AppResult<Dashboard> {
+        let today = Utc::now().with_timezone(&beijing()).date_naive();
+        let hall = args
+            .hall_id
+            .filter(|h| !h.trim().is_empty())
+            .map(|h| h.trim().to_owned());
+        let asked = match args.month.as_deref().map(str::trim) {
+            Some(m) if !m.is_empty() => Some(parse_month(m)?),
+            _ => None,
+        };
+        self.with_store(move |s| {
+            let h = hall.as_deref();
+            let (year, month, is_current) = match asked {
+                Some((y, m)) => (y, m, (y, m) == (today.year(), today.month())),
+                None => {
+                    let (ty, tm) = (today.year(), today.month());
+                    let (a, b) = month_bounds_utc(ty, tm).ok_or_else(bad_month)?;
+                    if s.span_counts(h, &a, &b)?.counted > 0 {
+                        (ty, tm, true)
+                    } else if let Some(latest) = s.latest_evaluated_at(h)? {
+                        let d = chrono::DateTime::parse_from_rfc3339(&latest)
+                            .map_err(|e| AppError::new("store", e.to_string()))?
+                            .with_timezone(&beijing());
+                        (d.year(), d.month(), false)
+                    } else {
+                        (ty, tm, true)
+                    }
+                }
+            };
+            let (from, to) = month_bounds_utc(year, month).ok_or_else(bad_month)?;
+            let month_counts = s.span_counts(h, &from, &to)?;
+            let (dfrom, dto) = day_bounds_utc(today).ok_or_else(bad_month)?;
+            let day_counts = s.span_counts(h, &dfrom, &dto)?;
+            let by_day = s.daily_bad(h, &from, &to)?;
+            Ok(Dashboard {
+                month: format!("{year:04}-{month:02}"),
+                month_is_current: is_current,
+                today: day_counts,
+                good_rate: Rate::of(month_counts.good, month_counts.counted).into(),
+                bad_rate: Rate::of(month_counts.bad, month_counts.counted).into(),
+                month_counts,
+                daily_bad: every_day(year, month, &by_day),
+                halls: hall_summaries(s)?,
+            })
+        })
+        .await
+    }
+
+    /// What the 评价查询 form's selects offer (for one hall, or all).
+    pub async fn form_options(&self, args: DashboardArgs) -> AppResult<FormOptions> {
+        let hall = args.hall_id.filter(|h| !h.trim().is_empty());
+        self.with_store(move |s| {
+            let h = hall.as_deref();
+            let list = |what| -> AppResult<Vec<CodeName>> {
+                Ok(s.profile_options(h, what)?
+                    .into_iter()
+                    .map(|(code, name)| CodeName { code, name })
+                    .collect())
+            };
+            Ok(FormOptions {
+                halls: s
+                    .halls()?
+                    .into_iter()
+                    .map(|h| CodeName {
+                        code: h.hall_id,
+                        name: h.name,
+                    })
+                    .collect(),
+                departments: list(ProfileList::Departments)?,
+                windows: list(ProfileList::Windows)?,
+                staff: list(ProfileList::Staff)?,
+            })
+        })
+        .await
+    }
+
+    /// Starts the embedded reference hall with generated demo data on 127.0.0.1,
+    /// registers its halls and syncs them: the app is useful in its first minute.
+    /// Loading again (or on the next start) brings the same data back and changes
+    /// nothing already stored.
+    pub async fn load_demo(&self) -> AppResult<DemoLoaded> {
+        let mut demo = self.demo.lock().await;
+        if demo.is_none() {
+            let spec = demo_spec();
+            let halls: Vec<HallState> =
+                tokio::task::spawn_blocking(move || hcp_hall::generate(&spec))
+                    .await?
+                    .into_iter()
+                    .map(HallState::from_generated)
+                    .collect();
+            let admin = hcp_hall::admin_token_for(DEMO_SEED);
+            let server = RunningServer::start(
+                "127.0.0.1:0".parse().expect("loopback address"),
+                ServerState::new(halls, admin, hcp_hall::Faults::default()),
+            )
+            .await
+            .map_err(|e| AppError::new("internal", format!("无法启动演示大厅服务：{e}")))?;
+            tracing::info!(addr = %server.addr, "demo hall server started");
+            *demo = Some(server);
+        }
+        let server = demo.as_ref().expect("started above");
+        let mut ids = vec![];
+        for hall in server.state.hall_ids() {
+            let token = server.token(&hall).unwrap_or_default();
+            register_hall(&self.db, &server.base_url(&hall), Token::new(token), None).await?;
+            ids.push(hall);
+        }
+        drop(demo);
+        self.with_store(|s| Ok(s.set_setting(DEMO_SETTING, Some(&DEMO_SEED.to_string()))?))
+            .await?;
+        let result = self.sync_now(SyncArgs { halls: ids.clone() }).await?;
+        Ok(DemoLoaded {
+            halls: ids,
+            reports: result.reports,
+        })
+    }
+
+    /// Brings the demo hall back after a restart when the demo had been loaded
+    /// (its halls would otherwise point at a server that is gone). Does nothing
+    /// otherwise.
+    pub async fn resume_demo_if_loaded(&self) -> AppResult<bool> {
+        let loaded = self
+            .with_store(|s| Ok(s.setting(DEMO_SETTING)?.is_some()))
+            .await?;
+        if loaded {
+            self.load_demo().await?;
+        }
+        Ok(loaded)
+    }
+}
+
+/// Registers a hall at `url`: fetches `v1/hall`, stores the token (OS keyring or
+/// the owner-only file) and the hall.
+pub async fn register_hall(
+    db: &Path,
+    url: &str,
+    token: Token,
+    ca_file: Option<&Path>,
+) -> AppResult<AddedHall> {
+    let ep = HallEndpoint {
+        hall_id: String::new(),
+        base_url: url.to_string(),
+        token: token.clone(),
+        ca_file: ca_file.map(Path::to_path_buf),
+    };
+    let mut opts = SyncOptions::default();
+    opts.retry.max_attempts = 3;
+    let profile = hcp_sync::fetch_profile(&ep, &opts).await?;
+    let db = db.to_path_buf();
+    let url = url.to_owned();
+    let ca = ca_file.map(|p| p.display().to_string());
+    tokio::task::spawn_blocking(move || {
+        let mut store = Store::open(&db)?;
+        // Token first: a hall without a token could not sync.
+        let location = TokenVault::for_database(&db).set(&profile.hall_id, token.secret())?;
+        let new = store.upsert_hall(&profile, &url, ca.as_deref())?;
+        Ok(AddedHall {
+            hall_id: profile.hall_id,
+            name: profile.name,
+            new,
+            token_location: location.to_string(),
+        })
+    })
+    .await?
+}
+
+fn demo_spec() -> GenSpec {
+    // Last month in Beijing time: a full month of data that looks current.
+    let today = Utc::now().with_timezone(&beijing()).date_naive();
+    let last = today
+        .with_day(1)
+        .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
+        .unwrap_or(today);
+    GenSpec {
+        seed: DEMO_SEED,
+        halls: 3,
+        evaluations: DEMO_EVALUATIONS,
+        year: last.year(),
+        month: last.month(),
+    }
+}
+
+fn hall_summaries(s: &Store) -> AppResult<Vec<HallSummary>> {
+    s.halls()?
+        .into_iter()
+        .map(|h| {
+            Ok(HallSummary {
+                sync: s.sync_state(&h.hall_id)?,
+                counts: s.hall_counts(&h.hall_id)?,
+                hall: h,
+            })
+        })
+        .collect()
+}
+
+fn record_progress(board: &Mutex<SyncStatus>, e: &SyncEvent) {
+    let mut b = board.lock().unwrap_or_else(|p| p.into_inner());
+    let id = match e {
+        SyncEvent::Started { hall_id }
+        | SyncEvent::Page { hall_id, .. }
+        | SyncEvent::Retrying { hall_id, .. }
+        | SyncEvent::Restarted { hall_id } => hall_id,
+        SyncEvent::Finished { report } => &report.hall_id,
+    };
+    let i = match b.halls.iter().position(|h| &h.hall_id == id) {
+        Some(i) => i,
+        None => {
+            b.halls.push(HallProgress {
+                hall_id: id.clone(),
+                ..HallProgress::default()
+            });
+            b.halls.len() - 1
+        }
+    };
+    let h = &mut b.halls[i];
+    match e {
+        SyncEvent::Started { .. } | SyncEvent::Restarted { .. } => {
+            h.state = "running".into();
+            h.message = None;
+        }
+        SyncEvent::Page {
+            pages,
+            records,
+            totals,
+            ..
+        } => {
+            h.state = "running".into();
+            h.message = None;
+            h.pages = *pages;
+            h.records = *records;
+            h.new = totals.new;
+            h.updated = totals.updated;
+            h.quarantined = totals.quarantined;
+        }
+        SyncEvent::Retrying { reason, .. } => {
+            h.state = "retrying".into();
+            h.message = Some(reason.clone());
+        }
+        SyncEvent::Finished { report } => {
+            h.pages = report.pages;
+            h.records = report.records;
+            h.new = report.outcome.new;
+            h.updated = report.outcome.updated;
+            h.quarantined = report.outcome.quarantined;
+            h.state = if report.error.is_some() {
+                "failed"
+            } else {
+                "done"
+            }
+            .into();
+            h.message = report.error.clone();
+        }
+    }
+}
+
+fn bad_month() -> AppError {
+    AppError::invalid("月份无效")
+}
+
+fn parse_month(m: &str) -> AppResult<(i32, u32)> {
+    let bad = || AppError::invalid(format!("月份 “{m}” 格式应为 YYYY-MM，例如 2026-10"));
+    let (y, mo) = m.split_once('-').ok_or_else(bad)?;
+    let y: i32 = y.parse().map_err(|_| bad())?;
+    let mo: u32 = mo.parse().map_err(|_| bad())?;
+    if !(2000..=2100).contains(&y) || !(1..=12).contains(&mo) {
+        return Err(bad());
+    }
+    Ok((y, mo))
+}
+
+fn every_day(year: i32, month: u32, counts: &[DayCount]) -> Vec<DayCount> {
+    let mut out = vec![];
+    let Some(mut d) = NaiveDate::from_ymd_opt(year, month, 1) else {
+        return out;
+    };
+    while d.month() == month {
+        let day = d.format("%Y-%m-%d").to_string();
+        let bad = counts.iter().find(|c| c.day == day).map_or(0, |c| c.bad);
+        out.push(DayCount { day, bad });
+        match d.succ_opt() {
+            Some(n) => d = n,
+            None => break,
+        }
+    }
+    out
+}
+
+fn validate_filter(f: &EvaluationFilter) -> AppResult<()> {
+    for (name, t) in [("开始时间", &f.from), ("结束时间", &f.to)] {
+        if let Some(t) = t.as_deref().filter(|t| !t.trim().is_empty())
+            && chrono::DateTime::parse_from_rfc3339(t.trim()).is_err()
+        {
+            return Err(AppError::invalid(format!("{name} “{t}” 不是有效的时间")));
+        }
+    }
+    if let (Some(a), Some(b)) = (&f.from, &f.to)
+        && !a.is_empty()
+        && !b.is_empty()
+        && a > b
+    {
+        return Err(AppError::invalid("开始时间不能晚于结束时间"));
+    }
+    if f.text.as_deref().is_some_and(|t| t.chars().count() > 200) {
+        return Err(AppError::invalid("搜索内容过长（最多 200 字）"));
+    }
+    Ok(())
+}
+
+/// The domain's words for the UI.
+pub fn vocabulary() -> Vocabulary {
+    Vocabulary {
+        levels: (1..=5)
+            .rev()
+            .filter_map(Level::new)
+            .map(|l| LevelWord {
+                level: l.get(),
+                name: l.label_zh().to_owned(),
+                is_bad: l.is_bad(),
+            })
+            .collect(),
+        channels: Channel::ALL
+            .iter()
+            .map(|c| CodeName {
+                code: c.as_wire().to_owned(),
+                name: c.label_zh().to_owned(),
+            })
+            .collect(),
+        reasons: ReasonTag::ALL
+            .iter()
+            .map(|r| CodeName {
+                code: r.as_wire().to_owned(),
+                name: r.label_zh().to_owned(),
+            })
+            .collect(),
+    }
+}
+
+pub mod bindings;

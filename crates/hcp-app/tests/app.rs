@@ -1,0 +1,240 @@
+//! The command set against the real reference hall on 127.0.0.1:0 and a real
+//! SQLite file: what both front ends will see.
+
+use std::collections::HashSet;
+
+use hcp_app::{AddHallArgs, App, DashboardArgs, EvaluationQuery, EvaluationRef, SyncArgs};
+use hcp_hall::{GenSpec, RunningServer};
+use hcp_store::{EvaluationFilter, Store};
+
+async fn server() -> RunningServer {
+    let spec = GenSpec {
+        seed: 7,
+        halls: 2,
+        evaluations: 6_000,
+        year: 2026,
+        month: 10,
+    };
+    hcp_hall::serve_generated(&spec, "127.0.0.1:0".parse().unwrap(), "admin".into())
+        .await
+        .unwrap()
+}
+
+/// One flow, so the token-store choice is set before any thread reads the
+/// environment (tests never write into a developer's OS keyring).
+#[test]
+fn the_command_set_against_a_real_hall() {
+    // SAFETY: set before the runtime or any other thread of this test binary runs.
+    unsafe { std::env::set_var("HCP_TOKEN_STORE", "file") };
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(flow());
+}
+
+async fn flow() {
+    let srv = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hcp.db");
+    let app = App::open(&db).unwrap();
+
+    // Bad input gets a zh-CN message and a stable code.
+    let e = app
+        .add_hall(AddHallArgs {
+            url: "ftp://x".into(),
+            token: "t".into(),
+            ca_file: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "invalid_input");
+    assert!(e.message.contains("http://"), "{}", e.message);
+
+    let halls = srv.state.hall_ids();
+    // A wrong token: a clear reason, and the token is never echoed.
+    let e = app
+        .add_hall(AddHallArgs {
+            url: srv.base_url(&halls[0]),
+            token: "wrong-token-XYZ".into(),
+            ca_file: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "unauthorized", "{e:?}");
+    assert!(e.message.contains("令牌"), "{}", e.message);
+    assert!(!e.message.contains("wrong-token-XYZ"));
+    assert!(!app.app_info().await.unwrap().has_halls);
+
+    for h in &halls {
+        let added = app
+            .add_hall(AddHallArgs {
+                url: srv.base_url(h),
+                token: srv.token(h).unwrap(),
+                ca_file: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(&added.hall_id, h);
+        assert!(added.new);
+    }
+    let result = app.sync_now(SyncArgs::default()).await.unwrap();
+    assert!(
+        result.reports.iter().all(|r| r.error.is_none()),
+        "{result:?}"
+    );
+    let status = app.sync_status();
+    assert!(!status.running);
+    assert_eq!(status.halls.len(), 2);
+    assert!(
+        status.halls.iter().all(|h| h.state == "done" && h.new > 0),
+        "{status:?}"
+    );
+
+    // Dashboard: October 2026 as asked, figures that add up.
+    let d = app
+        .dashboard(DashboardArgs {
+            month: Some("2026-10".into()),
+            hall_id: None,
+        })
+        .await
+        .unwrap();
+    let store = Store::open(&db).unwrap();
+    let counted = store
+        .evaluation_keys()
+        .unwrap()
+        .iter()
+        .filter(|k| k.3 != "withdrawn")
+        .count() as i64;
+    assert_eq!(d.month_counts.counted, counted);
+    assert_eq!(d.month_counts.good + d.month_counts.bad, counted);
+    assert!(d.month_counts.bad > 0);
+    assert_eq!(d.daily_bad.len(), 31);
+    assert_eq!(
+        d.daily_bad.iter().map(|x| x.bad).sum::<i64>(),
+        d.month_counts.bad
+    );
+    assert_eq!(d.good_rate.denominator, counted);
+    assert!(d.good_rate.percent.unwrap() > 80.0);
+    // With no month named and nothing this month, the latest month with data.
+    let d2 = app.dashboard(DashboardArgs::default()).await.unwrap();
+    assert_eq!(d2.month, "2026-10");
+    assert!(!d2.month_is_current);
+    assert!(
+        app.dashboard(DashboardArgs {
+            month: Some("2026-13".into()),
+            hall_id: None
+        })
+        .await
+        .is_err()
+    );
+
+    // Bad ratings of one window, paged by key: every row once, newest first, and as
+    // many as the count says.
+    let opts = app
+        .form_options(DashboardArgs {
+            month: None,
+            hall_id: Some(halls[0].clone()),
+        })
+        .await
+        .unwrap();
+    assert!(!opts.windows.is_empty());
+    let filter = EvaluationFilter {
+        hall_id: Some(halls[0].clone()),
+        levels: vec![1, 2],
+        window_no: Some(opts.windows[0].code.clone()),
+        ..EvaluationFilter::default()
+    };
+    let total = app.count_evaluations(filter.clone()).await.unwrap();
+    assert!(total > 0);
+    let mut seen = HashSet::new();
+    let mut last: Option<String> = None;
+    let mut after = None;
+    loop {
+        let page = app
+            .query_evaluations(EvaluationQuery {
+                filter: filter.clone(),
+                after: after.clone(),
+                limit: Some(7),
+            })
+            .await
+            .unwrap();
+        for r in &page.rows {
+            assert!(r.level <= 2 && r.hall_id == halls[0]);
+            assert_eq!(r.window_no.as_deref(), Some(opts.windows[0].code.as_str()));
+            if let Some(prev) = &last {
+                assert!(prev >= &r.evaluated_at, "not newest first");
+            }
+            last = Some(r.evaluated_at.clone());
+            assert!(seen.insert(r.id.clone()), "row {} twice", r.id);
+        }
+        match page.next {
+            Some(k) => after = Some(k),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len() as i64, total);
+
+    // Detail: names from the profile, the evaluator masked, no ID hash or raw record.
+    let first = seen.iter().next().unwrap().clone();
+    let detail = app
+        .evaluation_detail(EvaluationRef {
+            hall_id: halls[0].clone(),
+            id: first.clone(),
+        })
+        .await
+        .unwrap();
+    assert!(detail.is_bad);
+    assert!(detail.window_name.is_some());
+    let json = serde_json::to_string(&detail).unwrap();
+    assert!(
+        !json.contains("id_hash") && !json.contains("raw_json"),
+        "{json}"
+    );
+    let missing = app
+        .evaluation_detail(EvaluationRef {
+            hall_id: halls[0].clone(),
+            id: "NOPE".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code, "not_found");
+
+    // The JSON door the browser bridge uses.
+    let v = app
+        .dispatch("count_evaluations", serde_json::to_value(&filter).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(v.as_i64(), Some(total));
+    let e = app
+        .dispatch(
+            "query_evaluations",
+            serde_json::json!({"filter": {"from": "昨天"}}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "invalid_input");
+    assert!(e.message.contains("开始时间"), "{}", e.message);
+    let e = app
+        .dispatch("drop_everything", serde_json::Value::Null)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "unknown_command");
+
+    // A second sync brings nothing new; removing a hall forgets it.
+    let again = app.sync_now(SyncArgs::default()).await.unwrap();
+    assert!(
+        again
+            .reports
+            .iter()
+            .all(|r| r.outcome.new == 0 && r.error.is_none())
+    );
+    assert!(
+        app.remove_hall(hcp_app::HallIdArgs {
+            hall_id: halls[1].clone()
+        })
+        .await
+        .unwrap()
+    );
+    assert_eq!(app.list_halls().await.unwrap().len(), 1);
+}

@@ -1,0 +1,104 @@
+//! Metric arithmetic shared by the dashboard and the monthly report (DOMAIN.md,
+//! "Monthly report — metrics, exactly"): a rate is kept as numerator and
+//! denominator; a rate over zero has no value and is shown as "—".
+
+/// A rate: numerator / denominator, with the percentage rounded to 2 decimals
+/// (`None` when the denominator is zero).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    /// 分子.
+    pub numerator: i64,
+    /// 分母.
+    pub denominator: i64,
+    /// Percent, 2 decimals; `None` over zero.
+    pub percent: Option<f64>,
+}
+
+impl Rate {
+    /// `numerator / denominator`.
+    pub fn of(numerator: i64, denominator: i64) -> Self {
+        let percent = (denominator != 0)
+            .then(|| (numerator as f64 * 10_000.0 / denominator as f64).round() / 100.0);
+        Self {
+            numerator,
+            denominator,
+            percent,
+        }
+    }
+
+    /// "93.27%" or "—".
+    pub fn display(&self) -> String {
+        self.percent
+            .map_or_else(|| "—".to_string(), |p| format!("{p:.2}%"))
+    }
+}
+
+/// Beijing time (Asia/Shanghai has had no daylight saving since 1991: +08:00 always).
+pub fn beijing() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset")
+}
+
+/// The UTC instants `[start, end)` of a Beijing-time calendar month, as the cache
+/// stores them (`2026-09-30T16:00:00Z`). `None` for a month that does not exist.
+pub fn month_bounds_utc(year: i32, month: u32) -> Option<(String, String)> {
+    use chrono::{NaiveDate, TimeZone};
+    let first = NaiveDate::from_ymd_opt(year, month, 1)?;
+    let next = first.checked_add_months(chrono::Months::new(1))?;
+    let at = |d: NaiveDate| {
+        beijing()
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
+            .single()
+            .map(|t| {
+                t.with_timezone(&chrono::Utc)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            })
+    };
+    Some((at(first)?, at(next)?))
+}
+
+/// The UTC instants `[start, end)` of a Beijing-time day.
+pub fn day_bounds_utc(day: chrono::NaiveDate) -> Option<(String, String)> {
+    use chrono::TimeZone;
+    let at = |d: chrono::NaiveDate| {
+        beijing()
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
+            .single()
+            .map(|t| {
+                t.with_timezone(&chrono::Utc)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            })
+    };
+    Some((at(day)?, at(day.succ_opt()?)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_round_to_two_decimals_and_zero_denominators_have_no_value() {
+        let r = Rate::of(2, 3);
+        assert_eq!(r.percent, Some(66.67));
+        assert_eq!(r.display(), "66.67%");
+        let none = Rate::of(0, 0);
+        assert_eq!(none.percent, None);
+        assert_eq!(none.display(), "—");
+    }
+
+    #[test]
+    fn months_are_beijing_months() {
+        let (a, b) = month_bounds_utc(2026, 10).unwrap();
+        assert_eq!(a, "2026-09-30T16:00:00Z");
+        assert_eq!(b, "2026-10-31T16:00:00Z");
+        // 2026-10-31T23:30+08:00 is 15:30Z on the 31st: inside October.
+        assert!("2026-10-31T15:30:00Z" < b.as_str());
+        // 2026-11-01T00:10+08:00 is 16:10Z on the 31st: November.
+        assert!("2026-10-31T16:10:00Z" >= b.as_str());
+        let (a, b) = month_bounds_utc(2026, 12).unwrap();
+        assert_eq!(
+            (a.as_str(), b.as_str()),
+            ("2026-11-30T16:00:00Z", "2026-12-31T16:00:00Z")
+        );
+        assert!(month_bounds_utc(2026, 13).is_none());
+    }
+}
