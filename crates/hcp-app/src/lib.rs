@@ -134,7 +134,10 @@ impl App {
             has_halls,
             demo_running: self.demo.lock().await.is_some(),
             // The local user profile and roles come with the case workflow (issue 4).
-            user_name: "效能督查员".to_owned(),
+            user_name: ["USERNAME", "USER"]
+                .iter()
+                .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+                .unwrap_or_else(|| "本机用户".to_owned()),
             role: "officer".to_owned(),
         })
     }

@@ -1,0 +1,151 @@
+// Browser E2E: the real UI in Debian's Chromium against `hcp serve-ui` and the real
+// reference hall. Screenshots go to artifacts/e2e/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { appendToHall, artifacts, field, launchBrowser, pick, startHall, startUi, stopAll } from "./harness.mjs";
+
+const HOSTILE = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">跑了三趟';
+let hall, url, browser, page;
+
+before(async () => {
+  hall = await startHall();
+  // A bad rating whose comment tries to run script: it must show as text.
+  await appendToHall(hall.halls[0].id, hall.admin, hall.base, {
+    kind: "evaluation",
+    data: {
+      id: "EXSS0001", rev: 1, hall_id: hall.halls[0].id, channel: "qr_code", level: 1,
+      reasons: ["attitude"], comment: HOSTILE, evaluated_at: "2026-10-20T10:00:00+08:00", status: "valid",
+    },
+  });
+  url = await startUi();
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  page.setDefaultTimeout(15_000);
+  page.on("dialog", (d) => {
+    throw new Error(`unexpected dialog: ${d.message()}`);
+  });
+  await page.goto(url);
+});
+
+after(async () => {
+  await browser?.close();
+  stopAll();
+});
+
+const shot = (name) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+
+test("first run offers the demo and a way to add a hall", async () => {
+  await page.getByTestId("first-run").waitFor();
+  assert.match(await page.getByTestId("first-run").innerText(), /载入演示数据/);
+  assert.match(await page.getByTestId("current-user").innerText(), /效能督查员/);
+  await shot("01-first-run");
+});
+
+test("a wrong token gets a clear zh-CN error and adds nothing", async () => {
+  await page.getByTestId("menu-halls").click();
+  await page.getByTestId("open-add-hall").click();
+  await field(page, "hall-url").fill(hall.halls[0].url);
+  await field(page, "hall-token").fill("not-the-token");
+  await page.getByTestId("add-hall-submit").click();
+  const err = page.getByTestId("add-hall-error");
+  await err.waitFor();
+  const text = await err.innerText();
+  assert.match(text, /令牌/);
+  assert.match(text, /401/);
+  assert.doesNotMatch(text, /not-the-token/);
+  await shot("02-wrong-token");
+  await field(page, "hall-token").fill("");
+});
+
+test("adding both halls and syncing fills the counts", async () => {
+  for (const [i, h] of hall.halls.entries()) {
+    if (i > 0) await page.getByTestId("open-add-hall").click();
+    await field(page, "hall-url").fill(h.url);
+    await field(page, "hall-token").fill(hall.tokens[h.id]);
+    await page.getByTestId("add-hall-submit").click();
+    await page.getByTestId("add-hall-dialog").waitFor({ state: "hidden" });
+  }
+  await page.getByTestId("sync-all").click();
+  await page.locator(".el-message--success", { hasText: "同步完成" }).waitFor({ timeout: 60_000 });
+  const counts = await page.getByTestId("hall-evaluations").allInnerTexts();
+  assert.equal(counts.length, 2);
+  for (const c of counts) assert.ok(Number(c.replace(/,/g, "")) > 1000, `count ${c}`);
+  const states = await page.getByTestId("hall-sync-state").allInnerTexts();
+  assert.deepEqual(states, ["完成", "完成"]);
+  await shot("03-halls-synced");
+});
+
+test("the dashboard shows the month's figures", async () => {
+  await page.getByTestId("menu-dashboard").click();
+  await page.getByTestId("stat-month").waitFor();
+  await page.waitForFunction(() => Number((document.querySelector('[data-testid="stat-month"]')?.textContent ?? "").replace(/,/g, "")) > 0);
+  assert.match(await page.getByTestId("not-current").innerText(), /2026年10月/);
+  assert.match(await page.getByTestId("stat-good-rate").innerText(), /^\d+\.\d\d%$/);
+  assert.ok(Number((await page.getByTestId("stat-bad").innerText()).replace(/,/g, "")) > 0);
+  assert.ok((await page.getByTestId("daily-chart").locator("rect").count()) >= 31);
+  await shot("04-dashboard");
+});
+
+test("bad ratings of one window, then a detail", async () => {
+  await page.getByTestId("menu-evaluations").click();
+  await page.getByTestId("evaluation-table").waitFor();
+  await page.locator('[data-testid="f-hall"]').click();
+  const hallOption = page.locator(".el-select-dropdown__item:visible").first();
+  const hallName = (await hallOption.innerText()).trim();
+  assert.ok(hallName.length > 0);
+  await hallOption.click();
+  // The window list follows the hall.
+  await page.waitForTimeout(300);
+  await page.getByTestId("f-bad-only").click();
+  await pick(page, "f-channel", "窗口评价器");
+  await page.getByTestId("search").click();
+  const firstRow = page.locator('[data-testid="evaluation-table"] .el-table__body-wrapper tbody tr').first();
+  await firstRow.waitFor();
+  // A window that has bad ratings: the one of the newest bad rating of this hall.
+  const windowNo = (await firstRow.locator("td").nth(5).innerText()).trim();
+  assert.ok(windowNo.length > 0);
+  await page.locator('[data-testid="f-window"]').click();
+  await page.locator(".el-select-dropdown__item:visible", { hasText: new RegExp(`^${windowNo} `) }).first().click();
+  await page.getByTestId("total").evaluate((el) => (el.textContent = ""));
+  await page.getByTestId("search").click();
+  await page.waitForFunction(() => /共 [\d,]+ 条/.test(document.querySelector('[data-testid="total"]')?.textContent ?? ""));
+  const rows = page.locator('[data-testid="evaluation-table"] .el-table__body-wrapper tbody tr');
+  await rows.first().waitFor();
+  const n = await rows.count();
+  assert.ok(n > 0);
+  for (let i = 0; i < n; i++) {
+    const cells = await rows.nth(i).locator("td").allInnerTexts();
+    assert.match(cells[2], /不满意/, `row ${i} level ${cells[2]}`);
+    assert.equal(cells[5].trim(), windowNo, `row ${i} window`);
+    assert.equal(cells[1].trim(), hallName);
+  }
+  await shot("05-filtered");
+  await rows.first().getByTestId("open-detail").click();
+  const detail = page.getByTestId("detail");
+  await detail.waitFor();
+  await page.waitForTimeout(500); // the drawer's slide-in, for the screenshot
+  const text = await detail.innerText();
+  assert.match(text, new RegExp(windowNo));
+  assert.match(text, /非常不满意|不满意/);
+  assert.doesNotMatch(text, /id_hash/);
+  await shot("06-detail");
+  await page.keyboard.press("Escape");
+});
+
+test("a comment with <script> and <img onerror> shows as text and runs nothing", async () => {
+  await page.getByTestId("reset").click();
+  await field(page, "f-text").fill("<script>");
+  await page.getByTestId("search").click();
+  const cell = page.getByTestId("comment-cell").first();
+  await page.waitForFunction(() => (document.querySelector('[data-testid="comment-cell"]')?.textContent ?? "").includes("<script>"));
+  assert.equal((await cell.innerText()).trim(), HOSTILE);
+  await page.getByTestId("open-detail").first().click();
+  const comment = page.getByTestId("detail-comment");
+  await comment.waitFor();
+  assert.equal((await comment.innerText()).trim(), HOSTILE);
+  assert.equal(await comment.locator("img, script").count(), 0);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  await page.waitForTimeout(500);
+  await shot("07-hostile-comment");
+});

@@ -1,0 +1,102 @@
+// Real parts for the browser suite: the reference hall server (hcp-hall), the
+// browser bridge (hcp serve-ui) on a fresh SQLite file, and Debian's Chromium
+// driven by playwright-core. Everything listens on 127.0.0.1 and is stopped after.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const uiDir = path.resolve(here, "..");
+export const repoDir = path.resolve(uiDir, "..");
+const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(repoDir, "target");
+export const binDir = process.env.HCP_BIN_DIR ?? path.join(targetDir, "debug");
+export const artifacts = path.join(repoDir, "artifacts", "e2e");
+mkdirSync(artifacts, { recursive: true });
+
+const children = [];
+
+/** Starts a process and resolves with the first stdout match of `pattern`. */
+function startAndWait(cmd, args, pattern, env = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    children.push(child);
+    let out = "";
+    let err = "";
+    const timer = setTimeout(() => reject(new Error(`${path.basename(cmd)} did not start in time:\n${out}\n${err}`)), 60_000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = pattern.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, match: m, output: () => out });
+      }
+    });
+    child.stderr.on("data", (d) => (err += d));
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${path.basename(cmd)} exited with ${code}:\n${out}\n${err}`));
+    });
+  });
+}
+
+/** The reference hall with generated October 2026 data; returns its halls and tokens. */
+export async function startHall() {
+  const dir = mkdtempSync(path.join(tmpdir(), "hcp-e2e-hall-"));
+  const tokensFile = path.join(dir, "tokens.json");
+  const { output } = await startAndWait(
+    path.join(binDir, "hcp-hall"),
+    ["serve", "--seed", "5", "--halls", "2", "--evaluations", "4000", "--month", "2026-10", "--addr", "127.0.0.1:0", "--tokens-out", tokensFile],
+    /hall \S+ http\S+\n[\s\S]*hall \S+ http\S+\n/,
+  );
+  const halls = [...output().matchAll(/hall (\S+) (http\S+)/g)].map((m) => ({ id: m[1], url: m[2] }));
+  const base = /listening (http:\/\/\S+)/.exec(output())[1];
+  const tokens = JSON.parse(readFileSync(tokensFile, "utf8"));
+  return { base, halls, tokens, admin: tokens.admin };
+}
+
+/** `hcp serve-ui` on a fresh database; returns the URL with its token. */
+export async function startUi(extraArgs = []) {
+  const dir = mkdtempSync(path.join(tmpdir(), "hcp-e2e-ui-"));
+  const { match } = await startAndWait(
+    path.join(binDir, "hcp"),
+    ["--db", path.join(dir, "hcp.db"), "serve-ui", "--dist", path.join(uiDir, "dist"), "--addr", "127.0.0.1:0", ...extraArgs],
+    /HCP_UI_URL=(\S+)/,
+    { HCP_TOKEN_STORE: "file" },
+  );
+  return match[1];
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.HCP_CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic"],
+  });
+}
+
+/** Appends records to a hall through the reference server's admin endpoint. */
+export async function appendToHall(hall, adminToken, base, changes) {
+  const res = await fetch(`${base}/admin/h/${hall}/changes`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify(changes),
+  });
+  if (!res.ok) throw new Error(`admin append failed: ${res.status} ${await res.text()}`);
+}
+
+export function stopAll() {
+  for (const c of children) c.kill("SIGTERM");
+}
+
+/** Picks an option of an Element Plus select by its visible text. */
+export async function pick(page, testid, text) {
+  await page.locator(`[data-testid="${testid}"]`).click();
+  await page.locator(".el-select-dropdown__item:visible", { hasText: text }).first().click();
+}
+
+/** The <input> of an Element Plus input (its data-testid lands on the input itself). */
+export function field(page, testid) {
+  return page.locator(`input[data-testid="${testid}"], [data-testid="${testid}"] input`).first();
+}

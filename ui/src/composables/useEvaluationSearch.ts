@@ -1,0 +1,136 @@
+import { reactive, ref } from "vue";
+import { api, ApiError } from "../api";
+import type { EvaluationDetail, EvaluationFilter, EvaluationListRow, FormOptions, PageKey } from "../api/types";
+import { beijingDaysToUtcRange } from "../utils/format";
+
+/** The search form as people fill it (Beijing days, a "bad only" shortcut). */
+export interface SearchForm {
+  hall_id: string;
+  levels: number[];
+  channel: string;
+  days: [string, string] | null;
+  department_code: string;
+  window_no: string;
+  staff_no: string;
+  text: string;
+  include_withdrawn: boolean;
+}
+
+export function emptyForm(): SearchForm {
+  return { hall_id: "", levels: [], channel: "", days: null, department_code: "", window_no: "", staff_no: "", text: "", include_withdrawn: false };
+}
+
+/** Form → the command's filter: blanks dropped, Beijing days → UTC [from, to). */
+export function toFilter(f: SearchForm): EvaluationFilter {
+  const blank = (s: string) => (s.trim() === "" ? null : s.trim());
+  const range = f.days ? beijingDaysToUtcRange(f.days[0], f.days[1]) : null;
+  return {
+    hall_id: blank(f.hall_id),
+    levels: [...f.levels],
+    channel: blank(f.channel),
+    from: range?.from ?? null,
+    to: range?.to ?? null,
+    department_code: blank(f.department_code),
+    window_no: blank(f.window_no),
+    staff_no: blank(f.staff_no),
+    text: blank(f.text),
+    include_withdrawn: f.include_withdrawn,
+  };
+}
+
+/** 评价查询: form → table paged by key in SQLite → detail drawer. */
+export function useEvaluationSearch(pageSize = 20) {
+  const form = reactive<SearchForm>(emptyForm());
+  const rows = ref<EvaluationListRow[]>([]);
+  const loading = ref(false);
+  const error = ref("");
+  const total = ref<number | null>(null);
+  const options = ref<FormOptions>({ halls: [], departments: [], windows: [], staff: [] });
+  // keys[i] is where page i+1 starts (null: from the top).
+  const keys = ref<(PageKey | null)[]>([null]);
+  const next = ref<PageKey | null>(null);
+  const detail = ref<EvaluationDetail | null>(null);
+  const detailOpen = ref(false);
+  const detailError = ref("");
+  let applied: EvaluationFilter = toFilter(form);
+  let countSeq = 0;
+
+  function message(e: unknown): string {
+    return e instanceof ApiError ? e.message : String(e);
+  }
+
+  async function loadOptions(): Promise<void> {
+    try {
+      options.value = await api.formOptions({ month: null, hall_id: form.hall_id || null });
+    } catch (e) {
+      error.value = message(e);
+    }
+  }
+
+  async function fetchPage(): Promise<void> {
+    loading.value = true;
+    error.value = "";
+    try {
+      const page = await api.queryEvaluations({ filter: applied, after: keys.value[keys.value.length - 1], limit: pageSize });
+      rows.value = page.rows;
+      next.value = page.next;
+    } catch (e) {
+      rows.value = [];
+      next.value = null;
+      error.value = message(e);
+    } finally {
+      loading.value = false;
+    }
+  }
+
+  async function search(): Promise<void> {
+    try {
+      applied = toFilter(form);
+    } catch (e) {
+      error.value = message(e);
+      return;
+    }
+    keys.value = [null];
+    total.value = null;
+    const mine = ++countSeq;
+    // The count never holds up the first page.
+    void api
+      .countEvaluations(applied)
+      .then((n) => {
+        if (mine === countSeq) total.value = n;
+      })
+      .catch(() => undefined);
+    await fetchPage();
+  }
+
+  async function reset(): Promise<void> {
+    Object.assign(form, emptyForm());
+    await loadOptions();
+    await search();
+  }
+
+  async function nextPage(): Promise<void> {
+    if (!next.value) return;
+    keys.value.push(next.value);
+    await fetchPage();
+  }
+
+  async function prevPage(): Promise<void> {
+    if (keys.value.length <= 1) return;
+    keys.value.pop();
+    await fetchPage();
+  }
+
+  async function open(row: EvaluationListRow): Promise<void> {
+    detail.value = null;
+    detailError.value = "";
+    detailOpen.value = true;
+    try {
+      detail.value = await api.evaluationDetail({ hall_id: row.hall_id, id: row.id });
+    } catch (e) {
+      detailError.value = message(e);
+    }
+  }
+
+  return { form, rows, loading, error, total, options, keys, next, detail, detailOpen, detailError, loadOptions, search, reset, nextPage, prevPage, open };
+}

@@ -1,0 +1,24 @@
+import { createRouter, createWebHashHistory, type RouteRecordRaw } from "vue-router";
+import AppLayout from "./layout/AppLayout.vue";
+
+// Hash history: the same build works under tauri://localhost and http://127.0.0.1.
+export const routes: RouteRecordRaw[] = [
+  {
+    path: "/",
+    component: AppLayout,
+    redirect: "/dashboard",
+    children: [
+      { path: "dashboard", name: "dashboard", component: () => import("./views/DashboardView.vue"), meta: { title: "menu.dashboard", icon: "Odometer" } },
+      { path: "evaluations", name: "evaluations", component: () => import("./views/EvaluationsView.vue"), meta: { title: "menu.evaluations", icon: "Search" } },
+      { path: "cases", name: "cases", component: () => import("./views/LaterView.vue"), meta: { title: "menu.cases", icon: "Tickets" } },
+      { path: "appeals", name: "appeals", component: () => import("./views/LaterView.vue"), meta: { title: "menu.appeals", icon: "Stamp" } },
+      { path: "visits", name: "visits", component: () => import("./views/LaterView.vue"), meta: { title: "menu.visits", icon: "View" } },
+      { path: "reports", name: "reports", component: () => import("./views/LaterView.vue"), meta: { title: "menu.reports", icon: "Document" } },
+      { path: "halls", name: "halls", component: () => import("./views/HallsView.vue"), meta: { title: "menu.halls", icon: "Connection" } },
+      { path: "settings", name: "settings", component: () => import("./views/LaterView.vue"), meta: { title: "menu.settings", icon: "Setting" } },
+    ],
+  },
+  { path: "/:pathMatch(.*)*", redirect: "/dashboard" },
+];
+
+export const router = createRouter({ history: createWebHashHistory(), routes });

@@ -1,0 +1,59 @@
+import { defineStore } from "pinia";
+import { ref, computed } from "vue";
+import { api, onSyncEvent } from "../api";
+import type { AppInfo, SyncEvent, SyncStatus, Vocabulary } from "../api/types";
+
+/** What every page shares: who is using the app, the domain's words, the network
+ * state and the live sync board. */
+export const useAppStore = defineStore("app", () => {
+  const info = ref<AppInfo | null>(null);
+  const vocabulary = ref<Vocabulary | null>(null);
+  const online = ref(typeof navigator === "undefined" ? true : navigator.onLine);
+  const sync = ref<SyncStatus>({ running: false, halls: [] });
+  const lastEvent = ref<SyncEvent | null>(null);
+  let unlisten: (() => void) | null = null;
+
+  async function load(): Promise<void> {
+    const [i, v] = await Promise.all([api.appInfo(), api.vocabulary()]);
+    info.value = i;
+    vocabulary.value = v;
+    sync.value = await api.syncStatus();
+    if (!unlisten) {
+      unlisten = await onSyncEvent((e) => {
+        lastEvent.value = e;
+        void api.syncStatus().then((s) => (sync.value = s));
+      });
+    }
+  }
+
+  async function refreshInfo(): Promise<void> {
+    info.value = await api.appInfo();
+  }
+
+  if (typeof window !== "undefined") {
+    window.addEventListener("online", () => (online.value = true));
+    window.addEventListener("offline", () => (online.value = false));
+  }
+
+  const levelName = computed(() => {
+    const m = new Map<number, string>();
+    for (const l of vocabulary.value?.levels ?? []) m.set(l.level, l.name);
+    return (level: number) => m.get(level) ?? String(level);
+  });
+  const channelName = computed(() => {
+    const m = new Map<string, string>();
+    for (const c of vocabulary.value?.channels ?? []) m.set(c.code, c.name);
+    return (code: string) => m.get(code) ?? code;
+  });
+  const reasonName = computed(() => {
+    const m = new Map<string, string>();
+    for (const c of vocabulary.value?.reasons ?? []) m.set(c.code, c.name);
+    return (code: string) => m.get(code) ?? code;
+  });
+  const isBad = computed(() => {
+    const bad = new Set((vocabulary.value?.levels ?? []).filter((l) => l.is_bad).map((l) => l.level));
+    return (level: number) => bad.has(level);
+  });
+
+  return { info, vocabulary, online, sync, lastEvent, load, refreshInfo, levelName, channelName, reasonName, isBad };
+});

@@ -1,0 +1,51 @@
+// Presentation helpers: the cache stores UTC instants; people read Beijing time.
+import type { RateView } from "../api/types";
+
+const BEIJING_OFFSET_MS = 8 * 3600 * 1000;
+
+function pad(n: number): string {
+  return n.toString().padStart(2, "0");
+}
+
+/** "2026-10-08T01:31:05Z" → "2026-10-08 09:31:05" (Beijing time); "—" when absent. */
+export function beijingTime(utc: string | null | undefined, withSeconds = true): string {
+  if (!utc) return "—";
+  const ms = Date.parse(utc);
+  if (Number.isNaN(ms)) return utc;
+  const d = new Date(ms + BEIJING_OFFSET_MS);
+  const date = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+  const time = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}${withSeconds ? `:${pad(d.getUTCSeconds())}` : ""}`;
+  return `${date} ${time}`;
+}
+
+/** "2026-10-01" (a Beijing calendar day) → its first instant in UTC. */
+export function beijingDayStartUtc(day: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!m) throw new Error(`不是日期：${day}`);
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) - BEIJING_OFFSET_MS;
+  return new Date(ms).toISOString().replace(".000Z", "Z");
+}
+
+/** Inclusive Beijing days [first, last] → UTC [from, to) for a filter. */
+export function beijingDaysToUtcRange(first: string, last: string): { from: string; to: string } {
+  const from = beijingDayStartUtc(first);
+  const end = Date.parse(beijingDayStartUtc(last)) + 24 * 3600 * 1000;
+  return { from, to: new Date(end).toISOString().replace(".000Z", "Z") };
+}
+
+/** "93.27%", or "—" when the denominator is zero. */
+export function percent(rate: RateView | null | undefined): string {
+  if (!rate || rate.percent === null) return "—";
+  return `${rate.percent.toFixed(2)}%`;
+}
+
+/** 12345 → "12,345". */
+export function count(n: number | null | undefined): string {
+  return n === null || n === undefined ? "—" : n.toLocaleString("zh-CN");
+}
+
+/** "2026-10" → "2026年10月". */
+export function monthLabel(month: string): string {
+  const [y, m] = month.split("-");
+  return `${y}年${Number(m)}月`;
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { beijingDayStartUtc, beijingDaysToUtcRange, beijingTime, count, monthLabel, percent } from "../src/utils/format";
+
+describe("Beijing time", () => {
+  it("shows UTC instants in Beijing time", () => {
+    expect(beijingTime("2026-10-08T01:31:05Z")).toBe("2026-10-08 09:31:05");
+    // 23:30 Beijing on the last day of October is still October.
+    expect(beijingTime("2026-10-31T15:30:00Z")).toBe("2026-10-31 23:30:00");
+    expect(beijingTime("2026-10-31T16:10:00Z", false)).toBe("2026-11-01 00:10");
+    expect(beijingTime(null)).toBe("—");
+  });
+
+  it("turns inclusive Beijing days into a UTC [from, to) range", () => {
+    expect(beijingDayStartUtc("2026-10-01")).toBe("2026-09-30T16:00:00Z");
+    expect(beijingDaysToUtcRange("2026-10-01", "2026-10-31")).toEqual({
+      from: "2026-09-30T16:00:00Z",
+      to: "2026-10-31T16:00:00Z",
+    });
+    expect(() => beijingDayStartUtc("10/01/2026")).toThrow();
+  });
+});
+
+describe("figures", () => {
+  it("shows a rate over zero as a dash", () => {
+    expect(percent({ numerator: 0, denominator: 0, percent: null })).toBe("—");
+    expect(percent({ numerator: 2, denominator: 3, percent: 66.67 })).toBe("66.67%");
+    expect(count(1234567)).toBe("1,234,567");
+    expect(monthLabel("2026-03")).toBe("2026年3月");
+  });
+});
