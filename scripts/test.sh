@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs every check and test of HCP Supervisor: formatting, lints, unit and
-# integration tests (the real reference hall server on 127.0.0.1:0, real SQLite
-# files, the `hcp` binary killed with SIGKILL mid-sync…).
+# Runs every check and test of HCP Supervisor: formatting and lints (Rust and
+# TypeScript), Rust unit and integration tests (the real reference hall on
+# 127.0.0.1:0, real SQLite files, `hcp` killed with SIGKILL mid-sync…), Vitest, the
+# Playwright browser suite against `hcp serve-ui`, and the desktop smoke test of the
+# real Tauri window under Xvfb. Each suite prints its pass/fail count.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,10 +12,25 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "Rust toolchain (cargo) required: install it with rustup, then run again." >&2
   exit 1
 fi
+./scripts/deps.sh test
+export PATH="$HOME/.cargo/bin:$PATH"
+target="${CARGO_TARGET_DIR:-$PWD/target}"
 
+echo "== ui: vue-tsc, vite build (the desktop binary embeds ui/dist)"
+(cd ui && npx vue-tsc --noEmit && npx vite build --logLevel warn)
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== cargo build (binaries for the end-to-end suites)"
+cargo build --workspace --locked --bins
+echo "== vitest"
+(cd ui && npx vitest run)
+echo "== browser E2E (Playwright + Debian chromium, hcp serve-ui + hcp-hall)"
+(cd ui && HCP_BIN_DIR="$target/debug" node e2e/run.mjs)
+echo "== desktop smoke (tauri-driver + WebKitWebDriver under Xvfb)"
+(cd ui && HCP_BIN_DIR="$target/debug" xvfb-run -a -s "-screen 0 1366x860x24" \
+  node --test --test-reporter=spec e2e/desktop.test.mjs)
+echo "== 全部检查通过 / all checks passed"

@@ -1,6 +1,7 @@
 //! `hcp`: the command line of HCP Supervisor (好差评督查台).
 
 mod bench;
+mod bench_queries;
 mod demo;
 mod export;
 mod progress;
@@ -70,6 +71,12 @@ enum Cmd {
         /// 同步后继续提供演示大厅服务并持续产生新评价，直到按 Ctrl-C
         #[arg(long)]
         serve: bool,
+    },
+    /// 性能基准：在已有数据的数据库上测工作台、评价列表首页/深页、计数的响应时间
+    BenchQueries {
+        /// 每项重复次数（取中位数）
+        #[arg(long, default_value_t = 15)]
+        runs: usize,
     },
     /// 在浏览器中使用界面：在 127.0.0.1 提供界面与命令接口（测试与开发用）
     ServeUi {
@@ -189,10 +196,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// The default database: the platform data directory.
+/// The default database: the platform data directory, the same folder the desktop
+/// app uses (Tauri's app data dir for identifier `cn.gov.hcp.supervisor`), so the
+/// command line and the window see one cache.
 fn default_data_dir() -> Result<PathBuf, CliError> {
-    directories::ProjectDirs::from("cn", "hcp", "hcp-supervisor")
-        .map(|d| d.data_dir().to_path_buf())
+    directories::BaseDirs::new()
+        .map(|d| d.data_dir().join("cn.gov.hcp.supervisor"))
         .ok_or_else(|| CliError::Msg("无法确定用户数据目录，请用 --db 指定数据库文件".into()))
 }
 
@@ -220,6 +229,10 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             evaluations,
             work_dir,
         } => bench::run(evaluations, work_dir),
+        Cmd::BenchQueries { runs } => {
+            let db = db_path(cli.db, "hcp.db")?;
+            bench_queries::run(&db, runs.max(1))
+        }
         Cmd::ServeUi { addr, dist, demo } => {
             let db = db_path(cli.db, "hcp.db")?;
             runtime()?.block_on(serve_ui::run(&db, addr, dist, demo))?;

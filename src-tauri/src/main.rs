@@ -1,0 +1,162 @@
+//! 好差评督查台 — the desktop shell. A Tauri window over the hcp-app commands:
+//! each command takes the state, calls hcp-app and hands back its result or its
+//! `{code, message}` error. Sync progress reaches the UI as `sync-event` events.
+//!
+//! The cache lives in the app data directory (`HCP_DB` overrides it). `--demo`
+//! loads the built-in demo halls at start when no hall is configured yet (the
+//! README's run command uses it).
+
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+use std::sync::Arc;
+
+use hcp_app::*;
+use hcp_store::{EvaluationFilter, QuarantineRow};
+use tauri::{Emitter, Manager, State};
+
+type AppState<'a> = State<'a, Arc<App>>;
+
+#[tauri::command]
+async fn app_info(app: AppState<'_>) -> Result<AppInfo, AppError> {
+    app.app_info().await
+}
+
+#[tauri::command]
+fn vocabulary() -> Vocabulary {
+    hcp_app::vocabulary()
+}
+
+#[tauri::command]
+async fn list_halls(app: AppState<'_>) -> Result<Vec<HallSummary>, AppError> {
+    app.list_halls().await
+}
+
+#[tauri::command]
+async fn add_hall(app: AppState<'_>, args: AddHallArgs) -> Result<AddedHall, AppError> {
+    app.add_hall(args).await
+}
+
+#[tauri::command]
+async fn remove_hall(app: AppState<'_>, args: HallIdArgs) -> Result<bool, AppError> {
+    app.remove_hall(args).await
+}
+
+#[tauri::command]
+async fn sync_now(app: AppState<'_>, args: SyncArgs) -> Result<SyncResult, AppError> {
+    app.sync_now(args).await
+}
+
+#[tauri::command]
+fn sync_status(app: AppState<'_>) -> SyncStatus {
+    app.sync_status()
+}
+
+#[tauri::command]
+async fn query_evaluations(
+    app: AppState<'_>,
+    args: EvaluationQuery,
+) -> Result<EvaluationPage, AppError> {
+    app.query_evaluations(args).await
+}
+
+#[tauri::command]
+async fn count_evaluations(app: AppState<'_>, args: EvaluationFilter) -> Result<i64, AppError> {
+    app.count_evaluations(args).await
+}
+
+#[tauri::command]
+async fn evaluation_detail(
+    app: AppState<'_>,
+    args: EvaluationRef,
+) -> Result<EvaluationDetail, AppError> {
+    app.evaluation_detail(args).await
+}
+
+#[tauri::command]
+async fn quarantine_list(app: AppState<'_>) -> Result<Vec<QuarantineRow>, AppError> {
+    app.quarantine_list().await
+}
+
+#[tauri::command]
+async fn dashboard(app: AppState<'_>, args: DashboardArgs) -> Result<Dashboard, AppError> {
+    app.dashboard(args).await
+}
+
+#[tauri::command]
+async fn form_options(app: AppState<'_>, args: DashboardArgs) -> Result<FormOptions, AppError> {
+    app.form_options(args).await
+}
+
+#[tauri::command]
+async fn load_demo(app: AppState<'_>) -> Result<DemoLoaded, AppError> {
+    app.load_demo().await
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HCP_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let demo = std::env::args().any(|a| a == "--demo");
+    let result = tauri::Builder::default()
+        .setup(move |tauri_app| {
+            let db = match std::env::var_os("HCP_DB") {
+                Some(p) => std::path::PathBuf::from(p),
+                None => tauri_app.path().app_data_dir()?.join("hcp.db"),
+            };
+            let app = Arc::new(App::open(&db).map_err(|e| e.message)?);
+            tauri_app.manage(app.clone());
+            // Sync progress → the window.
+            let handle = tauri_app.handle().clone();
+            let mut events = app.subscribe();
+            tauri::async_runtime::spawn(async move {
+                loop {
+                    match events.recv().await {
+                        Ok(e) => {
+                            let _ = handle.emit("sync-event", &e);
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+            });
+            // The demo halls' embedded server lived in the previous run: bring it back.
+            // `--demo` on a cache with no halls yet: the first minute has data.
+            tauri::async_runtime::spawn(async move {
+                let empty = app.app_info().await.map(|i| !i.has_halls).unwrap_or(false);
+                let r = if demo && empty {
+                    app.load_demo().await.map(|_| true)
+                } else {
+                    app.resume_demo_if_loaded().await
+                };
+                if let Err(e) = r {
+                    tracing::warn!(error = %e, "demo hall not started");
+                }
+            });
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            app_info,
+            vocabulary,
+            list_halls,
+            add_hall,
+            remove_hall,
+            sync_now,
+            sync_status,
+            query_evaluations,
+            count_evaluations,
+            evaluation_detail,
+            quarantine_list,
+            dashboard,
+            form_options,
+            load_demo,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("好差评督查台无法启动：{e}");
+        std::process::exit(1);
+    }
+}
