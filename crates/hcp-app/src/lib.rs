@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chrono::{Datelike, NaiveDate, Utc};
-use hcp_core::metrics::{Rate, beijing, day_bounds_utc, month_bounds_utc};
+use hcp_core::metrics::{Rate, beijing};
 use hcp_core::{Channel, Level, ReasonTag};
 use hcp_hall::{GenSpec, HallState, RunningServer, ServerState};
 use hcp_store::{DayCount, EvaluationFilter, ProfileList, Store, TokenVault};
@@ -350,28 +350,35 @@ impl App {
         };
         self.with_store(move |s| {
             let h = hall.as_deref();
+            let month_days = |y: i32, m: u32| -> AppResult<(String, String)> {
+                let first = NaiveDate::from_ymd_opt(y, m, 1).ok_or_else(bad_month)?;
+                let last = first
+                    .checked_add_months(chrono::Months::new(1))
+                    .and_then(|d| d.pred_opt())
+                    .ok_or_else(bad_month)?;
+                Ok((first.to_string(), last.to_string()))
+            };
             let (year, month, is_current) = match asked {
                 Some((y, m)) => (y, m, (y, m) == (today.year(), today.month())),
                 None => {
                     let (ty, tm) = (today.year(), today.month());
-                    let (a, b) = month_bounds_utc(ty, tm).ok_or_else(bad_month)?;
-                    if s.span_counts(h, &a, &b)?.counted > 0 {
+                    let (a, b) = month_days(ty, tm)?;
+                    if s.day_span_counts(h, &a, &b)?.counted > 0 {
                         (ty, tm, true)
-                    } else if let Some(latest) = s.latest_evaluated_at(h)? {
-                        let d = chrono::DateTime::parse_from_rfc3339(&latest)
-                            .map_err(|e| AppError::new("store", e.to_string()))?
-                            .with_timezone(&beijing());
+                    } else if let Some(latest) = s.latest_day(h)? {
+                        let d = NaiveDate::parse_from_str(&latest, "%Y-%m-%d")
+                            .map_err(|e| AppError::new("store", e.to_string()))?;
                         (d.year(), d.month(), false)
                     } else {
                         (ty, tm, true)
                     }
                 }
             };
-            let (from, to) = month_bounds_utc(year, month).ok_or_else(bad_month)?;
-            let month_counts = s.span_counts(h, &from, &to)?;
-            let (dfrom, dto) = day_bounds_utc(today).ok_or_else(bad_month)?;
-            let day_counts = s.span_counts(h, &dfrom, &dto)?;
-            let by_day = s.daily_bad(h, &from, &to)?;
+            let (first, last) = month_days(year, month)?;
+            let month_counts = s.day_span_counts(h, &first, &last)?;
+            let day = today.to_string();
+            let day_counts = s.day_span_counts(h, &day, &day)?;
+            let by_day = s.daily_bad(h, &first, &last)?;
             Ok(Dashboard {
                 month: format!("{year:04}-{month:02}"),
                 month_is_current: is_current,

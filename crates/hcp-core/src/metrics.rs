@@ -56,21 +56,6 @@ pub fn month_bounds_utc(year: i32, month: u32) -> Option<(String, String)> {
     Some((at(first)?, at(next)?))
 }
 
-/// The UTC instants `[start, end)` of a Beijing-time day.
-pub fn day_bounds_utc(day: chrono::NaiveDate) -> Option<(String, String)> {
-    use chrono::TimeZone;
-    let at = |d: chrono::NaiveDate| {
-        beijing()
-            .from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
-            .single()
-            .map(|t| {
-                t.with_timezone(&chrono::Utc)
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            })
-    };
-    Some((at(day)?, at(day.succ_opt()?)?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -346,39 +346,78 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Counted / good / bad evaluations in `[from, to)` (UTC), all halls or one.
-    pub fn span_counts(&self, hall_id: Option<&str>, from: &str, to: &str) -> Result<SpanCounts> {
+    /// Counted / good / bad evaluations of the Beijing days `first..=last`
+    /// (`YYYY-MM-DD`), all halls or one, from the per-day figures.
+    pub fn day_span_counts(
+        &self,
+        hall_id: Option<&str>,
+        first: &str,
+        last: &str,
+    ) -> Result<SpanCounts> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT count(*), coalesce(sum(level >= 3), 0), coalesce(sum(level <= 2), 0)
-             FROM evaluations
-             WHERE evaluated_at >= ?2 AND evaluated_at < ?3 AND status <> 'withdrawn'
-               AND (?1 IS NULL OR hall_id = ?1)",
+            "SELECT coalesce(sum(good + bad), 0), coalesce(sum(good), 0), coalesce(sum(bad), 0)
+             FROM evaluation_days
+             WHERE day >= ?2 AND day <= ?3 AND (?1 IS NULL OR hall_id = ?1)",
         )?;
-        Ok(stmt.query_row(rusqlite::params![hall_id, from, to], |r| {
-            Ok(SpanCounts {
-                counted: r.get(0)?,
-                good: r.get(1)?,
-                bad: r.get(2)?,
-            })
-        })?)
+        Ok(
+            stmt.query_row(rusqlite::params![hall_id, first, last], |r| {
+                Ok(SpanCounts {
+                    counted: r.get(0)?,
+                    good: r.get(1)?,
+                    bad: r.get(2)?,
+                })
+            })?,
+        )
     }
 
-    /// Bad ratings per Beijing-time day in `[from, to)` (UTC), days with none left
-    /// out.
-    pub fn daily_bad(&self, hall_id: Option<&str>, from: &str, to: &str) -> Result<Vec<DayCount>> {
+    /// Bad ratings per Beijing day of `first..=last`, days with none left out.
+    pub fn daily_bad(
+        &self,
+        hall_id: Option<&str>,
+        first: &str,
+        last: &str,
+    ) -> Result<Vec<DayCount>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT date(evaluated_at, '+8 hours') AS day, count(*)
-             FROM evaluations
-             WHERE evaluated_at >= ?2 AND evaluated_at < ?3 AND level <= 2
-               AND status <> 'withdrawn' AND (?1 IS NULL OR hall_id = ?1)
-             GROUP BY day ORDER BY day",
+            "SELECT day, sum(bad) FROM evaluation_days
+             WHERE day >= ?2 AND day <= ?3 AND (?1 IS NULL OR hall_id = ?1)
+             GROUP BY day HAVING sum(bad) > 0 ORDER BY day",
         )?;
-        let rows = stmt.query_map(rusqlite::params![hall_id, from, to], |r| {
+        let rows = stmt.query_map(rusqlite::params![hall_id, first, last], |r| {
             Ok(DayCount {
                 day: r.get(0)?,
                 bad: r.get(1)?,
             })
         })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The latest Beijing day with a counted evaluation.
+    pub fn latest_day(&self, hall_id: Option<&str>) -> Result<Option<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT max(day) FROM evaluation_days
+             WHERE good + bad > 0 AND (?1 IS NULL OR hall_id = ?1)",
+        )?;
+        Ok(stmt.query_row([hall_id], |r| r.get(0))?)
+    }
+
+    /// (hall, day) rows where the per-day figures differ from a recount of the
+    /// evaluations (empty when consistent): for tests and `hcp` diagnostics.
+    pub fn evaluation_days_drift(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare(
+            "WITH recount AS (
+                SELECT hall_id, date(evaluated_at, '+8 hours') AS day, count(*) AS total,
+                       sum(status = 'withdrawn') AS withdrawn,
+                       sum(status <> 'withdrawn' AND level >= 3) AS good,
+                       sum(status <> 'withdrawn' AND level <= 2) AS bad
+                FROM evaluations GROUP BY 1, 2),
+             kept AS (SELECT hall_id, day, total, withdrawn, good, bad FROM evaluation_days
+                      WHERE total <> 0 OR withdrawn <> 0 OR good <> 0 OR bad <> 0)
+             SELECT hall_id, day FROM (SELECT * FROM recount EXCEPT SELECT * FROM kept)
+             UNION
+             SELECT hall_id, day FROM (SELECT * FROM kept EXCEPT SELECT * FROM recount)
+             ORDER BY 1, 2",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -407,15 +446,6 @@ impl Store {
 }
 
 impl Store {
-    /// The newest `evaluated_at` among counted evaluations (UTC), if any.
-    pub fn latest_evaluated_at(&self, hall_id: Option<&str>) -> Result<Option<String>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT max(evaluated_at) FROM evaluations
-             WHERE status <> 'withdrawn' AND (?1 IS NULL OR hall_id = ?1)",
-        )?;
-        Ok(stmt.query_row([hall_id], |r| r.get(0))?)
-    }
-
     /// An application setting.
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
         let mut stmt = self

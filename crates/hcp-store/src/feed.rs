@@ -104,6 +104,61 @@ pub struct SyncState {
     pub restarts_total: i64,
 }
 
+/// What one evaluation row counts in `evaluation_days`: (total, withdrawn, good, bad).
+type DayFigures = [i64; 4];
+
+fn figures(level: i64, status: &str) -> DayFigures {
+    let withdrawn = status == "withdrawn";
+    [
+        1,
+        i64::from(withdrawn),
+        i64::from(!withdrawn && level >= 3),
+        i64::from(!withdrawn && level <= 2),
+    ]
+}
+
+/// Changes to `evaluation_days` collected over a transaction, by (hall, Beijing day).
+#[derive(Default)]
+struct DayDeltas(std::collections::HashMap<(String, String), DayFigures>);
+
+impl DayDeltas {
+    fn add(&mut self, hall_id: &str, day: String, f: DayFigures, sign: i64) {
+        let e = self.0.entry((hall_id.to_owned(), day)).or_default();
+        for i in 0..4 {
+            e[i] += sign * f[i];
+        }
+    }
+
+    fn write(self, tx: &Transaction<'_>) -> Result<()> {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO evaluation_days (hall_id, day, total, withdrawn, good, bad)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (hall_id, day) DO UPDATE SET total = total + excluded.total,
+                withdrawn = withdrawn + excluded.withdrawn, good = good + excluded.good,
+                bad = bad + excluded.bad",
+        )?;
+        for ((hall, day), f) in self.0 {
+            if f != [0; 4] {
+                stmt.execute(params![hall, day, f[0], f[1], f[2], f[3]])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The Beijing-time day of a stored UTC instant (`2026-10-31T16:10:00Z` → `2026-11-01`).
+fn beijing_day_of_utc_text(t: &str) -> Result<String> {
+    let at = chrono::DateTime::parse_from_rfc3339(t)
+        .map_err(|e| StoreError::Corrupt(format!("评价时间 “{t}” 无法解析：{e}")))?;
+    Ok(beijing_day(&at))
+}
+
+fn beijing_day(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
+    t.with_timezone(&hcp_core::metrics::beijing())
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
 /// How an upsert went.
 enum Upsert {
     New,
@@ -155,11 +210,13 @@ impl Store {
         let mut out = PageOutcome::default();
         let now = now_text();
         let mut seen = 0i64;
+        let mut days = DayDeltas::default();
         for page in pages {
             out.skipped += page.skipped_unknown;
             seen += (page.records.len() + page.quarantined.len()) as i64;
-            write_page(&tx, hall_id, page, &now, &mut out)?;
+            write_page(&tx, hall_id, page, &now, &mut out, &mut days)?;
         }
+        days.write(&tx)?;
         let n = tx.execute(
             "UPDATE sync_state SET cursor = ?2, pages_total = pages_total + ?6,
                     records_total = records_total + ?3, quarantined_total = quarantined_total + ?4,
@@ -229,13 +286,14 @@ fn write_page(
     page: &PageToApply<'_>,
     now: &str,
     out: &mut PageOutcome,
+    days: &mut DayDeltas,
 ) -> Result<()> {
     if let Some(profile) = &page.profile {
         write_profile(tx, profile)?;
     }
     for rec in &page.records {
         let how = match &rec.record {
-            ValidRecord::Evaluation(e) => upsert_evaluation(tx, e, rec, now)?,
+            ValidRecord::Evaluation(e) => upsert_evaluation(tx, e, rec, now, days)?,
             ValidRecord::Appeal(a) => upsert_appeal(tx, a, rec, now)?,
             ValidRecord::Rectification(r) => upsert_rectification(tx, r, rec, now)?,
             ValidRecord::Profile(_) => Upsert::Unchanged,
@@ -270,6 +328,7 @@ fn upsert_evaluation(
     e: &Evaluation,
     rec: &FeedRecord<'_>,
     now: &str,
+    days: &mut DayDeltas,
 ) -> Result<Upsert> {
     let reasons =
         serde_json::to_string(&e.reasons).map_err(|x| StoreError::Corrupt(x.to_string()))?;
@@ -311,24 +370,39 @@ fn upsert_evaluation(
                      ?19, ?20, ?21, ?22, ?23)",
         )?
         .execute(values)?;
+    let new_figures = figures(i64::from(e.level), e.status.as_str());
     if inserted == 1 {
+        days.add(&e.hall_id, beijing_day(&e.evaluated_at), new_figures, 1);
         return Ok(Upsert::New);
     }
-    let updated = tx
+    // Already stored: replace only with a higher rev, and move its day figures.
+    let (old_rev, old_level, old_status, old_at): (i64, i64, String, String) = tx
         .prepare_cached(
-            "UPDATE evaluations SET rev = ?3, seq = ?4, serial_no = ?5, item_code = ?6, item_name = ?7,
-                department_code = ?8, window_no = ?9, staff_no = ?10, channel = ?11, level = ?12,
-                reasons = ?13, comment = ?14, served_at = ?15, evaluated_at = ?16,
-                evaluator_real_name = ?17, evaluator_name_masked = ?18, evaluator_phone_masked = ?19,
-                evaluator_id_hash = ?20, status = ?21, raw_json = ?22, synced_at = ?23
-             WHERE hall_id = ?1 AND id = ?2 AND rev < ?3",
+            "SELECT rev, level, status, evaluated_at FROM evaluations WHERE hall_id = ?1 AND id = ?2",
         )?
-        .execute(values)?;
-    Ok(if updated == 1 {
-        Upsert::Updated
-    } else {
-        Upsert::Unchanged
-    })
+        .query_row(params![e.hall_id, e.id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+    if old_rev >= e.rev {
+        return Ok(Upsert::Unchanged);
+    }
+    tx.prepare_cached(
+        "UPDATE evaluations SET rev = ?3, seq = ?4, serial_no = ?5, item_code = ?6, item_name = ?7,
+            department_code = ?8, window_no = ?9, staff_no = ?10, channel = ?11, level = ?12,
+            reasons = ?13, comment = ?14, served_at = ?15, evaluated_at = ?16,
+            evaluator_real_name = ?17, evaluator_name_masked = ?18, evaluator_phone_masked = ?19,
+            evaluator_id_hash = ?20, status = ?21, raw_json = ?22, synced_at = ?23
+         WHERE hall_id = ?1 AND id = ?2",
+    )?
+    .execute(values)?;
+    days.add(
+        &e.hall_id,
+        beijing_day_of_utc_text(&old_at)?,
+        figures(old_level, &old_status),
+        -1,
+    );
+    days.add(&e.hall_id, beijing_day(&e.evaluated_at), new_figures, 1);
+    Ok(Upsert::Updated)
 }
 
 fn upsert_appeal(

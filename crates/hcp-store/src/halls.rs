@@ -106,6 +106,7 @@ impl Store {
             "DELETE FROM rectifications WHERE hall_id = ?1",
             "DELETE FROM quarantine WHERE hall_id = ?1",
             "DELETE FROM sync_state WHERE hall_id = ?1",
+            "DELETE FROM evaluation_days WHERE hall_id = ?1",
         ] {
             tx.execute(sql, [hall_id])?;
         }

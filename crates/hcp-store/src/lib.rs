@@ -70,6 +70,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_browse.sql"),
+    include_str!("../migrations/0003_evaluation_days.sql"),
 ];
 
 /// The schema version this build writes.

@@ -185,13 +185,18 @@ impl Store {
     pub fn hall_counts(&self, hall_id: &str) -> Result<HallCounts> {
         let c = &self.conn;
         let one = |sql: &str| -> Result<i64> { Ok(c.query_row(sql, [hall_id], |r| r.get(0))?) };
+        // Evaluation figures come from the per-day table the sync keeps; the
+        // follow-ups are few and indexed by hall.
+        let (evaluations, withdrawn, bad) = c.query_row(
+            "SELECT coalesce(sum(total), 0), coalesce(sum(withdrawn), 0), coalesce(sum(bad), 0)
+             FROM evaluation_days WHERE hall_id = ?1",
+            [hall_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
         Ok(HallCounts {
-            evaluations: one("SELECT count(*) FROM evaluations WHERE hall_id = ?1")?,
-            withdrawn: one(
-                "SELECT count(*) FROM evaluations WHERE hall_id = ?1 AND status = 'withdrawn'",
-            )?,
-            bad: one("SELECT count(*) FROM evaluations
-                 WHERE hall_id = ?1 AND level <= 2 AND status <> 'withdrawn'")?,
+            evaluations,
+            withdrawn,
+            bad,
             appeals: one("SELECT count(*) FROM appeals WHERE hall_id = ?1")?,
             rectifications: one("SELECT count(*) FROM rectifications WHERE hall_id = ?1")?,
             quarantined: one("SELECT count(*) FROM quarantine WHERE hall_id = ?1")?,

@@ -168,3 +168,50 @@ fn pages_stored_together_keep_the_last_cursor_and_the_highest_rev() {
         "{keys:?}"
     );
 }
+
+#[test]
+fn per_day_figures_follow_revisions_withdrawals_and_day_changes() {
+    let (_d, mut store) = open();
+    let day = |id: &str, rev: i64, level: u8, status: &str, at: &str| {
+        serde_json::json!({
+            "id": id, "rev": rev, "hall_id": HALL, "channel": "qr_code", "level": level,
+            "evaluated_at": at, "status": status
+        })
+        .to_string()
+    };
+    let p1 = vec![
+        day("E1", 1, 1, "valid", "2026-10-31T23:30:00+08:00"),
+        day("E2", 1, 5, "valid", "2026-11-01T00:10:00+08:00"),
+        day("E3", 1, 2, "valid", "2026-10-08T09:00:00+08:00"),
+    ];
+    store.apply_page(HALL, &page(&p1, "c1")).unwrap();
+    let oct = store
+        .day_span_counts(None, "2026-10-01", "2026-10-31")
+        .unwrap();
+    assert_eq!((oct.counted, oct.good, oct.bad), (2, 0, 2));
+    // E1 revised to 4, E3 withdrawn, and a stale E2 rev changes nothing.
+    let p2 = vec![
+        day("E1", 2, 4, "revised", "2026-10-31T23:30:00+08:00"),
+        day("E3", 2, 2, "withdrawn", "2026-10-08T09:00:00+08:00"),
+        day("E2", 1, 1, "valid", "2026-11-01T00:10:00+08:00"),
+    ];
+    store.apply_page(HALL, &page(&p2, "c2")).unwrap();
+    let oct = store
+        .day_span_counts(None, "2026-10-01", "2026-10-31")
+        .unwrap();
+    assert_eq!((oct.counted, oct.good, oct.bad), (1, 1, 0));
+    let nov = store
+        .day_span_counts(Some(HALL), "2026-11-01", "2026-11-30")
+        .unwrap();
+    assert_eq!((nov.counted, nov.good, nov.bad), (1, 1, 0));
+    let counts = store.hall_counts(HALL).unwrap();
+    assert_eq!(
+        (counts.evaluations, counts.withdrawn, counts.bad),
+        (3, 1, 0)
+    );
+    assert_eq!(store.evaluation_days_drift().unwrap(), vec![]);
+    assert_eq!(
+        store.latest_day(None).unwrap().as_deref(),
+        Some("2026-11-01")
+    );
+}

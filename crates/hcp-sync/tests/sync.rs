@@ -109,6 +109,11 @@ fn assert_same_as_server(db: &Path, srv: &RunningServer) {
         follow,
         "appeals/rectifications differ"
     );
+    assert_eq!(
+        store.evaluation_days_drift().unwrap(),
+        vec![],
+        "per-day figures differ from a recount"
+    );
 }
 
 fn all_ok(reports: &[HallReport]) {
