@@ -93,6 +93,14 @@ async fn load_demo(app: AppState<'_>) -> Result<DemoLoaded, AppError> {
 }
 
 fn main() {
+    // WebKitGTK's accelerated compositing costs ~100 MB in the web process and shows
+    // blank windows on some drivers and under Xvfb; a console of tables does not need
+    // it. Set before any thread starts; an explicit setting is respected.
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        // SAFETY: first statement of main, no other thread exists yet.
+        unsafe { std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1") };
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("HCP_LOG")
