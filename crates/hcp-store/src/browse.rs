@@ -10,7 +10,7 @@ use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::queries::EvaluationRow;
+use crate::queries::{EVALUATION_COLUMNS, EvaluationRow, evaluation_from_row};
 use crate::{Result, Store};
 
 /// What the 评价查询 form asks for. Every field is optional; times are UTC
@@ -288,37 +288,11 @@ impl Store {
 
     /// One evaluation (latest rev) with every stored column.
     pub fn evaluation(&self, hall_id: &str, id: &str) -> Result<Option<EvaluationRow>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT hall_id, id, rev, serial_no, item_code, item_name, department_code, window_no,
-                    staff_no, channel, level, reasons, comment, served_at, evaluated_at,
-                    evaluator_real_name, evaluator_name_masked, evaluator_phone_masked, status, raw_json
-             FROM evaluations WHERE hall_id = ?1 AND id = ?2",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {EVALUATION_COLUMNS} FROM evaluations WHERE hall_id = ?1 AND id = ?2"
+        ))?;
         Ok(stmt
-            .query_row([hall_id, id], |r| {
-                Ok(EvaluationRow {
-                    hall_id: r.get(0)?,
-                    id: r.get(1)?,
-                    rev: r.get(2)?,
-                    serial_no: r.get(3)?,
-                    item_code: r.get(4)?,
-                    item_name: r.get(5)?,
-                    department_code: r.get(6)?,
-                    window_no: r.get(7)?,
-                    staff_no: r.get(8)?,
-                    channel: r.get(9)?,
-                    level: r.get(10)?,
-                    reasons: r.get(11)?,
-                    comment: r.get(12)?,
-                    served_at: r.get(13)?,
-                    evaluated_at: r.get(14)?,
-                    evaluator_real_name: r.get(15)?,
-                    evaluator_name_masked: r.get(16)?,
-                    evaluator_phone_masked: r.get(17)?,
-                    status: r.get(18)?,
-                    raw_json: r.get(19)?,
-                })
-            })
+            .query_row([hall_id, id], evaluation_from_row)
             .optional()?)
     }
 

@@ -51,6 +51,38 @@ pub struct EvaluationRow {
     pub raw_json: String,
 }
 
+/// The columns [`evaluation_from_row`] reads, in its order.
+pub(crate) const EVALUATION_COLUMNS: &str = "hall_id, id, rev, serial_no, item_code, item_name,
+    department_code, window_no, staff_no, channel, level, reasons, comment, served_at,
+    evaluated_at, evaluator_real_name, evaluator_name_masked, evaluator_phone_masked, status,
+    raw_json";
+
+/// An [`EvaluationRow`] from a row selected with [`EVALUATION_COLUMNS`].
+pub(crate) fn evaluation_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EvaluationRow> {
+    Ok(EvaluationRow {
+        hall_id: r.get(0)?,
+        id: r.get(1)?,
+        rev: r.get(2)?,
+        serial_no: r.get(3)?,
+        item_code: r.get(4)?,
+        item_name: r.get(5)?,
+        department_code: r.get(6)?,
+        window_no: r.get(7)?,
+        staff_no: r.get(8)?,
+        channel: r.get(9)?,
+        level: r.get(10)?,
+        reasons: r.get(11)?,
+        comment: r.get(12)?,
+        served_at: r.get(13)?,
+        evaluated_at: r.get(14)?,
+        evaluator_real_name: r.get(15)?,
+        evaluator_name_masked: r.get(16)?,
+        evaluator_phone_masked: r.get(17)?,
+        status: r.get(18)?,
+        raw_json: r.get(19)?,
+    })
+}
+
 /// (hall_id, id, rev, status, level) of a stored evaluation.
 pub type EvaluationKey = (String, String, i64, String, u8);
 
@@ -100,36 +132,13 @@ impl Store {
         hall_id: Option<&str>,
         mut f: impl FnMut(EvaluationRow) -> std::io::Result<()>,
     ) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT hall_id, id, rev, serial_no, item_code, item_name, department_code, window_no,
-                    staff_no, channel, level, reasons, comment, served_at, evaluated_at,
-                    evaluator_real_name, evaluator_name_masked, evaluator_phone_masked, status, raw_json
-             FROM evaluations WHERE (?1 IS NULL OR hall_id = ?1) ORDER BY hall_id, id",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {EVALUATION_COLUMNS} FROM evaluations
+             WHERE (?1 IS NULL OR hall_id = ?1) ORDER BY hall_id, id"
+        ))?;
         let mut rows = stmt.query([hall_id])?;
         while let Some(r) = rows.next()? {
-            let row = EvaluationRow {
-                hall_id: r.get(0)?,
-                id: r.get(1)?,
-                rev: r.get(2)?,
-                serial_no: r.get(3)?,
-                item_code: r.get(4)?,
-                item_name: r.get(5)?,
-                department_code: r.get(6)?,
-                window_no: r.get(7)?,
-                staff_no: r.get(8)?,
-                channel: r.get(9)?,
-                level: r.get(10)?,
-                reasons: r.get(11)?,
-                comment: r.get(12)?,
-                served_at: r.get(13)?,
-                evaluated_at: r.get(14)?,
-                evaluator_real_name: r.get(15)?,
-                evaluator_name_masked: r.get(16)?,
-                evaluator_phone_masked: r.get(17)?,
-                status: r.get(18)?,
-                raw_json: r.get(19)?,
-            };
+            let row = evaluation_from_row(r)?;
             f(row).map_err(|e| crate::StoreError::Io {
                 path: "输出".into(),
                 source: e,
