@@ -27,7 +27,7 @@ cargo test --workspace --locked
 echo "== cargo build (binaries for the end-to-end suites)"
 cargo build --workspace --locked --bins
 echo "== vitest"
-(cd ui && npx vitest run)
+(cd ui && NO_COLOR=1 npx vitest run)
 echo "== browser E2E (Playwright + Debian chromium, hcp serve-ui + hcp-hall)"
 (cd ui && HCP_BIN_DIR="$target/debug" node e2e/run.mjs)
 echo "== desktop smoke (tauri-driver + WebKitWebDriver under Xvfb)"
