@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use chrono::{Datelike, TimeZone};
 use clap::{Parser, Subcommand, ValueEnum};
 use hcp_app::AddedHall;
 use hcp_store::{Store, TokenVault};
@@ -78,6 +79,11 @@ enum Cmd {
         #[arg(long, default_value_t = 15)]
         runs: usize,
     },
+    /// 法定工作日日历
+    Calendar {
+        #[command(subcommand)]
+        cmd: CalendarCmd,
+    },
     /// 在浏览器中使用界面：在 127.0.0.1 提供界面与命令接口（测试与开发用）
     ServeUi {
         /// 监听地址（只允许本机回环地址）
@@ -124,6 +130,19 @@ enum HallCmd {
     Remove {
         /// 大厅编码
         id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCmd {
+    /// 计算期限：从某日起 N 个工作日（起始日不计），截止到最后一日 23:59:59（北京时间）
+    Due {
+        /// 起始日期（北京时间），如 2026-09-28
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// 工作日数
+        #[arg(long)]
+        days: u32,
     },
 }
 
@@ -229,6 +248,28 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             evaluations,
             work_dir,
         } => bench::run(evaluations, work_dir),
+        Cmd::Calendar {
+            cmd: CalendarCmd::Due { from, days },
+        } => {
+            let cal = hcp_core::WorkingCalendar::builtin();
+            let start = hcp_core::metrics::beijing()
+                .from_local_datetime(&from.and_hms_opt(0, 0, 0).unwrap_or_default())
+                .single()
+                .ok_or_else(|| CliError::Msg(format!("无效日期 {from}")))?;
+            let d = cal.deadline(start, days);
+            println!(
+                "{from} 起 {days} 个工作日，截止 {}（{}）",
+                d.due_at.format("%Y-%m-%d %H:%M:%S %:z"),
+                ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
+                    [d.last_day.weekday().num_days_from_monday() as usize]
+            );
+            if d.estimated {
+                println!(
+                    "注意：期限涉及尚无法定节假日数据的年份，按周一至周五估算；国务院公布安排后请导入当年日历。"
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::BenchQueries { runs } => {
             let db = db_path(cli.db, "hcp.db")?;
             bench_queries::run(&db, runs.max(1))

@@ -358,3 +358,26 @@ async fn sync_killed_at_random_points_and_restarted_ends_with_exactly_the_server
     follow.sort();
     assert_eq!(store.follow_up_keys().unwrap(), follow);
 }
+
+#[test]
+fn calendar_due_counts_working_days_and_flags_years_without_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hcp.db");
+    let out = hcp(
+        &db,
+        &["calendar", "due", "--from", "2026-09-28", "--days", "15"],
+    );
+    assert!(out.status.success());
+    let first = text(&out.stdout);
+    assert!(first.contains("截止 2026-10-23 23:59:59 +08:00"), "{first}");
+    assert!(!first.contains("估算"), "{first}");
+    let out = hcp(
+        &db,
+        &["calendar", "due", "--from", "2026-12-30", "--days", "5"],
+    );
+    let text = text(&out.stdout);
+    assert!(
+        text.contains("2027-01-06") && text.contains("估算"),
+        "{text}"
+    );
+}

@@ -3,14 +3,17 @@
 //! * [`wire`] — the hall-api v1 types, shared by the sync client and the reference
 //!   hall server so the two cannot drift apart.
 //! * [`rating`] — levels, channels, reasons and the bad-rating rule of DOMAIN.md.
+//! * [`calendar`] — China's working days (holiday-cn data) and deadlines in them.
 //! * [`metrics`] — rates (numerator/denominator, "—" over zero) and Beijing months.
 //! * [`validate`] — turns a raw change-feed record into a typed one, or names
 //!   precisely what is wrong with it (for the quarantine).
 
+pub mod calendar;
 pub mod metrics;
 pub mod rating;
 pub mod validate;
 pub mod wire;
 
+pub use calendar::{Deadline, WorkingCalendar};
 pub use rating::{Channel, Level, ReasonTag};
 pub use validate::{InvalidRecord, ValidRecord, validate_change};
