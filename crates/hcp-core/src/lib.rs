@@ -4,11 +4,13 @@
 //!   hall server so the two cannot drift apart.
 //! * [`rating`] — levels, channels, reasons and the bad-rating rule of DOMAIN.md.
 //! * [`calendar`] — China's working days (holiday-cn data) and deadlines in them.
+//! * [`case`] — the bad-rating case state machine with its guards and deadlines.
 //! * [`metrics`] — rates (numerator/denominator, "—" over zero) and Beijing months.
 //! * [`validate`] — turns a raw change-feed record into a typed one, or names
 //!   precisely what is wrong with it (for the quarantine).
 
 pub mod calendar;
+pub mod case;
 pub mod metrics;
 pub mod rating;
 pub mod validate;

@@ -1,0 +1,1264 @@
+//! The bad-rating case (差评工单) of DOMAIN.md as a pure state machine: states,
+//! transitions with their guards (who may act, from which state, what it needs),
+//! deadlines in working days with the clock paused under appeal, and the
+//! overdue warning. No I/O: the store persists what [`Case::apply`] returns, with
+//! an audit row, in one transaction.
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+
+use crate::calendar::{Deadline, WorkingCalendar};
+use crate::metrics::beijing;
+
+/// Where a case stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CaseState {
+    /// 待核实.
+    Open,
+    /// 整改中 (also after a return or a reopening).
+    Rectifying,
+    /// 待验收: the hall submitted a rectification.
+    AwaitingSignoff,
+    /// 核实为不属实/误评: the hall may appeal within the filing window.
+    AppealWindow,
+    /// 解释说明: no legal basis; explained to the citizen, awaiting the callback.
+    Explained,
+    /// 待回访: the rectification was accepted.
+    AwaitingCallback,
+    /// 申诉中: the deadline clock is paused.
+    UnderAppeal,
+    /// 办结.
+    Closed,
+    /// 办结（回访两次不满意，升级处理）.
+    ClosedEscalated,
+    /// 申诉成立: the rating no longer counts anywhere.
+    ClosedAppealed,
+    /// 评价人已改评/撤评.
+    ClosedRevised,
+}
+
+impl CaseState {
+    /// The wire/storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseState::Open => "open",
+            CaseState::Rectifying => "rectifying",
+            CaseState::AwaitingSignoff => "awaiting_signoff",
+            CaseState::AppealWindow => "appeal_window",
+            CaseState::Explained => "explained",
+            CaseState::AwaitingCallback => "awaiting_callback",
+            CaseState::UnderAppeal => "under_appeal",
+            CaseState::Closed => "closed",
+            CaseState::ClosedEscalated => "closed_escalated",
+            CaseState::ClosedAppealed => "closed_appealed",
+            CaseState::ClosedRevised => "closed_revised",
+        }
+    }
+
+    /// 中文名.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            CaseState::Open => "待核实",
+            CaseState::Rectifying => "整改中",
+            CaseState::AwaitingSignoff => "待验收",
+            CaseState::AppealWindow => "申诉期",
+            CaseState::Explained => "解释说明",
+            CaseState::AwaitingCallback => "待回访",
+            CaseState::UnderAppeal => "申诉中",
+            CaseState::Closed => "已办结",
+            CaseState::ClosedEscalated => "已办结（升级处理）",
+            CaseState::ClosedAppealed => "申诉成立",
+            CaseState::ClosedRevised => "评价人已改评/撤评",
+        }
+    }
+
+    /// Whether nothing more happens to the case.
+    pub fn is_closed(self) -> bool {
+        matches!(
+            self,
+            CaseState::Closed
+                | CaseState::ClosedEscalated
+                | CaseState::ClosedAppealed
+                | CaseState::ClosedRevised
+        )
+    }
+}
+
+/// Who acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// 效能督查员.
+    Officer,
+    /// 大厅负责人 (reads; does not decide).
+    Director,
+    /// 暗访员.
+    Shopper,
+    /// The hall, through its feed (appeals, rectifications, revisions).
+    Hall,
+}
+
+impl Actor {
+    fn label_zh(self) -> &'static str {
+        match self {
+            Actor::Officer => "效能督查员",
+            Actor::Director => "大厅负责人",
+            Actor::Shopper => "暗访员",
+            Actor::Hall => "大厅",
+        }
+    }
+}
+
+/// 核实结论.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyOutcome {
+    /// 属实.
+    True,
+    /// 部分属实.
+    PartlyTrue,
+    /// 不属实.
+    NotTrue,
+    /// 误评.
+    Misrated,
+    /// 无法律依据/诉求不合理 → 解释说明.
+    NoLegalBasis,
+}
+
+/// 回访结果.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackResult {
+    /// 满意.
+    Satisfied,
+    /// 基本满意.
+    BasicallySatisfied,
+    /// 不满意.
+    Dissatisfied,
+    /// 联系不上.
+    Unreachable,
+}
+
+/// What happens to a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// The officer's verification, with a note.
+    Verify {
+        /// 核实结论.
+        outcome: VerifyOutcome,
+        /// 核实说明.
+        note: String,
+    },
+    /// The hall submitted (or resubmitted) a rectification.
+    RectificationSubmitted {
+        /// The rectification's id.
+        id: String,
+        /// Its rev.
+        rev: i64,
+    },
+    /// 验收通过.
+    AcceptRectification,
+    /// 退回, with the officer's opinion.
+    ReturnRectification {
+        /// 退回意见 (required).
+        opinion: String,
+    },
+    /// The hall filed an appeal.
+    AppealFiled {
+        /// The appeal's id.
+        id: String,
+        /// `malicious` appeals mark the evaluator when upheld.
+        ground: String,
+    },
+    /// 申诉复核结论.
+    DecideAppeal {
+        /// 申诉成立.
+        upheld: bool,
+        /// 复核意见 (required).
+        note: String,
+    },
+    /// 回访.
+    Callback {
+        /// The answer.
+        result: CallbackResult,
+        /// 回访记录.
+        note: String,
+    },
+    /// 转办 to another lead department.
+    Transfer {
+        /// The new 牵头部门 code.
+        department: String,
+        /// Why (required).
+        reason: String,
+    },
+    /// Sets the lead and co-handling departments.
+    Assign {
+        /// 牵头部门.
+        lead: String,
+        /// 协办部门.
+        co: Vec<String>,
+    },
+    /// The evaluator revised to ≥ 3 or withdrew (automatic, from the feed).
+    EvaluationNoLongerBad {
+        /// `revised` or `withdrawn`.
+        how: String,
+    },
+    /// The officer closes a case whose appeal window passed without an appeal.
+    Close {
+        /// 办结说明.
+        note: String,
+    },
+}
+
+/// Why an action was refused (zh-CN for people).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+/// Deadlines of a hall, in working days (DOMAIN.md defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeadlinePolicy {
+    /// 核实/回访 from the evaluation.
+    pub verify: u32,
+    /// 整改反馈 from the evaluation.
+    pub rectify: u32,
+    /// 申诉提出 from the verification.
+    pub appeal_filing: u32,
+    /// 申诉复核 from the filing.
+    pub appeal_review: u32,
+    /// 超期预警: this many working days before a deadline.
+    pub warn_before: u32,
+}
+
+impl Default for DeadlinePolicy {
+    fn default() -> Self {
+        Self {
+            verify: 1,
+            rectify: 15,
+            appeal_filing: 3,
+            appeal_review: 5,
+            warn_before: 2,
+        }
+    }
+}
+
+/// A case: its state and what the transitions need to remember.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    /// Where it stands.
+    pub state: CaseState,
+    /// When the bad rating was made (the clocks start on its Beijing day).
+    pub evaluated_at: DateTime<FixedOffset>,
+    /// The state an appeal interrupted (dismissal goes back there).
+    pub before_appeal: Option<CaseState>,
+    /// When the pending appeal was filed.
+    pub appeal_filed_at: Option<DateTime<FixedOffset>>,
+    /// When the appeal window opened (verification "not true"/"misrated").
+    pub verified_at: Option<DateTime<FixedOffset>>,
+    /// Working days the rectification clock spent paused under appeal.
+    pub paused_working_days: u32,
+    /// 牵头部门.
+    pub lead_department: Option<String>,
+    /// 协办部门.
+    pub co_departments: Vec<String>,
+    /// Times the rectification was returned.
+    pub returns: u32,
+    /// Reopened after a dissatisfied callback (allowed once).
+    pub reopened: bool,
+    /// Unreachable callback attempts.
+    pub unreachable_attempts: u32,
+    /// The latest rectification rev seen.
+    pub rectification_rev: Option<i64>,
+    /// The rectification rev known when the pending appeal was filed.
+    pub rectification_rev_at_appeal: Option<i64>,
+    /// When it closed.
+    pub closed_at: Option<DateTime<FixedOffset>>,
+    /// Set when an upheld appeal had the ground `malicious`: mark the evaluator.
+    pub marks_evaluator_malicious: bool,
+}
+
+/// How close a deadline is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Urgency {
+    /// More than the warning margin left.
+    OnTime,
+    /// 超期预警: within the warning margin.
+    Warning,
+    /// 超期.
+    Overdue,
+}
+
+fn need(text: &str, what: &str) -> Result<(), Refused> {
+    if text.trim().is_empty() {
+        Err(Refused(format!("请填写{what}")))
+    } else {
+        Ok(())
+    }
+}
+
+impl Case {
+    /// A new case for a valid bad rating made at `evaluated_at`.
+    pub fn open(evaluated_at: DateTime<FixedOffset>) -> Self {
+        Self {
+            state: CaseState::Open,
+            evaluated_at,
+            before_appeal: None,
+            appeal_filed_at: None,
+            verified_at: None,
+            paused_working_days: 0,
+            lead_department: None,
+            co_departments: vec![],
+            returns: 0,
+            reopened: false,
+            unreachable_attempts: 0,
+            rectification_rev: None,
+            rectification_rev_at_appeal: None,
+            closed_at: None,
+            marks_evaluator_malicious: false,
+        }
+    }
+
+    /// The case after `action` by `actor` at `at`, or why it is refused. Pure: the
+    /// case itself is not changed.
+    pub fn apply(
+        &self,
+        action: &Action,
+        actor: Actor,
+        at: DateTime<FixedOffset>,
+        calendar: &WorkingCalendar,
+        policy: &DeadlinePolicy,
+    ) -> Result<Case, Refused> {
+        use CaseState as S;
+        let mut c = self.clone();
+        let refuse_state = || {
+            Refused(format!(
+                "工单当前为「{}」，不能进行此操作",
+                self.state.label_zh()
+            ))
+        };
+        let officer_only = || -> Result<(), Refused> {
+            if actor == Actor::Officer {
+                Ok(())
+            } else {
+                Err(Refused(format!(
+                    "只有效能督查员可以进行此操作（当前身份：{}）",
+                    actor.label_zh()
+                )))
+            }
+        };
+        let hall_only = || -> Result<(), Refused> {
+            if actor == Actor::Hall {
+                Ok(())
+            } else {
+                Err(Refused("此操作只能由大厅通过接口提交".into()))
+            }
+        };
+        if self.state.is_closed() {
+            // A closed case only absorbs a late revision or withdrawal silently.
+            return match action {
+                Action::EvaluationNoLongerBad { .. } | Action::RectificationSubmitted { .. } => {
+                    Ok(c)
+                }
+                _ => Err(refuse_state()),
+            };
+        }
+        match action {
+            Action::Verify { outcome, note } => {
+                officer_only()?;
+                if self.state != S::Open {
+                    return Err(refuse_state());
+                }
+                need(note, "核实说明")?;
+                c.state = match outcome {
+                    VerifyOutcome::True | VerifyOutcome::PartlyTrue => S::Rectifying,
+                    VerifyOutcome::NotTrue | VerifyOutcome::Misrated => {
+                        c.verified_at = Some(at);
+                        S::AppealWindow
+                    }
+                    VerifyOutcome::NoLegalBasis => S::Explained,
+                };
+            }
+            Action::RectificationSubmitted { rev, .. } => {
+                hall_only()?;
+                if self.rectification_rev.is_some_and(|r| r >= *rev) {
+                    return Ok(c); // the feed again: nothing new
+                }
+                c.rectification_rev = Some(*rev);
+                // Under appeal it is kept for when the appeal is dismissed.
+                if matches!(self.state, S::Rectifying | S::Open) {
+                    c.state = S::AwaitingSignoff;
+                }
+            }
+            Action::AcceptRectification => {
+                officer_only()?;
+                if self.state != S::AwaitingSignoff {
+                    return Err(refuse_state());
+                }
+                c.state = S::AwaitingCallback;
+            }
+            Action::ReturnRectification { opinion } => {
+                officer_only()?;
+                if self.state != S::AwaitingSignoff {
+                    return Err(refuse_state());
+                }
+                need(opinion, "退回意见")?;
+                c.returns += 1;
+                c.state = S::Rectifying;
+            }
+            Action::AppealFiled { ground, .. } => {
+                hall_only()?;
+                if self.state == S::UnderAppeal {
+                    return Ok(c); // the same appeal again
+                }
+                if self.state == S::AppealWindow
+                    && let Some(v) = self.verified_at
+                    && calendar.deadline(v, policy.appeal_filing).due_at < at
+                {
+                    return Err(Refused("申诉已超过提出期限".into()));
+                }
+                c.before_appeal = Some(self.state);
+                c.rectification_rev_at_appeal = self.rectification_rev;
+                c.appeal_filed_at = Some(at);
+                c.state = S::UnderAppeal;
+                c.marks_evaluator_malicious = false;
+                if ground == "malicious" {
+                    // Remembered for the verdict.
+                    c.marks_evaluator_malicious = true;
+                }
+            }
+            Action::DecideAppeal { upheld, note } => {
+                officer_only()?;
+                if self.state != S::UnderAppeal {
+                    return Err(refuse_state());
+                }
+                need(note, "复核意见")?;
+                if *upheld {
+                    c.state = S::ClosedAppealed;
+                    c.closed_at = Some(at);
+                } else {
+                    c.marks_evaluator_malicious = false;
+                    let filed = self.appeal_filed_at.unwrap_or(at);
+                    let paused = calendar.working_days_between(
+                        filed.with_timezone(&beijing()).date_naive(),
+                        at.with_timezone(&beijing()).date_naive(),
+                    );
+                    c.paused_working_days += paused.value.max(0) as u32;
+                    c.state = match self.before_appeal {
+                        // A rectification that arrived during the appeal is waiting.
+                        Some(S::Rectifying) | Some(S::Open)
+                            if c.rectification_rev > self.rectification_rev_at_appeal =>
+                        {
+                            S::AwaitingSignoff
+                        }
+                        Some(s) => s,
+                        None => S::Open,
+                    };
+                    // A dismissed appeal against "not true" leaves nothing to wait for.
+                    if c.state == S::AppealWindow {
+                        c.state = S::Rectifying;
+                    }
+                }
+                c.appeal_filed_at = None;
+                c.before_appeal = None;
+            }
+            Action::Callback { result, note } => {
+                officer_only()?;
+                if !matches!(self.state, S::AwaitingCallback | S::Explained) {
+                    return Err(refuse_state());
+                }
+                need(note, "回访记录")?;
+                match result {
+                    CallbackResult::Satisfied | CallbackResult::BasicallySatisfied => {
+                        c.state = S::Closed;
+                        c.closed_at = Some(at);
+                    }
+                    CallbackResult::Unreachable => {
+                        c.unreachable_attempts += 1;
+                        if c.unreachable_attempts >= 3 {
+                            c.state = S::Closed;
+                            c.closed_at = Some(at);
+                        }
+                    }
+                    CallbackResult::Dissatisfied => {
+                        if self.reopened {
+                            c.state = S::ClosedEscalated;
+                            c.closed_at = Some(at);
+                        } else {
+                            c.reopened = true;
+                            c.unreachable_attempts = 0;
+                            c.state = S::Rectifying;
+                        }
+                    }
+                }
+            }
+            Action::Transfer { department, reason } => {
+                officer_only()?;
+                need(department, "转办部门")?;
+                need(reason, "转办理由")?;
+                if self.lead_department.as_deref() == Some(department.as_str()) {
+                    return Err(Refused("转办部门与当前牵头部门相同".into()));
+                }
+                c.lead_department = Some(department.clone());
+                c.co_departments.retain(|d| d != department);
+            }
+            Action::Assign { lead, co } => {
+                officer_only()?;
+                need(lead, "牵头部门")?;
+                c.lead_department = Some(lead.clone());
+                c.co_departments = co.iter().filter(|d| *d != lead).cloned().collect();
+            }
+            Action::EvaluationNoLongerBad { .. } => {
+                if actor != Actor::Hall {
+                    return Err(Refused("改评/撤评只能来自大厅数据".into()));
+                }
+                c.state = S::ClosedRevised;
+                c.closed_at = Some(at);
+            }
+            Action::Close { note } => {
+                officer_only()?;
+                need(note, "办结说明")?;
+                if self.state != S::AppealWindow {
+                    return Err(refuse_state());
+                }
+                let window =
+                    calendar.deadline(self.verified_at.unwrap_or(at), policy.appeal_filing);
+                if at <= window.due_at {
+                    return Err(Refused(format!(
+                        "申诉期至 {} 结束，期满后才能办结",
+                        window.due_at.format("%Y-%m-%d %H:%M")
+                    )));
+                }
+                c.state = S::Closed;
+                c.closed_at = Some(at);
+            }
+        }
+        Ok(c)
+    }
+
+    /// The deadline that governs the case now, if any: verification while open,
+    /// rectification (extended by the paused days) while rectifying or awaiting
+    /// sign-off, appeal review under appeal, appeal filing in the window.
+    pub fn current_deadline(
+        &self,
+        calendar: &WorkingCalendar,
+        policy: &DeadlinePolicy,
+    ) -> Option<Deadline> {
+        use CaseState as S;
+        match self.state {
+            S::Open => Some(calendar.deadline(self.evaluated_at, policy.verify)),
+            S::Rectifying | S::AwaitingSignoff => Some(
+                calendar.deadline(self.evaluated_at, policy.rectify + self.paused_working_days),
+            ),
+            S::UnderAppeal => self
+                .appeal_filed_at
+                .map(|f| calendar.deadline(f, policy.appeal_review)),
+            S::AppealWindow => self
+                .verified_at
+                .map(|v| calendar.deadline(v, policy.appeal_filing)),
+            S::Explained | S::AwaitingCallback => Some(
+                calendar.deadline(self.evaluated_at, policy.rectify + self.paused_working_days),
+            ),
+            _ => None,
+        }
+    }
+
+    /// 超期预警 / 超期 at `now` for the current deadline.
+    pub fn urgency(
+        &self,
+        now: DateTime<FixedOffset>,
+        calendar: &WorkingCalendar,
+        policy: &DeadlinePolicy,
+    ) -> Option<Urgency> {
+        let d = self.current_deadline(calendar, policy)?;
+        Some(urgency_of(&d, now, calendar, policy.warn_before))
+    }
+}
+
+/// How close `d` is at `now`: overdue once past, warning within `warn_before`
+/// working days of its last day.
+pub fn urgency_of(
+    d: &Deadline,
+    now: DateTime<FixedOffset>,
+    calendar: &WorkingCalendar,
+    warn_before: u32,
+) -> Urgency {
+    if now > d.due_at {
+        return Urgency::Overdue;
+    }
+    let today: NaiveDate = now.with_timezone(&beijing()).date_naive();
+    let left = calendar.working_days_between(today, d.last_day).value;
+    if left <= i64::from(warn_before) {
+        Urgency::Warning
+    } else {
+        Urgency::OnTime
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339(s).unwrap()
+    }
+
+    fn cal() -> WorkingCalendar {
+        WorkingCalendar::builtin()
+    }
+
+    const T0: &str = "2026-09-28T10:00:00+08:00";
+
+    fn verify(outcome: VerifyOutcome) -> Action {
+        Action::Verify {
+            outcome,
+            note: "已调取监控核实".into(),
+        }
+    }
+
+    fn step(c: &Case, a: Action, who: Actor, when: &str) -> Case {
+        c.apply(&a, who, at(when), &cal(), &DeadlinePolicy::default())
+            .unwrap_or_else(|e| panic!("{a:?} refused: {e}"))
+    }
+
+    fn refused(c: &Case, a: Action, who: Actor, when: &str) -> String {
+        c.apply(&a, who, at(when), &cal(), &DeadlinePolicy::default())
+            .unwrap_err()
+            .0
+    }
+
+    fn rect(rev: i64) -> Action {
+        Action::RectificationSubmitted {
+            id: "RC-1".into(),
+            rev,
+        }
+    }
+
+    fn callback(result: CallbackResult) -> Action {
+        Action::Callback {
+            result,
+            note: "电话回访".into(),
+        }
+    }
+
+    #[test]
+    fn the_full_path_with_a_return_and_a_resubmission() {
+        let c = Case::open(at(T0));
+        let c = step(
+            &c,
+            verify(VerifyOutcome::True),
+            Actor::Officer,
+            "2026-09-29T09:00:00+08:00",
+        );
+        assert_eq!(c.state, CaseState::Rectifying);
+        let c = step(&c, rect(1), Actor::Hall, "2026-10-09T09:00:00+08:00");
+        assert_eq!(c.state, CaseState::AwaitingSignoff);
+        let c = step(
+            &c,
+            Action::ReturnRectification {
+                opinion: "措施不具体".into(),
+            },
+            Actor::Officer,
+            "2026-10-09T15:00:00+08:00",
+        );
+        assert_eq!((c.state, c.returns), (CaseState::Rectifying, 1));
+        // The same rev again changes nothing; a higher rev re-enters sign-off.
+        assert_eq!(
+            step(&c, rect(1), Actor::Hall, "2026-10-10T09:00:00+08:00"),
+            c
+        );
+        let c = step(&c, rect(2), Actor::Hall, "2026-10-12T09:00:00+08:00");
+        assert_eq!(c.state, CaseState::AwaitingSignoff);
+        let c = step(
+            &c,
+            Action::AcceptRectification,
+            Actor::Officer,
+            "2026-10-12T10:00:00+08:00",
+        );
+        assert_eq!(c.state, CaseState::AwaitingCallback);
+        let c = step(
+            &c,
+            callback(CallbackResult::BasicallySatisfied),
+            Actor::Officer,
+            "2026-10-13T10:00:00+08:00",
+        );
+        assert_eq!(c.state, CaseState::Closed);
+        assert!(c.closed_at.is_some());
+    }
+
+    #[test]
+    fn returned_rectification_goes_back_to_rectifying_and_needs_an_opinion() {
+        let c = step(
+            &Case::open(at(T0)),
+            verify(VerifyOutcome::PartlyTrue),
+            Actor::Officer,
+            T0,
+        );
+        let c = step(&c, rect(1), Actor::Hall, T0);
+        let msg = refused(
+            &c,
+            Action::ReturnRectification {
+                opinion: "  ".into(),
+            },
+            Actor::Officer,
+            T0,
+        );
+        assert!(msg.contains("退回意见"), "{msg}");
+    }
+
+    #[test]
+    fn verification_outcomes_lead_where_the_domain_says() {
+        let open = Case::open(at(T0));
+        assert_eq!(
+            step(&open, verify(VerifyOutcome::NotTrue), Actor::Officer, T0).state,
+            CaseState::AppealWindow
+        );
+        assert_eq!(
+            step(&open, verify(VerifyOutcome::Misrated), Actor::Officer, T0).state,
+            CaseState::AppealWindow
+        );
+        let explained = step(
+            &open,
+            verify(VerifyOutcome::NoLegalBasis),
+            Actor::Officer,
+            T0,
+        );
+        assert_eq!(explained.state, CaseState::Explained);
+        let closed = step(
+            &explained,
+            callback(CallbackResult::Satisfied),
+            Actor::Officer,
+            T0,
+        );
+        assert_eq!(closed.state, CaseState::Closed);
+        // A verification needs a note and happens once.
+        assert!(
+            refused(
+                &open,
+                Action::Verify {
+                    outcome: VerifyOutcome::True,
+                    note: "".into()
+                },
+                Actor::Officer,
+                T0
+            )
+            .contains("核实说明")
+        );
+        let done = step(&open, verify(VerifyOutcome::True), Actor::Officer, T0);
+        assert!(refused(&done, verify(VerifyOutcome::True), Actor::Officer, T0).contains("整改中"));
+    }
+
+    #[test]
+    fn only_an_officer_decides_and_only_the_hall_files() {
+        let open = Case::open(at(T0));
+        for who in [Actor::Director, Actor::Shopper, Actor::Hall] {
+            assert!(
+                refused(&open, verify(VerifyOutcome::True), who, T0).contains("只有效能督查员")
+            );
+        }
+        let signoff = step(
+            &step(&open, verify(VerifyOutcome::True), Actor::Officer, T0),
+            rect(1),
+            Actor::Hall,
+            T0,
+        );
+        assert!(
+            refused(&signoff, Action::AcceptRectification, Actor::Director, T0)
+                .contains("只有效能督查员")
+        );
+        assert!(refused(&open, rect(1), Actor::Officer, T0).contains("大厅"));
+        assert!(
+            refused(
+                &open,
+                Action::AppealFiled {
+                    id: "A".into(),
+                    ground: "other".into()
+                },
+                Actor::Officer,
+                T0
+            )
+            .contains("大厅")
+        );
+        assert!(
+            refused(
+                &open,
+                Action::EvaluationNoLongerBad {
+                    how: "revised".into()
+                },
+                Actor::Officer,
+                T0
+            )
+            .contains("大厅")
+        );
+    }
+
+    #[test]
+    fn accept_and_return_need_a_submitted_rectification() {
+        let rectifying = step(
+            &Case::open(at(T0)),
+            verify(VerifyOutcome::True),
+            Actor::Officer,
+            T0,
+        );
+        assert!(
+            refused(&rectifying, Action::AcceptRectification, Actor::Officer, T0)
+                .contains("整改中")
+        );
+        assert!(
+            refused(
+                &rectifying,
+                Action::ReturnRectification {
+                    opinion: "x".into()
+                },
+                Actor::Officer,
+                T0
+            )
+            .contains("整改中")
+        );
+    }
+
+    #[test]
+    fn an_upheld_appeal_closes_the_case_and_a_malicious_one_marks_the_evaluator() {
+        let c = step(
+            &Case::open(at(T0)),
+            verify(VerifyOutcome::True),
+            Actor::Officer,
+            T0,
+        );
+        let c = step(
+            &c,
+            Action::AppealFiled {
+                id: "AP-1".into(),
+                ground: "malicious".into(),
+            },
+            Actor::Hall,
+            "2026-09-29T09:00:00+08:00",
+        );
+        assert_eq!(c.state, CaseState::UnderAppeal);
+        assert!(
+            refused(
+                &c,
+                Action::DecideAppeal {
+                    upheld: true,
+                    note: "".into()
+                },
+                Actor::Officer,
+                T0
+            )
+            .contains("复核意见")
+        );
+        let c = step(
+            &c,
+            Action::DecideAppeal {
+                upheld: true,
+                note: "经核实为恶意差评".into(),
+            },
+            Actor::Officer,
+            "2026-09-30T09:00:00+08:00",
+        );
+        assert_eq!(c.state, CaseState::ClosedAppealed);
+        assert!(c.marks_evaluator_malicious);
+        // Closed: nothing but late feed records.
+        assert!(
+            refused(&c, callback(CallbackResult::Satisfied), Actor::Officer, T0)
+                .contains("申诉成立")
+        );
+        assert_eq!(
+            step(
+                &c,
+                Action::EvaluationNoLongerBad {
+                    how: "withdrawn".into()
+                },
+                Actor::Hall,
+                T0
+            ),
+            c
+        );
+    }
+
+    #[test]
+    fn a_dismissed_appeal_resumes_where_it_was_with_the_clock_extended() {
+        let policy = DeadlinePolicy::default();
+        let c = step(
+            &Case::open(at(T0)),
+            verify(VerifyOutcome::True),
+            Actor::Officer,
+            T0,
+        );
+        assert_eq!(
+            c.current_deadline(&cal(), &policy)
+                .unwrap()
+                .last_day
+                .to_string(),
+            "2026-10-23"
+        );
+        // Filed 10-12 (Mon), dismissed 10-14 (Wed): 2 working days paused.
+        let c = step(
+            &c,
+            Action::AppealFiled {
+                id: "AP-1".into(),
+                ground: "misdirected".into(),
+            },
+            Actor::Hall,
+            "2026-10-12T09:00:00+08:00",
+        );
+        let review = c.current_deadline(&cal(), &policy).unwrap();
+        assert_eq!(review.last_day.to_string(), "2026-10-19");
+        let c = step(
+            &c,
+            Action::DecideAppeal {
+                upheld: false,
+                note: "理由不成立".into(),
+            },
+            Actor::Officer,
+            "2026-10-14T16:00:00+08:00",
+        );
+        assert_eq!(c.state, CaseState::Rectifying);
+        assert_eq!(c.paused_working_days, 2);
+        assert!(!c.marks_evaluator_malicious);
+        assert_eq!(
+            c.current_deadline(&cal(), &policy)
+                .unwrap()
+                .last_day
+                .to_string(),
+            "2026-10-27"
+        );
+    }
+
+    #[test]
+    fn a_rectification_during_an_appeal_waits_for_the_verdict() {
+        let c = step(
+            &Case::open(at(T0)),
+            verify(VerifyOutcome::True),
+            Actor::Officer,
+            T0,
+        );
+        let c = step(
+            &c,
+            Action::AppealFiled {
+                id: "AP-1".into(),
+                ground: "other".into(),
+            },
+            Actor::Hall,
+            "2026-10-12T09:00:00+08:00",
+        );
+        let c = step(&c, rect(1), Actor::Hall, "2026-10-13T09:00:00+08:00");
+        assert_eq!(c.state, CaseState::UnderAppeal);
+        let c = step(
+            &c,
+            Action::DecideAppeal {
+                upheld: false,
+                note: "驳回".into(),
+            },
+            Actor::Officer,
+            "2026-10-14T09:00:00+08:00",
+        );
+        assert_eq!(c.state, CaseState::AwaitingSignoff);
+    }
+
+    #[test]
+    fn a_dismissed_appeal_after_a_return_goes_back_to_rectifying() {
+        let c = step(
+            &Case::open(at(T0)),
+            verify(VerifyOutcome::True),
+            Actor::Officer,
+            T0,
+        );
+        let c = step(&c, rect(1), Actor::Hall, T0);
+        let c = step(
+            &c,
+            Action::ReturnRectification {
+                opinion: "不具体".into(),
+            },
+            Actor::Officer,
+            T0,
+        );
+        let c = step(
+            &c,
+            Action::AppealFiled {
+                id: "AP-1".into(),
+                ground: "other".into(),
+            },
+            Actor::Hall,
+            "2026-10-12T09:00:00+08:00",
+        );
+        let c = step(
+            &c,
+            Action::DecideAppeal {
+                upheld: false,
+                note: "驳回".into(),
+            },
+            Actor::Officer,
+            "2026-10-13T09:00:00+08:00",
+        );
+        assert_eq!(c.state, CaseState::Rectifying);
+    }
+
+    #[test]
+    fn callbacks_dissatisfied_reopens_once_then_escalates_and_three_unreachable_close() {
+        let c = step(
+            &Case::open(at(T0)),
+            verify(VerifyOutcome::True),
+            Actor::Officer,
+            T0,
+        );
+        let c = step(
+            &step(&c, rect(1), Actor::Hall, T0),
+            Action::AcceptRectification,
+            Actor::Officer,
+            T0,
+        );
+        let reopened = step(
+            &c,
+            callback(CallbackResult::Dissatisfied),
+            Actor::Officer,
+            T0,
+        );
+        assert_eq!(
+            (reopened.state, reopened.reopened),
+            (CaseState::Rectifying, true)
+        );
+        let again = step(
+            &step(&reopened, rect(2), Actor::Hall, T0),
+            Action::AcceptRectification,
+            Actor::Officer,
+            T0,
+        );
+        assert_eq!(
+            step(
+                &again,
+                callback(CallbackResult::Dissatisfied),
+                Actor::Officer,
+                T0
+            )
+            .state,
+            CaseState::ClosedEscalated
+        );
+        let u1 = step(
+            &c,
+            callback(CallbackResult::Unreachable),
+            Actor::Officer,
+            T0,
+        );
+        let u2 = step(
+            &u1,
+            callback(CallbackResult::Unreachable),
+            Actor::Officer,
+            T0,
+        );
+        assert_eq!(u2.state, CaseState::AwaitingCallback);
+        assert_eq!(
+            step(
+                &u2,
+                callback(CallbackResult::Unreachable),
+                Actor::Officer,
+                T0
+            )
+            .state,
+            CaseState::Closed
+        );
+        assert!(
+            refused(
+                &c,
+                Action::Callback {
+                    result: CallbackResult::Satisfied,
+                    note: "".into()
+                },
+                Actor::Officer,
+                T0
+            )
+            .contains("回访记录")
+        );
+        let open = Case::open(at(T0));
+        assert!(
+            refused(
+                &open,
+                callback(CallbackResult::Satisfied),
+                Actor::Officer,
+                T0
+            )
+            .contains("待核实")
+        );
+    }
+
+    #[test]
+    fn a_revision_or_withdrawal_closes_any_open_case() {
+        let open = Case::open(at(T0));
+        let signoff = step(
+            &step(&open, verify(VerifyOutcome::True), Actor::Officer, T0),
+            rect(1),
+            Actor::Hall,
+            T0,
+        );
+        for c in [open, signoff] {
+            let closed = step(
+                &c,
+                Action::EvaluationNoLongerBad {
+                    how: "revised".into(),
+                },
+                Actor::Hall,
+                T0,
+            );
+            assert_eq!(closed.state, CaseState::ClosedRevised);
+        }
+    }
+
+    #[test]
+    fn the_appeal_window_closes_only_after_it_ends_and_late_appeals_are_refused() {
+        let c = step(
+            &Case::open(at(T0)),
+            verify(VerifyOutcome::NotTrue),
+            Actor::Officer,
+            "2026-09-29T10:00:00+08:00",
+        );
+        // Window: 3 working days from 09-29 → 10-09 (National Day in between).
+        let early = refused(
+            &c,
+            Action::Close {
+                note: "无申诉".into(),
+            },
+            Actor::Officer,
+            "2026-10-09T10:00:00+08:00",
+        );
+        assert!(early.contains("2026-10-09 23:59"), "{early}");
+        assert_eq!(
+            step(
+                &c,
+                Action::Close {
+                    note: "期满无申诉".into()
+                },
+                Actor::Officer,
+                "2026-10-10T09:00:00+08:00"
+            )
+            .state,
+            CaseState::Closed
+        );
+        assert!(
+            refused(
+                &c,
+                Action::AppealFiled {
+                    id: "A".into(),
+                    ground: "other".into()
+                },
+                Actor::Hall,
+                "2026-10-12T09:00:00+08:00"
+            )
+            .contains("超过")
+        );
+        assert_eq!(
+            step(
+                &c,
+                Action::AppealFiled {
+                    id: "A".into(),
+                    ground: "other".into()
+                },
+                Actor::Hall,
+                "2026-10-08T09:00:00+08:00"
+            )
+            .state,
+            CaseState::UnderAppeal
+        );
+        // Close is only for the appeal window.
+        assert!(
+            refused(
+                &Case::open(at(T0)),
+                Action::Close { note: "x".into() },
+                Actor::Officer,
+                T0
+            )
+            .contains("待核实")
+        );
+    }
+
+    #[test]
+    fn transfer_needs_a_reason_and_a_different_department() {
+        let c = step(
+            &Case::open(at(T0)),
+            Action::Assign {
+                lead: "D1".into(),
+                co: vec!["D1".into(), "D2".into()],
+            },
+            Actor::Officer,
+            T0,
+        );
+        assert_eq!(
+            (c.lead_department.as_deref(), c.co_departments.clone()),
+            (Some("D1"), vec!["D2".to_string()])
+        );
+        assert!(
+            refused(
+                &c,
+                Action::Transfer {
+                    department: "D2".into(),
+                    reason: "".into()
+                },
+                Actor::Officer,
+                T0
+            )
+            .contains("转办理由")
+        );
+        assert!(
+            refused(
+                &c,
+                Action::Transfer {
+                    department: "D1".into(),
+                    reason: "x".into()
+                },
+                Actor::Officer,
+                T0
+            )
+            .contains("相同")
+        );
+        let t = step(
+            &c,
+            Action::Transfer {
+                department: "D2".into(),
+                reason: "非本部门职责".into(),
+            },
+            Actor::Officer,
+            T0,
+        );
+        assert_eq!(
+            (t.lead_department.as_deref(), t.co_departments.len()),
+            (Some("D2"), 0)
+        );
+    }
+
+    #[test]
+    fn warning_two_working_days_before_then_overdue() {
+        let policy = DeadlinePolicy::default();
+        let c = step(
+            &Case::open(at(T0)),
+            verify(VerifyOutcome::True),
+            Actor::Officer,
+            T0,
+        );
+        // Due 2026-10-23 (Fri).
+        assert_eq!(
+            c.urgency(at("2026-10-20T09:00:00+08:00"), &cal(), &policy),
+            Some(Urgency::OnTime)
+        );
+        assert_eq!(
+            c.urgency(at("2026-10-21T09:00:00+08:00"), &cal(), &policy),
+            Some(Urgency::Warning)
+        );
+        assert_eq!(
+            c.urgency(at("2026-10-23T23:59:59+08:00"), &cal(), &policy),
+            Some(Urgency::Warning)
+        );
+        assert_eq!(
+            c.urgency(at("2026-10-24T00:00:00+08:00"), &cal(), &policy),
+            Some(Urgency::Overdue)
+        );
+        let open = Case::open(at(T0));
+        // Verification: 1 working day → 09-29.
+        assert_eq!(
+            open.urgency(at("2026-09-30T08:00:00+08:00"), &cal(), &policy),
+            Some(Urgency::Overdue)
+        );
+        let closed = step(
+            &open,
+            Action::EvaluationNoLongerBad {
+                how: "withdrawn".into(),
+            },
+            Actor::Hall,
+            T0,
+        );
+        assert_eq!(closed.urgency(at(T0), &cal(), &policy), None);
+    }
+}
