@@ -134,10 +134,7 @@ impl App {
             has_halls,
             demo_running: self.demo.lock().await.is_some(),
             // The local user profile and roles come with the case workflow (issue 4).
-            user_name: ["USERNAME", "USER"]
-                .iter()
-                .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
-                .unwrap_or_else(|| "本机用户".to_owned()),
+            user_name: local_user(),
             role: "officer".to_owned(),
         })
     }
@@ -181,6 +178,12 @@ impl App {
                 )));
             }
             TokenVault::for_database(&db).remove(&args.hall_id)?;
+            audit(
+                s,
+                &format!("hall:{}", args.hall_id),
+                "hall_removed",
+                serde_json::json!({}),
+            )?;
             Ok(true)
         })
         .await
@@ -501,6 +504,12 @@ pub async fn register_hall(
         // Token first: a hall without a token could not sync.
         let location = TokenVault::for_database(&db).set(&profile.hall_id, token.secret())?;
         let new = store.upsert_hall(&profile, &url, ca.as_deref())?;
+        audit(
+            &mut store,
+            &format!("hall:{}", profile.hall_id),
+            if new { "hall_added" } else { "hall_updated" },
+            serde_json::json!({ "name": profile.name, "url": url, "ca_file": ca }),
+        )?;
         Ok(AddedHall {
             hall_id: profile.hall_id,
             name: profile.name,
@@ -509,6 +518,33 @@ pub async fn register_hall(
         })
     })
     .await?
+}
+
+/// Who is at the keyboard, until the user profile of the case workflow exists: the
+/// OS account name.
+fn local_user() -> String {
+    ["USERNAME", "USER"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "本机用户".to_owned())
+}
+
+/// Writes one audit row for a configuration change by the local user.
+fn audit(
+    store: &mut Store,
+    subject: &str,
+    action: &str,
+    detail: serde_json::Value,
+) -> AppResult<()> {
+    let user = local_user();
+    store.append_audit(&hcp_store::AuditEntry {
+        actor: &user,
+        role: "officer",
+        subject,
+        action,
+        detail: &detail.to_string(),
+    })?;
+    Ok(())
 }
 
 fn demo_spec() -> GenSpec {

@@ -79,6 +79,11 @@ enum Cmd {
         #[arg(long, default_value_t = 15)]
         runs: usize,
     },
+    /// 审计日志（全过程留痕）
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
+    },
     /// 法定工作日日历
     Calendar {
         #[command(subcommand)]
@@ -130,6 +135,18 @@ enum HallCmd {
     Remove {
         /// 大厅编码
         id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// 校验审计日志的哈希链：任何一条被修改或删除都会指出第一条出问题的记录
+    Verify,
+    /// 列出最近的审计记录
+    List {
+        /// 条数
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
     },
 }
 
@@ -248,6 +265,41 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             evaluations,
             work_dir,
         } => bench::run(evaluations, work_dir),
+        Cmd::Audit { cmd } => {
+            let db = db_path(cli.db, "hcp.db")?;
+            let store = Store::open(&db)?;
+            match cmd {
+                AuditCmd::Verify => {
+                    let check = store.verify_audit()?;
+                    match check.broken_at {
+                        None => {
+                            println!("审计日志完整：共 {} 条，哈希链校验通过。", check.rows);
+                            Ok(ExitCode::SUCCESS)
+                        }
+                        Some((seq, why)) => {
+                            println!("审计日志校验失败：{why}（第 {seq} 条）。");
+                            Ok(ExitCode::from(1))
+                        }
+                    }
+                }
+                AuditCmd::List { limit } => {
+                    println!("序号\t时间\t操作人\t角色\t对象\t操作\t详情");
+                    for r in store.audit_rows(limit.max(1))? {
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                            r.seq,
+                            export::local_time(&r.at),
+                            r.actor,
+                            r.role,
+                            r.subject,
+                            r.action,
+                            r.detail
+                        );
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
+        }
         Cmd::Calendar {
             cmd: CalendarCmd::Due { from, days },
         } => {
@@ -438,14 +490,13 @@ fn hall(db: &Path, cmd: HallCmd) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         HallCmd::Remove { id } => {
-            let mut store = Store::open(db)?;
-            if store.remove_hall(&id)? {
-                TokenVault::for_database(db).remove(&id)?;
-                println!("已移除大厅 {id} 及其本地缓存数据。");
-                Ok(ExitCode::SUCCESS)
-            } else {
-                Err(CliError::Msg(format!("没有编码为 “{id}” 的大厅")))
-            }
+            // Through hcp-app, like the UI: the token goes and the removal is audited.
+            let app = hcp_app::App::open(db).map_err(|e| CliError::Msg(e.message))?;
+            runtime()?
+                .block_on(app.remove_hall(hcp_app::HallIdArgs { hall_id: id.clone() }))
+                .map_err(|e| CliError::Msg(e.message))?;
+            println!("已移除大厅 {id} 及其本地缓存数据。");
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -381,3 +381,41 @@ fn calendar_due_counts_working_days_and_flags_years_without_data() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_passes_and_names_the_row_edited_with_the_sqlite3_tool() {
+    let srv = server(2, 400, 11).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hcp.db");
+    add_every_hall(&srv, dir.path(), &db).await;
+    let first = srv.state.hall_ids()[0].clone();
+    let db2 = db.clone();
+    let (removed, ok, listed) = tokio::task::spawn_blocking(move || {
+        (
+            hcp(&db2, &["hall", "remove", &first]),
+            hcp(&db2, &["audit", "verify"]),
+            hcp(&db2, &["audit", "list"]),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(removed.status.success());
+    assert!(ok.status.success(), "{}", text(&ok.stdout));
+    assert!(text(&ok.stdout).contains("共 3 条"), "{}", text(&ok.stdout));
+    let listed = text(&listed.stdout);
+    assert!(
+        listed.contains("hall_removed") && listed.contains("hall_added"),
+        "{listed}"
+    );
+    // A person with the sqlite3 tool drops the guard and edits the second row.
+    let edit = Command::new("sqlite3")
+        .arg(&db)
+        .arg("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET detail = '{}' WHERE seq = 2;")
+        .output()
+        .expect("sqlite3 command-line tool");
+    assert!(edit.status.success(), "{}", text(&edit.stderr));
+    let bad = hcp(&db, &["audit", "verify"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let out = text(&bad.stdout);
+    assert!(out.contains("第 2 条") && out.contains("修改"), "{out}");
+}

@@ -6,6 +6,7 @@
 //! Every SQL string of the project lives in this crate, and every query binds its
 //! parameters.
 
+mod audit;
 mod browse;
 mod feed;
 mod halls;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::Connection;
 
+pub use audit::{AuditCheck, AuditEntry, AuditRow};
 pub use browse::{
     DayCount, EvaluationFilter, EvaluationListRow, FollowUp, PageKey, ProfileList, SpanCounts,
 };
@@ -71,6 +73,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_browse.sql"),
     include_str!("../migrations/0003_evaluation_days.sql"),
+    include_str!("../migrations/0004_audit_log.sql"),
 ];
 
 /// The schema version this build writes.
