@@ -493,7 +493,9 @@ fn hall(db: &Path, cmd: HallCmd) -> Result<ExitCode, CliError> {
             // Through hcp-app, like the UI: the token goes and the removal is audited.
             let app = hcp_app::App::open(db).map_err(|e| CliError::Msg(e.message))?;
             runtime()?
-                .block_on(app.remove_hall(hcp_app::HallIdArgs { hall_id: id.clone() }))
+                .block_on(app.remove_hall(hcp_app::HallIdArgs {
+                    hall_id: id.clone(),
+                }))
                 .map_err(|e| CliError::Msg(e.message))?;
             println!("已移除大厅 {id} 及其本地缓存数据。");
             Ok(ExitCode::SUCCESS)
