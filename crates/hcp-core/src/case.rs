@@ -5,12 +5,14 @@
 //! an audit row, in one transaction.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::{Deserialize, Serialize};
 
 use crate::calendar::{Deadline, WorkingCalendar};
 use crate::metrics::beijing;
 
 /// Where a case stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CaseState {
     /// 待核实.
     Open,
@@ -84,7 +86,8 @@ impl CaseState {
 }
 
 /// Who acts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Actor {
     /// 效能督查员.
     Officer,
@@ -97,7 +100,8 @@ pub enum Actor {
 }
 
 impl Actor {
-    fn label_zh(self) -> &'static str {
+    /// 中文名.
+    pub fn label_zh(self) -> &'static str {
         match self {
             Actor::Officer => "效能督查员",
             Actor::Director => "大厅负责人",
@@ -108,7 +112,8 @@ impl Actor {
 }
 
 /// 核实结论.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum VerifyOutcome {
     /// 属实.
     True,
@@ -123,7 +128,8 @@ pub enum VerifyOutcome {
 }
 
 /// 回访结果.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CallbackResult {
     /// 满意.
     Satisfied,
@@ -136,7 +142,8 @@ pub enum CallbackResult {
 }
 
 /// What happens to a case.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Action {
     /// The officer's verification, with a note.
     Verify {
@@ -212,7 +219,8 @@ pub enum Action {
 pub struct Refused(pub String);
 
 /// Deadlines of a hall, in working days (DOMAIN.md defaults).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DeadlinePolicy {
     /// 核实/回访 from the evaluation.
     pub verify: u32,
@@ -239,7 +247,7 @@ impl Default for DeadlinePolicy {
 }
 
 /// A case: its state and what the transitions need to remember.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Case {
     /// Where it stands.
     pub state: CaseState,
@@ -274,7 +282,8 @@ pub struct Case {
 }
 
 /// How close a deadline is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Urgency {
     /// More than the warning margin left.
     OnTime,
@@ -587,6 +596,145 @@ pub fn urgency_of(
         Urgency::Warning
     } else {
         Urgency::OnTime
+    }
+}
+
+/// The instant 超期预警 starts for `d`: 00:00 +08:00 of the first day on which
+/// [`urgency_of`] says `Warning` (stored so lists can filter and sort in SQL).
+pub fn warning_from(
+    d: &Deadline,
+    calendar: &WorkingCalendar,
+    warn_before: u32,
+) -> DateTime<FixedOffset> {
+    let mut first = d.last_day;
+    for _ in 0..400 {
+        let Some(before) = first.pred_opt() else {
+            break;
+        };
+        if calendar.working_days_between(before, d.last_day).value > i64::from(warn_before) {
+            break;
+        }
+        first = before;
+    }
+    use chrono::TimeZone;
+    beijing()
+        .from_local_datetime(&first.and_hms_opt(0, 0, 0).expect("valid time"))
+        .single()
+        .expect("+08:00 has no gaps")
+}
+
+impl CaseState {
+    /// Every state, in the order of the workflow.
+    pub const ALL: [CaseState; 11] = [
+        CaseState::Open,
+        CaseState::Rectifying,
+        CaseState::AwaitingSignoff,
+        CaseState::AppealWindow,
+        CaseState::Explained,
+        CaseState::AwaitingCallback,
+        CaseState::UnderAppeal,
+        CaseState::Closed,
+        CaseState::ClosedEscalated,
+        CaseState::ClosedAppealed,
+        CaseState::ClosedRevised,
+    ];
+
+    /// The state named `s` (its storage name).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+impl VerifyOutcome {
+    /// Every outcome.
+    pub const ALL: [VerifyOutcome; 5] = [
+        VerifyOutcome::True,
+        VerifyOutcome::PartlyTrue,
+        VerifyOutcome::NotTrue,
+        VerifyOutcome::Misrated,
+        VerifyOutcome::NoLegalBasis,
+    ];
+
+    /// The storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyOutcome::True => "true",
+            VerifyOutcome::PartlyTrue => "partly_true",
+            VerifyOutcome::NotTrue => "not_true",
+            VerifyOutcome::Misrated => "misrated",
+            VerifyOutcome::NoLegalBasis => "no_legal_basis",
+        }
+    }
+
+    /// 中文名.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            VerifyOutcome::True => "属实",
+            VerifyOutcome::PartlyTrue => "部分属实",
+            VerifyOutcome::NotTrue => "不属实",
+            VerifyOutcome::Misrated => "误评",
+            VerifyOutcome::NoLegalBasis => "无法律依据（解释说明）",
+        }
+    }
+
+    /// The outcome named `s`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+impl CallbackResult {
+    /// Every result.
+    pub const ALL: [CallbackResult; 4] = [
+        CallbackResult::Satisfied,
+        CallbackResult::BasicallySatisfied,
+        CallbackResult::Dissatisfied,
+        CallbackResult::Unreachable,
+    ];
+
+    /// The wire name (hall-api `callback` outcome).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallbackResult::Satisfied => "satisfied",
+            CallbackResult::BasicallySatisfied => "basically_satisfied",
+            CallbackResult::Dissatisfied => "dissatisfied",
+            CallbackResult::Unreachable => "unreachable",
+        }
+    }
+
+    /// 中文名.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            CallbackResult::Satisfied => "满意",
+            CallbackResult::BasicallySatisfied => "基本满意",
+            CallbackResult::Dissatisfied => "不满意",
+            CallbackResult::Unreachable => "联系不上",
+        }
+    }
+
+    /// The result named `s`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+impl DeadlinePolicy {
+    /// Refuses values no office would set (each 1–60 working days; warning 0–10).
+    pub fn check(&self) -> Result<(), Refused> {
+        for (v, what) in [
+            (self.verify, "核实时限"),
+            (self.rectify, "整改时限"),
+            (self.appeal_filing, "申诉提出时限"),
+            (self.appeal_review, "申诉复核时限"),
+        ] {
+            if !(1..=60).contains(&v) {
+                return Err(Refused(format!("{what}应为 1–60 个工作日")));
+            }
+        }
+        if self.warn_before > 10 {
+            return Err(Refused("超期预警应为 0–10 个工作日".into()));
+        }
+        Ok(())
     }
 }
 
@@ -1217,6 +1365,41 @@ mod tests {
             (t.lead_department.as_deref(), t.co_departments.len()),
             (Some("D2"), 0)
         );
+    }
+
+    #[test]
+    fn warning_from_agrees_with_urgency_across_a_holiday() {
+        let policy = DeadlinePolicy::default();
+        // 3 working days from Mon 09-28: 09-29, 09-30, then 10-08 after the week off.
+        let d = cal().deadline(at("2026-09-28T10:00:00+08:00"), 3);
+        assert_eq!(d.last_day, NaiveDate::from_ymd_opt(2026, 10, 8).unwrap());
+        let w = warning_from(&d, &cal(), policy.warn_before);
+        // On 09-29 two working days are left (09-30, 10-08): the warning starts then,
+        // nine calendar days before the deadline.
+        assert_eq!(w, at("2026-09-29T00:00:00+08:00"));
+        let just_before = w - chrono::Duration::seconds(1);
+        assert_eq!(urgency_of(&d, just_before, &cal(), 2), Urgency::OnTime);
+        assert_eq!(urgency_of(&d, w, &cal(), 2), Urgency::Warning);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in CaseState::ALL {
+            assert_eq!(CaseState::parse(s.as_str()), Some(s));
+        }
+        for o in VerifyOutcome::ALL {
+            assert_eq!(VerifyOutcome::parse(o.as_str()), Some(o));
+        }
+        for r in CallbackResult::ALL {
+            assert_eq!(CallbackResult::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(CaseState::parse("nope"), None);
+        let bad = DeadlinePolicy {
+            rectify: 0,
+            ..DeadlinePolicy::default()
+        };
+        assert!(bad.check().unwrap_err().0.contains("整改时限"));
+        assert!(DeadlinePolicy::default().check().is_ok());
     }
 
     #[test]

@@ -161,11 +161,8 @@ impl Store {
 /// commit together).
 pub(crate) fn append_in(tx: &rusqlite::Transaction<'_>, e: &AuditEntry<'_>) -> Result<i64> {
     let (last_seq, prev): (i64, String) = tx
-        .query_row(
-            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
         .unwrap_or((0, GENESIS.to_string()));
     let seq = last_seq + 1;
@@ -179,21 +176,21 @@ pub(crate) fn append_in(tx: &rusqlite::Transaction<'_>, e: &AuditEntry<'_>) -> R
         detail: e.detail.to_owned(),
     };
     let hash = row_hash(&prev, seq, &row);
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO audit_log (seq, at, actor, role, subject, action, detail, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
-            seq,
-            row.at,
-            row.actor,
-            row.role,
-            row.subject,
-            row.action,
-            row.detail,
-            prev,
-            hash
-        ],
-    )?;
+    )?
+    .execute(params![
+        seq,
+        row.at,
+        row.actor,
+        row.role,
+        row.subject,
+        row.action,
+        row.detail,
+        prev,
+        hash
+    ])?;
     Ok(seq)
 }
 

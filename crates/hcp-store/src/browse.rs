@@ -381,8 +381,8 @@ impl Store {
             "WITH recount AS (
                 SELECT hall_id, date(evaluated_at, '+8 hours') AS day, count(*) AS total,
                        sum(status = 'withdrawn') AS withdrawn,
-                       sum(status <> 'withdrawn' AND level >= 3) AS good,
-                       sum(status <> 'withdrawn' AND level <= 2) AS bad
+                       sum(status <> 'withdrawn' AND excluded = 0 AND level >= 3) AS good,
+                       sum(status <> 'withdrawn' AND excluded = 0 AND level <= 2) AS bad
                 FROM evaluations GROUP BY 1, 2),
              kept AS (SELECT hall_id, day, total, withdrawn, good, bad FROM evaluation_days
                       WHERE total <> 0 OR withdrawn <> 0 OR good <> 0 OR bad <> 0)

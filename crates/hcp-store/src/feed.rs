@@ -105,31 +105,33 @@ pub struct SyncState {
 }
 
 /// What one evaluation row counts in `evaluation_days`: (total, withdrawn, good, bad).
-type DayFigures = [i64; 4];
+pub(crate) type DayFigures = [i64; 4];
 
-fn figures(level: i64, status: &str) -> DayFigures {
+/// An evaluation excluded by an upheld appeal counts as neither good nor bad.
+pub(crate) fn figures(level: i64, status: &str, excluded: bool) -> DayFigures {
     let withdrawn = status == "withdrawn";
+    let counted = !withdrawn && !excluded;
     [
         1,
         i64::from(withdrawn),
-        i64::from(!withdrawn && level >= 3),
-        i64::from(!withdrawn && level <= 2),
+        i64::from(counted && level >= 3),
+        i64::from(counted && level <= 2),
     ]
 }
 
 /// Changes to `evaluation_days` collected over a transaction, by (hall, Beijing day).
 #[derive(Default)]
-struct DayDeltas(std::collections::HashMap<(String, String), DayFigures>);
+pub(crate) struct DayDeltas(std::collections::HashMap<(String, String), DayFigures>);
 
 impl DayDeltas {
-    fn add(&mut self, hall_id: &str, day: String, f: DayFigures, sign: i64) {
+    pub(crate) fn add(&mut self, hall_id: &str, day: String, f: DayFigures, sign: i64) {
         let e = self.0.entry((hall_id.to_owned(), day)).or_default();
         for i in 0..4 {
             e[i] += sign * f[i];
         }
     }
 
-    fn write(self, tx: &Transaction<'_>) -> Result<()> {
+    pub(crate) fn write(self, tx: &Transaction<'_>) -> Result<()> {
         let mut stmt = tx.prepare_cached(
             "INSERT INTO evaluation_days (hall_id, day, total, withdrawn, good, bad)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -147,7 +149,7 @@ impl DayDeltas {
 }
 
 /// The Beijing-time day of a stored UTC instant (`2026-10-31T16:10:00Z` → `2026-11-01`).
-fn beijing_day_of_utc_text(t: &str) -> Result<String> {
+pub(crate) fn beijing_day_of_utc_text(t: &str) -> Result<String> {
     let at = chrono::DateTime::parse_from_rfc3339(t)
         .map_err(|e| StoreError::Corrupt(format!("评价时间 “{t}” 无法解析：{e}")))?;
     Ok(beijing_day(&at))
@@ -211,10 +213,11 @@ impl Store {
         let now = now_text();
         let mut seen = 0i64;
         let mut days = DayDeltas::default();
+        let rules = crate::cases::load_rules_pub(&tx)?;
         for page in pages {
             out.skipped += page.skipped_unknown;
             seen += (page.records.len() + page.quarantined.len()) as i64;
-            write_page(&tx, hall_id, page, &now, &mut out, &mut days)?;
+            write_page(&tx, hall_id, page, &now, &mut out, &mut days, &rules)?;
         }
         days.write(&tx)?;
         let n = tx.execute(
@@ -287,15 +290,44 @@ fn write_page(
     now: &str,
     out: &mut PageOutcome,
     days: &mut DayDeltas,
+    rules: &crate::cases::CaseRules,
 ) -> Result<()> {
     if let Some(profile) = &page.profile {
         write_profile(tx, profile)?;
     }
     for rec in &page.records {
         let how = match &rec.record {
-            ValidRecord::Evaluation(e) => upsert_evaluation(tx, e, rec, now, days)?,
-            ValidRecord::Appeal(a) => upsert_appeal(tx, a, rec, now)?,
-            ValidRecord::Rectification(r) => upsert_rectification(tx, r, rec, now)?,
+            ValidRecord::Evaluation(e) => upsert_evaluation(tx, e, rec, now, days, rules)?,
+            ValidRecord::Appeal(a) => {
+                let how = upsert_appeal(tx, a, rec, now)?;
+                if !matches!(how, Upsert::Unchanged) {
+                    let f = crate::cases::FollowUpRecord {
+                        evaluation_id: a.evaluation_id.clone(),
+                        id: a.id.clone(),
+                        rev: a.rev,
+                        at: a.filed_at,
+                        ground: Some(a.ground.clone()),
+                        by: a.filed_by.clone(),
+                    };
+                    crate::cases::on_hall_record(tx, rules, hall_id, &f, rec.raw)?;
+                }
+                how
+            }
+            ValidRecord::Rectification(r) => {
+                let how = upsert_rectification(tx, r, rec, now)?;
+                if !matches!(how, Upsert::Unchanged) {
+                    let f = crate::cases::FollowUpRecord {
+                        evaluation_id: r.evaluation_id.clone(),
+                        id: r.id.clone(),
+                        rev: r.rev,
+                        at: r.submitted_at,
+                        ground: None,
+                        by: r.responsible.clone(),
+                    };
+                    crate::cases::on_hall_record(tx, rules, hall_id, &f, rec.raw)?;
+                }
+                how
+            }
             ValidRecord::Profile(_) => Upsert::Unchanged,
             ValidRecord::UnknownKind(_) => continue,
         };
@@ -329,6 +361,7 @@ fn upsert_evaluation(
     rec: &FeedRecord<'_>,
     now: &str,
     days: &mut DayDeltas,
+    rules: &crate::cases::CaseRules,
 ) -> Result<Upsert> {
     let reasons =
         serde_json::to_string(&e.reasons).map_err(|x| StoreError::Corrupt(x.to_string()))?;
@@ -370,22 +403,42 @@ fn upsert_evaluation(
                      ?19, ?20, ?21, ?22, ?23)",
         )?
         .execute(values)?;
-    let new_figures = figures(i64::from(e.level), e.status.as_str());
+    let is_bad = e.level <= 2 && e.status.as_str() != "withdrawn";
+    let change = |was_bad| crate::cases::EvaluationChange {
+        hall_id: &e.hall_id,
+        evaluation_id: &e.id,
+        evaluated_at: e.evaluated_at,
+        id_hash: ev.id_hash.as_deref(),
+        was_bad,
+        is_bad,
+        status: e.status.as_str(),
+        level: e.level,
+    };
     if inserted == 1 {
-        days.add(&e.hall_id, beijing_day(&e.evaluated_at), new_figures, 1);
+        days.add(
+            &e.hall_id,
+            beijing_day(&e.evaluated_at),
+            figures(i64::from(e.level), e.status.as_str(), false),
+            1,
+        );
+        if is_bad {
+            crate::cases::on_evaluation(tx, rules, &change(None))?;
+        }
         return Ok(Upsert::New);
     }
     // Already stored: replace only with a higher rev, and move its day figures.
-    let (old_rev, old_level, old_status, old_at): (i64, i64, String, String) = tx
+    let (old_rev, old_level, old_status, old_at, excluded): (i64, i64, String, String, bool) = tx
         .prepare_cached(
-            "SELECT rev, level, status, evaluated_at FROM evaluations WHERE hall_id = ?1 AND id = ?2",
+            "SELECT rev, level, status, evaluated_at, excluded FROM evaluations
+             WHERE hall_id = ?1 AND id = ?2",
         )?
         .query_row(params![e.hall_id, e.id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })?;
     if old_rev >= e.rev {
         return Ok(Upsert::Unchanged);
     }
+    let new_figures = figures(i64::from(e.level), e.status.as_str(), excluded);
     tx.prepare_cached(
         "UPDATE evaluations SET rev = ?3, seq = ?4, serial_no = ?5, item_code = ?6, item_name = ?7,
             department_code = ?8, window_no = ?9, staff_no = ?10, channel = ?11, level = ?12,
@@ -398,10 +451,14 @@ fn upsert_evaluation(
     days.add(
         &e.hall_id,
         beijing_day_of_utc_text(&old_at)?,
-        figures(old_level, &old_status),
+        figures(old_level, &old_status, excluded),
         -1,
     );
     days.add(&e.hall_id, beijing_day(&e.evaluated_at), new_figures, 1);
+    let was_bad = old_level <= 2 && old_status != "withdrawn";
+    if was_bad != is_bad {
+        crate::cases::on_evaluation(tx, rules, &change(Some(was_bad)))?;
+    }
     Ok(Upsert::Updated)
 }
 

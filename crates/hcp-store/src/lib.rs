@@ -8,6 +8,7 @@
 
 mod audit;
 mod browse;
+mod cases;
 mod feed;
 mod halls;
 mod queries;
@@ -22,6 +23,10 @@ use rusqlite::Connection;
 pub use audit::{AuditCheck, AuditEntry, AuditRow};
 pub use browse::{
     DayCount, EvaluationFilter, EvaluationListRow, FollowUp, PageKey, ProfileList, SpanCounts,
+};
+pub use cases::{
+    CaseChange, CaseDeadline, CaseDetail, CaseEvent, CaseFilter, CaseListRow, CasePage, CaseRules,
+    CaseStateCount, OutboxRow, OutboxSummary, SYSTEM_NAME, Who,
 };
 pub use feed::{FeedRecord, PageOutcome, PageToApply, QuarantineEntry, SyncState};
 pub use halls::HallRecord;
@@ -60,6 +65,12 @@ pub enum StoreError {
     /// No such hall.
     #[error("没有编码为 “{0}” 的大厅")]
     UnknownHall(String),
+    /// A case action refused by the rules, or bad input (zh-CN reason).
+    #[error("{0}")]
+    Refused(String),
+    /// No such case.
+    #[error("没有编号为 {0} 的工单")]
+    UnknownCase(i64),
     /// `HCP_TOKEN_STORE=keyring` was asked for and the OS credential store failed.
     #[error("系统凭据存储不可用：{0}（可设置 HCP_TOKEN_STORE=file 改用仅当前用户可读的令牌文件）")]
     Keyring(String),
@@ -74,6 +85,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_browse.sql"),
     include_str!("../migrations/0003_evaluation_days.sql"),
     include_str!("../migrations/0004_audit_log.sql"),
+    include_str!("../migrations/0005_cases.sql"),
 ];
 
 /// The schema version this build writes.
