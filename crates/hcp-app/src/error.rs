@@ -40,7 +40,10 @@ impl From<hcp_store::StoreError> for AppError {
     fn from(e: hcp_store::StoreError) -> Self {
         tracing::warn!(error = %e, "store error");
         let code = match e {
-            hcp_store::StoreError::UnknownHall(_) => "not_found",
+            hcp_store::StoreError::UnknownHall(_) | hcp_store::StoreError::UnknownCase(_) => {
+                "not_found"
+            }
+            hcp_store::StoreError::Refused(_) => "refused",
             _ => "store",
         };
         Self::new(code, e.to_string())

@@ -7,6 +7,7 @@
 //! by name with JSON, for the HTTP bridge; the Tauri shell calls the typed methods.
 //! Sync progress is broadcast as [`SyncEvent`]s ([`App::subscribe`]).
 
+mod cases;
 mod error;
 mod types;
 
@@ -23,6 +24,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::broadcast;
 
+pub use cases::{role_zh, to_action};
 pub use error::AppError;
 pub use hcp_sync::SyncEvent as Event;
 pub use types::*;
@@ -118,6 +120,18 @@ impl App {
             "dashboard" => out(self.dashboard(parse(args)?).await),
             "form_options" => out(self.form_options(parse(args)?).await),
             "load_demo" => out(self.load_demo().await),
+            "current_user" => out(self.current_user().await),
+            "set_user" => out(self.set_user(parse(args)?).await),
+            "list_cases" => out(self.list_cases(parse(args)?).await),
+            "case_counts" => out(self.case_counts(parse(args)?).await),
+            "case_detail" => out(self.case_detail(parse(args)?).await),
+            "case_action" => out(self.case_action(parse(args)?).await),
+            "assign_cases" => out(self.assign_cases(parse(args)?).await),
+            "push_now" => out(self.push_now().await),
+            "outbox_summary" => out(self.outbox_summary().await),
+            "case_settings" => out(self.case_settings().await),
+            "set_deadline_policy" => out(self.set_deadline_policy(parse(args)?).await),
+            "import_calendar" => out(self.import_calendar(parse(args)?).await),
             _ => Err(AppError::new(
                 "unknown_command",
                 format!("未知的命令 “{command}”"),
@@ -127,15 +141,18 @@ impl App {
 
     /// About this installation.
     pub async fn app_info(&self) -> AppResult<AppInfo> {
-        let has_halls = self.with_store(|s| Ok(!s.halls()?.is_empty())).await?;
+        let (has_halls, (profile, profile_set)) = self
+            .with_store(|s| Ok((!s.halls()?.is_empty(), cases::load_profile(s)?)))
+            .await?;
         Ok(AppInfo {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             db_path: self.db.display().to_string(),
             has_halls,
             demo_running: self.demo.lock().await.is_some(),
-            // The local user profile and roles come with the case workflow (issue 4).
-            user_name: local_user(),
-            role: "officer".to_owned(),
+            user_name: profile.name,
+            role: profile.role,
+            hall_id: profile.hall_id,
+            profile_set,
         })
     }
 
@@ -215,9 +232,10 @@ impl App {
                 "尚未添加大厅：请先添加大厅或载入演示数据",
             ));
         }
-        Ok(SyncResult {
-            reports: self.run_sync(eps).await,
-        })
+        let reports = self.run_sync(eps).await;
+        // Decisions made offline go out as soon as the halls answer again.
+        let pushed = self.push_now().await.unwrap_or_default();
+        Ok(SyncResult { reports, pushed })
     }
 
     async fn run_sync(&self, eps: Vec<HallEndpoint>) -> Vec<HallReport> {
@@ -255,6 +273,8 @@ impl App {
         validate_filter(&q.filter)?;
         let limit = q.limit.unwrap_or(20).clamp(1, 500);
         self.with_store(move |s| {
+            let mut q = q;
+            q.filter.hall_id = cases::scoped_hall(s, q.filter.hall_id.take())?;
             let (rows, more) = s.list_evaluations(&q.filter, q.after.as_ref(), limit)?;
             let next = if more {
                 rows.last().map(|r| r.key.clone())
@@ -269,12 +289,18 @@ impl App {
     /// How many evaluations match a filter.
     pub async fn count_evaluations(&self, f: EvaluationFilter) -> AppResult<i64> {
         validate_filter(&f)?;
-        self.with_store(move |s| Ok(s.count_evaluations(&f)?)).await
+        self.with_store(move |s| {
+            let mut f = f;
+            f.hall_id = cases::scoped_hall(s, f.hall_id.take())?;
+            Ok(s.count_evaluations(&f)?)
+        })
+        .await
     }
 
     /// Everything an officer may see about one evaluation.
     pub async fn evaluation_detail(&self, r: EvaluationRef) -> AppResult<EvaluationDetail> {
         self.with_store(move |s| {
+            cases::scoped_hall(s, Some(r.hall_id.clone()))?;
             let e = s.evaluation(&r.hall_id, &r.id)?.ok_or_else(|| {
                 AppError::not_found(format!("没有找到评价 {}（大厅 {}）", r.id, r.hall_id))
             })?;
@@ -352,6 +378,7 @@ impl App {
             _ => None,
         };
         self.with_store(move |s| {
+            let hall = cases::scoped_hall(s, hall)?;
             let h = hall.as_deref();
             let month_days = |y: i32, m: u32| -> AppResult<(String, String)> {
                 let first = NaiveDate::from_ymd_opt(y, m, 1).ok_or_else(bad_month)?;
@@ -520,15 +547,6 @@ pub async fn register_hall(
     .await?
 }
 
-/// Who is at the keyboard, until the user profile of the case workflow exists: the
-/// OS account name.
-fn local_user() -> String {
-    ["USERNAME", "USER"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
-        .unwrap_or_else(|| "本机用户".to_owned())
-}
-
 /// Writes one audit row for a configuration change by the local user.
 fn audit(
     store: &mut Store,
@@ -536,10 +554,10 @@ fn audit(
     action: &str,
     detail: serde_json::Value,
 ) -> AppResult<()> {
-    let user = local_user();
+    let (user, _) = cases::load_profile(store)?;
     store.append_audit(&hcp_store::AuditEntry {
-        actor: &user,
-        role: "officer",
+        actor: &user.name,
+        role: &user.role,
         subject,
         action,
         detail: &detail.to_string(),
@@ -713,6 +731,34 @@ pub fn vocabulary() -> Vocabulary {
             .map(|r| CodeName {
                 code: r.as_wire().to_owned(),
                 name: r.label_zh().to_owned(),
+            })
+            .collect(),
+        case_states: hcp_core::case::CaseState::ALL
+            .iter()
+            .map(|s| CodeName {
+                code: s.as_str().to_owned(),
+                name: s.label_zh().to_owned(),
+            })
+            .collect(),
+        verify_outcomes: hcp_core::case::VerifyOutcome::ALL
+            .iter()
+            .map(|o| CodeName {
+                code: o.as_str().to_owned(),
+                name: o.label_zh().to_owned(),
+            })
+            .collect(),
+        callback_results: hcp_core::case::CallbackResult::ALL
+            .iter()
+            .map(|r| CodeName {
+                code: r.as_str().to_owned(),
+                name: r.label_zh().to_owned(),
+            })
+            .collect(),
+        roles: ["officer", "director", "shopper"]
+            .iter()
+            .map(|r| CodeName {
+                code: (*r).to_owned(),
+                name: role_zh(r).to_owned(),
             })
             .collect(),
     }

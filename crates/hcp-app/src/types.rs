@@ -25,6 +25,10 @@ pub struct AppInfo {
     pub user_name: String,
     /// officer | shopper | director.
     pub role: String,
+    /// A director's hall.
+    pub hall_id: Option<String>,
+    /// Whether the user set the profile (otherwise the OS account name is used).
+    pub profile_set: bool,
 }
 
 /// A hall with its sync state and what the cache holds of it.
@@ -121,6 +125,8 @@ pub struct SyncStatus {
 pub struct SyncResult {
     /// One report per hall.
     pub reports: Vec<HallReport>,
+    /// Decisions pushed to the halls after the sync.
+    pub pushed: Vec<hcp_sync::PushReport>,
 }
 
 /// `query_evaluations`.
@@ -307,6 +313,14 @@ pub struct Vocabulary {
     pub channels: Vec<CodeName>,
     /// Bad-rating reason tags.
     pub reasons: Vec<CodeName>,
+    /// Case states.
+    pub case_states: Vec<CodeName>,
+    /// 核实结论.
+    pub verify_outcomes: Vec<CodeName>,
+    /// 回访结果.
+    pub callback_results: Vec<CodeName>,
+    /// Roles.
+    pub roles: Vec<CodeName>,
 }
 
 /// A level and its name.
@@ -329,4 +343,175 @@ pub struct DemoLoaded {
     pub halls: Vec<String>,
     /// Their sync reports.
     pub reports: Vec<HallReport>,
+}
+
+/// The local user profile (本机用户): who acts, in which role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export_to = "UserProfile.ts")]
+pub struct UserProfile {
+    /// 姓名, as it goes into the audit log and into decisions sent to halls.
+    pub name: String,
+    /// officer (效能督查员) | shopper (暗访员) | director (大厅负责人).
+    pub role: String,
+    /// A director's own hall (required for directors, ignored otherwise).
+    #[serde(default)]
+    pub hall_id: Option<String>,
+}
+
+/// Which case.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "CaseIdArgs.ts")]
+pub struct CaseIdArgs {
+    /// 工单号.
+    pub case_id: i64,
+}
+
+/// Cases per state of one hall or all.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[ts(export_to = "CaseCountArgs.ts")]
+pub struct CaseCountArgs {
+    /// One hall (a director always sees only their own).
+    #[serde(default)]
+    pub hall_id: Option<String>,
+}
+
+/// An officer's action on a case (hall actions come only from the feed).
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[ts(export_to = "CaseActionInput.ts")]
+pub enum CaseActionInput {
+    /// 核实: outcome true | partly_true | not_true | misrated | no_legal_basis.
+    Verify {
+        /// 核实结论.
+        outcome: String,
+        /// 核实说明.
+        note: String,
+    },
+    /// 验收通过.
+    AcceptRectification,
+    /// 退回 with an opinion.
+    ReturnRectification {
+        /// 退回意见.
+        opinion: String,
+    },
+    /// 申诉复核.
+    DecideAppeal {
+        /// 申诉成立.
+        upheld: bool,
+        /// 复核意见.
+        note: String,
+    },
+    /// 回访: satisfied | basically_satisfied | dissatisfied | unreachable.
+    Callback {
+        /// 回访结果.
+        result: String,
+        /// 回访记录.
+        note: String,
+    },
+    /// 转办.
+    Transfer {
+        /// New 牵头部门.
+        department: String,
+        /// 转办理由.
+        reason: String,
+    },
+    /// 牵头/协办部门.
+    Assign {
+        /// 牵头部门.
+        lead: String,
+        /// 协办部门.
+        #[serde(default)]
+        co: Vec<String>,
+    },
+    /// 办结 after the appeal window.
+    Close {
+        /// 办结说明.
+        note: String,
+    },
+}
+
+/// An action on a case, naming the version the officer saw.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "CaseActionArgs.ts")]
+pub struct CaseActionArgs {
+    /// 工单号.
+    pub case_id: i64,
+    /// The version shown (refused when the case changed meanwhile).
+    #[serde(default)]
+    pub version: Option<i64>,
+    /// What to do.
+    pub action: CaseActionInput,
+}
+
+/// Bulk assign.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "AssignCasesArgs.ts")]
+pub struct AssignCasesArgs {
+    /// 工单号.
+    pub case_ids: Vec<i64>,
+    /// 承办人.
+    pub assignee: String,
+}
+
+/// Deadlines in working days (DOMAIN.md defaults: 1, 15, 3, 5; warning 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export_to = "DeadlinePolicyView.ts")]
+pub struct DeadlinePolicyView {
+    /// 核实/回访.
+    pub verify: u32,
+    /// 整改反馈.
+    pub rectify: u32,
+    /// 申诉提出.
+    pub appeal_filing: u32,
+    /// 申诉复核.
+    pub appeal_review: u32,
+    /// 超期预警 before the deadline.
+    pub warn_before: u32,
+}
+
+/// One hall's policy.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export_to = "HallPolicy.ts")]
+pub struct HallPolicy {
+    /// 大厅编码.
+    pub hall_id: String,
+    /// 大厅名称.
+    pub name: String,
+    /// Its policy.
+    pub policy: DeadlinePolicyView,
+    /// Whether it is the hall's own (otherwise the default applies).
+    pub own: bool,
+}
+
+/// What 设置 shows about deadlines and the calendar.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export_to = "CaseSettings.ts")]
+pub struct CaseSettings {
+    /// The default policy.
+    pub default_policy: DeadlinePolicyView,
+    /// Every hall's.
+    pub halls: Vec<HallPolicy>,
+    /// Years with official working-day data.
+    pub calendar_years: Vec<i32>,
+    /// Of which imported by an officer.
+    pub imported_years: Vec<i32>,
+}
+
+/// Sets the default policy (`hall_id` absent) or a hall's.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "SetPolicyArgs.ts")]
+pub struct SetPolicyArgs {
+    /// The hall; absent: the default.
+    #[serde(default)]
+    pub hall_id: Option<String>,
+    /// The policy.
+    pub policy: DeadlinePolicyView,
+}
+
+/// A holiday-cn JSON file's text.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "ImportCalendarArgs.ts")]
+pub struct ImportCalendarArgs {
+    /// The file's contents.
+    pub json: String,
 }

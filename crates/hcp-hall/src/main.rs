@@ -164,6 +164,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 retry_after_secs: 1,
                 delay_ms,
                 truncate_every,
+                ..Faults::default()
             };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

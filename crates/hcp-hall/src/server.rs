@@ -40,6 +40,9 @@ pub struct Faults {
     pub delay_ms: u64,
     /// Every Nth `v1/changes` answer is cut off halfway through its body.
     pub truncate_every: u64,
+    /// `v1/decisions` records the decisions, then waits this long before answering
+    /// (a client killed meanwhile has been heard but never heard back).
+    pub decisions_answer_delay_ms: u64,
 }
 
 /// Everything the server holds.
@@ -332,6 +335,10 @@ async fn post_decisions(
                 .collect::<Vec<_>>()
         })
         .unwrap_or_default();
+    let delay = state.faults().decisions_answer_delay_ms;
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
     Ok(Json(DecisionsResponse { results }).into_response())
 }
 

@@ -9,6 +9,7 @@
 //! still fails gets a clear reason while the other halls finish.
 
 mod client;
+mod push;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 pub use client::{HallClient, HallEndpoint, RetryNotice, RetryPolicy, Timeouts, Token};
+pub use push::{PushReport, push_hall, push_halls};
 
 /// Why a hall could not be synced (zh-CN for people; never contains a token).
 #[derive(Debug, thiserror::Error)]

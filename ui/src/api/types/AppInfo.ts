@@ -27,4 +27,12 @@ user_name: string,
 /**
  * officer | shopper | director.
  */
-role: string, };
+role: string, 
+/**
+ * A director's hall.
+ */
+hall_id: string | null, 
+/**
+ * Whether the user set the profile (otherwise the OS account name is used).
+ */
+profile_set: boolean, };

@@ -17,4 +17,20 @@ channels: Array<CodeName>,
 /**
  * Bad-rating reason tags.
  */
-reasons: Array<CodeName>, };
+reasons: Array<CodeName>, 
+/**
+ * Case states.
+ */
+case_states: Array<CodeName>, 
+/**
+ * 核实结论.
+ */
+verify_outcomes: Array<CodeName>, 
+/**
+ * 回访结果.
+ */
+callback_results: Array<CodeName>, 
+/**
+ * Roles.
+ */
+roles: Array<CodeName>, };
