@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_queries;
+mod cases;
 mod demo;
 mod export;
 mod progress;
@@ -39,7 +40,7 @@ enum Cmd {
         #[command(subcommand)]
         cmd: HallCmd,
     },
-    /// 从各大厅同步评价数据
+    /// 从各大厅同步评价数据，随后把待发送的决定发给大厅
     Sync {
         /// 只同步这些大厅（可重复）；默认全部
         #[arg(long = "hall")]
@@ -53,6 +54,9 @@ enum Cmd {
         /// 同时同步的大厅数
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
+        /// 只同步，不发送待发送的决定
+        #[arg(long)]
+        no_push: bool,
     },
     /// 评价数据
     Evaluations {
@@ -78,6 +82,27 @@ enum Cmd {
         /// 每项重复次数（取中位数）
         #[arg(long, default_value_t = 15)]
         runs: usize,
+    },
+    /// 本机用户与身份
+    User {
+        #[command(subcommand)]
+        cmd: cases::UserCmd,
+    },
+    /// 差评工单列表
+    Cases {
+        #[command(subcommand)]
+        cmd: CasesCmd,
+    },
+    /// 差评工单办理：查看、核实、验收、退回、申诉复核、回访、转办、办结
+    Case {
+        #[command(subcommand)]
+        cmd: cases::CaseCmd,
+    },
+    /// 把待发送的决定发给各大厅（按顺序，失败自动重试）
+    Push {
+        /// 以 JSON 输出
+        #[arg(long)]
+        json: bool,
     },
     /// 审计日志（全过程留痕）
     Audit {
@@ -139,6 +164,12 @@ enum HallCmd {
 }
 
 #[derive(Subcommand)]
+enum CasesCmd {
+    /// 列出工单（按时限由近到远）
+    List(cases::CasesListArgs),
+}
+
+#[derive(Subcommand)]
 enum AuditCmd {
     /// 校验审计日志的哈希链：任何一条被修改或删除都会指出第一条出问题的记录
     Verify,
@@ -160,6 +191,11 @@ enum CalendarCmd {
         /// 工作日数
         #[arg(long)]
         days: u32,
+    },
+    /// 导入新一年的法定节假日与调休数据（holiday-cn 格式 JSON），并重新计算时限
+    Import {
+        /// JSON 文件
+        file: PathBuf,
     },
 }
 
@@ -300,10 +336,21 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 }
             }
         }
+        Cmd::User { cmd } => cases::user(&db_path(cli.db, "hcp.db")?, cmd),
+        Cmd::Cases {
+            cmd: CasesCmd::List(a),
+        } => cases::list(&db_path(cli.db, "hcp.db")?, a),
+        Cmd::Case { cmd } => cases::case(&db_path(cli.db, "hcp.db")?, cmd),
+        Cmd::Push { json } => cases::push(&db_path(cli.db, "hcp.db")?, json),
+        Cmd::Calendar {
+            cmd: CalendarCmd::Import { file },
+        } => cases::import_calendar(&db_path(cli.db, "hcp.db")?, &file),
         Cmd::Calendar {
             cmd: CalendarCmd::Due { from, days },
         } => {
-            let cal = hcp_core::WorkingCalendar::builtin();
+            // The cache's calendar: built-in years plus the ones an officer imported.
+            let db = db_path(cli.db, "hcp.db")?;
+            let cal = Store::open(&db)?.case_rules()?.calendar;
             let start = hcp_core::metrics::beijing()
                 .from_local_datetime(&from.and_hms_opt(0, 0, 0).unwrap_or_default())
                 .single()
@@ -340,6 +387,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             json,
             page_limit,
             concurrency,
+            no_push,
         } => {
             let db = db_path(cli.db, "hcp.db")?;
             let opts = SyncOptions {
@@ -348,6 +396,18 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 ..SyncOptions::default()
             };
             let reports = sync(&db, &halls, &opts, !json)?;
+            // Decisions made offline go out with the next sync, as in the window.
+            let pushed = if no_push {
+                Ok(vec![])
+            } else {
+                hcp_app::App::open(&db)
+                    .map_err(|e| CliError::Msg(e.message))
+                    .and_then(|app| {
+                        runtime()?
+                            .block_on(app.push_now())
+                            .map_err(|e| CliError::Msg(e.message))
+                    })
+            };
             if json {
                 println!(
                     "{}",
@@ -356,6 +416,15 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 );
             } else {
                 print_summary(&reports);
+                match &pushed {
+                    Ok(p) if !p.is_empty() => {
+                        let sent: u64 = p.iter().map(|r| r.accepted + r.duplicate).sum();
+                        let left: u64 = p.iter().map(|r| r.pending).sum();
+                        println!("已向大厅送达 {sent} 条决定，待发送 {left} 条。");
+                    }
+                    Ok(_) => {}
+                    Err(e) => println!("发送决定失败：{e}（可稍后运行 hcp push）"),
+                }
             }
             Ok(if reports.iter().all(|r| r.error.is_none()) {
                 ExitCode::SUCCESS

@@ -75,7 +75,7 @@ fn row_hash(prev: &str, seq: i64, r: &AuditRow) -> String {
 impl Store {
     /// Appends a row in its own transaction; returns its seq.
     pub fn append_audit(&mut self, e: &AuditEntry<'_>) -> Result<i64> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let seq = append_in(&tx, e)?;
         tx.commit()?;
         Ok(seq)

@@ -993,7 +993,7 @@ impl Store {
         let year = check
             .import_year(json)
             .map_err(|e| StoreError::Refused(e.to_string()))?;
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         tx.execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -1033,7 +1033,7 @@ impl Store {
             None => POLICY_DEFAULT.to_string(),
         };
         let value = to_json(policy)?;
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         tx.execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -1067,7 +1067,7 @@ impl Store {
         expected_version: Option<i64>,
         at: DateTime<FixedOffset>,
     ) -> Result<CaseChange> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let rules = load_rules(&tx)?;
         let stored =
             load_case(&tx, "case_id = ?1", &[&case_id])?.ok_or(StoreError::UnknownCase(case_id))?;
@@ -1240,7 +1240,7 @@ impl Store {
         if assignee.is_empty() {
             return Err(StoreError::Refused("请填写承办人".into()));
         }
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let mut n = 0;
         for id in case_ids {
             let changed = tx
@@ -1523,7 +1523,7 @@ impl Store {
         hall_id: &str,
         results: &[(String, DecisionStatus, Option<String>)],
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let now = now_text();
         for (id, status, reason) in results {
             let state = match status {

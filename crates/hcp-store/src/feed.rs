@@ -208,7 +208,7 @@ impl Store {
         let Some(last) = pages.last() else {
             return Ok(PageOutcome::default());
         };
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let mut out = PageOutcome::default();
         let now = now_text();
         let mut seen = 0i64;

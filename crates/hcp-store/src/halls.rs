@@ -37,7 +37,7 @@ impl Store {
         base_url: &str,
         ca_file: Option<&str>,
     ) -> Result<bool> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let existed: bool = tx
             .query_row(
                 "SELECT 1 FROM halls WHERE hall_id = ?1",
@@ -99,7 +99,7 @@ impl Store {
     /// Removes a hall with everything cached from it. Returns `false` when there
     /// was no such hall.
     pub fn remove_hall(&mut self, hall_id: &str) -> Result<bool> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         for sql in [
             "DELETE FROM evaluations WHERE hall_id = ?1",
             "DELETE FROM appeals WHERE hall_id = ?1",

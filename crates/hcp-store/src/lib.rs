@@ -130,6 +130,15 @@ impl Store {
         Ok(Self { conn, path })
     }
 
+    /// A write transaction that takes the write lock up front. A deferred one that
+    /// reads first (the last audit hash, the case rules) cannot be upgraded once
+    /// another connection has written meanwhile, and SQLite then fails at once with
+    /// "database is locked" instead of waiting out the busy timeout.
+    pub(crate) fn write_tx(&mut self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+        self.conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+    }
+
     /// The file this store lives in.
     pub fn path(&self) -> &Path {
         &self.path

@@ -273,6 +273,7 @@ async fn errors_429s_slow_answers_and_cut_bodies_are_survived() {
         retry_after_secs: 1,
         delay_ms: 20,
         truncate_every: 5,
+        ..Faults::default()
     });
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hcp.db");
@@ -286,6 +287,7 @@ async fn errors_429s_slow_answers_and_cut_bodies_are_survived() {
             retry_after_secs: 1,
             delay_ms: 20,
             truncate_every: 5,
+            ..Faults::default()
         });
         eps
     };
