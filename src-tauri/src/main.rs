@@ -11,7 +11,11 @@
 use std::sync::Arc;
 
 use hcp_app::*;
-use hcp_store::{EvaluationFilter, QuarantineRow};
+use hcp_store::{
+    CaseChange, CaseDetail, CaseFilter, CasePage, CaseStateCount, EvaluationFilter, OutboxSummary,
+    QuarantineRow,
+};
+
 use tauri::{Emitter, Manager, State};
 
 type AppState<'a> = State<'a, Arc<App>>;
@@ -92,6 +96,72 @@ async fn load_demo(app: AppState<'_>) -> Result<DemoLoaded, AppError> {
     app.load_demo().await
 }
 
+#[tauri::command]
+async fn current_user(app: AppState<'_>) -> Result<UserProfile, AppError> {
+    app.current_user().await
+}
+
+#[tauri::command]
+async fn set_user(app: AppState<'_>, args: UserProfile) -> Result<UserProfile, AppError> {
+    app.set_user(args).await
+}
+
+#[tauri::command]
+async fn list_cases(app: AppState<'_>, args: CaseFilter) -> Result<CasePage, AppError> {
+    app.list_cases(args).await
+}
+
+#[tauri::command]
+async fn case_counts(
+    app: AppState<'_>,
+    args: CaseCountArgs,
+) -> Result<Vec<CaseStateCount>, AppError> {
+    app.case_counts(args).await
+}
+
+#[tauri::command]
+async fn case_detail(app: AppState<'_>, args: CaseIdArgs) -> Result<CaseDetail, AppError> {
+    app.case_detail(args).await
+}
+
+#[tauri::command]
+async fn case_action(app: AppState<'_>, args: CaseActionArgs) -> Result<CaseChange, AppError> {
+    app.case_action(args).await
+}
+
+#[tauri::command]
+async fn assign_cases(app: AppState<'_>, args: AssignCasesArgs) -> Result<u32, AppError> {
+    app.assign_cases(args).await
+}
+
+#[tauri::command]
+async fn push_now(app: AppState<'_>) -> Result<Vec<PushReport>, AppError> {
+    app.push_now().await
+}
+
+#[tauri::command]
+async fn outbox_summary(app: AppState<'_>) -> Result<Vec<OutboxSummary>, AppError> {
+    app.outbox_summary().await
+}
+
+#[tauri::command]
+async fn case_settings(app: AppState<'_>) -> Result<CaseSettings, AppError> {
+    app.case_settings().await
+}
+
+#[tauri::command]
+async fn set_deadline_policy(
+    app: AppState<'_>,
+    args: SetPolicyArgs,
+) -> Result<CaseSettings, AppError> {
+    app.set_deadline_policy(args).await
+}
+
+#[tauri::command]
+async fn import_calendar(app: AppState<'_>, args: ImportCalendarArgs) -> Result<i32, AppError> {
+    app.import_calendar(args).await
+}
+
 fn main() {
     // WebKitGTK's accelerated compositing costs ~100 MB in the web process and shows
     // blank windows on some drivers and under Xvfb; a console of tables does not need
@@ -161,6 +231,18 @@ fn main() {
             dashboard,
             form_options,
             load_demo,
+            current_user,
+            set_user,
+            list_cases,
+            case_counts,
+            case_detail,
+            case_action,
+            assign_cases,
+            push_now,
+            outbox_summary,
+            case_settings,
+            set_deadline_policy,
+            import_calendar,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

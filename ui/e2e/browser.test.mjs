@@ -6,6 +6,7 @@ import path from "node:path";
 import { appendToHall, artifacts, field, launchBrowser, pick, startHall, startUi, stopAll } from "./harness.mjs";
 
 const HOSTILE = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">跑了三趟';
+const CASE_EVAL = "ECASE0001";
 let hall, url, browser, page;
 
 before(async () => {
@@ -16,6 +17,15 @@ before(async () => {
     data: {
       id: "EXSS0001", rev: 1, hall_id: hall.halls[0].id, channel: "qr_code", level: 1,
       reasons: ["attitude"], comment: HOSTILE, evaluated_at: "2026-10-20T10:00:00+08:00", status: "valid",
+    },
+  });
+  // The bad rating the case flow walks from inbox to closed.
+  await appendToHall(hall.halls[0].id, hall.admin, hall.base, {
+    kind: "evaluation",
+    data: {
+      id: CASE_EVAL, rev: 1, hall_id: hall.halls[0].id, channel: "window_device", level: 2, window_no: "A01",
+      reasons: ["repeat_visits"], comment: "材料一次没说清楚，跑了三趟（工单流程测试）", evaluated_at: "2026-10-02T09:31:05+08:00",
+      status: "valid", evaluator: { real_name: true, name_masked: "李*", phone_masked: "138****5521", id_hash: "e2e-hash" },
     },
   });
   url = await startUi();
@@ -148,4 +158,109 @@ test("a comment with <script> and <img onerror> shows as text and runs nothing",
   assert.equal(await page.evaluate(() => window.__xss), undefined);
   await page.waitForTimeout(500);
   await shot("07-hostile-comment");
+});
+
+/** Opens the case of CASE_EVAL from the inbox; returns the case page's state text. */
+async function openCaseFromInbox() {
+  // The evaluation drawer of an earlier test may still be open.
+  if (await page.locator(".el-drawer").isVisible()) {
+    await page.keyboard.press("Escape");
+    await page.locator(".el-drawer").waitFor({ state: "hidden" });
+  }
+  await page.getByTestId("menu-cases").click();
+  await page.getByTestId("case-table").waitFor();
+  await field(page, "c-text").fill(CASE_EVAL);
+  await page.getByTestId("c-search").click();
+  await page.waitForFunction(() => /共 1 条/.test(document.querySelector('[data-testid="case-total"]')?.textContent ?? ""));
+  await page.getByTestId("open-case").first().click();
+  await page.getByTestId("detail-state").waitFor();
+  return (await page.getByTestId("detail-state").innerText()).trim();
+}
+
+/** Opens an action's dialog, fills it and submits; waits for the new state. */
+async function act(action, { choose, text, expect } = {}) {
+  await page.getByTestId(`act-${action}`).click();
+  const dialog = page.getByTestId("action-dialog");
+  await dialog.waitFor();
+  if (choose) await page.getByTestId(choose).click();
+  if (text !== undefined) await page.locator('textarea[data-testid="action-text"], [data-testid="action-text"] textarea').first().fill(text);
+  await page.getByTestId("action-submit").click();
+  await page.waitForFunction((want) => document.querySelector('[data-testid="detail-state"]')?.textContent?.trim() === want, expect);
+  await dialog.waitFor({ state: "hidden" });
+}
+
+test("one bad-rating case from the inbox to closed, every decision delivered to the hall", async () => {
+  assert.equal(await openCaseFromInbox(), "待核实");
+  assert.match(await page.getByTestId("detail-case-comment").innerText(), /跑了三趟/);
+  assert.match(await page.getByTestId("deadline").innerText(), /核实时限/);
+  // Refused without a note: the zh-CN reason shows in the dialog, nothing changes.
+  await page.getByTestId("act-verify").click();
+  await page.getByTestId("action-submit").click();
+  assert.match(await page.getByTestId("action-error").innerText(), /请填写核实说明/);
+  await page.getByRole("button", { name: "取消" }).click();
+  await act("verify", { choose: "outcome-true", text: "调取窗口录像，情况属实", expect: "整改中" });
+  await shot("08-case-verified");
+
+  // The hall reports its rectification; the next sync moves the case.
+  await appendToHall(hall.halls[0].id, hall.admin, hall.base, {
+    kind: "rectification",
+    data: {
+      id: "RC-E2E-1", rev: 1, hall_id: hall.halls[0].id, evaluation_id: CASE_EVAL, submitted_at: "2026-10-30T16:20:00+08:00",
+      responsible: "王敏", measures: "已对窗口人员开展一次性告知培训", attachments: [],
+    },
+  });
+  await page.getByTestId("menu-halls").click();
+  await page.getByTestId("sync-all").click();
+  await page.locator(".el-message--success", { hasText: "同步完成" }).last().waitFor({ timeout: 60_000 });
+
+  assert.equal(await openCaseFromInbox(), "待验收");
+  assert.match(await page.getByTestId("follow-up").last().innerText(), /一次性告知培训/);
+  await act("accept", { expect: "待回访" });
+  await act("callback", { choose: "result-satisfied", text: "电话回访，评价人表示满意", expect: "已办结" });
+  const steps = await page.getByTestId("timeline-item").allInnerTexts();
+  assert.equal(steps.length, 5, steps.join("\n"));
+  assert.match(steps[1], /核实结论：属实/);
+  assert.match(steps[2], /大厅提交整改报告/);
+  assert.match(steps[3], /整改验收通过/);
+  assert.match(steps[4], /回访结果：满意/);
+  assert.equal(await page.getByTestId("case-actions").count(), 0, "a closed case offers no actions");
+  const delivery = await page.getByTestId("decision-state").allInnerTexts();
+  assert.deepEqual(delivery, ["待发送", "待发送", "待发送", "已送达"], "newest first; the opening went out with the sync");
+  await shot("09-case-closed");
+
+  // Push from the inbox; the hall has each decision once.
+  await page.getByTestId("menu-cases").click();
+  await page.getByTestId("push-now").click();
+  await page.locator(".el-message--success", { hasText: "已向大厅送达" }).waitFor();
+  const res = await fetch(`${hall.base}/admin/h/${hall.halls[0].id}/decisions`, { headers: { authorization: `Bearer ${hall.admin}` } });
+  const mine = (await res.json()).decisions.filter((d) => d.evaluation_id === CASE_EVAL);
+  assert.deepEqual(
+    mine.map((d) => d.kind),
+    ["case_opened", "rectification_accepted", "callback", "case_closed"],
+  );
+  assert.equal(mine[1].ref_id, "RC-E2E-1");
+  assert.equal(mine[2].outcome, "satisfied");
+  assert.equal(new Set(mine.map((d) => d.id)).size, 4);
+});
+
+test("the appeals queue lists only cases under appeal", async () => {
+  await page.getByTestId("menu-appeals").click();
+  await page.getByTestId("case-table").waitFor();
+  await page.waitForFunction(() => /共 [\d,]+ 条/.test(document.querySelector('[data-testid="case-total"]')?.textContent ?? ""));
+  const states = await page.getByTestId("case-state").allInnerTexts();
+  assert.ok(states.length > 0, "the generated halls filed appeals");
+  for (const s of states) assert.equal(s.trim(), "申诉中");
+  await shot("10-appeals");
+});
+
+test("settings: deadline policies and the calendar", async () => {
+  await page.getByTestId("menu-settings").click();
+  await page.getByTestId("policy-table").waitFor();
+  assert.match(await page.getByTestId("calendar-years").innerText(), /2024、2025、2026/);
+  await page.getByTestId("policy-edit-default").click();
+  await page.getByTestId("p-rectify").locator("input").fill("10");
+  await page.getByTestId("policy-save").click();
+  await page.locator(".el-message--success", { hasText: "已保存" }).waitFor();
+  assert.match(await page.getByTestId("policy-table").locator("tbody tr").first().innerText(), /\b10\b/);
+  await shot("11-settings");
 });

@@ -82,6 +82,7 @@ pub fn ts_bindings() -> Result<Vec<(String, String)>, String> {
         hcp_store::CaseDetail,
         hcp_store::CaseChange,
         hcp_store::OutboxSummary,
+        hcp_store::EvaluationRow,
     );
     out.sort();
     out.dedup_by(|a, b| a.0 == b.0);

@@ -26,6 +26,7 @@ use tokio::sync::broadcast;
 
 pub use cases::{role_zh, to_action};
 pub use error::AppError;
+pub use hcp_sync::PushReport;
 pub use hcp_sync::SyncEvent as Event;
 pub use types::*;
 

@@ -169,6 +169,8 @@ pub struct CaseFilter {
     pub flagged_only: bool,
     /// 承办人.
     pub assignee: Option<String>,
+    /// An evaluation id, or text the comment contains.
+    pub text: Option<String>,
     /// Page size (default 50, at most 500).
     pub limit: Option<i64>,
     /// Rows to skip.
@@ -1311,9 +1313,24 @@ impl Store {
             values.push(Value::Text(a.clone()));
             sql_where.push_str(&format!(" AND c.assignee = ?{}", values.len()));
         }
+        if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            values.push(Value::Text(text.to_owned()));
+            let id = values.len();
+            let escaped = text
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            values.push(Value::Text(format!("%{escaped}%")));
+            sql_where.push_str(&format!(
+                " AND (c.evaluation_id = ?{id} OR e.comment LIKE ?{} ESCAPE '\\')",
+                id + 1
+            ));
+        }
         let total: i64 = self
             .conn
-            .prepare_cached(&format!("SELECT count(*) FROM cases c WHERE {sql_where}"))?
+            .prepare_cached(&format!(
+                "SELECT count(*) FROM {LIST_FROM} WHERE {sql_where}"
+            ))?
             .query_row(params_from_iter(values.iter()), |r| r.get(0))?;
         let limit = f.limit.unwrap_or(50).clamp(1, 500);
         let offset = f.offset.unwrap_or(0).max(0);

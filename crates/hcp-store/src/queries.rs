@@ -249,6 +249,7 @@ impl Store {
             .filter(|stmt| {
                 let t = stmt.trim();
                 t.starts_with("CREATE TABLE evaluations ")
+                    || t.starts_with("ALTER TABLE evaluations ")
                     || (t.starts_with("CREATE INDEX") && t.contains(" ON evaluations "))
             })
             .map(|stmt| format!("{};\n", stmt.trim()))

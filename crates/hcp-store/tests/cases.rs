@@ -120,6 +120,21 @@ fn a_bad_rating_opens_one_case_and_replaying_the_feed_changes_nothing() {
     assert_eq!(detail.timeline.len(), 1);
     assert_eq!(detail.timeline[0].action, "case_opened");
     assert_eq!(detail.deadline.unwrap().last_day, "2026-09-29");
+    let search = |text: &str| {
+        store
+            .list_cases(
+                &CaseFilter {
+                    text: Some(text.into()),
+                    ..Default::default()
+                },
+                Utc::now(),
+            )
+            .unwrap()
+            .total
+    };
+    assert_eq!(search("E1"), 1);
+    assert_eq!(search("E2"), 0, "E2 is a good rating: no case");
+    assert_eq!(search("%"), 0, "LIKE wildcards are searched for literally");
 }
 
 #[test]

@@ -2,6 +2,19 @@
 // (crates/hcp-app) into ./types — never written by hand.
 import { getTransport } from "./client";
 import type {
+  AssignCasesArgs,
+  CaseActionArgs,
+  CaseChange,
+  CaseCountArgs,
+  CaseDetail,
+  CaseFilter,
+  CasePage,
+  CaseSettings,
+  CaseStateCount,
+  OutboxSummary,
+  PushReport,
+  SetPolicyArgs,
+  UserProfile,
   AddHallArgs,
   AddedHall,
   AppInfo,
@@ -44,6 +57,18 @@ export const api = {
   dashboard: (args: DashboardArgs) => call<Dashboard>("dashboard", args),
   formOptions: (args: DashboardArgs) => call<FormOptions>("form_options", args),
   loadDemo: () => call<DemoLoaded>("load_demo"),
+  currentUser: () => call<UserProfile>("current_user"),
+  setUser: (p: UserProfile) => call<UserProfile>("set_user", p),
+  listCases: (f: CaseFilter) => call<CasePage>("list_cases", f),
+  caseCounts: (a: CaseCountArgs) => call<CaseStateCount[]>("case_counts", a),
+  caseDetail: (case_id: number) => call<CaseDetail>("case_detail", { case_id }),
+  caseAction: (a: CaseActionArgs) => call<CaseChange>("case_action", a),
+  assignCases: (a: AssignCasesArgs) => call<number>("assign_cases", a),
+  pushNow: () => call<PushReport[]>("push_now"),
+  outboxSummary: () => call<OutboxSummary[]>("outbox_summary"),
+  caseSettings: () => call<CaseSettings>("case_settings"),
+  setDeadlinePolicy: (a: SetPolicyArgs) => call<CaseSettings>("set_deadline_policy", a),
+  importCalendar: (json: string) => call<number>("import_calendar", { json }),
 };
 
 /** Sync progress as it happens; returns the unsubscribe function. */

@@ -50,10 +50,16 @@ export const useAppStore = defineStore("app", () => {
     for (const c of vocabulary.value?.reasons ?? []) m.set(c.code, c.name);
     return (code: string) => m.get(code) ?? code;
   });
+  const caseStateName = computed(() => {
+    const m = new Map<string, string>();
+    for (const c of vocabulary.value?.case_states ?? []) m.set(c.code, c.name);
+    return (code: string) => m.get(code) ?? code;
+  });
+  const isOfficer = computed(() => info.value?.role === "officer");
   const isBad = computed(() => {
     const bad = new Set((vocabulary.value?.levels ?? []).filter((l) => l.is_bad).map((l) => l.level));
     return (level: number) => bad.has(level);
   });
 
-  return { info, vocabulary, online, sync, lastEvent, load, refreshInfo, levelName, channelName, reasonName, isBad };
+  return { info, vocabulary, online, sync, lastEvent, load, refreshInfo, levelName, channelName, reasonName, caseStateName, isOfficer, isBad };
 });

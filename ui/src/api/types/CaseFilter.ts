@@ -25,6 +25,10 @@ flagged_only: boolean,
  */
 assignee: string | null, 
 /**
+ * An evaluation id, or text the comment contains.
+ */
+text: string | null, 
+/**
  * Page size (default 50, at most 500).
  */
 limit: number | null, 

@@ -29,6 +29,7 @@ export type { EvaluationListRow } from "./EvaluationListRow";
 export type { EvaluationPage } from "./EvaluationPage";
 export type { EvaluationQuery } from "./EvaluationQuery";
 export type { EvaluationRef } from "./EvaluationRef";
+export type { EvaluationRow } from "./EvaluationRow";
 export type { FollowUp } from "./FollowUp";
 export type { FormOptions } from "./FormOptions";
 export type { HallCounts } from "./HallCounts";
