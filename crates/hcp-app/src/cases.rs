@@ -269,12 +269,23 @@ impl App {
 
     /// Delivers pending decisions to every hall that has some.
     pub async fn push_now(&self) -> AppResult<Vec<PushReport>> {
+        self.push_to(None).await
+    }
+
+    /// Delivers pending decisions to the given halls (all when `None`) that have
+    /// some. After a sync only the halls that answered are pushed to, so an
+    /// unreachable hall does not keep the officer waiting twice.
+    pub async fn push_to(&self, only: Option<Vec<String>>) -> AppResult<Vec<PushReport>> {
         let db = self.db.clone();
         let eps = self
             .with_store(move |s| {
                 let halls = s.halls_with_pending_decisions()?;
                 let known: Vec<String> = s.halls()?.into_iter().map(|h| h.hall_id).collect();
-                let only: Vec<String> = halls.into_iter().filter(|h| known.contains(h)).collect();
+                let only: Vec<String> = halls
+                    .into_iter()
+                    .filter(|h| known.contains(h))
+                    .filter(|h| only.as_ref().is_none_or(|o| o.contains(h)))
+                    .collect();
                 if only.is_empty() {
                     return Ok(vec![]);
                 }

@@ -235,7 +235,12 @@ impl App {
         }
         let reports = self.run_sync(eps).await;
         // Decisions made offline go out as soon as the halls answer again.
-        let pushed = self.push_now().await.unwrap_or_default();
+        let answered: Vec<String> = reports
+            .iter()
+            .filter(|r| r.error.is_none())
+            .map(|r| r.hall_id.clone())
+            .collect();
+        let pushed = self.push_to(Some(answered)).await.unwrap_or_default();
         Ok(SyncResult { reports, pushed })
     }
 

@@ -403,8 +403,13 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 hcp_app::App::open(&db)
                     .map_err(|e| CliError::Msg(e.message))
                     .and_then(|app| {
+                        let answered = reports
+                            .iter()
+                            .filter(|r| r.error.is_none())
+                            .map(|r| r.hall_id.clone())
+                            .collect();
                         runtime()?
-                            .block_on(app.push_now())
+                            .block_on(app.push_to(Some(answered)))
                             .map_err(|e| CliError::Msg(e.message))
                     })
             };
