@@ -221,6 +221,81 @@ async fn flow() {
         .unwrap_err();
     assert_eq!(e.code, "unknown_command");
 
+    // Roles: a director sees only their hall's cases and cannot act on them; an
+    // officer can. The sync opened the cases and pushed their openings.
+    let all = app.list_cases(Default::default()).await.unwrap();
+    assert!(all.total > 0);
+    assert!(
+        result
+            .pushed
+            .iter()
+            .all(|p| p.pending == 0 && p.error.is_none())
+    );
+    assert!(!result.pushed.is_empty());
+    let e = app
+        .set_user(hcp_app::UserProfile {
+            name: "李主任".into(),
+            role: "director".into(),
+            hall_id: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("所在大厅"), "{}", e.message);
+    app.set_user(hcp_app::UserProfile {
+        name: "李主任".into(),
+        role: "director".into(),
+        hall_id: Some(halls[0].clone()),
+    })
+    .await
+    .unwrap();
+    let own = app.list_cases(Default::default()).await.unwrap();
+    assert!(own.total > 0 && own.total < all.total);
+    assert!(own.rows.iter().all(|r| r.hall_id == halls[0]));
+    let other = hcp_store::CaseFilter {
+        hall_id: Some(halls[1].clone()),
+        ..Default::default()
+    };
+    assert_eq!(app.list_cases(other).await.unwrap_err().code, "forbidden");
+    let theirs = all.rows.iter().find(|r| r.hall_id == halls[1]).unwrap();
+    let e = app
+        .case_detail(hcp_app::CaseIdArgs {
+            case_id: theirs.case_id,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "forbidden");
+    let mine = own.rows.iter().find(|r| r.state == "open").unwrap();
+    let verify = serde_json::json!({
+        "case_id": mine.case_id,
+        "action": {"type": "verify", "outcome": "true", "note": "属实"}
+    });
+    let e = app
+        .dispatch("case_action", verify.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "refused");
+    assert!(e.message.contains("只有效能督查员"), "{}", e.message);
+    app.set_user(hcp_app::UserProfile {
+        name: "陈静".into(),
+        role: "officer".into(),
+        hall_id: None,
+    })
+    .await
+    .unwrap();
+    let done = app.dispatch("case_action", verify).await.unwrap();
+    assert_eq!(done["to_state"], "rectifying");
+    let d = app
+        .case_detail(hcp_app::CaseIdArgs {
+            case_id: mine.case_id,
+        })
+        .await
+        .unwrap();
+    assert_eq!(d.timeline.last().unwrap().actor, "陈静");
+    assert!(
+        d.evaluation.unwrap().raw_json.is_empty(),
+        "the raw record (with the ID hash) never reaches the UI"
+    );
+
     // A second sync brings nothing new; removing a hall forgets it.
     let again = app.sync_now(SyncArgs::default()).await.unwrap();
     assert!(
