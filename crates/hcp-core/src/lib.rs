@@ -14,6 +14,7 @@ pub mod case;
 pub mod metrics;
 pub mod rating;
 pub mod validate;
+pub mod visit;
 pub mod wire;
 
 pub use calendar::{Deadline, WorkingCalendar};
