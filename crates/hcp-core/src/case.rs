@@ -206,6 +206,11 @@ pub enum Action {
         /// `revised` or `withdrawn`.
         how: String,
     },
+    /// The officer confirms a mystery-shopper finding was rectified (closes it).
+    FindingRectified {
+        /// 整改核查说明.
+        note: String,
+    },
     /// The officer closes a case whose appeal window passed without an appeal.
     Close {
         /// 办结说明.
@@ -279,6 +284,9 @@ pub struct Case {
     pub closed_at: Option<DateTime<FixedOffset>>,
     /// Set when an upheld appeal had the ground `malicious`: mark the evaluator.
     pub marks_evaluator_malicious: bool,
+    /// A rectification task from a mystery-shopper finding (no citizen to call back).
+    #[serde(default)]
+    pub finding: bool,
 }
 
 /// How close a deadline is.
@@ -320,6 +328,17 @@ impl Case {
             rectification_rev_at_appeal: None,
             closed_at: None,
             marks_evaluator_malicious: false,
+            finding: false,
+        }
+    }
+
+    /// A rectification task for a mystery-shopper finding, accepted at `at`: the
+    /// hall rectifies at once (its clock starts on that day).
+    pub fn open_finding(at: DateTime<FixedOffset>) -> Self {
+        Self {
+            state: CaseState::Rectifying,
+            finding: true,
+            ..Self::open(at)
         }
     }
 
@@ -517,6 +536,20 @@ impl Case {
                     return Err(Refused("改评/撤评只能来自大厅数据".into()));
                 }
                 c.state = S::ClosedRevised;
+                c.closed_at = Some(at);
+            }
+            Action::FindingRectified { note } => {
+                officer_only()?;
+                if !self.finding {
+                    return Err(Refused(
+                        "差评工单须经大厅提交整改报告、验收和回访后办结".into(),
+                    ));
+                }
+                if !matches!(self.state, S::Rectifying | S::AwaitingSignoff) {
+                    return Err(refuse_state());
+                }
+                need(note, "整改核查说明")?;
+                c.state = S::Closed;
                 c.closed_at = Some(at);
             }
             Action::Close { note } => {
@@ -1380,6 +1413,58 @@ mod tests {
         let just_before = w - chrono::Duration::seconds(1);
         assert_eq!(urgency_of(&d, just_before, &cal(), 2), Urgency::OnTime);
         assert_eq!(urgency_of(&d, w, &cal(), 2), Urgency::Warning);
+    }
+
+    #[test]
+    fn a_finding_starts_rectifying_and_closes_when_confirmed() {
+        let f = Case::open_finding(at(T0));
+        assert_eq!(f.state, CaseState::Rectifying);
+        let err = f
+            .apply(
+                &Action::FindingRectified { note: " ".into() },
+                Actor::Officer,
+                at(T0),
+                &cal(),
+                &DeadlinePolicy::default(),
+            )
+            .unwrap_err();
+        assert!(err.0.contains("整改核查说明"));
+        let done = step(
+            &f,
+            Action::FindingRectified {
+                note: "复查已整改".into(),
+            },
+            Actor::Officer,
+            T0,
+        );
+        assert_eq!(done.state, CaseState::Closed);
+        // Not for bad-rating cases, and not by a director.
+        let c = step(
+            &Case::open(at(T0)),
+            verify(VerifyOutcome::True),
+            Actor::Officer,
+            T0,
+        );
+        assert!(
+            c.apply(
+                &Action::FindingRectified { note: "x".into() },
+                Actor::Officer,
+                at(T0),
+                &cal(),
+                &DeadlinePolicy::default()
+            )
+            .is_err()
+        );
+        assert!(
+            f.apply(
+                &Action::FindingRectified { note: "x".into() },
+                Actor::Director,
+                at(T0),
+                &cal(),
+                &DeadlinePolicy::default()
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -284,6 +284,9 @@ pub enum VisitAction {
         /// Items not answered yet.
         unanswered: u32,
     },
+    /// The shopper takes a handed-in visit back to correct it (after the officer
+    /// returned it, or before it was reviewed); the next hand-in is a new revision.
+    Reopen,
     /// The officer accepts it.
     Accept,
     /// The officer returns it with comments.
@@ -342,6 +345,13 @@ pub fn visit_transition(
                 )));
             }
             Ok(V::Submitted)
+        }
+        VisitAction::Reopen => {
+            only(Actor::Shopper, "撤回修改暗访记录")?;
+            if !matches!(state, V::Submitted | V::Returned) {
+                return Err(wrong_state());
+            }
+            Ok(V::InField)
         }
         VisitAction::Accept => {
             only(Actor::Officer, "审核暗访记录")?;
@@ -550,6 +560,10 @@ mod tests {
             ),
             Ok(V::Returned)
         );
+        assert_eq!(t(V::Submitted, VisitAction::Reopen, s), Ok(V::InField));
+        assert_eq!(t(V::Returned, VisitAction::Reopen, s), Ok(V::InField));
+        assert!(t(V::Accepted, VisitAction::Reopen, s).is_err());
+        assert!(t(V::Submitted, VisitAction::Reopen, o).is_err());
         assert_eq!(t(V::Accepted, VisitAction::Close, o), Ok(V::Closed));
         assert!(t(V::Submitted, VisitAction::Close, o).is_err());
         assert!(t(V::Closed, VisitAction::Edit, s).is_err());

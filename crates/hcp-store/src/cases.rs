@@ -337,6 +337,8 @@ pub struct OutboxSummary {
 /// A stored case row, as the transition code needs it.
 struct StoredCase {
     case_id: i64,
+    /// `bad_rating` or `visit_finding` (the hall hears only of the first).
+    kind: String,
     hall_id: String,
     evaluation_id: String,
     case: Case,
@@ -349,7 +351,7 @@ fn load_case(
     p: &[&dyn rusqlite::ToSql],
 ) -> Result<Option<StoredCase>> {
     let sql = format!(
-        "SELECT case_id, hall_id, evaluation_id, body, version FROM cases WHERE {where_sql}"
+        "SELECT case_id, hall_id, evaluation_id, body, version, kind FROM cases WHERE {where_sql}"
     );
     let row = tx
         .prepare_cached(&sql)?
@@ -360,16 +362,18 @@ fn load_case(
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, i64>(4)?,
+                r.get::<_, String>(5)?,
             ))
         })
         .optional()?;
-    let Some((case_id, hall_id, evaluation_id, body, version)) = row else {
+    let Some((case_id, hall_id, evaluation_id, body, version, kind)) = row else {
         return Ok(None);
     };
     let case: Case = serde_json::from_str(&body)
         .map_err(|e| StoreError::Corrupt(format!("工单 {case_id}：{e}")))?;
     Ok(Some(StoredCase {
         case_id,
+        kind,
         hall_id,
         evaluation_id,
         case,
@@ -471,11 +475,10 @@ fn write_transition(
     )?;
     let mut queued = 0;
     for d in decisions {
-        queue_decision(tx, stored, d, who, at)?;
-        queued += 1;
+        queued += u32::from(queue_decision(tx, stored, d, who, at)?);
     }
     if new.state.is_closed() && !stored.case.state.is_closed() {
-        queue_decision(
+        queued += u32::from(queue_decision(
             tx,
             stored,
             &NewDecision {
@@ -486,8 +489,7 @@ fn write_transition(
             },
             who,
             at,
-        )?;
-        queued += 1;
+        )?);
     }
     Ok(CaseChange {
         case_id: stored.case_id,
@@ -504,7 +506,11 @@ fn queue_decision(
     d: &NewDecision<'_>,
     who: Who<'_>,
     at: DateTime<FixedOffset>,
-) -> Result<()> {
+) -> Result<bool> {
+    if stored.kind != "bad_rating" {
+        // hall-api decisions are about evaluations; a visit finding has none.
+        return Ok(false);
+    }
     let decision = Decision {
         id: uuid::Uuid::new_v4().to_string(),
         kind: d.kind.to_owned(),
@@ -527,7 +533,7 @@ fn queue_decision(
         to_json(&decision)?,
         now_text()
     ])?;
-    Ok(())
+    Ok(true)
 }
 
 /// The latest appeal or rectification on an evaluation: (id, raw_json).
@@ -683,6 +689,7 @@ fn open_case(
     )?;
     let stored = StoredCase {
         case_id,
+        kind: "bad_rating".into(),
         hall_id: e.hall_id.to_owned(),
         evaluation_id: e.evaluation_id.to_owned(),
         case,
@@ -1184,6 +1191,12 @@ impl Store {
                     None,
                     None,
                 ),
+                Action::FindingRectified { note } => (
+                    "finding_rectified",
+                    "暗访发现问题已整改，核查后办结".to_string(),
+                    Some(note.clone()),
+                    None,
+                ),
                 Action::Close { note } => (
                     "close",
                     "申诉期满未申诉，办结".to_string(),
@@ -1658,4 +1671,58 @@ fn recompute_deadlines(tx: &Transaction<'_>) -> Result<()> {
         write.execute(params![id, due, warn, est])?;
     }
     Ok(())
+}
+
+/// Opens a rectification task for a mystery-shopper finding inside `tx` (kind
+/// `visit_finding`, keyed by `visit_id#item_id`): rectifying from `at`, with an
+/// audit row, and nothing for the hall's API. Returns the case id, or `None` when
+/// the task was opened before.
+pub(crate) fn open_finding_case(
+    tx: &Transaction<'_>,
+    hall_id: &str,
+    key: &str,
+    summary: &str,
+    who: Who<'_>,
+    at: DateTime<FixedOffset>,
+) -> Result<Option<i64>> {
+    let rules = load_rules(tx)?;
+    let case = Case::open_finding(at);
+    let (due, warn, estimated) = deadline_columns(&case, &rules, hall_id);
+    let stamp = now_text();
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO cases (hall_id, evaluation_id, kind, state, body, evaluated_at,
+                due_at, warn_at, due_estimated, opened_at, updated_at)
+             VALUES (?1, ?2, 'visit_finding', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+        )?
+        .execute(params![
+            hall_id,
+            key,
+            case.state.as_str(),
+            to_json(&case)?,
+            utc_text(at.with_timezone(&Utc)),
+            due,
+            warn,
+            estimated,
+            stamp
+        ])?;
+    if inserted == 0 {
+        return Ok(None);
+    }
+    let case_id = tx.last_insert_rowid();
+    let detail = json!({
+        "from": null, "to": case.state.as_str(), "summary": summary,
+        "evaluation_id": key, "hall_id": hall_id,
+    });
+    append_in(
+        tx,
+        &AuditEntry {
+            actor: who.name,
+            role: role_str(who.actor),
+            subject: &format!("case:{case_id}"),
+            action: "finding_opened",
+            detail: &detail.to_string(),
+        },
+    )?;
+    Ok(Some(case_id))
 }

@@ -13,6 +13,7 @@ mod feed;
 mod halls;
 mod queries;
 mod vault;
+mod visits;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -32,6 +33,10 @@ pub use feed::{FeedRecord, PageOutcome, PageToApply, QuarantineEntry, SyncState}
 pub use halls::HallRecord;
 pub use queries::{EvaluationKey, EvaluationRow, HallCounts, QuarantineRow};
 pub use vault::{OsKeyring, SecretStore, SecretStoreUnavailable, TokenLocation, TokenVault};
+pub use visits::{
+    ImportOutcome, KeyInfo, MAX_PHOTO_BYTES, VisitDetail, VisitFields, VisitItemView, VisitPhoto,
+    VisitRow, fingerprint, now_beijing,
+};
 
 /// Errors of the local cache.
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +91,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_evaluation_days.sql"),
     include_str!("../migrations/0004_audit_log.sql"),
     include_str!("../migrations/0005_cases.sql"),
+    include_str!("../migrations/0006_visits.sql"),
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,315 @@
+//! Mystery-shopper visits on real SQLite files and real photo stores: a shopper's
+//! installation fills and hands in, an officer's imports and reviews.
+
+use std::path::Path;
+
+use hcp_core::case::Actor;
+use hcp_core::visit::{Answer, ChecklistTemplate};
+use hcp_core::wire::HallProfile;
+use hcp_store::{Store, VisitFields, Who, now_beijing};
+
+const HALL: &str = "340825-ZWFW";
+const SHOPPER: Who<'static> = Who {
+    name: "暗访员甲",
+    actor: Actor::Shopper,
+};
+const OFFICER: Who<'static> = Who {
+    name: "陈静",
+    actor: Actor::Officer,
+};
+
+fn open(dir: &Path, name: &str) -> Store {
+    let mut s = Store::open(dir.join(name).join("hcp.db")).unwrap();
+    let p: HallProfile = serde_json::from_value(serde_json::json!({
+        "hall_id": HALL, "name": "太湖县政务服务中心", "region_code": "340825", "level": "county",
+        "profile_rev": 1, "departments": [], "windows": [], "staff": [], "items": []
+    }))
+    .unwrap();
+    s.upsert_hall(&p, "http://127.0.0.1:1/h/x/", None).unwrap();
+    s
+}
+
+fn png(seed: u8) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([seed, x as u8 * 4, y as u8 * 5]));
+    let mut out = std::io::Cursor::new(vec![]);
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+/// Fills every item: all pass except a deduction on 3.3 and n/a on 8.3.
+fn fill(s: &mut Store, id: &str) {
+    for item in ChecklistTemplate::v1().items() {
+        let a = match item.id.as_str() {
+            "3.3" => Answer::Deduct { points: 2 },
+            "8.3" => Answer::NotApplicable,
+            _ => Answer::Pass,
+        };
+        s.set_visit_answer(id, &item.id, Some(&a), None, SHOPPER)
+            .unwrap();
+    }
+}
+
+/// Everything an import could touch: visits, answers, photos, audit rows, files.
+fn snapshot(s: &Store) -> (usize, i64, Vec<String>) {
+    let visits = s.list_visits(None).unwrap().len();
+    let audit = s.verify_audit().unwrap().rows;
+    let mut files = vec![];
+    if let Ok(walk) = std::fs::read_dir(s.photo_dir()) {
+        for d in walk.flatten() {
+            if let Ok(inner) = std::fs::read_dir(d.path()) {
+                for f in inner.flatten() {
+                    files.push(f.path().display().to_string());
+                }
+            }
+        }
+    }
+    files.sort();
+    (visits, audit, files)
+}
+
+#[test]
+fn a_draft_is_saved_on_every_change_and_scored_by_the_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path(), "shopper");
+    let id = s.create_visit(HALL, "v1", SHOPPER).unwrap();
+    s.set_visit_answer(&id, "1.1", Some(&Answer::Pass), Some("到岗正常"), SHOPPER)
+        .unwrap();
+    s.set_visit_answer(
+        &id,
+        "1.2",
+        Some(&Answer::Deduct { points: 1 }),
+        None,
+        SHOPPER,
+    )
+    .unwrap();
+    s.set_visit_answer(&id, "1.3", Some(&Answer::NotApplicable), None, SHOPPER)
+        .unwrap();
+    let err = s
+        .set_visit_answer(
+            &id,
+            "1.1",
+            Some(&Answer::Deduct { points: 9 }),
+            None,
+            SHOPPER,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("扣分应为"), "{err}");
+    s.set_visit_fields(
+        &id,
+        &VisitFields {
+            started_at: Some("2026-11-20T09:00:00+08:00".into()),
+            ended_at: Some("2026-11-20T10:10:00+08:00".into()),
+            windows: "A01,A02".into(),
+            queue_minutes: Some(25),
+            ..Default::default()
+        },
+        SHOPPER,
+    )
+    .unwrap();
+    drop(s);
+    // Reopened: everything is there; (3 + 1) / (3 + 2) = 80.0.
+    let s = open(dir.path(), "shopper");
+    let d = s.visit_detail(&id).unwrap();
+    assert_eq!(d.visit.state, "in_field");
+    assert_eq!(d.visit.score, "80.0");
+    assert_eq!((d.visit.answered, d.visit.total), (3, 41));
+    assert_eq!(d.items[0].note, "到岗正常");
+    assert_eq!(d.visit.fields.queue_minutes, Some(25));
+    let mut s = s;
+    let err = s.submit_visit(&id, SHOPPER).unwrap_err();
+    assert!(err.to_string().contains("38 个检查项未填写"), "{err}");
+    let err = s.submit_visit(&id, OFFICER).unwrap_err();
+    assert!(err.to_string().contains("只有暗访员"), "{err}");
+}
+
+#[test]
+fn a_severe_deduction_fails_the_visit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path(), "shopper");
+    let id = s.create_visit(HALL, "v1", SHOPPER).unwrap();
+    fill(&mut s, &id);
+    // 7.3 不干预评价 is 严重.
+    s.set_visit_answer(
+        &id,
+        "7.3",
+        Some(&Answer::Deduct { points: 1 }),
+        None,
+        SHOPPER,
+    )
+    .unwrap();
+    let d = s.visit_detail(&id).unwrap();
+    assert!(d.visit.severe_failed);
+    assert_eq!(d.visit.score, "97.0"); // (101 - 2 - 2 - 1) / (101 - 2) → 96/99 = 97.0
+}
+
+#[test]
+fn a_bundle_round_trips_with_photos_and_importing_twice_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut shop = open(dir.path(), "shopper");
+    let mut office = open(dir.path(), "officer");
+    let id = shop.create_visit(HALL, "v1", SHOPPER).unwrap();
+    fill(&mut shop, &id);
+    let p1 = shop
+        .attach_visit_photo(&id, "3.3", &png(1), "窗口.png", SHOPPER)
+        .unwrap();
+    shop.attach_visit_photo(&id, "3.3", &png(2), "台面.png", SHOPPER)
+        .unwrap();
+    shop.attach_visit_photo(&id, "9.1", &png(1), "同一张.png", SHOPPER)
+        .unwrap();
+    assert!(
+        shop.thumbnail_path(&p1.sha256).exists(),
+        "a thumbnail is made"
+    );
+    shop.submit_visit(&id, SHOPPER).unwrap();
+    let bundle = dir.path().join("visit.hcpv");
+    shop.export_visit(&id, &bundle).unwrap();
+    let bytes = std::fs::read(&bundle).unwrap();
+
+    // Not trusted yet: refused, nothing imported.
+    let before = snapshot(&office);
+    let err = office.import_visit(&bytes, OFFICER).unwrap_err();
+    assert!(err.to_string().contains("未受信任"), "{err}");
+    assert_eq!(snapshot(&office), before);
+
+    let key = shop.own_key().unwrap();
+    office
+        .trust_key(&key.public_key, "暗访员甲", OFFICER)
+        .unwrap();
+    let got = office.import_visit(&bytes, OFFICER).unwrap();
+    assert_eq!(
+        (got.status.as_str(), got.rev, got.photos_added),
+        ("new", 1, 2)
+    );
+    let d = office.visit_detail(&id).unwrap();
+    assert_eq!(d.visit.state, "submitted");
+    assert_eq!(d.visit.signer.as_deref(), Some(key.fingerprint.as_str()));
+    assert_eq!(d.visit.score, shop.visit_detail(&id).unwrap().visit.score);
+    let item = d.items.iter().find(|i| i.item_id == "3.3").unwrap();
+    assert_eq!(item.photos.len(), 2);
+    assert_eq!(
+        std::fs::read(office.photo_path(&p1.sha256)).unwrap(),
+        png(1),
+        "the photo arrived byte for byte"
+    );
+
+    let after_first = snapshot(&office);
+    let again = office.import_visit(&bytes, OFFICER).unwrap();
+    assert_eq!(again.status, "unchanged");
+    assert_eq!(snapshot(&office), after_first);
+
+    // Accepting opens a rectification task for the deduction.
+    let opened = office
+        .review_visit(&id, true, "情况属实", None, OFFICER, now_beijing())
+        .unwrap();
+    assert_eq!(opened.len(), 1);
+    let cases = office
+        .list_cases(&Default::default(), chrono::Utc::now())
+        .unwrap();
+    assert_eq!(cases.rows[0].kind, "visit_finding");
+    assert_eq!(cases.rows[0].state, "rectifying");
+    assert!(cases.rows[0].due_at.is_some());
+    // Nothing for the hall's API: a finding has no evaluation there.
+    assert!(office.pending_decisions(HALL, 10).unwrap().is_empty());
+}
+
+#[test]
+fn a_newer_revision_replaces_the_older() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut shop = open(dir.path(), "shopper");
+    let mut office = open(dir.path(), "officer");
+    office
+        .trust_key(&shop.own_key().unwrap().public_key, "甲", OFFICER)
+        .unwrap();
+    let id = shop.create_visit(HALL, "v1", SHOPPER).unwrap();
+    fill(&mut shop, &id);
+    shop.submit_visit(&id, SHOPPER).unwrap();
+    let b1 = dir.path().join("r1.hcpv");
+    shop.export_visit(&id, &b1).unwrap();
+    office
+        .import_visit(&std::fs::read(&b1).unwrap(), OFFICER)
+        .unwrap();
+    office
+        .review_visit(
+            &id,
+            false,
+            "请补充 3.3 的照片",
+            None,
+            OFFICER,
+            now_beijing(),
+        )
+        .unwrap();
+    assert_eq!(office.visit_detail(&id).unwrap().visit.state, "returned");
+
+    shop.reopen_visit(&id, SHOPPER).unwrap();
+    shop.attach_visit_photo(&id, "3.3", &png(9), "补充.png", SHOPPER)
+        .unwrap();
+    assert_eq!(shop.submit_visit(&id, SHOPPER).unwrap(), 2);
+    let b2 = dir.path().join("r2.hcpv");
+    shop.export_visit(&id, &b2).unwrap();
+    let got = office
+        .import_visit(&std::fs::read(&b2).unwrap(), OFFICER)
+        .unwrap();
+    assert_eq!((got.status.as_str(), got.rev), ("replaced", 2));
+    let d = office.visit_detail(&id).unwrap();
+    assert_eq!((d.visit.state.as_str(), d.visit.rev), ("submitted", 2));
+    // The old revision again changes nothing.
+    let old = office
+        .import_visit(&std::fs::read(&b1).unwrap(), OFFICER)
+        .unwrap();
+    assert_eq!(old.status, "unchanged");
+    assert_eq!(office.visit_detail(&id).unwrap().visit.rev, 2);
+}
+
+#[test]
+fn truncated_altered_and_foreign_bundles_are_refused_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut shop = open(dir.path(), "shopper");
+    let mut stranger = open(dir.path(), "stranger");
+    let mut office = open(dir.path(), "officer");
+    office
+        .trust_key(&shop.own_key().unwrap().public_key, "甲", OFFICER)
+        .unwrap();
+    let id = shop.create_visit(HALL, "v1", SHOPPER).unwrap();
+    fill(&mut shop, &id);
+    shop.attach_visit_photo(&id, "1.1", &png(3), "a.png", SHOPPER)
+        .unwrap();
+    shop.submit_visit(&id, SHOPPER).unwrap();
+    let path = dir.path().join("v.hcpv");
+    shop.export_visit(&id, &path).unwrap();
+    let good = std::fs::read(&path).unwrap();
+
+    let sid = stranger.create_visit(HALL, "v1", SHOPPER).unwrap();
+    fill(&mut stranger, &sid);
+    stranger.submit_visit(&sid, SHOPPER).unwrap();
+    let spath = dir.path().join("s.hcpv");
+    stranger.export_visit(&sid, &spath).unwrap();
+    let foreign = std::fs::read(&spath).unwrap();
+
+    let before = snapshot(&office);
+    let truncated = &good[..good.len() * 2 / 3];
+    let e = office.import_visit(truncated, OFFICER).unwrap_err();
+    assert!(e.to_string().contains("未导入"), "{e}");
+    assert_eq!(snapshot(&office), before);
+
+    // Flip one byte in every position class until one lands in content the zip
+    // reader still opens: the sums or the signature must catch it.
+    let mut caught = 0;
+    for at in (0..good.len()).step_by(97) {
+        let mut bad = good.clone();
+        bad[at] ^= 0x01;
+        let e = office.import_visit(&bad, OFFICER).unwrap_err();
+        assert!(e.to_string().contains("未导入"), "byte {at}: {e}");
+        caught += 1;
+        assert_eq!(snapshot(&office), before, "byte {at} left something behind");
+    }
+    assert!(caught > 10);
+
+    let e = office.import_visit(&foreign, OFFICER).unwrap_err();
+    assert!(e.to_string().contains("未受信任的密钥"), "{e}");
+    assert_eq!(snapshot(&office), before);
+
+    // And the good one still imports.
+    assert_eq!(office.import_visit(&good, OFFICER).unwrap().status, "new");
+}
