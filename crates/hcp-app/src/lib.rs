@@ -10,6 +10,7 @@
 mod cases;
 mod error;
 mod types;
+mod visits;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -133,6 +134,30 @@ impl App {
             "case_settings" => out(self.case_settings().await),
             "set_deadline_policy" => out(self.set_deadline_policy(parse(args)?).await),
             "import_calendar" => out(self.import_calendar(parse(args)?).await),
+            "visit_template" => {
+                #[derive(serde::Deserialize)]
+                struct V {
+                    #[serde(default)]
+                    version: Option<String>,
+                }
+                let v: V = parse(args)?;
+                out(self.visit_template(v.version.as_deref().unwrap_or("v1")))
+            }
+            "list_visits" => out(self.list_visits(parse(args)?).await),
+            "visit_detail" => out(self.visit_detail(parse(args)?).await),
+            "create_visit" => out(self.create_visit(parse(args)?).await),
+            "set_visit_answer" => out(self.set_visit_answer(parse(args)?).await),
+            "set_visit_fields" => out(self.set_visit_fields(parse(args)?).await),
+            "attach_visit_photo" => out(self.attach_visit_photo(parse(args)?).await),
+            "visit_photo" => out(self.visit_photo(parse(args)?).await),
+            "submit_visit" => out(self.submit_visit(parse(args)?).await),
+            "reopen_visit" => out(self.reopen_visit(parse(args)?).await),
+            "review_visit" => out(self.review_visit(parse(args)?).await),
+            "export_visit" => out(self.export_visit(parse(args)?).await),
+            "import_visit" => out(self.import_visit(parse(args)?).await),
+            "own_key" => out(self.own_key().await),
+            "trusted_keys" => out(self.trusted_keys().await),
+            "trust_key" => out(self.trust_key(parse(args)?).await),
             _ => Err(AppError::new(
                 "unknown_command",
                 format!("未知的命令 “{command}”"),

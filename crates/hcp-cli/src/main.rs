@@ -7,6 +7,7 @@ mod demo;
 mod export;
 mod progress;
 mod serve_ui;
+mod visits;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -103,6 +104,16 @@ enum Cmd {
         /// 以 JSON 输出
         #[arg(long)]
         json: bool,
+    },
+    /// 暗访记录：新建、填写、照片、提交、导出/导入交件、审核
+    Visit {
+        #[command(subcommand)]
+        cmd: visits::VisitCmd,
+    },
+    /// 暗访交件签名密钥：本机公钥、信任暗访员公钥
+    Keys {
+        #[command(subcommand)]
+        cmd: visits::KeysCmd,
     },
     /// 审计日志（全过程留痕）
     Audit {
@@ -336,6 +347,8 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 }
             }
         }
+        Cmd::Visit { cmd } => visits::visit(&db_path(cli.db, "hcp.db")?, cmd),
+        Cmd::Keys { cmd } => visits::keys(&db_path(cli.db, "hcp.db")?, cmd),
         Cmd::User { cmd } => cases::user(&db_path(cli.db, "hcp.db")?, cmd),
         Cmd::Cases {
             cmd: CasesCmd::List(a),

@@ -78,6 +78,8 @@ pub async fn run(db: &Path, addr: SocketAddr, dist: PathBuf, demo: bool) -> Resu
             bridge.clone(),
             check_host,
         ))
+        // Photos and hand-in bundles travel base64 in the JSON body.
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
         .with_state(bridge.clone());
     println!(
         "HCP_UI_URL=http://127.0.0.1:{}/?token={}",

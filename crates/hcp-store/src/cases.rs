@@ -171,6 +171,8 @@ pub struct CaseFilter {
     pub assignee: Option<String>,
     /// An evaluation id, or text the comment contains.
     pub text: Option<String>,
+    /// `bad_rating` (差评工单) or `visit_finding` (暗访发现问题).
+    pub kind: Option<String>,
     /// Page size (default 50, at most 500).
     pub limit: Option<i64>,
     /// Rows to skip.
@@ -1321,6 +1323,10 @@ impl Store {
         }
         if f.flagged_only {
             sql_where.push_str(" AND c.flagged_malicious = 1");
+        }
+        if let Some(k) = &f.kind {
+            values.push(Value::Text(k.clone()));
+            sql_where.push_str(&format!(" AND c.kind = ?{}", values.len()));
         }
         if let Some(a) = &f.assignee {
             values.push(Value::Text(a.clone()));

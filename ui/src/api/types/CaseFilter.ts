@@ -29,6 +29,10 @@ assignee: string | null,
  */
 text: string | null, 
 /**
+ * `bad_rating` (差评工单) or `visit_finding` (暗访发现问题).
+ */
+kind: string | null, 
+/**
  * Page size (default 50, at most 500).
  */
 limit: number | null, 

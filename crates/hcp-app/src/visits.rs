@@ -1,0 +1,290 @@
+//! The mystery-shopper commands: drafts, photos, hand-in bundles, review, keys.
+//! A director never sees who the shopper was.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use hcp_core::case::Actor;
+use hcp_core::visit::{Answer, ChecklistTemplate};
+use hcp_store::{ImportOutcome, KeyInfo, Store, VisitDetail, VisitPhoto, VisitRow, Who};
+
+use crate::cases::load_profile;
+use crate::{App, AppError, AppResult, types::*};
+
+fn who_of(s: &Store) -> AppResult<(String, Actor, Option<String>, String)> {
+    let (p, _) = load_profile(s)?;
+    let actor = match p.role.as_str() {
+        "officer" => Actor::Officer,
+        "director" => Actor::Director,
+        _ => Actor::Shopper,
+    };
+    Ok((p.name, actor, p.hall_id, p.role))
+}
+
+fn decode(b64: &str, what: &str) -> AppResult<Vec<u8>> {
+    B64.decode(b64.trim())
+        .map_err(|_| AppError::invalid(format!("{what}数据无法读取（base64 格式错误）")))
+}
+
+/// What a viewer may see of a visit: directors only their hall, never the shopper.
+fn redact(row: &mut VisitRow, role: &str, own_hall: Option<&str>) -> AppResult<()> {
+    if role == "director" {
+        if own_hall != Some(row.hall_id.as_str()) {
+            return Err(AppError::new(
+                "forbidden",
+                "大厅负责人只能查看本大厅的暗访记录",
+            ));
+        }
+        row.shopper = None;
+    }
+    Ok(())
+}
+
+impl App {
+    /// The checklist template of a version, for the form's sections.
+    pub fn visit_template(&self, version: &str) -> AppResult<TemplateView> {
+        let t = ChecklistTemplate::builtin(version)
+            .ok_or_else(|| AppError::not_found(format!("没有版本为 “{version}” 的检查表模板")))?;
+        Ok(TemplateView {
+            version: t.version.clone(),
+            name: t.name.clone(),
+            sections: t
+                .sections
+                .iter()
+                .map(|s| TemplateSection {
+                    id: s.id.clone(),
+                    name: s.name.clone(),
+                    items: s.items.iter().map(|i| i.id.clone()).collect(),
+                })
+                .collect(),
+        })
+    }
+
+    /// Visits (a director: their hall's, without the shopper).
+    pub async fn list_visits(&self, a: VisitListArgs) -> AppResult<Vec<VisitRow>> {
+        self.with_store(move |s| {
+            let (_, _, own, role) = who_of(s)?;
+            let hall = if role == "director" {
+                own.clone()
+            } else {
+                a.hall_id
+            };
+            let mut rows = s.list_visits(hall.as_deref())?;
+            for r in &mut rows {
+                redact(r, &role, own.as_deref())?;
+            }
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// One visit with every item.
+    pub async fn visit_detail(&self, a: VisitIdArgs) -> AppResult<VisitDetail> {
+        self.with_store(move |s| {
+            let (_, _, own, role) = who_of(s)?;
+            let mut d = s.visit_detail(&a.visit_id)?;
+            redact(&mut d.visit, &role, own.as_deref())?;
+            Ok(d)
+        })
+        .await
+    }
+
+    /// Starts a visit (shoppers).
+    pub async fn create_visit(&self, a: NewVisitArgs) -> AppResult<String> {
+        self.with_store(move |s| {
+            let (name, actor, _, _) = who_of(s)?;
+            let v = a.template_version.unwrap_or_else(|| "v1".into());
+            Ok(s.create_visit(&a.hall_id, &v, Who { name: &name, actor })?)
+        })
+        .await
+    }
+
+    /// Saves one item's answer and note at once.
+    pub async fn set_visit_answer(&self, a: VisitAnswerArgs) -> AppResult<VisitDetail> {
+        self.with_store(move |s| {
+            let (name, actor, _, _) = who_of(s)?;
+            let who = Who { name: &name, actor };
+            if a.result.as_deref() == Some("clear") {
+                s.clear_visit_answer(&a.visit_id, &a.item_id, who)?;
+            } else {
+                let answer = match a.result.as_deref() {
+                    None => None,
+                    Some("pass") => Some(Answer::Pass),
+                    Some("not_applicable") => Some(Answer::NotApplicable),
+                    Some("deduct") => Some(Answer::Deduct {
+                        points: a.points.ok_or_else(|| AppError::invalid("请填写扣分"))?,
+                    }),
+                    Some(other) => {
+                        return Err(AppError::invalid(format!(
+                            "检查结果 “{other}” 无效：应为 pass、deduct 或 not_applicable"
+                        )));
+                    }
+                };
+                s.set_visit_answer(
+                    &a.visit_id,
+                    &a.item_id,
+                    answer.as_ref(),
+                    a.note.as_deref(),
+                    who,
+                )?;
+            }
+            Ok(s.visit_detail(&a.visit_id)?)
+        })
+        .await
+    }
+
+    /// Saves the header fields at once.
+    pub async fn set_visit_fields(&self, a: VisitFieldsArgs) -> AppResult<VisitDetail> {
+        self.with_store(move |s| {
+            let (name, actor, _, _) = who_of(s)?;
+            s.set_visit_fields(&a.visit_id, &a.fields, Who { name: &name, actor })?;
+            Ok(s.visit_detail(&a.visit_id)?)
+        })
+        .await
+    }
+
+    /// Attaches a photo to an item.
+    pub async fn attach_visit_photo(&self, a: VisitPhotoArgs) -> AppResult<VisitPhoto> {
+        let bytes = decode(&a.data_base64, "照片")?;
+        self.with_store(move |s| {
+            let (name, actor, _, _) = who_of(s)?;
+            Ok(s.attach_visit_photo(
+                &a.visit_id,
+                &a.item_id,
+                &bytes,
+                &a.file_name,
+                Who { name: &name, actor },
+            )?)
+        })
+        .await
+    }
+
+    /// A photo or its thumbnail.
+    pub async fn visit_photo(&self, a: PhotoArgs) -> AppResult<FileData> {
+        if a.sha256.len() != 64 || !a.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(AppError::invalid("照片编号格式错误"));
+        }
+        self.with_store(move |s| {
+            let (path, mime) = if a.thumbnail {
+                (s.thumbnail_path(&a.sha256), "image/png".to_string())
+            } else {
+                (
+                    s.photo_path(&a.sha256),
+                    "application/octet-stream".to_string(),
+                )
+            };
+            let bytes =
+                std::fs::read(&path).map_err(|_| AppError::not_found("照片不在本机照片库中"))?;
+            Ok(FileData {
+                file_name: a.sha256.clone(),
+                mime,
+                data_base64: B64.encode(bytes),
+            })
+        })
+        .await
+    }
+
+    /// Hands the visit in; returns its revision.
+    pub async fn submit_visit(&self, a: VisitIdArgs) -> AppResult<i64> {
+        self.with_store(move |s| {
+            let (name, actor, _, _) = who_of(s)?;
+            Ok(s.submit_visit(&a.visit_id, Who { name: &name, actor })?)
+        })
+        .await
+    }
+
+    /// Takes a handed-in visit back to correct it.
+    pub async fn reopen_visit(&self, a: VisitIdArgs) -> AppResult<()> {
+        self.with_store(move |s| {
+            let (name, actor, _, _) = who_of(s)?;
+            Ok(s.reopen_visit(&a.visit_id, Who { name: &name, actor })?)
+        })
+        .await
+    }
+
+    /// The officer's review; returns the rectification tasks opened.
+    pub async fn review_visit(&self, a: VisitReviewArgs) -> AppResult<Vec<i64>> {
+        self.with_store(move |s| {
+            let (name, actor, _, _) = who_of(s)?;
+            Ok(s.review_visit(
+                &a.visit_id,
+                a.accept,
+                &a.note,
+                a.findings.as_deref(),
+                Who { name: &name, actor },
+                hcp_store::now_beijing(),
+            )?)
+        })
+        .await
+    }
+
+    /// The signed bundle of a submitted visit, to save.
+    pub async fn export_visit(&self, a: VisitIdArgs) -> AppResult<FileData> {
+        self.with_store(move |s| {
+            let dir = tempfile_dir(s)?;
+            let path = dir.join(format!("{}.hcpv", a.visit_id));
+            let result = s
+                .export_visit(&a.visit_id, &path)
+                .map_err(AppError::from)
+                .and_then(|()| {
+                    std::fs::read(&path)
+                        .map_err(|e| AppError::new("store", format!("无法读取交件文件：{e}")))
+                });
+            let _ = std::fs::remove_file(&path);
+            let bytes = result?;
+            let hall = s.visit_detail(&a.visit_id)?.visit.hall_id;
+            Ok(FileData {
+                file_name: format!(
+                    "暗访-{hall}-{}.hcpv",
+                    &a.visit_id[..8.min(a.visit_id.len())]
+                ),
+                mime: "application/octet-stream".into(),
+                data_base64: B64.encode(bytes),
+            })
+        })
+        .await
+    }
+
+    /// Imports a bundle (officers).
+    pub async fn import_visit(&self, a: ImportVisitArgs) -> AppResult<ImportOutcome> {
+        let bytes = decode(&a.data_base64, "交件文件")?;
+        self.with_store(move |s| {
+            let (name, actor, _, _) = who_of(s)?;
+            Ok(s.import_visit(&bytes, Who { name: &name, actor })?)
+        })
+        .await
+    }
+
+    /// This installation's key.
+    pub async fn own_key(&self) -> AppResult<KeyInfo> {
+        self.with_store(|s| Ok(s.own_key()?)).await
+    }
+
+    /// Keys trusted for imports.
+    pub async fn trusted_keys(&self) -> AppResult<Vec<KeyInfo>> {
+        self.with_store(|s| Ok(s.trusted_keys()?)).await
+    }
+
+    /// Trusts a shopper's key (officers).
+    pub async fn trust_key(&self, a: TrustKeyArgs) -> AppResult<KeyInfo> {
+        if a.name.trim().is_empty() {
+            return Err(AppError::invalid("请填写该公钥所属的暗访员"));
+        }
+        self.with_store(move |s| {
+            let (name, actor, _, _) = who_of(s)?;
+            Ok(s.trust_key(&a.public_key, &a.name, Who { name: &name, actor })?)
+        })
+        .await
+    }
+}
+
+/// A scratch directory beside the cache for writing bundles.
+fn tempfile_dir(s: &Store) -> AppResult<std::path::PathBuf> {
+    let dir = s
+        .path()
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("exports");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| AppError::new("store", format!("无法创建目录 {}：{e}", dir.display())))?;
+    Ok(dir)
+}
