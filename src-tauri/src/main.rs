@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use hcp_app::*;
 use hcp_store::{
-    CaseChange, CaseDetail, CaseFilter, CasePage, CaseStateCount, EvaluationFilter, OutboxSummary,
-    QuarantineRow,
+    CaseChange, CaseDetail, CaseFilter, CasePage, CaseStateCount, EvaluationFilter, ImportOutcome,
+    KeyInfo, OutboxSummary, QuarantineRow, VisitDetail, VisitPhoto, VisitRow,
 };
 
 use tauri::{Emitter, Manager, State};
@@ -162,6 +162,101 @@ async fn import_calendar(app: AppState<'_>, args: ImportCalendarArgs) -> Result<
     app.import_calendar(args).await
 }
 
+#[tauri::command]
+async fn list_visits(app: AppState<'_>, args: VisitListArgs) -> Result<Vec<VisitRow>, AppError> {
+    app.list_visits(args).await
+}
+
+#[tauri::command]
+async fn visit_detail(app: AppState<'_>, args: VisitIdArgs) -> Result<VisitDetail, AppError> {
+    app.visit_detail(args).await
+}
+
+#[tauri::command]
+async fn create_visit(app: AppState<'_>, args: NewVisitArgs) -> Result<String, AppError> {
+    app.create_visit(args).await
+}
+
+#[tauri::command]
+async fn set_visit_answer(
+    app: AppState<'_>,
+    args: VisitAnswerArgs,
+) -> Result<VisitDetail, AppError> {
+    app.set_visit_answer(args).await
+}
+
+#[tauri::command]
+async fn set_visit_fields(
+    app: AppState<'_>,
+    args: VisitFieldsArgs,
+) -> Result<VisitDetail, AppError> {
+    app.set_visit_fields(args).await
+}
+
+#[tauri::command]
+async fn attach_visit_photo(
+    app: AppState<'_>,
+    args: VisitPhotoArgs,
+) -> Result<VisitPhoto, AppError> {
+    app.attach_visit_photo(args).await
+}
+
+#[tauri::command]
+async fn visit_photo(app: AppState<'_>, args: PhotoArgs) -> Result<FileData, AppError> {
+    app.visit_photo(args).await
+}
+
+#[tauri::command]
+async fn submit_visit(app: AppState<'_>, args: VisitIdArgs) -> Result<i64, AppError> {
+    app.submit_visit(args).await
+}
+
+#[tauri::command]
+async fn reopen_visit(app: AppState<'_>, args: VisitIdArgs) -> Result<(), AppError> {
+    app.reopen_visit(args).await
+}
+
+#[tauri::command]
+async fn review_visit(app: AppState<'_>, args: VisitReviewArgs) -> Result<Vec<i64>, AppError> {
+    app.review_visit(args).await
+}
+
+#[tauri::command]
+async fn export_visit(app: AppState<'_>, args: VisitIdArgs) -> Result<FileData, AppError> {
+    app.export_visit(args).await
+}
+
+#[tauri::command]
+async fn import_visit(app: AppState<'_>, args: ImportVisitArgs) -> Result<ImportOutcome, AppError> {
+    app.import_visit(args).await
+}
+
+#[tauri::command]
+async fn own_key(app: AppState<'_>) -> Result<KeyInfo, AppError> {
+    app.own_key().await
+}
+
+#[tauri::command]
+async fn trusted_keys(app: AppState<'_>) -> Result<Vec<KeyInfo>, AppError> {
+    app.trusted_keys().await
+}
+
+#[tauri::command]
+async fn trust_key(app: AppState<'_>, args: TrustKeyArgs) -> Result<KeyInfo, AppError> {
+    app.trust_key(args).await
+}
+
+#[derive(serde::Deserialize)]
+struct TemplateArgs {
+    #[serde(default)]
+    version: Option<String>,
+}
+
+#[tauri::command]
+fn visit_template(app: AppState<'_>, args: TemplateArgs) -> Result<TemplateView, AppError> {
+    app.visit_template(args.version.as_deref().unwrap_or("v1"))
+}
+
 fn main() {
     // WebKitGTK's accelerated compositing costs ~100 MB in the web process and shows
     // blank windows on some drivers and under Xvfb; a console of tables does not need
@@ -243,6 +338,22 @@ fn main() {
             case_settings,
             set_deadline_policy,
             import_calendar,
+            list_visits,
+            visit_detail,
+            create_visit,
+            set_visit_answer,
+            set_visit_fields,
+            attach_visit_photo,
+            visit_photo,
+            submit_visit,
+            reopen_visit,
+            review_visit,
+            export_visit,
+            import_visit,
+            own_key,
+            trusted_keys,
+            trust_key,
+            visit_template,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -3,6 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
+import { writeFileSync } from "node:fs";
 import { appendToHall, artifacts, field, launchBrowser, pick, startHall, startUi, stopAll } from "./harness.mjs";
 
 const HOSTILE = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">跑了三趟';
@@ -246,7 +247,9 @@ test("one bad-rating case from the inbox to closed, every decision delivered to 
 test("the appeals queue lists only cases under appeal", async () => {
   await page.getByTestId("menu-appeals").click();
   await page.getByTestId("case-table").waitFor();
-  await page.waitForFunction(() => /共 [\d,]+ 条/.test(document.querySelector('[data-testid="case-total"]')?.textContent ?? ""));
+  // The generated halls filed appeals: wait for the rows, not for a count that
+  // may still be the page's initial "共 0 条".
+  await page.getByTestId("case-state").first().waitFor();
   const states = await page.getByTestId("case-state").allInnerTexts();
   assert.ok(states.length > 0, "the generated halls filed appeals");
   for (const s of states) assert.equal(s.trim(), "申诉中");
@@ -263,4 +266,105 @@ test("settings: deadline policies and the calendar", async () => {
   await page.locator(".el-message--success", { hasText: "已保存" }).waitFor();
   assert.match(await page.getByTestId("policy-table").locator("tbody tr").first().innerText(), /\b10\b/);
   await shot("11-settings");
+});
+
+/** Calls a command of a `hcp serve-ui` directly (set-up only; the flows click). */
+async function bridge(uiUrl, command, args) {
+  const u = new URL(uiUrl);
+  const res = await fetch(`${u.origin}/api/${command}`, {
+    method: "POST",
+    headers: { "x-hcp-token": u.searchParams.get("token"), "content-type": "application/json" },
+    body: JSON.stringify(args ?? {}),
+  });
+  const body = await res.json();
+  if (!res.ok) throw new Error(`${command}: ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+// A 64×48 PNG (one colour), as a photo from the field.
+const PHOTO = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAEAAAAAwCAIAAAAuKetIAAAAZElEQVR4nO3PUQkAIBTAwBfHOMY2liH8OITBAtzm7PV1wwUNaEEDWtCAFjSgBQ1oQQNa0IAWNKAFDWhBA1rQgBY0oAUNaEEDWtCAFjSgBQ1oQQNa0IAWNKAFDWhBA1rQgBY8dgGMoQDivq/y5gAAAABJRU5ErkJggg==",
+  "base64",
+);
+
+test("a shopper fills a visit with a photo, submits and exports; an officer imports and accepts it", async () => {
+  // The shopper's own installation: another cache, another signing key.
+  const shopUrl = await startUi();
+  await bridge(shopUrl, "add_hall", { url: hall.halls[0].url, token: hall.tokens[hall.halls[0].id], ca_file: null });
+  await bridge(shopUrl, "set_user", { name: "暗访员甲", role: "shopper", hall_id: null });
+  const shop = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  shop.setDefaultTimeout(15_000);
+  await shop.goto(`${shopUrl}#/visits`);
+  await shop.getByTestId("new-visit").click();
+  await shop.locator('[data-testid="new-visit-hall"]').click();
+  await shop.locator(".el-select-dropdown__item:visible").first().click();
+  await shop.getByTestId("new-visit-submit").click();
+  await shop.getByTestId("visit-form").waitFor();
+  await shop.getByTestId("section-0").waitFor();
+
+  for (let i = 0; i < 9; i++) {
+    await shop.getByTestId(`section-${i}`).click();
+    const passes = shop.locator('[data-testid^="pass-"]');
+    await passes.first().waitFor();
+    const n = await passes.count();
+    for (let k = 0; k < n; k++) {
+      const id = (await passes.nth(k).getAttribute("data-testid")).slice(5);
+      if (id === "3.3") await shop.getByTestId("deduct-3.3").click();
+      else await passes.nth(k).click();
+    }
+    if (i === 2) {
+      await shop.locator('textarea[data-testid="note-3.3"]').fill("窗口人员说“不归我管”");
+      const photo = path.join(artifacts, "e2e-photo.png");
+      writeFileSync(photo, PHOTO);
+      await shop.getByTestId("photo-3.3").setInputFiles(photo);
+      await shop.getByTestId("photo-thumb").locator("img").waitFor();
+    }
+  }
+  await shop.waitForFunction(() => /已自动保存/.test(document.querySelector('[data-testid="saved-indicator"]')?.textContent ?? ""));
+  assert.match(await shop.getByTestId("visit-progress").innerText(), /41\/41/);
+  assert.equal((await shop.getByTestId("running-score").innerText()).trim(), "99.0"); // (101 - 1) / 101
+  await shop.screenshot({ path: path.join(artifacts, "12-visit-filled.png"), fullPage: false });
+
+  // A reload shows everything entered: nothing is held in the page only.
+  await shop.reload();
+  await shop.getByTestId("section-2").click();
+  assert.equal(await shop.locator('textarea[data-testid="note-3.3"]').inputValue(), "窗口人员说“不归我管”");
+
+  await shop.getByTestId("submit-visit").click();
+  await shop.waitForFunction(() => document.querySelector('[data-testid="visit-state-tag"]')?.textContent?.trim() === "已提交");
+  const [download] = await Promise.all([shop.waitForEvent("download"), shop.getByTestId("export-visit").click()]);
+  const bundle = path.join(artifacts, "visit.hcpv");
+  await download.saveAs(bundle);
+  assert.match(download.suggestedFilename(), /\.hcpv$/);
+  await shop.goto(`${shopUrl}#/visits`);
+  const publicKey = await field(shop, "public-key").inputValue();
+  assert.match(publicKey, /^[0-9a-f]{64}$/);
+  await shop.close();
+
+  // The officer (the main page's installation) trusts the key, imports, accepts.
+  await page.getByTestId("menu-visits").click();
+  await page.getByTestId("open-trust").click();
+  await field(page, "trust-key").fill(publicKey);
+  await field(page, "trust-name").fill("暗访员甲");
+  await page.getByTestId("trust-submit").click();
+  await page.locator(".el-message--success", { hasText: "已信任" }).waitFor();
+  await page.getByTestId("import-file").setInputFiles(bundle);
+  await page.locator(".el-message--success", { hasText: "已导入暗访记录" }).waitFor();
+  await page.getByTestId("open-visit").first().click();
+  await page.getByTestId("review-panel").waitFor();
+  assert.match(await page.getByTestId("review-panel").innerText(), /99\.0/);
+  await page.getByTestId("section-2").click();
+  await page.getByTestId("photo-thumb").locator("img").waitFor();
+  await page.screenshot({ path: path.join(artifacts, "13-visit-review.png") });
+  await page.getByTestId("accept-visit").click();
+  await page.locator(".el-message--success", { hasText: "生成整改任务 1 件" }).waitFor();
+
+  // The finding is a task in the inbox, under its own filter.
+  await page.getByTestId("menu-cases").click();
+  await pick(page, "c-kind", "暗访发现问题");
+  await field(page, "c-text").fill("");
+  await page.getByTestId("c-search").click();
+  await page.waitForFunction(() => /共 1 条/.test(document.querySelector('[data-testid="case-total"]')?.textContent ?? ""));
+  assert.equal(await page.getByTestId("kind-finding").count(), 1);
+  assert.equal((await page.getByTestId("case-state").first().innerText()).trim(), "整改中");
 });

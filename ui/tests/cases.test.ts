@@ -4,19 +4,20 @@ import { actionsFor } from "../src/composables/useCaseDetail";
 
 describe("the case inbox", () => {
   it("turns a tab and the form into the command's filter", () => {
-    expect(toCaseFilter("awaiting_signoff", { text: " ", hall_id: "", urgency: "", flagged_only: false }, 20, 40)).toEqual({
+    expect(toCaseFilter("awaiting_signoff", { text: " ", kind: "", hall_id: "", urgency: "", flagged_only: false }, 20, 40)).toEqual({
       states: ["awaiting_signoff"],
       hall_id: null,
       urgency: null,
       flagged_only: false,
       assignee: null,
       text: null,
+      kind: null,
       limit: 20,
       offset: 40,
     });
-    const f = toCaseFilter("closed", { text: " E1 ", hall_id: "340825-ZWFW", urgency: "overdue", flagged_only: true }, 20, 0);
+    const f = toCaseFilter("closed", { text: " E1 ", kind: "visit_finding", hall_id: "340825-ZWFW", urgency: "overdue", flagged_only: true }, 20, 0);
     expect(f.states).toEqual(["closed", "closed_escalated", "closed_appealed", "closed_revised"]);
-    expect([f.hall_id, f.urgency, f.flagged_only, f.text]).toEqual(["340825-ZWFW", "overdue", true, "E1"]);
+    expect([f.hall_id, f.urgency, f.flagged_only, f.text, f.kind]).toEqual(["340825-ZWFW", "overdue", true, "E1", "visit_finding"]);
   });
 
   it("never lists a closed state among the open work", () => {
@@ -43,5 +44,7 @@ describe("the case page", () => {
     expect(actionsFor("under_appeal")).toEqual(["decideAppeal"]);
     expect(actionsFor("open")[0]).toBe("verify");
     expect(actionsFor("closed_appealed")).toEqual([]);
+    expect(actionsFor("rectifying", "visit_finding")[0]).toBe("findingRectified");
+    expect(actionsFor("closed", "visit_finding")).toEqual([]);
   });
 });

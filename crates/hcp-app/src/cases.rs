@@ -129,6 +129,7 @@ pub fn to_action(a: CaseActionInput) -> AppResult<Action> {
         CaseActionInput::Transfer { department, reason } => Action::Transfer { department, reason },
         CaseActionInput::Assign { lead, co } => Action::Assign { lead, co },
         CaseActionInput::Close { note } => Action::Close { note },
+        CaseActionInput::FindingRectified { note } => Action::FindingRectified { note },
     })
 }
 

@@ -423,6 +423,11 @@ pub enum CaseActionInput {
         #[serde(default)]
         co: Vec<String>,
     },
+    /// A mystery-shopper finding checked as rectified: closes it.
+    FindingRectified {
+        /// 整改核查说明.
+        note: String,
+    },
     /// 办结 after the appeal window.
     Close {
         /// 办结说明.

@@ -2,6 +2,19 @@
 // (crates/hcp-app) into ./types — never written by hand.
 import { getTransport } from "./client";
 import type {
+  FileData,
+  ImportOutcome,
+  KeyInfo,
+  NewVisitArgs,
+  TemplateView,
+  TrustKeyArgs,
+  VisitAnswerArgs,
+  VisitDetail,
+  VisitFieldsArgs,
+  VisitPhoto,
+  VisitPhotoArgs,
+  VisitReviewArgs,
+  VisitRow,
   AssignCasesArgs,
   CaseActionArgs,
   CaseChange,
@@ -69,6 +82,22 @@ export const api = {
   caseSettings: () => call<CaseSettings>("case_settings"),
   setDeadlinePolicy: (a: SetPolicyArgs) => call<CaseSettings>("set_deadline_policy", a),
   importCalendar: (json: string) => call<number>("import_calendar", { json }),
+  visitTemplate: (version = "v1") => call<TemplateView>("visit_template", { version }),
+  listVisits: (hall_id: string | null = null) => call<VisitRow[]>("list_visits", { hall_id }),
+  visitDetail: (visit_id: string) => call<VisitDetail>("visit_detail", { visit_id }),
+  createVisit: (a: NewVisitArgs) => call<string>("create_visit", a),
+  setVisitAnswer: (a: VisitAnswerArgs) => call<VisitDetail>("set_visit_answer", a),
+  setVisitFields: (a: VisitFieldsArgs) => call<VisitDetail>("set_visit_fields", a),
+  attachVisitPhoto: (a: VisitPhotoArgs) => call<VisitPhoto>("attach_visit_photo", a),
+  visitPhoto: (sha256: string, thumbnail = true) => call<FileData>("visit_photo", { sha256, thumbnail }),
+  submitVisit: (visit_id: string) => call<number>("submit_visit", { visit_id }),
+  reopenVisit: (visit_id: string) => call<null>("reopen_visit", { visit_id }),
+  reviewVisit: (a: VisitReviewArgs) => call<number[]>("review_visit", a),
+  exportVisit: (visit_id: string) => call<FileData>("export_visit", { visit_id }),
+  importVisit: (data_base64: string) => call<ImportOutcome>("import_visit", { data_base64 }),
+  ownKey: () => call<KeyInfo>("own_key"),
+  trustedKeys: () => call<KeyInfo[]>("trusted_keys"),
+  trustKey: (a: TrustKeyArgs) => call<KeyInfo>("trust_key", a),
 };
 
 /** Sync progress as it happens; returns the unsubscribe function. */

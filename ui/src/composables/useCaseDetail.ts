@@ -4,7 +4,10 @@ import type { CaseActionInput, CaseChange, CaseDetail, CodeName } from "../api/t
 
 /** Which actions a state allows (the state machine in hcp-core decides; this only
  * chooses the buttons to show). */
-export function actionsFor(state: string): string[] {
+export function actionsFor(state: string, kind = "bad_rating"): string[] {
+  if (kind === "visit_finding") {
+    return ["rectifying", "awaiting_signoff"].includes(state) ? ["findingRectified", "assign", "transfer"] : [];
+  }
   switch (state) {
     case "open":
       return ["verify", "assign", "transfer"];
@@ -68,7 +71,7 @@ export function useCaseDetail(caseId: () => number) {
     }
   }
 
-  const actions = computed(() => (detail.value ? actionsFor(detail.value.case.state) : []));
+  const actions = computed(() => (detail.value ? actionsFor(detail.value.case.state, detail.value.case.kind) : []));
   const departmentName = computed(() => {
     const m = new Map(departments.value.map((d) => [d.code, d.name]));
     return (code: string | null | undefined) => (code ? (m.get(code) ?? code) : "—");

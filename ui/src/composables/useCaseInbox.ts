@@ -17,6 +17,7 @@ export const CASE_TABS: Record<string, string[]> = {
 
 export interface InboxForm {
   text: string;
+  kind: "" | "bad_rating" | "visit_finding";
   hall_id: string;
   urgency: "" | "warning" | "overdue";
   flagged_only: boolean;
@@ -31,6 +32,7 @@ export function toCaseFilter(tab: string, f: InboxForm, limit: number, offset: n
     flagged_only: f.flagged_only,
     assignee: null,
     text: f.text.trim() === "" ? null : f.text.trim(),
+    kind: f.kind === "" ? null : f.kind,
     limit,
     offset,
   };
@@ -53,7 +55,7 @@ export function tabFigures(tab: string, counts: CaseStateCount[]): { total: numb
  * cases sorted by deadline in SQLite, bulk assign. */
 export function useCaseInbox(initialTab = "todo", pageSize = 20) {
   const tab = ref(initialTab);
-  const form = reactive<InboxForm>({ text: "", hall_id: "", urgency: "", flagged_only: false });
+  const form = reactive<InboxForm>({ text: "", kind: "", hall_id: "", urgency: "", flagged_only: false });
   const rows = ref<CaseListRow[]>([]);
   const total = ref(0);
   const page = ref(1);
@@ -101,7 +103,7 @@ export function useCaseInbox(initialTab = "todo", pageSize = 20) {
   }
 
   async function reset(): Promise<void> {
-    Object.assign(form, { text: "", hall_id: "", urgency: "", flagged_only: false });
+    Object.assign(form, { text: "", kind: "", hall_id: "", urgency: "", flagged_only: false });
     await search();
   }
 

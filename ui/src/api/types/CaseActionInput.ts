@@ -47,7 +47,11 @@ lead: string,
 /**
  * 协办部门.
  */
-co: Array<string>, } | { "type": "close", 
+co: Array<string>, } | { "type": "finding_rectified", 
+/**
+ * 整改核查说明.
+ */
+note: string, } | { "type": "close", 
 /**
  * 办结说明.
  */

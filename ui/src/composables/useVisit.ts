@@ -1,0 +1,100 @@
+import { computed, ref } from "vue";
+import { api, ApiError } from "../api";
+import type { TemplateView, VisitDetail, VisitFields, VisitItemView } from "../api/types";
+import { fileToBase64 } from "../utils/files";
+
+/** Items of one section, in order. */
+export function itemsOf(detail: VisitDetail | null, template: TemplateView | null, section: number): VisitItemView[] {
+  if (!detail || !template) return [];
+  const ids = new Set(template.sections[section]?.items ?? []);
+  return detail.items.filter((i) => ids.has(i.item_id));
+}
+
+/** Answered / total of a section. */
+export function sectionProgress(detail: VisitDetail | null, template: TemplateView | null, section: number): [number, number] {
+  const items = itemsOf(detail, template, section);
+  return [items.filter((i) => i.result !== null).length, items.length];
+}
+
+/** One visit: filled item by item, every change saved at once (no save button),
+ * with the saved indicator, photos and the hand-in. */
+export function useVisit(visitId: () => string) {
+  const detail = ref<VisitDetail | null>(null);
+  const template = ref<TemplateView | null>(null);
+  const section = ref(0);
+  const error = ref("");
+  const saving = ref(0);
+  const savedAt = ref<Date | null>(null);
+  const saveError = ref("");
+  const thumbs = ref<Record<string, string>>({});
+
+  function message(e: unknown): string {
+    return e instanceof ApiError ? e.message : String(e);
+  }
+
+  async function loadThumbs(): Promise<void> {
+    for (const item of detail.value?.items ?? []) {
+      for (const p of item.photos) {
+        if (thumbs.value[p.sha256]) continue;
+        try {
+          const f = await api.visitPhoto(p.sha256, true);
+          thumbs.value = { ...thumbs.value, [p.sha256]: `data:${f.mime};base64,${f.data_base64}` };
+        } catch {
+          // A photo that cannot be read shows its name only.
+        }
+      }
+    }
+  }
+
+  async function load(): Promise<void> {
+    error.value = "";
+    try {
+      detail.value = await api.visitDetail(visitId());
+      template.value = await api.visitTemplate(detail.value.visit.template_version);
+      void loadThumbs();
+    } catch (e) {
+      error.value = message(e);
+    }
+  }
+
+  /** Runs a save; the indicator shows it, a failure keeps what the user typed. */
+  async function save(f: () => Promise<VisitDetail | null | void>): Promise<boolean> {
+    saving.value++;
+    saveError.value = "";
+    try {
+      const d = await f();
+      if (d) detail.value = d;
+      savedAt.value = new Date();
+      return true;
+    } catch (e) {
+      saveError.value = message(e);
+      return false;
+    } finally {
+      saving.value--;
+    }
+  }
+
+  const answer = (item_id: string, result: string, points: number | null = null) =>
+    save(() => api.setVisitAnswer({ visit_id: visitId(), item_id, result, points, note: null }));
+  const note = (item_id: string, text: string) =>
+    save(() => api.setVisitAnswer({ visit_id: visitId(), item_id, result: null, points: null, note: text }));
+  const fields = (f: VisitFields) => save(() => api.setVisitFields({ visit_id: visitId(), fields: f }));
+
+  async function addPhotos(item_id: string, files: File[]): Promise<void> {
+    for (const file of files) {
+      const ok = await save(async () => {
+        await api.attachVisitPhoto({ visit_id: visitId(), item_id, file_name: file.name, data_base64: await fileToBase64(file) });
+      });
+      if (!ok) return;
+    }
+    detail.value = await api.visitDetail(visitId());
+    await loadThumbs();
+  }
+
+  const editable = computed(() => {
+    const v = detail.value?.visit;
+    return !!v && v.origin === "local" && ["planned", "in_field", "returned"].includes(v.state);
+  });
+
+  return { detail, template, section, error, saving, savedAt, saveError, thumbs, load, answer, note, fields, addPhotos, editable };
+}
