@@ -257,6 +257,11 @@ fn visit_template(app: AppState<'_>, args: TemplateArgs) -> Result<TemplateView,
     app.visit_template(args.version.as_deref().unwrap_or("v1"))
 }
 
+#[tauri::command]
+async fn close_visit(app: AppState<'_>, args: VisitIdArgs) -> Result<(), AppError> {
+    app.close_visit(args).await
+}
+
 fn main() {
     // WebKitGTK's accelerated compositing costs ~100 MB in the web process and shows
     // blank windows on some drivers and under Xvfb; a console of tables does not need
@@ -354,6 +359,7 @@ fn main() {
             trusted_keys,
             trust_key,
             visit_template,
+            close_visit,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

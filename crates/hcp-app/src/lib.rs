@@ -153,6 +153,7 @@ impl App {
             "submit_visit" => out(self.submit_visit(parse(args)?).await),
             "reopen_visit" => out(self.reopen_visit(parse(args)?).await),
             "review_visit" => out(self.review_visit(parse(args)?).await),
+            "close_visit" => out(self.close_visit(parse(args)?).await),
             "export_visit" => out(self.export_visit(parse(args)?).await),
             "import_visit" => out(self.import_visit(parse(args)?).await),
             "own_key" => out(self.own_key().await),

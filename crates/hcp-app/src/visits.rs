@@ -217,6 +217,15 @@ impl App {
         .await
     }
 
+    /// Closes an accepted visit (officers).
+    pub async fn close_visit(&self, a: VisitIdArgs) -> AppResult<()> {
+        self.with_store(move |s| {
+            let (name, actor, _, _) = who_of(s)?;
+            Ok(s.close_visit(&a.visit_id, Who { name: &name, actor })?)
+        })
+        .await
+    }
+
     /// The signed bundle of a submitted visit, to save.
     pub async fn export_visit(&self, a: VisitIdArgs) -> AppResult<FileData> {
         self.with_store(move |s| {

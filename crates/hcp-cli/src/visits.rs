@@ -85,6 +85,11 @@ pub enum VisitCmd {
         #[arg(long, default_value = "")]
         note: String,
     },
+    /// 办结审核通过的暗访记录（效能督查员）
+    Close {
+        /// 暗访记录编号
+        visit: String,
+    },
     /// 列出暗访记录
     List {
         /// 以 JSON 输出
@@ -270,6 +275,11 @@ pub fn visit(db: &Path, cmd: VisitCmd) -> Result<ExitCode, CliError> {
             } else {
                 println!("已退回暗访员。");
             }
+        }
+        VisitCmd::Close { visit } => {
+            rt.block_on(app.close_visit(VisitIdArgs { visit_id: visit }))
+                .map_err(m)?;
+            println!("已办结。");
         }
         VisitCmd::List { json: as_json } => {
             let rows = rt

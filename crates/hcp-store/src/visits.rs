@@ -643,6 +643,16 @@ impl Store {
         Ok(opened)
     }
 
+    /// The officer closes an accepted visit (办结).
+    pub fn close_visit(&mut self, visit_id: &str, who: Who<'_>) -> Result<()> {
+        let tx = self.write_tx()?;
+        let (_, next, _) = Self::visit_step(&tx, visit_id, &VisitAction::Close, who)?;
+        touch(&tx, visit_id, next)?;
+        audit_visit(&tx, who, visit_id, "visit_closed", json!({}))?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Visits, newest change first: one hall's or all.
     pub fn list_visits(&self, hall_id: Option<&str>) -> Result<Vec<VisitRow>> {
         let ids: Vec<String> = self

@@ -212,6 +212,9 @@ fn a_bundle_round_trips_with_photos_and_importing_twice_changes_nothing() {
     assert!(cases.rows[0].due_at.is_some());
     // Nothing for the hall's API: a finding has no evaluation there.
     assert!(office.pending_decisions(HALL, 10).unwrap().is_empty());
+    assert!(office.close_visit(&id, SHOPPER).is_err());
+    office.close_visit(&id, OFFICER).unwrap();
+    assert_eq!(office.visit_detail(&id).unwrap().visit.state, "closed");
 }
 
 #[test]

@@ -93,6 +93,7 @@ export const api = {
   submitVisit: (visit_id: string) => call<number>("submit_visit", { visit_id }),
   reopenVisit: (visit_id: string) => call<null>("reopen_visit", { visit_id }),
   reviewVisit: (a: VisitReviewArgs) => call<number[]>("review_visit", a),
+  closeVisit: (visit_id: string) => call<null>("close_visit", { visit_id }),
   exportVisit: (visit_id: string) => call<FileData>("export_visit", { visit_id }),
   importVisit: (data_base64: string) => call<ImportOutcome>("import_visit", { data_base64 }),
   ownKey: () => call<KeyInfo>("own_key"),

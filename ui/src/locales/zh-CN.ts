@@ -388,6 +388,7 @@ export default {
     accept: "审核通过",
     return: "退回",
     acceptedN: "已审核通过，生成整改任务 {n} 件",
+    close: "办结",
     returned: "已退回暗访员",
     tasks: "已生成整改任务 {n} 件（见差评工单·暗访发现问题）",
   },
