@@ -462,6 +462,9 @@ fn write_transition(
         "summary": summary,
         "note": note,
         "signed_sha256": signed_sha256,
+        // The outcome code (callback result, appeal verdict) for reports.
+        "outcome": decisions.first().and_then(|d| d.outcome),
+        "acted_at": utc_text(at.with_timezone(&Utc)),
         "evaluation_id": stored.evaluation_id,
         "hall_id": stored.hall_id,
     });

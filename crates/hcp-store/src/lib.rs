@@ -12,6 +12,7 @@ mod cases;
 mod feed;
 mod halls;
 mod queries;
+mod report;
 mod vault;
 mod visits;
 
@@ -32,6 +33,7 @@ pub use cases::{
 pub use feed::{FeedRecord, PageOutcome, PageToApply, QuarantineEntry, SyncState};
 pub use halls::HallRecord;
 pub use queries::{EvaluationKey, EvaluationRow, HallCounts, QuarantineRow};
+pub use report::{LevelCount, ReportAppeal, ReportCase, ReportVisit};
 pub use vault::{OsKeyring, SecretStore, SecretStoreUnavailable, TokenLocation, TokenVault};
 pub use visits::{
     ImportOutcome, KeyInfo, MAX_PHOTO_BYTES, VisitDetail, VisitFields, VisitItemView, VisitPhoto,

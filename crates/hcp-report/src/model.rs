@@ -1,0 +1,708 @@
+//! The report model: every metric of DOMAIN.md ("Monthly report — metrics,
+//! exactly") with its numerator and denominator, computed from the cache.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use hcp_core::case::{Case, CaseState};
+use hcp_core::metrics::{Rate, beijing, month_bounds_utc};
+use hcp_store::{ReportCase, Store};
+use serde::{Deserialize, Serialize};
+
+use crate::ReportError;
+
+/// The JSON schema name this model follows (see `docs/report-schema.md`).
+pub const SCHEMA: &str = "hcp-monthly-report/1";
+
+/// A rate as the report prints it: exact numerator and denominator, the
+/// percentage rounded to two decimals, "—" over zero.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateView {
+    /// 分子.
+    pub numerator: i64,
+    /// 分母.
+    pub denominator: i64,
+    /// Percent, 2 decimals; `null` over zero.
+    pub percent: Option<f64>,
+    /// "93.27%" or "—".
+    pub display: String,
+}
+
+impl RateView {
+    /// `numerator / denominator`.
+    pub fn of(numerator: i64, denominator: i64) -> Self {
+        let r = Rate::of(numerator, denominator);
+        Self {
+            numerator,
+            denominator,
+            percent: r.percent,
+            display: r.display(),
+        }
+    }
+}
+
+/// A mean as the report prints it: sum and count, the mean to two decimals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeanView {
+    /// Σ.
+    pub sum: i64,
+    /// n.
+    pub count: i64,
+    /// "4.85" or "—".
+    pub display: String,
+}
+
+impl MeanView {
+    /// `sum / count` with `scale` implied decimals in `sum` (0 for plain values,
+    /// 1 for tenths), shown with `decimals` decimals, half up.
+    pub fn of(sum: i64, count: i64, scale: u32, decimals: u32) -> Self {
+        let display = if count == 0 {
+            "—".to_string()
+        } else {
+            // value × 10^decimals = sum × 10^decimals / (count × 10^scale), half up.
+            let num = i128::from(sum) * 10i128.pow(decimals);
+            let den = i128::from(count) * 10i128.pow(scale);
+            let v = (2 * num + den) / (2 * den);
+            let p = 10i128.pow(decimals);
+            if decimals == 0 {
+                v.to_string()
+            } else {
+                format!("{}.{:0width$}", v / p, v % p, width = decimals as usize)
+            }
+        };
+        Self {
+            sum,
+            count,
+            display,
+        }
+    }
+}
+
+/// The figures of one scope and month.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// 评价量 E: valid evaluations.
+    pub evaluations: i64,
+    /// 各等级数: level 1..5 (index 0 is level 1).
+    pub levels: [i64; 5],
+    /// 好评率: level 3–5 / E.
+    pub good_rate: RateView,
+    /// 差评数.
+    pub bad: i64,
+    /// 差评率.
+    pub bad_rate: RateView,
+    /// 综合评分: mean level, 2 decimals.
+    pub mean_score: MeanView,
+    /// 差评整改率: valid bad ratings whose case is closed / valid bad ratings.
+    pub rectification_rate: RateView,
+    /// 按期整改率: closed on or before the rectification deadline / cases whose
+    /// rectification deadline fell in the month.
+    pub on_time_rate: RateView,
+    /// 回访率: valid bad ratings with a callback recorded / valid bad ratings.
+    pub callback_rate: RateView,
+    /// 回访满意率: satisfied + basically satisfied / callbacks with an answer.
+    pub callback_satisfaction: RateView,
+    /// 申诉数: appeals filed in the month.
+    pub appeals: i64,
+    /// 申诉成立率: upheld / decided (of the month's appeals).
+    pub appeal_upheld_rate: RateView,
+    /// 超期数: cases overdue at the cut-off.
+    pub overdue: i64,
+    /// 暗访平均分: mean score of visits closed in the month.
+    pub visit_mean_score: MeanView,
+}
+
+/// A row of the per-department / per-window / per-staff tables.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupRow {
+    /// 大厅编码.
+    pub hall_id: String,
+    /// Code (部门编码 / 窗口号 / 工号); `null` for "not given".
+    pub code: Option<String>,
+    /// Name from the hall's profile.
+    pub name: String,
+    /// 评价量.
+    pub evaluations: i64,
+    /// 好评 (3–5).
+    pub good: i64,
+    /// 差评 (1–2).
+    pub bad: i64,
+    /// 好评率.
+    pub good_rate: RateView,
+    /// 综合评分.
+    pub mean_score: MeanView,
+}
+
+/// A line of the 差评整改台账 / 超期清单 / 典型案例.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LedgerRow {
+    /// 工单号.
+    pub case_id: i64,
+    /// 大厅.
+    pub hall: String,
+    /// 评价编号.
+    pub evaluation_id: String,
+    /// 评价时间 (Beijing, `YYYY-MM-DD HH:MM`).
+    pub evaluated_at: String,
+    /// 等级.
+    pub level: Option<u8>,
+    /// 窗口.
+    pub window_no: Option<String>,
+    /// 评价内容.
+    pub comment: String,
+    /// 状态 (中文).
+    pub state: String,
+    /// 整改时限 (Beijing date), when one applies.
+    pub deadline: Option<String>,
+    /// The deadline rests on the Monday–Friday fallback.
+    pub deadline_estimated: bool,
+    /// 整改措施.
+    pub measures: String,
+    /// 回访结果 (中文), the latest.
+    pub callback: String,
+    /// Overdue at the cut-off.
+    pub overdue: bool,
+}
+
+/// A line of 申诉复核情况.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppealRow {
+    /// 大厅.
+    pub hall: String,
+    /// 申诉编号.
+    pub appeal_id: String,
+    /// 评价编号.
+    pub evaluation_id: String,
+    /// 提出时间 (Beijing).
+    pub filed_at: String,
+    /// 申诉理由 (中文).
+    pub ground: String,
+    /// 复核结论 (中文): 申诉成立 / 驳回 / 待复核.
+    pub verdict: String,
+}
+
+/// A line of 暗访情况 (never who the shopper was).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitLine {
+    /// 大厅.
+    pub hall: String,
+    /// 得分.
+    pub score: String,
+    /// 严重问题一票否决.
+    pub failed: bool,
+    /// 主要问题.
+    pub findings: Vec<String>,
+}
+
+/// The scope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scope {
+    /// One hall, or `null` for all.
+    pub hall_id: Option<String>,
+    /// Its name, or 全部大厅.
+    pub name: String,
+}
+
+/// Report settings (红黑榜).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportSettings {
+    /// Rows in each of 红榜 and 黑榜.
+    pub top_n: usize,
+    /// Windows with fewer evaluations are not ranked.
+    pub min_evaluations: i64,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        Self {
+            top_n: 5,
+            min_evaluations: 20,
+        }
+    }
+}
+
+/// The monthly report model: everything every output shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MonthlyReport {
+    /// [`SCHEMA`].
+    pub schema: String,
+    /// `2026-10`.
+    pub month: String,
+    /// 「2026年10月政务服务"好差评"情况通报」.
+    pub title: String,
+    /// First and last Beijing day of the month.
+    pub period: (String, String),
+    /// The scope.
+    pub scope: Scope,
+    /// Figures are as of this instant (UTC): the end of the month, or now.
+    pub cutoff: String,
+    /// The month.
+    pub overall: Metrics,
+    /// The month before, for 环比.
+    pub previous: Metrics,
+    /// Per department.
+    pub by_department: Vec<GroupRow>,
+    /// Per window.
+    pub by_window: Vec<GroupRow>,
+    /// Per staff member.
+    pub by_staff: Vec<GroupRow>,
+    /// 红榜: windows with the highest 好评率 (at least `min_evaluations`).
+    pub red_list: Vec<GroupRow>,
+    /// 黑榜: the lowest.
+    pub black_list: Vec<GroupRow>,
+    /// 每日差评数: (Beijing day, count), every day of the month.
+    pub daily_bad: Vec<(String, i64)>,
+    /// 差评整改台账: every case of the month's bad ratings.
+    pub ledger: Vec<LedgerRow>,
+    /// 超期清单.
+    pub overdue: Vec<LedgerRow>,
+    /// 申诉复核情况.
+    pub appeals: Vec<AppealRow>,
+    /// 暗访情况.
+    pub visits: Vec<VisitLine>,
+    /// 典型案例.
+    pub typical_cases: Vec<LedgerRow>,
+    /// The settings used.
+    pub settings: ReportSettings,
+}
+
+fn to_beijing(utc: &str, fmt: &str) -> String {
+    DateTime::parse_from_rfc3339(utc)
+        .map(|t| t.with_timezone(&beijing()).format(fmt).to_string())
+        .unwrap_or_else(|_| utc.to_string())
+}
+
+fn callback_zh(code: &str) -> &'static str {
+    hcp_core::case::CallbackResult::parse(code).map_or("—", |c| c.label_zh())
+}
+
+fn ground_zh(g: &str) -> &'static str {
+    match g {
+        "misdirected" => "非本部门职责正确引导后被差评",
+        "malicious" => "恶意差评",
+        "duplicate" => "重复评价",
+        "system_error" => "系统误操作",
+        _ => "其他",
+    }
+}
+
+/// Parses `2026-10`.
+pub fn parse_month(m: &str) -> Result<(i32, u32), ReportError> {
+    let bad = || ReportError::Input(format!("月份 “{m}” 格式不正确，应为 YYYY-MM，如 2026-10"));
+    let (y, mo) = m.trim().split_once('-').ok_or_else(bad)?;
+    let y: i32 = y.parse().map_err(|_| bad())?;
+    let mo: u32 = mo.parse().map_err(|_| bad())?;
+    month_bounds_utc(y, mo).ok_or_else(bad)?;
+    Ok((y, mo))
+}
+
+struct CaseFacts {
+    case: Case,
+}
+
+/// Computes the figures of `[from, to)` for a scope.
+#[allow(clippy::too_many_arguments)]
+fn metrics(
+    store: &Store,
+    hall: Option<&str>,
+    from: &str,
+    to: &str,
+    cutoff: &str,
+    cases: &[(ReportCase, CaseFacts)],
+    rules: &hcp_store::CaseRules,
+) -> Result<(Metrics, Vec<hcp_store::LevelCount>), ReportError> {
+    let counts = store.report_level_counts(hall, from, to)?;
+    let mut levels = [0i64; 5];
+    for c in &counts {
+        if (1..=5).contains(&c.level) {
+            levels[usize::from(c.level - 1)] += c.n;
+        }
+    }
+    let e: i64 = levels.iter().sum();
+    let good = levels[2] + levels[3] + levels[4];
+    let bad = levels[0] + levels[1];
+    let level_sum: i64 = levels
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (i as i64 + 1) * n)
+        .sum();
+
+    // The month's valid bad ratings and their cases.
+    let month_bad: Vec<&(ReportCase, CaseFacts)> = cases
+        .iter()
+        .filter(|(c, _)| {
+            c.kind == "bad_rating"
+                && c.valid
+                && c.level.is_some_and(|l| l <= 2)
+                && c.evaluated_at.as_str() >= from
+                && c.evaluated_at.as_str() < to
+        })
+        .collect();
+    let bad_cases = month_bad.len() as i64;
+    let closed = month_bad
+        .iter()
+        .filter(|(_, f)| matches!(f.case.state, CaseState::Closed | CaseState::ClosedEscalated))
+        .count() as i64;
+    let with_callback = month_bad
+        .iter()
+        .filter(|(c, _)| !c.callbacks.is_empty())
+        .count() as i64;
+    let answered: Vec<&str> = month_bad
+        .iter()
+        .flat_map(|(c, _)| c.callbacks.iter().map(|(_, o)| o.as_str()))
+        .filter(|o| *o != "unreachable")
+        .collect();
+    let satisfied = answered
+        .iter()
+        .filter(|o| matches!(**o, "satisfied" | "basically_satisfied"))
+        .count() as i64;
+
+    // 按期整改率: cases needing rectification whose deadline fell in the month.
+    let mut due_in_month = 0i64;
+    let mut on_time = 0i64;
+    for (c, f) in cases {
+        if c.kind != "bad_rating"
+            || !c.valid
+            || matches!(
+                f.case.state,
+                CaseState::ClosedAppealed | CaseState::ClosedRevised
+            )
+        {
+            continue;
+        }
+        let policy = rules.policy(&c.hall_id);
+        let d = rules.calendar.deadline(
+            f.case.evaluated_at,
+            policy.rectify + f.case.paused_working_days,
+        );
+        let due = hcp_store::utc_text(d.due_at.with_timezone(&Utc));
+        if due.as_str() < from || due.as_str() >= to {
+            continue;
+        }
+        due_in_month += 1;
+        if f.case.closed_at.is_some_and(|t| t <= d.due_at) {
+            on_time += 1;
+        }
+    }
+
+    let appeals = store.report_appeals(hall, from, to)?;
+    let decided = appeals.iter().filter(|a| a.verdict.is_some()).count() as i64;
+    let upheld = appeals
+        .iter()
+        .filter(|a| a.verdict.as_deref() == Some("upheld"))
+        .count() as i64;
+
+    let overdue = cases
+        .iter()
+        .filter(|(c, f)| {
+            !f.case.state.is_closed() && c.due_at.as_deref().is_some_and(|d| d < cutoff)
+        })
+        .count() as i64;
+
+    let visits = store.report_visits(hall, from, to)?;
+    let mut tenths_sum = 0i64;
+    let mut scored = 0i64;
+    for v in &visits {
+        let d = store.visit_detail(&v.visit_id)?;
+        let parts: Vec<&str> = d.visit.score.split('.').collect();
+        if let [a, b] = parts.as_slice()
+            && let (Ok(a), Ok(b)) = (a.parse::<i64>(), b.parse::<i64>())
+        {
+            tenths_sum += a * 10 + b;
+            scored += 1;
+        }
+    }
+
+    Ok((
+        Metrics {
+            evaluations: e,
+            levels,
+            good_rate: RateView::of(good, e),
+            bad,
+            bad_rate: RateView::of(bad, e),
+            mean_score: MeanView::of(level_sum, e, 0, 2),
+            rectification_rate: RateView::of(closed, bad_cases),
+            on_time_rate: RateView::of(on_time, due_in_month),
+            callback_rate: RateView::of(with_callback, bad_cases),
+            callback_satisfaction: RateView::of(satisfied, answered.len() as i64),
+            appeals: appeals.len() as i64,
+            appeal_upheld_rate: RateView::of(upheld, decided),
+            overdue,
+            visit_mean_score: MeanView::of(tenths_sum, scored, 1, 1),
+        },
+        counts,
+    ))
+}
+
+fn group_rows(
+    counts: &[hcp_store::LevelCount],
+    key: impl Fn(&hcp_store::LevelCount) -> Option<String>,
+    names: &HashMap<(String, String), String>,
+    hall_names: &HashMap<String, String>,
+    multi_hall: bool,
+) -> Vec<GroupRow> {
+    let mut acc: BTreeMap<(String, Option<String>), [i64; 5]> = BTreeMap::new();
+    for c in counts {
+        let e = acc.entry((c.hall_id.clone(), key(c))).or_default();
+        if (1..=5).contains(&c.level) {
+            e[usize::from(c.level - 1)] += c.n;
+        }
+    }
+    acc.into_iter()
+        .map(|((hall_id, code), l)| {
+            let e: i64 = l.iter().sum();
+            let good = l[2] + l[3] + l[4];
+            let sum: i64 = l.iter().enumerate().map(|(i, n)| (i as i64 + 1) * n).sum();
+            let mut name = code
+                .as_ref()
+                .and_then(|c| names.get(&(hall_id.clone(), c.clone())).cloned())
+                .unwrap_or_else(|| code.clone().unwrap_or_else(|| "（未注明）".into()));
+            if multi_hall {
+                name = format!(
+                    "{}·{name}",
+                    hall_names.get(&hall_id).cloned().unwrap_or(hall_id.clone())
+                );
+            }
+            GroupRow {
+                hall_id,
+                code,
+                name,
+                evaluations: e,
+                good,
+                bad: l[0] + l[1],
+                good_rate: RateView::of(good, e),
+                mean_score: MeanView::of(sum, e, 0, 2),
+            }
+        })
+        .collect()
+}
+
+/// Builds the report of `month` (`YYYY-MM`) for one hall or all, as of `now`.
+pub fn build(
+    store: &Store,
+    month: &str,
+    hall: Option<&str>,
+    settings: ReportSettings,
+    now: DateTime<Utc>,
+) -> Result<MonthlyReport, ReportError> {
+    let (y, m) = parse_month(month)?;
+    let (from, to) = month_bounds_utc(y, m).ok_or_else(|| ReportError::Input(month.into()))?;
+    let (py, pm) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
+    let (pfrom, pto) = month_bounds_utc(py, pm).ok_or_else(|| ReportError::Input(month.into()))?;
+    let now_text = hcp_store::utc_text(now);
+    let cutoff = if now_text < to { now_text } else { to.clone() };
+    let halls = store.halls()?;
+    let hall_names: HashMap<String, String> = halls
+        .iter()
+        .map(|h| (h.hall_id.clone(), h.name.clone()))
+        .collect();
+    if let Some(h) = hall
+        && !hall_names.contains_key(h)
+    {
+        return Err(ReportError::Input(format!("没有编码为 “{h}” 的大厅")));
+    }
+    let scope = Scope {
+        hall_id: hall.map(str::to_owned),
+        name: hall.map_or("全部大厅".to_string(), |h| hall_names[h].clone()),
+    };
+    let rules = store.case_rules()?;
+    let cases: Vec<(ReportCase, CaseFacts)> = store
+        .report_cases(hall)?
+        .into_iter()
+        .filter_map(|c| {
+            let case: Case = serde_json::from_str(&c.body).ok()?;
+            Some((c, CaseFacts { case }))
+        })
+        .collect();
+    let (overall, counts) = metrics(store, hall, &from, &to, &cutoff, &cases, &rules)?;
+    let (previous, _) = metrics(store, hall, &pfrom, &pto, &pto, &cases, &rules)?;
+
+    let name_map = |what: &str| -> Result<HashMap<(String, String), String>, ReportError> {
+        Ok(store
+            .profile_names(what)?
+            .into_iter()
+            .map(|(h, c, n)| ((h, c), n))
+            .collect())
+    };
+    let multi = hall.is_none() && halls.len() > 1;
+    let by_department = group_rows(
+        &counts,
+        |c| c.department_code.clone(),
+        &name_map("departments")?,
+        &hall_names,
+        multi,
+    );
+    let windows_names = name_map("windows")?;
+    let by_window = group_rows(
+        &counts,
+        |c| c.window_no.clone(),
+        &windows_names,
+        &hall_names,
+        multi,
+    );
+    let by_staff = group_rows(
+        &counts,
+        |c| c.staff_no.clone(),
+        &name_map("staff")?,
+        &hall_names,
+        multi,
+    );
+    let mut ranked: Vec<GroupRow> = by_window
+        .iter()
+        .filter(|w| w.code.is_some() && w.evaluations >= settings.min_evaluations)
+        .cloned()
+        .collect();
+    // By 好评率 exactly (cross-multiplied), then by volume, then by name.
+    ranked.sort_by(|a, b| {
+        let l = i128::from(b.good) * i128::from(a.evaluations);
+        let r = i128::from(a.good) * i128::from(b.evaluations);
+        l.cmp(&r)
+            .then(b.evaluations.cmp(&a.evaluations))
+            .then(a.name.cmp(&b.name))
+    });
+    let red_list: Vec<GroupRow> = ranked.iter().take(settings.top_n).cloned().collect();
+    let black_list: Vec<GroupRow> = ranked.iter().rev().take(settings.top_n).cloned().collect();
+
+    let first = NaiveDate::from_ymd_opt(y, m, 1).ok_or_else(|| ReportError::Input(month.into()))?;
+    let last = first
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|d| d.pred_opt())
+        .ok_or_else(|| ReportError::Input(month.into()))?;
+    let f = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+    let bad_days: HashMap<String, i64> = store
+        .daily_bad(hall, &f(first), &f(last))?
+        .into_iter()
+        .map(|d| (d.day, d.bad))
+        .collect();
+    let daily_bad = first
+        .iter_days()
+        .take_while(|d| *d <= last)
+        .map(|d| (f(d), bad_days.get(&f(d)).copied().unwrap_or(0)))
+        .collect();
+
+    let ledger_row = |c: &ReportCase, case: &Case| -> LedgerRow {
+        let policy = rules.policy(&c.hall_id);
+        let needs_deadline = !matches!(
+            case.state,
+            CaseState::ClosedAppealed | CaseState::ClosedRevised
+        );
+        let d = needs_deadline.then(|| {
+            rules
+                .calendar
+                .deadline(case.evaluated_at, policy.rectify + case.paused_working_days)
+        });
+        LedgerRow {
+            case_id: c.case_id,
+            hall: hall_names
+                .get(&c.hall_id)
+                .cloned()
+                .unwrap_or(c.hall_id.clone()),
+            evaluation_id: c.evaluation_id.clone(),
+            evaluated_at: to_beijing(&c.evaluated_at, "%Y-%m-%d %H:%M"),
+            level: c.level,
+            window_no: c.window_no.clone(),
+            comment: c.comment.clone().unwrap_or_default(),
+            state: case.state.label_zh().to_string(),
+            deadline: d.map(|d| d.last_day.format("%Y-%m-%d").to_string()),
+            deadline_estimated: d.is_some_and(|d| d.estimated),
+            measures: c.measures.clone().unwrap_or_default(),
+            callback: c
+                .callbacks
+                .last()
+                .map_or("—".to_string(), |(_, o)| callback_zh(o).to_string()),
+            overdue: !case.state.is_closed()
+                && c.due_at.as_deref().is_some_and(|d| d < cutoff.as_str()),
+        }
+    };
+    let ledger: Vec<LedgerRow> = cases
+        .iter()
+        .filter(|(c, _)| {
+            c.kind == "bad_rating"
+                && c.evaluated_at.as_str() >= from.as_str()
+                && c.evaluated_at.as_str() < to.as_str()
+        })
+        .map(|(c, f)| ledger_row(c, &f.case))
+        .collect();
+    let overdue: Vec<LedgerRow> = cases
+        .iter()
+        .filter(|(c, f)| {
+            !f.case.state.is_closed() && c.due_at.as_deref().is_some_and(|d| d < cutoff.as_str())
+        })
+        .map(|(c, f)| ledger_row(c, &f.case))
+        .collect();
+    // 典型案例: the most recent overdue cases of the month, severest rating first.
+    let mut typical: Vec<LedgerRow> = ledger.iter().filter(|l| l.overdue).cloned().collect();
+    typical.sort_by(|a, b| {
+        a.level
+            .cmp(&b.level)
+            .then(b.evaluated_at.cmp(&a.evaluated_at))
+    });
+    typical.truncate(3);
+
+    let appeals = store
+        .report_appeals(hall, &from, &to)?
+        .into_iter()
+        .map(|a| AppealRow {
+            hall: hall_names
+                .get(&a.hall_id)
+                .cloned()
+                .unwrap_or(a.hall_id.clone()),
+            appeal_id: a.appeal_id,
+            evaluation_id: a.evaluation_id,
+            filed_at: to_beijing(&a.filed_at, "%Y-%m-%d %H:%M"),
+            ground: ground_zh(&a.ground).to_string(),
+            verdict: match a.verdict.as_deref() {
+                Some("upheld") => "申诉成立",
+                Some("dismissed") => "驳回",
+                _ => "待复核",
+            }
+            .to_string(),
+        })
+        .collect();
+    let mut visits = vec![];
+    for v in store.report_visits(hall, &from, &to)? {
+        let d = store.visit_detail(&v.visit_id)?;
+        visits.push(VisitLine {
+            hall: hall_names
+                .get(&v.hall_id)
+                .cloned()
+                .unwrap_or(v.hall_id.clone()),
+            score: d.visit.score.clone(),
+            failed: d.visit.severe_failed,
+            findings: d
+                .items
+                .iter()
+                .filter(|i| i.result.as_deref() == Some("deduct"))
+                .map(|i| format!("{}（扣 {} 分）", i.title, i.deducted.unwrap_or(0)))
+                .collect(),
+        });
+    }
+
+    Ok(MonthlyReport {
+        schema: SCHEMA.into(),
+        month: format!("{y:04}-{m:02}"),
+        title: format!("{y}年{m}月政务服务\"好差评\"情况通报"),
+        period: (f(first), f(last)),
+        scope,
+        cutoff,
+        overall,
+        previous,
+        by_department,
+        by_window,
+        by_staff,
+        red_list,
+        black_list,
+        daily_bad,
+        ledger,
+        overdue,
+        appeals,
+        visits,
+        typical_cases: typical,
+        settings,
+    })
+}
+
+/// The Beijing year of a month string (for the issue number).
+pub fn year_of(month: &str) -> i32 {
+    parse_month(month).map_or_else(|_| Utc::now().with_timezone(&beijing()).year(), |(y, _)| y)
+}

@@ -1,0 +1,355 @@
+//! The report's metrics on small hand-built fixtures in a real SQLite file: every
+//! figure checked against DOMAIN.md by hand.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use hcp_core::case::{Action, Actor, CallbackResult, VerifyOutcome};
+use hcp_core::validate::validate_change;
+use hcp_core::wire::HallProfile;
+use hcp_report::{ReportSettings, build};
+use hcp_store::{FeedRecord, PageToApply, Store, Who};
+
+const HALL: &str = "340825-ZWFW";
+const OFFICER: Who<'static> = Who {
+    name: "陈静",
+    actor: Actor::Officer,
+};
+
+fn at(s: &str) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(s).unwrap()
+}
+
+fn open(dir: &std::path::Path) -> Store {
+    let mut s = Store::open(dir.join("hcp.db")).unwrap();
+    let p: HallProfile = serde_json::from_value(serde_json::json!({
+        "hall_id": HALL, "name": "太湖县政务服务中心", "region_code": "340825", "level": "county",
+        "profile_rev": 1,
+        "departments": [{"code": "D1", "name": "市场监督管理局"}, {"code": "D2", "name": "人社局"}],
+        "windows": [{"no": "A01", "name": "综合受理一号窗", "department_code": "D1"},
+                    {"no": "A02", "name": "社保窗", "department_code": "D2"}],
+        "staff": [{"no": "S1", "name": "王敏", "window_no": "A01", "department_code": "D1"}],
+        "items": []
+    }))
+    .unwrap();
+    s.upsert_hall(&p, "http://127.0.0.1:1/h/x/", None).unwrap();
+    s
+}
+
+fn ev(id: &str, rev: i64, level: u8, status: &str, when: &str, window: &str) -> (String, String) {
+    let dep = if window == "A01" { "D1" } else { "D2" };
+    (
+        "evaluation".into(),
+        serde_json::json!({
+            "id": id, "rev": rev, "hall_id": HALL, "channel": "window_device", "level": level,
+            "evaluated_at": when, "status": status, "window_no": window, "department_code": dep,
+            "staff_no": if window == "A01" { Some("S1") } else { None },
+            "comment": format!("{id} 的评价"),
+        })
+        .to_string(),
+    )
+}
+
+fn appeal(id: &str, eval: &str, when: &str) -> (String, String) {
+    (
+        "appeal".into(),
+        serde_json::json!({
+            "id": id, "rev": 1, "hall_id": HALL, "evaluation_id": eval, "filed_at": when,
+            "filed_by": "张伟", "ground": "misdirected", "statement": "已正确引导"
+        })
+        .to_string(),
+    )
+}
+
+fn rect(eval: &str, when: &str) -> (String, String) {
+    (
+        "rectification".into(),
+        serde_json::json!({
+            "id": format!("RC-{eval}"), "rev": 1, "hall_id": HALL, "evaluation_id": eval,
+            "submitted_at": when, "responsible": "王敏", "measures": format!("{eval} 已整改")
+        })
+        .to_string(),
+    )
+}
+
+fn apply(s: &mut Store, changes: &[(String, String)]) {
+    let mut p = PageToApply {
+        next_cursor: "c",
+        ..Default::default()
+    };
+    for (i, (kind, raw)) in changes.iter().enumerate() {
+        p.records.push(FeedRecord {
+            seq: i as i64 + 1,
+            raw,
+            record: validate_change(kind, raw, HALL).unwrap(),
+        });
+    }
+    s.apply_page(HALL, &p).unwrap();
+}
+
+fn case_of(s: &Store, eval: &str) -> i64 {
+    s.list_cases(
+        &hcp_store::CaseFilter {
+            text: Some(eval.into()),
+            ..Default::default()
+        },
+        Utc::now(),
+    )
+    .unwrap()
+    .rows[0]
+        .case_id
+}
+
+fn act(s: &mut Store, eval: &str, a: Action, when: &str) {
+    let id = case_of(s, eval);
+    s.act_on_case(id, &a, OFFICER, None, at(when)).unwrap();
+}
+
+/// October 2026, hall 340825 (all +08:00):
+/// - G1 5 A01, G2 4 A01, G3 3 A02 (good)
+/// - B1 1 A01 on 10-08: verified, rectified, accepted, callback satisfied on 10-20 (on time: due 10-29)
+/// - B2 2 A02 on 10-09: verified, rectified, accepted, unreachable ×3 on 11-05 (closed after its
+///   deadline 10-30)
+/// - B3 2 A01 on 10-12: appeal upheld → excluded everywhere
+/// - B4 2 A02 on 10-31T23:30 (still October): open, nothing done
+/// - R1 2→4 revised (counts as good), W1 1 withdrawn (not counted)
+/// - N1 2 on 11-01T00:10 (November)
+/// - B5 1 on 09-30 (September): callback dissatisfied, reopened, dissatisfied → escalated
+fn fixture(dir: &std::path::Path) -> Store {
+    let mut s = open(dir);
+    apply(
+        &mut s,
+        &[
+            ev("B5", 1, 1, "valid", "2026-09-30T10:00:00+08:00", "A01"),
+            ev("G1", 1, 5, "valid", "2026-10-02T09:00:00+08:00", "A01"),
+            ev("G2", 1, 4, "valid", "2026-10-03T09:00:00+08:00", "A01"),
+            ev("G3", 1, 3, "valid", "2026-10-05T09:00:00+08:00", "A02"),
+            ev("B1", 1, 1, "valid", "2026-10-08T09:00:00+08:00", "A01"),
+            ev("B2", 1, 2, "valid", "2026-10-09T09:00:00+08:00", "A02"),
+            ev("B3", 1, 2, "valid", "2026-10-12T09:00:00+08:00", "A01"),
+            ev("B4", 1, 2, "valid", "2026-10-31T23:30:00+08:00", "A02"),
+            ev("R1", 1, 2, "valid", "2026-10-15T09:00:00+08:00", "A02"),
+            ev("W1", 1, 1, "valid", "2026-10-16T09:00:00+08:00", "A01"),
+            ev("N1", 1, 2, "valid", "2026-11-01T00:10:00+08:00", "A01"),
+        ],
+    );
+    apply(
+        &mut s,
+        &[
+            ev("R1", 2, 4, "revised", "2026-10-15T09:00:00+08:00", "A02"),
+            ev("W1", 2, 1, "withdrawn", "2026-10-16T09:00:00+08:00", "A01"),
+            appeal("AP-B3", "B3", "2026-10-13T10:00:00+08:00"),
+        ],
+    );
+    let verify = || Action::Verify {
+        outcome: VerifyOutcome::True,
+        note: "属实".into(),
+    };
+    act(&mut s, "B1", verify(), "2026-10-09T09:00:00+08:00");
+    act(&mut s, "B2", verify(), "2026-10-10T09:00:00+08:00");
+    act(&mut s, "B5", verify(), "2026-10-08T09:00:00+08:00");
+    act(
+        &mut s,
+        "B3",
+        Action::DecideAppeal {
+            upheld: true,
+            note: "成立".into(),
+        },
+        "2026-10-15T09:00:00+08:00",
+    );
+    apply(
+        &mut s,
+        &[
+            rect("B1", "2026-10-15T09:00:00+08:00"),
+            rect("B2", "2026-10-16T09:00:00+08:00"),
+            rect("B5", "2026-10-09T09:00:00+08:00"),
+        ],
+    );
+    act(
+        &mut s,
+        "B1",
+        Action::AcceptRectification,
+        "2026-10-19T09:00:00+08:00",
+    );
+    act(
+        &mut s,
+        "B2",
+        Action::AcceptRectification,
+        "2026-10-19T09:00:00+08:00",
+    );
+    act(
+        &mut s,
+        "B5",
+        Action::AcceptRectification,
+        "2026-10-10T09:00:00+08:00",
+    );
+    let cb = |r: CallbackResult| Action::Callback {
+        result: r,
+        note: "回访".into(),
+    };
+    act(
+        &mut s,
+        "B1",
+        cb(CallbackResult::Satisfied),
+        "2026-10-20T09:00:00+08:00",
+    );
+    for _ in 0..3 {
+        act(
+            &mut s,
+            "B2",
+            cb(CallbackResult::Unreachable),
+            "2026-11-05T09:00:00+08:00",
+        );
+    }
+    act(
+        &mut s,
+        "B5",
+        cb(CallbackResult::Dissatisfied),
+        "2026-10-12T09:00:00+08:00",
+    );
+    apply(
+        &mut s,
+        &[(
+            rect("B5", "2026-10-13T09:00:00+08:00").0,
+            rect("B5", "2026-10-13T09:00:00+08:00")
+                .1
+                .replace("\"rev\":1", "\"rev\":2"),
+        )],
+    );
+    act(
+        &mut s,
+        "B5",
+        Action::AcceptRectification,
+        "2026-10-14T09:00:00+08:00",
+    );
+    act(
+        &mut s,
+        "B5",
+        cb(CallbackResult::Dissatisfied),
+        "2026-10-15T09:00:00+08:00",
+    );
+    s
+}
+
+#[test]
+fn october_metrics_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = fixture(dir.path());
+    let now: DateTime<Utc> = "2026-11-23T00:00:00Z".parse().unwrap();
+    let r = build(&s, "2026-10", Some(HALL), ReportSettings::default(), now).unwrap();
+    let o = &r.overall;
+    assert_eq!(r.title, "2026年10月政务服务\"好差评\"情况通报");
+    // Valid: G1 G2 G3 B1 B2 B4 R1(4) = 7; B3 excluded, W1 withdrawn, N1 November.
+    assert_eq!(o.evaluations, 7);
+    assert_eq!(o.levels, [1, 2, 1, 2, 1]);
+    assert_eq!((o.good_rate.numerator, o.good_rate.denominator), (4, 7));
+    assert_eq!(o.good_rate.display, "57.14%");
+    assert_eq!((o.bad, o.bad_rate.display.as_str()), (3, "42.86%"));
+    // (5 + 4 + 3 + 1 + 2 + 2 + 4) / 7 = 21 / 7 = 3.00
+    assert_eq!(o.mean_score.display, "3.00");
+    // Month's valid bad: B1 (closed), B2 (closed), B4 (open).
+    assert_eq!(
+        (
+            o.rectification_rate.numerator,
+            o.rectification_rate.denominator
+        ),
+        (2, 3)
+    );
+    // Callbacks: B1 satisfied, B2 unreachable ×3: with a callback 2 of 3; answered 1, satisfied 1.
+    assert_eq!(
+        (o.callback_rate.numerator, o.callback_rate.denominator),
+        (2, 3)
+    );
+    assert_eq!(
+        (
+            o.callback_satisfaction.numerator,
+            o.callback_satisfaction.denominator
+        ),
+        (1, 1)
+    );
+    // Rectification deadlines in October: B5 (09-30 + 15 → 10-28), B1 (10-08 → 10-29),
+    // B2 (10-09 → 10-30). On time: B5 (closed 10-15), B1 (10-20); B2 closed 11-05: late.
+    assert_eq!(
+        (o.on_time_rate.numerator, o.on_time_rate.denominator),
+        (2, 3)
+    );
+    assert_eq!(o.appeals, 1);
+    assert_eq!(o.appeal_upheld_rate.display, "100.00%");
+    // At October's cut-off (10-31 24:00) B4's verification is due 11-02: not overdue.
+    assert_eq!(o.overdue, 0);
+    assert_eq!(
+        o.visit_mean_score.display, "—",
+        "no visits: a zero denominator"
+    );
+    // The month before: B5 only.
+    assert_eq!(r.previous.evaluations, 1);
+    assert_eq!(r.previous.callback_satisfaction.display, "0.00%");
+    // Month edges at +08:00: B4 (10-31 23:30) in October, N1 (11-01 00:10) not.
+    assert!(r.ledger.iter().any(|l| l.evaluation_id == "B4"));
+    assert!(!r.ledger.iter().any(|l| l.evaluation_id == "N1"));
+    let b2 = r.ledger.iter().find(|l| l.evaluation_id == "B2").unwrap();
+    assert_eq!(
+        (b2.state.as_str(), b2.callback.as_str()),
+        ("已办结", "联系不上")
+    );
+    assert_eq!(b2.measures, "B2 已整改");
+    // Per window and department from the profile names.
+    let a01 = r
+        .by_window
+        .iter()
+        .find(|w| w.code.as_deref() == Some("A01"))
+        .unwrap();
+    assert_eq!(
+        (a01.name.as_str(), a01.evaluations, a01.bad),
+        ("综合受理一号窗", 3, 1)
+    );
+    assert!(r.by_department.iter().any(|d| d.name == "人社局"));
+    assert_eq!(r.daily_bad.len(), 31);
+    let bad_total: i64 = r.daily_bad.iter().map(|d| d.1).sum();
+    assert_eq!(bad_total, 3);
+    assert_eq!(r.appeals[0].verdict, "申诉成立");
+    // November sees N1 and no more.
+    let n = build(&s, "2026-11", Some(HALL), ReportSettings::default(), now).unwrap();
+    assert_eq!(n.overall.evaluations, 1);
+    assert_eq!(n.overall.good_rate.display, "0.00%");
+    // November's cut-off is "now" (11-23): B4 and N1 were due 11-02 and are overdue.
+    assert_eq!(n.overall.overdue, 2);
+    assert_eq!(n.overdue.len(), 2);
+    // An empty month: every rate "—".
+    let e = build(&s, "2026-08", None, ReportSettings::default(), now).unwrap();
+    assert_eq!(e.overall.evaluations, 0);
+    assert_eq!(e.overall.good_rate.display, "—");
+    assert_eq!(e.overall.mean_score.display, "—");
+    assert!(build(&s, "2026-13", None, ReportSettings::default(), now).is_err());
+}
+
+#[test]
+fn the_workbook_reads_back_with_the_json_figures() {
+    use calamine::{DataType, Reader, Xlsx};
+    let dir = tempfile::tempdir().unwrap();
+    let s = fixture(dir.path());
+    let now: DateTime<Utc> = "2026-11-23T00:00:00Z".parse().unwrap();
+    let r = build(&s, "2026-10", Some(HALL), ReportSettings::default(), now).unwrap();
+    let bytes = hcp_report::xlsx::to_xlsx(&r).unwrap();
+    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    assert!(wb.sheet_names().contains(&"差评整改台账".to_string()));
+    let overall = wb.worksheet_range("总体情况").unwrap();
+    let row = |name: &str| {
+        overall
+            .rows()
+            .find(|r| r[0] == name)
+            .unwrap_or_else(|| panic!("no row {name}"))
+            .to_vec()
+    };
+    assert_eq!(
+        row("评价量")[1].to_string(),
+        r.overall.evaluations.to_string()
+    );
+    let good = row("好评率");
+    assert_eq!(good[2].to_string(), "4");
+    assert_eq!(good[3].to_string(), "7");
+    let v = good[1].get_float().unwrap();
+    assert!((v - 0.5714).abs() < 1e-9, "{v}");
+    assert_eq!(row("综合评分")[1].get_float(), Some(3.0));
+    let ledger = wb.worksheet_range("差评整改台账").unwrap();
+    assert_eq!(ledger.rows().count(), r.ledger.len() + 1);
+    assert_eq!(ledger.rows().next().unwrap()[0].to_string(), "工单号");
+}
