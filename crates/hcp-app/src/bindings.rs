@@ -103,6 +103,11 @@ pub fn ts_bindings() -> Result<Vec<(String, String)>, String> {
         hcp_store::VisitDetail,
         hcp_store::KeyInfo,
         hcp_store::ImportOutcome,
+        ReportArgs,
+        ReportExportArgs,
+        ReportIssueArgs,
+        ReportPreview,
+        hcp_store::IssuedReport,
     );
     out.sort();
     out.dedup_by(|a, b| a.0 == b.0);

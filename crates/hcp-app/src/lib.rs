@@ -9,6 +9,7 @@
 
 mod cases;
 mod error;
+pub mod report;
 mod types;
 mod visits;
 
@@ -154,6 +155,10 @@ impl App {
             "reopen_visit" => out(self.reopen_visit(parse(args)?).await),
             "review_visit" => out(self.review_visit(parse(args)?).await),
             "close_visit" => out(self.close_visit(parse(args)?).await),
+            "report_preview" => out(self.report_preview(parse(args)?).await),
+            "report_export" => out(self.report_export(parse(args)?).await),
+            "report_issue" => out(self.report_issue(parse(args)?).await),
+            "report_list" => out(self.report_list().await),
             "export_visit" => out(self.export_visit(parse(args)?).await),
             "import_visit" => out(self.import_visit(parse(args)?).await),
             "own_key" => out(self.own_key().await),

@@ -673,3 +673,57 @@ pub struct TemplateSection {
     /// Its item ids, in order.
     pub items: Vec<String>,
 }
+
+/// Which report: a month and a scope.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "ReportArgs.ts")]
+pub struct ReportArgs {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// One hall; absent: all halls (a director: always their own).
+    #[serde(default)]
+    pub hall_id: Option<String>,
+}
+
+/// An export of a draft or an issued report.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "ReportExportArgs.ts")]
+pub struct ReportExportArgs {
+    /// `YYYY-MM` (drafts).
+    #[serde(default)]
+    pub month: Option<String>,
+    /// The scope (drafts).
+    #[serde(default)]
+    pub hall_id: Option<String>,
+    /// An issued report instead of a draft.
+    #[serde(default)]
+    pub report_id: Option<i64>,
+    /// pdf | xlsx | json.
+    pub format: String,
+}
+
+/// Issue (签发) a report; a correction needs its note.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "ReportIssueArgs.ts")]
+pub struct ReportIssueArgs {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// The scope.
+    #[serde(default)]
+    pub hall_id: Option<String>,
+    /// 更正说明 (required for a new version).
+    #[serde(default)]
+    pub correction: Option<String>,
+}
+
+/// The preview: the exact pages as images.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export_to = "ReportPreview.ts")]
+pub struct ReportPreview {
+    /// The report's title.
+    pub title: String,
+    /// PNG pages, base64.
+    pub pages: Vec<String>,
+    /// The issue this month and scope would get: version and number.
+    pub next_version: i64,
+}

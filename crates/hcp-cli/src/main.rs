@@ -6,6 +6,7 @@ mod cases;
 mod demo;
 mod export;
 mod progress;
+mod report;
 mod serve_ui;
 mod visits;
 
@@ -114,6 +115,11 @@ enum Cmd {
     Keys {
         #[command(subcommand)]
         cmd: visits::KeysCmd,
+    },
+    /// 月度通报：生成（PDF/Excel/JSON）、签发、列表、导出已签发版本
+    Report {
+        #[command(subcommand)]
+        cmd: report::ReportCmd,
     },
     /// 审计日志（全过程留痕）
     Audit {
@@ -347,6 +353,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 }
             }
         }
+        Cmd::Report { cmd } => report::run(&db_path(cli.db, "hcp.db")?, cmd),
         Cmd::Visit { cmd } => visits::visit(&db_path(cli.db, "hcp.db")?, cmd),
         Cmd::Keys { cmd } => visits::keys(&db_path(cli.db, "hcp.db")?, cmd),
         Cmd::User { cmd } => cases::user(&db_path(cli.db, "hcp.db")?, cmd),

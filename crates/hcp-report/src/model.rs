@@ -221,6 +221,21 @@ impl Default for ReportSettings {
     }
 }
 
+/// How an issued report is numbered and signed (absent on a draft).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IssueInfo {
+    /// 〔2026〕第3期.
+    pub number: String,
+    /// 1, 2, … (2+ are corrections).
+    pub version: i64,
+    /// 更正说明.
+    pub correction: Option<String>,
+    /// 签发人.
+    pub issued_by: String,
+    /// 签发日期 (Beijing), e.g. 2026年11月23日.
+    pub issued_at: String,
+}
+
 /// The monthly report model: everything every output shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MonthlyReport {
@@ -264,6 +279,9 @@ pub struct MonthlyReport {
     pub typical_cases: Vec<LedgerRow>,
     /// The settings used.
     pub settings: ReportSettings,
+    /// Number and signature once issued.
+    #[serde(default)]
+    pub issue: Option<IssueInfo>,
 }
 
 fn to_beijing(utc: &str, fmt: &str) -> String {
@@ -681,7 +699,7 @@ pub fn build(
     Ok(MonthlyReport {
         schema: SCHEMA.into(),
         month: format!("{y:04}-{m:02}"),
-        title: format!("{y}年{m}月政务服务\"好差评\"情况通报"),
+        title: format!("{y}年{m}月政务服务\u{201c}好差评\u{201d}情况通报"),
         period: (f(first), f(last)),
         scope,
         cutoff,
@@ -699,6 +717,7 @@ pub fn build(
         visits,
         typical_cases: typical,
         settings,
+        issue: None,
     })
 }
 

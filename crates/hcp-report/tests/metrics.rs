@@ -236,7 +236,7 @@ fn october_metrics_by_hand() {
     let now: DateTime<Utc> = "2026-11-23T00:00:00Z".parse().unwrap();
     let r = build(&s, "2026-10", Some(HALL), ReportSettings::default(), now).unwrap();
     let o = &r.overall;
-    assert_eq!(r.title, "2026年10月政务服务\"好差评\"情况通报");
+    assert_eq!(r.title, "2026年10月政务服务“好差评”情况通报");
     // Valid: G1 G2 G3 B1 B2 B4 R1(4) = 7; B3 excluded, W1 withdrawn, N1 November.
     assert_eq!(o.evaluations, 7);
     assert_eq!(o.levels, [1, 2, 1, 2, 1]);

@@ -11,6 +11,7 @@ mod browse;
 mod cases;
 mod feed;
 mod halls;
+mod issued;
 mod queries;
 mod report;
 mod vault;
@@ -32,6 +33,7 @@ pub use cases::{
 };
 pub use feed::{FeedRecord, PageOutcome, PageToApply, QuarantineEntry, SyncState};
 pub use halls::HallRecord;
+pub use issued::{IssuedReport, NextIssue};
 pub use queries::{EvaluationKey, EvaluationRow, HallCounts, QuarantineRow};
 pub use report::{LevelCount, ReportAppeal, ReportCase, ReportVisit};
 pub use vault::{OsKeyring, SecretStore, SecretStoreUnavailable, TokenLocation, TokenVault};
@@ -94,6 +96,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_audit_log.sql"),
     include_str!("../migrations/0005_cases.sql"),
     include_str!("../migrations/0006_visits.sql"),
+    include_str!("../migrations/0007_issued_reports.sql"),
 ];
 
 /// The schema version this build writes.

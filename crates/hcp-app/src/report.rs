@@ -1,0 +1,193 @@
+//! The monthly report commands: preview (page images), export (PDF, Excel, JSON),
+//! issue (签发, a frozen snapshot) and the list of issued reports.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use chrono::{Datelike, Utc};
+use hcp_report::{MonthlyReport, ReportSettings};
+use hcp_store::{IssuedReport, Store, Who};
+
+use crate::cases::{load_profile, scoped_hall};
+use crate::{App, AppError, AppResult, types::*};
+
+fn report_err(e: hcp_report::ReportError) -> AppError {
+    match e {
+        hcp_report::ReportError::Input(m) => AppError::invalid(m),
+        hcp_report::ReportError::Store(s) => s.into(),
+        other => AppError::new("internal", other.to_string()),
+    }
+}
+
+fn pdf_err(e: hcp_pdf::PdfError) -> AppError {
+    AppError::new("internal", e.to_string())
+}
+
+/// The draft model of a month and scope, as of now.
+pub fn draft(s: &Store, month: &str, hall: Option<&str>) -> AppResult<MonthlyReport> {
+    hcp_report::build(s, month, hall, ReportSettings::default(), Utc::now()).map_err(report_err)
+}
+
+fn file(name: String, mime: &str, bytes: &[u8]) -> FileData {
+    FileData {
+        file_name: name,
+        mime: mime.into(),
+        data_base64: B64.encode(bytes),
+    }
+}
+
+/// Renders a model in a format: (file name, MIME, bytes).
+pub fn render(r: &MonthlyReport, format: &str) -> AppResult<(String, &'static str, Vec<u8>)> {
+    let base = format!(
+        "{}好差评情况通报{}",
+        r.month,
+        r.scope
+            .hall_id
+            .as_deref()
+            .map(|h| format!("-{h}"))
+            .unwrap_or_default()
+    );
+    match format {
+        "pdf" => Ok((
+            format!("{base}.pdf"),
+            "application/pdf",
+            hcp_pdf::to_pdf(r).map_err(pdf_err)?,
+        )),
+        "xlsx" => Ok((
+            format!("{base}.xlsx"),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            hcp_report::xlsx::to_xlsx(r).map_err(report_err)?,
+        )),
+        "json" => Ok((
+            format!("{base}.json"),
+            "application/json",
+            hcp_report::to_json(r).map_err(report_err)?.into_bytes(),
+        )),
+        other => Err(AppError::invalid(format!(
+            "格式 “{other}” 无效：应为 pdf、xlsx 或 json"
+        ))),
+    }
+}
+
+/// Issues a report: the model and the PDF as they are now, frozen.
+pub fn issue(s: &mut Store, a: &ReportIssueArgs) -> AppResult<IssuedReport> {
+    let (p, _) = load_profile(s)?;
+    if p.role != "officer" {
+        return Err(AppError::new("forbidden", "只有效能督查员可以签发通报"));
+    }
+    let mut r = draft(s, &a.month, a.hall_id.as_deref())?;
+    let year = hcp_report::model::year_of(&r.month);
+    let next = s.next_issue(&r.month, a.hall_id.as_deref(), i64::from(year))?;
+    let today = Utc::now().with_timezone(&hcp_core::metrics::beijing());
+    let correction = a
+        .correction
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    r.issue = Some(hcp_report::model::IssueInfo {
+        number: format!("〔{}〕第{}期", next.1, next.2),
+        version: next.0,
+        correction: if next.0 > 1 {
+            correction.map(str::to_owned)
+        } else {
+            None
+        },
+        issued_by: p.name.clone(),
+        issued_at: format!("{}年{}月{}日", today.year(), today.month(), today.day()),
+    });
+    let pdf = hcp_pdf::to_pdf(&r).map_err(pdf_err)?;
+    let json = hcp_report::to_json(&r).map_err(report_err)?;
+    let id = s.store_issued_report(
+        &r.month,
+        a.hall_id.as_deref(),
+        next,
+        &json,
+        Some(&pdf),
+        correction,
+        Who {
+            name: &p.name,
+            actor: hcp_core::case::Actor::Officer,
+        },
+    )?;
+    s.issued_reports()?
+        .into_iter()
+        .find(|x| x.report_id == id)
+        .ok_or_else(|| AppError::new("internal", "签发记录未找到"))
+}
+
+/// An export: a draft rendered now, or an issued report exactly as issued.
+pub fn export(s: &Store, a: &ReportExportArgs) -> AppResult<(String, &'static str, Vec<u8>)> {
+    if let Some(id) = a.report_id {
+        let (meta, json, doc) = s.issued_report(id)?;
+        scoped_hall(s, meta.hall_id.clone())?;
+        let model: MonthlyReport = serde_json::from_str(&json)
+            .map_err(|e| AppError::new("store", format!("已签发通报的快照已损坏：{e}")))?;
+        if a.format == "pdf"
+            && let Some(doc) = doc
+        {
+            // Exactly the bytes that were issued.
+            return Ok((
+                format!("{}好差评情况通报（第{}版）.pdf", meta.month, meta.version),
+                "application/pdf",
+                doc,
+            ));
+        }
+        return render(&model, &a.format);
+    }
+    let month = a
+        .month
+        .as_deref()
+        .ok_or_else(|| AppError::invalid("请选择月份"))?;
+    let hall = scoped_hall(s, a.hall_id.clone())?;
+    render(&draft(s, month, hall.as_deref())?, &a.format)
+}
+
+impl App {
+    /// The exact pages of a draft, as images.
+    pub async fn report_preview(&self, a: ReportArgs) -> AppResult<ReportPreview> {
+        self.with_store(move |s| {
+            let hall = scoped_hall(s, a.hall_id)?;
+            let r = draft(s, &a.month, hall.as_deref())?;
+            let year = hcp_report::model::year_of(&r.month);
+            let next = s.next_issue(&r.month, hall.as_deref(), i64::from(year))?;
+            let pages = hcp_pdf::to_page_images(&r, 1.5)
+                .map_err(pdf_err)?
+                .iter()
+                .map(|p| B64.encode(p))
+                .collect();
+            Ok(ReportPreview {
+                title: r.title,
+                pages,
+                next_version: next.0,
+            })
+        })
+        .await
+    }
+
+    /// A draft or issued report as a file.
+    pub async fn report_export(&self, a: ReportExportArgs) -> AppResult<FileData> {
+        self.with_store(move |s| {
+            let (name, mime, bytes) = export(s, &a)?;
+            Ok(file(name, mime, &bytes))
+        })
+        .await
+    }
+
+    /// Issues (签发) the report of a month and scope.
+    pub async fn report_issue(&self, a: ReportIssueArgs) -> AppResult<IssuedReport> {
+        self.with_store(move |s| issue(s, &a)).await
+    }
+
+    /// Issued reports (a director: their hall's).
+    pub async fn report_list(&self) -> AppResult<Vec<IssuedReport>> {
+        self.with_store(|s| {
+            let (p, _) = load_profile(s)?;
+            let all = s.issued_reports()?;
+            Ok(if p.role == "director" {
+                all.into_iter().filter(|r| r.hall_id == p.hall_id).collect()
+            } else {
+                all
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,155 @@
+//! `hcp report monthly|issue|list|export`: the monthly report on the command line,
+//! through hcp-app like the window.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use hcp_app::{ReportExportArgs, ReportIssueArgs};
+use hcp_store::Store;
+
+use crate::{CliError, export::local_time};
+
+#[derive(Subcommand)]
+pub enum ReportCmd {
+    /// 生成月度通报（草稿，按当前数据）：json | pdf | xlsx
+    Monthly {
+        /// 月份，如 2026-10（北京时间自然月）
+        #[arg(long)]
+        month: String,
+        /// 只统计该大厅（默认全部大厅）
+        #[arg(long)]
+        hall: Option<String>,
+        /// 格式
+        #[arg(long, default_value = "pdf")]
+        format: String,
+        /// 输出文件
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// 签发：冻结当前数据与 PDF，编号〔年〕第N期；再次签发为更正版本（须 --correction）
+    Issue {
+        /// 月份
+        #[arg(long)]
+        month: String,
+        /// 大厅（默认全部大厅）
+        #[arg(long)]
+        hall: Option<String>,
+        /// 更正说明（签发更正版本时必填）
+        #[arg(long)]
+        correction: Option<String>,
+    },
+    /// 列出已签发的通报
+    List,
+    /// 导出已签发的通报（PDF 为签发时的原文件）
+    Export {
+        /// 通报编号（hcp report list 的第一列）
+        id: i64,
+        /// 格式
+        #[arg(long, default_value = "pdf")]
+        format: String,
+        /// 输出文件
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn m(e: hcp_app::AppError) -> CliError {
+    CliError::Msg(e.message)
+}
+
+fn write(out: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    std::fs::write(out, bytes)
+        .map_err(|e| CliError::Msg(format!("无法写入 {}：{e}", out.display())))
+}
+
+pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
+    let mut store = Store::open(db)?;
+    match cmd {
+        ReportCmd::Monthly {
+            month,
+            hall,
+            format,
+            out,
+        } => {
+            let t = std::time::Instant::now();
+            let (_, _, bytes) = hcp_app::report::export(
+                &store,
+                &ReportExportArgs {
+                    month: Some(month),
+                    hall_id: hall,
+                    report_id: None,
+                    format,
+                },
+            )
+            .map_err(m)?;
+            write(&out, &bytes)?;
+            eprintln!(
+                "已生成 {}（{:.2} s）",
+                out.display(),
+                t.elapsed().as_secs_f64()
+            );
+        }
+        ReportCmd::Issue {
+            month,
+            hall,
+            correction,
+        } => {
+            let r = hcp_app::report::issue(
+                &mut store,
+                &ReportIssueArgs {
+                    month,
+                    hall_id: hall,
+                    correction,
+                },
+            )
+            .map_err(m)?;
+            println!(
+                "已签发 {} 月度通报〔{}〕第{}期（第 {} 版，编号 {}），PDF sha256 {}",
+                r.month,
+                r.year,
+                r.issue_no,
+                r.version,
+                r.report_id,
+                r.document_sha256.as_deref().unwrap_or("—")
+            );
+        }
+        ReportCmd::List => {
+            let list = store.issued_reports()?;
+            if list.is_empty() {
+                println!("尚未签发通报。");
+            } else {
+                println!("编号\t月份\t范围\t期号\t版本\t签发人\t签发时间\t更正说明");
+                for r in list {
+                    println!(
+                        "{}\t{}\t{}\t〔{}〕第{}期\t{}\t{}\t{}\t{}",
+                        r.report_id,
+                        r.month,
+                        r.hall_id.as_deref().unwrap_or("全部大厅"),
+                        r.year,
+                        r.issue_no,
+                        r.version,
+                        r.issued_by,
+                        local_time(&r.issued_at),
+                        r.correction.as_deref().unwrap_or("—")
+                    );
+                }
+            }
+        }
+        ReportCmd::Export { id, format, out } => {
+            let (_, _, bytes) = hcp_app::report::export(
+                &store,
+                &ReportExportArgs {
+                    month: None,
+                    hall_id: None,
+                    report_id: Some(id),
+                    format,
+                },
+            )
+            .map_err(m)?;
+            write(&out, &bytes)?;
+            println!("已导出 {}", out.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,130 @@
+//! The monthly report as an official-looking A4 PDF: typst (as a library) lays out
+//! `assets/report/monthly.typ` with the report model as JSON, the shipped Noto Sans SC
+//! fonts, and the daily chart drawn by plotters as SVG (embedded as vectors, so
+//! every figure stays text). Also renders page images for the in-app preview.
+
+use std::sync::OnceLock;
+
+use hcp_report::MonthlyReport;
+use plotters::prelude::*;
+use typst::foundations::{Bytes, Dict, IntoValue};
+use typst_as_lib::TypstEngine;
+use typst_as_lib::typst_kit_options::TypstKitFontOptions;
+use typst_layout::PagedDocument;
+
+static REGULAR: &[u8] = include_bytes!("../../../assets/fonts/NotoSansSC-Regular.ttf");
+static BOLD: &[u8] = include_bytes!("../../../assets/fonts/NotoSansSC-Bold.ttf");
+static TEMPLATE: &str = include_str!("../../../assets/report/monthly.typ");
+
+/// Why a document could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    /// Layout failed (a template or data problem).
+    #[error("通报排版失败：{0}")]
+    Layout(String),
+    /// PDF export failed.
+    #[error("无法生成 PDF：{0}")]
+    Export(String),
+}
+
+fn engine() -> &'static TypstEngine<typst_as_lib::TypstTemplateMainFile> {
+    static ENGINE: OnceLock<TypstEngine<typst_as_lib::TypstTemplateMainFile>> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        TypstEngine::builder()
+            .main_file(TEMPLATE)
+            .fonts([REGULAR, BOLD])
+            // System CJK fonts as a fallback for characters the subset lacks.
+            .search_fonts_with(TypstKitFontOptions::default().include_system_fonts(true))
+            .build()
+    })
+}
+
+fn register_chart_font() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let _ = plotters::style::register_font("Noto Sans SC", FontStyle::Normal, REGULAR);
+    });
+}
+
+/// 每日差评数 as an SVG bar chart (labels as text in Noto Sans SC).
+pub fn daily_chart_svg(r: &MonthlyReport) -> String {
+    register_chart_font();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 300)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let days = r.daily_bad.len().max(1) as u32;
+        let max = r.daily_bad.iter().map(|d| d.1).max().unwrap_or(0).max(1);
+        let font = ("Noto Sans SC", 14).into_font();
+        let chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(30)
+            .y_label_area_size(40)
+            .build_cartesian_2d((1u32..days).into_segmented(), 0i64..(max + max / 5 + 1));
+        if let Ok(mut chart) = chart {
+            let _ = chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_desc("日")
+                .y_desc("差评数")
+                .label_style(font.clone())
+                .axis_desc_style(font.clone())
+                .draw();
+            let _ = chart.draw_series(
+                Histogram::vertical(&chart)
+                    .style(RGBColor(192, 57, 43).filled())
+                    .margin(2)
+                    .data(
+                        r.daily_bad
+                            .iter()
+                            .enumerate()
+                            .map(|(i, d)| (i as u32 + 1, d.1)),
+                    ),
+            );
+        }
+        let _ = root.present();
+    }
+    svg
+}
+
+fn inputs(r: &MonthlyReport) -> Result<Dict, PdfError> {
+    let json = serde_json::to_string(r).map_err(|e| PdfError::Layout(e.to_string()))?;
+    let mut d = Dict::new();
+    d.insert("data".into(), json.into_value());
+    d.insert(
+        "chart".into(),
+        Bytes::new(daily_chart_svg(r).into_bytes()).into_value(),
+    );
+    Ok(d)
+}
+
+fn compile(r: &MonthlyReport) -> Result<PagedDocument, PdfError> {
+    engine()
+        .compile_with_input(inputs(r)?)
+        .output
+        .map_err(|e| PdfError::Layout(e.to_string()))
+}
+
+/// The report as PDF bytes.
+pub fn to_pdf(r: &MonthlyReport) -> Result<Vec<u8>, PdfError> {
+    let doc = compile(r)?;
+    typst_pdf::pdf(&doc, &typst_pdf::PdfOptions::default())
+        .map_err(|e| PdfError::Export(format!("{e:?}")))
+}
+
+/// The report's pages as PNG images (`pixel_per_pt` 1.5 ≈ 108 dpi) for the preview.
+pub fn to_page_images(r: &MonthlyReport, pixel_per_pt: f32) -> Result<Vec<Vec<u8>>, PdfError> {
+    let doc = compile(r)?;
+    doc.pages()
+        .iter()
+        .map(|p| {
+            let opts = typst_render::RenderOptions {
+                pixel_per_pt: typst_utils::Scalar::new(f64::from(pixel_per_pt)),
+                ..Default::default()
+            };
+            typst_render::render(p, &opts)
+                .encode_png()
+                .map_err(|e| PdfError::Export(e.to_string()))
+        })
+        .collect()
+}
