@@ -13,7 +13,7 @@ use std::sync::Arc;
 use hcp_app::*;
 use hcp_store::{
     CaseChange, CaseDetail, CaseFilter, CasePage, CaseStateCount, EvaluationFilter, ImportOutcome,
-    KeyInfo, OutboxSummary, QuarantineRow, VisitDetail, VisitPhoto, VisitRow,
+    IssuedReport, KeyInfo, OutboxSummary, QuarantineRow, VisitDetail, VisitPhoto, VisitRow,
 };
 
 use tauri::{Emitter, Manager, State};
@@ -262,6 +262,26 @@ async fn close_visit(app: AppState<'_>, args: VisitIdArgs) -> Result<(), AppErro
     app.close_visit(args).await
 }
 
+#[tauri::command]
+async fn report_preview(app: AppState<'_>, args: ReportArgs) -> Result<ReportPreview, AppError> {
+    app.report_preview(args).await
+}
+
+#[tauri::command]
+async fn report_export(app: AppState<'_>, args: ReportExportArgs) -> Result<FileData, AppError> {
+    app.report_export(args).await
+}
+
+#[tauri::command]
+async fn report_issue(app: AppState<'_>, args: ReportIssueArgs) -> Result<IssuedReport, AppError> {
+    app.report_issue(args).await
+}
+
+#[tauri::command]
+async fn report_list(app: AppState<'_>) -> Result<Vec<IssuedReport>, AppError> {
+    app.report_list().await
+}
+
 fn main() {
     // WebKitGTK's accelerated compositing costs ~100 MB in the web process and shows
     // blank windows on some drivers and under Xvfb; a console of tables does not need
@@ -360,6 +380,10 @@ fn main() {
             trust_key,
             visit_template,
             close_visit,
+            report_preview,
+            report_export,
+            report_issue,
+            report_list,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

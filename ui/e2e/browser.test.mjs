@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { appendToHall, artifacts, field, launchBrowser, pick, startHall, startUi, stopAll } from "./harness.mjs";
 
 const HOSTILE = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">跑了三趟';
@@ -367,4 +367,28 @@ test("a shopper fills a visit with a photo, submits and exports; an officer impo
   await page.waitForFunction(() => /共 1 条/.test(document.querySelector('[data-testid="case-total"]')?.textContent ?? ""));
   assert.equal(await page.getByTestId("kind-finding").count(), 1);
   assert.equal((await page.getByTestId("case-state").first().innerText()).trim(), "整改中");
+});
+
+test("the monthly report: preview of the exact pages, then PDF and Excel exports", async () => {
+  await page.getByTestId("menu-reports").click();
+  const monthInput = page.locator('[data-testid="r-month"] input, input[data-testid="r-month"]').first();
+  await monthInput.click();
+  await monthInput.fill("2026-10");
+  await monthInput.press("Enter");
+  await page.getByTestId("r-preview").click();
+  await page.getByTestId("r-page").first().waitFor({ timeout: 60_000 });
+  assert.ok((await page.getByTestId("r-page").count()) >= 2, "several pages");
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(artifacts, "14-report-preview.png") });
+
+  const [pdf] = await Promise.all([page.waitForEvent("download"), page.getByTestId("r-export-pdf").click()]);
+  const pdfPath = path.join(artifacts, "report.pdf");
+  await pdf.saveAs(pdfPath);
+  assert.match(pdf.suggestedFilename(), /^2026-10好差评情况通报\.pdf$/);
+  assert.equal(readFileSync(pdfPath).subarray(0, 5).toString(), "%PDF-");
+
+  const [xlsx] = await Promise.all([page.waitForEvent("download"), page.getByTestId("r-export-xlsx").click()]);
+  const xlsxPath = path.join(artifacts, "report.xlsx");
+  await xlsx.saveAs(xlsxPath);
+  assert.equal(readFileSync(xlsxPath).subarray(0, 2).toString(), "PK");
 });

@@ -15,7 +15,7 @@ export const routes: RouteRecordRaw[] = [
       { path: "appeals", name: "appeals", component: () => import("./views/CasesView.vue"), props: { appeals: true }, meta: { title: "menu.appeals", icon: "Stamp" } },
       { path: "visits", name: "visits", component: () => import("./views/VisitsView.vue"), meta: { title: "menu.visits", icon: "View" } },
       { path: "visits/:id", name: "visit", component: () => import("./views/VisitFormView.vue"), meta: { title: "menu.visits", hidden: true } },
-      { path: "reports", name: "reports", component: () => import("./views/LaterView.vue"), meta: { title: "menu.reports", icon: "Document" } },
+      { path: "reports", name: "reports", component: () => import("./views/ReportsView.vue"), meta: { title: "menu.reports", icon: "Document" } },
       { path: "halls", name: "halls", component: () => import("./views/HallsView.vue"), meta: { title: "menu.halls", icon: "Connection" } },
       { path: "settings", name: "settings", component: () => import("./views/SettingsView.vue"), meta: { title: "menu.settings", icon: "Setting" } },
     ],

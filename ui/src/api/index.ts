@@ -2,6 +2,9 @@
 // (crates/hcp-app) into ./types — never written by hand.
 import { getTransport } from "./client";
 import type {
+  IssuedReport,
+  ReportExportArgs,
+  ReportPreview,
   FileData,
   ImportOutcome,
   KeyInfo,
@@ -99,6 +102,10 @@ export const api = {
   ownKey: () => call<KeyInfo>("own_key"),
   trustedKeys: () => call<KeyInfo[]>("trusted_keys"),
   trustKey: (a: TrustKeyArgs) => call<KeyInfo>("trust_key", a),
+  reportPreview: (month: string, hall_id: string | null) => call<ReportPreview>("report_preview", { month, hall_id }),
+  reportExport: (a: ReportExportArgs) => call<FileData>("report_export", a),
+  reportIssue: (month: string, hall_id: string | null, correction: string | null) => call<IssuedReport>("report_issue", { month, hall_id, correction }),
+  reportList: () => call<IssuedReport[]>("report_list"),
 };
 
 /** Sync progress as it happens; returns the unsubscribe function. */
