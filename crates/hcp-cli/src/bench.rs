@@ -347,3 +347,102 @@ fn cpu_model() -> String {
         })
         .unwrap_or_else(|| "未知 CPU".into())
 }
+
+/// `hcp bench-report`: N evaluations in one month across `halls` halls, synced
+/// with the production path, then the monthly report of all halls timed as model
+/// and JSON, PDF and XLSX (release build; one warm-up, then one run each). With
+/// `reuse`, a cache from an earlier run in the work directory is reported again
+/// without generating and syncing.
+pub fn run_report(
+    evaluations: usize,
+    halls: usize,
+    work_dir: Option<PathBuf>,
+) -> Result<ExitCode, CliError> {
+    let work = work_dir.unwrap_or_else(|| std::env::temp_dir().join("hcp-bench-report"));
+    std::fs::create_dir_all(&work).map_err(msg)?;
+    let db = work.join("report.db");
+    let marker = work.join(format!("synced-{evaluations}-{halls}"));
+    if !marker.exists() {
+        let bin = hall_binary()?;
+        let data = work.join("report-halls");
+        let _ = std::fs::remove_dir_all(&data);
+        eprintln!("生成 {evaluations} 条评价（{halls} 个大厅，2026 年 10 月）…");
+        generate(&bin, &data, halls, evaluations)?;
+        let served = serve(&bin, &data, &work)?;
+        fresh_db(&db);
+        let rt = runtime()?;
+        let t = Instant::now();
+        rt.block_on(async {
+            for (_, url, token) in &served.halls {
+                register_hall(&db, url, Token::new(token.clone()), None).await?;
+            }
+            let reports = sync_async(&db, &[], &SyncOptions::default(), false).await?;
+            if let Some(e) = reports.iter().find_map(|r| r.error.clone()) {
+                return Err(CliError::Msg(format!("同步失败：{e}")));
+            }
+            Ok::<_, CliError>(())
+        })?;
+        eprintln!("同步用时 {:.1}s", t.elapsed().as_secs_f64());
+        drop(served);
+        std::fs::write(&marker, b"").map_err(msg)?;
+    }
+    let store = Store::open(&db)?;
+    let build = || {
+        hcp_report::build(
+            &store,
+            "2026-10",
+            None,
+            hcp_report::ReportSettings::default(),
+            chrono::Utc::now(),
+        )
+        .map_err(|e| CliError::Msg(e.to_string()))
+    };
+    let time = |f: &mut dyn FnMut() -> Result<usize, CliError>| -> Result<(f64, usize), CliError> {
+        f()?; // warm-up
+        let t = Instant::now();
+        let n = f()?;
+        Ok((t.elapsed().as_secs_f64(), n))
+    };
+    let (model_s, json_len) = time(&mut || {
+        let r = build()?;
+        Ok(hcp_report::to_json(&r)
+            .map_err(|e| CliError::Msg(e.to_string()))?
+            .len())
+    })?;
+    let r = build()?;
+    let (pdf_s, pdf_len) = time(&mut || Ok(hcp_pdf::to_pdf(&r).map_err(msg)?.len()))?;
+    let (xlsx_s, xlsx_len) = time(&mut || {
+        Ok(hcp_report::xlsx::to_xlsx(&r)
+            .map_err(|e| CliError::Msg(e.to_string()))?
+            .len())
+    })?;
+    println!(
+        "== hcp bench-report（{}）==",
+        chrono::Local::now().format("%Y-%m-%d")
+    );
+    println!(
+        "机器: {} 核, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu_model()
+    );
+    println!(
+        "本月有效评价 {}，差评工单台账 {} 件，{} 个大厅",
+        r.overall.evaluations,
+        r.ledger.len(),
+        halls
+    );
+    let verdict = |s: f64, limit: f64| if s <= limit { "达标" } else { "未达标" };
+    println!(
+        "模型 + JSON: {model_s:.2} s（{json_len} 字节）  目标 ≤ 1 s: {}",
+        verdict(model_s, 1.0)
+    );
+    println!(
+        "PDF: {pdf_s:.2} s（{pdf_len} 字节）  目标 ≤ 3 s: {}",
+        verdict(pdf_s, 3.0)
+    );
+    println!(
+        "XLSX: {xlsx_s:.2} s（{xlsx_len} 字节）  目标 ≤ 3 s: {}",
+        verdict(xlsx_s, 3.0)
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -79,6 +79,18 @@ enum Cmd {
         #[arg(long)]
         serve: bool,
     },
+    /// 性能基准：一个月 100 万条评价（20 个大厅）的月度通报：模型/JSON、PDF、XLSX 用时
+    BenchReport {
+        /// 评价数
+        #[arg(long, default_value_t = 1_000_000)]
+        evaluations: usize,
+        /// 大厅数
+        #[arg(long, default_value_t = 20)]
+        halls: usize,
+        /// 工作目录（保留数据，再次运行时直接复用）
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+    },
     /// 性能基准：在已有数据的数据库上测工作台、评价列表首页/深页、计数的响应时间
     BenchQueries {
         /// 每项重复次数（取中位数）
@@ -389,6 +401,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::BenchReport {
+            evaluations,
+            halls,
+            work_dir,
+        } => bench::run_report(evaluations, halls, work_dir),
         Cmd::BenchQueries { runs } => {
             let db = db_path(cli.db, "hcp.db")?;
             bench_queries::run(&db, runs.max(1))
