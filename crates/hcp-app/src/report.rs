@@ -23,8 +23,17 @@ fn pdf_err(e: hcp_pdf::PdfError) -> AppError {
 }
 
 /// The draft model of a month and scope, as of now.
-pub fn draft(s: &Store, month: &str, hall: Option<&str>) -> AppResult<MonthlyReport> {
-    hcp_report::build(s, month, hall, ReportSettings::default(), Utc::now()).map_err(report_err)
+pub fn draft(
+    s: &Store,
+    month: &str,
+    hall: Option<&str>,
+    typical: &[i64],
+) -> AppResult<MonthlyReport> {
+    let settings = ReportSettings {
+        typical: typical.to_vec(),
+        ..ReportSettings::default()
+    };
+    hcp_report::build(s, month, hall, settings, Utc::now()).map_err(report_err)
 }
 
 fn file(name: String, mime: &str, bytes: &[u8]) -> FileData {
@@ -74,7 +83,7 @@ pub fn issue(s: &mut Store, a: &ReportIssueArgs) -> AppResult<IssuedReport> {
     if p.role != "officer" {
         return Err(AppError::new("forbidden", "只有效能督查员可以签发通报"));
     }
-    let mut r = draft(s, &a.month, a.hall_id.as_deref())?;
+    let mut r = draft(s, &a.month, a.hall_id.as_deref(), &a.typical)?;
     let year = hcp_report::model::year_of(&r.month);
     let next = s.next_issue(&r.month, a.hall_id.as_deref(), i64::from(year))?;
     let today = Utc::now().with_timezone(&hcp_core::metrics::beijing());
@@ -138,7 +147,7 @@ pub fn export(s: &Store, a: &ReportExportArgs) -> AppResult<(String, &'static st
         .as_deref()
         .ok_or_else(|| AppError::invalid("请选择月份"))?;
     let hall = scoped_hall(s, a.hall_id.clone())?;
-    render(&draft(s, month, hall.as_deref())?, &a.format)
+    render(&draft(s, month, hall.as_deref(), &a.typical)?, &a.format)
 }
 
 impl App {
@@ -146,7 +155,7 @@ impl App {
     pub async fn report_preview(&self, a: ReportArgs) -> AppResult<ReportPreview> {
         self.with_store(move |s| {
             let hall = scoped_hall(s, a.hall_id)?;
-            let r = draft(s, &a.month, hall.as_deref())?;
+            let r = draft(s, &a.month, hall.as_deref(), &a.typical)?;
             let year = hcp_report::model::year_of(&r.month);
             let next = s.next_issue(&r.month, hall.as_deref(), i64::from(year))?;
             let pages = hcp_pdf::to_page_images(&r, 1.5)

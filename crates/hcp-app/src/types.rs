@@ -683,6 +683,9 @@ pub struct ReportArgs {
     /// One hall; absent: all halls (a director: always their own).
     #[serde(default)]
     pub hall_id: Option<String>,
+    /// 典型案例: case ids chosen by the officer (empty: chosen automatically).
+    #[serde(default)]
+    pub typical: Vec<i64>,
 }
 
 /// An export of a draft or an issued report.
@@ -700,6 +703,9 @@ pub struct ReportExportArgs {
     pub report_id: Option<i64>,
     /// pdf | xlsx | json.
     pub format: String,
+    /// 典型案例: case ids chosen by the officer (empty: chosen automatically).
+    #[serde(default)]
+    pub typical: Vec<i64>,
 }
 
 /// Issue (签发) a report; a correction needs its note.
@@ -714,6 +720,9 @@ pub struct ReportIssueArgs {
     /// 更正说明 (required for a new version).
     #[serde(default)]
     pub correction: Option<String>,
+    /// 典型案例: case ids chosen by the officer (empty: chosen automatically).
+    #[serde(default)]
+    pub typical: Vec<i64>,
 }
 
 /// The preview: the exact pages as images.

@@ -26,6 +26,9 @@ pub enum ReportCmd {
         /// 输出文件
         #[arg(long)]
         out: PathBuf,
+        /// 典型案例工单号（可重复；默认自动选取本月超期工单）
+        #[arg(long)]
+        typical: Vec<i64>,
     },
     /// 签发：冻结当前数据与 PDF，编号〔年〕第N期；再次签发为更正版本（须 --correction）
     Issue {
@@ -38,6 +41,9 @@ pub enum ReportCmd {
         /// 更正说明（签发更正版本时必填）
         #[arg(long)]
         correction: Option<String>,
+        /// 典型案例工单号（可重复）
+        #[arg(long)]
+        typical: Vec<i64>,
     },
     /// 列出已签发的通报
     List,
@@ -71,6 +77,7 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
             hall,
             format,
             out,
+            typical,
         } => {
             let t = std::time::Instant::now();
             let (_, _, bytes) = hcp_app::report::export(
@@ -80,6 +87,7 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
                     hall_id: hall,
                     report_id: None,
                     format,
+                    typical,
                 },
             )
             .map_err(m)?;
@@ -94,6 +102,7 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
             month,
             hall,
             correction,
+            typical,
         } => {
             let r = hcp_app::report::issue(
                 &mut store,
@@ -101,6 +110,7 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
                     month,
                     hall_id: hall,
                     correction,
+                    typical,
                 },
             )
             .map_err(m)?;
@@ -144,6 +154,7 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
                     hall_id: None,
                     report_id: Some(id),
                     format,
+                    typical: vec![],
                 },
             )
             .map_err(m)?;

@@ -203,13 +203,17 @@ pub struct Scope {
     pub name: String,
 }
 
-/// Report settings (红黑榜).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Report settings (红黑榜, 典型案例).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportSettings {
     /// Rows in each of 红榜 and 黑榜.
     pub top_n: usize,
     /// Windows with fewer evaluations are not ranked.
     pub min_evaluations: i64,
+    /// 典型案例 chosen by the officer (case ids, in order); empty: the most recent
+    /// overdue cases of the month, severest rating first.
+    #[serde(default)]
+    pub typical: Vec<i64>,
 }
 
 impl Default for ReportSettings {
@@ -217,6 +221,7 @@ impl Default for ReportSettings {
         Self {
             top_n: 5,
             min_evaluations: 20,
+            typical: vec![],
         }
     }
 }
@@ -316,6 +321,8 @@ pub fn parse_month(m: &str) -> Result<(i32, u32), ReportError> {
 
 struct CaseFacts {
     case: Case,
+    /// The rectification deadline (evaluation + rectify + paused working days).
+    rect_deadline: hcp_core::calendar::Deadline,
 }
 
 /// Computes the figures of `[from, to)` for a scope.
@@ -327,7 +334,6 @@ fn metrics(
     to: &str,
     cutoff: &str,
     cases: &[(ReportCase, CaseFacts)],
-    rules: &hcp_store::CaseRules,
 ) -> Result<(Metrics, Vec<hcp_store::LevelCount>), ReportError> {
     let counts = store.report_level_counts(hall, from, to)?;
     let mut levels = [0i64; 5];
@@ -388,11 +394,7 @@ fn metrics(
         {
             continue;
         }
-        let policy = rules.policy(&c.hall_id);
-        let d = rules.calendar.deadline(
-            f.case.evaluated_at,
-            policy.rectify + f.case.paused_working_days,
-        );
+        let d = f.rect_deadline;
         let due = hcp_store::utc_text(d.due_at.with_timezone(&Utc));
         if due.as_str() < from || due.as_str() >= to {
             continue;
@@ -524,16 +526,29 @@ pub fn build(
         name: hall.map_or("全部大厅".to_string(), |h| hall_names[h].clone()),
     };
     let rules = store.case_rules()?;
+    // Deadlines repeat: many cases share a Beijing day and a policy.
+    let mut memo: HashMap<(NaiveDate, u32), hcp_core::calendar::Deadline> = HashMap::new();
     let cases: Vec<(ReportCase, CaseFacts)> = store
         .report_cases(hall)?
         .into_iter()
         .filter_map(|c| {
             let case: Case = serde_json::from_str(&c.body).ok()?;
-            Some((c, CaseFacts { case }))
+            let n = rules.policy(&c.hall_id).rectify + case.paused_working_days;
+            let day = case.evaluated_at.with_timezone(&beijing()).date_naive();
+            let rect_deadline = *memo
+                .entry((day, n))
+                .or_insert_with(|| rules.calendar.deadline(case.evaluated_at, n));
+            Some((
+                c,
+                CaseFacts {
+                    case,
+                    rect_deadline,
+                },
+            ))
         })
         .collect();
-    let (overall, counts) = metrics(store, hall, &from, &to, &cutoff, &cases, &rules)?;
-    let (previous, _) = metrics(store, hall, &pfrom, &pto, &pto, &cases, &rules)?;
+    let (overall, counts) = metrics(store, hall, &from, &to, &cutoff, &cases)?;
+    let (previous, _) = metrics(store, hall, &pfrom, &pto, &pto, &cases)?;
 
     let name_map = |what: &str| -> Result<HashMap<(String, String), String>, ReportError> {
         Ok(store
@@ -598,17 +613,13 @@ pub fn build(
         .map(|d| (f(d), bad_days.get(&f(d)).copied().unwrap_or(0)))
         .collect();
 
-    let ledger_row = |c: &ReportCase, case: &Case| -> LedgerRow {
-        let policy = rules.policy(&c.hall_id);
+    let ledger_row = |c: &ReportCase, f: &CaseFacts| -> LedgerRow {
+        let case = &f.case;
         let needs_deadline = !matches!(
             case.state,
             CaseState::ClosedAppealed | CaseState::ClosedRevised
         );
-        let d = needs_deadline.then(|| {
-            rules
-                .calendar
-                .deadline(case.evaluated_at, policy.rectify + case.paused_working_days)
-        });
+        let d = needs_deadline.then_some(f.rect_deadline);
         LedgerRow {
             case_id: c.case_id,
             hall: hall_names
@@ -639,23 +650,39 @@ pub fn build(
                 && c.evaluated_at.as_str() >= from.as_str()
                 && c.evaluated_at.as_str() < to.as_str()
         })
-        .map(|(c, f)| ledger_row(c, &f.case))
+        .map(|(c, f)| ledger_row(c, f))
         .collect();
     let overdue: Vec<LedgerRow> = cases
         .iter()
         .filter(|(c, f)| {
             !f.case.state.is_closed() && c.due_at.as_deref().is_some_and(|d| d < cutoff.as_str())
         })
-        .map(|(c, f)| ledger_row(c, &f.case))
+        .map(|(c, f)| ledger_row(c, f))
         .collect();
-    // 典型案例: the most recent overdue cases of the month, severest rating first.
-    let mut typical: Vec<LedgerRow> = ledger.iter().filter(|l| l.overdue).cloned().collect();
-    typical.sort_by(|a, b| {
-        a.level
-            .cmp(&b.level)
-            .then(b.evaluated_at.cmp(&a.evaluated_at))
-    });
-    typical.truncate(3);
+    // 典型案例: the officer's choice, else the most recent overdue cases of the
+    // month, severest rating first.
+    let typical: Vec<LedgerRow> = if settings.typical.is_empty() {
+        let mut t: Vec<LedgerRow> = ledger.iter().filter(|l| l.overdue).cloned().collect();
+        t.sort_by(|a, b| {
+            a.level
+                .cmp(&b.level)
+                .then(b.evaluated_at.cmp(&a.evaluated_at))
+        });
+        t.truncate(3);
+        t
+    } else {
+        let mut t = vec![];
+        for id in &settings.typical {
+            let (c, f) = cases
+                .iter()
+                .find(|(c, _)| c.case_id == *id)
+                .ok_or_else(|| {
+                    ReportError::Input(format!("典型案例中的工单 {id} 不在统计范围内"))
+                })?;
+            t.push(ledger_row(c, f));
+        }
+        t
+    };
 
     let appeals = store
         .report_appeals(hall, &from, &to)?

@@ -129,6 +129,7 @@ fn fixture(dir: &std::path::Path) -> Store {
             ev("R1", 1, 2, "valid", "2026-10-15T09:00:00+08:00", "A02"),
             ev("W1", 1, 1, "valid", "2026-10-16T09:00:00+08:00", "A01"),
             ev("N1", 1, 2, "valid", "2026-11-01T00:10:00+08:00", "A01"),
+            ev("B6", 1, 2, "valid", "2026-10-20T09:00:00+08:00", "A01"),
         ],
     );
     apply(
@@ -146,6 +147,7 @@ fn fixture(dir: &std::path::Path) -> Store {
     act(&mut s, "B1", verify(), "2026-10-09T09:00:00+08:00");
     act(&mut s, "B2", verify(), "2026-10-10T09:00:00+08:00");
     act(&mut s, "B5", verify(), "2026-10-08T09:00:00+08:00");
+    act(&mut s, "B6", verify(), "2026-10-21T09:00:00+08:00");
     act(
         &mut s,
         "B3",
@@ -161,6 +163,7 @@ fn fixture(dir: &std::path::Path) -> Store {
             rect("B1", "2026-10-15T09:00:00+08:00"),
             rect("B2", "2026-10-16T09:00:00+08:00"),
             rect("B5", "2026-10-09T09:00:00+08:00"),
+            rect("B6", "2026-10-21T15:00:00+08:00"),
         ],
     );
     act(
@@ -181,10 +184,18 @@ fn fixture(dir: &std::path::Path) -> Store {
         Action::AcceptRectification,
         "2026-10-10T09:00:00+08:00",
     );
+    act(
+        &mut s,
+        "B6",
+        Action::AcceptRectification,
+        "2026-10-22T09:00:00+08:00",
+    );
     let cb = |r: CallbackResult| Action::Callback {
         result: r,
         note: "回访".into(),
     };
+    let basically = cb(CallbackResult::BasicallySatisfied);
+    act(&mut s, "B6", basically, "2026-10-22T10:00:00+08:00");
     act(
         &mut s,
         "B1",
@@ -237,36 +248,27 @@ fn october_metrics_by_hand() {
     let r = build(&s, "2026-10", Some(HALL), ReportSettings::default(), now).unwrap();
     let o = &r.overall;
     assert_eq!(r.title, "2026年10月政务服务“好差评”情况通报");
-    // Valid: G1 G2 G3 B1 B2 B4 R1(4) = 7; B3 excluded, W1 withdrawn, N1 November.
-    assert_eq!(o.evaluations, 7);
-    assert_eq!(o.levels, [1, 2, 1, 2, 1]);
-    assert_eq!((o.good_rate.numerator, o.good_rate.denominator), (4, 7));
-    assert_eq!(o.good_rate.display, "57.14%");
-    assert_eq!((o.bad, o.bad_rate.display.as_str()), (3, "42.86%"));
-    // (5 + 4 + 3 + 1 + 2 + 2 + 4) / 7 = 21 / 7 = 3.00
-    assert_eq!(o.mean_score.display, "3.00");
-    // Month's valid bad: B1 (closed), B2 (closed), B4 (open).
-    assert_eq!(
-        (
-            o.rectification_rate.numerator,
-            o.rectification_rate.denominator
-        ),
-        (2, 3)
-    );
-    // Callbacks: B1 satisfied, B2 unreachable ×3: with a callback 2 of 3; answered 1, satisfied 1.
+    // Valid: G1 G2 G3 B1 B2 B4 B6 R1(4) = 8; B3 excluded, W1 withdrawn, N1 November.
+    assert_eq!(o.evaluations, 8);
+    assert_eq!(o.levels, [1, 3, 1, 2, 1]);
+    assert_eq!((o.good_rate.numerator, o.good_rate.denominator), (4, 8));
+    assert_eq!(o.good_rate.display, "50.00%");
+    assert_eq!((o.bad, o.bad_rate.display.as_str()), (4, "50.00%"));
+    // (5 + 4 + 3 + 1 + 2 + 2 + 2 + 4) / 8 = 23 / 8 = 2.875 → 2.88 (half up)
+    assert_eq!(o.mean_score.display, "2.88");
+    // Month's valid bad: B1, B2, B6 (closed), B4 (open).
+    let rr = &o.rectification_rate;
+    assert_eq!((rr.numerator, rr.denominator), (3, 4));
+    // Callbacks: B1 satisfied, B6 basically satisfied, B2 unreachable ×3 (no answer).
     assert_eq!(
         (o.callback_rate.numerator, o.callback_rate.denominator),
-        (2, 3)
+        (3, 4)
     );
-    assert_eq!(
-        (
-            o.callback_satisfaction.numerator,
-            o.callback_satisfaction.denominator
-        ),
-        (1, 1)
-    );
+    let cs = &o.callback_satisfaction;
+    assert_eq!((cs.numerator, cs.denominator), (2, 2));
     // Rectification deadlines in October: B5 (09-30 + 15 → 10-28), B1 (10-08 → 10-29),
-    // B2 (10-09 → 10-30). On time: B5 (closed 10-15), B1 (10-20); B2 closed 11-05: late.
+    // B2 (10-09 → 10-30); B6's falls in November. On time: B5 (closed 10-15), B1 (10-20);
+    // B2 closed 11-05: late.
     assert_eq!(
         (o.on_time_rate.numerator, o.on_time_rate.denominator),
         (2, 3)
@@ -299,13 +301,40 @@ fn october_metrics_by_hand() {
         .unwrap();
     assert_eq!(
         (a01.name.as_str(), a01.evaluations, a01.bad),
-        ("综合受理一号窗", 3, 1)
+        ("综合受理一号窗", 4, 2)
     );
     assert!(r.by_department.iter().any(|d| d.name == "人社局"));
     assert_eq!(r.daily_bad.len(), 31);
     let bad_total: i64 = r.daily_bad.iter().map(|d| d.1).sum();
-    assert_eq!(bad_total, 3);
+    assert_eq!(bad_total, 4);
     assert_eq!(r.appeals[0].verdict, "申诉成立");
+    // 典型案例: chosen by the officer, else the month's overdue.
+    let b2 = case_of(&s, "B2");
+    let chosen = build(
+        &s,
+        "2026-10",
+        Some(HALL),
+        ReportSettings {
+            typical: vec![b2],
+            ..ReportSettings::default()
+        },
+        now,
+    )
+    .unwrap();
+    assert_eq!(chosen.typical_cases[0].evaluation_id, "B2");
+    assert!(
+        build(
+            &s,
+            "2026-10",
+            Some(HALL),
+            ReportSettings {
+                typical: vec![9999],
+                ..ReportSettings::default()
+            },
+            now
+        )
+        .is_err()
+    );
     // November sees N1 and no more.
     let n = build(&s, "2026-11", Some(HALL), ReportSettings::default(), now).unwrap();
     assert_eq!(n.overall.evaluations, 1);
@@ -345,10 +374,10 @@ fn the_workbook_reads_back_with_the_json_figures() {
     );
     let good = row("好评率");
     assert_eq!(good[2].to_string(), "4");
-    assert_eq!(good[3].to_string(), "7");
+    assert_eq!(good[3].to_string(), "8");
     let v = good[1].get_float().unwrap();
-    assert!((v - 0.5714).abs() < 1e-9, "{v}");
-    assert_eq!(row("综合评分")[1].get_float(), Some(3.0));
+    assert!((v - 0.5).abs() < 1e-9, "{v}");
+    assert_eq!(row("综合评分")[1].get_float(), Some(2.88));
     let ledger = wb.worksheet_range("差评整改台账").unwrap();
     assert_eq!(ledger.rows().count(), r.ledger.len() + 1);
     assert_eq!(ledger.rows().next().unwrap()[0].to_string(), "工单号");

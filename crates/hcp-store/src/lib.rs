@@ -97,6 +97,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_cases.sql"),
     include_str!("../migrations/0006_visits.sql"),
     include_str!("../migrations/0007_issued_reports.sql"),
+    include_str!("../migrations/0008_report_index.sql"),
 ];
 
 /// The schema version this build writes.

@@ -93,6 +93,8 @@ pub struct ReportVisit {
 
 impl Store {
     /// Valid evaluations of `[from, to)` (UTC text) grouped to the staff level.
+    /// Grouped here rather than by SQLite's GROUP BY: a province's month is a
+    /// million rows, and SQLite would sort them all first.
     pub fn report_level_counts(
         &self,
         hall_id: Option<&str>,
@@ -100,23 +102,58 @@ impl Store {
         to: &str,
     ) -> Result<Vec<LevelCount>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT hall_id, department_code, window_no, staff_no, level, count(*)
+            "SELECT hall_id, department_code, window_no, staff_no, level
              FROM evaluations
              WHERE evaluated_at >= ?2 AND evaluated_at < ?3 AND (?1 IS NULL OR hall_id = ?1)
-               AND status <> 'withdrawn' AND excluded = 0
-             GROUP BY 1, 2, 3, 4, 5",
+               AND status <> 'withdrawn' AND excluded = 0",
         )?;
-        let rows = stmt.query_map(params![hall_id, from, to], |r| {
-            Ok(LevelCount {
-                hall_id: r.get(0)?,
-                department_code: r.get(1)?,
-                window_no: r.get(2)?,
-                staff_no: r.get(3)?,
-                level: r.get(4)?,
-                n: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut groups: std::collections::HashMap<String, (usize, [i64; 6])> =
+            std::collections::HashMap::new();
+        let mut keys: Vec<[Option<String>; 4]> = vec![];
+        let mut key = String::new();
+        let mut rows = stmt.query(params![hall_id, from, to])?;
+        while let Some(r) = rows.next()? {
+            key.clear();
+            for i in 0..4 {
+                if let Some(t) = r
+                    .get_ref(i)?
+                    .as_str_or_null()
+                    .map_err(rusqlite::Error::from)?
+                {
+                    key.push_str(t);
+                } else {
+                    key.push('\u{1}');
+                }
+                key.push('\u{0}');
+            }
+            let level: i64 = r.get(4)?;
+            let slot = usize::try_from(level).unwrap_or(0).min(5);
+            if let Some(g) = groups.get_mut(key.as_str()) {
+                g.1[slot] += 1;
+                continue;
+            }
+            let mut counts = [0i64; 6];
+            counts[slot] = 1;
+            groups.insert(key.clone(), (keys.len(), counts));
+            keys.push([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]);
+        }
+        let mut out = vec![];
+        for (idx, counts) in groups.into_values() {
+            let [hall, dep, win, staff] = keys[idx].clone();
+            for (level, n) in counts.iter().enumerate().skip(1) {
+                if *n > 0 {
+                    out.push(LevelCount {
+                        hall_id: hall.clone().unwrap_or_default(),
+                        department_code: dep.clone(),
+                        window_no: win.clone(),
+                        staff_no: staff.clone(),
+                        level: level as u8,
+                        n: *n,
+                    });
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Every case of the scope (all months: deadlines and overdue need them).

@@ -102,9 +102,9 @@ export const api = {
   ownKey: () => call<KeyInfo>("own_key"),
   trustedKeys: () => call<KeyInfo[]>("trusted_keys"),
   trustKey: (a: TrustKeyArgs) => call<KeyInfo>("trust_key", a),
-  reportPreview: (month: string, hall_id: string | null) => call<ReportPreview>("report_preview", { month, hall_id }),
+  reportPreview: (month: string, hall_id: string | null, typical: number[] = []) => call<ReportPreview>("report_preview", { month, hall_id, typical }),
   reportExport: (a: ReportExportArgs) => call<FileData>("report_export", a),
-  reportIssue: (month: string, hall_id: string | null, correction: string | null) => call<IssuedReport>("report_issue", { month, hall_id, correction }),
+  reportIssue: (month: string, hall_id: string | null, correction: string | null, typical: number[] = []) => call<IssuedReport>("report_issue", { month, hall_id, correction, typical }),
   reportList: () => call<IssuedReport[]>("report_list"),
 };
 

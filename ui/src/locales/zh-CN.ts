@@ -399,6 +399,8 @@ export default {
     preview: "预览",
     exportPdf: "导出 PDF",
     exportXlsx: "导出 Excel",
+    typical: "典型案例",
+    typicalHint: "工单号，逗号分隔；留空自动选取",
     print: "打印",
     issue: "签发",
     issueHint: "签发后本期通报的数据与 PDF 即被冻结，之后同步的新数据不会改变它；如需更正，请再次签发更正版本并填写更正说明。",

@@ -11,4 +11,8 @@ month: string,
 /**
  * One hall; absent: all halls (a director: always their own).
  */
-hall_id: string | null, };
+hall_id: string | null, 
+/**
+ * 典型案例: case ids chosen by the officer (empty: chosen automatically).
+ */
+typical: Array<number>, };

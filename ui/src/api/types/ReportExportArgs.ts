@@ -19,4 +19,8 @@ report_id: number | null,
 /**
  * pdf | xlsx | json.
  */
-format: string, };
+format: string, 
+/**
+ * 典型案例: case ids chosen by the officer (empty: chosen automatically).
+ */
+typical: Array<number>, };

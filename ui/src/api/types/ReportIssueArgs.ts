@@ -15,4 +15,8 @@ hall_id: string | null,
 /**
  * 更正说明 (required for a new version).
  */
-correction: string | null, };
+correction: string | null, 
+/**
+ * 典型案例: case ids chosen by the officer (empty: chosen automatically).
+ */
+typical: Array<number>, };
