@@ -282,6 +282,16 @@ async fn report_list(app: AppState<'_>) -> Result<Vec<IssuedReport>, AppError> {
     app.report_list().await
 }
 
+#[tauri::command]
+async fn save_file(app: AppState<'_>, args: SaveFileArgs) -> Result<String, AppError> {
+    app.save_file(args).await
+}
+
+#[tauri::command]
+async fn open_file(app: AppState<'_>, args: OpenFileArgs) -> Result<(), AppError> {
+    app.open_file(args).await
+}
+
 fn main() {
     // WebKitGTK's accelerated compositing costs ~100 MB in the web process and shows
     // blank windows on some drivers and under Xvfb; a console of tables does not need
@@ -384,6 +394,8 @@ fn main() {
             report_export,
             report_issue,
             report_list,
+            save_file,
+            open_file,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -108,6 +108,8 @@ pub fn ts_bindings() -> Result<Vec<(String, String)>, String> {
         ReportIssueArgs,
         ReportPreview,
         hcp_store::IssuedReport,
+        SaveFileArgs,
+        OpenFileArgs,
     );
     out.sort();
     out.dedup_by(|a, b| a.0 == b.0);

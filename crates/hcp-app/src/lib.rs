@@ -9,6 +9,7 @@
 
 mod cases;
 mod error;
+mod files;
 pub mod report;
 mod types;
 mod visits;
@@ -159,6 +160,8 @@ impl App {
             "report_export" => out(self.report_export(parse(args)?).await),
             "report_issue" => out(self.report_issue(parse(args)?).await),
             "report_list" => out(self.report_list().await),
+            "save_file" => out(self.save_file(parse(args)?).await),
+            "open_file" => out(self.open_file(parse(args)?).await),
             "export_visit" => out(self.export_visit(parse(args)?).await),
             "import_visit" => out(self.import_visit(parse(args)?).await),
             "own_key" => out(self.own_key().await),

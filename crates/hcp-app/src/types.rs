@@ -736,3 +736,21 @@ pub struct ReportPreview {
     /// The issue this month and scope would get: version and number.
     pub next_version: i64,
 }
+
+/// A file to save where the user keeps downloads (the desktop window's export).
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "SaveFileArgs.ts")]
+pub struct SaveFileArgs {
+    /// Suggested name.
+    pub file_name: String,
+    /// The bytes, base64.
+    pub data_base64: String,
+}
+
+/// A file the app saved, to open in the system's viewer.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "OpenFileArgs.ts")]
+pub struct OpenFileArgs {
+    /// The path `save_file` returned.
+    pub path: String,
+}

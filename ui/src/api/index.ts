@@ -106,6 +106,8 @@ export const api = {
   reportExport: (a: ReportExportArgs) => call<FileData>("report_export", a),
   reportIssue: (month: string, hall_id: string | null, correction: string | null, typical: number[] = []) => call<IssuedReport>("report_issue", { month, hall_id, correction, typical }),
   reportList: () => call<IssuedReport[]>("report_list"),
+  saveFile: (file_name: string, data_base64: string) => call<string>("save_file", { file_name, data_base64 }),
+  openFile: (path: string) => call<null>("open_file", { path }),
 };
 
 /** Sync progress as it happens; returns the unsubscribe function. */

@@ -23,3 +23,16 @@ export function saveBase64(fileName: string, base64: string, mime = "application
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
+
+/** Hands an export to the user: a browser download, or — in the desktop window,
+ * whose webview cannot download — a file saved in the 下载 folder. Returns the
+ * saved path in the desktop window, `null` in a browser. */
+export async function deliver(
+  f: { file_name: string; data_base64: string; mime: string },
+  desktop: boolean,
+  save: (name: string, data: string) => Promise<string>,
+): Promise<string | null> {
+  if (desktop) return save(f.file_name, f.data_base64);
+  saveBase64(f.file_name, f.data_base64, f.mime);
+  return null;
+}
