@@ -1,6 +1,9 @@
 //! The case workflow end to end: the `hcp` binary, a real SQLite file, and the real
 //! reference hall on 127.0.0.1:0 played through its admin endpoint.
 
+mod common;
+use common::hcp;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -11,17 +14,6 @@ use hcp_store::Store;
 use serde_json::{Value, json};
 
 const ADMIN: &str = "admin";
-
-fn hcp(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hcp"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("HCP_DB")
-        .env("HCP_TOKEN_STORE", "file")
-        .output()
-        .expect("run hcp")
-}
 
 /// Runs hcp on a blocking thread (the hall serves on this test's runtime).
 async fn run(db: &Path, args: &[&str]) -> Output {

@@ -1,28 +1,15 @@
 //! Black-box tests of the `hcp` binary against the real reference hall on
 //! 127.0.0.1:0 and a real SQLite file.
 
+mod common;
+use common::{hcp, text};
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
 use hcp_hall::{Faults, GenSpec, RunningServer};
 use hcp_store::Store;
-
-fn hcp(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hcp"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("HCP_DB")
-        // Tests never write into a developer's real OS keyring.
-        .env("HCP_TOKEN_STORE", "file")
-        .output()
-        .expect("run hcp")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 async fn server(halls: usize, evaluations: usize, seed: u64) -> RunningServer {
     let spec = GenSpec {

@@ -2,33 +2,14 @@
 //! hall: a PDF whose text is Chinese and whose figures match the JSON, an Excel
 //! workbook, and an issued report that stays byte-identical after new data.
 
+mod common;
+use common::{hcp, ok};
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use hcp_hall::GenSpec;
 use serde_json::{Value, json};
-
-fn hcp(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hcp"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("HCP_DB")
-        .env("HCP_TOKEN_STORE", "file")
-        .output()
-        .expect("run hcp")
-}
-
-fn ok(db: &Path, args: &[&str]) -> String {
-    let out = hcp(db, args);
-    assert!(
-        out.status.success(),
-        "hcp {args:?}\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn artifacts() -> std::path::PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../artifacts/report");

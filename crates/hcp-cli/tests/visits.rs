@@ -2,36 +2,17 @@
 //! installation fills a visit through the running app (killed with SIGKILL midway),
 //! hands it in; an officer's installation imports and accepts it.
 
+mod common;
+use common::{hcp, ok};
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use hcp_core::visit::ChecklistTemplate;
 use hcp_hall::GenSpec;
 use hcp_store::Store;
 use serde_json::{Value, json};
-
-fn hcp(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hcp"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("HCP_DB")
-        .env("HCP_TOKEN_STORE", "file")
-        .output()
-        .expect("run hcp")
-}
-
-fn ok(db: &Path, args: &[&str]) -> String {
-    let out = hcp(db, args);
-    assert!(
-        out.status.success(),
-        "hcp {args:?}\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// `hcp serve-ui` on `db`: the child and its API base and token.
 fn serve(db: &Path) -> (Child, String, String) {

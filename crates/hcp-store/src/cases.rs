@@ -35,7 +35,8 @@ pub struct Who<'a> {
 /// The name the sync acts under in the audit log and in decisions it originates.
 pub const SYSTEM_NAME: &str = "督查台（自动）";
 
-fn role_str(a: Actor) -> &'static str {
+/// The role's storage name in the audit log.
+pub(crate) fn role_str(a: Actor) -> &'static str {
     match a {
         Actor::Officer => "officer",
         Actor::Director => "director",

@@ -19,7 +19,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::audit::{AuditEntry, append_in};
-use crate::cases::Who;
+use crate::cases::{Who, role_str};
 use crate::{Result, Store, StoreError, now_text};
 
 /// The bundle format this build writes and reads.
@@ -30,15 +30,6 @@ const FILE_SIG_PREFIX: &str = "hcpv-sig:";
 const FILE_SIG_LEN: usize = FILE_SIG_PREFIX.len() + 128;
 /// A photo larger than this is refused (a phone photo is a few MB).
 pub const MAX_PHOTO_BYTES: usize = 30 * 1024 * 1024;
-
-fn role_str(a: Actor) -> &'static str {
-    match a {
-        Actor::Officer => "officer",
-        Actor::Director => "director",
-        Actor::Shopper => "shopper",
-        Actor::Hall => "hall",
-    }
-}
 
 fn refused(msg: impl Into<String>) -> StoreError {
     StoreError::Refused(msg.into())
