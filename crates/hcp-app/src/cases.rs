@@ -41,7 +41,8 @@ pub(crate) fn load_profile(s: &Store) -> AppResult<(UserProfile, bool)> {
     }
 }
 
-fn actor_of(role: &str) -> AppResult<Actor> {
+/// The actor of a profile role (officer | director | shopper).
+pub(crate) fn actor_of(role: &str) -> AppResult<Actor> {
     match role {
         "officer" => Ok(Actor::Officer),
         "director" => Ok(Actor::Director),
@@ -54,12 +55,7 @@ fn actor_of(role: &str) -> AppResult<Actor> {
 
 /// Role label for people.
 pub fn role_zh(role: &str) -> &'static str {
-    match role {
-        "officer" => "效能督查员",
-        "director" => "大厅负责人",
-        "shopper" => "暗访员",
-        _ => "未知身份",
-    }
+    actor_of(role).map_or("未知身份", Actor::label_zh)
 }
 
 /// A director may look only at their own hall.

@@ -7,16 +7,12 @@ use hcp_core::case::Actor;
 use hcp_core::visit::{Answer, ChecklistTemplate};
 use hcp_store::{ImportOutcome, KeyInfo, Store, VisitDetail, VisitPhoto, VisitRow, Who};
 
-use crate::cases::load_profile;
+use crate::cases::{actor_of, load_profile};
 use crate::{App, AppError, AppResult, types::*};
 
 fn who_of(s: &Store) -> AppResult<(String, Actor, Option<String>, String)> {
     let (p, _) = load_profile(s)?;
-    let actor = match p.role.as_str() {
-        "officer" => Actor::Officer,
-        "director" => Actor::Director,
-        _ => Actor::Shopper,
-    };
+    let actor = actor_of(&p.role)?;
     Ok((p.name, actor, p.hall_id, p.role))
 }
 

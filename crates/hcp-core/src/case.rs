@@ -99,7 +99,28 @@ pub enum Actor {
     Hall,
 }
 
+/// 申诉理由 in Chinese for a hall-api appeal `ground` (unknown grounds: 其他).
+pub fn appeal_ground_zh(ground: &str) -> &'static str {
+    match ground {
+        "misdirected" => "非本部门职责，正确引导后被差评",
+        "malicious" => "恶意差评",
+        "duplicate" => "重复评价",
+        "system_error" => "系统误操作",
+        _ => "其他",
+    }
+}
+
 impl Actor {
+    /// The storage name (audit log role): officer | director | shopper | hall.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Actor::Officer => "officer",
+            Actor::Director => "director",
+            Actor::Shopper => "shopper",
+            Actor::Hall => "hall",
+        }
+    }
+
     /// 中文名.
     pub fn label_zh(self) -> &'static str {
         match self {

@@ -299,16 +299,6 @@ fn callback_zh(code: &str) -> &'static str {
     hcp_core::case::CallbackResult::parse(code).map_or("—", |c| c.label_zh())
 }
 
-fn ground_zh(g: &str) -> &'static str {
-    match g {
-        "misdirected" => "非本部门职责正确引导后被差评",
-        "malicious" => "恶意差评",
-        "duplicate" => "重复评价",
-        "system_error" => "系统误操作",
-        _ => "其他",
-    }
-}
-
 /// Parses `2026-10`.
 pub fn parse_month(m: &str) -> Result<(i32, u32), ReportError> {
     let bad = || ReportError::Input(format!("月份 “{m}” 格式不正确，应为 YYYY-MM，如 2026-10"));
@@ -695,7 +685,7 @@ pub fn build(
             appeal_id: a.appeal_id,
             evaluation_id: a.evaluation_id,
             filed_at: to_beijing(&a.filed_at, "%Y-%m-%d %H:%M"),
-            ground: ground_zh(&a.ground).to_string(),
+            ground: hcp_core::case::appeal_ground_zh(&a.ground).to_string(),
             verdict: match a.verdict.as_deref() {
                 Some("upheld") => "申诉成立",
                 Some("dismissed") => "驳回",

@@ -35,16 +35,6 @@ pub struct Who<'a> {
 /// The name the sync acts under in the audit log and in decisions it originates.
 pub const SYSTEM_NAME: &str = "督查台（自动）";
 
-/// The role's storage name in the audit log.
-pub(crate) fn role_str(a: Actor) -> &'static str {
-    match a {
-        Actor::Officer => "officer",
-        Actor::Director => "director",
-        Actor::Shopper => "shopper",
-        Actor::Hall => "hall",
-    }
-}
-
 /// The working calendar and every hall's deadline policy, as configured.
 #[derive(Debug, Clone)]
 pub struct CaseRules {
@@ -70,11 +60,7 @@ const CALENDAR_PREFIX: &str = "calendar.year.";
 const POLICY_DEFAULT: &str = "policy.default";
 const POLICY_HALL_PREFIX: &str = "policy.hall.";
 
-pub(crate) fn load_rules_pub(conn: &rusqlite::Connection) -> Result<CaseRules> {
-    load_rules(conn)
-}
-
-fn load_rules(conn: &rusqlite::Connection) -> Result<CaseRules> {
+pub(crate) fn load_rules(conn: &rusqlite::Connection) -> Result<CaseRules> {
     let mut calendar = WorkingCalendar::builtin();
     let mut default_policy = DeadlinePolicy::default();
     let mut hall_policies = HashMap::new();
@@ -473,7 +459,7 @@ fn write_transition(
         tx,
         &AuditEntry {
             actor: who.name,
-            role: role_str(who.actor),
+            role: who.actor.as_str(),
             subject: &format!("case:{}", stored.case_id),
             action: action_name,
             detail: &detail.to_string(),
@@ -783,16 +769,6 @@ fn parse_follow_up(kind: HallRecord, raw: &str) -> Option<FollowUpRecord> {
     }
 }
 
-fn ground_zh(g: &str) -> &str {
-    match g {
-        "misdirected" => "非本部门职责，正确引导后被差评",
-        "malicious" => "恶意差评",
-        "duplicate" => "重复评价",
-        "system_error" => "系统误操作",
-        _ => "其他",
-    }
-}
-
 /// Applies a hall's appeal (`ground` set) or rectification to its case, inside the
 /// feed's transaction. Called only for new records or higher revs.
 pub(crate) fn on_hall_record(
@@ -817,7 +793,11 @@ pub(crate) fn on_hall_record(
                 ground: ground.clone(),
             },
             "appeal_filed",
-            format!("大厅提出申诉（{}），申诉人：{}", ground_zh(ground), rec.by),
+            format!(
+                "大厅提出申诉（{}），申诉人：{}",
+                hcp_core::case::appeal_ground_zh(ground),
+                rec.by
+            ),
         ),
         None => (
             Action::RectificationSubmitted {
@@ -1018,7 +998,7 @@ impl Store {
             &tx,
             &AuditEntry {
                 actor: who.name,
-                role: role_str(who.actor),
+                role: who.actor.as_str(),
                 subject: "calendar",
                 action: "calendar_imported",
                 detail: &json!({ "year": year, "sha256": sha256_hex(json) }).to_string(),
@@ -1058,7 +1038,7 @@ impl Store {
             &tx,
             &AuditEntry {
                 actor: who.name,
-                role: role_str(who.actor),
+                role: who.actor.as_str(),
                 subject: hall_id
                     .map_or("policy:default".to_string(), |h| format!("policy:{h}"))
                     .as_str(),
@@ -1235,7 +1215,7 @@ impl Store {
                     &tx,
                     &AuditEntry {
                         actor: who.name,
-                        role: role_str(who.actor),
+                        role: who.actor.as_str(),
                         subject: &format!("case:{}", stored.case_id),
                         action: "evaluator_marked_malicious",
                         detail: &json!({
@@ -1282,7 +1262,7 @@ impl Store {
                     &tx,
                     &AuditEntry {
                         actor: who.name,
-                        role: role_str(who.actor),
+                        role: who.actor.as_str(),
                         subject: &format!("case:{id}"),
                         action: "assignee_set",
                         detail: &json!({
@@ -1728,7 +1708,7 @@ pub(crate) fn open_finding_case(
         tx,
         &AuditEntry {
             actor: who.name,
-            role: role_str(who.actor),
+            role: who.actor.as_str(),
             subject: &format!("case:{case_id}"),
             action: "finding_opened",
             detail: &detail.to_string(),

@@ -213,7 +213,7 @@ impl Store {
         let now = now_text();
         let mut seen = 0i64;
         let mut days = DayDeltas::default();
-        let rules = crate::cases::load_rules_pub(&tx)?;
+        let rules = crate::cases::load_rules(&tx)?;
         for page in pages {
             out.skipped += page.skipped_unknown;
             seen += (page.records.len() + page.quarantined.len()) as i64;

@@ -19,7 +19,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::audit::{AuditEntry, append_in};
-use crate::cases::{Who, role_str};
+use crate::cases::Who;
 use crate::{Result, Store, StoreError, now_text};
 
 /// The bundle format this build writes and reads.
@@ -856,7 +856,7 @@ impl Store {
             &tx,
             &AuditEntry {
                 actor: who.name,
-                role: role_str(who.actor),
+                role: who.actor.as_str(),
                 subject: "keys",
                 action: "key_trusted",
                 detail: &json!({"fingerprint": info.fingerprint, "name": info.name}).to_string(),
@@ -1320,7 +1320,7 @@ fn audit_visit(
         tx,
         &AuditEntry {
             actor: who.name,
-            role: role_str(who.actor),
+            role: who.actor.as_str(),
             subject: &format!("visit:{visit_id}"),
             action,
             detail: &detail.to_string(),
