@@ -94,6 +94,7 @@ pub fn ts_bindings() -> Result<Vec<(String, String)>, String> {
         ImportVisitArgs,
         PhotoArgs,
         TrustKeyArgs,
+        RevokeKeyArgs,
         TemplateView,
         TemplateSection,
         hcp_store::VisitFields,

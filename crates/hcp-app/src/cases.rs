@@ -166,14 +166,18 @@ impl App {
             }
             let json = serde_json::to_string(&profile)
                 .map_err(|e| AppError::new("internal", e.to_string()))?;
-            s.set_setting(PROFILE_SETTING, Some(&json))?;
-            s.append_audit(&hcp_store::AuditEntry {
-                actor: &profile.name,
-                role: &profile.role,
-                subject: "user",
-                action: "profile_set",
-                detail: &json,
-            })?;
+            // The change and its audit row commit together.
+            s.set_setting_audited(
+                PROFILE_SETTING,
+                Some(&json),
+                &hcp_store::AuditEntry {
+                    actor: &profile.name,
+                    role: &profile.role,
+                    subject: "user",
+                    action: "profile_set",
+                    detail: &json,
+                },
+            )?;
             Ok(())
         })
         .await?;

@@ -21,7 +21,7 @@ use chrono::{Datelike, NaiveDate, Utc};
 use hcp_core::metrics::{Rate, beijing};
 use hcp_core::{Channel, Level, ReasonTag};
 use hcp_hall::{GenSpec, HallState, RunningServer, ServerState};
-use hcp_store::{DayCount, EvaluationFilter, ProfileList, Store, TokenVault};
+use hcp_store::{DayCount, EvaluationFilter, ProfileList, Store, TokenVault, Who};
 use hcp_sync::{HallEndpoint, HallReport, SyncEvent, SyncOptions, Token};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -29,6 +29,7 @@ use tokio::sync::broadcast;
 
 pub use cases::{role_zh, to_action};
 pub use error::AppError;
+pub use files::{FileOpener, OPENABLE_EXTENSIONS};
 pub use hcp_sync::PushReport;
 pub use hcp_sync::SyncEvent as Event;
 pub use types::*;
@@ -51,6 +52,7 @@ pub struct App {
     sync_lock: tokio::sync::Mutex<()>,
     demo: tokio::sync::Mutex<Option<RunningServer>>,
     options: SyncOptions,
+    exports: files::Exports,
 }
 
 impl App {
@@ -66,6 +68,7 @@ impl App {
             sync_lock: tokio::sync::Mutex::new(()),
             demo: tokio::sync::Mutex::new(None),
             options: SyncOptions::default(),
+            exports: files::Exports::default(),
         })
     }
 
@@ -167,6 +170,7 @@ impl App {
             "own_key" => out(self.own_key().await),
             "trusted_keys" => out(self.trusted_keys().await),
             "trust_key" => out(self.trust_key(parse(args)?).await),
+            "revoke_key" => out(self.revoke_key(parse(args)?).await),
             _ => Err(AppError::new(
                 "unknown_command",
                 format!("未知的命令 “{command}”"),
@@ -219,23 +223,23 @@ impl App {
         register_hall(&self.db, url, Token::new(args.token), ca.as_deref()).await
     }
 
-    /// Removes a hall, its cached records and its token.
+    /// Removes a hall, its cached records and its token. The removal and its
+    /// audit row commit together; the token goes after.
     pub async fn remove_hall(&self, args: HallIdArgs) -> AppResult<bool> {
         let db = self.db.clone();
         self.with_store(move |s| {
-            if !s.remove_hall(&args.hall_id)? {
+            let (user, _) = cases::load_profile(s)?;
+            let by = Who {
+                name: &user.name,
+                actor: cases::actor_of(&user.role)?,
+            };
+            if !s.remove_hall(&args.hall_id, by)? {
                 return Err(AppError::not_found(format!(
                     "没有编码为 “{}” 的大厅",
-                    args.hall_id
+                    hcp_core::ident::printable(&args.hall_id)
                 )));
             }
             TokenVault::for_database(&db).remove(&args.hall_id)?;
-            audit(
-                s,
-                &format!("hall:{}", args.hall_id),
-                "hall_removed",
-                serde_json::json!({}),
-            )?;
             Ok(true)
         })
         .await
@@ -499,13 +503,19 @@ impl App {
         let mut demo = self.demo.lock().await;
         if demo.is_none() {
             let spec = demo_spec();
+            // Fresh random tokens each launch: the data is generated from a fixed
+            // seed, the keys to it must not be.
             let halls: Vec<HallState> =
                 tokio::task::spawn_blocking(move || hcp_hall::generate(&spec))
                     .await?
                     .into_iter()
-                    .map(HallState::from_generated)
+                    .map(|g| {
+                        let mut h = HallState::from_generated(g);
+                        h.token = random_token();
+                        h
+                    })
                     .collect();
-            let admin = hcp_hall::admin_token_for(DEMO_SEED);
+            let admin = random_token();
             let server = RunningServer::start(
                 "127.0.0.1:0".parse().expect("loopback address"),
                 ServerState::new(halls, admin, hcp_hall::Faults::default()),
@@ -563,46 +573,49 @@ pub async fn register_hall(
     let mut opts = SyncOptions::default();
     opts.retry.max_attempts = 3;
     let profile = hcp_sync::fetch_profile(&ep, &opts).await?;
+    // The code becomes part of file names and queries: it must be a plain code.
+    hcp_core::ident::check_hall_id(&profile.hall_id)
+        .map_err(|e| AppError::invalid(format!("该大厅服务器返回的{e}，无法添加")))?;
     let db = db.to_path_buf();
     let url = url.to_owned();
     let ca = ca_file.map(|p| p.display().to_string());
     tokio::task::spawn_blocking(move || {
         let mut store = Store::open(&db)?;
+        let (user, _) = cases::load_profile(&store)?;
+        let by = Who {
+            name: &user.name,
+            actor: cases::actor_of(&user.role)?,
+        };
         // Token first: a hall without a token could not sync.
         let location = TokenVault::for_database(&db).set(&profile.hall_id, token.secret())?;
-        let new = store.upsert_hall(&profile, &url, ca.as_deref())?;
-        audit(
-            &mut store,
-            &format!("hall:{}", profile.hall_id),
-            if new { "hall_added" } else { "hall_updated" },
-            serde_json::json!({ "name": profile.name, "url": url, "ca_file": ca }),
-        )?;
+        // The hall and its audit row commit together.
+        let new = store.upsert_hall(&profile, &url, ca.as_deref(), by)?;
         Ok(AddedHall {
             hall_id: profile.hall_id,
             name: profile.name,
             new,
             token_location: location.to_string(),
+            transport_warning: hcp_sync::transport_warning(&url),
         })
     })
     .await?
 }
 
-/// Writes one audit row for a configuration change by the local user.
-fn audit(
-    store: &mut Store,
-    subject: &str,
-    action: &str,
-    detail: serde_json::Value,
-) -> AppResult<()> {
-    let (user, _) = cases::load_profile(store)?;
-    store.append_audit(&hcp_store::AuditEntry {
-        actor: &user.name,
-        role: &user.role,
-        subject,
-        action,
-        detail: &detail.to_string(),
-    })?;
-    Ok(())
+/// 256 random bits from the operating system's generator, as hex: for tokens
+/// that guard something (the embedded demo hall, the browser bridge).
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    // The OS generator failing is a broken system; a fixed token would be worse.
+    getrandom::fill(&mut b).expect("the operating system's random generator");
+    hex::encode(b)
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+pub fn secrets_equal(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn demo_spec() -> GenSpec {
@@ -628,6 +641,7 @@ fn hall_summaries(s: &Store) -> AppResult<Vec<HallSummary>> {
             Ok(HallSummary {
                 sync: s.sync_state(&h.hall_id)?,
                 counts: s.hall_counts(&h.hall_id)?,
+                transport_warning: hcp_sync::transport_warning(&h.base_url),
                 hall: h,
             })
         })

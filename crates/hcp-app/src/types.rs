@@ -41,6 +41,8 @@ pub struct HallSummary {
     pub sync: SyncState,
     /// Its counts.
     pub counts: HallCounts,
+    /// Why its address deserves a warning (plain `http://` beyond this machine).
+    pub transport_warning: Option<String>,
 }
 
 /// `add_hall`.
@@ -68,6 +70,8 @@ pub struct AddedHall {
     pub new: bool,
     /// Where the token is kept (zh-CN).
     pub token_location: String,
+    /// Why its address deserves a warning (plain `http://` beyond this machine).
+    pub transport_warning: Option<String>,
 }
 
 /// Names one hall.
@@ -638,6 +642,14 @@ pub struct PhotoArgs {
     /// The thumbnail instead of the photo.
     #[serde(default)]
     pub thumbnail: bool,
+}
+
+/// A trusted key to revoke.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "RevokeKeyArgs.ts")]
+pub struct RevokeKeyArgs {
+    /// Its public key (hex) or fingerprint.
+    pub key: String,
 }
 
 /// A shopper's key to trust.

@@ -224,6 +224,7 @@ impl App {
 
     /// The signed bundle of a submitted visit, to save.
     pub async fn export_visit(&self, a: VisitIdArgs) -> AppResult<FileData> {
+        visit_id(&a.visit_id)?;
         self.with_store(move |s| {
             let dir = tempfile_dir(s)?;
             let path = dir.join(format!("{}.hcpv", a.visit_id));
@@ -238,10 +239,7 @@ impl App {
             let bytes = result?;
             let hall = s.visit_detail(&a.visit_id)?.visit.hall_id;
             Ok(FileData {
-                file_name: format!(
-                    "暗访-{hall}-{}.hcpv",
-                    &a.visit_id[..8.min(a.visit_id.len())]
-                ),
+                file_name: format!("暗访-{hall}-{}.hcpv", &a.visit_id[..8]),
                 mime: "application/octet-stream".into(),
                 data_base64: B64.encode(bytes),
             })
@@ -269,6 +267,16 @@ impl App {
         self.with_store(|s| Ok(s.trusted_keys()?)).await
     }
 
+    /// Revokes the trust in a shopper's key (officers): its bundles are refused
+    /// from now on. Audited.
+    pub async fn revoke_key(&self, a: RevokeKeyArgs) -> AppResult<KeyInfo> {
+        self.with_store(move |s| {
+            let (name, actor, _, _) = who_of(s)?;
+            Ok(s.revoke_key(&a.key, Who { name: &name, actor })?)
+        })
+        .await
+    }
+
     /// Trusts a shopper's key (officers).
     pub async fn trust_key(&self, a: TrustKeyArgs) -> AppResult<KeyInfo> {
         if a.name.trim().is_empty() {
@@ -282,14 +290,21 @@ impl App {
     }
 }
 
-/// A scratch directory beside the cache for writing bundles.
+/// A scratch directory beside the cache for writing bundles (owner-only).
 fn tempfile_dir(s: &Store) -> AppResult<std::path::PathBuf> {
     let dir = s
         .path()
         .parent()
         .unwrap_or(std::path::Path::new("."))
         .join("exports");
-    std::fs::create_dir_all(&dir)
+    hcp_store::create_private_dir(&dir, true)
         .map_err(|e| AppError::new("store", format!("无法创建目录 {}：{e}", dir.display())))?;
     Ok(dir)
+}
+
+/// A visit id from the window or the command line is checked before it is used
+/// in a file name.
+fn visit_id(id: &str) -> AppResult<&str> {
+    hcp_core::ident::check_visit_id(id).map_err(|e| AppError::invalid(e.to_string()))?;
+    Ok(id)
 }

@@ -6,11 +6,14 @@
 //! * [`calendar`] — China's working days (holiday-cn data) and deadlines in them.
 //! * [`case`] — the bad-rating case state machine with its guards and deadlines.
 //! * [`metrics`] — rates (numerator/denominator, "—" over zero) and Beijing months.
+//! * [`ident`] — checks identifiers from outside (hall codes, visit ids) before they
+//!   can become a file name, a path or a query pattern.
 //! * [`validate`] — turns a raw change-feed record into a typed one, or names
 //!   precisely what is wrong with it (for the quarantine).
 
 pub mod calendar;
 pub mod case;
+pub mod ident;
 pub mod metrics;
 pub mod rating;
 pub mod validate;

@@ -57,6 +57,18 @@ enum Cmd {
         /// 每第 N 个 changes 响应中途断开
         #[arg(long, default_value_t = 0)]
         truncate_every: u64,
+        /// changes 总是返回空页、more: true 且游标不变（测试：无进展的大厅）
+        #[arg(long)]
+        empty_more: bool,
+        /// changes 响应填充 N MiB 空白（测试：超大响应，流式发送）
+        #[arg(long, default_value_t = 0)]
+        huge_page_mb: u64,
+        /// 每第 N 条评价的评价内容含非 UTF-8 字节（测试：无法解码的记录）
+        #[arg(long, default_value_t = 0)]
+        bad_utf8_every: u64,
+        /// 以上故障只作用于该大厅（默认全部大厅）
+        #[arg(long)]
+        fault_hall: Option<String>,
         /// 把各大厅令牌写到此文件（JSON），不打印到终端
         #[arg(long)]
         tokens_out: Option<PathBuf>,
@@ -141,6 +153,10 @@ fn run(cli: Cli) -> Result<(), String> {
             rate_limit_every,
             delay_ms,
             truncate_every,
+            empty_more,
+            huge_page_mb,
+            bad_utf8_every,
+            fault_hall,
             tokens_out,
         } => {
             let spec = gen_args.spec()?;
@@ -164,6 +180,10 @@ fn run(cli: Cli) -> Result<(), String> {
                 retry_after_secs: 1,
                 delay_ms,
                 truncate_every,
+                empty_more,
+                huge_page_mb,
+                bad_utf8_every,
+                only_hall: fault_hall,
                 ..Faults::default()
             };
             let rt = tokio::runtime::Builder::new_multi_thread()

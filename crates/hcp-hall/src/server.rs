@@ -43,6 +43,61 @@ pub struct Faults {
     /// `v1/decisions` records the decisions, then waits this long before answering
     /// (a client killed meanwhile has been heard but never heard back).
     pub decisions_answer_delay_ms: u64,
+    /// Only this hall misbehaves (every hall when `None`).
+    pub only_hall: Option<String>,
+    /// `v1/changes` answers an empty page with `more: true` and the cursor it was
+    /// asked with, forever.
+    pub empty_more: bool,
+    /// `v1/changes` answers its page padded with this many MiB of whitespace
+    /// (valid JSON; streamed, so the server does not hold it).
+    pub huge_page_mb: u64,
+    /// Every evaluation change whose seq is a multiple of N carries bytes that are
+    /// not UTF-8 in its comment.
+    pub bad_utf8_every: u64,
+    /// Every `v1` request answers `302 Found` to this location.
+    pub redirect_to: Option<String>,
+}
+
+impl Faults {
+    /// Whether the faults apply to a request for `hall`.
+    fn applies_to(&self, hall: Option<&str>) -> bool {
+        self.only_hall.is_none() || self.only_hall.as_deref() == hall
+    }
+}
+
+/// The hall of a `/h/<hall>/…` path.
+fn hall_of_path(path: &str) -> Option<&str> {
+    path.strip_prefix("/h/")?.split('/').next()
+}
+
+/// Puts bytes that are not UTF-8 at the start of the comment of every evaluation
+/// change whose seq is a multiple of `every`. Rendered changes start with
+/// `{"seq":N,"kind":"evaluation"`, which cannot occur inside a JSON string.
+pub fn corrupt_utf8(body: &str, every: u64) -> Vec<u8> {
+    const START: &str = r#"{"seq":"#;
+    const COMMENT: &str = r#""comment":""#;
+    let mut out = Vec::with_capacity(body.len() + 64);
+    let mut rest = body;
+    while let Some(i) = rest.find(START) {
+        let after = &rest[i + START.len()..];
+        let digits: &str = &after[..after.find(',').unwrap_or(0)];
+        let seq: u64 = digits.parse().unwrap_or(0);
+        let is_eval = after[digits.len()..].starts_with(r#","kind":"evaluation""#);
+        out.extend_from_slice(rest[..i + START.len()].as_bytes());
+        rest = after;
+        if is_eval
+            && seq > 0
+            && seq % every == 0
+            && let Some(c) = rest.find(COMMENT)
+        {
+            let cut = c + COMMENT.len();
+            out.extend_from_slice(rest[..cut].as_bytes());
+            out.extend_from_slice(&[0xff, 0xfe, 0xc3]);
+            rest = &rest[cut..];
+        }
+    }
+    out.extend_from_slice(rest.as_bytes());
+    out
 }
 
 /// Everything the server holds.
@@ -256,18 +311,45 @@ async fn get_changes(
             }
         },
     };
+    let faults = state.faults();
+    let faults = if faults.applies_to(Some(&hall)) {
+        faults
+    } else {
+        Faults::default()
+    };
+    let json = |body: Body| {
+        let mut r = Response::new(body);
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        r
+    };
+    if faults.empty_more {
+        let next = serde_json::to_string(q.after.as_deref().unwrap_or("")).unwrap_or_default();
+        return Ok(json(Body::from(format!(
+            r#"{{"changes":[],"next":{next},"more":true}}"#
+        ))));
+    }
     let page = state
         .with_hall(&hall, |h| h.page(q.after.as_deref(), limit as usize))
         .ok_or_else(|| ProblemResponse::new(StatusCode::NOT_FOUND, "Not Found", "no such hall"))?;
     match page {
-        Ok(p) => {
-            let mut r = Response::new(Body::from(p.body));
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            Ok(r)
+        Ok(p) if faults.huge_page_mb > 0 => {
+            // `{` + N MiB of spaces + the rest of the page, streamed.
+            let spaces = Bytes::from(vec![b' '; 1024 * 1024]);
+            let rest = Bytes::from(p.body.get(1..).unwrap_or_default().to_owned());
+            let chunks = std::iter::once(Bytes::from_static(b"{"))
+                .chain(std::iter::repeat_n(spaces, faults.huge_page_mb as usize))
+                .chain(std::iter::once(rest))
+                .map(Ok::<Bytes, std::io::Error>);
+            Ok(json(Body::from_stream(futures::stream::iter(chunks))))
         }
+        Ok(p) if faults.bad_utf8_every > 0 => Ok(json(Body::from(corrupt_utf8(
+            &p.body,
+            faults.bad_utf8_every,
+        )))),
+        Ok(p) => Ok(json(Body::from(p.body))),
         Err(CursorError::Expired) => Err(ProblemResponse::new(
             StatusCode::GONE,
             "Gone",
@@ -460,6 +542,16 @@ async fn not_found() -> ProblemResponse {
 async fn fault_layer(State(state): State<Shared>, req: Request, next: Next) -> Response {
     let n = state.requests.fetch_add(1, Ordering::Relaxed) + 1;
     let f = state.faults();
+    if !f.applies_to(hall_of_path(req.uri().path())) {
+        return next.run(req).await;
+    }
+    if let Some(to) = &f.redirect_to {
+        let mut r = StatusCode::FOUND.into_response();
+        if let Ok(v) = HeaderValue::from_str(to) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+        return r;
+    }
     if f.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(f.delay_ms)).await;
     }
@@ -602,5 +694,38 @@ impl Drop for RunningServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corrupt_utf8_breaks_only_every_nth_evaluation() {
+        let body = concat!(
+            r#"{"changes":[{"seq":1,"kind":"evaluation","data":{"comment":"一"}},"#,
+            r#"{"seq":2,"kind":"evaluation","data":{"comment":"二"}},"#,
+            r#"{"seq":3,"kind":"appeal","data":{"comment":"三"}},"#,
+            r#"{"seq":4,"kind":"evaluation","data":{"comment":"四"}}],"next":"x","more":false}"#
+        );
+        let out = corrupt_utf8(body, 2);
+        assert!(std::str::from_utf8(&out).is_err());
+        let lossy = String::from_utf8_lossy(&out);
+        assert_eq!(lossy.matches('\u{fffd}').count(), 6, "{lossy}"); // ff, fe, c3 at 2 and 4
+        assert!(lossy.contains(r#""comment":"一""#));
+        assert!(lossy.contains(r#""comment":"三""#));
+        assert_eq!(corrupt_utf8(body, 5), body.as_bytes());
+    }
+
+    #[test]
+    fn faults_can_be_aimed_at_one_hall() {
+        let f = Faults {
+            only_hall: Some("H1".into()),
+            ..Faults::default()
+        };
+        assert!(f.applies_to(hall_of_path("/h/H1/v1/changes")));
+        assert!(!f.applies_to(hall_of_path("/h/H2/v1/changes")));
+        assert!(Faults::default().applies_to(Some("H2")));
     }
 }

@@ -30,7 +30,16 @@ fn open(dir: &std::path::Path) -> Store {
         "items": []
     }))
     .unwrap();
-    s.upsert_hall(&p, "http://127.0.0.1:1/h/x/", None).unwrap();
+    s.upsert_hall(
+        &p,
+        "http://127.0.0.1:1/h/x/",
+        None,
+        hcp_store::Who {
+            name: "测试",
+            actor: hcp_core::case::Actor::Officer,
+        },
+    )
+    .unwrap();
     s
 }
 

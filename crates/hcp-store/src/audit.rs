@@ -81,6 +81,17 @@ impl Store {
         Ok(seq)
     }
 
+    /// The head of the chain: the last row's seq and hash (`None` while empty).
+    /// Printed by `hcp audit verify` and on every issued report, so that a later
+    /// rewrite of the whole log shows against any copy on paper.
+    pub fn audit_head(&self) -> Result<Option<(i64, String)>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
     /// The newest `limit` rows, newest first.
     pub fn audit_rows(&self, limit: i64) -> Result<Vec<AuditRow>> {
         let mut stmt = self.conn.prepare_cached(
@@ -242,6 +253,9 @@ mod tests {
             }
         );
         assert_eq!(s.audit_rows(2).unwrap()[0].seq, 5);
+        let (seq, hash) = s.audit_head().unwrap().unwrap();
+        assert_eq!(seq, 5);
+        assert_eq!(hash.len(), 64);
     }
 
     #[test]

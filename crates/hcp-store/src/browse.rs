@@ -428,6 +428,28 @@ impl Store {
         Ok(stmt.query_row([key], |r| r.get(0)).optional()?)
     }
 
+    /// Sets (or clears) a setting and writes its audit row in the same
+    /// transaction: for settings a person changes (the user profile).
+    pub fn set_setting_audited(
+        &mut self,
+        key: &str,
+        value: Option<&str>,
+        entry: &crate::AuditEntry<'_>,
+    ) -> Result<()> {
+        let tx = self.write_tx()?;
+        match value {
+            Some(v) => tx.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, v],
+            )?,
+            None => tx.execute("DELETE FROM settings WHERE key = ?1", [key])?,
+        };
+        crate::audit::append_in(&tx, entry)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Sets (`Some`) or clears (`None`) an application setting.
     pub fn set_setting(&self, key: &str, value: Option<&str>) -> Result<()> {
         match value {

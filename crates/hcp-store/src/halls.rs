@@ -4,6 +4,8 @@ use hcp_core::wire::HallProfile;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 
+use crate::audit::{AuditEntry, append_in};
+use crate::cases::Who;
 use crate::{Result, Store, StoreError, now_text};
 
 /// A hall the console syncs from.
@@ -30,13 +32,18 @@ pub struct HallRecord {
 
 impl Store {
     /// Adds a hall, or updates where it lives and its profile when it is already
-    /// known. Returns `true` when the hall is new.
+    /// known, with its audit row (`hall_added` / `hall_updated`) in the same
+    /// transaction. Returns `true` when the hall is new. The hall code must be a
+    /// plain code ([`hcp_core::ident::check_hall_id`]).
     pub fn upsert_hall(
         &mut self,
         profile: &HallProfile,
         base_url: &str,
         ca_file: Option<&str>,
+        by: Who<'_>,
     ) -> Result<bool> {
+        hcp_core::ident::check_hall_id(&profile.hall_id)
+            .map_err(|e| StoreError::Refused(e.to_string()))?;
         let tx = self.write_tx()?;
         let existed: bool = tx
             .query_row(
@@ -58,6 +65,23 @@ impl Store {
         tx.execute(
             "INSERT OR IGNORE INTO sync_state (hall_id) VALUES (?1)",
             [&profile.hall_id],
+        )?;
+        append_in(
+            &tx,
+            &AuditEntry {
+                actor: by.name,
+                role: by.actor.as_str(),
+                subject: &format!("hall:{}", profile.hall_id),
+                action: if existed {
+                    "hall_updated"
+                } else {
+                    "hall_added"
+                },
+                detail: &serde_json::json!({
+                    "name": profile.name, "url": base_url, "ca_file": ca_file
+                })
+                .to_string(),
+            },
         )?;
         tx.commit()?;
         Ok(!existed)
@@ -96,9 +120,10 @@ impl Store {
         serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
-    /// Removes a hall with everything cached from it. Returns `false` when there
-    /// was no such hall.
-    pub fn remove_hall(&mut self, hall_id: &str) -> Result<bool> {
+    /// Removes a hall with everything cached from it, with its audit row
+    /// (`hall_removed`) in the same transaction. Returns `false` (and writes
+    /// nothing) when there was no such hall.
+    pub fn remove_hall(&mut self, hall_id: &str, by: Who<'_>) -> Result<bool> {
         let tx = self.write_tx()?;
         for sql in [
             "DELETE FROM evaluations WHERE hall_id = ?1",
@@ -111,8 +136,21 @@ impl Store {
             tx.execute(sql, [hall_id])?;
         }
         let n = tx.execute("DELETE FROM halls WHERE hall_id = ?1", [hall_id])?;
+        if n == 0 {
+            return Ok(false);
+        }
+        append_in(
+            &tx,
+            &AuditEntry {
+                actor: by.name,
+                role: by.actor.as_str(),
+                subject: &format!("hall:{hall_id}"),
+                action: "hall_removed",
+                detail: "{}",
+            },
+        )?;
         tx.commit()?;
-        Ok(n > 0)
+        Ok(true)
     }
 }
 

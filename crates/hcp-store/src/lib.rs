@@ -1,6 +1,6 @@
 //! The local cache of HCP Supervisor: one SQLite file.
 //!
-//! WAL, `synchronous=NORMAL`, a busy timeout and foreign keys; numbered migrations
+//! WAL, `synchronous=FULL`, a busy timeout and foreign keys; numbered migrations
 //! tracked in `PRAGMA user_version`, each applied in its own transaction. A database
 //! written by a newer version of the app is refused rather than guessed at.
 //! Every SQL string of the project lives in this crate, and every query binds its
@@ -98,6 +98,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_visits.sql"),
     include_str!("../migrations/0007_issued_reports.sql"),
     include_str!("../migrations/0008_report_index.sql"),
+    include_str!("../migrations/0009_visit_keys.sql"),
 ];
 
 /// The schema version this build writes.
@@ -115,11 +116,15 @@ impl Store {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            create_private_dir(dir, false).map_err(|source| StoreError::Io {
                 path: dir.display().to_string(),
                 source,
             })?;
         }
+        make_private_file(&path).map_err(|source| StoreError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         let mut conn = Connection::open(&path)?;
         conn.busy_timeout(Duration::from_secs(30))?;
         // Large pages for a new file: a synced province is gigabytes of ~1 KB rows,
@@ -134,7 +139,10 @@ impl Store {
         // the WAL file from growing past that afterwards.
         conn.pragma_update(None, "wal_autocheckpoint", 4096)?;
         conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on a power
+        // cut, and by then the outbox may have delivered a decision to a hall that
+        // the cache no longer remembers making.
+        conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "cache_size", -65536)?; // 64 MiB page cache
         conn.set_prepared_statement_cache_capacity(64);
@@ -162,6 +170,83 @@ impl Store {
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
+}
+
+/// Creates `dir` (and its missing parents) readable by the owner only (0700 on
+/// Unix). With `tighten`, an existing `dir` is made owner-only too — for the
+/// folders that are ours alone (`photos/`, `exports/`), not a user's data folder.
+pub fn create_private_dir(dir: &Path, tighten: bool) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)?;
+    #[cfg(unix)]
+    if tighten {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tighten;
+    Ok(())
+}
+
+/// Creates `path` as an empty owner-only file (0600 on Unix) when it does not
+/// exist, and takes group and other access away from one that does. SQLite gives
+/// the `-wal` and `-shm` files the database file's permissions.
+pub fn make_private_file(path: &Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    drop(opts.open(path)?);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for p in [
+            path.to_path_buf(),
+            sibling(path, "-wal"),
+            sibling(path, "-shm"),
+        ] {
+            if let Ok(m) = std::fs::metadata(&p)
+                && m.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `path` with `suffix` appended to its file name (`hcp.db` → `hcp.db-wal`).
+pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
+/// Writes `bytes` to `path` as an owner-only file (0600 on Unix), replacing it.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
@@ -207,10 +292,43 @@ mod tests {
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+        // FULL (2): a commit survives a power cut.
+        let sync: i64 = store
+            .conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 2, "synchronous must be FULL");
         drop(store);
         // Opening again applies nothing and keeps the version.
         let store = Store::open(dir.path().join("sub/hcp.db")).unwrap();
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_database_and_its_folder_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("new/hcp.db");
+        let mut store = Store::open(&db).unwrap();
+        store
+            .append_audit(&AuditEntry {
+                actor: "a",
+                role: "officer",
+                subject: "s",
+                action: "x",
+                detail: "{}",
+            })
+            .unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&db), 0o600);
+        assert_eq!(mode(&sibling(&db, "-wal")), 0o600);
+        assert_eq!(mode(db.parent().unwrap()), 0o700);
+        drop(store);
+        // A file an older version left readable by others is tightened on open.
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+        Store::open(&db).unwrap();
+        assert_eq!(mode(&db), 0o600);
     }
 
     #[test]

@@ -30,6 +30,10 @@ const FILE_SIG_PREFIX: &str = "hcpv-sig:";
 const FILE_SIG_LEN: usize = FILE_SIG_PREFIX.len() + 128;
 /// A photo larger than this is refused (a phone photo is a few MB).
 pub const MAX_PHOTO_BYTES: usize = 30 * 1024 * 1024;
+/// At most this many files in a bundle…
+const MAX_BUNDLE_FILES: usize = 2_000;
+/// …and this many bytes in all, whatever the manifest says.
+const MAX_BUNDLE_BYTES: u64 = 1 << 30;
 
 fn refused(msg: impl Into<String>) -> StoreError {
     StoreError::Refused(msg.into())
@@ -158,6 +162,8 @@ pub struct KeyInfo {
     pub public_key: String,
     /// Who it belongs to (for trusted keys).
     pub name: String,
+    /// When its trust was revoked (UTC); its bundles are refused from then on.
+    pub revoked_at: Option<String>,
 }
 
 /// What an import did.
@@ -279,23 +285,21 @@ impl Store {
             path: path.display().to_string(),
             source: e,
         };
+        // Evidence photos are for the owner only: photos/ is 0700, each file 0600.
+        crate::create_private_dir(&self.photo_dir(), true).map_err(io)?;
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
+            crate::create_private_dir(dir, true).map_err(io)?;
         }
         // Write aside, then rename: a crash never leaves half a photo under its name.
         let tmp = path.with_extension("part");
-        {
-            let mut f = std::fs::File::create(&tmp).map_err(io)?;
-            f.write_all(bytes).map_err(io)?;
-            f.sync_all().map_err(io)?;
-        }
+        crate::write_private(&tmp, bytes).map_err(io)?;
         std::fs::rename(&tmp, &path).map_err(io)?;
         // A thumbnail when the bytes are a picture we can read; never fatal.
         if let Ok(img) = image::load_from_memory(bytes) {
             let thumb = img.thumbnail(320, 320);
             let tpath = self.thumbnail_path(sha);
             if let Some(dir) = tpath.parent() {
-                let _ = std::fs::create_dir_all(dir);
+                let _ = crate::create_private_dir(dir, true);
             }
             let _ = thumb.save_with_format(&tpath, image::ImageFormat::Png);
         }
@@ -758,10 +762,12 @@ impl Store {
         let finding_cases = self
             .conn
             .prepare_cached(
-                "SELECT case_id FROM cases WHERE kind = 'visit_finding' AND evaluation_id LIKE ?1
+                // A prefix compare, not LIKE: no character of the id is a pattern.
+                "SELECT case_id FROM cases WHERE kind = 'visit_finding'
+                   AND substr(evaluation_id, 1, length(?1)) = ?1
                  ORDER BY case_id",
             )?
-            .query_map([format!("{visit_id}#%")], |r| r.get(0))?
+            .query_map([format!("{visit_id}#")], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(VisitDetail {
             visit: VisitRow {
@@ -792,13 +798,21 @@ impl Store {
             path: path.display().to_string(),
             source: e,
         };
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            let bytes = hex::decode(text.trim())
-                .map_err(|e| StoreError::Corrupt(format!("签名密钥文件：{e}")))?;
-            let seed: [u8; 32] = bytes
-                .try_into()
-                .map_err(|_| StoreError::Corrupt("签名密钥文件长度不对".into()))?;
-            return Ok(SigningKey::from_bytes(&seed));
+        // Only a key file that does not exist is made anew: any other failure to
+        // read it (permissions, a disk error) must not silently become a new
+        // identity that the officers' trusted keys do not know.
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let bytes = hex::decode(text.trim()).map_err(|e| {
+                    StoreError::Corrupt(format!("签名密钥文件 {}：{e}", path.display()))
+                })?;
+                let seed: [u8; 32] = bytes.try_into().map_err(|_| {
+                    StoreError::Corrupt(format!("签名密钥文件 {} 长度不对", path.display()))
+                })?;
+                return Ok(SigningKey::from_bytes(&seed));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
         }
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed)
@@ -828,13 +842,19 @@ impl Store {
             fingerprint: fingerprint(key.as_bytes()),
             public_key: hex::encode(key.as_bytes()),
             name: "本机".into(),
+            revoked_at: None,
         })
     }
 
-    /// Trusts a shopper's public key (hex) under a name.
+    /// Trusts a shopper's public key (hex) under a name. Trusting a revoked key
+    /// again restores it (audited like the first time).
     pub fn trust_key(&mut self, public_key_hex: &str, name: &str, who: Who<'_>) -> Result<KeyInfo> {
         if who.actor != Actor::Officer {
             return Err(refused("只有效能督查员可以信任暗访员的公钥"));
+        }
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 32 {
+            return Err(refused("请填写暗访员姓名（不超过 32 个字）"));
         }
         let bytes: [u8; 32] = hex::decode(public_key_hex.trim())
             .ok()
@@ -844,13 +864,15 @@ impl Store {
         let info = KeyInfo {
             fingerprint: fingerprint(&bytes),
             public_key: hex::encode(bytes),
-            name: name.trim().to_owned(),
+            name: name.to_owned(),
+            revoked_at: None,
         };
         let tx = self.write_tx()?;
         tx.execute(
-            "INSERT INTO trusted_keys (fingerprint, public_key, name, trusted_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (fingerprint) DO UPDATE SET name = excluded.name",
-            params![info.fingerprint, info.public_key, info.name, now_text()],
+            "INSERT INTO trusted_keys (public_key, fingerprint, name, trusted_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (public_key) DO UPDATE SET name = excluded.name,
+                trusted_at = excluded.trusted_at, revoked_at = NULL, revoked_by = NULL",
+            params![info.public_key, info.fingerprint, info.name, now_text()],
         )?;
         append_in(
             &tx,
@@ -859,23 +881,75 @@ impl Store {
                 role: who.actor.as_str(),
                 subject: "keys",
                 action: "key_trusted",
-                detail: &json!({"fingerprint": info.fingerprint, "name": info.name}).to_string(),
+                detail: &json!({"fingerprint": info.fingerprint, "public_key": info.public_key, "name": info.name}).to_string(),
             },
         )?;
         tx.commit()?;
         Ok(info)
     }
 
-    /// Trusted keys.
+    /// Revokes the trust in a key, named by its public key or its fingerprint:
+    /// its bundles are refused from now on; visits already imported stay. Audited.
+    pub fn revoke_key(&mut self, key_or_fingerprint: &str, who: Who<'_>) -> Result<KeyInfo> {
+        if who.actor != Actor::Officer {
+            return Err(refused("只有效能督查员可以撤销对暗访员公钥的信任"));
+        }
+        let wanted = key_or_fingerprint.trim();
+        let matches: Vec<KeyInfo> = self
+            .trusted_keys()?
+            .into_iter()
+            .filter(|k| {
+                k.public_key.eq_ignore_ascii_case(wanted)
+                    || k.fingerprint.eq_ignore_ascii_case(wanted)
+            })
+            .collect();
+        let key = match matches.as_slice() {
+            [] => {
+                return Err(refused(format!(
+                    "没有受信任的公钥 “{}”",
+                    hcp_core::ident::printable(wanted)
+                )));
+            }
+            [k] => k.clone(),
+            _ => return Err(refused("有多个公钥的指纹相同，请用完整公钥撤销")),
+        };
+        if key.revoked_at.is_some() {
+            return Ok(key);
+        }
+        let now = now_text();
+        let tx = self.write_tx()?;
+        tx.execute(
+            "UPDATE trusted_keys SET revoked_at = ?2, revoked_by = ?3 WHERE public_key = ?1",
+            params![key.public_key, now, who.name],
+        )?;
+        append_in(
+            &tx,
+            &AuditEntry {
+                actor: who.name,
+                role: who.actor.as_str(),
+                subject: "keys",
+                action: "key_revoked",
+                detail: &json!({"fingerprint": key.fingerprint, "public_key": key.public_key, "name": key.name}).to_string(),
+            },
+        )?;
+        tx.commit()?;
+        Ok(KeyInfo {
+            revoked_at: Some(now),
+            ..key
+        })
+    }
+
+    /// Trusted keys, revoked ones included (with the time of revocation).
     pub fn trusted_keys(&self) -> Result<Vec<KeyInfo>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT fingerprint, public_key, name FROM trusted_keys ORDER BY trusted_at",
+            "SELECT fingerprint, public_key, name, revoked_at FROM trusted_keys ORDER BY trusted_at, public_key",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(KeyInfo {
                 fingerprint: r.get(0)?,
                 public_key: r.get(1)?,
                 name: r.get(2)?,
+                revoked_at: r.get(3)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -1067,18 +1141,28 @@ impl Store {
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| bad("签名公钥格式错误"))?;
         let fp = fingerprint(&signer);
-        let trusted: Option<String> = self
+        let signer_hex = hex::encode(signer);
+        // Trust is by the whole public key: the fingerprint only helps people compare.
+        let trusted: Option<(String, Option<String>)> = self
             .conn
             .query_row(
-                "SELECT name FROM trusted_keys WHERE fingerprint = ?1",
-                [&fp],
-                |r| r.get(0),
+                "SELECT name, revoked_at FROM trusted_keys WHERE public_key = ?1",
+                [&signer_hex],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let Some(_shopper_key_name) = trusted else {
-            return Err(refused(format!(
-                "交件由未受信任的密钥（指纹 {fp}）签名，未导入：请先核对并信任该暗访员的公钥（hcp keys trust）"
-            )));
+        let shopper_name = match trusted {
+            None => {
+                return Err(refused(format!(
+                    "交件由未受信任的密钥（指纹 {fp}）签名，未导入：请先核对并信任该暗访员的公钥（hcp keys trust）"
+                )));
+            }
+            Some((name, Some(revoked_at))) => {
+                return Err(refused(format!(
+                    "交件的签名密钥（指纹 {fp}，{name}）已于 {revoked_at} 被撤销信任，未导入"
+                )));
+            }
+            Some((name, None)) => name,
         };
         let key = VerifyingKey::from_bytes(&signer).map_err(|_| bad("签名公钥无效"))?;
         let sig: [u8; 64] = hex::decode(String::from_utf8_lossy(&sig_hex).trim())
@@ -1103,6 +1187,13 @@ impl Store {
             &Signature::from_bytes(&whole),
         )
         .map_err(|_| bad("整体签名校验失败（文件被改动过）"))?;
+        // A signed manifest can still describe more than this machine should read.
+        if manifest.files.len() > MAX_BUNDLE_FILES {
+            return Err(bad(&format!("文件过多（{} 个）", manifest.files.len())));
+        }
+        if manifest.files.iter().map(|f| f.size).sum::<u64>() > MAX_BUNDLE_BYTES {
+            return Err(bad("内容总量超过 1 GiB"));
+        }
         let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         for f in &manifest.files {
             let b = read(&f.path, MAX_PHOTO_BYTES as u64)?;
@@ -1120,6 +1211,9 @@ impl Store {
         if doc.format != BUNDLE_FORMAT || doc.rev < 1 {
             return Err(bad("visit.json 格式不对"));
         }
+        // Identifiers become file names and queries later: check them here.
+        hcp_core::ident::check_visit_id(&doc.visit_id).map_err(|e| bad(&e.to_string()))?;
+        hcp_core::ident::check_hall_id(&doc.hall_id).map_err(|e| bad(&e.to_string()))?;
         let template = ChecklistTemplate::builtin(&doc.template_version).ok_or_else(|| {
             bad(&format!(
                 "没有版本为 “{}” 的检查表模板",
@@ -1148,18 +1242,27 @@ impl Store {
                 doc.hall_id
             )));
         }
-        // What is stored already decides: same rev → nothing; newer → replace.
-        let existing: Option<(i64, String, String)> = self
+        // What is stored already decides: same rev → nothing; newer → replace, but
+        // only when the same key signed both.
+        let existing: Option<(i64, String, String, Option<String>)> = self
             .conn
             .query_row(
-                "SELECT rev, state, origin FROM visits WHERE visit_id = ?1",
+                "SELECT rev, state, origin, signer_key FROM visits WHERE visit_id = ?1",
                 [&doc.visit_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
+        if let Some((_, _, origin, stored_key)) = &existing
+            && origin == "imported"
+            && stored_key.as_deref() != Some(signer_hex.as_str())
+        {
+            return Err(refused(format!(
+                "该暗访记录此前由另一把密钥签名，不能用指纹为 {fp} 的密钥签名的交件替换，未导入"
+            )));
+        }
         let status = match &existing {
             None => "new",
-            Some((rev, _, _)) if *rev >= doc.rev => {
+            Some((rev, _, _, _)) if *rev >= doc.rev => {
                 return Ok(ImportOutcome {
                     visit_id: doc.visit_id,
                     rev: *rev,
@@ -1167,10 +1270,10 @@ impl Store {
                     photos_added: 0,
                 });
             }
-            Some((_, _, origin)) if origin == "local" => {
+            Some((_, _, origin, _)) if origin == "local" => {
                 return Err(refused("这是本机填写的暗访记录，不能用交件覆盖"));
             }
-            Some((_, state, _)) if matches!(state.as_str(), "accepted" | "closed") => {
+            Some((_, state, _, _)) if matches!(state.as_str(), "accepted" | "closed") => {
                 return Err(refused("该暗访记录已审核通过，不能再用新版本替换"));
             }
             Some(_) => "replaced",
@@ -1188,7 +1291,12 @@ impl Store {
                 }
             }
         }
-        let result = self.store_imported(&doc, &fp, status, who);
+        let signer = BundleSigner {
+            fingerprint: &fp,
+            public_key: &signer_hex,
+            name: &shopper_name,
+        };
+        let result = self.store_imported(&doc, &signer, status, who);
         if let Err(e) = result {
             self.remove_photos(&written);
             return Err(e);
@@ -1204,7 +1312,7 @@ impl Store {
     fn store_imported(
         &mut self,
         doc: &BundleVisit,
-        fp: &str,
+        signer: &BundleSigner<'_>,
         status: &str,
         who: Who<'_>,
     ) -> Result<()> {
@@ -1222,19 +1330,21 @@ impl Store {
         )?;
         tx.execute(
             "INSERT INTO visits (visit_id, hall_id, template_version, state, rev, shopper, origin, signer,
-                fields, created_at, updated_at, submitted_at)
-             VALUES (?1, ?2, ?3, 'submitted', ?4, ?5, 'imported', ?6, ?7, ?8, ?8, ?9)
+                signer_key, fields, created_at, updated_at, submitted_at)
+             VALUES (?1, ?2, ?3, 'submitted', ?4, ?5, 'imported', ?6, ?7, ?8, ?9, ?9, ?10)
              ON CONFLICT (visit_id) DO UPDATE SET state = 'submitted', rev = excluded.rev,
-                shopper = excluded.shopper, signer = excluded.signer, fields = excluded.fields,
-                updated_at = excluded.updated_at, submitted_at = excluded.submitted_at,
-                review_note = NULL, reviewed_at = NULL",
+                shopper = excluded.shopper, signer = excluded.signer, signer_key = excluded.signer_key,
+                fields = excluded.fields, updated_at = excluded.updated_at,
+                submitted_at = excluded.submitted_at, review_note = NULL, reviewed_at = NULL",
             params![
                 doc.visit_id,
                 doc.hall_id,
                 doc.template_version,
                 doc.rev,
-                doc.shopper,
-                fp,
+                // The name the officer gave the key, not what the bundle claims.
+                signer.name,
+                signer.fingerprint,
+                signer.public_key,
                 fields,
                 now,
                 doc.submitted_at
@@ -1270,11 +1380,26 @@ impl Store {
             who,
             &doc.visit_id,
             "visit_imported",
-            json!({"rev": doc.rev, "signer": fp, "status": status}),
+            json!({
+                "rev": doc.rev,
+                "signer": signer.fingerprint,
+                "signer_key": signer.public_key,
+                "shopper": signer.name,
+                "bundle_shopper": doc.shopper,
+                "status": status
+            }),
         )?;
         tx.commit()?;
         Ok(())
     }
+}
+
+/// The trusted key a bundle was signed with.
+struct BundleSigner<'a> {
+    fingerprint: &'a str,
+    public_key: &'a str,
+    /// Its name in the trusted keys: the shopper's name as the officer knows it.
+    name: &'a str,
 }
 
 fn insert_photo(tx: &Transaction<'_>, visit_id: &str, item_id: &str, p: &VisitPhoto) -> Result<()> {

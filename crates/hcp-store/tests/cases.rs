@@ -76,7 +76,15 @@ fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(dir.path().join("hcp.db")).unwrap();
     store
-        .upsert_hall(&profile(), "http://127.0.0.1:1/h/x/", None)
+        .upsert_hall(
+            &profile(),
+            "http://127.0.0.1:1/h/x/",
+            None,
+            hcp_store::Who {
+                name: "测试",
+                actor: hcp_core::case::Actor::Officer,
+            },
+        )
         .unwrap();
     (dir, store)
 }

@@ -49,7 +49,15 @@ fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(dir.path().join("hcp.db")).unwrap();
     store
-        .upsert_hall(&profile(), "http://127.0.0.1:1/h/x/", None)
+        .upsert_hall(
+            &profile(),
+            "http://127.0.0.1:1/h/x/",
+            None,
+            hcp_store::Who {
+                name: "测试",
+                actor: hcp_core::case::Actor::Officer,
+            },
+        )
         .unwrap();
     (dir, store)
 }
@@ -135,10 +143,30 @@ fn removing_a_hall_removes_its_cache() {
     let (_d, mut store) = open();
     let raws = vec![eval_json("E1", 1, 2, "valid")];
     store.apply_page(HALL, &page(&raws, "c1")).unwrap();
-    assert!(store.remove_hall(HALL).unwrap());
+    assert!(
+        store
+            .remove_hall(
+                HALL,
+                hcp_store::Who {
+                    name: "测试",
+                    actor: hcp_core::case::Actor::Officer
+                }
+            )
+            .unwrap()
+    );
     assert!(store.halls().unwrap().is_empty());
     assert!(store.evaluation_keys().unwrap().is_empty());
-    assert!(!store.remove_hall(HALL).unwrap());
+    assert!(
+        !store
+            .remove_hall(
+                HALL,
+                hcp_store::Who {
+                    name: "测试",
+                    actor: hcp_core::case::Actor::Officer
+                }
+            )
+            .unwrap()
+    );
 }
 
 #[test]

@@ -25,7 +25,16 @@ fn open(dir: &Path, name: &str) -> Store {
         "profile_rev": 1, "departments": [], "windows": [], "staff": [], "items": []
     }))
     .unwrap();
-    s.upsert_hall(&p, "http://127.0.0.1:1/h/x/", None).unwrap();
+    s.upsert_hall(
+        &p,
+        "http://127.0.0.1:1/h/x/",
+        None,
+        hcp_store::Who {
+            name: "测试",
+            actor: hcp_core::case::Actor::Officer,
+        },
+    )
+    .unwrap();
     s
 }
 
@@ -315,4 +324,190 @@ fn truncated_altered_and_foreign_bundles_are_refused_and_change_nothing() {
 
     // And the good one still imports.
     assert_eq!(office.import_visit(&good, OFFICER).unwrap().status, "new");
+}
+
+/// A submitted visit of `shop`, exported.
+fn hand_in(shop: &mut Store, dir: &Path, name: &str) -> (String, Vec<u8>) {
+    let id = shop.create_visit(HALL, "v1", SHOPPER).unwrap();
+    fill(shop, &id);
+    shop.submit_visit(&id, SHOPPER).unwrap();
+    let path = dir.join(name);
+    shop.export_visit(&id, &path).unwrap();
+    (id, std::fs::read(&path).unwrap())
+}
+
+#[test]
+fn the_shopper_stored_is_the_trusted_keys_name_not_what_the_bundle_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut shop = open(dir.path(), "shopper");
+    let mut office = open(dir.path(), "officer");
+    // The bundle says 暗访员甲 (the shopper's own profile); the officer knows the
+    // key as 张三.
+    office
+        .trust_key(&shop.own_key().unwrap().public_key, "张三", OFFICER)
+        .unwrap();
+    let (id, bytes) = hand_in(&mut shop, dir.path(), "v.hcpv");
+    office.import_visit(&bytes, OFFICER).unwrap();
+    assert_eq!(
+        office.visit_detail(&id).unwrap().visit.shopper.as_deref(),
+        Some("张三")
+    );
+}
+
+#[test]
+fn trust_is_by_the_whole_public_key_not_the_fingerprint() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut shop = open(dir.path(), "shopper");
+    let mut stranger = open(dir.path(), "stranger");
+    let office = open(dir.path(), "officer");
+    let path = office.path().to_path_buf();
+    drop(office);
+    // A trusted row that carries the stranger's fingerprint but another key: what a
+    // key ground to collide with a trusted fingerprint would look like.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "INSERT INTO trusted_keys (public_key, fingerprint, name, trusted_at) VALUES (?1, ?2, '甲', '2026-11-01T00:00:00Z')",
+        [
+            shop.own_key().unwrap().public_key,
+            stranger.own_key().unwrap().fingerprint,
+        ],
+    )
+    .unwrap();
+    drop(conn);
+    let mut office = Store::open(&path).unwrap();
+    let (_, bytes) = hand_in(&mut stranger, dir.path(), "s.hcpv");
+    let err = office.import_visit(&bytes, OFFICER).unwrap_err();
+    assert!(err.to_string().contains("未受信任"), "{err}");
+    let _ = &mut shop;
+}
+
+#[test]
+fn a_newer_revision_from_another_key_does_not_replace_the_older() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut shop = open(dir.path(), "shopper");
+    let mut office = open(dir.path(), "officer");
+    office
+        .trust_key(&shop.own_key().unwrap().public_key, "甲", OFFICER)
+        .unwrap();
+    let (id, r1) = hand_in(&mut shop, dir.path(), "r1.hcpv");
+    office.import_visit(&r1, OFFICER).unwrap();
+
+    // A copy of the shopper's cache without its key file: the same visit, another
+    // key (a second trusted shopper, or someone who got hold of the cache).
+    let copy_dir = dir.path().join("copy");
+    std::fs::create_dir_all(&copy_dir).unwrap();
+    drop(shop);
+    std::fs::copy(dir.path().join("shopper/hcp.db"), copy_dir.join("hcp.db")).unwrap();
+    let mut other = Store::open(copy_dir.join("hcp.db")).unwrap();
+    office
+        .trust_key(&other.own_key().unwrap().public_key, "乙", OFFICER)
+        .unwrap();
+    other.reopen_visit(&id, SHOPPER).unwrap();
+    assert_eq!(other.submit_visit(&id, SHOPPER).unwrap(), 2);
+    let r2 = dir.path().join("r2.hcpv");
+    other.export_visit(&id, &r2).unwrap();
+    let before = snapshot(&office);
+    let err = office
+        .import_visit(&std::fs::read(&r2).unwrap(), OFFICER)
+        .unwrap_err();
+    assert!(err.to_string().contains("另一把密钥"), "{err}");
+    assert_eq!(snapshot(&office), before);
+    let d = office.visit_detail(&id).unwrap();
+    assert_eq!((d.visit.rev, d.visit.shopper.as_deref()), (1, Some("甲")));
+}
+
+#[test]
+fn a_revoked_key_is_refused_from_then_on_and_the_revocation_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut shop = open(dir.path(), "shopper");
+    let mut office = open(dir.path(), "officer");
+    let key = shop.own_key().unwrap();
+    office.trust_key(&key.public_key, "甲", OFFICER).unwrap();
+    let (_, first) = hand_in(&mut shop, dir.path(), "a.hcpv");
+    assert_eq!(office.import_visit(&first, OFFICER).unwrap().status, "new");
+    let (_, second) = hand_in(&mut shop, dir.path(), "b.hcpv");
+
+    assert!(office.revoke_key(&key.fingerprint, SHOPPER).is_err());
+    let revoked = office.revoke_key(&key.fingerprint, OFFICER).unwrap();
+    assert!(revoked.revoked_at.is_some());
+    let before = snapshot(&office);
+    let err = office.import_visit(&second, OFFICER).unwrap_err();
+    assert!(err.to_string().contains("撤销"), "{err}");
+    assert_eq!(snapshot(&office), before);
+    let last = &office.audit_rows(1).unwrap()[0];
+    assert_eq!(
+        (last.action.as_str(), last.actor.as_str()),
+        ("key_revoked", "陈静")
+    );
+    assert!(last.detail.contains(&key.public_key), "{}", last.detail);
+    // The key stays listed, marked revoked; visits already imported stay.
+    let listed = office.trusted_keys().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].revoked_at.is_some());
+    assert_eq!(office.list_visits(None).unwrap().len(), 1);
+}
+
+#[test]
+fn an_unreadable_key_file_is_an_error_never_a_new_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = open(dir.path(), "shopper");
+    let key = shop.own_key().unwrap();
+    let key_file = dir.path().join("shopper/hcp.db.visitkey");
+    let original = std::fs::read(&key_file).unwrap();
+    // Not text (a disk error, an editor's accident): reading fails.
+    std::fs::write(&key_file, [0xff, 0xfe, 0x00, 0x01]).unwrap();
+    let err = shop.own_key().unwrap_err();
+    assert!(err.to_string().contains("visitkey"), "{err}");
+    assert_eq!(
+        std::fs::read(&key_file).unwrap(),
+        [0xff, 0xfe, 0x00, 0x01],
+        "the file is left for the user to repair"
+    );
+    std::fs::write(&key_file, &original).unwrap();
+    assert_eq!(shop.own_key().unwrap(), key);
+}
+
+#[test]
+fn a_bundle_with_a_visit_id_that_is_not_a_uuid_is_refused() {
+    // The id is inside the signed visit.json, so the bundle is built here by hand
+    // with a trusted key: only the id is wrong.
+    use ed25519_dalek::{Signer as _, SigningKey};
+    use sha2::{Digest, Sha256};
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut office = open(dir.path(), "officer");
+    let key = SigningKey::from_bytes(&[7u8; 32]);
+    office
+        .trust_key(&hex::encode(key.verifying_key().as_bytes()), "甲", OFFICER)
+        .unwrap();
+    let visit = serde_json::to_vec(&serde_json::json!({
+        "format": "hcpv/1", "visit_id": "../../x%", "rev": 1, "hall_id": HALL,
+        "template_version": "v1", "shopper": "甲", "fields": {}, "submitted_at": null,
+        "answers": [], "photos": []
+    }))
+    .unwrap();
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "format": "hcpv/1",
+        "signer": hex::encode(key.verifying_key().as_bytes()),
+        "files": [{"path": "visit.json", "sha256": hex::encode(Sha256::digest(&visit)), "size": visit.len()}]
+    }))
+    .unwrap();
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(vec![]));
+    let o = zip::write::SimpleFileOptions::default();
+    z.start_file("manifest.json", o).unwrap();
+    z.write_all(&manifest).unwrap();
+    z.start_file("manifest.sig", o).unwrap();
+    z.write_all(hex::encode(key.sign(&manifest).to_bytes()).as_bytes())
+        .unwrap();
+    z.start_file("visit.json", o).unwrap();
+    z.write_all(&visit).unwrap();
+    z.set_comment(format!("hcpv-sig:{}", "0".repeat(128)));
+    let mut bytes = z.finish().unwrap().into_inner();
+    let body = bytes.len() - 128;
+    let whole = key.sign(&bytes[..body - "hcpv-sig:".len()]);
+    bytes[body..].copy_from_slice(hex::encode(whole.to_bytes()).as_bytes());
+    let before = snapshot(&office);
+    let err = office.import_visit(&bytes, OFFICER).unwrap_err();
+    assert!(err.to_string().contains("visit_id"), "{err}");
+    assert_eq!(snapshot(&office), before);
 }

@@ -1,5 +1,7 @@
 //! One hall's HTTP client: bearer auth, gzip, extra CA, retries with capped
-//! exponential backoff and jitter, `Retry-After`.
+//! exponential backoff and jitter, `Retry-After`. A hall's answer is read as a
+//! stream and cut off at a size cap counted **after** decompression; redirects
+//! are not followed.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -9,7 +11,13 @@ use bytes::Bytes;
 use hcp_core::wire::{DecisionsRequest, DecisionsResponse, HallProfile, Problem};
 use reqwest::{StatusCode, Url, header};
 
-use crate::SyncError;
+use crate::{SyncError, SyncOptions};
+
+/// A CA bundle larger than this is not a CA bundle.
+pub const MAX_CA_FILE_BYTES: u64 = 1024 * 1024;
+
+/// An error answer's body is read up to this much (for its problem detail).
+const MAX_ERROR_BODY_BYTES: u64 = 64 * 1024;
 
 /// A bearer token. Never printed: `Debug` shows `***`.
 #[derive(Clone)]
@@ -117,16 +125,16 @@ pub struct HallClient {
     base: Url,
     token: Token,
     retry: RetryPolicy,
+    max_body: u64,
     jitter: std::sync::Mutex<u64>,
 }
 
 impl HallClient {
-    /// Builds the client for an endpoint.
-    pub fn new(
-        ep: &HallEndpoint,
-        retry: RetryPolicy,
-        timeouts: Timeouts,
-    ) -> Result<Self, SyncError> {
+    /// Builds the client for an endpoint with the options' retries, timeouts and
+    /// size cap.
+    pub fn new(ep: &HallEndpoint, options: &SyncOptions) -> Result<Self, SyncError> {
+        let retry = options.retry.clone();
+        let timeouts = options.timeouts.clone();
         let mut base = Url::parse(ep.base_url.trim()).map_err(|e| SyncError::BadUrl {
             url: ep.base_url.clone(),
             detail: e.to_string(),
@@ -145,12 +153,35 @@ impl HallClient {
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.request)
             .user_agent(concat!("hcp-supervisor/", env!("CARGO_PKG_VERSION")))
+            // A hall that redirects is misconfigured: say so instead of following
+            // it (possibly to another host, with the token).
+            .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(Duration::from_secs(30));
         if let Some(path) = &ep.ca_file {
-            let pem = std::fs::read(path).map_err(|e| SyncError::CaFile {
+            let ca_err = |detail: String| SyncError::CaFile {
                 path: path.display().to_string(),
-                detail: e.to_string(),
-            })?;
+                detail,
+            };
+            let len = std::fs::metadata(path)
+                .map_err(|e| ca_err(e.to_string()))?
+                .len();
+            if len > MAX_CA_FILE_BYTES {
+                return Err(ca_err(format!(
+                    "文件有 {len} 字节，超过 1 MiB，不像证书文件"
+                )));
+            }
+            let mut pem = vec![];
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(
+                    std::fs::File::open(path).map_err(|e| ca_err(e.to_string()))?,
+                    MAX_CA_FILE_BYTES + 1,
+                ),
+                &mut pem,
+            )
+            .map_err(|e| ca_err(e.to_string()))?;
+            if pem.len() as u64 > MAX_CA_FILE_BYTES {
+                return Err(ca_err("文件超过 1 MiB，不像证书文件".into()));
+            }
             let certs =
                 reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| SyncError::CaFile {
                     path: path.display().to_string(),
@@ -177,6 +208,7 @@ impl HallClient {
             base,
             token: ep.token.clone(),
             retry,
+            max_body: options.max_response_bytes.max(1),
             jitter: std::sync::Mutex::new(seed | 1),
         })
     }
@@ -217,7 +249,8 @@ impl HallClient {
             more: bool,
         }
         self.changes_with(after, limit, on_retry, |body| async move {
-            let env: Envelope = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+            let env: Envelope =
+                serde_json::from_slice(&body).map_err(|e| format!("变更数据无法解析：{e}"))?;
             Ok((body, env.next, env.more))
         })
         .await
@@ -225,7 +258,9 @@ impl HallClient {
 
     /// `GET v1/changes` with the body handed to `read` inside the retry loop: a
     /// body that arrived whole but does not read as a page (a proxy's error page,
-    /// a cut the transport did not notice) is fetched again.
+    /// a cut the transport did not notice, a page that breaks the protocol) is
+    /// fetched again, a bounded number of times. `read`'s error is the zh-CN
+    /// reason.
     pub async fn changes_with<T, F, Fut>(
         &self,
         after: Option<&str>,
@@ -247,8 +282,8 @@ impl HallClient {
         }
         self.with_retries(on_retry, || async {
             let body = self.get_once(url.clone()).await?;
-            read(body).await.map_err(|e| Attempt::Retry {
-                reason: format!("变更数据无法解析：{e}"),
+            read(body).await.map_err(|reason| Attempt::Retry {
+                reason,
                 retry_after: None,
             })
         })
@@ -273,7 +308,7 @@ impl HallClient {
                 .send()
                 .await
                 .map_err(transport)?;
-            let bytes = check(resp).await?;
+            let bytes = check(resp, self.max_body).await?;
             serde_json::from_slice::<DecisionsResponse>(&bytes).map_err(|e| Attempt::Retry {
                 reason: format!("决定回执无法解析：{e}"),
                 retry_after: None,
@@ -291,7 +326,7 @@ impl HallClient {
             .send()
             .await
             .map_err(transport)?;
-        check(resp).await
+        check(resp, self.max_body).await
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
@@ -381,10 +416,46 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     cur.to_string()
 }
 
-async fn check(resp: reqwest::Response) -> Result<Bytes, Attempt> {
+/// Reads a body as it arrives, decompressed, and stops past `cap` bytes: a hall
+/// cannot make the console hold more than that, whatever it sends or claims.
+async fn read_capped(mut resp: reqwest::Response, cap: u64) -> Result<Bytes, Attempt> {
+    let too_large = || {
+        Attempt::Fatal(SyncError::TooLarge {
+            limit_mib: cap.div_ceil(1024 * 1024),
+        })
+    };
+    // Content-Length is the compressed size when gzipped: only a first hint.
+    if resp.content_length().is_some_and(|n| n > cap) {
+        return Err(too_large());
+    }
+    let mut buf = bytes::BytesMut::with_capacity(
+        resp.content_length().unwrap_or(64 * 1024).min(cap) as usize,
+    );
+    while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+        if buf.len() as u64 + chunk.len() as u64 > cap {
+            return Err(too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+async fn check(resp: reqwest::Response, cap: u64) -> Result<Bytes, Attempt> {
     let status = resp.status();
     if status.is_success() {
-        return resp.bytes().await.map_err(transport);
+        return read_capped(resp, cap).await;
+    }
+    if status.is_redirection() {
+        let to = resp
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(hcp_core::ident::printable)
+            .unwrap_or_default();
+        return Err(Attempt::Fatal(SyncError::Redirected {
+            status: status.as_u16(),
+            location: to,
+        }));
     }
     let retry_after = resp
         .headers()
@@ -392,15 +463,18 @@ async fn check(resp: reqwest::Response) -> Result<Bytes, Attempt> {
         .and_then(|v| v.to_str().ok())
         .and_then(|s| s.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let body = resp.bytes().await.unwrap_or_default();
+    let body = read_capped(resp, MAX_ERROR_BODY_BYTES)
+        .await
+        .unwrap_or_default();
     let detail = serde_json::from_slice::<Problem>(&body)
         .ok()
         .map(|p| {
-            if p.detail.is_empty() {
+            let d = if p.detail.is_empty() {
                 p.title
             } else {
                 p.detail
-            }
+            };
+            hcp_core::ident::printable(&d)
         })
         .unwrap_or_default();
     let code = status.as_u16();

@@ -88,9 +88,38 @@ pub enum SyncError {
     /// The feed breaks the protocol in a way retrying cannot fix.
     #[error("大厅返回的数据不符合接口规范：{0}")]
     Protocol(String),
+    /// An answer bigger than the cap (counted after decompression).
+    #[error(
+        "大厅的响应超过 {limit_mib} MiB 上限（按解压后计算），已停止同步该大厅：请联系大厅核查接口；确有需要时可调大上限（hcp sync --max-response-mb）"
+    )]
+    TooLarge {
+        /// The cap, MiB.
+        limit_mib: u64,
+    },
+    /// The hall answered with a redirect, which is not followed.
+    #[error(
+        "大厅地址返回了重定向（{status} → {location}），督查台不跟随重定向：请把大厅地址改为实际的接口地址后重新添加"
+    )]
+    Redirected {
+        /// HTTP status.
+        status: u16,
+        /// Where it pointed.
+        location: String,
+    },
+    /// No progress for too long.
+    #[error(
+        "大厅在 {secs} 秒内没有任何进展（没有送来新数据或回执），已停止本次与该大厅的通信；已保存的数据不受影响，下次同步从中断处继续"
+    )]
+    Stalled {
+        /// The stall limit, seconds.
+        secs: u64,
+    },
     /// The local cache failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The registered hall code is not a plain code (registered by an older version).
+    #[error("{0}：请移除该大厅（hcp hall remove）后重新添加")]
+    InvalidHallId(String),
     /// No token stored for the hall.
     #[error("没有大厅 “{0}” 的令牌，请重新添加该大厅")]
     NoToken(String),
@@ -110,7 +139,18 @@ pub struct SyncOptions {
     pub retry: RetryPolicy,
     /// Timeouts per request.
     pub timeouts: Timeouts,
+    /// The largest answer read from a hall, counted after decompression.
+    pub max_response_bytes: u64,
+    /// A hall that brings no new change for this long is stopped (one that keeps
+    /// bringing changes is never cut off).
+    pub stall_timeout: Duration,
 }
+
+/// The default answer cap: 64 MiB, a few dozen times a full page of 5000 changes.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The default stall limit.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl Default for SyncOptions {
     fn default() -> Self {
@@ -119,8 +159,31 @@ impl Default for SyncOptions {
             concurrency: 4,
             retry: RetryPolicy::default(),
             timeouts: Timeouts::default(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            stall_timeout: DEFAULT_STALL_TIMEOUT,
         }
     }
+}
+
+/// Why a hall's address deserves a warning, or `None`: plain `http://` to another
+/// machine sends the token and the evaluations in clear text. Loopback (the
+/// embedded demo, a local test hall) is exempt.
+pub fn transport_warning(base_url: &str) -> Option<String> {
+    let url = reqwest::Url::parse(base_url.trim()).ok()?;
+    if url.scheme() != "http" {
+        return None;
+    }
+    let host = url
+        .host_str()?
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    (!loopback).then(|| {
+        "该大厅使用未加密的 http:// 连接：访问令牌与评价数据以明文在网络上传输，建议大厅改用 https://".to_string()
+    })
 }
 
 /// Progress, per hall.
@@ -268,12 +331,23 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| SyncError::Internal(e.to_string()))?
 }
 
-/// Pages the fetcher may hold ready for the applier (bounds memory: a full page of
-/// 5000 changes is a few MB parsed).
+/// Pages the fetcher may hold ready for the applier (a full page of 5000 changes
+/// is a few MB parsed)…
 const FETCH_AHEAD_PAGES: usize = 6;
+
+/// …and bytes of page bodies, whatever their number: a hall that sends pages near
+/// the size cap cannot make the console hold six of them.
+const FETCH_AHEAD_BYTES: usize = 64 * 1024 * 1024;
 
 /// At most this many changes are stored in one transaction.
 const MAX_BATCH_CHANGES: u64 = 30_000;
+
+/// A single record larger than this is quarantined instead of stored: real ones
+/// are a few KB (a 2000-character comment is 6 KB).
+pub const MAX_RECORD_BYTES: usize = 256 * 1024;
+
+/// How much of an oversized record the quarantine keeps, for people to see its id.
+const QUARANTINE_RAW_PREFIX: usize = 4 * 1024;
 
 /// What the fetcher hands the applier.
 enum Fetched {
@@ -297,6 +371,9 @@ struct Prepared {
     skipped: u64,
     /// Highest `profile_rev` announced in the page.
     profile_rev: Option<i64>,
+    /// Its share of the fetch-ahead byte budget, given back when the page is
+    /// stored and dropped.
+    budget: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 struct PreparedQuarantine {
@@ -314,11 +391,10 @@ async fn run_hall(
     progress: &ProgressFn,
     report: &mut HallReport,
 ) -> Result<(), SyncError> {
-    let client = Arc::new(HallClient::new(
-        ep,
-        options.retry.clone(),
-        options.timeouts.clone(),
-    )?);
+    // Registered before codes were checked? Then it must be registered again.
+    hcp_core::ident::check_hall_id(&ep.hall_id)
+        .map_err(|e| SyncError::InvalidHallId(e.to_string()))?;
+    let client = Arc::new(HallClient::new(ep, options)?);
     let hall_id = ep.hall_id.clone();
     let db_path = db.to_path_buf();
     let (mut store, cursor, profile_rev) = blocking(move || {
@@ -346,9 +422,10 @@ async fn run_hall(
         })
     };
 
-    // The fetcher runs one page ahead of the applier; the cursor is stored only by
-    // the applier, together with the page.
+    // The fetcher runs ahead of the applier; the cursor is stored only by the
+    // applier, together with the page.
     let (tx, mut rx) = mpsc::channel::<Result<Fetched, SyncError>>(FETCH_AHEAD_PAGES);
+    let budget = Arc::new(tokio::sync::Semaphore::new(FETCH_AHEAD_BYTES / 1024));
     let fetcher = {
         let client = client.clone();
         let on_retry = on_retry.clone();
@@ -359,19 +436,23 @@ async fn run_hall(
             let mut known_profile_rev = profile_rev;
             loop {
                 let h = hall_id.clone();
+                let asked = after.clone();
                 let read = move |body: Bytes| {
                     let h = h.clone();
+                    let asked = asked.clone();
                     async move {
-                        tokio::task::spawn_blocking(move || prepare(body, &h))
-                            .await
-                            .map_err(|e| e.to_string())?
+                        tokio::task::spawn_blocking(move || {
+                            prepare(body, &h, asked.as_deref(), limit)
+                        })
+                        .await
+                        .map_err(|e| e.to_string())?
                     }
                 };
                 let fetched = match client
                     .changes_with(after.as_deref(), limit, &*on_retry, read)
                     .await
                 {
-                    Ok(page) => {
+                    Ok(mut page) => {
                         after = Some(page.next.clone());
                         let profile = match page.profile_rev {
                             Some(rev) if rev > known_profile_rev => {
@@ -384,7 +465,7 @@ async fn run_hall(
                                         let _ = tx
                                             .send(Err(SyncError::HallMismatch {
                                                 expected: hall_id.clone(),
-                                                found: p.hall_id,
+                                                found: hcp_core::ident::printable(&p.hall_id),
                                             }))
                                             .await;
                                         return;
@@ -397,6 +478,16 @@ async fn run_hall(
                             }
                             _ => None,
                         };
+                        // Wait for room in the byte budget before holding another page.
+                        let kib = page
+                            .body
+                            .len()
+                            .div_ceil(1024)
+                            .clamp(1, FETCH_AHEAD_BYTES / 1024);
+                        match budget.clone().acquire_many_owned(kib as u32).await {
+                            Ok(permit) => page.budget = Some(permit),
+                            Err(_) => return,
+                        }
                         let more = page.more;
                         if tx
                             .send(Ok(Fetched::Page {
@@ -438,16 +529,28 @@ async fn run_hall(
 
     let mut totals = PageOutcome::default();
     let mut result = Ok(());
+    // A hall is stopped when no change arrives for `stall_timeout`; every stored
+    // batch that brought changes starts the clock again.
+    let mut last_progress = tokio::time::Instant::now();
     // An item taken off the channel while filling a batch that must wait for the
     // batch to be stored first (a restart or an error).
     let mut held: Option<Result<Fetched, SyncError>> = None;
     loop {
         let item = match held.take() {
             Some(item) => item,
-            None => match rx.recv().await {
-                Some(item) => item,
-                None => break,
-            },
+            None => {
+                let deadline = last_progress + options.stall_timeout;
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(item)) => item,
+                    Ok(None) => break,
+                    Err(_) => {
+                        result = Err(SyncError::Stalled {
+                            secs: options.stall_timeout.as_secs(),
+                        });
+                        break;
+                    }
+                }
+            }
         };
         let first = match item {
             Ok(Fetched::Page { page, profile }) => (page, profile),
@@ -503,6 +606,9 @@ async fn run_hall(
                 break;
             }
         };
+        if batch_records > 0 {
+            last_progress = tokio::time::Instant::now();
+        }
         totals.add(&outcome);
         report.pages += pages;
         report.records += batch_records;
@@ -519,6 +625,9 @@ async fn run_hall(
         }
     }
     drop(rx);
+    // The fetcher may be waiting out a retry or a hall that does not answer:
+    // stop it rather than wait for it. It holds nothing that must be saved.
+    fetcher.abort();
     let _ = fetcher.await;
     report.retries = retries.load(std::sync::atomic::Ordering::Relaxed);
     result
@@ -548,10 +657,52 @@ struct EnvelopedChange<'a> {
     data: &'a serde_json::value::RawValue,
 }
 
-/// Parses and validates a page. The fast path reads every envelope in one pass;
-/// when an envelope is broken the page is taken apart change by change so the
-/// broken one is quarantined instead of failing the page.
-fn prepare(body: Bytes, hall_id: &str) -> Result<Prepared, String> {
+/// A body that is not valid UTF-8, decoded with U+FFFD in place of each bad
+/// sequence, and where in the decoded text those replacements sit. Only the
+/// changes that overlap a replacement are quarantined; the rest of the page reads
+/// as sent.
+fn decode_lossy(body: &[u8]) -> (Bytes, Vec<Range<usize>>) {
+    let mut out = String::with_capacity(body.len() + 16);
+    let mut bad = vec![];
+    for chunk in body.utf8_chunks() {
+        out.push_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            let at = out.len();
+            out.push(char::REPLACEMENT_CHARACTER);
+            bad.push(at..out.len());
+        }
+    }
+    (Bytes::from(out), bad)
+}
+
+fn overlaps(spans: &[Range<usize>], r: &Range<usize>) -> bool {
+    spans.iter().any(|b| b.start < r.end && r.start < b.end)
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character.
+fn prefix(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Parses and validates a page asked for with `asked_after` and `limit`. The fast
+/// path reads every envelope in one pass; when an envelope is broken, or the body
+/// has bytes that are not UTF-8, the page is taken apart change by change so that
+/// only the broken changes are quarantined. A page that breaks the protocol (more
+/// changes than `limit`, or `more: true` without moving the cursor) is an error
+/// (the request is retried, then the hall fails with the reason).
+fn prepare(
+    body: Bytes,
+    hall_id: &str,
+    asked_after: Option<&str>,
+    limit: u32,
+) -> Result<Prepared, String> {
     let mut p = Prepared {
         body: Bytes::new(),
         next: String::new(),
@@ -561,9 +712,20 @@ fn prepare(body: Bytes, hall_id: &str) -> Result<Prepared, String> {
         quarantined: vec![],
         skipped: 0,
         profile_rev: None,
+        budget: None,
     };
-    match serde_json::from_slice::<TypedPage<'_>>(&body) {
-        Ok(page) => {
+    let (body, bad_spans) = match std::str::from_utf8(&body) {
+        Ok(_) => (body, vec![]),
+        Err(_) => decode_lossy(&body),
+    };
+    let unreadable = |e: serde_json::Error| format!("变更数据无法解析：{e}");
+    let fast = if bad_spans.is_empty() {
+        serde_json::from_slice::<TypedPage<'_>>(&body).ok()
+    } else {
+        None
+    };
+    match fast {
+        Some(page) => {
             p.count = page.changes.len() as u64;
             p.next = page.next;
             p.more = page.more;
@@ -571,15 +733,36 @@ fn prepare(body: Bytes, hall_id: &str) -> Result<Prepared, String> {
                 classify(&body, c, hall_id, &mut p);
             }
         }
-        Err(_) => {
-            let page: ChangesPage<'_> = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+        None => {
+            let page: ChangesPage<'_> = serde_json::from_slice(&body).map_err(unreadable)?;
             p.count = page.changes.len() as u64;
             p.next = page.next;
             p.more = page.more;
             let mut last_seq = i64::MIN;
             for raw in &page.changes {
                 let raw = raw.get();
-                match serde_json::from_str::<RawChange<'_>>(raw) {
+                let whole = range_in(&body, raw);
+                let parsed = serde_json::from_str::<RawChange<'_>>(raw);
+                if overlaps(&bad_spans, &whole) {
+                    // Decoded lossily to find its seq, kind and id; kept whole.
+                    let (seq, kind) = match &parsed {
+                        Ok(c) => (c.seq, c.kind.clone()),
+                        Err(_) => (
+                            seq_guess(raw).unwrap_or(last_seq.saturating_add(1)),
+                            String::new(),
+                        ),
+                    };
+                    last_seq = seq;
+                    p.quarantined.push(PreparedQuarantine {
+                        seq,
+                        kind,
+                        raw: range_in(&body, prefix(raw, QUARANTINE_RAW_PREFIX * 16)),
+                        field: String::new(),
+                        reason: "记录含有不是 UTF-8 编码的字节，无法可靠读取（隔离区中以 � 显示这些字节）".into(),
+                    });
+                    continue;
+                }
+                match parsed {
                     Ok(c) => {
                         last_seq = c.seq;
                         let c = EnvelopedChange {
@@ -593,7 +776,7 @@ fn prepare(body: Bytes, hall_id: &str) -> Result<Prepared, String> {
                         // Not even an envelope: keep it whole, after the last good seq.
                         seq: seq_guess(raw).unwrap_or(last_seq.saturating_add(1)),
                         kind: String::new(),
-                        raw: range_in(&body, raw),
+                        raw: range_in(&body, prefix(raw, QUARANTINE_RAW_PREFIX)),
                         field: String::new(),
                         reason: format!("变更记录格式错误（缺少 seq/kind/data 或类型不符）：{e}"),
                     }),
@@ -601,15 +784,41 @@ fn prepare(body: Bytes, hall_id: &str) -> Result<Prepared, String> {
             }
         }
     }
+    if p.count > u64::from(limit) {
+        return Err(format!(
+            "大厅一页返回了 {} 条变更，超过请求的上限 {limit} 条（不符合接口规范）",
+            p.count
+        ));
+    }
+    if p.more && p.next == asked_after.unwrap_or("") {
+        return Err(format!(
+            "大厅返回 more: true，但游标没有前进（本页 {} 条变更，next 与请求的游标相同），同步无法继续（不符合接口规范）",
+            p.count
+        ));
+    }
     p.body = body;
     Ok(p)
 }
 
 fn classify(body: &[u8], c: &EnvelopedChange<'_>, hall_id: &str, p: &mut Prepared) {
     let data = c.data.get();
+    if data.len() > MAX_RECORD_BYTES {
+        p.quarantined.push(PreparedQuarantine {
+            seq: c.seq,
+            kind: c.kind.clone(),
+            raw: range_in(body, prefix(data, QUARANTINE_RAW_PREFIX)),
+            field: String::new(),
+            reason: format!(
+                "记录有 {} 字节，超过单条记录上限 {} KB（隔离区只保留开头部分）",
+                data.len(),
+                MAX_RECORD_BYTES / 1024
+            ),
+        });
+        return;
+    }
     match validate_change(&c.kind, data, hall_id) {
         Ok(ValidRecord::UnknownKind(kind)) => {
-            tracing::debug!(hall_id, seq = c.seq, %kind, "unknown change kind skipped");
+            tracing::debug!(hall_id, seq = c.seq, kind = %hcp_core::ident::printable(&kind), "unknown change kind skipped");
             p.skipped += 1;
         }
         Ok(ValidRecord::Profile(pc)) => {
@@ -635,6 +844,8 @@ fn apply(
 ) -> Result<PageOutcome, SyncError> {
     let mut texts = Vec::with_capacity(batch.len());
     let mut parts = Vec::with_capacity(batch.len());
+    // The pages' share of the fetch-ahead budget is given back once they are stored.
+    let mut _budget = Vec::with_capacity(batch.len());
     for (page, profile) in batch {
         let Prepared {
             body,
@@ -642,8 +853,10 @@ fn apply(
             records,
             quarantined,
             skipped,
+            budget,
             ..
         } = *page;
+        _budget.push(budget);
         texts.push((body, next));
         parts.push((records, quarantined, skipped, profile.map(|p| *p)));
     }
@@ -693,7 +906,7 @@ pub async fn fetch_profile(
     ep: &HallEndpoint,
     options: &SyncOptions,
 ) -> Result<HallProfile, SyncError> {
-    let client = HallClient::new(ep, options.retry.clone(), options.timeouts.clone())?;
+    let client = HallClient::new(ep, options)?;
     let p = client.profile(&|_| {}).await?;
     Ok(p)
 }
@@ -725,3 +938,92 @@ pub fn endpoints(
 
 /// A short pause helper for callers polling with `more: false`.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(60);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eval(seq: i64, id: &str, comment: &str) -> String {
+        format!(
+            r#"{{"seq":{seq},"kind":"evaluation","data":{{"id":"{id}","rev":1,"hall_id":"H1","channel":"web","level":2,"comment":"{comment}","evaluated_at":"2026-10-09T10:00:00+08:00","status":"valid"}}}}"#
+        )
+    }
+
+    fn page(changes: &[String], next: &str, more: bool) -> Bytes {
+        Bytes::from(format!(
+            r#"{{"changes":[{}],"next":"{next}","more":{more}}}"#,
+            changes.join(",")
+        ))
+    }
+
+    #[test]
+    fn more_changes_than_the_limit_is_a_protocol_error() {
+        let body = page(
+            &[eval(1, "a", ""), eval(2, "b", ""), eval(3, "c", "")],
+            "n3",
+            true,
+        );
+        let e = prepare(body.clone(), "H1", None, 2).err().unwrap();
+        assert!(e.contains("3 条变更，超过请求的上限 2 条"), "{e}");
+        assert!(prepare(body, "H1", None, 3).is_ok());
+    }
+
+    #[test]
+    fn more_without_moving_the_cursor_is_a_protocol_error() {
+        let e = prepare(page(&[], "c7", true), "H1", Some("c7"), 100)
+            .err()
+            .unwrap();
+        assert!(e.contains("游标没有前进"), "{e}");
+        // The same `next` with more: false is simply "caught up".
+        assert!(prepare(page(&[], "c7", false), "H1", Some("c7"), 100).is_ok());
+        // An empty page that does move the cursor is allowed (the stall limit
+        // catches a hall that only ever does that).
+        assert!(prepare(page(&[], "c8", true), "H1", Some("c7"), 100).is_ok());
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_cost_only_the_record_they_are_in() {
+        let mut body = page(
+            &[eval(1, "a", "一"), eval(2, "b", "XX"), eval(3, "c", "三")],
+            "n",
+            false,
+        )
+        .to_vec();
+        let at = body.windows(2).position(|w| w == b"XX").unwrap();
+        body[at] = 0xff;
+        body[at + 1] = 0xc3;
+        let p = prepare(Bytes::from(body), "H1", None, 10).unwrap();
+        assert_eq!(p.count, 3);
+        let ids: Vec<i64> = p.records.iter().map(|r| r.0).collect();
+        assert_eq!(ids, vec![1, 3]);
+        assert_eq!(p.quarantined.len(), 1);
+        let q = &p.quarantined[0];
+        assert_eq!((q.seq, q.kind.as_str()), (2, "evaluation"));
+        let raw = std::str::from_utf8(&p.body[q.raw.clone()]).unwrap();
+        assert!(
+            raw.contains(r#""id":"b""#) && raw.contains('\u{fffd}'),
+            "{raw}"
+        );
+        // The good records still point at their exact text.
+        let r3 = std::str::from_utf8(&p.body[p.records[1].1.clone()]).unwrap();
+        assert!(r3.contains("三"));
+    }
+
+    #[test]
+    fn an_oversized_record_is_quarantined_with_only_its_beginning_kept() {
+        let big = "长".repeat(MAX_RECORD_BYTES / 3 + 10);
+        let p = prepare(
+            page(&[eval(1, "a", &big), eval(2, "b", "")], "n", false),
+            "H1",
+            None,
+            10,
+        )
+        .unwrap();
+        assert_eq!(p.records.len(), 1);
+        assert_eq!(p.quarantined.len(), 1);
+        let q = &p.quarantined[0];
+        assert!(q.reason.contains("超过单条记录上限"), "{}", q.reason);
+        assert!(q.raw.len() <= QUARANTINE_RAW_PREFIX);
+        assert!(std::str::from_utf8(&p.body[q.raw.clone()]).is_ok());
+    }
+}

@@ -72,7 +72,7 @@ async fn run(
     options: &SyncOptions,
     report: &mut PushReport,
 ) -> Result<(), SyncError> {
-    let client = HallClient::new(ep, options.retry.clone(), options.timeouts.clone())?;
+    let client = HallClient::new(ep, options)?;
     loop {
         let (db1, hall) = (db.to_path_buf(), ep.hall_id.clone());
         let batch = blocking(move || {
@@ -85,18 +85,25 @@ async fn run(
         }
         let ids: Vec<String> = batch.iter().map(|d| d.id.clone()).collect();
         let req = DecisionsRequest { decisions: batch };
-        let answer = match client.post_decisions(&req, &|_| {}).await {
-            Ok(a) => a,
-            Err(e) => {
-                let (db1, hall, msg) = (db.to_path_buf(), ep.hall_id.clone(), e.to_string());
-                blocking(move || {
-                    Store::open(&db1)?.note_push_failure(&hall, &ids, &msg)?;
-                    Ok(())
-                })
-                .await?;
-                return Err(e);
-            }
-        };
+        // A hall that takes no batch for `stall_timeout` (retries included) is
+        // left for the next push: it must not hold the sync up.
+        let answer =
+            match tokio::time::timeout(options.stall_timeout, client.post_decisions(&req, &|_| {}))
+                .await
+                .unwrap_or(Err(SyncError::Stalled {
+                    secs: options.stall_timeout.as_secs(),
+                })) {
+                Ok(a) => a,
+                Err(e) => {
+                    let (db1, hall, msg) = (db.to_path_buf(), ep.hall_id.clone(), e.to_string());
+                    blocking(move || {
+                        Store::open(&db1)?.note_push_failure(&hall, &ids, &msg)?;
+                        Ok(())
+                    })
+                    .await?;
+                    return Err(e);
+                }
+            };
         // Matched by id: a result for a decision we did not send is ignored, and a
         // decision without a result stays pending.
         let mut settled = vec![];
@@ -109,7 +116,9 @@ async fn run(
                 DecisionStatus::Duplicate => report.duplicate += 1,
                 DecisionStatus::Rejected => report.rejected += 1,
             }
-            settled.push((r.id, r.status, r.reason));
+            // A hall's reason is shown to people: printable and short.
+            let reason = r.reason.map(|t| hcp_core::ident::printable(&t));
+            settled.push((r.id, r.status, reason));
         }
         let complete = settled.len() == ids.len();
         let (db1, hall) = (db.to_path_buf(), ep.hall_id.clone());

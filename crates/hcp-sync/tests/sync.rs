@@ -41,6 +41,7 @@ fn options() -> SyncOptions {
             connect: Duration::from_secs(2),
             request: Duration::from_secs(10),
         },
+        ..SyncOptions::default()
     }
 }
 
@@ -60,7 +61,17 @@ async fn register(srv: &RunningServer, db: &Path) -> Vec<HallEndpoint> {
     for hall in srv.state.hall_ids() {
         let ep = endpoint(srv, &hall);
         let profile = hcp_sync::fetch_profile(&ep, &options()).await.unwrap();
-        store.upsert_hall(&profile, &ep.base_url, None).unwrap();
+        store
+            .upsert_hall(
+                &profile,
+                &ep.base_url,
+                None,
+                hcp_store::Who {
+                    name: "测试",
+                    actor: hcp_core::case::Actor::Officer,
+                },
+            )
+            .unwrap();
         eps.push(ep);
     }
     eps
@@ -501,7 +512,7 @@ async fn reference_server_speaks_gzip_problem_json_and_cursors_per_the_spec() {
 
     // Cursors: a page's `next` resumes exactly after it; an expired one answers 410.
     let ep = endpoint(&srv, hall);
-    let client = hcp_sync::HallClient::new(&ep, options().retry, options().timeouts).unwrap();
+    let client = hcp_sync::HallClient::new(&ep, &options()).unwrap();
     let (_, next, more) = client.changes(None, 100, &|_| {}).await.unwrap();
     assert!(more);
     let (body, _, _) = client.changes(Some(&next), 1, &|_| {}).await.unwrap();

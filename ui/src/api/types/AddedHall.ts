@@ -19,4 +19,8 @@ new: boolean,
 /**
  * Where the token is kept (zh-CN).
  */
-token_location: string, };
+token_location: string, 
+/**
+ * Why its address deserves a warning (plain `http://` beyond this machine).
+ */
+transport_warning: string | null, };

@@ -18,4 +18,8 @@ sync: SyncState,
 /**
  * Its counts.
  */
-counts: HallCounts, };
+counts: HallCounts, 
+/**
+ * Why its address deserves a warning (plain `http://` beyond this machine).
+ */
+transport_warning: string | null, };

@@ -15,4 +15,8 @@ public_key: string,
 /**
  * Who it belongs to (for trusted keys).
  */
-name: string, };
+name: string, 
+/**
+ * When its trust was revoked (UTC); its bundles are refused from then on.
+ */
+revoked_at: string | null, };

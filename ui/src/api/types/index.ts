@@ -60,6 +60,7 @@ export type { ReportArgs } from "./ReportArgs";
 export type { ReportExportArgs } from "./ReportExportArgs";
 export type { ReportIssueArgs } from "./ReportIssueArgs";
 export type { ReportPreview } from "./ReportPreview";
+export type { RevokeKeyArgs } from "./RevokeKeyArgs";
 export type { SaveFileArgs } from "./SaveFileArgs";
 export type { SetPolicyArgs } from "./SetPolicyArgs";
 export type { SpanCounts } from "./SpanCounts";
