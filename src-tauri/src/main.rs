@@ -246,6 +246,11 @@ async fn trust_key(app: AppState<'_>, args: TrustKeyArgs) -> Result<KeyInfo, App
     app.trust_key(args).await
 }
 
+#[tauri::command]
+async fn revoke_key(app: AppState<'_>, args: RevokeKeyArgs) -> Result<KeyInfo, AppError> {
+    app.revoke_key(args).await
+}
+
 #[derive(serde::Deserialize)]
 struct TemplateArgs {
     #[serde(default)]
@@ -388,6 +393,7 @@ fn main() {
             own_key,
             trusted_keys,
             trust_key,
+            revoke_key,
             visit_template,
             close_visit,
             report_preview,

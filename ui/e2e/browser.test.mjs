@@ -50,6 +50,8 @@ test("first run offers the demo and a way to add a hall", async () => {
   await page.getByTestId("first-run").waitFor();
   assert.match(await page.getByTestId("first-run").innerText(), /载入演示数据/);
   assert.match(await page.getByTestId("current-user").innerText(), /效能督查员/);
+  // The bridge token left the address bar as soon as the page read it.
+  assert.doesNotMatch(page.url(), /token=/);
   await shot("01-first-run");
 });
 
@@ -367,6 +369,15 @@ test("a shopper fills a visit with a photo, submits and exports; an officer impo
   await page.waitForFunction(() => /共 1 条/.test(document.querySelector('[data-testid="case-total"]')?.textContent ?? ""));
   assert.equal(await page.getByTestId("kind-finding").count(), 1);
   assert.equal((await page.getByTestId("case-state").first().innerText()).trim(), "整改中");
+
+  // Revoking the shopper's key: its bundles are refused from then on.
+  await page.getByTestId("menu-visits").click();
+  await page.getByTestId("revoke-key").click();
+  await page.locator(".el-message-box__btns .el-button--primary").click();
+  await page.locator(".el-message--success", { hasText: "已撤销对 暗访员甲" }).waitFor();
+  assert.match(await page.getByTestId("trusted-key").innerText(), /已撤销/);
+  await page.getByTestId("import-file").setInputFiles(bundle);
+  await page.getByText(/被撤销信任/).first().waitFor();
 });
 
 test("the monthly report: preview of the exact pages, then PDF and Excel exports", async () => {

@@ -9,14 +9,18 @@ describe("the API client", () => {
     expect(inTauri({ __TAURI_INTERNALS__: {} })).toBe(true);
   });
 
-  it("keeps the bridge token from the URL for the session", () => {
+  it("keeps the bridge token from the URL for the session and takes it out of the address bar", () => {
     const store = new Map<string, string>();
     const storage = {
       getItem: (k: string) => store.get(k) ?? null,
       setItem: (k: string, v: string) => void store.set(k, v),
     } as unknown as Storage;
-    expect(bridgeToken({ search: "?token=abc" } as Location, storage)).toBe("abc");
-    expect(bridgeToken({ search: "" } as Location, storage)).toBe("abc");
+    const replaced: string[] = [];
+    const hist = { state: null, replaceState: (_s: unknown, _t: string, url?: string | URL | null) => void replaced.push(String(url)) };
+    expect(bridgeToken({ search: "?token=abc&x=1", pathname: "/", hash: "#/cases" } as Location, storage, hist)).toBe("abc");
+    expect(replaced).toEqual(["/?x=1#/cases"]);
+    expect(bridgeToken({ search: "", pathname: "/", hash: "" } as Location, storage, hist)).toBe("abc");
+    expect(replaced).toHaveLength(1);
   });
 
   it("turns {code, message} answers into ApiError with the zh-CN message", async () => {

@@ -72,6 +72,13 @@ impl App {
         })
     }
 
+    /// Syncs with these options (retries, caps, the stall limit) instead of the
+    /// defaults.
+    pub fn with_sync_options(mut self, options: SyncOptions) -> Self {
+        self.options = options;
+        self
+    }
+
     /// The cache file.
     pub fn db_path(&self) -> &Path {
         &self.db
@@ -616,6 +623,22 @@ pub fn secrets_equal(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_come_from_the_os_generator_and_compare_in_constant_time() {
+        let (a, b) = (random_token(), random_token());
+        assert_eq!(a.len(), 64);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+        assert!(secrets_equal(a.as_bytes(), a.clone().as_bytes()));
+        assert!(!secrets_equal(a.as_bytes(), b.as_bytes()));
+        assert!(!secrets_equal(a.as_bytes(), &a.as_bytes()[..63]));
+    }
 }
 
 fn demo_spec() -> GenSpec {

@@ -102,6 +102,9 @@ pub fn issue(s: &mut Store, a: &ReportIssueArgs) -> AppResult<IssuedReport> {
         },
         issued_by: p.name.clone(),
         issued_at: format!("{}年{}月{}日", today.year(), today.month(), today.day()),
+        audit_head: s
+            .audit_head()?
+            .map(|(seq, hash)| hcp_report::model::AuditHead { seq, hash }),
     });
     let pdf = hcp_pdf::to_pdf(&r).map_err(pdf_err)?;
     let json = hcp_report::to_json(&r).map_err(report_err)?;

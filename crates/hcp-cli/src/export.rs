@@ -58,7 +58,21 @@ fn reasons_zh(json: &str) -> String {
         .join("、")
 }
 
+/// A cell that a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, or a
+/// tab or carriage return before one) gets a leading `'`: citizens write the
+/// comments, and Excel and WPS must show them, not run them.
+pub fn neutralise_formula(cell: String) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell,
+    }
+}
+
 fn csv_record(r: &EvaluationRow) -> [String; 20] {
+    csv_cells(r).map(neutralise_formula)
+}
+
+fn csv_cells(r: &EvaluationRow) -> [String; 20] {
     let o = |v: &Option<String>| v.clone().unwrap_or_default();
     [
         r.hall_id.clone(),
@@ -86,12 +100,14 @@ fn csv_record(r: &EvaluationRow) -> [String; 20] {
     ]
 }
 
-/// Writes the export; returns the number of evaluations written.
+/// Writes the export; returns the number of evaluations written. The evaluator's
+/// ID hash leaves only with `with_id_hash` (JSONL; the CSV never carries it).
 pub fn run(
     store: &Store,
     hall: Option<&str>,
     format: Format,
     out: Option<&Path>,
+    with_id_hash: bool,
 ) -> Result<u64, CliError> {
     if let Some(h) = hall
         && store.hall(h)?.is_none()
@@ -102,7 +118,16 @@ pub fn run(
     let (sink, tmp): (Box<dyn Write>, Option<std::path::PathBuf>) = match out {
         Some(p) => {
             let tmp = p.with_extension("part");
-            let f = std::fs::File::create(&tmp)
+            // Personal data: the file is the owner's only (0600 on Unix).
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            let f = opts
+                .open(&tmp)
                 .map_err(|e| CliError::Msg(format!("无法创建 {}：{e}", tmp.display())))?;
             (Box::new(std::io::BufWriter::new(f)), Some(tmp))
         }
@@ -116,8 +141,11 @@ pub fn run(
         Format::Jsonl => {
             let mut w = sink;
             store.for_each_evaluation(hall, |row| {
-                let e: Evaluation =
+                let mut e: Evaluation =
                     serde_json::from_str(&row.raw_json).map_err(std::io::Error::other)?;
+                if !with_id_hash {
+                    e.evaluator.id_hash = None;
+                }
                 serde_json::to_writer(&mut w, &e).map_err(std::io::Error::other)?;
                 w.write_all(b"\n")?;
                 n += 1;
@@ -150,4 +178,32 @@ pub fn run(
             .map_err(|e| CliError::Msg(format!("无法写入 {}：{e}", out.display())))?;
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralise_formula as n;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_get_a_leading_quote() {
+        for bad in [
+            "=HYPERLINK(\"http://x\")",
+            "+1+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\t=1",
+            "\r=1",
+        ] {
+            assert_eq!(n(bad.to_string()), format!("'{bad}"));
+        }
+        for ok in [
+            "材料一次没说清楚",
+            "138****5521",
+            "",
+            "A01",
+            "2026-10-08 09:31:05",
+        ] {
+            assert_eq!(n(ok.to_string()), ok);
+        }
+    }
 }

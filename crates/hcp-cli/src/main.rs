@@ -59,6 +59,9 @@ enum Cmd {
         /// 只同步，不发送待发送的决定
         #[arg(long)]
         no_push: bool,
+        /// 单个响应的大小上限（MiB，按解压后计算）；超过的大厅停止同步并报错
+        #[arg(long, default_value_t = 64)]
+        max_response_mb: u64,
     },
     /// 评价数据
     Evaluations {
@@ -241,6 +244,9 @@ enum EvaluationsCmd {
         /// 输出文件（默认标准输出）
         #[arg(long)]
         out: Option<PathBuf>,
+        /// JSONL 中保留评价人身份证号哈希（evaluator.id_hash）；默认不导出
+        #[arg(long)]
+        with_id_hash: bool,
     },
 }
 
@@ -339,6 +345,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     match check.broken_at {
                         None => {
                             println!("审计日志完整：共 {} 条，哈希链校验通过。", check.rows);
+                            // The head, to compare with any issued report's footer:
+                            // a rewrite of the whole chain changes it.
+                            if let Some((seq, hash)) = store.audit_head()? {
+                                println!("链头：第 {seq} 条，哈希 {hash}");
+                            }
                             Ok(ExitCode::SUCCESS)
                         }
                         Some((seq, why)) => {
@@ -425,11 +436,13 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             page_limit,
             concurrency,
             no_push,
+            max_response_mb,
         } => {
             let db = db_path(cli.db, "hcp.db")?;
             let opts = SyncOptions {
                 page_limit: page_limit.clamp(1, 5000),
                 concurrency: concurrency.max(1),
+                max_response_bytes: max_response_mb.clamp(1, 4096) * 1024 * 1024,
                 ..SyncOptions::default()
             };
             let reports = sync(&db, &halls, &opts, !json)?;
@@ -475,11 +488,23 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             })
         }
         Cmd::Evaluations {
-            cmd: EvaluationsCmd::Export { hall, format, out },
+            cmd:
+                EvaluationsCmd::Export {
+                    hall,
+                    format,
+                    out,
+                    with_id_hash,
+                },
         } => {
             let db = db_path(cli.db, "hcp.db")?;
             let store = Store::open(&db)?;
-            let n = export::run(&store, hall.as_deref(), format, out.as_deref())?;
+            let n = export::run(
+                &store,
+                hall.as_deref(),
+                format,
+                out.as_deref(),
+                with_id_hash,
+            )?;
             eprintln!("已导出 {n} 条评价");
             Ok(ExitCode::SUCCESS)
         }
@@ -523,9 +548,19 @@ fn hall(db: &Path, cmd: HallCmd) -> Result<ExitCode, CliError> {
             token_file,
             ca_file,
         } => {
-            let token = std::fs::read_to_string(&token_file).map_err(|e| {
-                CliError::Msg(format!("无法读取令牌文件 {}：{e}", token_file.display()))
-            })?;
+            // A token is a line of text: a huge file is not a token file.
+            let token = match std::fs::metadata(&token_file) {
+                Ok(m) if m.len() > 64 * 1024 => {
+                    return Err(CliError::Msg(format!(
+                        "令牌文件 {} 过大（{} 字节），不像令牌文件",
+                        token_file.display(),
+                        m.len()
+                    )));
+                }
+                _ => std::fs::read_to_string(&token_file).map_err(|e| {
+                    CliError::Msg(format!("无法读取令牌文件 {}：{e}", token_file.display()))
+                })?,
+            };
             if token.trim().is_empty() {
                 return Err(CliError::Msg(format!(
                     "令牌文件 {} 是空的",
@@ -546,6 +581,9 @@ fn hall(db: &Path, cmd: HallCmd) -> Result<ExitCode, CliError> {
                 added.name,
                 added.token_location
             );
+            if let Some(w) = &added.transport_warning {
+                eprintln!("警告：{w}");
+            }
             println!("{}", added.hall_id);
             Ok(ExitCode::SUCCESS)
         }
@@ -559,6 +597,7 @@ fn hall(db: &Path, cmd: HallCmd) -> Result<ExitCode, CliError> {
                     hall: hcp_store::HallRecord,
                     sync: hcp_store::SyncState,
                     counts: hcp_store::HallCounts,
+                    transport_warning: Option<String>,
                 }
                 let rows = halls
                     .into_iter()
@@ -566,6 +605,7 @@ fn hall(db: &Path, cmd: HallCmd) -> Result<ExitCode, CliError> {
                         Ok(Row {
                             sync: store.sync_state(&h.hall_id)?,
                             counts: store.hall_counts(&h.hall_id)?,
+                            transport_warning: hcp_sync::transport_warning(&h.base_url),
                             hall: h,
                         })
                     })
@@ -594,7 +634,11 @@ fn hall(db: &Path, cmd: HallCmd) -> Result<ExitCode, CliError> {
                             .map(export::local_time)
                             .unwrap_or_else(|| "从未".into()),
                         s.last_error.as_deref().unwrap_or("—"),
-                        h.base_url
+                        if hcp_sync::transport_warning(&h.base_url).is_some() {
+                            format!("{}（未加密 http）", h.base_url)
+                        } else {
+                            h.base_url.clone()
+                        }
                     );
                 }
             }

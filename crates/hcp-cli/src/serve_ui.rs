@@ -50,7 +50,8 @@ pub async fn run(db: &Path, addr: SocketAddr, dist: PathBuf, demo: bool) -> Resu
         .map_err(|e| CliError::Msg(e.to_string()))?;
     let bridge = Arc::new(Bridge {
         app,
-        token: random_token(),
+        // 256 bits from the OS generator: the token is the bridge's only lock.
+        token: hcp_app::random_token(),
         port: local.port(),
     });
     if demo {
@@ -98,26 +99,6 @@ pub async fn run(db: &Path, addr: SocketAddr, dist: PathBuf, demo: bool) -> Resu
         .map_err(|e| CliError::Msg(e.to_string()))
 }
 
-fn random_token() -> String {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    // Two independently keyed SipHash outputs plus the time and pid: unguessable
-    // for a loopback session without pulling in a RNG crate.
-    let mut s = String::new();
-    for i in 0..2u64 {
-        let mut h = RandomState::new().build_hasher();
-        h.write_u64(i);
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        h.write_u32(std::process::id());
-        s.push_str(&format!("{:016x}", h.finish()));
-    }
-    s
-}
-
 async fn check_host(
     State(b): State<Arc<Bridge>>,
     req: axum::extract::Request,
@@ -152,8 +133,9 @@ fn error_response(e: AppError) -> Response {
     (status, axum::Json(e)).into_response()
 }
 
+/// Compared in constant time: how long a wrong guess takes says nothing about it.
 fn token_ok(b: &Bridge, given: Option<&str>) -> bool {
-    given.is_some_and(|g| g.len() == b.token.len() && g.as_bytes() == b.token.as_bytes())
+    given.is_some_and(|g| hcp_app::secrets_equal(g.as_bytes(), b.token.as_bytes()))
 }
 
 async fn command(

@@ -118,8 +118,13 @@ pub enum KeysCmd {
         #[arg(long)]
         name: String,
     },
-    /// 列出已信任的公钥
+    /// 列出已信任的公钥（含已撤销的）
     List,
+    /// 撤销对某个公钥的信任：此后由它签名的交件一律拒绝导入（已导入的记录保留）
+    Revoke {
+        /// 公钥（64 位十六进制）或指纹
+        key: String,
+    },
 }
 
 fn app(db: &Path) -> Result<App, CliError> {
@@ -396,9 +401,23 @@ pub fn keys(db: &Path, cmd: KeysCmd) -> Result<ExitCode, CliError> {
             println!("已信任 {} 的公钥（指纹 {}）", k.name, k.fingerprint);
         }
         KeysCmd::List => {
+            println!("指纹\t暗访员\t状态\t公钥");
             for k in rt.block_on(app.trusted_keys()).map_err(m)? {
-                println!("{}\t{}\t{}", k.fingerprint, k.name, k.public_key);
+                let state = match &k.revoked_at {
+                    Some(at) => format!("已撤销（{}）", crate::export::local_time(at)),
+                    None => "受信任".to_string(),
+                };
+                println!("{}\t{}\t{}\t{}", k.fingerprint, k.name, state, k.public_key);
             }
+        }
+        KeysCmd::Revoke { key } => {
+            let k = rt
+                .block_on(app.revoke_key(hcp_app::RevokeKeyArgs { key }))
+                .map_err(m)?;
+            println!(
+                "已撤销对 {} 的公钥（指纹 {}）的信任：此后由它签名的交件将被拒绝。",
+                k.name, k.fingerprint
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

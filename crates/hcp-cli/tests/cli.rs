@@ -96,6 +96,16 @@ async fn add_sync_export_and_remove_a_hall_without_leaking_the_token() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hcp.db");
     let hall = "340825-ZWFW";
+    // A citizen's comment that a spreadsheet would run as a formula, from an
+    // evaluator with an ID hash.
+    srv.append(
+        hall,
+        "evaluation",
+        &serde_json::json!({"id": "E-FORMULA", "rev": 1, "hall_id": hall, "channel": "web",
+            "level": 4, "comment": "=HYPERLINK(\"http://evil.example/\",\"点我\")",
+            "evaluated_at": "2026-10-09T10:00:00+08:00", "status": "valid",
+            "evaluator": {"real_name": true, "name_masked": "李*", "id_hash": "9f2c0000aaaa"}}),
+    );
     let token = srv.token(hall).unwrap();
     let token_file = dir.path().join("token.txt");
     std::fs::write(&token_file, format!("{token}\n")).unwrap();
@@ -199,6 +209,28 @@ async fn add_sync_export_and_remove_a_hall_without_leaking_the_token() {
         withdrawn > 0,
         "withdrawn evaluations are exported with their last state"
     );
+    // The evaluator's ID hash stays in unless asked for.
+    assert!(
+        lines.iter().all(|l| l["evaluator"]["id_hash"].is_null()),
+        "no id_hash without --with-id-hash"
+    );
+    let with_hash = dir.path().join("with-hash.jsonl");
+    let out = hcp(
+        &db,
+        &[
+            "evaluations",
+            "export",
+            "--with-id-hash",
+            "--out",
+            with_hash.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        std::fs::read_to_string(&with_hash)
+            .unwrap()
+            .contains("9f2c0000aaaa")
+    );
 
     // CSV export: BOM, Chinese headers, Beijing time.
     let csv = dir.path().join("out.csv");
@@ -227,6 +259,12 @@ async fn add_sync_export_and_remove_a_hall_without_leaking_the_token() {
         "local times: {first}"
     );
     assert_eq!(s.lines().count(), lines.len() + 1);
+    // Formula injection: the comment is shown, not run.
+    assert!(
+        s.contains("\"'=HYPERLINK(\"\"http://evil.example/"),
+        "formula neutralised"
+    );
+    assert!(!s.contains(",\"=HYPERLINK"), "no cell starts with =");
 
     let out = hcp(&db, &["quarantine", "list"]);
     assert!(text(&out.stdout).contains("隔离区为空"));

@@ -236,6 +236,18 @@ async fn the_pdf_reads_in_chinese_the_workbook_opens_and_an_issued_report_never_
             then["overall"]["evaluations"].as_i64().unwrap() + 1,
             "the draft sees the new rating, the issued snapshot does not"
         );
+        // The chain head as `hcp audit verify` prints it now is what the next
+        // issued report prints in its footer.
+        let verify = ok(&d, &["audit", "verify"]);
+        let head_line = verify
+            .lines()
+            .find(|l| l.starts_with("链头："))
+            .unwrap_or_else(|| panic!("no chain head in {verify}"));
+        let (seq, hash) = head_line
+            .trim_start_matches("链头：第 ")
+            .split_once(" 条，哈希 ")
+            .unwrap();
+        assert_eq!(hash.len(), 64, "{head_line}");
         // A correction is a new version with its note, keeping the number.
         let fixed = ok(
             &d,
@@ -263,7 +275,12 @@ async fn the_pdf_reads_in_chinese_the_workbook_opens_and_an_issued_report_never_
             .args([v2.to_str().unwrap(), "-"])
             .output()
             .unwrap();
-        assert!(String::from_utf8_lossy(&text.stdout).contains("更正说明"));
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(text.contains("更正说明"));
+        assert!(
+            text.contains(&format!("留痕链头：第 {seq} 条 · {hash}")),
+            "the footer carries the chain head: {text}"
+        );
     })
     .await
     .unwrap();

@@ -202,6 +202,19 @@ async fn a_visit_survives_a_sigkill_is_handed_in_and_accepted_elsewhere() {
             shown.contains("审核通过") && shown.contains("照片 1 张"),
             "{shown}"
         );
+        // Revoked: the same shopper's bundles are refused from now on, and the
+        // list says so.
+        let revoked = ok(&o, &["keys", "revoke", &pubkey]);
+        assert!(revoked.contains("已撤销对 暗访员甲 的公钥"), "{revoked}");
+        assert!(ok(&o, &["keys", "list"]).contains("已撤销"));
+        let refused = hcp(&o, &["visit", "import", bundle.to_str().unwrap()]);
+        assert!(!refused.status.success());
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("被撤销信任"),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+        assert!(ok(&o, &["audit", "list", "--limit", "3"]).contains("key_revoked"));
     })
     .await
     .unwrap();

@@ -83,15 +83,15 @@ pub fn corrupt_utf8(body: &str, every: u64) -> Vec<u8> {
         let digits: &str = &after[..after.find(',').unwrap_or(0)];
         let seq: u64 = digits.parse().unwrap_or(0);
         let is_eval = after[digits.len()..].starts_with(r#","kind":"evaluation""#);
-        out.extend_from_slice(rest[..i + START.len()].as_bytes());
+        out.extend_from_slice(&rest.as_bytes()[..i + START.len()]);
         rest = after;
         if is_eval
             && seq > 0
-            && seq % every == 0
+            && seq.is_multiple_of(every)
             && let Some(c) = rest.find(COMMENT)
         {
             let cut = c + COMMENT.len();
-            out.extend_from_slice(rest[..cut].as_bytes());
+            out.extend_from_slice(&rest.as_bytes()[..cut]);
             out.extend_from_slice(&[0xff, 0xfe, 0xc3]);
             rest = &rest[cut..];
         }

@@ -239,6 +239,19 @@ pub struct IssueInfo {
     pub issued_by: String,
     /// 签发日期 (Beijing), e.g. 2026年11月23日.
     pub issued_at: String,
+    /// The head of the audit chain when the report was signed (printed in the
+    /// footer). Absent in snapshots issued before it was recorded.
+    #[serde(default)]
+    pub audit_head: Option<AuditHead>,
+}
+
+/// The last row of the audit chain: its sequence number and hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditHead {
+    /// 序号.
+    pub seq: i64,
+    /// sha256 hex.
+    pub hash: String,
 }
 
 /// The monthly report model: everything every output shows.

@@ -50,11 +50,23 @@ export function toApiError(e: unknown): ApiError {
 
 const TOKEN_KEY = "hcp-ui-token";
 
-/** The per-run token of `hcp serve-ui`: from `?token=` once, then the session. */
-export function bridgeToken(loc: Location = window.location, store: Storage = sessionStorage): string {
-  const fromUrl = new URLSearchParams(loc.search).get("token");
+/**
+ * The per-run token of `hcp serve-ui`: from `?token=` once, then the session. The
+ * token is taken out of the address bar at once, so it does not stay in the
+ * history, a bookmark or a screenshot.
+ */
+export function bridgeToken(
+  loc: Location = window.location,
+  store: Storage = sessionStorage,
+  hist: Pick<History, "replaceState" | "state"> = window.history,
+): string {
+  const params = new URLSearchParams(loc.search);
+  const fromUrl = params.get("token");
   if (fromUrl) {
     store.setItem(TOKEN_KEY, fromUrl);
+    params.delete("token");
+    const rest = params.toString();
+    hist.replaceState(hist.state, "", `${loc.pathname ?? "/"}${rest ? `?${rest}` : ""}${loc.hash ?? ""}`);
     return fromUrl;
   }
   return store.getItem(TOKEN_KEY) ?? "";
