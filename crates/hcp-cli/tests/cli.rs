@@ -2,7 +2,7 @@
 //! 127.0.0.1:0 and a real SQLite file.
 
 mod common;
-use common::{hcp, text};
+use common::{add_every_hall, hcp, text};
 
 use std::path::Path;
 use std::process::Command;
@@ -48,24 +48,6 @@ fn cache_evaluations(db: &Path) -> Vec<(String, String, i64)> {
         .into_iter()
         .map(|(h, id, rev, _, _)| (h, id, rev))
         .collect()
-}
-
-/// `hcp hall add` for every hall of the server, each with its token in a file.
-async fn add_every_hall(srv: &RunningServer, dir: &Path, db: &Path) {
-    for hall in srv.state.hall_ids() {
-        let tf = dir.join(format!("{hall}.txt"));
-        std::fs::write(&tf, srv.token(&hall).unwrap()).unwrap();
-        let (db2, url) = (db.to_path_buf(), srv.base_url(&hall));
-        let out = tokio::task::spawn_blocking(move || {
-            hcp(
-                &db2,
-                &["hall", "add", &url, "--token-file", tf.to_str().unwrap()],
-            )
-        })
-        .await
-        .unwrap();
-        assert!(out.status.success(), "{}", text(&out.stderr));
-    }
 }
 
 #[test]

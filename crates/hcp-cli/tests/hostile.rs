@@ -4,7 +4,7 @@
 //! its peak RSS stays under 300 MB, and hall 2 ends exactly as the server holds it.
 
 mod common;
-use common::{hcp, text};
+use common::add_every_hall;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -126,20 +126,7 @@ async fn scenario(faults: Faults) -> (Run, serde_json::Value, tempfile::TempDir,
     let halls = srv.state.hall_ids();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hcp.db");
-    for h in &halls {
-        let tf = dir.path().join(format!("{h}.token"));
-        std::fs::write(&tf, srv.token(h).unwrap()).unwrap();
-        let (db2, url) = (db.clone(), srv.base_url(h));
-        let out = tokio::task::spawn_blocking(move || {
-            hcp(
-                &db2,
-                &["hall", "add", &url, "--token-file", tf.to_str().unwrap()],
-            )
-        })
-        .await
-        .unwrap();
-        assert!(out.status.success(), "{}", text(&out.stderr));
-    }
+    add_every_hall(&srv, dir.path(), &db).await;
     srv.state.set_faults(Faults {
         only_hall: Some(halls[0].clone()),
         ..faults

@@ -1,7 +1,7 @@
 //! Applying the change feed: one page and its cursor in one transaction, so a crash
 //! can neither skip nor double a record.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use hcp_core::validate::ValidRecord;
 use hcp_core::wire::{Appeal, Evaluation, HallProfile, Rectification};
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -208,6 +208,18 @@ impl Store {
         let Some(last) = pages.last() else {
             return Ok(PageOutcome::default());
         };
+        // A hall with nothing new answers one empty page with the cursor it was
+        // asked with: there is nothing to write, and with synchronous=FULL a
+        // commit costs a disk flush per hall of every idle sync.
+        let empty = pages.iter().all(|p| {
+            p.records.is_empty()
+                && p.quarantined.is_empty()
+                && p.skipped_unknown == 0
+                && p.profile.is_none()
+        });
+        if empty && self.sync_state(hall_id)?.cursor.as_deref() == Some(last.next_cursor) {
+            return Ok(PageOutcome::default());
+        }
         let tx = self.write_tx()?;
         let mut out = PageOutcome::default();
         let now = now_text();
@@ -252,30 +264,27 @@ impl Store {
     }
 
     /// Marks the start of a sync attempt.
-    pub fn record_sync_attempt(&self, hall_id: &str) -> Result<()> {
-        self.conn.execute(
-            "UPDATE sync_state SET last_attempt_at = ?2 WHERE hall_id = ?1",
-            params![hall_id, now_text()],
-        )?;
-        Ok(())
-    }
-
-    /// Records how a sync attempt ended: `Ok` clears the last error.
+    /// Records how a sync attempt that began at `attempted_at` ended: `Ok` clears
+    /// the last error. One write per attempt (the start is recorded with the end).
     pub fn record_sync_end(
         &self,
         hall_id: &str,
+        attempted_at: DateTime<Utc>,
         outcome: std::result::Result<(), &str>,
     ) -> Result<()> {
         let now = now_text();
+        let attempted = utc_text(attempted_at);
         match outcome {
             Ok(()) => self.conn.execute(
-                "UPDATE sync_state SET last_success_at = ?2, last_error = NULL, last_error_at = NULL
+                "UPDATE sync_state SET last_attempt_at = ?3, last_success_at = ?2, last_error = NULL,
+                        last_error_at = NULL
                  WHERE hall_id = ?1",
-                params![hall_id, now],
+                params![hall_id, now, attempted],
             )?,
             Err(reason) => self.conn.execute(
-                "UPDATE sync_state SET last_error = ?2, last_error_at = ?3 WHERE hall_id = ?1",
-                params![hall_id, reason, now],
+                "UPDATE sync_state SET last_attempt_at = ?4, last_error = ?2, last_error_at = ?3
+                 WHERE hall_id = ?1",
+                params![hall_id, reason, now, attempted],
             )?,
         };
         Ok(())

@@ -289,6 +289,7 @@ pub async fn sync_hall(
     progress: ProgressFn,
 ) -> HallReport {
     let started = Instant::now();
+    let attempted_at = chrono::Utc::now();
     progress(&SyncEvent::Started {
         hall_id: ep.hall_id.clone(),
     });
@@ -313,7 +314,11 @@ pub async fn sync_hall(
     // Record the outcome on the hall (best effort: the cache may be what failed).
     let _ = blocking(move || -> Result<(), SyncError> {
         let store = Store::open(&db)?;
-        store.record_sync_end(&hall, err_text.as_deref().map_or(Ok(()), Err))?;
+        store.record_sync_end(
+            &hall,
+            attempted_at,
+            err_text.as_deref().map_or(Ok(()), Err),
+        )?;
         Ok(())
     })
     .await;
@@ -401,7 +406,6 @@ async fn run_hall(
         let store = Store::open(&db_path)?;
         let state = store.sync_state(&hall_id)?;
         let rev = store.hall(&hall_id)?.map_or(0, |h| h.profile_rev);
-        store.record_sync_attempt(&hall_id)?;
         Ok((store, state.cursor, rev))
     })
     .await?;
