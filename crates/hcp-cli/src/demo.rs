@@ -31,11 +31,16 @@ pub fn run(db: &Path, evaluations: usize, serve: bool) -> Result<ExitCode, CliEr
         "正在生成演示数据：3 个大厅、{evaluations} 条评价（{}年{}月）…",
         spec.year, spec.month
     );
+    // The data comes from a fixed seed; the tokens guarding it are new each run.
     let halls: Vec<HallState> = hcp_hall::generate(&spec)
         .into_iter()
-        .map(HallState::from_generated)
+        .map(|g| {
+            let mut h = HallState::from_generated(g);
+            h.token = hcp_app::random_token();
+            h
+        })
         .collect();
-    let admin = hcp_hall::admin_token_for(spec.seed);
+    let admin = hcp_app::random_token();
     runtime()?.block_on(async move {
         let server = RunningServer::start(
             "127.0.0.1:0".parse().expect("loopback address"),

@@ -314,11 +314,7 @@ pub async fn sync_hall(
     // Record the outcome on the hall (best effort: the cache may be what failed).
     let _ = blocking(move || -> Result<(), SyncError> {
         let store = Store::open(&db)?;
-        store.record_sync_end(
-            &hall,
-            attempted_at,
-            err_text.as_deref().map_or(Ok(()), Err),
-        )?;
+        store.record_sync_end(&hall, attempted_at, err_text.as_deref().map_or(Ok(()), Err))?;
         Ok(())
     })
     .await;
