@@ -248,10 +248,15 @@ test("one bad-rating case from the inbox to closed, every decision delivered to 
 
 test("the appeals queue lists only cases under appeal", async () => {
   await page.getByTestId("menu-appeals").click();
+  // The inbox the previous test left has the same test ids: wait for the route,
+  // then for the appeals page's own rows (the generated halls filed appeals), not
+  // for a count that may still be the page's initial "共 0 条".
+  await page.waitForFunction(() => location.hash.startsWith("#/appeals"));
   await page.getByTestId("case-table").waitFor();
-  // The generated halls filed appeals: wait for the rows, not for a count that
-  // may still be the page's initial "共 0 条".
-  await page.getByTestId("case-state").first().waitFor();
+  await page.waitForFunction(() => {
+    const s = [...document.querySelectorAll('[data-testid="case-state"]')].map((e) => e.textContent.trim());
+    return s.length > 0 && !s.includes("整改中") && !s.includes("办结");
+  });
   const states = await page.getByTestId("case-state").allInnerTexts();
   assert.ok(states.length > 0, "the generated halls filed appeals");
   for (const s of states) assert.equal(s.trim(), "申诉中");
