@@ -8,6 +8,7 @@
 
 mod audit;
 mod browse;
+mod bundle;
 mod cases;
 mod feed;
 mod halls;

@@ -4,11 +4,11 @@
 //! [`hcp_core::visit`].
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset, Utc};
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use hcp_core::case::Actor;
 use hcp_core::visit::{
     Answer, ChecklistTemplate, VisitAction, VisitState, score, visit_transition,
@@ -22,26 +22,16 @@ use crate::audit::{AuditEntry, append_in};
 use crate::cases::Who;
 use crate::{Result, Store, StoreError, now_text};
 
-/// The bundle format this build writes and reads.
+/// The hand-in bundle format this build writes and reads (see [`crate::bundle`]).
 const BUNDLE_FORMAT: &str = "hcpv/1";
-/// The archive comment holds a signature over every byte before it, so that a
-/// change anywhere in the file — zip headers and timestamps included — is caught.
-const FILE_SIG_PREFIX: &str = "hcpv-sig:";
-const FILE_SIG_LEN: usize = FILE_SIG_PREFIX.len() + 128;
 /// A photo larger than this is refused (a phone photo is a few MB).
-pub const MAX_PHOTO_BYTES: usize = 30 * 1024 * 1024;
-/// At most this many files in a bundle…
-const MAX_BUNDLE_FILES: usize = 2_000;
-/// …and this many bytes in all, whatever the manifest says.
-const MAX_BUNDLE_BYTES: u64 = 1 << 30;
+pub const MAX_PHOTO_BYTES: usize = crate::bundle::MAX_FILE_BYTES as usize;
 
 fn refused(msg: impl Into<String>) -> StoreError {
     StoreError::Refused(msg.into())
 }
 
-fn sha256_hex(b: &[u8]) -> String {
-    hex::encode(Sha256::digest(b))
-}
+use crate::bundle::sha256_hex;
 
 /// The visit's header fields the shopper fills.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
@@ -209,21 +199,6 @@ struct BundlePhoto {
     file_name: String,
     exif_time: Option<String>,
     size: i64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Manifest {
-    format: String,
-    /// Ed25519 public key of the signer (hex).
-    signer: String,
-    files: Vec<ManifestFile>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct ManifestFile {
-    path: String,
-    sha256: String,
-    size: u64,
 }
 
 /// `3F2A-91C0-77DE-0B14`: the first 8 bytes of sha256(public key).
@@ -1043,65 +1018,7 @@ impl Store {
             })?;
             files.push((format!("photos/{}", p.sha256), bytes));
         }
-        let key = self.signing_key()?;
-        let manifest = Manifest {
-            format: BUNDLE_FORMAT.into(),
-            signer: hex::encode(key.verifying_key().as_bytes()),
-            files: files
-                .iter()
-                .map(|(path, b)| ManifestFile {
-                    path: path.clone(),
-                    sha256: sha256_hex(b),
-                    size: b.len() as u64,
-                })
-                .collect(),
-        };
-        let manifest_json =
-            serde_json::to_vec_pretty(&manifest).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let sig = key.sign(&manifest_json);
-        let io = |e: std::io::Error| StoreError::Io {
-            path: out.display().to_string(),
-            source: e,
-        };
-        let tmp = out.with_extension("hcpv.part");
-        {
-            let f = std::fs::File::create(&tmp).map_err(io)?;
-            let mut z = zip::ZipWriter::new(f);
-            // Photos are already compressed: store them; deflate the JSON.
-            let deflate = zip::write::SimpleFileOptions::default()
-                .compression_method(zip::CompressionMethod::Deflated);
-            let stored = zip::write::SimpleFileOptions::default()
-                .compression_method(zip::CompressionMethod::Stored);
-            let zerr = |e: zip::result::ZipError| refused(format!("无法写入交件文件：{e}"));
-            z.start_file("manifest.json", deflate).map_err(zerr)?;
-            z.write_all(&manifest_json).map_err(io)?;
-            z.start_file("manifest.sig", deflate).map_err(zerr)?;
-            z.write_all(hex::encode(sig.to_bytes()).as_bytes())
-                .map_err(io)?;
-            for (path, bytes) in &files {
-                let opts = if path.starts_with("photos/") {
-                    stored
-                } else {
-                    deflate
-                };
-                z.start_file(path, opts).map_err(zerr)?;
-                z.write_all(bytes).map_err(io)?;
-            }
-            z.set_comment(format!("{FILE_SIG_PREFIX}{}", "0".repeat(128)));
-            let f = z.finish().map_err(zerr)?;
-            f.sync_all().map_err(io)?;
-        }
-        // Sign every byte before the comment and write the signature into it.
-        let mut bytes = std::fs::read(&tmp).map_err(io)?;
-        let body = bytes.len() - 128;
-        let whole = key.sign(&bytes[..body - FILE_SIG_PREFIX.len()]);
-        bytes[body..].copy_from_slice(hex::encode(whole.to_bytes()).as_bytes());
-        std::fs::write(&tmp, &bytes).map_err(io)?;
-        std::fs::File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(io)?;
-        std::fs::rename(&tmp, out).map_err(io)?;
-        Ok(())
+        crate::bundle::write_signed(out, BUNDLE_FORMAT, &files, &self.signing_key()?)
     }
 
     /// Imports a bundle: signature by a trusted key, every file's sum, then one
@@ -1113,35 +1030,10 @@ impl Store {
             return Err(refused("只有效能督查员可以导入暗访交件"));
         }
         let bad = |why: &str| refused(format!("交件文件无效，未导入任何内容：{why}"));
-        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-            .map_err(|_| bad("不是完整的交件文件（可能未传完或已损坏）"))?;
-        let comment = zip.comment().to_vec();
-        let mut read = |name: &str, limit: u64| -> Result<Vec<u8>> {
-            let f = zip
-                .by_name(name)
-                .map_err(|_| bad(&format!("缺少 {name}")))?;
-            let mut buf = vec![];
-            f.take(limit + 1)
-                .read_to_end(&mut buf)
-                .map_err(|_| bad(&format!("{name} 已损坏")))?;
-            if buf.len() as u64 > limit {
-                return Err(bad(&format!("{name} 过大")));
-            }
-            Ok(buf)
-        };
-        let manifest_bytes = read("manifest.json", 1 << 20)?;
-        let sig_hex = read("manifest.sig", 1024)?;
-        let manifest: Manifest =
-            serde_json::from_slice(&manifest_bytes).map_err(|_| bad("清单无法解析"))?;
-        if manifest.format != BUNDLE_FORMAT {
-            return Err(bad(&format!("不支持的格式 “{}”", manifest.format)));
-        }
-        let signer: [u8; 32] = hex::decode(&manifest.signer)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| bad("签名公钥格式错误"))?;
-        let fp = fingerprint(&signer);
-        let signer_hex = hex::encode(signer);
+        let opened = crate::bundle::open_signed(bytes, BUNDLE_FORMAT, "交件文件")?;
+        let fp = fingerprint(&opened.signer);
+        let signer_hex = opened.signer_hex();
+        let files = opened.files;
         // Trust is by the whole public key: the fingerprint only helps people compare.
         let trusted: Option<(String, Option<String>)> = self
             .conn
@@ -1164,44 +1056,6 @@ impl Store {
             }
             Some((name, None)) => name,
         };
-        let key = VerifyingKey::from_bytes(&signer).map_err(|_| bad("签名公钥无效"))?;
-        let sig: [u8; 64] = hex::decode(String::from_utf8_lossy(&sig_hex).trim())
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| bad("签名格式错误"))?;
-        key.verify(&manifest_bytes, &Signature::from_bytes(&sig))
-            .map_err(|_| bad("签名校验失败（文件被改动过）"))?;
-        // The whole file, zip headers included.
-        if comment.len() != FILE_SIG_LEN
-            || !comment.starts_with(FILE_SIG_PREFIX.as_bytes())
-            || !bytes.ends_with(&comment)
-        {
-            return Err(bad("缺少整体签名"));
-        }
-        let whole: [u8; 64] = hex::decode(&comment[FILE_SIG_PREFIX.len()..])
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| bad("整体签名格式错误"))?;
-        key.verify(
-            &bytes[..bytes.len() - FILE_SIG_LEN],
-            &Signature::from_bytes(&whole),
-        )
-        .map_err(|_| bad("整体签名校验失败（文件被改动过）"))?;
-        // A signed manifest can still describe more than this machine should read.
-        if manifest.files.len() > MAX_BUNDLE_FILES {
-            return Err(bad(&format!("文件过多（{} 个）", manifest.files.len())));
-        }
-        if manifest.files.iter().map(|f| f.size).sum::<u64>() > MAX_BUNDLE_BYTES {
-            return Err(bad("内容总量超过 1 GiB"));
-        }
-        let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-        for f in &manifest.files {
-            let b = read(&f.path, MAX_PHOTO_BYTES as u64)?;
-            if b.len() as u64 != f.size || sha256_hex(&b) != f.sha256 {
-                return Err(bad(&format!("{} 的校验和不符（文件被改动过）", f.path)));
-            }
-            files.insert(f.path.clone(), b);
-        }
         let doc: BundleVisit = serde_json::from_slice(
             files
                 .get("visit.json")
