@@ -247,6 +247,45 @@ async fn trust_key(app: AppState<'_>, args: TrustKeyArgs) -> Result<KeyInfo, App
 }
 
 #[tauri::command]
+async fn export_task_package(
+    app: AppState<'_>,
+    args: TaskPackageArgs,
+) -> Result<FileData, AppError> {
+    app.export_task_package(args).await
+}
+
+#[tauri::command]
+async fn import_task_package(
+    app: AppState<'_>,
+    args: ImportVisitArgs,
+) -> Result<hcp_store::TaskImport, AppError> {
+    app.import_task_package(args).await
+}
+
+#[tauri::command]
+async fn visit_tasks(app: AppState<'_>) -> Result<Vec<hcp_store::VisitTaskRow>, AppError> {
+    app.visit_tasks().await
+}
+
+#[tauri::command]
+async fn export_review(app: AppState<'_>, args: VisitIdArgs) -> Result<FileData, AppError> {
+    app.export_review(args).await
+}
+
+#[tauri::command]
+async fn import_review(
+    app: AppState<'_>,
+    args: ImportVisitArgs,
+) -> Result<hcp_store::ReviewImport, AppError> {
+    app.import_review(args).await
+}
+
+#[tauri::command]
+async fn import_file(app: AppState<'_>, args: ImportVisitArgs) -> Result<ImportedFile, AppError> {
+    app.import_file(args).await
+}
+
+#[tauri::command]
 async fn revoke_key(app: AppState<'_>, args: RevokeKeyArgs) -> Result<KeyInfo, AppError> {
     app.revoke_key(args).await
 }
@@ -394,6 +433,12 @@ fn main() {
             trusted_keys,
             trust_key,
             revoke_key,
+            export_task_package,
+            import_task_package,
+            visit_tasks,
+            export_review,
+            import_review,
+            import_file,
             visit_template,
             close_visit,
             report_preview,

@@ -178,6 +178,12 @@ impl App {
             "trusted_keys" => out(self.trusted_keys().await),
             "trust_key" => out(self.trust_key(parse(args)?).await),
             "revoke_key" => out(self.revoke_key(parse(args)?).await),
+            "export_task_package" => out(self.export_task_package(parse(args)?).await),
+            "import_task_package" => out(self.import_task_package(parse(args)?).await),
+            "visit_tasks" => out(self.visit_tasks().await),
+            "export_review" => out(self.export_review(parse(args)?).await),
+            "import_review" => out(self.import_review(parse(args)?).await),
+            "import_file" => out(self.import_file(parse(args)?).await),
             _ => Err(AppError::new(
                 "unknown_command",
                 format!("未知的命令 “{command}”"),

@@ -611,6 +611,36 @@ pub struct VisitReviewArgs {
     /// Deducted items to open rectification tasks for (absent: all).
     #[serde(default)]
     pub findings: Option<Vec<String>>,
+    /// Comments per checklist item (item id → comment), for the shopper.
+    #[serde(default)]
+    pub item_comments: std::collections::BTreeMap<String, String>,
+}
+
+/// What an imported file was and what importing it did.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export_to = "ImportedFile.ts")]
+pub struct ImportedFile {
+    /// `visit` (a hand-in), `task` (a task package) or `review` (an officer's
+    /// review).
+    pub kind: String,
+    /// What happened, in zh-CN, ready to show.
+    pub summary: String,
+    /// The visit concerned (hand-ins and reviews).
+    pub visit_id: Option<String>,
+}
+
+/// `export_task_package`: the halls to visit, when, with which checklist.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "TaskPackageArgs.ts")]
+pub struct TaskPackageArgs {
+    /// The halls (with optional planned dates).
+    pub halls: Vec<hcp_store::TaskHall>,
+    /// Checklist version (default v1).
+    #[serde(default)]
+    pub template_version: Option<String>,
+    /// 任务说明.
+    #[serde(default)]
+    pub note: String,
 }
 
 /// A file's bytes for the UI to save or show.
@@ -629,7 +659,7 @@ pub struct FileData {
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export_to = "ImportVisitArgs.ts")]
 pub struct ImportVisitArgs {
-    /// The `.hcpv` file, base64.
+    /// The file (`.hcpv`, `.hcpt` or `.hcpr`), base64.
     pub data_base64: String,
 }
 

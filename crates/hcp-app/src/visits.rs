@@ -5,7 +5,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use hcp_core::case::Actor;
 use hcp_core::visit::{Answer, ChecklistTemplate};
-use hcp_store::{ImportOutcome, KeyInfo, Store, VisitDetail, VisitPhoto, VisitRow, Who};
+use hcp_store::{
+    ImportOutcome, KeyInfo, ReviewImport, Store, TaskImport, VisitDetail, VisitPhoto, VisitReview,
+    VisitRow, VisitTaskRow, Who,
+};
 
 use crate::cases::{actor_of, load_profile};
 use crate::{App, AppError, AppResult, types::*};
@@ -203,9 +206,12 @@ impl App {
             let (name, actor, _, _) = who_of(s)?;
             Ok(s.review_visit(
                 &a.visit_id,
-                a.accept,
-                &a.note,
-                a.findings.as_deref(),
+                &VisitReview {
+                    accept: a.accept,
+                    note: &a.note,
+                    findings: a.findings.as_deref(),
+                    item_comments: &a.item_comments,
+                },
                 Who { name: &name, actor },
                 hcp_store::now_beijing(),
             )?)
@@ -217,7 +223,11 @@ impl App {
     pub async fn close_visit(&self, a: VisitIdArgs) -> AppResult<()> {
         self.with_store(move |s| {
             let (name, actor, _, _) = who_of(s)?;
-            Ok(s.close_visit(&a.visit_id, Who { name: &name, actor })?)
+            Ok(s.close_visit(
+                &a.visit_id,
+                Who { name: &name, actor },
+                hcp_store::now_beijing(),
+            )?)
         })
         .await
     }
@@ -288,6 +298,165 @@ impl App {
         })
         .await
     }
+}
+
+impl App {
+    /// The officer's task package for shoppers (`.hcpt`): the chosen halls'
+    /// profiles, planned dates and the checklist version, signed. A shopper needs
+    /// nothing else — no hall server, no token.
+    pub async fn export_task_package(&self, a: TaskPackageArgs) -> AppResult<FileData> {
+        self.with_store(move |s| {
+            let (name, actor, _, _) = who_of(s)?;
+            let version = a.template_version.unwrap_or_else(|| "v1".into());
+            let dir = tempfile_dir(s)?;
+            let path = dir.join(format!("task-{}.hcpt", uuid_like()));
+            let result = s
+                .export_task_package(
+                    &a.halls,
+                    &version,
+                    &a.note,
+                    &path,
+                    Who { name: &name, actor },
+                )
+                .map_err(AppError::from)
+                .and_then(|_| read_scratch(&path));
+            let _ = std::fs::remove_file(&path);
+            let bytes = result?;
+            let day = hcp_store::now_beijing().format("%Y%m%d");
+            Ok(FileData {
+                file_name: format!("暗访任务-{day}.hcpt"),
+                mime: "application/octet-stream".into(),
+                data_base64: B64.encode(bytes),
+            })
+        })
+        .await
+    }
+
+    /// The shopper imports a task package.
+    pub async fn import_task_package(&self, a: ImportVisitArgs) -> AppResult<TaskImport> {
+        let bytes = decode(&a.data_base64, "任务包")?;
+        self.with_store(move |s| {
+            let (name, actor, _, _) = who_of(s)?;
+            Ok(s.import_task_package(&bytes, Who { name: &name, actor })?)
+        })
+        .await
+    }
+
+    /// Imported tasks (a shopper's to-do list).
+    pub async fn visit_tasks(&self) -> AppResult<Vec<VisitTaskRow>> {
+        self.with_store(|s| Ok(s.visit_tasks()?)).await
+    }
+
+    /// The officer's review of an imported visit as a signed file for the shopper
+    /// (`.hcpr`).
+    pub async fn export_review(&self, a: VisitIdArgs) -> AppResult<FileData> {
+        visit_id(&a.visit_id)?;
+        self.with_store(move |s| {
+            let dir = tempfile_dir(s)?;
+            let path = dir.join(format!("{}.hcpr", a.visit_id));
+            let result = s
+                .export_review(&a.visit_id, &path)
+                .map_err(AppError::from)
+                .and_then(|()| read_scratch(&path));
+            let _ = std::fs::remove_file(&path);
+            let bytes = result?;
+            let hall = s.visit_detail(&a.visit_id)?.visit.hall_id;
+            Ok(FileData {
+                file_name: format!("暗访审核意见-{hall}-{}.hcpr", &a.visit_id[..8]),
+                mime: "application/octet-stream".into(),
+                data_base64: B64.encode(bytes),
+            })
+        })
+        .await
+    }
+
+    /// The shopper imports the officer's review of a visit filled here.
+    pub async fn import_review(&self, a: ImportVisitArgs) -> AppResult<ReviewImport> {
+        let bytes = decode(&a.data_base64, "审核意见文件")?;
+        self.with_store(move |s| {
+            let (name, actor, _, _) = who_of(s)?;
+            Ok(s.import_review(&bytes, Who { name: &name, actor })?)
+        })
+        .await
+    }
+}
+
+impl App {
+    /// Imports whatever signed file this is — a hand-in (officers), a task
+    /// package or a review (shoppers) — and says what happened.
+    pub async fn import_file(&self, a: ImportVisitArgs) -> AppResult<ImportedFile> {
+        let bytes = decode(&a.data_base64, "文件")?;
+        match hcp_store::bundle_format(&bytes).as_deref() {
+            Some("hcpt/1") => {
+                let o = self.import_task_package(a).await?;
+                Ok(ImportedFile {
+                    kind: "task".into(),
+                    summary: if o.status == "new" {
+                        format!(
+                            "已导入{}下发的暗访任务：{} 个大厅（新增 {} 个）",
+                            o.issued_by, o.halls, o.halls_added
+                        )
+                    } else {
+                        "该任务包已导入过，未做改动".into()
+                    },
+                    visit_id: None,
+                })
+            }
+            Some("hcpr/1") => {
+                let o = self.import_review(a).await?;
+                let verdict = if o.outcome == "accepted" {
+                    "审核通过"
+                } else {
+                    "退回修改"
+                };
+                Ok(ImportedFile {
+                    kind: "review".into(),
+                    summary: match o.status.as_str() {
+                        "applied" => format!("已导入审核意见：第 {} 版{verdict}", o.rev),
+                        "outdated" => format!(
+                            "该审核意见针对第 {} 版，本机已提交更新的版本，未做改动",
+                            o.rev
+                        ),
+                        _ => "该审核意见已导入过，未做改动".into(),
+                    },
+                    visit_id: Some(o.visit_id),
+                })
+            }
+            Some("hcpv/1") | None => {
+                let o = self.import_visit(a).await?;
+                Ok(ImportedFile {
+                    kind: "visit".into(),
+                    summary: match o.status.as_str() {
+                        "new" => format!(
+                            "已导入暗访记录（第 {} 版），照片 {} 张",
+                            o.rev, o.photos_added
+                        ),
+                        "replaced" => format!(
+                            "已用第 {} 版替换原暗访记录，新增照片 {} 张",
+                            o.rev, o.photos_added
+                        ),
+                        _ => format!("已有第 {} 版，未做改动", o.rev),
+                    },
+                    visit_id: Some(o.visit_id),
+                })
+            }
+            Some(other) => Err(AppError::invalid(format!(
+                "不认识的文件类型 “{}”：督查台只导入暗访交件（.hcpv）、任务包（.hcpt）和审核意见（.hcpr）",
+                hcp_core::ident::printable(other)
+            ))),
+        }
+    }
+}
+
+/// A scratch file's bytes.
+fn read_scratch(path: &std::path::Path) -> AppResult<Vec<u8>> {
+    std::fs::read(path)
+        .map_err(|e| AppError::new("store", format!("无法读取 {}：{e}", path.display())))
+}
+
+/// A name for a scratch file no other export uses at the same time.
+fn uuid_like() -> String {
+    crate::random_token()[..16].to_string()
 }
 
 /// A scratch directory beside the cache for writing bundles (owner-only).

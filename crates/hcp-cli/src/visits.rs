@@ -8,9 +8,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use clap::Subcommand;
 use hcp_app::{
-    App, ImportVisitArgs, NewVisitArgs, TrustKeyArgs, VisitAnswerArgs, VisitIdArgs, VisitListArgs,
-    VisitPhotoArgs, VisitReviewArgs,
+    App, ImportVisitArgs, NewVisitArgs, TaskPackageArgs, TrustKeyArgs, VisitAnswerArgs,
+    VisitIdArgs, VisitListArgs, VisitPhotoArgs, VisitReviewArgs,
 };
+use hcp_store::TaskHall;
 
 use crate::{CliError, export::local_time, runtime};
 
@@ -66,10 +67,39 @@ pub enum VisitCmd {
         #[arg(long)]
         out: PathBuf,
     },
-    /// 导入交件文件（效能督查员；须先信任暗访员公钥）
+    /// 导入文件：交件 .hcpv（效能督查员）、任务包 .hcpt 或审核意见 .hcpr（暗访员）；须先信任对方公钥
     Import {
-        /// .hcpv 文件
+        /// .hcpv / .hcpt / .hcpr 文件
         file: PathBuf,
+    },
+    /// 下发暗访任务包（效能督查员）：所选大厅的资料（部门、窗口、工号）、计划日期、检查表版本，带本机签名
+    Plan {
+        /// 大厅编码，可带计划日期：340825-ZWFW 或 340825-ZWFW@2026-12-08（可重复）
+        #[arg(long = "hall", required = true)]
+        halls: Vec<String>,
+        /// 检查表模板版本
+        #[arg(long, default_value = "v1")]
+        template: String,
+        /// 任务说明
+        #[arg(long, default_value = "")]
+        note: String,
+        /// 输出文件（.hcpt）
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// 列出已导入的暗访任务（暗访员）
+    Tasks {
+        /// 以 JSON 输出
+        #[arg(long)]
+        json: bool,
+    },
+    /// 导出对某条暗访记录的审核意见（.hcpr，效能督查员），交给暗访员导入
+    ExportReview {
+        /// 暗访记录编号
+        visit: String,
+        /// 输出文件
+        #[arg(long)]
+        out: PathBuf,
     },
     /// 审核：--accept 通过（为扣分项生成整改任务）或 --return 退回
     Review {
@@ -84,6 +114,9 @@ pub enum VisitCmd {
         /// 审核意见
         #[arg(long, default_value = "")]
         note: String,
+        /// 对某个检查项的意见：3.3=请补充照片（可重复）
+        #[arg(long = "item")]
+        items: Vec<String>,
     },
     /// 办结审核通过的暗访记录（效能督查员）
     Close {
@@ -129,6 +162,29 @@ pub enum KeysCmd {
 
 fn app(db: &Path) -> Result<App, CliError> {
     App::open(db).map_err(|e| CliError::Msg(e.message))
+}
+
+/// Writes an export the app handed back (base64).
+fn write_file(out: &Path, data_base64: &str) -> Result<(), CliError> {
+    let bytes = B64
+        .decode(data_base64)
+        .map_err(|e| CliError::Msg(e.to_string()))?;
+    std::fs::write(out, bytes)
+        .map_err(|e| CliError::Msg(format!("无法写入 {}：{e}", out.display())))
+}
+
+/// A file to import, refused past 1 GiB (no bundle is that large).
+fn read_capped(file: &Path) -> Result<Vec<u8>, CliError> {
+    let len = std::fs::metadata(file)
+        .map_err(|e| CliError::Msg(format!("无法读取 {}：{e}", file.display())))?
+        .len();
+    if len > 1 << 30 {
+        return Err(CliError::Msg(format!(
+            "{} 有 {len} 字节，超过 1 GiB，不是督查台的交件、任务包或审核意见文件",
+            file.display()
+        )));
+    }
+    std::fs::read(file).map_err(|e| CliError::Msg(format!("无法读取 {}：{e}", file.display())))
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Result<String, CliError> {
@@ -234,45 +290,107 @@ pub fn visit(db: &Path, cmd: VisitCmd) -> Result<ExitCode, CliError> {
             let f = rt
                 .block_on(app.export_visit(VisitIdArgs { visit_id: visit }))
                 .map_err(m)?;
-            let bytes = B64
-                .decode(f.data_base64)
-                .map_err(|e| CliError::Msg(e.to_string()))?;
-            std::fs::write(&out, bytes)
-                .map_err(|e| CliError::Msg(format!("无法写入 {}：{e}", out.display())))?;
+            write_file(&out, &f.data_base64)?;
             println!("已导出交件文件 {}", out.display());
         }
         VisitCmd::Import { file } => {
-            let bytes = std::fs::read(&file)
-                .map_err(|e| CliError::Msg(format!("无法读取 {}：{e}", file.display())))?;
+            let bytes = read_capped(&file)?;
             let o = rt
-                .block_on(app.import_visit(ImportVisitArgs {
+                .block_on(app.import_file(ImportVisitArgs {
                     data_base64: B64.encode(bytes),
                 }))
                 .map_err(m)?;
+            match &o.visit_id {
+                Some(v) => println!("{}（暗访记录 {v}）", o.summary),
+                None => println!("{}", o.summary),
+            }
+        }
+        VisitCmd::Plan {
+            halls,
+            template,
+            note,
+            out,
+        } => {
+            let halls = halls
+                .iter()
+                .map(|h| match h.split_once('@') {
+                    Some((id, date)) => TaskHall {
+                        hall_id: id.trim().into(),
+                        planned_date: Some(date.trim().into()),
+                    },
+                    None => TaskHall {
+                        hall_id: h.trim().into(),
+                        planned_date: None,
+                    },
+                })
+                .collect();
+            let f = rt
+                .block_on(app.export_task_package(TaskPackageArgs {
+                    halls,
+                    template_version: Some(template),
+                    note,
+                }))
+                .map_err(m)?;
+            write_file(&out, &f.data_base64)?;
             println!(
-                "{}：暗访记录 {}（第 {} 版），新增照片 {} 张",
-                match o.status.as_str() {
-                    "new" => "已导入",
-                    "replaced" => "已用新版本替换",
-                    _ => "已有该版本，未做改动",
-                },
-                o.visit_id,
-                o.rev,
-                o.photos_added
+                "已导出暗访任务包 {}（交给暗访员用 hcp visit import 导入）",
+                out.display()
+            );
+        }
+        VisitCmd::Tasks { json: as_json } => {
+            let rows = rt.block_on(app.visit_tasks()).map_err(m)?;
+            if as_json {
+                println!("{}", json(&rows)?);
+            } else if rows.is_empty() {
+                println!("没有暗访任务。");
+            } else {
+                println!("大厅\t计划日期\t下发人\t说明\t暗访记录");
+                for t in &rows {
+                    println!(
+                        "{}（{}）\t{}\t{}\t{}\t{}",
+                        t.hall_name.as_deref().unwrap_or("—"),
+                        t.hall_id,
+                        t.planned_date.as_deref().unwrap_or("不限"),
+                        t.issued_by,
+                        if t.note.is_empty() { "—" } else { &t.note },
+                        t.visit_id.as_deref().unwrap_or("未开始")
+                    );
+                }
+            }
+        }
+        VisitCmd::ExportReview { visit, out } => {
+            let f = rt
+                .block_on(app.export_review(VisitIdArgs { visit_id: visit }))
+                .map_err(m)?;
+            write_file(&out, &f.data_base64)?;
+            println!(
+                "已导出审核意见 {}（交给暗访员用 hcp visit import 导入）",
+                out.display()
             );
         }
         VisitCmd::Review {
             visit,
             accept,
             note,
+            items,
             ..
         } => {
+            let mut item_comments = std::collections::BTreeMap::new();
+            for it in items {
+                let (id, text) = it.split_once('=').ok_or_else(|| {
+                    CliError::Msg(format!(
+                        "检查项意见 “{it}” 应写成 条目=意见，如 3.3=请补充照片"
+                    ))
+                })?;
+                item_comments.insert(id.trim().to_string(), text.trim().to_string());
+            }
             let opened = rt
                 .block_on(app.review_visit(VisitReviewArgs {
                     visit_id: visit,
                     accept,
                     note,
                     findings: None,
+                    item_comments,
                 }))
                 .map_err(m)?;
             if accept {

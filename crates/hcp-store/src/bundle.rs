@@ -123,6 +123,18 @@ pub(crate) fn write_signed(
     Ok(())
 }
 
+/// The format a bundle says it is (`hcpv/1`, `hcpt/1`, `hcpr/1`), read from its
+/// manifest without checking anything: only to choose which import to run (that
+/// import then checks everything).
+pub fn bundle_format(bytes: &[u8]) -> Option<String> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
+    let f = zip.by_name("manifest.json").ok()?;
+    let mut buf = vec![];
+    f.take(1 << 20).read_to_end(&mut buf).ok()?;
+    let m: Manifest = serde_json::from_slice(&buf).ok()?;
+    Some(m.format)
+}
+
 /// Opens a bundle that must be of `format`: both signatures, every sum and size,
 /// and the caps. `what` names the kind of file in messages (交件文件, 任务包…).
 /// Says nothing yet about whether the signer is trusted: the caller decides.

@@ -28,6 +28,9 @@ pub struct HallRecord {
     pub ca_file: Option<String>,
     /// When the hall was added (UTC).
     pub added_at: String,
+    /// Where it is known from: `api` (its own server, synced) or `task` (an
+    /// officer's task package on a shopper's laptop: profile only, never synced).
+    pub source: String,
 }
 
 impl Store {
@@ -58,7 +61,8 @@ impl Store {
             "INSERT INTO halls (hall_id, name, region_code, level, profile_rev, base_url, ca_file,
                                 profile_json, added_at, updated_at)
              VALUES (?1, '', '', '', 0, ?2, ?3, '{}', ?4, ?4)
-             ON CONFLICT (hall_id) DO UPDATE SET base_url = ?2, ca_file = ?3, updated_at = ?4",
+             ON CONFLICT (hall_id) DO UPDATE SET base_url = ?2, ca_file = ?3, updated_at = ?4,
+                source = 'api'",
             params![profile.hall_id, base_url, ca_file, now],
         )?;
         write_profile(&tx, profile)?;
@@ -90,7 +94,7 @@ impl Store {
     /// Every hall, by id.
     pub fn halls(&self) -> Result<Vec<HallRecord>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT hall_id, name, region_code, level, profile_rev, base_url, ca_file, added_at
+            "SELECT hall_id, name, region_code, level, profile_rev, base_url, ca_file, added_at, source
              FROM halls ORDER BY hall_id",
         )?;
         let rows = stmt.query_map([], hall_from_row)?;
@@ -100,7 +104,7 @@ impl Store {
     /// One hall.
     pub fn hall(&self, hall_id: &str) -> Result<Option<HallRecord>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT hall_id, name, region_code, level, profile_rev, base_url, ca_file, added_at
+            "SELECT hall_id, name, region_code, level, profile_rev, base_url, ca_file, added_at, source
              FROM halls WHERE hall_id = ?1",
         )?;
         Ok(stmt.query_row([hall_id], hall_from_row).optional()?)
@@ -164,7 +168,44 @@ fn hall_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HallRecord> {
         base_url: r.get(5)?,
         ca_file: r.get(6)?,
         added_at: r.get(7)?,
+        source: r.get(8)?,
     })
+}
+
+/// A hall from an officer's task package: added with its profile when unknown,
+/// its profile refreshed when it came from a package before, left alone when its
+/// own server is registered here (that profile is fresher). Returns whether it
+/// was added.
+pub(crate) fn upsert_task_hall(tx: &Transaction<'_>, p: &HallProfile) -> Result<bool> {
+    let source: Option<String> = tx
+        .query_row(
+            "SELECT source FROM halls WHERE hall_id = ?1",
+            [&p.hall_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match source.as_deref() {
+        Some("api") => Ok(false),
+        Some(_) => {
+            write_profile(tx, p)?;
+            Ok(false)
+        }
+        None => {
+            let now = now_text();
+            tx.execute(
+                "INSERT INTO halls (hall_id, name, region_code, level, profile_rev, base_url, ca_file,
+                                    profile_json, added_at, updated_at, source)
+                 VALUES (?1, '', '', '', 0, '', NULL, '{}', ?2, ?2, 'task')",
+                params![p.hall_id, now],
+            )?;
+            write_profile(tx, p)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO sync_state (hall_id) VALUES (?1)",
+                [&p.hall_id],
+            )?;
+            Ok(true)
+        }
+    }
 }
 
 /// Replaces the stored profile (departments, windows, staff, items) of a hall that

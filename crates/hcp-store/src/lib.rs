@@ -15,6 +15,7 @@ mod halls;
 mod issued;
 mod queries;
 mod report;
+mod tasks;
 mod vault;
 mod visits;
 
@@ -28,6 +29,7 @@ pub use audit::{AuditCheck, AuditEntry, AuditRow};
 pub use browse::{
     DayCount, EvaluationFilter, EvaluationListRow, FollowUp, PageKey, ProfileList, SpanCounts,
 };
+pub use bundle::bundle_format;
 pub use cases::{
     CaseChange, CaseDeadline, CaseDetail, CaseEvent, CaseFilter, CaseListRow, CasePage, CaseRules,
     CaseStateCount, OutboxRow, OutboxSummary, SYSTEM_NAME, Who,
@@ -37,10 +39,11 @@ pub use halls::HallRecord;
 pub use issued::{IssuedReport, NextIssue};
 pub use queries::{EvaluationKey, EvaluationRow, HallCounts, QuarantineRow};
 pub use report::{LevelCount, ReportAppeal, ReportCase, ReportVisit};
+pub use tasks::{ReviewImport, TaskHall, TaskImport, VisitTaskRow};
 pub use vault::{OsKeyring, SecretStore, SecretStoreUnavailable, TokenLocation, TokenVault};
 pub use visits::{
     ImportOutcome, KeyInfo, MAX_PHOTO_BYTES, VisitDetail, VisitFields, VisitItemView, VisitPhoto,
-    VisitRow, fingerprint, now_beijing,
+    VisitReview, VisitRow, fingerprint, now_beijing,
 };
 
 /// Errors of the local cache.
@@ -100,6 +103,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_issued_reports.sql"),
     include_str!("../migrations/0008_report_index.sql"),
     include_str!("../migrations/0009_visit_keys.sql"),
+    include_str!("../migrations/0010_tasks_and_reviews.sql"),
 ];
 
 /// The schema version this build writes.

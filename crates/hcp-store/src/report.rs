@@ -263,10 +263,12 @@ impl Store {
         to: &str,
     ) -> Result<Vec<ReportVisit>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT v.visit_id, v.hall_id, max(l.at) FROM visits v
+            "SELECT v.visit_id, v.hall_id,
+                    max(coalesce(json_extract(l.detail, '$.acted_at'), l.at)) AS closed
+             FROM visits v
              JOIN audit_log l ON l.subject = 'visit:' || v.visit_id AND l.action = 'visit_closed'
              WHERE v.state = 'closed' AND (?1 IS NULL OR v.hall_id = ?1)
-             GROUP BY v.visit_id HAVING max(l.at) >= ?2 AND max(l.at) < ?3
+             GROUP BY v.visit_id HAVING closed >= ?2 AND closed < ?3
              ORDER BY 3",
         )?;
         let rows = stmt.query_map(params![hall_id, from, to], |r| {

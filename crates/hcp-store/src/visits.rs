@@ -20,14 +20,14 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::{AuditEntry, append_in};
 use crate::cases::Who;
-use crate::{Result, Store, StoreError, now_text};
+use crate::{Result, Store, StoreError, now_text, utc_text};
 
 /// The hand-in bundle format this build writes and reads (see [`crate::bundle`]).
 const BUNDLE_FORMAT: &str = "hcpv/1";
 /// A photo larger than this is refused (a phone photo is a few MB).
 pub const MAX_PHOTO_BYTES: usize = crate::bundle::MAX_FILE_BYTES as usize;
 
-fn refused(msg: impl Into<String>) -> StoreError {
+pub(crate) fn refused(msg: impl Into<String>) -> StoreError {
     StoreError::Refused(msg.into())
 }
 
@@ -90,6 +90,8 @@ pub struct VisitItemView {
     pub note: String,
     /// Evidence.
     pub photos: Vec<VisitPhoto>,
+    /// The officer's comment on this item in the last review, if any.
+    pub review_comment: Option<String>,
 }
 
 /// A visit as lists show it.
@@ -118,6 +120,13 @@ pub struct VisitRow {
     pub fields: VisitFields,
     /// The officer's comments.
     pub review_note: Option<String>,
+    /// Who reviewed it last (the officer; on a shopper's laptop, the name of the
+    /// key the review was signed with).
+    pub reviewed_by: Option<String>,
+    /// The hand-in revision the last review was about.
+    pub review_rev: Option<i64>,
+    /// When it was reviewed (UTC).
+    pub reviewed_at: Option<String>,
     /// "92.5" or "—".
     pub score: String,
     /// A 严重 item was deducted: 不合格.
@@ -312,19 +321,35 @@ impl Store {
              VALUES (?1, ?2, ?3, 'planned', ?4, 'local', '{}', ?5, ?5)",
             params![id, hall_id, template_version, who.name, now],
         )?;
+        // A visit to a hall with an open task (from an officer's package) carries
+        // it out: the earliest planned one.
+        let task: Option<String> = tx
+            .query_row(
+                "SELECT task_id FROM visit_tasks WHERE hall_id = ?1 AND visit_id IS NULL
+                 ORDER BY coalesce(planned_date, '9999'), issued_at LIMIT 1",
+                [hall_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(t) = &task {
+            tx.execute(
+                "UPDATE visit_tasks SET visit_id = ?3 WHERE task_id = ?1 AND hall_id = ?2",
+                params![t, hall_id, id],
+            )?;
+        }
         audit_visit(
             &tx,
             who,
             &id,
             "visit_created",
-            json!({"hall_id": hall_id, "template": template_version}),
+            json!({"hall_id": hall_id, "template": template_version, "task_id": task}),
         )?;
         tx.commit()?;
         Ok(id)
     }
 
     /// Loads a visit's state and template inside `tx`, and checks `action` by `who`.
-    fn visit_step(
+    pub(crate) fn visit_step(
         tx: &Transaction<'_>,
         visit_id: &str,
         action: &VisitAction,
@@ -541,16 +566,17 @@ impl Store {
     }
 
     /// The officer's review: accept (opening a rectification task for each listed
-    /// deducted item) or return with comments.
+    /// deducted item) or return with comments, overall and per item. `at` is when
+    /// the review was made (the review bundle carries it to the shopper).
     pub fn review_visit(
         &mut self,
         visit_id: &str,
-        accept: bool,
-        note: &str,
-        findings: Option<&[String]>,
+        review: &VisitReview<'_>,
         who: Who<'_>,
         at: DateTime<FixedOffset>,
     ) -> Result<Vec<i64>> {
+        let accept = review.accept;
+        let note = review.note;
         let action = if accept {
             VisitAction::Accept
         } else {
@@ -558,11 +584,39 @@ impl Store {
         };
         let tx = self.write_tx()?;
         let (_, next, template) = Self::visit_step(&tx, visit_id, &action, who)?;
-        let now = now_text();
+        let mut items = BTreeMap::new();
+        for (item_id, comment) in review.item_comments {
+            let comment = comment.trim();
+            if comment.is_empty() {
+                continue;
+            }
+            if template.item(item_id).is_none() {
+                return Err(refused(format!(
+                    "检查表中没有条目 “{}”",
+                    hcp_core::ident::printable(item_id)
+                )));
+            }
+            if comment.chars().count() > 500 {
+                return Err(refused(format!("条目 {item_id} 的意见超过 500 字")));
+            }
+            items.insert(item_id.clone(), comment.to_owned());
+        }
+        let items_json =
+            serde_json::to_string(&items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let reviewed_at = utc_text(at.with_timezone(&Utc));
         tx.execute(
-            "UPDATE visits SET state = ?2, review_note = ?3, reviewed_at = ?4, updated_at = ?4
+            "UPDATE visits SET state = ?2, review_note = ?3, reviewed_at = ?4, updated_at = ?5,
+                    review_items = ?6, review_rev = rev, reviewed_by = ?7
              WHERE visit_id = ?1",
-            params![visit_id, next.as_str(), note.trim(), now],
+            params![
+                visit_id,
+                next.as_str(),
+                note.trim(),
+                reviewed_at,
+                now_text(),
+                items_json,
+                who.name
+            ],
         )?;
         let mut opened = vec![];
         if accept {
@@ -575,7 +629,7 @@ impl Store {
                 let Answer::Deduct { points } = answer else {
                     continue;
                 };
-                if findings.is_some_and(|f| !f.contains(&item_id)) {
+                if review.findings.is_some_and(|f| !f.contains(&item_id)) {
                     continue;
                 }
                 let Some(item) = template.item(&item_id) else {
@@ -607,18 +661,30 @@ impl Store {
             } else {
                 "visit_returned"
             },
-            json!({"note": note.trim(), "finding_cases": opened}),
+            json!({"note": note.trim(), "items": items, "finding_cases": opened, "acted_at": reviewed_at}),
         )?;
         tx.commit()?;
         Ok(opened)
     }
 
-    /// The officer closes an accepted visit (办结).
-    pub fn close_visit(&mut self, visit_id: &str, who: Who<'_>) -> Result<()> {
+    /// The officer closes an accepted visit (办结) as of `at` (the report counts
+    /// it in the month of `at`).
+    pub fn close_visit(
+        &mut self,
+        visit_id: &str,
+        who: Who<'_>,
+        at: DateTime<FixedOffset>,
+    ) -> Result<()> {
         let tx = self.write_tx()?;
         let (_, next, _) = Self::visit_step(&tx, visit_id, &VisitAction::Close, who)?;
         touch(&tx, visit_id, next)?;
-        audit_visit(&tx, who, visit_id, "visit_closed", json!({}))?;
+        audit_visit(
+            &tx,
+            who,
+            visit_id,
+            "visit_closed",
+            json!({"acted_at": utc_text(at.with_timezone(&Utc))}),
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -644,12 +710,14 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT v.visit_id, v.hall_id, h.name, v.template_version, v.state, v.rev, v.shopper,
-                        v.origin, v.signer, v.fields, v.review_note, v.updated_at
+                        v.origin, v.signer, v.fields, v.review_note, v.updated_at, v.reviewed_by,
+                        v.review_rev, v.reviewed_at, v.review_items
                  FROM visits v LEFT JOIN halls h ON h.hall_id = v.hall_id WHERE v.visit_id = ?1",
             )?
             .query_row([visit_id], |r| {
                 let fields: String = r.get(9)?;
-                Ok(VisitRow {
+                let review_items: Option<String> = r.get(15)?;
+                let row = VisitRow {
                     visit_id: r.get(0)?,
                     hall_id: r.get(1)?,
                     hall_name: r.get(2)?,
@@ -661,15 +729,24 @@ impl Store {
                     signer: r.get(8)?,
                     fields: serde_json::from_str(&fields).unwrap_or_default(),
                     review_note: r.get(10)?,
+                    reviewed_by: r.get(12)?,
+                    review_rev: r.get(13)?,
+                    reviewed_at: r.get(14)?,
                     score: String::new(),
                     severe_failed: false,
                     answered: 0,
                     total: 0,
                     updated_at: r.get(11)?,
-                })
+                };
+                Ok((row, review_items))
             })
             .optional()?
             .ok_or_else(|| refused(format!("没有编号为 {visit_id} 的暗访记录")))?;
+        let (row, review_items) = row;
+        let review_items: BTreeMap<String, String> = review_items
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or_default();
         let template = ChecklistTemplate::builtin(&row.template_version).ok_or_else(|| {
             refused(format!(
                 "没有版本为 “{}” 的检查表模板",
@@ -731,6 +808,7 @@ impl Store {
                     },
                     note: notes.get(&item.id).cloned().unwrap_or_default(),
                     photos: photos.remove(&item.id).unwrap_or_default(),
+                    review_comment: review_items.get(&item.id).cloned(),
                 });
             }
         }
@@ -767,7 +845,7 @@ impl Store {
 
     /// This installation's signing key, made on first use and kept owner-only
     /// beside the cache.
-    fn signing_key(&self) -> Result<SigningKey> {
+    pub(crate) fn signing_key(&self) -> Result<SigningKey> {
         let path = self.key_path();
         let io = |e: std::io::Error| StoreError::Io {
             path: path.display().to_string(),
@@ -821,11 +899,13 @@ impl Store {
         })
     }
 
-    /// Trusts a shopper's public key (hex) under a name. Trusting a revoked key
-    /// again restores it (audited like the first time).
+    /// Trusts a public key (hex) under a name: on an office machine an officer
+    /// trusts shoppers' keys (for hand-ins), on a shopper's laptop the shopper
+    /// trusts the office's key (for task packages and reviews). Trusting a revoked
+    /// key again restores it (audited like the first time).
     pub fn trust_key(&mut self, public_key_hex: &str, name: &str, who: Who<'_>) -> Result<KeyInfo> {
-        if who.actor != Actor::Officer {
-            return Err(refused("只有效能督查员可以信任暗访员的公钥"));
+        if !matches!(who.actor, Actor::Officer | Actor::Shopper) {
+            return Err(refused("只有效能督查员或暗访员可以信任公钥"));
         }
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 32 {
@@ -866,8 +946,8 @@ impl Store {
     /// Revokes the trust in a key, named by its public key or its fingerprint:
     /// its bundles are refused from now on; visits already imported stay. Audited.
     pub fn revoke_key(&mut self, key_or_fingerprint: &str, who: Who<'_>) -> Result<KeyInfo> {
-        if who.actor != Actor::Officer {
-            return Err(refused("只有效能督查员可以撤销对暗访员公钥的信任"));
+        if !matches!(who.actor, Actor::Officer | Actor::Shopper) {
+            return Err(refused("只有效能督查员或暗访员可以撤销对公钥的信任"));
         }
         let wanted = key_or_fingerprint.trim();
         let matches: Vec<KeyInfo> = self
@@ -1248,6 +1328,21 @@ impl Store {
     }
 }
 
+/// An officer's review of a handed-in visit.
+#[derive(Debug, Clone, Copy)]
+pub struct VisitReview<'a> {
+    /// 审核通过 (else 退回).
+    pub accept: bool,
+    /// The overall opinion (required when returning).
+    pub note: &'a str,
+    /// On acceptance: the deducted items that become rectification tasks (all
+    /// when `None`).
+    pub findings: Option<&'a [String]>,
+    /// Comments per checklist item (item id → comment), shown to the shopper
+    /// beside the items.
+    pub item_comments: &'a BTreeMap<String, String>,
+}
+
 /// The trusted key a bundle was signed with.
 struct BundleSigner<'a> {
     fingerprint: &'a str,
@@ -1288,7 +1383,7 @@ fn touch(tx: &Transaction<'_>, visit_id: &str, state: VisitState) -> Result<()> 
     Ok(())
 }
 
-fn audit_visit(
+pub(crate) fn audit_visit(
     tx: &Transaction<'_>,
     who: Who<'_>,
     visit_id: &str,

@@ -6,7 +6,7 @@ use std::path::Path;
 use hcp_core::case::Actor;
 use hcp_core::visit::{Answer, ChecklistTemplate};
 use hcp_core::wire::HallProfile;
-use hcp_store::{Store, VisitFields, Who, now_beijing};
+use hcp_store::{Store, VisitFields, VisitReview, Who, now_beijing};
 
 const HALL: &str = "340825-ZWFW";
 const SHOPPER: Who<'static> = Who {
@@ -36,6 +36,18 @@ fn open(dir: &Path, name: &str) -> Store {
     )
     .unwrap();
     s
+}
+
+static NO_COMMENTS: std::sync::LazyLock<std::collections::BTreeMap<String, String>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn accept(note: &'static str) -> VisitReview<'static> {
+    VisitReview {
+        accept: true,
+        note,
+        findings: None,
+        item_comments: &NO_COMMENTS,
+    }
 }
 
 fn png(seed: u8) -> Vec<u8> {
@@ -210,7 +222,7 @@ fn a_bundle_round_trips_with_photos_and_importing_twice_changes_nothing() {
 
     // Accepting opens a rectification task for the deduction.
     let opened = office
-        .review_visit(&id, true, "情况属实", None, OFFICER, now_beijing())
+        .review_visit(&id, &accept("情况属实"), OFFICER, now_beijing())
         .unwrap();
     assert_eq!(opened.len(), 1);
     let cases = office
@@ -221,8 +233,8 @@ fn a_bundle_round_trips_with_photos_and_importing_twice_changes_nothing() {
     assert!(cases.rows[0].due_at.is_some());
     // Nothing for the hall's API: a finding has no evaluation there.
     assert!(office.pending_decisions(HALL, 10).unwrap().is_empty());
-    assert!(office.close_visit(&id, SHOPPER).is_err());
-    office.close_visit(&id, OFFICER).unwrap();
+    assert!(office.close_visit(&id, SHOPPER, now_beijing()).is_err());
+    office.close_visit(&id, OFFICER, now_beijing()).unwrap();
     assert_eq!(office.visit_detail(&id).unwrap().visit.state, "closed");
 }
 
@@ -245,9 +257,12 @@ fn a_newer_revision_replaces_the_older() {
     office
         .review_visit(
             &id,
-            false,
-            "请补充 3.3 的照片",
-            None,
+            &VisitReview {
+                accept: false,
+                note: "请补充 3.3 的照片",
+                findings: None,
+                item_comments: &Default::default(),
+            },
             OFFICER,
             now_beijing(),
         )
@@ -427,7 +442,11 @@ fn a_revoked_key_is_refused_from_then_on_and_the_revocation_is_audited() {
     assert_eq!(office.import_visit(&first, OFFICER).unwrap().status, "new");
     let (_, second) = hand_in(&mut shop, dir.path(), "b.hcpv");
 
-    assert!(office.revoke_key(&key.fingerprint, SHOPPER).is_err());
+    let director = Who {
+        name: "主任",
+        actor: Actor::Director,
+    };
+    assert!(office.revoke_key(&key.fingerprint, director).is_err());
     let revoked = office.revoke_key(&key.fingerprint, OFFICER).unwrap();
     assert!(revoked.revoked_at.is_some());
     let before = snapshot(&office);

@@ -120,6 +120,9 @@ pub enum SyncError {
     /// The registered hall code is not a plain code (registered by an older version).
     #[error("{0}：请移除该大厅（hcp hall remove）后重新添加")]
     InvalidHallId(String),
+    /// The hall is known from a task package only: it has no server here.
+    #[error("大厅 “{0}” 来自暗访任务包，本机没有它的服务器地址，无需同步")]
+    NotSynced(String),
     /// No token stored for the hall.
     #[error("没有大厅 “{0}” 的令牌，请重新添加该大厅")]
     NoToken(String),
@@ -921,6 +924,13 @@ pub fn endpoints(
     let mut out = vec![];
     for h in store.halls()? {
         if !only.is_empty() && !only.contains(&h.hall_id) {
+            continue;
+        }
+        if h.source != "api" {
+            // Known from a task package: no server, nothing to sync.
+            if only.contains(&h.hall_id) {
+                return Err(SyncError::NotSynced(h.hall_id));
+            }
             continue;
         }
         let token = vault

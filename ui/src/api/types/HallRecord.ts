@@ -35,4 +35,9 @@ ca_file: string | null,
 /**
  * When the hall was added (UTC).
  */
-added_at: string, };
+added_at: string, 
+/**
+ * Where it is known from: `api` (its own server, synced) or `task` (an
+ * officer's task package on a shopper's laptop: profile only, never synced).
+ */
+source: string, };

@@ -5,6 +5,6 @@
  */
 export type ImportVisitArgs = { 
 /**
- * The `.hcpv` file, base64.
+ * The file (`.hcpv`, `.hcpt` or `.hcpr`), base64.
  */
 data_base64: string, };

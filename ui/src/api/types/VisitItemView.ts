@@ -44,4 +44,8 @@ note: string,
 /**
  * Evidence.
  */
-photos: Array<VisitPhoto>, };
+photos: Array<VisitPhoto>, 
+/**
+ * The officer's comment on this item in the last review, if any.
+ */
+review_comment: string | null, };

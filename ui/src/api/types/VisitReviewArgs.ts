@@ -19,4 +19,8 @@ note: string,
 /**
  * Deducted items to open rectification tasks for (absent: all).
  */
-findings: Array<string> | null, };
+findings: Array<string> | null, 
+/**
+ * Comments per checklist item (item id → comment), for the shopper.
+ */
+item_comments: { [key in string]: string }, };

@@ -50,6 +50,19 @@ fields: VisitFields,
  */
 review_note: string | null, 
 /**
+ * Who reviewed it last (the officer; on a shopper's laptop, the name of the
+ * key the review was signed with).
+ */
+reviewed_by: string | null, 
+/**
+ * The hand-in revision the last review was about.
+ */
+review_rev: number | null, 
+/**
+ * When it was reviewed (UTC).
+ */
+reviewed_at: string | null, 
+/**
  * "92.5" or "—".
  */
 score: string, 
