@@ -3,7 +3,7 @@ import { itemsOf, sectionProgress } from "../src/composables/useVisit";
 import type { TemplateView, VisitDetail, VisitItemView } from "../src/api/types";
 
 function item(item_id: string, result: string | null): VisitItemView {
-  return { item_id, section: "", title: item_id, look_for: "", weight: 2, severity: "general", result, deducted: null, note: "", photos: [] };
+  return { item_id, section: "", title: item_id, look_for: "", weight: 2, severity: "general", result, deducted: null, note: "", photos: [], review_comment: null };
 }
 
 const template: TemplateView = {
