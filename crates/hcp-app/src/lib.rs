@@ -8,6 +8,7 @@
 //! Sync progress is broadcast as [`SyncEvent`]s ([`App::subscribe`]).
 
 mod cases;
+mod demo;
 mod error;
 mod files;
 pub mod report;
@@ -20,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{Datelike, NaiveDate, Utc};
 use hcp_core::metrics::{Rate, beijing};
 use hcp_core::{Channel, Level, ReasonTag};
-use hcp_hall::{GenSpec, HallState, RunningServer, ServerState};
+use hcp_hall::RunningServer;
 use hcp_store::{DayCount, EvaluationFilter, ProfileList, Store, TokenVault, Who};
 use hcp_sync::{HallEndpoint, HallReport, SyncEvent, SyncOptions, Token};
 use serde::Serialize;
@@ -28,6 +29,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::broadcast;
 
 pub use cases::{role_zh, to_action};
+pub use demo::DEMO_OFFICER;
 pub use error::AppError;
 pub use files::{FileOpener, OPENABLE_EXTENSIONS};
 pub use hcp_sync::PushReport;
@@ -36,13 +38,6 @@ pub use types::*;
 
 /// Result of a command.
 pub type AppResult<T> = Result<T, AppError>;
-
-/// The setting that remembers the demo was loaded (its generator seed).
-const DEMO_SETTING: &str = "demo_seed";
-/// The demo's generator seed.
-const DEMO_SEED: u64 = 42;
-/// Evaluations in the demo, over its three halls.
-const DEMO_EVALUATIONS: usize = 9_000;
 
 /// The application: one cache file and what runs around it.
 pub struct App {
@@ -508,59 +503,12 @@ impl App {
         .await
     }
 
-    /// Starts the embedded reference hall with generated demo data on 127.0.0.1,
-    /// registers its halls and syncs them: the app is useful in its first minute.
-    /// Loading again (or on the next start) brings the same data back and changes
-    /// nothing already stored.
-    pub async fn load_demo(&self) -> AppResult<DemoLoaded> {
-        let mut demo = self.demo.lock().await;
-        if demo.is_none() {
-            let spec = demo_spec();
-            // Fresh random tokens each launch: the data is generated from a fixed
-            // seed, the keys to it must not be.
-            let halls: Vec<HallState> =
-                tokio::task::spawn_blocking(move || hcp_hall::generate(&spec))
-                    .await?
-                    .into_iter()
-                    .map(|g| {
-                        let mut h = HallState::from_generated(g);
-                        h.token = random_token();
-                        h
-                    })
-                    .collect();
-            let admin = random_token();
-            let server = RunningServer::start(
-                "127.0.0.1:0".parse().expect("loopback address"),
-                ServerState::new(halls, admin, hcp_hall::Faults::default()),
-            )
-            .await
-            .map_err(|e| AppError::new("internal", format!("无法启动演示大厅服务：{e}")))?;
-            tracing::info!(addr = %server.addr, "demo hall server started");
-            *demo = Some(server);
-        }
-        let server = demo.as_ref().expect("started above");
-        let mut ids = vec![];
-        for hall in server.state.hall_ids() {
-            let token = server.token(&hall).unwrap_or_default();
-            register_hall(&self.db, &server.base_url(&hall), Token::new(token), None).await?;
-            ids.push(hall);
-        }
-        drop(demo);
-        self.with_store(|s| Ok(s.set_setting(DEMO_SETTING, Some(&DEMO_SEED.to_string()))?))
-            .await?;
-        let result = self.sync_now(SyncArgs { halls: ids.clone() }).await?;
-        Ok(DemoLoaded {
-            halls: ids,
-            reports: result.reports,
-        })
-    }
-
     /// Brings the demo hall back after a restart when the demo had been loaded
     /// (its halls would otherwise point at a server that is gone). Does nothing
     /// otherwise.
     pub async fn resume_demo_if_loaded(&self) -> AppResult<bool> {
         let loaded = self
-            .with_store(|s| Ok(s.setting(DEMO_SETTING)?.is_some()))
+            .with_store(|s| Ok(s.setting(demo::DEMO_SETTING)?.is_some()))
             .await?;
         if loaded {
             self.load_demo().await?;
@@ -644,22 +592,6 @@ mod tests {
         assert!(secrets_equal(a.as_bytes(), a.clone().as_bytes()));
         assert!(!secrets_equal(a.as_bytes(), b.as_bytes()));
         assert!(!secrets_equal(a.as_bytes(), &a.as_bytes()[..63]));
-    }
-}
-
-fn demo_spec() -> GenSpec {
-    // Last month in Beijing time: a full month of data that looks current.
-    let today = Utc::now().with_timezone(&beijing()).date_naive();
-    let last = today
-        .with_day(1)
-        .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
-        .unwrap_or(today);
-    GenSpec {
-        seed: DEMO_SEED,
-        halls: 3,
-        evaluations: DEMO_EVALUATIONS,
-        year: last.year(),
-        month: last.month(),
     }
 }
 

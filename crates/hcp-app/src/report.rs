@@ -83,6 +83,15 @@ pub fn issue(s: &mut Store, a: &ReportIssueArgs) -> AppResult<IssuedReport> {
     if p.role != "officer" {
         return Err(AppError::new("forbidden", "只有效能督查员可以签发通报"));
     }
+    issue_as(s, a, &p.name)
+}
+
+/// Issues a report signed by the officer `issuer`.
+pub(crate) fn issue_as(
+    s: &mut Store,
+    a: &ReportIssueArgs,
+    issuer: &str,
+) -> AppResult<IssuedReport> {
     let mut r = draft(s, &a.month, a.hall_id.as_deref(), &a.typical)?;
     let year = hcp_report::model::year_of(&r.month);
     let next = s.next_issue(&r.month, a.hall_id.as_deref(), i64::from(year))?;
@@ -100,7 +109,7 @@ pub fn issue(s: &mut Store, a: &ReportIssueArgs) -> AppResult<IssuedReport> {
         } else {
             None
         },
-        issued_by: p.name.clone(),
+        issued_by: issuer.to_owned(),
         issued_at: format!("{}年{}月{}日", today.year(), today.month(), today.day()),
         audit_head: s
             .audit_head()?
@@ -116,7 +125,7 @@ pub fn issue(s: &mut Store, a: &ReportIssueArgs) -> AppResult<IssuedReport> {
         Some(&pdf),
         correction,
         Who {
-            name: &p.name,
+            name: issuer,
             actor: hcp_core::case::Actor::Officer,
         },
     )?;

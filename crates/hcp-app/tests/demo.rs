@@ -1,34 +1,196 @@
 //! The zero-configuration first run: the embedded demo hall, loaded through the
-//! command set into a real SQLite file.
+//! command set into a real SQLite file, on a fixed "today" — a lived-in office
+//! with every case state, deadlines in warning and overdue, appeals decided both
+//! ways, callbacks, a transfer, visits with their findings, a returned visit and
+//! last month's report issued, all reached through the real paths.
 
-use hcp_app::{App, DashboardArgs, SyncArgs};
+use std::collections::BTreeSet;
 
-#[tokio::test]
-async fn the_demo_loads_into_an_empty_cache_and_loading_again_changes_nothing() {
-    // File tokens are the fallback on this machine anyway; the demo's halls are
-    // removed again below so nothing is left in a keyring elsewhere either.
+use chrono::{DateTime, Utc};
+use hcp_app::{App, CaseCountArgs, DashboardArgs, SyncArgs};
+use hcp_store::{CaseFilter, Store};
+
+fn today() -> DateTime<Utc> {
+    // A Wednesday in the calendar's data, mid-month.
+    DateTime::parse_from_rfc3339("2026-11-18T10:00:00+08:00")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_is_a_lived_in_office_reached_through_the_real_paths() {
+    // SAFETY: set before any other thread of this test binary reads it.
+    unsafe { std::env::set_var("HCP_TOKEN_STORE", "file") };
     let dir = tempfile::tempdir().unwrap();
-    let app = App::open(dir.path().join("hcp.db")).unwrap();
-    let loaded = app.load_demo().await.unwrap();
+    let db = dir.path().join("demo.db");
+    let app = App::open(&db).unwrap();
+    let started = std::time::Instant::now();
+    let loaded = app.load_demo_at(today()).await.unwrap();
+    eprintln!("demo built in {:.1} s", started.elapsed().as_secs_f64());
     assert_eq!(loaded.halls.len(), 3);
     assert!(
-        loaded
-            .reports
-            .iter()
-            .all(|r| r.error.is_none() && r.outcome.new > 0)
+        loaded.reports.iter().all(|r| r.error.is_none()),
+        "{loaded:?}"
     );
-    let info = app.app_info().await.unwrap();
-    assert!(info.has_halls && info.demo_running);
-    let d = app.dashboard(DashboardArgs::default()).await.unwrap();
-    assert!(d.month_counts.counted > 8_000, "{:?}", d.month_counts);
-    let again = app.load_demo().await.unwrap();
-    assert!(again.reports.iter().all(|r| r.outcome.new == 0));
-    // A fresh App over the same file (the app restarted) brings the demo hall back.
+
+    let store = Store::open(&db).unwrap();
+    // Every state of the case engine is there.
+    let mut states = BTreeSet::new();
+    let mut offset = 0;
+    loop {
+        let page = store
+            .list_cases(
+                &CaseFilter {
+                    limit: Some(500),
+                    offset: Some(offset),
+                    ..CaseFilter::default()
+                },
+                today(),
+            )
+            .unwrap();
+        offset += page.rows.len() as i64;
+        states.extend(page.rows.iter().map(|r| r.state.clone()));
+        if offset >= page.total {
+            break;
+        }
+    }
+    for s in hcp_core::case::CaseState::ALL {
+        assert!(
+            states.contains(s.as_str()),
+            "no case is {}: {states:?}",
+            s.as_str()
+        );
+    }
+    // Deadlines in warning and overdue, relative to "today".
+    let urgent = |u: &str| {
+        store
+            .list_cases(
+                &CaseFilter {
+                    urgency: Some(u.into()),
+                    ..CaseFilter::default()
+                },
+                today(),
+            )
+            .unwrap()
+            .rows
+    };
+    let overdue = urgent("overdue");
+    let warning_only: Vec<_> = urgent("warning")
+        .into_iter()
+        .filter(|r| !overdue.iter().any(|o| o.case_id == r.case_id))
+        .collect();
+    assert!(!warning_only.is_empty(), "a case in 超期预警");
+    assert!(
+        !overdue.is_empty() && overdue.len() < 40,
+        "a few overdue, not hundreds: {}",
+        overdue.len()
+    );
+    // Decided both ways, callbacks of every kind, a transfer: in the audit log.
+    let rows = store.audit_rows(100_000).unwrap();
+    let has = |action: &str, needle: &str| {
+        rows.iter()
+            .any(|r| r.action == action && r.detail.contains(needle))
+    };
+    assert!(
+        has("appeal_decided", "\"outcome\":\"upheld\""),
+        "an upheld appeal"
+    );
+    assert!(
+        has("appeal_decided", "\"outcome\":\"dismissed\""),
+        "a dismissed appeal"
+    );
+    assert!(has("callback", "\"outcome\":\"satisfied\""));
+    assert!(has("callback", "\"outcome\":\"dissatisfied\""));
+    assert!(
+        rows.iter().any(|r| r.action == "transfer"),
+        "a transferred case"
+    );
+    assert!(
+        rows.iter().any(|r| r.action == "rectification_returned"),
+        "a returned rectification"
+    );
+    // The officer's steps carry their own time, before "today".
+    let verify = rows.iter().find(|r| r.action == "verify").unwrap();
+    let acted: serde_json::Value = serde_json::from_str(&verify.detail).unwrap();
+    let acted = acted["acted_at"].as_str().unwrap();
+    assert!(acted < hcp_store::utc_text(today()).as_str(), "{acted}");
+
+    // Visits: two closed last month, one accepted with open findings, one returned.
+    let visits = store.list_visits(None).unwrap();
+    let mut vstates: Vec<_> = visits.iter().map(|v| v.state.as_str()).collect();
+    vstates.sort_unstable();
+    assert_eq!(vstates, ["accepted", "closed", "closed", "returned"]);
+    assert!(visits.iter().all(|v| v.shopper.as_deref() == Some("李明")));
+    let photos: usize = visits
+        .iter()
+        .map(|v| {
+            store
+                .visit_detail(&v.visit_id)
+                .unwrap()
+                .items
+                .iter()
+                .map(|i| i.photos.len())
+                .sum::<usize>()
+        })
+        .sum();
+    assert!(photos >= 4, "{photos} photos");
+    let findings = store
+        .list_cases(
+            &CaseFilter {
+                kind: Some("visit_finding".into()),
+                ..CaseFilter::default()
+            },
+            today(),
+        )
+        .unwrap();
+    assert!(findings.total >= 4, "finding tasks: {}", findings.total);
+    assert!(findings.rows.iter().any(|r| r.state == "rectifying"));
+
+    // Last month's report, issued, with its 暗访 section.
+    let issued = store.issued_reports().unwrap();
+    assert_eq!(issued.len(), 1);
+    assert_eq!(issued[0].month, "2026-10");
+    let (_, json, pdf) = store.issued_report(issued[0].report_id).unwrap();
+    assert!(pdf.is_some_and(|p| p.starts_with(b"%PDF")));
+    let model: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        model["visits"].as_array().unwrap().len(),
+        2,
+        "暗访 in the report"
+    );
+    assert!(model["overall"]["evaluations"].as_i64().unwrap() > 1_000);
+
+    // The chain holds.
+    assert!(store.verify_audit().unwrap().broken_at.is_none());
+
+    // The dashboard sees the current month.
+    let d = app
+        .dashboard(DashboardArgs {
+            hall_id: None,
+            month: Some("2026-11".into()),
+        })
+        .await
+        .unwrap();
+    assert!(d.month_counts.counted > 1_000, "{:?}", d.month_counts);
+    let counts = app.case_counts(CaseCountArgs::default()).await.unwrap();
+    assert!(counts.iter().any(|c| c.state == "open" && c.total > 0));
+
+    // Loading again (the app restarted) changes nothing.
+    let audit_rows = store.verify_audit().unwrap().rows;
     drop(app);
-    let app = App::open(dir.path().join("hcp.db")).unwrap();
+    let app = App::open(&db).unwrap();
     assert!(app.resume_demo_if_loaded().await.unwrap());
     let s = app.sync_now(SyncArgs::default()).await.unwrap();
     assert!(s.reports.iter().all(|r| r.error.is_none()), "{s:?}");
+    assert!(
+        s.reports
+            .iter()
+            .all(|r| r.outcome.new == 0 && r.outcome.updated == 0),
+        "{s:?}"
+    );
+    let after = store.verify_audit().unwrap().rows;
+    // Re-registering the halls (new tokens, new port) is all that is written.
+    assert_eq!(after - audit_rows, 3, "only the three hall_updated rows");
     for h in loaded.halls {
         app.remove_hall(hcp_app::HallIdArgs { hall_id: h })
             .await

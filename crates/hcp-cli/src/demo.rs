@@ -1,64 +1,29 @@
-//! `hcp demo`: the zero-configuration first run. Starts an embedded reference hall
-//! with generated data on 127.0.0.1, registers its halls, syncs, prints a summary.
+//! `hcp demo`: the zero-configuration first run, through the same demo the window
+//! loads (hcp-app): an embedded reference hall with the last 60 days of ratings,
+//! worked through by a demo office, then a summary.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use chrono::{Datelike, Months, Utc};
-use hcp_hall::{Faults, GenSpec, HallState, RunningServer, ServerState};
+use hcp_app::{App, CaseCountArgs};
 use hcp_store::Store;
-use hcp_sync::{SyncOptions, Token};
 
-use crate::{CliError, print_summary, register_hall, runtime, sync_async};
+use crate::{CliError, print_summary, runtime};
 
 /// Runs the demo against the database at `db`.
-pub fn run(db: &Path, evaluations: usize, serve: bool) -> Result<ExitCode, CliError> {
-    // Last month in Beijing time: a full month of data that looks current.
-    let now = Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("offset"));
-    let last = now
-        .date_naive()
-        .with_day(1)
-        .and_then(|d| d.checked_sub_months(Months::new(1)))
-        .ok_or_else(|| CliError::Msg("无法确定演示月份".into()))?;
-    let spec = GenSpec {
-        seed: 42,
-        halls: 3,
-        evaluations,
-        year: last.year(),
-        month: last.month(),
-    };
-    eprintln!(
-        "正在生成演示数据：3 个大厅、{evaluations} 条评价（{}年{}月）…",
-        spec.year, spec.month
-    );
-    // The data comes from a fixed seed; the tokens guarding it are new each run.
-    let halls: Vec<HallState> = hcp_hall::generate(&spec)
-        .into_iter()
-        .map(|g| {
-            let mut h = HallState::from_generated(g);
-            h.token = hcp_app::random_token();
-            h
-        })
-        .collect();
-    let admin = hcp_app::random_token();
+pub fn run(db: &Path, serve: bool) -> Result<ExitCode, CliError> {
+    let app = App::open(db).map_err(|e| CliError::Msg(e.message))?;
     runtime()?.block_on(async move {
-        let server = RunningServer::start(
-            "127.0.0.1:0".parse().expect("loopback address"),
-            ServerState::new(halls, admin, Faults::default()),
-        )
-        .await
-        .map_err(|e| CliError::Msg(format!("无法启动演示大厅服务：{e}")))?;
-        eprintln!("演示大厅服务已在 http://{} 启动", server.addr);
-        for hall in server.state.hall_ids() {
-            let token = server.token(&hall).unwrap_or_default();
-            register_hall(db, &server.base_url(&hall), Token::new(token), None).await?;
-        }
-        let reports = sync_async(db, &[], &SyncOptions::default(), true).await?;
-        print_summary(&reports);
+        eprintln!("正在载入演示数据：3 个大厅近 60 天的评价，演示督查员 {} 的办理过程（首次约需几十秒）…", hcp_app::DEMO_OFFICER);
+        let loaded = app
+            .load_demo()
+            .await
+            .map_err(|e| CliError::Msg(e.message))?;
+        print_summary(&loaded.reports);
         println!();
         let store = Store::open(db)?;
         println!("大厅\t评价数\t差评数\t差评占比\t已撤评\t申诉\t整改报告\t隔离");
-        for h in store.halls()? {
+        for h in store.halls()?.into_iter().filter(|h| h.source == "api") {
             let c = store.hall_counts(&h.hall_id)?;
             let counted = c.evaluations - c.withdrawn;
             let share = if counted > 0 {
@@ -71,18 +36,28 @@ pub fn run(db: &Path, evaluations: usize, serve: bool) -> Result<ExitCode, CliEr
                 h.name, h.hall_id, c.evaluations, c.bad, share, c.withdrawn, c.appeals, c.rectifications, c.quarantined
             );
         }
+        let counts = app
+            .case_counts(CaseCountArgs::default())
+            .await
+            .map_err(|e| CliError::Msg(e.message))?;
+        let line: Vec<String> = counts
+            .iter()
+            .filter(|c| c.total > 0)
+            .map(|c| format!("{} {}", hcp_core::case::CaseState::parse(&c.state).map_or(c.state.as_str(), |s| s.label_zh()), c.total))
+            .collect();
+        println!("差评工单：{}", line.join("，"));
+        println!("暗访记录 {} 条，已签发通报 {} 期", store.list_visits(None)?.len(), store.issued_reports()?.len());
         println!("演示数据库：{}", db.display());
         if serve {
             eprintln!("演示大厅服务继续运行并持续产生新评价；另开终端运行 `hcp --db {} sync` 可看到增量同步。按 Ctrl-C 结束。", db.display());
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
-                _ = hcp_hall::produce_live(server.state.clone(), spec.seed, std::time::Duration::from_secs(2)) => {}
+                r = app.run_demo_live(std::time::Duration::from_secs(2)) => r.map_err(|e| CliError::Msg(e.message))?,
             }
         } else {
-            println!("演示大厅服务已停止；再次运行 `hcp demo` 可重新演示，加 --serve 可保持服务运行。");
+            println!("演示大厅服务已停止；再次运行 `hcp demo` 可继续演示（数据保留），加 --serve 可保持服务运行。");
         }
-        server.stop().await;
-        Ok(if reports.iter().all(|r| r.error.is_none()) {
+        Ok(if loaded.reports.iter().all(|r| r.error.is_none()) {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)

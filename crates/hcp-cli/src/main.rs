@@ -75,9 +75,6 @@ enum Cmd {
     },
     /// 演示：启动内置参考大厅、登记、同步并打印汇总（零配置）
     Demo {
-        /// 演示数据的评价总数
-        #[arg(long, default_value_t = 30_000)]
-        evaluations: usize,
         /// 同步后继续提供演示大厅服务并持续产生新评价，直到按 Ctrl-C
         #[arg(long)]
         serve: bool,
@@ -328,9 +325,9 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.cmd {
-        Cmd::Demo { evaluations, serve } => {
+        Cmd::Demo { serve } => {
             let db = db_path(cli.db, "demo.db")?;
-            demo::run(&db, evaluations, serve)
+            demo::run(&db, serve)
         }
         Cmd::Bench {
             evaluations,

@@ -163,7 +163,10 @@ impl HallState {
                     return Err(CursorError::Expired);
                 }
                 if c.seq as usize > self.rendered.len() {
-                    return Err(CursorError::Malformed);
+                    // Past the end of what this server holds (a cursor from an
+                    // earlier run that had appended more, e.g. the live demo):
+                    // the client starts again and keeps what it has.
+                    return Err(CursorError::Expired);
                 }
                 c.seq as usize
             }

@@ -87,6 +87,33 @@ pub struct GenSpec {
     pub month: u32,
 }
 
+/// What to generate over a span of days that ends now (the demo: the last weeks
+/// up to the moment it is loaded, so everything looks current).
+#[derive(Debug, Clone)]
+pub struct SpanSpec {
+    /// Seed of everything.
+    pub seed: u64,
+    /// Number of halls.
+    pub halls: usize,
+    /// Evaluations in all, shared evenly between the halls.
+    pub evaluations: usize,
+    /// The first day (Asia/Shanghai).
+    pub first_day: NaiveDate,
+    /// Nothing after this instant is generated: evaluations, and the appeals,
+    /// rectifications and revisions that would follow them, stop here.
+    pub until: DateTime<FixedOffset>,
+}
+
+/// When evaluations fall: a calendar month, or a span ending at a cut-off.
+#[derive(Debug, Clone, Copy)]
+enum Period {
+    Month(i32, u32),
+    Span {
+        first: NaiveDate,
+        until: DateTime<FixedOffset>,
+    },
+}
+
 /// One generated hall: profile, token and its change feed in order.
 #[derive(Debug, Clone)]
 pub struct GeneratedHall {
@@ -506,6 +533,28 @@ impl EvaluationMaker {
             .expect("valid month")
             .signed_duration_since(first)
             .num_days();
+        self.time_in_days(first, days)
+    }
+
+    /// An instant of the period, never after its cut-off.
+    fn time_in(&mut self, period: Period) -> DateTime<FixedOffset> {
+        match period {
+            Period::Month(y, m) => self.time_in_month(y, m),
+            Period::Span { first, until } => {
+                let last = until.date_naive();
+                let days = (last - first).num_days().max(0) + 1;
+                loop {
+                    let t = self.time_in_days(first, days);
+                    if t <= until {
+                        return t;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A random instant within service hours of one of `days` days from `first`.
+    fn time_in_days(&mut self, first: NaiveDate, days: i64) -> DateTime<FixedOffset> {
         let date = loop {
             let d = first + Duration::days(self.rng.below(days as u64) as i64);
             match d.weekday() {
@@ -525,21 +574,45 @@ impl EvaluationMaker {
 
 /// Generates the halls of `spec`.
 pub fn generate(spec: &GenSpec) -> Vec<GeneratedHall> {
-    (0..spec.halls.max(1))
+    generate_halls(
+        spec.seed,
+        spec.halls,
+        spec.evaluations,
+        Period::Month(spec.year, spec.month),
+    )
+}
+
+/// Generates the halls of a span of days ending at a cut-off.
+pub fn generate_span(spec: &SpanSpec) -> Vec<GeneratedHall> {
+    generate_halls(
+        spec.seed,
+        spec.halls,
+        spec.evaluations,
+        Period::Span {
+            first: spec.first_day,
+            until: spec.until,
+        },
+    )
+}
+
+fn generate_halls(
+    seed: u64,
+    halls: usize,
+    evaluations: usize,
+    period: Period,
+) -> Vec<GeneratedHall> {
+    (0..halls.max(1))
         .map(|n| {
-            let share = spec.evaluations / spec.halls.max(1)
-                + usize::from(n < spec.evaluations % spec.halls.max(1));
-            generate_hall(spec, n, share)
+            let share = evaluations / halls.max(1) + usize::from(n < evaluations % halls.max(1));
+            generate_hall(seed, period, n, share)
         })
         .collect()
 }
 
-fn generate_hall(spec: &GenSpec, n: usize, count: usize) -> GeneratedHall {
-    let mut maker = EvaluationMaker::for_hall(spec.seed, n);
+fn generate_hall(seed: u64, period: Period, n: usize, count: usize) -> GeneratedHall {
+    let mut maker = EvaluationMaker::for_hall(seed, n);
     let token = format!("hcp-{}", maker.rng.hex(16));
-    let mut times: Vec<DateTime<FixedOffset>> = (0..count)
-        .map(|_| maker.time_in_month(spec.year, spec.month))
-        .collect();
+    let mut times: Vec<DateTime<FixedOffset>> = (0..count).map(|_| maker.time_in(period)).collect();
     times.sort();
     // (when, order within the same instant, change)
     let mut events: Vec<(DateTime<FixedOffset>, u64, NewChange)> =
@@ -553,7 +626,7 @@ fn generate_hall(spec: &GenSpec, n: usize, count: usize) -> GeneratedHall {
     let start = times
         .first()
         .copied()
-        .unwrap_or_else(|| maker.time_in_month(spec.year, spec.month));
+        .unwrap_or_else(|| maker.time_in(period));
     push(
         &mut events,
         start - Duration::hours(1),
@@ -657,6 +730,10 @@ fn generate_hall(spec: &GenSpec, n: usize, count: usize) -> GeneratedHall {
             push(&mut events, when, NewChange::new("evaluation", &r));
         }
         push(&mut events, at, NewChange::new("evaluation", &e));
+    }
+    if let Period::Span { until, .. } = period {
+        // What would happen after the cut-off has not happened yet.
+        events.retain(|e| e.0 <= until);
     }
     events.sort_by_key(|e| (e.0, e.1));
     GeneratedHall {

@@ -14,7 +14,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use feed::{HallState, NewChange};
-pub use generate::{GenSpec, GeneratedHall, generate};
+pub use generate::{GenSpec, GeneratedHall, SpanSpec, generate, generate_span};
 pub use server::{Faults, RunningServer, ServerState};
 
 /// `halls.json` of a data directory: which halls, with which tokens.

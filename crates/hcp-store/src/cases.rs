@@ -196,8 +196,11 @@ pub struct CaseStateCount {
 pub struct CaseEvent {
     /// Audit position.
     pub seq: i64,
-    /// When (UTC).
+    /// When it was recorded here (UTC).
     pub at: String,
+    /// When it happened, if that differs from the recording (UTC): the hall's
+    /// time for its records, the officer's for an action recorded later.
+    pub acted_at: Option<String>,
     /// Who.
     pub actor: String,
     /// officer | director | shopper | hall | system.
@@ -1451,6 +1454,7 @@ impl Store {
             Ok(CaseEvent {
                 seq: r.get(0)?,
                 at: r.get(1)?,
+                acted_at: text("acted_at"),
                 actor: r.get(2)?,
                 role: r.get(3)?,
                 action: r.get(4)?,

@@ -223,6 +223,7 @@ export default {
     readOnly: "当前身份为「{role}」，只能查看工单；办理操作需由效能督查员进行",
   },
   caseDetail: {
+    recordedAt: "（记录于 {time}）",
     title: "工单 {id}",
     back: "返回列表",
     evaluation: "差评内容",

@@ -49,3 +49,14 @@ export function monthLabel(month: string): string {
   const [y, m] = month.split("-");
   return `${y}年${Number(m)}月`;
 }
+
+/**
+ * Whether a timeline event was recorded well after it happened (an action
+ * entered later, a hall record that arrived with a later sync): more than an hour.
+ */
+export function recordedLater(e: { at: string; acted_at: string | null }): boolean {
+  if (!e.acted_at) return false;
+  const a = Date.parse(e.acted_at);
+  const r = Date.parse(e.at);
+  return !Number.isNaN(a) && !Number.isNaN(r) && r - a > 3600 * 1000;
+}

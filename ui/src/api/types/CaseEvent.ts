@@ -9,9 +9,14 @@ export type CaseEvent = {
  */
 seq: number, 
 /**
- * When (UTC).
+ * When it was recorded here (UTC).
  */
 at: string, 
+/**
+ * When it happened, if that differs from the recording (UTC): the hall's
+ * time for its records, the officer's for an action recorded later.
+ */
+acted_at: string | null, 
 /**
  * Who.
  */
