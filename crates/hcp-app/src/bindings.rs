@@ -42,6 +42,7 @@ pub fn ts_bindings() -> Result<Vec<(String, String)>, String> {
         DashboardArgs,
         RateView,
         Dashboard,
+        Todo,
         FormOptions,
         CodeName,
         Vocabulary,

@@ -192,9 +192,9 @@ impl App {
             }
         }
         if let Some(u) = &f.urgency
-            && !matches!(u.as_str(), "warning" | "overdue")
+            && !matches!(u.as_str(), "warning" | "overdue" | "soon")
         {
-            return Err(AppError::invalid("超期筛选应为 warning 或 overdue"));
+            return Err(AppError::invalid("超期筛选应为 warning（含超期）、soon（即将超期）或 overdue（已超期）"));
         }
         self.with_store(move |s| {
             let (p, _) = load_profile(s)?;

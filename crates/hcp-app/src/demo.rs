@@ -900,7 +900,8 @@ fn demo_photo(n: u32) -> Vec<u8> {
     out.into_inner()
 }
 
-/// Last month's report, issued by the demo officer (once).
+/// Last month's reports, issued by the demo officer (once): all halls, and the
+/// first hall's own (what its director sees).
 fn issue_last_month(s: &mut Store, anchor: DateTime<Utc>) -> AppResult<()> {
     let today = bj(anchor).date_naive();
     let last = today
@@ -908,18 +909,29 @@ fn issue_last_month(s: &mut Store, anchor: DateTime<Utc>) -> AppResult<()> {
         .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
         .unwrap_or(today);
     let month = format!("{:04}-{:02}", last.year(), last.month());
-    if s.issued_reports()?.iter().any(|r| r.month == month) {
-        return Ok(());
+    let first_hall = s
+        .halls()?
+        .into_iter()
+        .find(|h| h.source == "api")
+        .map(|h| h.hall_id);
+    for hall_id in [None, first_hall] {
+        if s
+            .issued_reports()?
+            .iter()
+            .any(|r| r.month == month && r.hall_id == hall_id)
+        {
+            continue;
+        }
+        crate::report::issue_as(
+            s,
+            &crate::ReportIssueArgs {
+                month: month.clone(),
+                hall_id,
+                correction: None,
+                typical: vec![],
+            },
+            DEMO_OFFICER,
+        )?;
     }
-    crate::report::issue_as(
-        s,
-        &crate::ReportIssueArgs {
-            month,
-            hall_id: None,
-            correction: None,
-            typical: vec![],
-        },
-        DEMO_OFFICER,
-    )?;
     Ok(())
 }

@@ -461,6 +461,7 @@ impl App {
             let day = today.to_string();
             let day_counts = s.day_span_counts(h, &day, &day)?;
             let by_day = s.daily_bad(h, &first, &last)?;
+            let (todo, urgent_cases, latest_report) = to_do(s, h, &profile_role(s)?)?;
             Ok(Dashboard {
                 month: format!("{year:04}-{month:02}"),
                 month_is_current: is_current,
@@ -470,6 +471,9 @@ impl App {
                 month_counts,
                 daily_bad: every_day(year, month, &by_day),
                 halls: hall_summaries(s)?,
+                todo,
+                urgent_cases,
+                latest_report,
             })
         })
         .await
@@ -593,6 +597,65 @@ mod tests {
         assert!(!secrets_equal(a.as_bytes(), b.as_bytes()));
         assert!(!secrets_equal(a.as_bytes(), &a.as_bytes()[..63]));
     }
+}
+
+fn profile_role(s: &Store) -> AppResult<String> {
+    Ok(cases::load_profile(s)?.0.role)
+}
+
+/// What is waiting, the soonest deadlines and the latest issued report, for the
+/// scope a viewer may see.
+fn to_do(
+    s: &Store,
+    hall: Option<&str>,
+    role: &str,
+) -> AppResult<(Todo, Vec<hcp_store::CaseListRow>, Option<hcp_store::IssuedReport>)> {
+    let now = Utc::now();
+    let mut todo = Todo::default();
+    for c in s.case_counts(hall, now)? {
+        let closed = hcp_core::case::CaseState::parse(&c.state).is_none_or(|st| st.is_closed());
+        if closed {
+            continue;
+        }
+        todo.warning += c.warning;
+        todo.overdue += c.overdue;
+        match c.state.as_str() {
+            "open" => todo.verify += c.total,
+            "awaiting_signoff" => todo.signoff += c.total,
+            "awaiting_callback" | "explained" => todo.callback += c.total,
+            "under_appeal" => todo.appeals += c.total,
+            _ => {}
+        }
+    }
+    if role == "officer" {
+        todo.visits_to_review = s
+            .list_visits(None)?
+            .iter()
+            .filter(|v| v.origin == "imported" && v.state == "submitted")
+            .count() as i64;
+    }
+    let open: Vec<String> = hcp_core::case::CaseState::ALL
+        .iter()
+        .filter(|st| !st.is_closed())
+        .map(|st| st.as_str().to_owned())
+        .collect();
+    let urgent = s
+        .list_cases(
+            &hcp_store::CaseFilter {
+                states: open,
+                hall_id: hall.map(str::to_owned),
+                limit: Some(8),
+                ..hcp_store::CaseFilter::default()
+            },
+            now,
+        )?
+        .rows;
+    let latest = s
+        .issued_reports()?
+        .into_iter()
+        .filter(|r| role != "director" || r.hall_id.as_deref() == hall)
+        .max_by(|a, b| (&a.month, a.version).cmp(&(&b.month, b.version)));
+    Ok((todo, urgent, latest))
 }
 
 fn hall_summaries(s: &Store) -> AppResult<Vec<HallSummary>> {

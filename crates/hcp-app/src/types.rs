@@ -281,6 +281,32 @@ pub struct Dashboard {
     pub daily_bad: Vec<DayCount>,
     /// Every hall with its sync state.
     pub halls: Vec<HallSummary>,
+    /// What is waiting for someone (the officer's to-do list first).
+    pub todo: Todo,
+    /// Open cases with the soonest deadlines (a director: his hall's).
+    pub urgent_cases: Vec<hcp_store::CaseListRow>,
+    /// The latest issued report the viewer may see.
+    pub latest_report: Option<hcp_store::IssuedReport>,
+}
+
+/// 工作台's to-do figures: each opens the inbox filtered to it.
+#[derive(Debug, Clone, Default, Serialize, TS)]
+#[ts(export_to = "Todo.ts")]
+pub struct Todo {
+    /// 待核实.
+    pub verify: i64,
+    /// 待验收 (the hall submitted a rectification).
+    pub signoff: i64,
+    /// 即将超期 (超期预警, not yet overdue).
+    pub warning: i64,
+    /// 已超期.
+    pub overdue: i64,
+    /// 待回访 (accepted, or explained).
+    pub callback: i64,
+    /// 申诉待复核.
+    pub appeals: i64,
+    /// 暗访交件待审核.
+    pub visits_to_review: i64,
 }
 
 /// Options for the 评价查询 form's selects.

@@ -148,9 +148,10 @@ async fn the_demo_is_a_lived_in_office_reached_through_the_real_paths() {
 
     // Last month's report, issued, with its 暗访 section.
     let issued = store.issued_reports().unwrap();
-    assert_eq!(issued.len(), 1);
-    assert_eq!(issued[0].month, "2026-10");
-    let (_, json, pdf) = store.issued_report(issued[0].report_id).unwrap();
+    assert_eq!(issued.len(), 2, "all halls, and one hall's for its director");
+    assert!(issued.iter().all(|r| r.month == "2026-10"));
+    let all = issued.iter().find(|r| r.hall_id.is_none()).unwrap();
+    let (_, json, pdf) = store.issued_report(all.report_id).unwrap();
     assert!(pdf.is_some_and(|p| p.starts_with(b"%PDF")));
     let model: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(
@@ -174,6 +175,11 @@ async fn the_demo_is_a_lived_in_office_reached_through_the_real_paths() {
     assert!(d.month_counts.counted > 1_000, "{:?}", d.month_counts);
     let counts = app.case_counts(CaseCountArgs::default()).await.unwrap();
     assert!(counts.iter().any(|c| c.state == "open" && c.total > 0));
+    // 工作台 is a to-do list first.
+    assert!(d.todo.verify > 0 && d.todo.signoff > 0 && d.todo.callback > 0, "{:?}", d.todo);
+    assert!(d.todo.appeals > 0, "{:?}", d.todo);
+    assert_eq!(d.urgent_cases.len(), 8);
+    assert_eq!(d.latest_report.as_ref().map(|r| r.month.as_str()), Some("2026-10"));
 
     // Loading again (the app restarted) changes nothing.
     let audit_rows = store.verify_audit().unwrap().rows;

@@ -150,7 +150,8 @@ pub struct CaseFilter {
     pub states: Vec<String>,
     /// One hall.
     pub hall_id: Option<String>,
-    /// `overdue` or `warning` (warning includes overdue).
+    /// `overdue`, `warning` (warning includes overdue) or `soon` (in warning,
+    /// not yet overdue).
     pub urgency: Option<String>,
     /// Only cases whose evaluator is marked malicious.
     pub flagged_only: bool,
@@ -1306,6 +1307,7 @@ impl Store {
         match f.urgency.as_deref() {
             Some("overdue") => sql_where.push_str(" AND c.due_at < ?1"),
             Some("warning") => sql_where.push_str(" AND c.warn_at <= ?1"),
+            Some("soon") => sql_where.push_str(" AND c.warn_at <= ?1 AND c.due_at >= ?1"),
             _ => {}
         }
         if f.flagged_only {

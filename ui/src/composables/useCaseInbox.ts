@@ -19,7 +19,7 @@ export interface InboxForm {
   text: string;
   kind: "" | "bad_rating" | "visit_finding";
   hall_id: string;
-  urgency: "" | "warning" | "overdue";
+  urgency: "" | "warning" | "soon" | "overdue";
   flagged_only: boolean;
 }
 

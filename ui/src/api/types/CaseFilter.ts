@@ -13,7 +13,8 @@ states: Array<string>,
  */
 hall_id: string | null, 
 /**
- * `overdue` or `warning` (warning includes overdue).
+ * `overdue`, `warning` (warning includes overdue) or `soon` (in warning,
+ * not yet overdue).
  */
 urgency: string | null, 
 /**

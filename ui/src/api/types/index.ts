@@ -76,6 +76,7 @@ export type { TaskImport } from "./TaskImport";
 export type { TaskPackageArgs } from "./TaskPackageArgs";
 export type { TemplateSection } from "./TemplateSection";
 export type { TemplateView } from "./TemplateView";
+export type { Todo } from "./Todo";
 export type { TrustKeyArgs } from "./TrustKeyArgs";
 export type { UserProfile } from "./UserProfile";
 export type { VisitAnswerArgs } from "./VisitAnswerArgs";
