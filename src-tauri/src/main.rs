@@ -281,6 +281,14 @@ async fn import_review(
 }
 
 #[tauri::command]
+async fn export_evaluations(
+    app: AppState<'_>,
+    args: ExportEvaluationsArgs,
+) -> Result<FileData, AppError> {
+    app.export_evaluations(args).await
+}
+
+#[tauri::command]
 async fn import_file(app: AppState<'_>, args: ImportVisitArgs) -> Result<ImportedFile, AppError> {
     app.import_file(args).await
 }
@@ -439,6 +447,7 @@ fn main() {
             export_review,
             import_review,
             import_file,
+            export_evaluations,
             visit_template,
             close_visit,
             report_preview,

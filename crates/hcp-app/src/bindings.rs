@@ -98,6 +98,7 @@ pub fn ts_bindings() -> Result<Vec<(String, String)>, String> {
         RevokeKeyArgs,
         TaskPackageArgs,
         ImportedFile,
+        ExportEvaluationsArgs,
         hcp_store::TaskHall,
         hcp_store::VisitTaskRow,
         hcp_store::TaskImport,

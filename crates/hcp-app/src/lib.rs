@@ -10,6 +10,7 @@
 mod cases;
 mod demo;
 mod error;
+pub mod export;
 mod files;
 pub mod report;
 mod types;
@@ -179,6 +180,7 @@ impl App {
             "export_review" => out(self.export_review(parse(args)?).await),
             "import_review" => out(self.import_review(parse(args)?).await),
             "import_file" => out(self.import_file(parse(args)?).await),
+            "export_evaluations" => out(self.export_evaluations(parse(args)?).await),
             _ => Err(AppError::new(
                 "unknown_command",
                 format!("未知的命令 “{command}”"),
@@ -764,7 +766,7 @@ fn every_day(year: i32, month: u32, counts: &[DayCount]) -> Vec<DayCount> {
     out
 }
 
-fn validate_filter(f: &EvaluationFilter) -> AppResult<()> {
+pub(crate) fn validate_filter(f: &EvaluationFilter) -> AppResult<()> {
     for (name, t) in [("开始时间", &f.from), ("结束时间", &f.to)] {
         if let Some(t) = t.as_deref().filter(|t| !t.trim().is_empty())
             && chrono::DateTime::parse_from_rfc3339(t.trim()).is_err()

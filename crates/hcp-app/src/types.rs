@@ -642,6 +642,16 @@ pub struct VisitReviewArgs {
     pub item_comments: std::collections::BTreeMap<String, String>,
 }
 
+/// 评价查询's 导出.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "ExportEvaluationsArgs.ts")]
+pub struct ExportEvaluationsArgs {
+    /// The list's filter.
+    pub filter: hcp_store::EvaluationFilter,
+    /// `csv` or `xlsx`.
+    pub format: String,
+}
+
 /// What an imported file was and what importing it did.
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export_to = "ImportedFile.ts")]

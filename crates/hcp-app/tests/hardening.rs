@@ -38,6 +38,7 @@ fn hardening() {
     rt.block_on(a_hall_whose_code_is_not_a_plain_code_is_refused());
     rt.block_on(a_stuck_hall_does_not_leave_sync_now_busy());
     rt.block_on(the_demo_hall_gets_random_tokens_each_launch());
+    rt.block_on(the_evaluation_export_follows_the_list_filter());
 }
 
 async fn files_open_through_the_platform_api_and_only_when_saved_by_this_run() {
@@ -195,4 +196,79 @@ async fn the_demo_hall_gets_random_tokens_each_launch() {
     assert!(app.resume_demo_if_loaded().await.unwrap());
     let second = token_of(&db);
     assert_ne!(first, second);
+}
+
+async fn the_evaluation_export_follows_the_list_filter() {
+    use base64::Engine as _;
+    let srv = server().await;
+    let hall = srv.state.hall_ids()[0].clone();
+    srv.append(
+        &hall,
+        "evaluation",
+        &serde_json::json!({"id": "E-EXPORT-1", "rev": 1, "hall_id": hall, "channel": "web",
+            "level": 1, "comment": "=cmd|' /C calc'!A0 跑了三趟",
+            "evaluated_at": "2026-10-09T10:00:00+08:00", "status": "valid"}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(dir.path().join("hcp.db")).unwrap();
+    app.add_hall(AddHallArgs {
+        url: srv.base_url(&hall),
+        token: srv.token(&hall).unwrap(),
+        ca_file: None,
+    })
+    .await
+    .unwrap();
+    app.sync_now(SyncArgs::default()).await.unwrap();
+    let filter = hcp_store::EvaluationFilter {
+        levels: vec![1, 2],
+        ..Default::default()
+    };
+    let bad = app.count_evaluations(filter.clone()).await.unwrap();
+    assert!(bad > 10);
+    let csv = app
+        .export_evaluations(hcp_app::ExportEvaluationsArgs {
+            filter: filter.clone(),
+            format: "csv".into(),
+        })
+        .await
+        .unwrap();
+    assert!(csv.file_name.ends_with(".csv"));
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&csv.data_base64)
+        .unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "BOM for Excel and WPS");
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    assert_eq!(text.lines().count() as i64, bad + 1, "header + every bad rating");
+    assert!(text.contains("'=cmd|"), "the formula is shown, not run");
+    assert!(text.lines().skip(1).all(|l| l.contains("不满意")), "only bad ratings");
+
+    let xlsx = app
+        .export_evaluations(hcp_app::ExportEvaluationsArgs {
+            filter,
+            format: "xlsx".into(),
+        })
+        .await
+        .unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&xlsx.data_base64)
+        .unwrap();
+    use calamine::Reader as _;
+    let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let range = wb.worksheet_range("评价明细").unwrap();
+    assert_eq!(range.height() as i64, bad + 1);
+    assert_eq!(range.get((0, 13)).unwrap().to_string(), "评价内容");
+    assert!(
+        range
+            .rows()
+            .any(|r| r[13].to_string().starts_with("=cmd|")),
+        "text stays text in the workbook"
+    );
+    let e = app
+        .export_evaluations(hcp_app::ExportEvaluationsArgs {
+            filter: Default::default(),
+            format: "exe".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "invalid_input");
 }

@@ -4,100 +4,14 @@
 use std::io::Write;
 use std::path::Path;
 
-use chrono::{DateTime, FixedOffset};
 use hcp_core::wire::Evaluation;
-use hcp_core::{Channel, Level, ReasonTag};
-use hcp_store::{EvaluationRow, Store};
+use hcp_store::Store;
 
 use crate::{CliError, Format};
 
-/// Asia/Shanghai has been UTC+8 without daylight saving since 1991.
-fn shanghai() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("valid offset")
-}
-
 /// A stored UTC instant as Beijing time, `2026-10-08 09:31:05`.
 pub fn local_time(utc: &str) -> String {
-    DateTime::parse_from_rfc3339(utc)
-        .map(|t| {
-            t.with_timezone(&shanghai())
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_else(|_| utc.to_string())
-}
-
-const CSV_HEADERS: [&str; 20] = [
-    "大厅编码",
-    "评价编号",
-    "版本",
-    "办件编号",
-    "事项编码",
-    "事项名称",
-    "部门编码",
-    "窗口号",
-    "工号",
-    "评价渠道",
-    "评价等级",
-    "等级名称",
-    "差评原因",
-    "评价内容",
-    "办理时间",
-    "评价时间",
-    "实名评价",
-    "评价人",
-    "联系电话",
-    "状态",
-];
-
-fn reasons_zh(json: &str) -> String {
-    let tags: Vec<String> = serde_json::from_str(json).unwrap_or_default();
-    tags.iter()
-        .map(|t| ReasonTag::from_wire(t).map_or(t.clone(), |r| r.label_zh().to_string()))
-        .collect::<Vec<_>>()
-        .join("、")
-}
-
-/// A cell that a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, or a
-/// tab or carriage return before one) gets a leading `'`: citizens write the
-/// comments, and Excel and WPS must show them, not run them.
-pub fn neutralise_formula(cell: String) -> String {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
-        _ => cell,
-    }
-}
-
-fn csv_record(r: &EvaluationRow) -> [String; 20] {
-    csv_cells(r).map(neutralise_formula)
-}
-
-fn csv_cells(r: &EvaluationRow) -> [String; 20] {
-    let o = |v: &Option<String>| v.clone().unwrap_or_default();
-    [
-        r.hall_id.clone(),
-        r.id.clone(),
-        r.rev.to_string(),
-        o(&r.serial_no),
-        o(&r.item_code),
-        o(&r.item_name),
-        o(&r.department_code),
-        o(&r.window_no),
-        o(&r.staff_no),
-        Channel::from_wire(&r.channel).label_zh().to_string(),
-        r.level.to_string(),
-        Level::new(r.level).map_or("", Level::label_zh).to_string(),
-        reasons_zh(&r.reasons),
-        r.comment.clone(),
-        r.served_at.as_deref().map(local_time).unwrap_or_default(),
-        local_time(&r.evaluated_at),
-        if r.evaluator_real_name { "是" } else { "否" }.to_string(),
-        o(&r.evaluator_name_masked),
-        o(&r.evaluator_phone_masked),
-        hcp_core::wire::EvaluationStatus::parse(&r.status)
-            .map_or(r.status.as_str(), |s| s.label_zh())
-            .to_string(),
-    ]
+    hcp_app::export::beijing_text(utc)
 }
 
 /// Writes the export; returns the number of evaluations written. The evaluator's
@@ -155,21 +69,15 @@ pub fn run(
                 .map_err(|e| CliError::Msg(format!("写入失败：{e}")))?;
         }
         Format::Csv => {
-            let mut sink = sink;
-            sink.write_all("\u{feff}".as_bytes())
-                .map_err(|e| CliError::Msg(format!("写入失败：{e}")))?;
-            let mut w = csv::WriterBuilder::new()
-                .terminator(csv::Terminator::CRLF)
-                .from_writer(sink);
-            w.write_record(CSV_HEADERS)
+            let mut w = hcp_app::export::EvaluationCsv::new(sink)
                 .map_err(|e| CliError::Msg(format!("写入失败：{e}")))?;
             store.for_each_evaluation(hall, |row| {
-                w.write_record(csv_record(&row))
-                    .map_err(std::io::Error::other)?;
+                w.row(&row)?;
                 n += 1;
                 Ok(())
             })?;
-            w.flush()
+            w.finish()
+                .and_then(|mut s| s.flush())
                 .map_err(|e| CliError::Msg(format!("写入失败：{e}")))?;
         }
     }
@@ -178,32 +86,4 @@ pub fn run(
             .map_err(|e| CliError::Msg(format!("无法写入 {}：{e}", out.display())))?;
     }
     Ok(n)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::neutralise_formula as n;
-
-    #[test]
-    fn cells_a_spreadsheet_would_run_get_a_leading_quote() {
-        for bad in [
-            "=HYPERLINK(\"http://x\")",
-            "+1+1",
-            "-2+3",
-            "@SUM(A1)",
-            "\t=1",
-            "\r=1",
-        ] {
-            assert_eq!(n(bad.to_string()), format!("'{bad}"));
-        }
-        for ok in [
-            "材料一次没说清楚",
-            "138****5521",
-            "",
-            "A01",
-            "2026-10-08 09:31:05",
-        ] {
-            assert_eq!(n(ok.to_string()), ok);
-        }
-    }
 }

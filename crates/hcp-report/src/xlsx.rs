@@ -274,3 +274,36 @@ pub fn to_xlsx(rep: &MonthlyReport) -> Result<Vec<u8>, ReportError> {
     }
     wb.save_to_buffer().map_err(e)
 }
+
+/// A cell of a plain table: text, or a number Excel can sum.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// Written as text, never as a formula.
+    Text(String),
+    /// Written as a number.
+    Number(f64),
+}
+
+/// One sheet with a bold, frozen header row and the rows under it: the
+/// evaluation list's Excel export. Text is always written as text (a comment
+/// starting with `=` stays a comment).
+pub fn table_xlsx(sheet: &str, headers: &[(&str, f64)], rows: &[Vec<Cell>]) -> Result<Vec<u8>, ReportError> {
+    let mut wb = Workbook::new();
+    let f = Fmt {
+        head: Format::new().set_bold().set_background_color("#DDEBF7"),
+        pct: Format::new(),
+        num2: Format::new(),
+    };
+    let ws = wb.add_worksheet().set_name(sheet).map_err(e)?;
+    header(ws, &f, headers)?;
+    for (i, row) in rows.iter().enumerate() {
+        let r = i as u32 + 1;
+        for (c, cell) in row.iter().enumerate() {
+            match cell {
+                Cell::Text(t) => ws.write_string(r, c as u16, t).map_err(e)?,
+                Cell::Number(n) => ws.write_number(r, c as u16, *n).map_err(e)?,
+            };
+        }
+    }
+    wb.save_to_buffer().map_err(e)
+}

@@ -277,6 +277,29 @@ impl Store {
         Ok((rows, more))
     }
 
+    /// Calls `each` for every evaluation matching a filter, newest first, with
+    /// every stored column; streams, and stops when `each` answers `false`.
+    pub fn for_each_matching_evaluation(
+        &self,
+        f: &EvaluationFilter,
+        mut each: impl FnMut(crate::EvaluationRow) -> bool,
+    ) -> Result<()> {
+        let w = filter_where(f);
+        let sql = format!(
+            "SELECT {} FROM evaluations e WHERE {} ORDER BY e.evaluated_at DESC, e.rowid DESC",
+            crate::queries::EVALUATION_COLUMNS,
+            w.sql
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(w.values.iter()))?;
+        while let Some(r) = rows.next()? {
+            if !each(crate::queries::evaluation_from_row(r)?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// How many evaluations match `f` (for the 「共 N 条」 beside the pager; the
     /// list itself does not wait for it).
     pub fn count_evaluations(&self, f: &EvaluationFilter) -> Result<i64> {

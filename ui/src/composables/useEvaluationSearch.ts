@@ -1,6 +1,6 @@
 import { reactive, ref } from "vue";
 import { api, ApiError } from "../api";
-import type { EvaluationDetail, EvaluationFilter, EvaluationListRow, FormOptions, PageKey } from "../api/types";
+import type { EvaluationDetail, EvaluationFilter, EvaluationListRow, FormOptions, PageKey, FileData } from "../api/types";
 import { beijingDaysToUtcRange } from "../utils/format";
 
 /** The search form as people fill it (Beijing days, a "bad only" shortcut). */
@@ -132,5 +132,20 @@ export function useEvaluationSearch(pageSize = 20) {
     }
   }
 
-  return { form, rows, loading, error, total, options, keys, next, detail, detailOpen, detailError, loadOptions, search, reset, nextPage, prevPage, open };
+  const exporting = ref(false);
+  /** 导出: the evaluations of the filter the table shows, as CSV or Excel. */
+  async function exportAs(format: "csv" | "xlsx"): Promise<FileData | null> {
+    exporting.value = true;
+    error.value = "";
+    try {
+      return await api.exportEvaluations({ filter: applied, format });
+    } catch (e) {
+      error.value = message(e);
+      return null;
+    } finally {
+      exporting.value = false;
+    }
+  }
+
+  return { form, rows, loading, error, total, options, keys, next, detail, detailOpen, detailError, exporting, loadOptions, search, reset, nextPage, prevPage, open, exportAs };
 }

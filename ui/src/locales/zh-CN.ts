@@ -86,6 +86,11 @@ export default {
     syncAll: "全部同步",
   },
   evaluations: {
+    export: "导出",
+    exportXlsx: "导出 Excel（.xlsx）",
+    exportCsv: "导出 CSV（Excel/WPS 可直接打开）",
+    exportHint: "按当前查询条件导出，最多 10 万条；更多请用命令行 hcp evaluations export",
+    exported: "已导出 {name}",
     title: "评价查询",
     hall: "大厅",
     level: "评价等级",

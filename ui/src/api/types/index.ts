@@ -30,6 +30,7 @@ export type { EvaluationPage } from "./EvaluationPage";
 export type { EvaluationQuery } from "./EvaluationQuery";
 export type { EvaluationRef } from "./EvaluationRef";
 export type { EvaluationRow } from "./EvaluationRow";
+export type { ExportEvaluationsArgs } from "./ExportEvaluationsArgs";
 export type { FileData } from "./FileData";
 export type { FollowUp } from "./FollowUp";
 export type { FormOptions } from "./FormOptions";
