@@ -289,6 +289,19 @@ async fn export_evaluations(
 }
 
 #[tauri::command]
+async fn set_typical(app: AppState<'_>, args: SetTypicalArgs) -> Result<String, AppError> {
+    app.set_typical(args).await
+}
+
+#[tauri::command]
+async fn typical_cases(
+    app: AppState<'_>,
+    args: TypicalArgs,
+) -> Result<Vec<hcp_store::TypicalCase>, AppError> {
+    app.typical_cases(args).await
+}
+
+#[tauri::command]
 async fn import_file(app: AppState<'_>, args: ImportVisitArgs) -> Result<ImportedFile, AppError> {
     app.import_file(args).await
 }
@@ -448,6 +461,8 @@ fn main() {
             import_review,
             import_file,
             export_evaluations,
+            set_typical,
+            typical_cases,
             visit_template,
             close_visit,
             report_preview,

@@ -130,6 +130,34 @@ pub fn to_action(a: CaseActionInput) -> AppResult<Action> {
 }
 
 impl App {
+    /// 加入/移出典型案例 (officers): the case becomes (or stops being) one of its
+    /// month's 典型案例, which a report drafted for that month uses. Returns the
+    /// month.
+    pub async fn set_typical(&self, a: SetTypicalArgs) -> AppResult<String> {
+        self.with_store(move |s| {
+            let (p, _) = load_profile(s)?;
+            let actor = actor_of(&p.role)?;
+            Ok(s.set_typical(
+                a.case_id,
+                a.typical,
+                Who {
+                    name: &p.name,
+                    actor,
+                },
+            )?)
+        })
+        .await
+    }
+
+    /// A month's 典型案例 (a director: his hall's).
+    pub async fn typical_cases(&self, a: TypicalArgs) -> AppResult<Vec<hcp_store::TypicalCase>> {
+        self.with_store(move |s| {
+            let hall = scoped_hall(s, a.hall_id)?;
+            Ok(s.typical_cases(a.month.trim(), hall.as_deref())?)
+        })
+        .await
+    }
+
     /// The local user profile.
     pub async fn current_user(&self) -> AppResult<UserProfile> {
         self.with_store(|s| Ok(load_profile(s)?.0)).await
@@ -194,7 +222,9 @@ impl App {
         if let Some(u) = &f.urgency
             && !matches!(u.as_str(), "warning" | "overdue" | "soon")
         {
-            return Err(AppError::invalid("超期筛选应为 warning（含超期）、soon（即将超期）或 overdue（已超期）"));
+            return Err(AppError::invalid(
+                "超期筛选应为 warning（含超期）、soon（即将超期）或 overdue（已超期）",
+            ));
         }
         self.with_store(move |s| {
             let (p, _) = load_profile(s)?;

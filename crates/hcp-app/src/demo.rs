@@ -169,6 +169,7 @@ impl App {
         }
         self.with_store(move |s| {
             demo_visits(s, anchor)?;
+            pick_typical(s, anchor)?;
             issue_last_month(s, anchor)?;
             Ok(())
         })
@@ -900,6 +901,50 @@ fn demo_photo(n: u32) -> Vec<u8> {
     out.into_inner()
 }
 
+/// The officer picks two of last month's cases as 典型案例 (加入典型案例): an
+/// escalated one and one that ran over its deadline.
+fn pick_typical(s: &mut Store, anchor: DateTime<Utc>) -> AppResult<()> {
+    let today = bj(anchor).date_naive();
+    let last = today
+        .with_day(1)
+        .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
+        .unwrap_or(today);
+    let month = format!("{:04}-{:02}", last.year(), last.month());
+    if !s.typical_cases(&month, None)?.is_empty() {
+        return Ok(());
+    }
+    let rows = s
+        .list_cases(
+            &CaseFilter {
+                kind: Some("bad_rating".into()),
+                limit: Some(500),
+                ..CaseFilter::default()
+            },
+            anchor,
+        )?
+        .rows;
+    let in_month = |r: &&hcp_store::CaseListRow| {
+        parse_utc(&r.evaluated_at).is_some_and(|t| bj(t).format("%Y-%m").to_string() == month)
+    };
+    let escalated = rows
+        .iter()
+        .filter(in_month)
+        .find(|r| r.state == "closed_escalated");
+    let late = rows
+        .iter()
+        .filter(in_month)
+        .find(|r| r.urgency == Some(hcp_core::case::Urgency::Overdue))
+        .or_else(|| rows.iter().filter(in_month).find(|r| r.state == "closed"));
+    let officer = Who {
+        name: DEMO_OFFICER,
+        actor: Actor::Officer,
+    };
+    for r in [escalated, late].into_iter().flatten() {
+        s.set_typical(r.case_id, true, officer)?;
+    }
+    Ok(())
+}
+
 /// Last month's reports, issued by the demo officer (once): all halls, and the
 /// first hall's own (what its director sees).
 fn issue_last_month(s: &mut Store, anchor: DateTime<Utc>) -> AppResult<()> {
@@ -915,8 +960,7 @@ fn issue_last_month(s: &mut Store, anchor: DateTime<Utc>) -> AppResult<()> {
         .find(|h| h.source == "api")
         .map(|h| h.hall_id);
     for hall_id in [None, first_hall] {
-        if s
-            .issued_reports()?
+        if s.issued_reports()?
             .iter()
             .any(|r| r.month == month && r.hall_id == hall_id)
         {

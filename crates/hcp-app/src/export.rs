@@ -127,7 +127,9 @@ impl<W: Write> EvaluationCsv<W> {
 
     /// Flushes and hands the sink back.
     pub fn finish(self) -> std::io::Result<W> {
-        self.w.into_inner().map_err(|e| std::io::Error::other(e.to_string()))
+        self.w
+            .into_inner()
+            .map_err(|e| std::io::Error::other(e.to_string()))
     }
 }
 
@@ -212,10 +214,23 @@ mod tests {
 
     #[test]
     fn cells_a_spreadsheet_would_run_get_a_leading_quote() {
-        for bad in ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"] {
+        for bad in [
+            "=HYPERLINK(\"http://x\")",
+            "+1+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\t=1",
+            "\r=1",
+        ] {
             assert_eq!(n(bad.to_string()), format!("'{bad}"));
         }
-        for ok in ["材料一次没说清楚", "138****5521", "", "A01", "2026-10-08 09:31:05"] {
+        for ok in [
+            "材料一次没说清楚",
+            "138****5521",
+            "",
+            "A01",
+            "2026-10-08 09:31:05",
+        ] {
             assert_eq!(n(ok.to_string()), ok);
         }
     }

@@ -181,6 +181,8 @@ impl App {
             "import_review" => out(self.import_review(parse(args)?).await),
             "import_file" => out(self.import_file(parse(args)?).await),
             "export_evaluations" => out(self.export_evaluations(parse(args)?).await),
+            "set_typical" => out(self.set_typical(parse(args)?).await),
+            "typical_cases" => out(self.typical_cases(parse(args)?).await),
             _ => Err(AppError::new(
                 "unknown_command",
                 format!("未知的命令 “{command}”"),
@@ -611,7 +613,11 @@ fn to_do(
     s: &Store,
     hall: Option<&str>,
     role: &str,
-) -> AppResult<(Todo, Vec<hcp_store::CaseListRow>, Option<hcp_store::IssuedReport>)> {
+) -> AppResult<(
+    Todo,
+    Vec<hcp_store::CaseListRow>,
+    Option<hcp_store::IssuedReport>,
+)> {
     let now = Utc::now();
     let mut todo = Todo::default();
     for c in s.case_counts(hall, now)? {

@@ -29,8 +29,17 @@ pub fn draft(
     hall: Option<&str>,
     typical: &[i64],
 ) -> AppResult<MonthlyReport> {
+    // No explicit list: the month's cases picked from the inbox (加入典型案例).
+    let typical = if typical.is_empty() {
+        s.typical_cases(month.trim(), hall)?
+            .into_iter()
+            .map(|t| t.case_id)
+            .collect()
+    } else {
+        typical.to_vec()
+    };
     let settings = ReportSettings {
-        typical: typical.to_vec(),
+        typical,
         ..ReportSettings::default()
     };
     hcp_report::build(s, month, hall, settings, Utc::now()).map_err(report_err)

@@ -642,6 +642,27 @@ pub struct VisitReviewArgs {
     pub item_comments: std::collections::BTreeMap<String, String>,
 }
 
+/// 加入/移出典型案例.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "SetTypicalArgs.ts")]
+pub struct SetTypicalArgs {
+    /// 工单号.
+    pub case_id: i64,
+    /// Pick (true) or unpick (false).
+    pub typical: bool,
+}
+
+/// A month's 典型案例, for the report's picker.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "TypicalArgs.ts")]
+pub struct TypicalArgs {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// One hall, or all.
+    #[serde(default)]
+    pub hall_id: Option<String>,
+}
+
 /// 评价查询's 导出.
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export_to = "ExportEvaluationsArgs.ts")]

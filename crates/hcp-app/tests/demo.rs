@@ -148,7 +148,11 @@ async fn the_demo_is_a_lived_in_office_reached_through_the_real_paths() {
 
     // Last month's report, issued, with its 暗访 section.
     let issued = store.issued_reports().unwrap();
-    assert_eq!(issued.len(), 2, "all halls, and one hall's for its director");
+    assert_eq!(
+        issued.len(),
+        2,
+        "all halls, and one hall's for its director"
+    );
     assert!(issued.iter().all(|r| r.month == "2026-10"));
     let all = issued.iter().find(|r| r.hall_id.is_none()).unwrap();
     let (_, json, pdf) = store.issued_report(all.report_id).unwrap();
@@ -176,10 +180,17 @@ async fn the_demo_is_a_lived_in_office_reached_through_the_real_paths() {
     let counts = app.case_counts(CaseCountArgs::default()).await.unwrap();
     assert!(counts.iter().any(|c| c.state == "open" && c.total > 0));
     // 工作台 is a to-do list first.
-    assert!(d.todo.verify > 0 && d.todo.signoff > 0 && d.todo.callback > 0, "{:?}", d.todo);
+    assert!(
+        d.todo.verify > 0 && d.todo.signoff > 0 && d.todo.callback > 0,
+        "{:?}",
+        d.todo
+    );
     assert!(d.todo.appeals > 0, "{:?}", d.todo);
     assert_eq!(d.urgent_cases.len(), 8);
-    assert_eq!(d.latest_report.as_ref().map(|r| r.month.as_str()), Some("2026-10"));
+    assert_eq!(
+        d.latest_report.as_ref().map(|r| r.month.as_str()),
+        Some("2026-10")
+    );
 
     // Loading again (the app restarted) changes nothing.
     let audit_rows = store.verify_audit().unwrap().rows;

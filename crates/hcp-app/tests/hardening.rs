@@ -238,9 +238,16 @@ async fn the_evaluation_export_follows_the_list_filter() {
         .unwrap();
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "BOM for Excel and WPS");
     let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
-    assert_eq!(text.lines().count() as i64, bad + 1, "header + every bad rating");
+    assert_eq!(
+        text.lines().count() as i64,
+        bad + 1,
+        "header + every bad rating"
+    );
     assert!(text.contains("'=cmd|"), "the formula is shown, not run");
-    assert!(text.lines().skip(1).all(|l| l.contains("不满意")), "only bad ratings");
+    assert!(
+        text.lines().skip(1).all(|l| l.contains("不满意")),
+        "only bad ratings"
+    );
 
     let xlsx = app
         .export_evaluations(hcp_app::ExportEvaluationsArgs {
@@ -258,9 +265,7 @@ async fn the_evaluation_export_follows_the_list_filter() {
     assert_eq!(range.height() as i64, bad + 1);
     assert_eq!(range.get((0, 13)).unwrap().to_string(), "评价内容");
     assert!(
-        range
-            .rows()
-            .any(|r| r[13].to_string().starts_with("=cmd|")),
+        range.rows().any(|r| r[13].to_string().starts_with("=cmd|")),
         "text stays text in the workbook"
     );
     let e = app

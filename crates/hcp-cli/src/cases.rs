@@ -146,6 +146,14 @@ pub enum CaseCmd {
         #[arg(long)]
         note: String,
     },
+    /// 加入典型案例（按评价所在月份；生成该月通报时使用），--remove 移出
+    Typical {
+        /// 工单号
+        id: i64,
+        /// 移出典型案例
+        #[arg(long)]
+        remove: bool,
+    },
 }
 
 fn app(db: &Path) -> Result<App, CliError> {
@@ -349,6 +357,20 @@ pub fn case(db: &Path, cmd: CaseCmd) -> Result<ExitCode, CliError> {
     let app = app(db)?;
     let rt = runtime()?;
     let (id, action) = match cmd {
+        CaseCmd::Typical { id, remove } => {
+            let month = rt
+                .block_on(app.set_typical(hcp_app::SetTypicalArgs {
+                    case_id: id,
+                    typical: !remove,
+                }))
+                .map_err(|e| CliError::Msg(e.message))?;
+            if remove {
+                println!("工单 {id} 已移出 {month} 的典型案例。");
+            } else {
+                println!("工单 {id} 已加入 {month} 的典型案例（生成 {month} 通报时使用）。");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         CaseCmd::Show { id, json: as_json } => {
             let d = rt
                 .block_on(app.case_detail(CaseIdArgs { case_id: id }))

@@ -62,6 +62,11 @@ async fn the_pdf_reads_in_chinese_the_workbook_opens_and_an_issued_report_never_
     let d = db.clone();
     let out = dir.path().to_path_buf();
     tokio::task::spawn_blocking(move || {
+        // 典型案例 picked from the inbox are the report's.
+        let cases: Value = serde_json::from_str(&ok(&d, &["cases", "list", "--json"])).unwrap();
+        let picked = cases["rows"][0]["case_id"].as_i64().unwrap();
+        let said = ok(&d, &["case", "typical", &picked.to_string()]);
+        assert!(said.contains("已加入 2026-10 的典型案例"), "{said}");
         let json_path = out.join("r.json");
         let pdf_path = out.join("r.pdf");
         let xlsx_path = out.join("r.xlsx");
@@ -107,6 +112,8 @@ async fn the_pdf_reads_in_chinese_the_workbook_opens_and_an_issued_report_never_
         let model: Value =
             serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
         assert_eq!(model["schema"], "hcp-monthly-report/1");
+        assert_eq!(model["typical_cases"][0]["case_id"].as_i64(), Some(picked));
+        assert_eq!(model["typical_cases"].as_array().unwrap().len(), 1);
         assert!(model["overall"]["evaluations"].as_i64().unwrap() > 2_000);
 
         let text = Command::new("pdftotext")

@@ -287,7 +287,11 @@ pub enum Cell {
 /// One sheet with a bold, frozen header row and the rows under it: the
 /// evaluation list's Excel export. Text is always written as text (a comment
 /// starting with `=` stays a comment).
-pub fn table_xlsx(sheet: &str, headers: &[(&str, f64)], rows: &[Vec<Cell>]) -> Result<Vec<u8>, ReportError> {
+pub fn table_xlsx(
+    sheet: &str,
+    headers: &[(&str, f64)],
+    rows: &[Vec<Cell>],
+) -> Result<Vec<u8>, ReportError> {
     let mut wb = Workbook::new();
     let f = Fmt {
         head: Format::new().set_bold().set_background_color("#DDEBF7"),

@@ -289,10 +289,32 @@ pub struct CaseDetail {
     pub unreachable_attempts: u32,
     /// 协办部门.
     pub co_departments: Vec<String>,
+    /// The month it is a 典型案例 of, if picked.
+    pub typical_month: Option<String>,
     /// Every step, oldest first.
     pub timeline: Vec<CaseEvent>,
     /// Decisions for the hall and their delivery.
     pub decisions: Vec<OutboxRow>,
+}
+
+/// A case picked as a 典型案例.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export_to = "TypicalCase.ts")]
+pub struct TypicalCase {
+    /// 工单号.
+    pub case_id: i64,
+    /// 大厅编码.
+    pub hall_id: String,
+    /// 大厅名称.
+    pub hall_name: Option<String>,
+    /// The rating.
+    pub evaluation_id: String,
+    /// Its comment.
+    pub comment: Option<String>,
+    /// State (storage name).
+    pub state: String,
+    /// Who picked it.
+    pub added_by: String,
 }
 
 /// What an action did.
@@ -1438,9 +1460,100 @@ impl Store {
             reopened: stored.case.reopened,
             unreachable_attempts: stored.case.unreachable_attempts,
             co_departments: stored.case.co_departments.clone(),
+            typical_month: self
+                .conn
+                .prepare_cached("SELECT month FROM typical_cases WHERE case_id = ?1 LIMIT 1")?
+                .query_row([case_id], |r| r.get(0))
+                .optional()?,
             timeline,
             decisions,
         })
+    }
+
+    /// Marks a case as a 典型案例 of its rating's month (Beijing), or takes the
+    /// mark away; audited. Returns the month.
+    pub fn set_typical(&mut self, case_id: i64, typical: bool, who: Who<'_>) -> Result<String> {
+        if who.actor != Actor::Officer {
+            return Err(StoreError::Refused("只有效能督查员可以选定典型案例".into()));
+        }
+        let tx = self.write_tx()?;
+        let evaluated_at: String = tx
+            .query_row(
+                "SELECT evaluated_at FROM cases WHERE case_id = ?1",
+                [case_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or(StoreError::UnknownCase(case_id))?;
+        let month = DateTime::parse_from_rfc3339(&evaluated_at)
+            .map(|t| {
+                t.with_timezone(&hcp_core::metrics::beijing())
+                    .format("%Y-%m")
+                    .to_string()
+            })
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let changed = if typical {
+            tx.execute(
+                "INSERT OR IGNORE INTO typical_cases (month, case_id, added_by, added_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![month, case_id, who.name, now_text()],
+            )?
+        } else {
+            tx.execute(
+                "DELETE FROM typical_cases WHERE month = ?1 AND case_id = ?2",
+                params![month, case_id],
+            )?
+        };
+        if changed > 0 {
+            append_in(
+                &tx,
+                &AuditEntry {
+                    actor: who.name,
+                    role: who.actor.as_str(),
+                    subject: &format!("case:{case_id}"),
+                    action: if typical {
+                        "typical_added"
+                    } else {
+                        "typical_removed"
+                    },
+                    detail: &json!({
+                        "summary": if typical {
+                            format!("选为 {month} 典型案例")
+                        } else {
+                            format!("不再作为 {month} 典型案例")
+                        },
+                        "month": month,
+                    })
+                    .to_string(),
+                },
+            )?;
+        }
+        tx.commit()?;
+        Ok(month)
+    }
+
+    /// The month's 典型案例 (of one hall, or all), in the order they were picked.
+    pub fn typical_cases(&self, month: &str, hall_id: Option<&str>) -> Result<Vec<TypicalCase>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT t.case_id, c.hall_id, h.name, c.evaluation_id, e.comment, c.state, t.added_by
+             FROM typical_cases t JOIN cases c ON c.case_id = t.case_id
+             LEFT JOIN halls h ON h.hall_id = c.hall_id
+             LEFT JOIN evaluations e ON e.hall_id = c.hall_id AND e.id = c.evaluation_id
+             WHERE t.month = ?1 AND (?2 IS NULL OR c.hall_id = ?2)
+             ORDER BY t.added_at, t.case_id",
+        )?;
+        let rows = stmt.query_map(params![month, hall_id], |r| {
+            Ok(TypicalCase {
+                case_id: r.get(0)?,
+                hall_id: r.get(1)?,
+                hall_name: r.get(2)?,
+                evaluation_id: r.get(3)?,
+                comment: r.get(4)?,
+                state: r.get(5)?,
+                added_by: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Every step of a case, oldest first.

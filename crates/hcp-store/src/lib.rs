@@ -32,7 +32,7 @@ pub use browse::{
 pub use bundle::bundle_format;
 pub use cases::{
     CaseChange, CaseDeadline, CaseDetail, CaseEvent, CaseFilter, CaseListRow, CasePage, CaseRules,
-    CaseStateCount, OutboxRow, OutboxSummary, SYSTEM_NAME, Who,
+    CaseStateCount, OutboxRow, OutboxSummary, SYSTEM_NAME, TypicalCase, Who,
 };
 pub use feed::{FeedRecord, PageOutcome, PageToApply, QuarantineEntry, SyncState};
 pub use halls::HallRecord;
@@ -104,6 +104,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_report_index.sql"),
     include_str!("../migrations/0009_visit_keys.sql"),
     include_str!("../migrations/0010_tasks_and_reviews.sql"),
+    include_str!("../migrations/0011_typical_cases.sql"),
 ];
 
 /// The schema version this build writes.

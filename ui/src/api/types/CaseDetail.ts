@@ -47,6 +47,10 @@ unreachable_attempts: number,
  */
 co_departments: Array<string>, 
 /**
+ * The month it is a 典型案例 of, if picked.
+ */
+typical_month: string | null, 
+/**
  * Every step, oldest first.
  */
 timeline: Array<CaseEvent>, 
