@@ -339,6 +339,8 @@ pub struct CaseChange {
 pub struct OutboxSummary {
     /// 大厅编码.
     pub hall_id: String,
+    /// 大厅名称 (none when the hall was removed).
+    pub hall_name: Option<String>,
     /// Waiting to be delivered.
     pub pending: i64,
     /// Delivered (accepted or duplicate).
@@ -1614,12 +1616,14 @@ impl Store {
             "SELECT hall_id, sum(state = 'pending'), sum(state = 'delivered'), sum(state = 'rejected'),
                     (SELECT last_error FROM outbox o2 WHERE o2.hall_id = o.hall_id
                        AND o2.state = 'pending' AND o2.last_error IS NOT NULL
-                     ORDER BY seq LIMIT 1)
+                     ORDER BY seq LIMIT 1),
+                    (SELECT name FROM halls h WHERE h.hall_id = o.hall_id)
              FROM outbox o GROUP BY hall_id ORDER BY hall_id",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(OutboxSummary {
                 hall_id: r.get(0)?,
+                hall_name: r.get(5)?,
                 pending: r.get(1)?,
                 delivered: r.get(2)?,
                 rejected: r.get(3)?,

@@ -9,6 +9,10 @@ export type OutboxSummary = {
  */
 hall_id: string, 
 /**
+ * 大厅名称 (none when the hall was removed).
+ */
+hall_name: string | null, 
+/**
  * Waiting to be delivered.
  */
 pending: number, 
