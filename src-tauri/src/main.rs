@@ -348,8 +348,35 @@ async fn report_list(app: AppState<'_>) -> Result<Vec<IssuedReport>, AppError> {
 }
 
 #[tauri::command]
-async fn save_file(app: AppState<'_>, args: SaveFileArgs) -> Result<String, AppError> {
-    app.save_file(args).await
+async fn save_file(
+    window: tauri::Window,
+    app: AppState<'_>,
+    args: SaveFileArgs,
+) -> Result<String, AppError> {
+    if !args.ask {
+        return app.save_file(args).await;
+    }
+    // The system's save dialog: the user chooses where (the shell's job).
+    use tauri_plugin_dialog::DialogExt;
+    let ext = std::path::Path::new(&args.file_name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_owned();
+    let name = args.file_name.clone();
+    let chosen = tokio::task::spawn_blocking(move || {
+        let mut d = window.dialog().file().set_file_name(&name);
+        if !ext.is_empty() {
+            d = d.add_filter(ext.to_uppercase(), &[ext.as_str()]);
+        }
+        d.blocking_save_file()
+    })
+    .await
+    .map_err(|e| AppError::new("internal", e.to_string()))?;
+    match chosen.and_then(|p| p.into_path().ok()) {
+        Some(path) => app.save_file_at(path, args).await,
+        None => Err(AppError::new("cancelled", "已取消保存")),
+    }
 }
 
 #[tauri::command]
@@ -375,6 +402,7 @@ fn main() {
         .init();
     let demo = std::env::args().any(|a| a == "--demo");
     let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .setup(move |tauri_app| {
             let db = match std::env::var_os("HCP_DB") {
                 Some(p) => std::path::PathBuf::from(p),

@@ -181,6 +181,50 @@ impl App {
         Ok(path.display().to_string())
     }
 
+    /// Saves an export where the user chose in the save dialog (the desktop
+    /// shell asks); the console's extension is added when the name lacks it.
+    /// Returns the path.
+    pub async fn save_file_at(&self, chosen: PathBuf, a: SaveFileArgs) -> AppResult<String> {
+        let Some(ext) = openable_extension(&a.file_name) else {
+            return Err(AppError::invalid(
+                "只能保存 PDF、Excel（.xlsx）、CSV、JSON 或暗访交件（.hcpv）文件",
+            ));
+        };
+        let name_ok = chosen
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(openable_extension)
+            .is_some_and(|e| e == ext);
+        let path = if name_ok {
+            chosen
+        } else {
+            let mut p = chosen.into_os_string();
+            p.push(format!(".{ext}"));
+            PathBuf::from(p)
+        };
+        let bytes = B64
+            .decode(a.data_base64.trim())
+            .map_err(|_| AppError::invalid("文件数据无法读取（base64 格式错误）"))?;
+        let p2 = path.clone();
+        tokio::task::spawn_blocking(move || {
+            // Aside, then renamed over: a failed write never leaves half a file.
+            let tmp = p2.with_extension(format!("{ext}.part"));
+            std::fs::write(&tmp, &bytes)
+                .and_then(|()| std::fs::rename(&tmp, &p2))
+                .map_err(|e| {
+                    let _ = std::fs::remove_file(&tmp);
+                    AppError::new("internal", format!("无法保存 {}：{e}", p2.display()))
+                })
+        })
+        .await??;
+        self.exports
+            .saved
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(path.clone());
+        Ok(path.display().to_string())
+    }
+
     /// Opens a file this run saved in the system's viewer (its print dialog is one
     /// click away), through the platform's API, never a shell.
     pub async fn open_file(&self, a: OpenFileArgs) -> AppResult<()> {

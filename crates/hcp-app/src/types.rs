@@ -844,6 +844,10 @@ pub struct SaveFileArgs {
     pub file_name: String,
     /// The bytes, base64.
     pub data_base64: String,
+    /// Let the user choose where (the desktop's save dialog); otherwise it goes
+    /// into the download folder (printing, the browser bridge).
+    #[serde(default)]
+    pub ask: bool,
 }
 
 /// A file the app saved, to open in the system's viewer.

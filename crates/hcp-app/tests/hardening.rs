@@ -60,6 +60,7 @@ async fn files_open_through_the_platform_api_and_only_when_saved_by_this_run() {
         .save_file(SaveFileArgs {
             file_name: name.into(),
             data_base64: "JVBERi0xLjQ=".into(),
+            ask: false,
         })
         .await
         .unwrap();
@@ -91,12 +92,32 @@ async fn files_open_through_the_platform_api_and_only_when_saved_by_this_run() {
             .save_file(SaveFileArgs {
                 file_name: bad.into(),
                 data_base64: "AA==".into(),
+                ask: false,
             })
             .await
             .unwrap_err();
         assert_eq!(e.code, "invalid_input", "{bad}");
     }
     assert_eq!(opened.lock().unwrap().len(), 1, "nothing else was opened");
+    // Saved where the save dialog said (the extension added when left out):
+    // opened like the rest.
+    let chosen = dir.path().join("我的文件夹");
+    std::fs::create_dir_all(&chosen).unwrap();
+    let at = app
+        .save_file_at(
+            chosen.join("十月通报"),
+            SaveFileArgs {
+                file_name: "2026-10好差评情况通报.pdf".into(),
+                data_base64: "JVBERi0xLjQ=".into(),
+                ask: true,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(PathBuf::from(&at), chosen.join("十月通报.pdf"));
+    assert_eq!(std::fs::read(&at).unwrap(), b"%PDF-1.4");
+    app.open_file(OpenFileArgs { path: at }).await.unwrap();
+    assert_eq!(opened.lock().unwrap().len(), 2);
     // Another run (another App) did not save it: refused there.
     let other = App::open(dir.path().join("hcp.db"))
         .unwrap()

@@ -122,7 +122,10 @@ export const api = {
   reportExport: (a: ReportExportArgs) => call<FileData>("report_export", a),
   reportIssue: (month: string, hall_id: string | null, correction: string | null, typical: number[] = []) => call<IssuedReport>("report_issue", { month, hall_id, correction, typical }),
   reportList: () => call<IssuedReport[]>("report_list"),
-  saveFile: (file_name: string, data_base64: string) => call<string>("save_file", { file_name, data_base64 }),
+  /** Into the download folder, without asking (printing). */
+  saveFile: (file_name: string, data_base64: string) => call<string>("save_file", { file_name, data_base64, ask: false }),
+  /** Where the user chooses in the desktop's save dialog. */
+  saveFileAs: (file_name: string, data_base64: string) => call<string>("save_file", { file_name, data_base64, ask: true }),
   openFile: (path: string) => call<null>("open_file", { path }),
 };
 

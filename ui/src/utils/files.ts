@@ -25,14 +25,22 @@ export function saveBase64(fileName: string, base64: string, mime = "application
 }
 
 /** Hands an export to the user: a browser download, or — in the desktop window,
- * whose webview cannot download — a file saved in the 下载 folder. Returns the
- * saved path in the desktop window, `null` in a browser. */
+ * whose webview cannot download — a file saved where the user chooses in the save
+ * dialog. Returns the saved path in the desktop window, `null` in a browser, and
+ * `false` when the user cancelled the dialog (say nothing then). */
 export async function deliver(
   f: { file_name: string; data_base64: string; mime: string },
   desktop: boolean,
   save: (name: string, data: string) => Promise<string>,
-): Promise<string | null> {
-  if (desktop) return save(f.file_name, f.data_base64);
+): Promise<string | null | false> {
+  if (desktop) {
+    try {
+      return await save(f.file_name, f.data_base64);
+    } catch (e) {
+      if ((e as { code?: string }).code === "cancelled") return false;
+      throw e;
+    }
+  }
   saveBase64(f.file_name, f.data_base64, f.mime);
   return null;
 }

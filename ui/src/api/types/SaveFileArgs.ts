@@ -11,4 +11,9 @@ file_name: string,
 /**
  * The bytes, base64.
  */
-data_base64: string, };
+data_base64: string, 
+/**
+ * Let the user choose where (the desktop's save dialog); otherwise it goes
+ * into the download folder (printing, the browser bridge).
+ */
+ask: boolean, };
