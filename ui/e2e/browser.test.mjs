@@ -4,7 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { readFileSync, writeFileSync } from "node:fs";
-import { appendToHall, artifacts, field, launchBrowser, pick, startHall, startUi, stopAll } from "./harness.mjs";
+import { appendToHall, artifacts, bridge, field, launchBrowser, pick, startHall, startUi, stopAll } from "./harness.mjs";
 
 const HOSTILE = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">跑了三趟';
 const CASE_EVAL = "ECASE0001";
@@ -275,19 +275,6 @@ test("settings: deadline policies and the calendar", async () => {
   await shot("11-settings");
 });
 
-/** Calls a command of a `hcp serve-ui` directly (set-up only; the flows click). */
-async function bridge(uiUrl, command, args) {
-  const u = new URL(uiUrl);
-  const res = await fetch(`${u.origin}/api/${command}`, {
-    method: "POST",
-    headers: { "x-hcp-token": u.searchParams.get("token"), "content-type": "application/json" },
-    body: JSON.stringify(args ?? {}),
-  });
-  const body = await res.json();
-  if (!res.ok) throw new Error(`${command}: ${res.status} ${JSON.stringify(body)}`);
-  return body;
-}
-
 // A 64×48 PNG (one colour), as a photo from the field.
 const PHOTO = Buffer.from(
   "iVBORw0KGgoAAAANSUhEUgAAAEAAAAAwCAIAAAAuKetIAAAAZElEQVR4nO3PUQkAIBTAwBfHOMY2liH8OITBAtzm7PV1wwUNaEEDWtCAFjSgBQ1oQQNa0IAWNKAFDWhBA1rQgBY0oAUNaEEDWtCAFjSgBQ1oQQNa0IAWNKAFDWhBA1rQgBY8dgGMoQDivq/y5gAAAABJRU5ErkJggg==",
@@ -380,7 +367,7 @@ test("a shopper fills a visit with a photo, submits and exports; an officer impo
   await page.getByTestId("revoke-key").click();
   await page.locator(".el-message-box__btns .el-button--primary").click();
   await page.locator(".el-message--success", { hasText: "已撤销对 暗访员甲" }).waitFor();
-  assert.match(await page.getByTestId("trusted-key").innerText(), /已撤销/);
+  await page.getByTestId("trusted-key").filter({ hasText: "已撤销" }).waitFor();
   await page.getByTestId("import-file").setInputFiles(bundle);
   await page.getByText(/被撤销信任/).first().waitFor();
 });

@@ -87,9 +87,13 @@ test("loading the demo fills the dashboard with non-zero figures", async () => {
     const n = Number((await textOf('[data-testid="stat-month"]')).replace(/,/g, ""));
     return n > 0 ? n : null;
   });
-  assert.ok(month > 1000, `month count ${month}`);
+  // The demo runs up to today, so on the 1st of a month 本月 holds one day (~90 ratings).
+  assert.ok(month > 10, `month count ${month}`);
   assert.match(await textOf('[data-testid="stat-good-rate"]'), /^\d+\.\d\d%$/);
-  assert.ok(Number((await textOf('[data-testid="stat-bad"]')).replace(/,/g, "")) > 0);
+  // The to-do list is the officer's first view: the lived-in demo always has cases waiting.
+  const todo = Number((await textOf('[data-testid="todo-verify"]')).replace(/\D/g, ""));
+  assert.ok(todo > 0, `待核实 ${todo}`);
+  assert.match(await textOf('[data-testid="latest-report"]'), /第\d+期/);
   const halls = await textOf('[data-testid="hall-status-table"]');
   assert.match(halls, /政务服务中心/);
   // A screenshot taken right after a DOM change can show the previous paint.

@@ -100,3 +100,33 @@ export async function pick(page, testid, text) {
 export function field(page, testid) {
   return page.locator(`input[data-testid="${testid}"], [data-testid="${testid}"] input`).first();
 }
+
+/** Calls a command of a `hcp serve-ui` directly (set-up only; the flows click). */
+export async function bridge(uiUrl, command, args) {
+  const u = new URL(uiUrl);
+  const res = await fetch(`${u.origin}/api/${command}`, {
+    method: "POST",
+    headers: { "x-hcp-token": u.searchParams.get("token"), "content-type": "application/json" },
+    body: JSON.stringify(args ?? {}),
+  });
+  const body = await res.json();
+  if (!res.ok) throw new Error(`${command}: ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** Answers every checklist item of the open visit form: pass, except the given
+ * items deducted (1 point). */
+export async function fillVisit(page, deduct = []) {
+  for (let i = 0; i < 9; i++) {
+    await page.getByTestId(`section-${i}`).click();
+    const passes = page.locator('[data-testid^="pass-"]');
+    await passes.first().waitFor();
+    const n = await passes.count();
+    for (let k = 0; k < n; k++) {
+      const id = (await passes.nth(k).getAttribute("data-testid")).slice(5);
+      if (deduct.includes(id)) await page.getByTestId(`deduct-${id}`).click();
+      else await passes.nth(k).click();
+    }
+  }
+  await page.waitForFunction(() => /已自动保存/.test(document.querySelector('[data-testid="saved-indicator"]')?.textContent ?? ""));
+}

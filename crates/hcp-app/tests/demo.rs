@@ -119,7 +119,10 @@ async fn the_demo_is_a_lived_in_office_reached_through_the_real_paths() {
     let visits = store.list_visits(None).unwrap();
     let mut vstates: Vec<_> = visits.iter().map(|v| v.state.as_str()).collect();
     vstates.sort_unstable();
-    assert_eq!(vstates, ["accepted", "closed", "closed", "returned"]);
+    assert_eq!(
+        vstates,
+        ["accepted", "closed", "closed", "returned", "submitted"]
+    );
     assert!(visits.iter().all(|v| v.shopper.as_deref() == Some("李明")));
     let photos: usize = visits
         .iter()
@@ -165,6 +168,10 @@ async fn the_demo_is_a_lived_in_office_reached_through_the_real_paths() {
     );
     assert!(model["overall"]["evaluations"].as_i64().unwrap() > 1_000);
 
+    // A broken record from a hall waits in the quarantine with its reason.
+    let q = store.quarantine(None).unwrap();
+    assert_eq!(q.len(), 1);
+    assert!(q[0].reason.contains("level"), "{}", q[0].reason);
     // The chain holds.
     assert!(store.verify_audit().unwrap().broken_at.is_none());
 
@@ -186,6 +193,7 @@ async fn the_demo_is_a_lived_in_office_reached_through_the_real_paths() {
         d.todo
     );
     assert!(d.todo.appeals > 0, "{:?}", d.todo);
+    assert_eq!(d.todo.visits_to_review, 1, "{:?}", d.todo);
     assert_eq!(d.urgent_cases.len(), 8);
     assert_eq!(
         d.latest_report.as_ref().map(|r| r.month.as_str()),

@@ -71,7 +71,7 @@ fn demo_prints_a_summary_of_the_synced_demo_hall() {
         "the first sync brings the ratings: {stdout}"
     );
     assert!(
-        stdout.contains("暗访记录 4 条，已签发通报 2 期"),
+        stdout.contains("暗访记录 5 条，已签发通报 2 期"),
         "{stdout}"
     );
     // Built through the real paths: the audit chain holds.

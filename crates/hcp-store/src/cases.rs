@@ -695,6 +695,9 @@ fn open_case(
     };
     let detail = json!({
         "from": null, "to": case.state.as_str(), "summary": summary,
+        // The case runs from the rating (its deadlines count from it); a late
+        // sync shows as "recorded later" rather than out of order.
+        "acted_at": utc_text(e.evaluated_at.with_timezone(&Utc)),
         "evaluation_id": e.evaluation_id, "hall_id": e.hall_id,
     });
     append_in(

@@ -1,0 +1,160 @@
+// The first ten minutes: a tour of every page on the built-in demo (`hcp serve-ui
+// --demo`, the same demo the window loads), in Debian's Chromium. Every page must
+// show the demo's data — no empty table or empty state that the demo could have
+// filled. Screenshots of each page go to artifacts/tour/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { mkdirSync } from "node:fs";
+import { bridge, launchBrowser, repoDir, startUi, stopAll } from "./harness.mjs";
+
+const shots = path.join(repoDir, "artifacts", "tour");
+mkdirSync(shots, { recursive: true });
+let url, browser, page;
+
+before(async () => {
+  url = await startUi(["--demo"]);
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  page.setDefaultTimeout(30_000);
+  await page.goto(url);
+});
+
+after(async () => {
+  await browser?.close();
+  stopAll();
+});
+
+const shot = (name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+
+/** The test ids of visible empty tables and empty states on the page, except
+ * those a user has to ask for first (`allowed`). */
+async function empties(allowed = []) {
+  return page.evaluate((allowed) => {
+    const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+    const out = [];
+    for (const el of document.querySelectorAll(".el-table__empty-text, .el-empty")) {
+      if (!visible(el)) continue;
+      const id = el.closest("[data-testid]")?.getAttribute("data-testid") ?? "(no test id)";
+      if (!allowed.includes(id)) out.push(id);
+    }
+    return out;
+  }, allowed);
+}
+
+async function visit(menu, ready) {
+  await page.getByTestId(`menu-${menu}`).click();
+  await page.waitForFunction((m) => location.hash.startsWith(`#/${m}`), menu);
+  await ready();
+}
+
+const rows = (testid) => page.locator(`[data-testid="${testid}"] .el-table__body tbody tr`);
+
+test("工作台 opens on the officer's to-do list, with the figures, the deadlines and the latest report", async () => {
+  await page.getByTestId("todo").waitFor();
+  const n = async (key) => Number((await page.getByTestId(`todo-${key}`).locator(".todo-n").innerText()).replace(/,/g, ""));
+  for (const key of ["verify", "signoff", "callback", "appeals", "visits"]) assert.ok((await n(key)) > 0, `待办 ${key} is empty`);
+  await rows("urgent-cases").first().waitFor();
+  assert.match(await page.getByTestId("latest-report").innerText(), /第\d+期/);
+  await page.getByTestId("stat-month").waitFor();
+  assert.notEqual((await page.getByTestId("stat-month").innerText()).trim(), "0");
+  assert.deepEqual(await empties(), []);
+  await shot("01-dashboard");
+  // A figure opens the inbox filtered to it.
+  await page.getByTestId("todo-signoff").click();
+  await page.waitForFunction(() => location.hash.includes("tab=awaiting_signoff"));
+  await rows("case-table").first().waitFor();
+  const states = await page.getByTestId("case-state").allInnerTexts();
+  assert.ok(states.length > 0 && states.every((s) => s.trim() === "待验收"), states.join(","));
+});
+
+test("评价查询 lists the demo's ratings", async () => {
+  await visit("evaluations", () => rows("evaluation-table").first().waitFor());
+  assert.deepEqual(await empties(), []);
+  await shot("02-evaluations");
+});
+
+test("差评工单 has every state, and a case shows its whole history", async () => {
+  await visit("cases", () => rows("case-table").first().waitFor());
+  assert.deepEqual(await empties(), []);
+  await shot("03-cases");
+  // A closed case with a full history: opened, verified, rectified, accepted, called back.
+  const closed = await bridge(url, "list_cases", { states: ["closed"], limit: 100 });
+  let c = null;
+  let events = 0;
+  for (const row of closed.rows) {
+    const d = await bridge(url, "case_detail", { case_id: row.case_id });
+    if (d.timeline.some((e) => e.action === "callback") && d.timeline.length > events) {
+      c = row;
+      events = d.timeline.length;
+    }
+  }
+  assert.ok(c && events >= 5, `a closed case that went the whole way (${events} steps)`);
+  await page.goto(`${url.split("?")[0]}#/cases/${c.case_id}`);
+  await page.getByTestId("timeline").waitFor();
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="timeline-item"]').length === n, events);
+  // Oldest first, in the order things happened.
+  const times = await page.locator(".el-timeline-item__timestamp").allInnerTexts();
+  assert.deepEqual([...times].sort(), times, times.join(" / "));
+  assert.deepEqual(await empties(), []);
+  await shot("04-case-detail");
+});
+
+test("申诉复核 has appeals waiting", async () => {
+  await visit("appeals", () => page.waitForFunction(() => document.querySelectorAll('[data-testid="case-state"]').length > 0));
+  assert.deepEqual(await empties(), []);
+  await shot("05-appeals");
+});
+
+test("暗访 has visits in every stage, with photos and trusted keys", async () => {
+  await visit("visits", () => rows("visit-table").first().waitFor());
+  assert.equal(await rows("visit-table").count(), 5);
+  assert.ok((await page.getByTestId("trusted-key").count()) >= 1);
+  assert.deepEqual(await empties(), []);
+  await shot("06-visits");
+  const visits = await bridge(url, "list_visits", {});
+  const returned = visits.find((v) => v.state === "returned");
+  await page.goto(`${url.split("?")[0]}#/visits/${returned.visit_id}`);
+  await page.getByTestId("review-note").waitFor();
+  await page.getByTestId("section-3").click();
+  await page.getByTestId("photo-thumb").locator("img").first().waitFor();
+  await shot("07-visit-returned");
+});
+
+test("月度通报 has last month's issue and its 典型案例", async () => {
+  await visit("reports", () => rows("r-issued").first().waitFor());
+  assert.ok((await page.getByTestId("r-typical-case").count()) >= 1, "典型案例 picked");
+  // The page preview waits for the user to ask for it (it renders every page).
+  assert.deepEqual(await empties(["r-pages"]), []);
+  await shot("08-reports");
+});
+
+test("大厅与同步 shows the halls and a quarantined record", async () => {
+  await visit("halls", () => rows("hall-table").first().waitFor());
+  assert.equal(await rows("hall-table").count(), 3);
+  await rows("quarantine-table").first().waitFor();
+  assert.deepEqual(await empties(), []);
+  await shot("09-halls");
+});
+
+test("设置 shows policies, the calendar and delivered decisions by hall name", async () => {
+  await visit("settings", () => rows("outbox-table").first().waitFor());
+  assert.match(await page.getByTestId("outbox-table").innerText(), /政务服务中心/);
+  assert.deepEqual(await empties(), []);
+  await shot("10-settings");
+});
+
+test("a director's 工作台: his hall's figures, his open cases and his hall's report", async () => {
+  await bridge(url, "set_user", { name: "周主任", role: "director", hall_id: "340825-ZWFW" });
+  await page.goto(`${url.split("?")[0]}#/dashboard`);
+  await page.reload();
+  await page.getByTestId("todo").waitFor();
+  assert.match(await page.getByTestId("todo").innerText(), /本大厅待办情况/);
+  await rows("urgent-cases").first().waitFor();
+  const halls = await page.getByTestId("urgent-cases").locator("tbody tr td:nth-child(2)").allInnerTexts();
+  assert.ok(halls.every((h) => h.includes("太湖县")), halls.join(","));
+  assert.match(await page.getByTestId("latest-report").innerText(), /340825-ZWFW/);
+  assert.deepEqual(await empties(), []);
+  await shot("11-director-dashboard");
+  await bridge(url, "set_user", { name: "陈静", role: "officer", hall_id: null });
+});
