@@ -531,6 +531,14 @@ fn queue_decision(
         // hall-api decisions are about evaluations; a visit finding has none.
         return Ok(false);
     }
+    let source: Option<String> = tx
+        .prepare_cached("SELECT source FROM halls WHERE hall_id = ?1")?
+        .query_row([&stored.hall_id], |r| r.get(0))
+        .optional()?;
+    if source.as_deref().is_some_and(|s| s != "api") {
+        // A hall known from spreadsheet exports has no server to tell.
+        return Ok(false);
+    }
     let decision = Decision {
         id: uuid::Uuid::new_v4().to_string(),
         kind: d.kind.to_owned(),

@@ -205,6 +205,27 @@ impl Store {
     /// transaction (all or nothing). During a bulk sync this writes the random
     /// per-window/per-staff index pages once per batch instead of once per page.
     pub fn apply_pages(&mut self, hall_id: &str, pages: &[PageToApply<'_>]) -> Result<PageOutcome> {
+        self.store_pages(hall_id, pages, true)
+    }
+
+    /// Stores records that came from somewhere other than the hall's feed (a
+    /// spreadsheet export): the same upsert, quarantine, case engine and per-day
+    /// figures as [`Store::apply_pages`], in one transaction, but the hall's feed
+    /// cursor is left where it is (`next_cursor` is ignored).
+    pub fn apply_import_pages(
+        &mut self,
+        hall_id: &str,
+        pages: &[PageToApply<'_>],
+    ) -> Result<PageOutcome> {
+        self.store_pages(hall_id, pages, false)
+    }
+
+    fn store_pages(
+        &mut self,
+        hall_id: &str,
+        pages: &[PageToApply<'_>],
+        move_cursor: bool,
+    ) -> Result<PageOutcome> {
         let Some(last) = pages.last() else {
             return Ok(PageOutcome::default());
         };
@@ -217,7 +238,10 @@ impl Store {
                 && p.skipped_unknown == 0
                 && p.profile.is_none()
         });
-        if empty && self.sync_state(hall_id)?.cursor.as_deref() == Some(last.next_cursor) {
+        if empty
+            && (!move_cursor
+                || self.sync_state(hall_id)?.cursor.as_deref() == Some(last.next_cursor))
+        {
             return Ok(PageOutcome::default());
         }
         let tx = self.write_tx()?;
@@ -233,7 +257,7 @@ impl Store {
         }
         days.write(&tx)?;
         let n = tx.execute(
-            "UPDATE sync_state SET cursor = ?2, pages_total = pages_total + ?6,
+            "UPDATE sync_state SET cursor = CASE WHEN ?7 THEN ?2 ELSE cursor END, pages_total = pages_total + ?6,
                     records_total = records_total + ?3, quarantined_total = quarantined_total + ?4,
                     skipped_total = skipped_total + ?5
              WHERE hall_id = ?1",
@@ -243,7 +267,8 @@ impl Store {
                 seen,
                 out.quarantined as i64,
                 out.skipped as i64,
-                pages.len() as i64
+                pages.len() as i64,
+                move_cursor
             ],
         )?;
         if n == 0 {

@@ -136,6 +136,7 @@ impl Store {
             "DELETE FROM quarantine WHERE hall_id = ?1",
             "DELETE FROM sync_state WHERE hall_id = ?1",
             "DELETE FROM evaluation_days WHERE hall_id = ?1",
+            "DELETE FROM import_halls WHERE hall_id = ?1",
         ] {
             tx.execute(sql, [hall_id])?;
         }

@@ -12,6 +12,7 @@ mod bundle;
 mod cases;
 mod feed;
 mod halls;
+mod imports;
 mod issued;
 mod queries;
 mod report;
@@ -36,6 +37,7 @@ pub use cases::{
 };
 pub use feed::{FeedRecord, PageOutcome, PageToApply, QuarantineEntry, SyncState};
 pub use halls::HallRecord;
+pub use imports::{ImportProfile, ImportRecord};
 pub use issued::{IssuedReport, NextIssue};
 pub use queries::{EvaluationKey, EvaluationRow, HallCounts, QuarantineRow};
 pub use report::{LevelCount, ReportAppeal, ReportCase, ReportVisit};
@@ -105,6 +107,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_visit_keys.sql"),
     include_str!("../migrations/0010_tasks_and_reviews.sql"),
     include_str!("../migrations/0011_typical_cases.sql"),
+    include_str!("../migrations/0012_imports.sql"),
 ];
 
 /// The schema version this build writes.

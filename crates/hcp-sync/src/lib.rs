@@ -120,8 +120,9 @@ pub enum SyncError {
     /// The registered hall code is not a plain code (registered by an older version).
     #[error("{0}：请移除该大厅（hcp hall remove）后重新添加")]
     InvalidHallId(String),
-    /// The hall is known from a task package only: it has no server here.
-    #[error("大厅 “{0}” 来自暗访任务包，本机没有它的服务器地址，无需同步")]
+    /// The hall is known from a task package or spreadsheet imports only: it has
+    /// no server here.
+    #[error("大厅 “{0}” 来自暗访任务包或导入的评价表格，本机没有它的服务器地址，无需同步")]
     NotSynced(String),
     /// No token stored for the hall.
     #[error("没有大厅 “{0}” 的令牌，请重新添加该大厅")]
@@ -927,7 +928,7 @@ pub fn endpoints(
             continue;
         }
         if h.source != "api" {
-            // Known from a task package: no server, nothing to sync.
+            // Known from a task package or a spreadsheet: no server, nothing to sync.
             if only.contains(&h.hall_id) {
                 return Err(SyncError::NotSynced(h.hall_id));
             }

@@ -1,0 +1,1128 @@
+//! Spreadsheet import: the 评价明细 that provincial 好差评 systems export (xlsx,
+//! xls, CSV in UTF-8 or GBK) brought in as a hall source.
+//!
+//! A file is read row by row ([`read`]); its header is found under the title rows
+//! and its columns recognised by their Chinese headers ([`columns`]); each row
+//! becomes a hall-api [`Evaluation`] ([`values`]) and goes through the very path
+//! a hall sync takes: [`hcp_core::validate::validate_change`], the store's upsert
+//! by revision, quarantine, the case engine and the per-day figures, one page
+//! (1,000 rows of a hall) per transaction.
+//!
+//! **Identity.** A row's id is its 评价编号 when the file has one; otherwise a key
+//! made from the hall, 办件编号, 评价时间, channel, window and staff, so the same
+//! row in two overlapping exports gets the same id.
+//!
+//! **Revision.** A file's revision is its export time (a 「导出时间」 title row,
+//! else the file's modification time), in seconds. A row that equals the stored
+//! evaluation changes nothing; a different one replaces it only when this export
+//! is newer than the one that wrote it — so re-importing an old file never rolls
+//! a 改评 back.
+
+pub mod columns;
+pub mod read;
+pub mod values;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use hcp_core::validate::{ValidRecord, validate_change};
+use hcp_core::wire::{Department, Evaluation, Evaluator, ServiceItem, Staff, Window};
+use hcp_store::{FeedRecord, PageToApply, QuarantineEntry, Store, Who};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use columns::{FIELDS, Field, Mapping};
+use read::{Cell, Row, Source};
+pub use values::LevelScale;
+
+/// What can stop an import (a bad row never does: it is quarantined).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file cannot be opened or read.
+    #[error("无法读取 {0}：{1}")]
+    Io(String, String),
+    /// The file is not a spreadsheet we can read.
+    #[error("无法读取该文件：{0}")]
+    Unreadable(String),
+    /// No header row found.
+    #[error("在前 {0} 行中找不到表头：需要至少两列可识别的列名（如 评价时间、评价等级、大厅名称）")]
+    NoHeader(usize),
+    /// Required columns are not mapped.
+    #[error("缺少必需的列：{0}。请在预览中指定这些列对应的表头")]
+    Missing(String),
+    /// A mapping names a column the file does not have.
+    #[error("映射中的列 “{0}” 在文件中不存在")]
+    NoSuchColumn(String),
+    /// A profile name is unknown.
+    #[error("没有名为 “{0}” 的映射方案")]
+    NoSuchProfile(String),
+    /// The store refused.
+    #[error(transparent)]
+    Store(#[from] hcp_store::StoreError),
+}
+
+/// Rows of one hall stored per transaction.
+pub const PAGE_ROWS: usize = 1000;
+/// Rows shown in the preview.
+pub const PREVIEW_ROWS: usize = 20;
+/// Rows read ahead to find the header and sample the columns.
+const SAMPLE_ROWS: usize = 200;
+
+/// A field as the preview lists it.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export_to = "ImportField.ts")]
+pub struct FieldInfo {
+    /// Mapping key.
+    pub key: String,
+    /// 中文名.
+    pub label: String,
+    /// Must be mapped (评价时间, 评价等级; 大厅 unless a default hall is given).
+    pub required: bool,
+}
+
+/// One preview row: what the row becomes, or why it cannot be read.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export_to = "ImportPreviewRow.ts")]
+pub struct PreviewRow {
+    /// 行号.
+    pub row: u32,
+    /// The cells as read, by header.
+    pub cells: Vec<String>,
+    /// 大厅 (its name in the file).
+    pub hall: String,
+    /// 评价时间, Beijing time.
+    pub evaluated_at: Option<String>,
+    /// 1–5.
+    pub level: Option<u8>,
+    /// Channel code.
+    pub channel: Option<String>,
+    /// 窗口.
+    pub window: Option<String>,
+    /// 工作人员.
+    pub staff: Option<String>,
+    /// 评价内容.
+    pub comment: Option<String>,
+    /// Why the row would be quarantined.
+    pub error: Option<String>,
+}
+
+/// What the file looks like, before anything is written.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export_to = "ImportInspection.ts")]
+pub struct Inspection {
+    /// The file's name.
+    pub file_name: String,
+    /// xlsx | xls | csv.
+    pub format: String,
+    /// Text files: the encoding found.
+    pub encoding: Option<String>,
+    /// The sheet read.
+    pub sheet: String,
+    /// The header's (last) row.
+    pub header_row: u32,
+    /// Column names.
+    pub headers: Vec<String>,
+    /// The mapping used: a saved profile's, or the detected one.
+    pub mapping: Mapping,
+    /// The saved profile whose headers match, if any.
+    pub profile: Option<String>,
+    /// No saved profile matches: the officer should check the mapping.
+    pub new_layout: bool,
+    /// Whether the direction of numeric levels was certain.
+    pub scale_sure: bool,
+    /// Required fields left unmapped (Chinese names).
+    pub missing: Vec<String>,
+    /// Hall names in the sample that are not known yet.
+    pub new_halls: Vec<String>,
+    /// The export's time as found (导出时间, else the file's modification time).
+    pub exported_at: String,
+    /// The first rows, converted.
+    pub preview: Vec<PreviewRow>,
+    /// Every field, for the mapping editor.
+    pub fields: Vec<FieldInfo>,
+}
+
+/// How to import.
+#[derive(Debug, Clone, Default, Deserialize, ts_rs::TS)]
+#[ts(export_to = "ImportOptions.ts")]
+pub struct ImportOptions {
+    /// The mapping to use; `None` = a saved profile that matches, else detected.
+    #[serde(default)]
+    pub mapping: Option<Mapping>,
+    /// Use this saved profile.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Save the mapping used under this name.
+    #[serde(default)]
+    pub save_profile: Option<String>,
+    /// Read and count, write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Create halls the file names that are not known yet (else their rows are
+    /// quarantined, to be imported again once the hall is confirmed).
+    #[serde(default)]
+    pub create_halls: bool,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, Serialize, ts_rs::TS)]
+#[ts(export_to = "ImportSummary.ts")]
+pub struct ImportSummary {
+    /// The file's name.
+    pub file_name: String,
+    /// The sheet read.
+    pub sheet: String,
+    /// Data rows read (blank rows and 合计 rows not counted).
+    pub rows_read: u64,
+    /// Evaluations not seen before.
+    pub new: u64,
+    /// Evaluations changed since an earlier export.
+    pub updated: u64,
+    /// Evaluations already stored as they are (or newer than this export).
+    pub unchanged: u64,
+    /// Rows quarantined.
+    pub quarantined: u64,
+    /// 合计/小计 rows passed over.
+    pub summary_rows: u64,
+    /// Halls created.
+    pub halls_created: Vec<String>,
+    /// The halls the rows went to.
+    pub halls: Vec<String>,
+    /// Nothing was written.
+    pub dry_run: bool,
+}
+
+/// Progress of a running import.
+#[derive(Debug, Clone, Copy, Default, Serialize, ts_rs::TS)]
+#[ts(export_to = "ImportProgress.ts")]
+pub struct ImportProgress {
+    /// Rows read so far.
+    pub rows: u64,
+    /// How far through the file (0‥1).
+    pub fraction: f64,
+}
+
+/// The salt of evaluator hashes, made once per cache file.
+const SALT_SETTING: &str = "import.evaluator_salt";
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+struct Opened {
+    source: Source,
+    sheet: String,
+    header: columns::Header,
+    sample: Vec<Row>,
+}
+
+/// Opens the file and finds the sheet with a header (the first one that has one).
+fn open(path: &Path) -> Result<Opened, ImportError> {
+    let source = Source::open(path)?;
+    for sheet in source.sheets()? {
+        let mut rows = vec![];
+        source.for_each_row(&sheet, |row, _| {
+            rows.push(row);
+            Ok(if rows.len() >= columns::HEADER_SEARCH_ROWS + SAMPLE_ROWS {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            })
+        })?;
+        if let Some(header) = columns::find_header(&rows) {
+            let sample = rows.into_iter().filter(|r| r.no > header.row).collect();
+            return Ok(Opened {
+                source,
+                sheet,
+                header,
+                sample,
+            });
+        }
+    }
+    Err(ImportError::NoHeader(columns::HEADER_SEARCH_ROWS))
+}
+
+fn normalised_headers(h: &columns::Header) -> Vec<String> {
+    let mut v: Vec<String> = h
+        .names
+        .iter()
+        .map(|n| columns::normalise_header(n))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The saved profile whose headers are exactly this file's.
+fn matching_profile(
+    store: &Store,
+    h: &columns::Header,
+) -> Result<Option<(String, Mapping)>, ImportError> {
+    let mine = normalised_headers(h);
+    for p in store.import_profiles()? {
+        if p.headers == mine
+            && let Ok(m) = serde_json::from_str::<Mapping>(&p.mapping_json)
+        {
+            return Ok(Some((p.name, m)));
+        }
+    }
+    Ok(None)
+}
+
+fn named_profile(store: &Store, name: &str) -> Result<Mapping, ImportError> {
+    let p = store
+        .import_profiles()?
+        .into_iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| ImportError::NoSuchProfile(name.to_owned()))?;
+    serde_json::from_str(&p.mapping_json).map_err(|e| ImportError::Unreadable(e.to_string()))
+}
+
+/// The export time: a 「导出时间」 in the title rows, else the file's mtime.
+fn export_time(path: &Path, title: &[String]) -> DateTime<FixedOffset> {
+    for line in title {
+        let folded = values::fold_width(line);
+        for key in ["导出时间", "导出日期", "生成时间", "统计时间", "制表时间"]
+        {
+            if let Some(i) = folded.find(key) {
+                let rest = folded[i + key.len()..].trim_start_matches([':', '：', ' ']);
+                // The longest prefix that reads as a time.
+                let chars: Vec<char> = rest.chars().collect();
+                for n in (8..=chars.len().min(24)).rev() {
+                    let s: String = chars[..n].iter().collect();
+                    if let Some(t) = values::parse_time(&Cell::Text(s)) {
+                        return t;
+                    }
+                }
+            }
+        }
+    }
+    let mtime = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .map(DateTime::<Utc>::from)
+        .unwrap_or_else(|_| Utc::now());
+    mtime.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+}
+
+/// The columns of the mapping, as indexes.
+struct Columns {
+    idx: HashMap<Field, usize>,
+    mapping: Mapping,
+}
+
+impl Columns {
+    fn new(header: &columns::Header, mapping: Mapping) -> Result<Self, ImportError> {
+        let mut idx = HashMap::new();
+        for (key, name) in &mapping.columns {
+            let Some(f) = Field::from_key(key) else {
+                continue;
+            };
+            let c = header
+                .names
+                .iter()
+                .position(|n| n == name)
+                .ok_or_else(|| ImportError::NoSuchColumn(name.clone()))?;
+            idx.insert(f, c);
+        }
+        Ok(Self { idx, mapping })
+    }
+
+    fn cell<'r>(&self, row: &'r Row, f: Field) -> Option<&'r Cell> {
+        self.idx
+            .get(&f)
+            .and_then(|c| row.cells.get(*c))
+            .filter(|c| !c.is_blank())
+    }
+
+    fn text(&self, row: &Row, f: Field) -> Option<String> {
+        self.cell(row, f)
+            .map(values::clean)
+            .filter(|s| !s.is_empty())
+    }
+
+    fn header(&self, f: Field) -> String {
+        self.mapping.header(f).unwrap_or(f.label()).to_owned()
+    }
+}
+
+/// A row that cannot be read: the column and why.
+#[derive(Debug)]
+struct RowError {
+    column: String,
+    reason: String,
+}
+
+/// A row read into a record for a hall (by the hall's name in the file).
+struct Converted {
+    hall_key: String,
+    hall_name: String,
+    region: String,
+    evaluation: Evaluation,
+    department: Option<(String, String)>,
+    window: Option<(String, String)>,
+    staff: Option<(String, String)>,
+    item: Option<(String, String)>,
+}
+
+/// The normalised key of a hall name (spaces and width folded).
+pub fn hall_key(name: &str) -> String {
+    values::fold_width(name)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
+/// 合计 / 总计 / 小计 rows at the bottom (or between groups) are not data.
+fn is_summary_row(row: &Row) -> bool {
+    row.cells
+        .iter()
+        .find(|c| !c.is_blank())
+        .map(|c| {
+            let t = hall_key(&c.text());
+            ["合计", "总计", "小计", "汇总"]
+                .iter()
+                .any(|k| t.starts_with(k))
+        })
+        .unwrap_or(false)
+}
+
+fn convert(
+    cols: &Columns,
+    row: &Row,
+    salt: &str,
+    hall_of: &dyn Fn(&str) -> Option<String>,
+) -> Result<Converted, RowError> {
+    let err = |f: Field, reason: String| RowError {
+        column: cols.header(f),
+        reason,
+    };
+    let hall_name = cols.text(row, Field::Hall).or_else(|| {
+        cols.mapping
+            .default_hall
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+    });
+    let region = cols.text(row, Field::Region).unwrap_or_default();
+    let hall_key = match (&hall_name, region.is_empty()) {
+        (Some(n), _) => hall_key(n),
+        (None, false) => hall_key(&region),
+        (None, true) => return Err(err(Field::Hall, "大厅为空".into())),
+    };
+    let hall_id = hall_of(&hall_key).unwrap_or_default();
+    let at_cell = cols
+        .cell(row, Field::EvaluatedAt)
+        .ok_or_else(|| err(Field::EvaluatedAt, "评价时间为空".into()))?;
+    let evaluated_at = values::parse_time(at_cell).ok_or_else(|| {
+        err(
+            Field::EvaluatedAt,
+            format!(
+                "无法识别的评价时间 “{}”",
+                hcp_core::ident::printable(&at_cell.text())
+            ),
+        )
+    })?;
+    let level = match (cols.cell(row, Field::Level), cols.cell(row, Field::GoodBad)) {
+        (Some(c), _) => {
+            values::parse_level(c, cols.mapping.level_scale).map_err(|e| err(Field::Level, e))?
+        }
+        (None, Some(c)) => values::good_bad_word(&values::clean(c))
+            .or_else(|| values::level_word(&values::clean(c)))
+            .ok_or_else(|| {
+                err(
+                    Field::GoodBad,
+                    format!(
+                        "无法识别的好差评 “{}”（应为 好评、中评 或 差评）",
+                        hcp_core::ident::printable(&c.text())
+                    ),
+                )
+            })?,
+        (None, None) => {
+            let f = if cols.idx.contains_key(&Field::Level) {
+                Field::Level
+            } else {
+                Field::GoodBad
+            };
+            return Err(err(f, "评价等级为空".into()));
+        }
+    };
+    let status = match cols.text(row, Field::Status) {
+        None => hcp_core::wire::EvaluationStatus::Valid,
+        Some(s) => values::status_of(&s).ok_or_else(|| {
+            err(
+                Field::Status,
+                format!(
+                    "无法识别的评价状态 “{}”（应为 有效、已改评 或 已撤评）",
+                    hcp_core::ident::printable(&s)
+                ),
+            )
+        })?,
+    };
+    let channel = cols
+        .text(row, Field::Channel)
+        .map(|c| values::channel_code(&c))
+        .unwrap_or_else(|| "other".into());
+    let serial_no = cols.text(row, Field::SerialNo);
+    let window_text = cols.text(row, Field::Window);
+    let staff_no = cols.text(row, Field::StaffNo);
+    let staff_name = cols.text(row, Field::StaffName);
+    let staff_key = staff_no.clone().or_else(|| staff_name.clone());
+    let department = cols.text(row, Field::Department);
+    let item_code = cols.text(row, Field::ItemCode);
+    let item_name = cols.text(row, Field::ItemName);
+    let id = match cols.text(row, Field::EvalId) {
+        Some(id) => {
+            if id.chars().count() > 64 {
+                return Err(err(Field::EvalId, "评价编号超过 64 个字符".into()));
+            }
+            id
+        }
+        None => {
+            // The same rating in two exports gets the same key; the level is
+            // not part of it, so a 改评 stays the same evaluation.
+            let mut h = Sha256::new();
+            for part in [
+                hall_key.as_str(),
+                serial_no.as_deref().unwrap_or(""),
+                &evaluated_at.with_timezone(&Utc).to_rfc3339(),
+                &channel,
+                window_text.as_deref().unwrap_or(""),
+                staff_key.as_deref().unwrap_or(""),
+            ] {
+                h.update(part.as_bytes());
+                h.update([0x1f]);
+            }
+            format!("X{}", &hex::encode(h.finalize())[..24])
+        }
+    };
+    let phone = cols.text(row, Field::EvaluatorPhone);
+    let name = cols.text(row, Field::EvaluatorName);
+    let evaluator = Evaluator {
+        real_name: name.is_some() || phone.is_some(),
+        name_masked: name.as_deref().and_then(values::mask_name),
+        phone_masked: phone.as_deref().and_then(values::mask_phone),
+        id_hash: phone
+            .as_deref()
+            .and_then(|p| values::evaluator_hash(salt, p)),
+    };
+    let served_at = cols.cell(row, Field::ServedAt).and_then(values::parse_time);
+    let evaluation = Evaluation {
+        id,
+        rev: 1,
+        hall_id,
+        serial_no,
+        item_code: item_code.clone().or_else(|| item_name.clone()),
+        item_name: item_name.clone(),
+        department_code: department.clone(),
+        window_no: window_text.clone(),
+        staff_no: staff_key.clone(),
+        channel,
+        level,
+        reasons: cols
+            .text(row, Field::Reasons)
+            .map(|r| values::reason_tags(&r))
+            .unwrap_or_default(),
+        comment: cols.text(row, Field::Comment).unwrap_or_default(),
+        served_at,
+        evaluated_at,
+        evaluator,
+        status,
+    };
+    Ok(Converted {
+        hall_name: hall_name.unwrap_or_else(|| region.clone()),
+        hall_key,
+        region,
+        evaluation,
+        department: department.map(|d| (d.clone(), d)),
+        window: window_text.map(|w| (w.clone(), w)),
+        staff: staff_key.map(|k| (k, staff_name.unwrap_or_default())),
+        item: item_code
+            .or_else(|| item_name.clone())
+            .map(|c| (c, item_name.unwrap_or_default())),
+    })
+}
+
+fn salt(store: &Store, write: bool) -> Result<String, ImportError> {
+    if let Some(s) = store.setting(SALT_SETTING)? {
+        return Ok(s);
+    }
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b)
+        .map_err(|e| ImportError::Unreadable(format!("系统随机数不可用：{e}")))?;
+    let s = hex::encode(b);
+    if write {
+        store.set_setting(SALT_SETTING, Some(&s))?;
+    }
+    Ok(s)
+}
+
+fn mapping_for(
+    store: &Store,
+    opened: &Opened,
+    mapping: Option<Mapping>,
+    profile: Option<&str>,
+) -> Result<(Mapping, Option<String>, bool), ImportError> {
+    if let Some(m) = mapping {
+        return Ok((m, profile.map(str::to_owned), true));
+    }
+    if let Some(name) = profile {
+        return Ok((named_profile(store, name)?, Some(name.to_owned()), true));
+    }
+    if let Some((name, m)) = matching_profile(store, &opened.header)? {
+        return Ok((m, Some(name), true));
+    }
+    let (m, sure) = columns::detect(&opened.header, &opened.sample);
+    Ok((m, None, sure))
+}
+
+/// Reads the file's header and first rows and says what an import would do with
+/// them. Writes nothing.
+pub fn inspect(
+    store: &Store,
+    path: &Path,
+    mapping: Option<Mapping>,
+    profile: Option<&str>,
+) -> Result<Inspection, ImportError> {
+    let opened = open(path)?;
+    let explicit = mapping.is_some() || profile.is_some();
+    let (mapping, profile_name, sure) = mapping_for(store, &opened, mapping, profile)?;
+    let cols = Columns::new(&opened.header, mapping.clone())?;
+    let salt = salt(store, false)?;
+    let known = |key: &str| store.import_hall(key).ok().flatten();
+    let mut new_halls: Vec<String> = vec![];
+    let mut preview = vec![];
+    for row in opened.sample.iter().filter(|r| !is_summary_row(r)) {
+        let converted = convert(&cols, row, &salt, &known);
+        if let Ok(c) = &converted
+            && c.evaluation.hall_id.is_empty()
+            && !new_halls.contains(&c.hall_name)
+        {
+            new_halls.push(c.hall_name.clone());
+        }
+        if preview.len() < PREVIEW_ROWS {
+            let cells = (0..opened.header.names.len())
+                .map(|i| row.cells.get(i).map(Cell::text).unwrap_or_default())
+                .collect();
+            preview.push(match converted {
+                Ok(c) => PreviewRow {
+                    row: row.no,
+                    cells,
+                    hall: c.hall_name,
+                    evaluated_at: Some(
+                        c.evaluation
+                            .evaluated_at
+                            .format("%Y-%m-%d %H:%M:%S")
+                            .to_string(),
+                    ),
+                    level: Some(c.evaluation.level),
+                    channel: Some(c.evaluation.channel),
+                    window: c.evaluation.window_no,
+                    staff: c
+                        .staff
+                        .map(|(no, name)| if name.is_empty() { no } else { name }),
+                    comment: Some(c.evaluation.comment).filter(|s| !s.is_empty()),
+                    error: None,
+                },
+                Err(e) => PreviewRow {
+                    row: row.no,
+                    cells,
+                    hall: String::new(),
+                    evaluated_at: None,
+                    level: None,
+                    channel: None,
+                    window: None,
+                    staff: None,
+                    comment: None,
+                    error: Some(format!("第 {} 行「{}」：{}", row.no, e.column, e.reason)),
+                },
+            });
+        }
+    }
+    let missing = mapping.missing().into_iter().map(str::to_owned).collect();
+    Ok(Inspection {
+        file_name: file_name(path),
+        format: opened.source.format.as_str().into(),
+        encoding: opened.source.encoding.map(|e| e.label().to_owned()),
+        sheet: opened.sheet.clone(),
+        header_row: opened.header.row,
+        headers: opened.header.names.clone(),
+        new_layout: profile_name.is_none() && !explicit,
+        profile: profile_name,
+        scale_sure: sure,
+        missing,
+        new_halls,
+        exported_at: export_time(path, &opened.header.title)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string(),
+        preview,
+        mapping,
+        fields: FIELDS
+            .iter()
+            .map(|f| FieldInfo {
+                key: f.key().into(),
+                label: f.label().into(),
+                required: matches!(f, Field::EvaluatedAt | Field::Level | Field::Hall),
+            })
+            .collect(),
+    })
+}
+
+/// A hall's pending rows and what the file taught about its profile.
+#[derive(Default)]
+struct Pending {
+    records: Vec<(u32, Evaluation)>,
+    departments: BTreeMap<String, String>,
+    windows: BTreeMap<String, String>,
+    staff: BTreeMap<String, String>,
+    items: BTreeMap<String, String>,
+}
+
+/// A hall id for a name first seen in a file: its region code when the file
+/// gives one (`340825-XLS`), else a short hash of the name (`XLS-1f3a…`).
+fn new_hall_id(store: &Store, key: &str, region: &str) -> Result<String, ImportError> {
+    let digits: String = region.chars().filter(char::is_ascii_digit).collect();
+    let mut candidates = vec![];
+    if digits.len() >= 6 && digits.len() == region.len() {
+        candidates.push(format!("{digits}-XLS"));
+    }
+    let h = hex::encode(Sha256::digest(key.as_bytes()));
+    candidates.push(format!("XLS-{}", &h[..10]));
+    candidates.push(format!("XLS-{}", &h[..20]));
+    for c in candidates {
+        if store.hall(&c)?.is_none() {
+            return Ok(c);
+        }
+    }
+    Err(ImportError::Unreadable(format!(
+        "无法为大厅 “{key}” 分配编码"
+    )))
+}
+
+/// Imports one file. Bad rows go to quarantine with their row number; a killed
+/// import can simply be run again (nothing is doubled).
+pub fn import_file(
+    store: &mut Store,
+    path: &Path,
+    opts: &ImportOptions,
+    by: Who<'_>,
+    progress: &mut dyn FnMut(ImportProgress),
+) -> Result<ImportSummary, ImportError> {
+    let opened = open(path)?;
+    let (mapping, profile_name, _) = mapping_for(
+        store,
+        &opened,
+        opts.mapping.clone(),
+        opts.profile.as_deref(),
+    )?;
+    let missing = mapping.missing();
+    if !missing.is_empty() {
+        return Err(ImportError::Missing(missing.join("、")));
+    }
+    let cols = Columns::new(&opened.header, mapping.clone())?;
+    let dry = opts.dry_run;
+    let salt = salt(store, !dry)?;
+    let exported = export_time(path, &opened.header.title);
+    let rev = exported.timestamp().max(1);
+    let name = file_name(path);
+    let sha = {
+        let mut h = Sha256::new();
+        let mut f = std::fs::File::open(path)
+            .map_err(|e| ImportError::Io(path.display().to_string(), e.to_string()))?;
+        std::io::copy(&mut f, &mut h)
+            .map_err(|e| ImportError::Io(path.display().to_string(), e.to_string()))?;
+        hex::encode(h.finalize())
+    };
+    if let Some(p) = &opts.save_profile
+        && !dry
+    {
+        let json =
+            serde_json::to_string(&mapping).map_err(|e| ImportError::Unreadable(e.to_string()))?;
+        store.save_import_profile(
+            p,
+            &opened
+                .header
+                .names
+                .iter()
+                .map(|n| columns::normalise_header(n))
+                .collect::<Vec<_>>(),
+            &json,
+            by,
+        )?;
+    } else if let Some(p) = &profile_name
+        && !dry
+    {
+        store.touch_import_profile(p)?;
+    }
+
+    let mut sum = ImportSummary {
+        file_name: name.clone(),
+        sheet: opened.sheet.clone(),
+        dry_run: dry,
+        ..ImportSummary::default()
+    };
+    // Halls by key: resolved once.
+    let mut halls: HashMap<String, Option<String>> = HashMap::new();
+    let mut pending: HashMap<String, Pending> = HashMap::new();
+    let mut quarantine: Vec<(String, i64, String, String, String)> = vec![];
+    let mut seen_halls: HashSet<String> = HashSet::new();
+    let seq_of = |row: u32| -> i64 {
+        // One bad row of one file quarantines once, however often it is imported.
+        let mut h = Sha256::new();
+        h.update(sha.as_bytes());
+        h.update(opened.sheet.as_bytes());
+        h.update(row.to_le_bytes());
+        let b: [u8; 8] = h.finalize()[..8].try_into().expect("8 bytes");
+        -((u64::from_le_bytes(b) >> 2) as i64) - 1
+    };
+    let header = opened.header.clone();
+    let header_row = header.row;
+    let cells_json = |row: &Row| -> serde_json::Value {
+        serde_json::Value::Object(
+            header
+                .names
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| {
+                    row.cells
+                        .get(i)
+                        .filter(|c| !c.is_blank())
+                        .map(|c| (n.clone(), serde_json::Value::String(c.text())))
+                })
+                .collect(),
+        )
+    };
+
+    let flush = |store: &mut Store,
+                 hall_id: &str,
+                 p: &mut Pending,
+                 sum: &mut ImportSummary|
+     -> Result<(), ImportError> {
+        if p.records.is_empty() {
+            return Ok(());
+        }
+        let mut raws: Vec<(u32, String, Evaluation)> = vec![];
+        for (row, mut e) in p.records.drain(..) {
+            e.hall_id = hall_id.to_owned();
+            match store.evaluation_raw(hall_id, &e.id)? {
+                None => {
+                    e.rev = rev;
+                }
+                Some((old_rev, raw)) => {
+                    let same =
+                        serde_json::from_str::<Evaluation>(&raw)
+                            .ok()
+                            .is_some_and(|mut old| {
+                                old.rev = e.rev;
+                                old == e
+                            });
+                    if same || old_rev >= rev {
+                        sum.unchanged += 1;
+                        continue;
+                    }
+                    e.rev = rev;
+                }
+            }
+            let raw =
+                serde_json::to_string(&e).map_err(|x| ImportError::Unreadable(x.to_string()))?;
+            raws.push((row, raw, e));
+        }
+        let mut records = vec![];
+        let mut bad = vec![];
+        for (row, raw, _) in &raws {
+            match validate_change("evaluation", raw, hall_id) {
+                Ok(record @ ValidRecord::Evaluation(_)) => records.push(FeedRecord {
+                    seq: i64::from(*row),
+                    raw,
+                    record,
+                }),
+                Ok(_) => {}
+                Err(e) => bad.push((*row, e)),
+            }
+        }
+        if dry {
+            for r in &records {
+                if let ValidRecord::Evaluation(e) = &r.record {
+                    if store.evaluation_raw(hall_id, &e.id)?.is_some() {
+                        sum.updated += 1;
+                    } else {
+                        sum.new += 1;
+                    }
+                }
+            }
+        } else {
+            let page = PageToApply {
+                records,
+                quarantined: vec![],
+                skipped_unknown: 0,
+                profile: None,
+                next_cursor: "",
+            };
+            let out = store.apply_import_pages(hall_id, std::slice::from_ref(&page))?;
+            sum.new += out.new;
+            sum.updated += out.updated;
+            sum.unchanged += out.unchanged;
+            let dept: Vec<Department> = std::mem::take(&mut p.departments)
+                .into_iter()
+                .map(|(code, name)| Department { code, name })
+                .collect();
+            let win: Vec<Window> = std::mem::take(&mut p.windows)
+                .into_iter()
+                .map(|(no, name)| Window {
+                    no,
+                    name,
+                    department_code: None,
+                })
+                .collect();
+            let staff: Vec<Staff> = std::mem::take(&mut p.staff)
+                .into_iter()
+                .map(|(no, name)| Staff {
+                    name: if name.is_empty() { no.clone() } else { name },
+                    no,
+                    window_no: None,
+                    department_code: None,
+                })
+                .collect();
+            let items: Vec<ServiceItem> = std::mem::take(&mut p.items)
+                .into_iter()
+                .map(|(code, name)| ServiceItem {
+                    name: if name.is_empty() { code.clone() } else { name },
+                    code,
+                    department_code: None,
+                })
+                .collect();
+            store.merge_file_profile(hall_id, &dept, &win, &staff, &items)?;
+        }
+        if !bad.is_empty() {
+            let q: Vec<QuarantineEntry<'_>> = bad
+                .into_iter()
+                .map(|(row, e)| QuarantineEntry {
+                    seq: seq_of(row),
+                    kind: "import_row".into(),
+                    raw: raws
+                        .iter()
+                        .find(|(r, _, _)| *r == row)
+                        .map(|(_, raw, _)| raw.as_str())
+                        .unwrap_or(""),
+                    field: e.field.clone(),
+                    reason: format!("第 {row} 行：{e}"),
+                })
+                .collect();
+            sum.quarantined += if dry {
+                q.len() as u64
+            } else {
+                store.quarantine_import_rows(hall_id, &q)?
+            };
+        }
+        Ok(())
+    };
+
+    let mut rows_seen = 0u64;
+    let mut last_tick = 0u64;
+    let mut failure: Option<ImportError> = None;
+    opened.source.for_each_row(&opened.sheet, |row, fraction| {
+        if row.no <= header_row {
+            return Ok(ControlFlow::Continue(()));
+        }
+        if is_summary_row(&row) {
+            sum.summary_rows += 1;
+            return Ok(ControlFlow::Continue(()));
+        }
+        rows_seen += 1;
+        sum.rows_read += 1;
+        let resolved = |key: &str| halls.get(key).cloned().flatten();
+        match convert(&cols, &row, &salt, &resolved) {
+            Ok(c) => {
+                let known = match halls.get(&c.hall_key) {
+                    Some(k) => k.clone(),
+                    None => {
+                        let found = match store.import_hall(&c.hall_key) {
+                            Ok(Some(id)) => Some(id),
+                            Ok(None) => {
+                                // A hall registered with its own server and the same
+                                // name is the same hall.
+                                let by_name = store.halls().ok().and_then(|hs| {
+                                    hs.into_iter()
+                                        .find(|h| hall_key(&h.name) == c.hall_key)
+                                        .map(|h| h.hall_id)
+                                });
+                                match by_name {
+                                    Some(id) => Some(id),
+                                    None if opts.create_halls => {
+                                        let id = match new_hall_id(store, &c.hall_key, &c.region) {
+                                            Ok(id) => id,
+                                            Err(e) => {
+                                                failure = Some(e);
+                                                return Ok(ControlFlow::Break(()));
+                                            }
+                                        };
+                                        if !dry {
+                                            if let Err(e) = store.create_file_hall(
+                                                &c.hall_key,
+                                                &id,
+                                                &c.hall_name,
+                                                &c.region,
+                                                by,
+                                            ) {
+                                                failure = Some(e.into());
+                                                return Ok(ControlFlow::Break(()));
+                                            }
+                                        }
+                                        sum.halls_created.push(c.hall_name.clone());
+                                        Some(id)
+                                    }
+                                    None => None,
+                                }
+                            }
+                            Err(e) => {
+                                failure = Some(e.into());
+                                return Ok(ControlFlow::Break(()));
+                            }
+                        };
+                        halls.insert(c.hall_key.clone(), found.clone());
+                        found
+                    }
+                };
+                match known {
+                    Some(hall_id) => {
+                        if seen_halls.insert(hall_id.clone()) {
+                            sum.halls.push(hall_id.clone());
+                        }
+                        let p = pending.entry(hall_id.clone()).or_default();
+                        if let Some((k, v)) = c.department {
+                            p.departments.entry(k).or_insert(v);
+                        }
+                        if let Some((k, v)) = c.window {
+                            p.windows.entry(k).or_insert(v);
+                        }
+                        if let Some((k, v)) = c.staff {
+                            p.staff.entry(k).or_insert(v);
+                        }
+                        if let Some((k, v)) = c.item {
+                            p.items.entry(k).or_insert(v);
+                        }
+                        p.records.push((row.no, c.evaluation));
+                        if p.records.len() >= PAGE_ROWS {
+                            let mut p = std::mem::take(p);
+                            if let Err(e) = flush(store, &hall_id, &mut p, &mut sum) {
+                                failure = Some(e);
+                                return Ok(ControlFlow::Break(()));
+                            }
+                        }
+                    }
+                    None => quarantine.push((
+                        String::new(),
+                        seq_of(row.no),
+                        Field::Hall.label().to_owned(),
+                        format!(
+                            "第 {} 行「{}」：大厅 “{}” 尚未确认，确认后重新导入本文件即可",
+                            row.no,
+                            cols.header(Field::Hall),
+                            c.hall_name
+                        ),
+                        cells_json(&row).to_string(),
+                    )),
+                }
+            }
+            Err(e) => {
+                let hall = cols
+                    .text(&row, Field::Hall)
+                    .and_then(|n| halls.get(&hall_key(&n)).cloned().flatten())
+                    .unwrap_or_default();
+                quarantine.push((
+                    hall,
+                    seq_of(row.no),
+                    e.column.clone(),
+                    format!("第 {} 行「{}」：{}", row.no, e.column, e.reason),
+                    serde_json::json!({
+                        "file": name, "sheet": opened.sheet, "row": row.no, "column": e.column,
+                        "cells": cells_json(&row)
+                    })
+                    .to_string(),
+                ));
+            }
+        }
+        if quarantine.len() >= PAGE_ROWS {
+            if let Err(e) = write_quarantine(store, &mut quarantine, dry, &mut sum) {
+                failure = Some(e);
+                return Ok(ControlFlow::Break(()));
+            }
+        }
+        if rows_seen - last_tick >= 1000 {
+            last_tick = rows_seen;
+            progress(ImportProgress {
+                rows: rows_seen,
+                fraction,
+            });
+        }
+        Ok(ControlFlow::Continue(()))
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let mut ids: Vec<String> = pending.keys().cloned().collect();
+    ids.sort();
+    for id in ids {
+        let mut p = pending.remove(&id).unwrap_or_default();
+        flush(store, &id, &mut p, &mut sum)?;
+    }
+    write_quarantine(store, &mut quarantine, dry, &mut sum)?;
+    progress(ImportProgress {
+        rows: rows_seen,
+        fraction: 1.0,
+    });
+    if !dry {
+        store.record_import(
+            &hcp_store::ImportRecord {
+                file_name: name,
+                sha256: sha.clone(),
+                sheet: opened.sheet.clone(),
+                profile: opts.save_profile.clone().or(profile_name),
+                imported_at: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                imported_by: by.name.to_owned(),
+                rows_read: sum.rows_read as i64,
+                new: sum.new as i64,
+                updated: sum.updated as i64,
+                unchanged: sum.unchanged as i64,
+                quarantined: sum.quarantined as i64,
+            },
+            by,
+        )?;
+    }
+    Ok(sum)
+}
+
+fn write_quarantine(
+    store: &mut Store,
+    q: &mut Vec<(String, i64, String, String, String)>,
+    dry: bool,
+    sum: &mut ImportSummary,
+) -> Result<(), ImportError> {
+    if q.is_empty() {
+        return Ok(());
+    }
+    if dry {
+        sum.quarantined += q.len() as u64;
+        q.clear();
+        return Ok(());
+    }
+    let mut by_hall: BTreeMap<String, Vec<QuarantineEntry<'_>>> = BTreeMap::new();
+    for (hall, seq, field, reason, raw) in q.iter() {
+        by_hall
+            .entry(hall.clone())
+            .or_default()
+            .push(QuarantineEntry {
+                seq: *seq,
+                kind: "import_row".into(),
+                raw,
+                field: field.clone(),
+                reason: reason.clone(),
+            });
+    }
+    for (hall, rows) in by_hall {
+        sum.quarantined += store.quarantine_import_rows(&hall, &rows)?;
+    }
+    q.clear();
+    Ok(())
+}
