@@ -122,6 +122,19 @@ pub fn ts_bindings() -> Result<Vec<(String, String)>, String> {
         hcp_store::IssuedReport,
         SaveFileArgs,
         OpenFileArgs,
+        crate::imports::ImportInspectArgs,
+        crate::imports::ImportStaged,
+        crate::imports::ImportRunArgs,
+        hcp_import::Inspection,
+        hcp_import::PreviewRow,
+        hcp_import::FieldInfo,
+        hcp_import::Mapping,
+        hcp_import::LevelScale,
+        hcp_import::ImportOptions,
+        hcp_import::ImportSummary,
+        hcp_import::ImportProgress,
+        hcp_store::ImportProfile,
+        hcp_store::ImportRecord,
     );
     out.sort();
     out.dedup_by(|a, b| a.0 == b.0);

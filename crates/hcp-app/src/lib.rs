@@ -12,6 +12,7 @@ mod demo;
 mod error;
 pub mod export;
 mod files;
+mod imports;
 pub mod report;
 mod types;
 mod visits;
@@ -181,6 +182,9 @@ impl App {
             "import_review" => out(self.import_review(parse(args)?).await),
             "import_file" => out(self.import_file(parse(args)?).await),
             "export_evaluations" => out(self.export_evaluations(parse(args)?).await),
+            "import_inspect" => out(self.import_inspect(parse(args)?).await),
+            "import_run" => out(self.import_run(parse(args)?).await),
+            "import_profiles" => out(self.import_profiles().await),
             "set_typical" => out(self.set_typical(parse(args)?).await),
             "typical_cases" => out(self.typical_cases(parse(args)?).await),
             _ => Err(AppError::new(
@@ -688,6 +692,7 @@ fn record_progress(board: &Mutex<SyncStatus>, e: &SyncEvent) {
         | SyncEvent::Retrying { hall_id, .. }
         | SyncEvent::Restarted { hall_id } => hall_id,
         SyncEvent::Finished { report } => &report.hall_id,
+        SyncEvent::ImportProgress { .. } => return,
     };
     let i = match b.halls.iter().position(|h| &h.hall_id == id) {
         Some(i) => i,
@@ -737,6 +742,7 @@ fn record_progress(board: &Mutex<SyncStatus>, e: &SyncEvent) {
             .into();
             h.message = report.error.clone();
         }
+        SyncEvent::ImportProgress { .. } => {}
     }
 }
 

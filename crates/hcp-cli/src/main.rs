@@ -5,6 +5,7 @@ mod bench_queries;
 mod cases;
 mod demo;
 mod export;
+mod import;
 mod progress;
 mod report;
 mod serve_ui;
@@ -68,6 +69,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: EvaluationsCmd,
     },
+    /// 导入省级好差评系统导出的评价明细表格（.xlsx / .xls / .csv，UTF-8 或 GBK）
+    Import(import::ImportArgs),
     /// 隔离区：校验未通过的记录
     Quarantine {
         #[command(subcommand)]
@@ -374,6 +377,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             }
         }
         Cmd::Report { cmd } => report::run(&db_path(cli.db, "hcp.db")?, cmd),
+        Cmd::Import(a) => import::run(&db_path(cli.db, "hcp.db")?, a),
         Cmd::Visit { cmd } => visits::visit(&db_path(cli.db, "hcp.db")?, cmd),
         Cmd::Keys { cmd } => visits::keys(&db_path(cli.db, "hcp.db")?, cmd),
         Cmd::User { cmd } => cases::user(&db_path(cli.db, "hcp.db")?, cmd),

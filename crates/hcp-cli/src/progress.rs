@@ -79,6 +79,8 @@ impl SyncBars {
                     Some(err) => b.finish_with_message(format!("失败：{err}")),
                 }
             }
+            // `hcp import` draws its own bar.
+            SyncEvent::ImportProgress { .. } => {}
         }
     }
 

@@ -234,6 +234,16 @@ pub enum SyncEvent {
         /// The hall's report.
         report: HallReport,
     },
+    /// A spreadsheet import is under way (the app's one event stream carries it
+    /// too: an imported file is a hall source).
+    ImportProgress {
+        /// The file's name.
+        file_name: String,
+        /// Rows read so far.
+        rows: u64,
+        /// How far through the file (0‥1).
+        fraction: f64,
+    },
 }
 
 /// How a hall's sync went.

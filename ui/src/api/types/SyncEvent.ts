@@ -53,4 +53,16 @@ hall_id: string, } | { "event": "finished",
 /**
  * The hall's report.
  */
-report: HallReport, };
+report: HallReport, } | { "event": "import_progress", 
+/**
+ * The file's name.
+ */
+file_name: string, 
+/**
+ * Rows read so far.
+ */
+rows: number, 
+/**
+ * How far through the file (0‥1).
+ */
+fraction: number, };
