@@ -250,7 +250,7 @@ pub fn field_of_header(header: &str) -> Option<Field> {
 /// How a file's columns map onto fields: by the header text, so a profile
 /// survives reordered columns.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
-#[ts(export_to = "ImportMapping.ts")]
+#[ts(export_to = "ImportMapping.ts", rename = "ImportMapping")]
 pub struct Mapping {
     /// Field key → the column's header as shown in the preview.
     pub columns: BTreeMap<String, String>,

@@ -72,7 +72,7 @@ const SAMPLE_ROWS: usize = 200;
 
 /// A field as the preview lists it.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
-#[ts(export_to = "ImportField.ts")]
+#[ts(export_to = "ImportField.ts", rename = "ImportField")]
 pub struct FieldInfo {
     /// Mapping key.
     pub key: String,
@@ -84,7 +84,7 @@ pub struct FieldInfo {
 
 /// One preview row: what the row becomes, or why it cannot be read.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
-#[ts(export_to = "ImportPreviewRow.ts")]
+#[ts(export_to = "ImportPreviewRow.ts", rename = "ImportPreviewRow")]
 pub struct PreviewRow {
     /// 行号.
     pub row: u32,
@@ -110,7 +110,7 @@ pub struct PreviewRow {
 
 /// What the file looks like, before anything is written.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
-#[ts(export_to = "ImportInspection.ts")]
+#[ts(export_to = "ImportInspection.ts", rename = "ImportInspection")]
 pub struct Inspection {
     /// The file's name.
     pub file_name: String,

@@ -2,6 +2,11 @@
 // (crates/hcp-app) into ./types — never written by hand.
 import { getTransport } from "./client";
 import type {
+  ImportInspectArgs,
+  ImportProfile,
+  ImportRunArgs,
+  ImportStaged,
+  ImportSummary,
   IssuedReport,
   ReportExportArgs,
   ReportPreview,
@@ -116,6 +121,9 @@ export const api = {
   exportReview: (visit_id: string) => call<FileData>("export_review", { visit_id }),
   importFile: (data_base64: string) => call<ImportedFile>("import_file", { data_base64 }),
   exportEvaluations: (a: ExportEvaluationsArgs) => call<FileData>("export_evaluations", a),
+  importInspect: (a: ImportInspectArgs) => call<ImportStaged>("import_inspect", a),
+  importRun: (a: ImportRunArgs) => call<ImportSummary>("import_run", a),
+  importProfiles: () => call<ImportProfile[]>("import_profiles"),
   setTypical: (a: SetTypicalArgs) => call<string>("set_typical", a),
   typicalCases: (a: TypicalArgs) => call<TypicalCase[]>("typical_cases", a),
   reportPreview: (month: string, hall_id: string | null, typical: number[] = []) => call<ReportPreview>("report_preview", { month, hall_id, typical }),

@@ -3,7 +3,7 @@
 /**
  * A field as the preview lists it.
  */
-export type FieldInfo = { 
+export type ImportField = { 
 /**
  * Mapping key.
  */

@@ -5,7 +5,7 @@ import type { LevelScale } from "./LevelScale";
  * How a file's columns map onto fields: by the header text, so a profile
  * survives reordered columns.
  */
-export type Mapping = { 
+export type ImportMapping = { 
 /**
  * Field key → the column's header as shown in the preview.
  */

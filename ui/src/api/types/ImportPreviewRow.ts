@@ -3,7 +3,7 @@
 /**
  * One preview row: what the row becomes, or why it cannot be read.
  */
-export type PreviewRow = { 
+export type ImportPreviewRow = { 
 /**
  * 行号.
  */
