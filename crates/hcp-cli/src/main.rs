@@ -1,6 +1,7 @@
 //! `hcp`: the command line of HCP Supervisor (好差评督查台).
 
 mod bench;
+mod bench_import;
 mod bench_queries;
 mod cases;
 mod demo;
@@ -157,6 +158,18 @@ enum Cmd {
         /// 启动时载入演示数据
         #[arg(long)]
         demo: bool,
+    },
+    /// 性能基准：评价表格导入（生成 N 行 20 个大厅的导出文件，导入空数据库，报告行/秒与峰值内存）
+    BenchImport {
+        /// 行数
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// 文件格式：csv 或 xlsx
+        #[arg(long, default_value = "csv", value_parser = ["csv", "xlsx"])]
+        format: String,
+        /// 工作目录（保留生成的文件，再次运行时直接复用）
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
     },
     /// 性能基准：百万评价端到端同步、对比 sqlite3 导入、十个大厅空同步
     Bench {
@@ -377,6 +390,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             }
         }
         Cmd::Report { cmd } => report::run(&db_path(cli.db, "hcp.db")?, cmd),
+        Cmd::BenchImport {
+            rows,
+            format,
+            work_dir,
+        } => bench_import::run(rows, &format, work_dir),
         Cmd::Import(a) => import::run(&db_path(cli.db, "hcp.db")?, a),
         Cmd::Visit { cmd } => visits::visit(&db_path(cli.db, "hcp.db")?, cmd),
         Cmd::Keys { cmd } => visits::keys(&db_path(cli.db, "hcp.db")?, cmd),

@@ -68,23 +68,7 @@ pub fn validate_change(
     match kind {
         "evaluation" => {
             let e: Evaluation = parse(data, EVALUATION_FIELDS)?;
-            check_key(&e.id, e.rev, &e.hall_id, expected_hall)?;
-            if !(1..=5).contains(&e.level) {
-                return Err(InvalidRecord::new(
-                    "level",
-                    format!("评价等级为 {}，应为 1–5 的整数", e.level),
-                ));
-            }
-            if e.channel.trim().is_empty() {
-                return Err(InvalidRecord::new("channel", "评价渠道为空"));
-            }
-            let n = e.comment.chars().count();
-            if n > MAX_COMMENT_CHARS {
-                return Err(InvalidRecord::new(
-                    "comment",
-                    format!("评价内容 {n} 字，超过上限 {MAX_COMMENT_CHARS} 字"),
-                ));
-            }
+            check_evaluation(&e, expected_hall)?;
             Ok(ValidRecord::Evaluation(e))
         }
         "appeal" => {
@@ -103,6 +87,30 @@ pub fn validate_change(
         "profile" => Ok(ValidRecord::Profile(parse(data, PROFILE_FIELDS)?)),
         other => Ok(ValidRecord::UnknownKind(other.to_owned())),
     }
+}
+
+/// The rules an evaluation must meet beyond its shape, for one that is already
+/// typed (a spreadsheet row made into an [`Evaluation`] meets the same rules as
+/// one a hall sent, without a JSON round trip).
+pub fn check_evaluation(e: &Evaluation, expected_hall: &str) -> Result<(), InvalidRecord> {
+    check_key(&e.id, e.rev, &e.hall_id, expected_hall)?;
+    if !(1..=5).contains(&e.level) {
+        return Err(InvalidRecord::new(
+            "level",
+            format!("评价等级为 {}，应为 1–5 的整数", e.level),
+        ));
+    }
+    if e.channel.trim().is_empty() {
+        return Err(InvalidRecord::new("channel", "评价渠道为空"));
+    }
+    let n = e.comment.chars().count();
+    if n > MAX_COMMENT_CHARS {
+        return Err(InvalidRecord::new(
+            "comment",
+            format!("评价内容 {n} 字，超过上限 {MAX_COMMENT_CHARS} 字"),
+        ));
+    }
+    Ok(())
 }
 
 fn non_empty(field: &str, v: &str) -> Result<(), InvalidRecord> {

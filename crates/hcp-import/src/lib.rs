@@ -4,9 +4,9 @@
 //! A file is read row by row ([`read`]); its header is found under the title rows
 //! and its columns recognised by their Chinese headers ([`columns`]); each row
 //! becomes a hall-api [`Evaluation`] ([`values`]) and goes through the very path
-//! a hall sync takes: [`hcp_core::validate::validate_change`], the store's upsert
+//! a hall sync takes: the evaluation rules ([`hcp_core::validate::check_evaluation`]), the store's upsert
 //! by revision, quarantine, the case engine and the per-day figures, one page
-//! (1,000 rows of a hall) per transaction.
+//! (20,000 rows, whatever their halls) per transaction.
 //!
 //! **Identity.** A row's id is its 评价编号 when the file has one; otherwise a key
 //! made from the hall, 办件编号, 评价时间, channel, window and staff, so the same
@@ -27,7 +27,7 @@ use std::ops::ControlFlow;
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use hcp_core::validate::{ValidRecord, validate_change};
+use hcp_core::validate::ValidRecord;
 use hcp_core::wire::{Department, Evaluation, Evaluator, ServiceItem, Staff, Window};
 use hcp_store::{FeedRecord, PageToApply, QuarantineEntry, Store, Who};
 use serde::{Deserialize, Serialize};
@@ -63,8 +63,8 @@ pub enum ImportError {
     Store(#[from] hcp_store::StoreError),
 }
 
-/// Rows of one hall stored per transaction.
-pub const PAGE_ROWS: usize = 1000;
+/// Rows (of all the file's halls) stored per transaction.
+pub const BATCH_ROWS: usize = 20_000;
 /// Rows shown in the preview.
 pub const PREVIEW_ROWS: usize = 20;
 /// Rows read ahead to find the header and sample the columns.
@@ -486,7 +486,7 @@ fn convert(
             for part in [
                 hall_key.as_str(),
                 serial_no.as_deref().unwrap_or(""),
-                &evaluated_at.with_timezone(&Utc).to_rfc3339(),
+                &evaluated_at.timestamp().to_string(),
                 &channel,
                 window_text.as_deref().unwrap_or(""),
                 staff_key.as_deref().unwrap_or(""),
@@ -494,7 +494,13 @@ fn convert(
                 h.update(part.as_bytes());
                 h.update([0x1f]);
             }
-            format!("X{}", &hex::encode(h.finalize())[..24])
+            // Time first: exports are in time order, so new keys land at the end
+            // of the index instead of at random places in it.
+            format!(
+                "X{:010x}{}",
+                evaluated_at.timestamp().max(0),
+                hex::encode(&h.finalize()[..8])
+            )
         }
     };
     let phone = cols.text(row, Field::EvaluatorPhone);
@@ -767,15 +773,10 @@ pub fn import_file(
     let mut pending: HashMap<String, Pending> = HashMap::new();
     let mut quarantine: Vec<(String, i64, String, String, String)> = vec![];
     let mut seen_halls: HashSet<String> = HashSet::new();
-    let seq_of = |row: u32| -> i64 {
-        // One bad row of one file quarantines once, however often it is imported.
-        let mut h = Sha256::new();
-        h.update(sha.as_bytes());
-        h.update(opened.sheet.as_bytes());
-        h.update(row.to_le_bytes());
-        let b: [u8; 8] = h.finalize()[..8].try_into().expect("8 bytes");
-        -((u64::from_le_bytes(b) >> 2) as i64) - 1
-    };
+    let seq_of = |row: u32| seq_for(&sha, &opened.sheet, row);
+    let mut pending_rows = 0usize;
+    let mut created: HashSet<String> = HashSet::new();
+    let mut profile_seen: HashMap<String, [HashSet<String>; 4]> = HashMap::new();
     let header = opened.header.clone();
     let header_row = header.row;
     let cells_json = |row: &Row| -> serde_json::Value {
@@ -792,130 +793,6 @@ pub fn import_file(
                 })
                 .collect(),
         )
-    };
-
-    let flush = |store: &mut Store,
-                 hall_id: &str,
-                 p: &mut Pending,
-                 sum: &mut ImportSummary|
-     -> Result<(), ImportError> {
-        if p.records.is_empty() {
-            return Ok(());
-        }
-        let mut raws: Vec<(u32, String, Evaluation)> = vec![];
-        for (row, mut e) in p.records.drain(..) {
-            e.hall_id = hall_id.to_owned();
-            match store.evaluation_raw(hall_id, &e.id)? {
-                None => {
-                    e.rev = rev;
-                }
-                Some((old_rev, raw)) => {
-                    let same =
-                        serde_json::from_str::<Evaluation>(&raw)
-                            .ok()
-                            .is_some_and(|mut old| {
-                                old.rev = e.rev;
-                                old == e
-                            });
-                    if same || old_rev >= rev {
-                        sum.unchanged += 1;
-                        continue;
-                    }
-                    e.rev = rev;
-                }
-            }
-            let raw =
-                serde_json::to_string(&e).map_err(|x| ImportError::Unreadable(x.to_string()))?;
-            raws.push((row, raw, e));
-        }
-        let mut records = vec![];
-        let mut bad = vec![];
-        for (row, raw, _) in &raws {
-            match validate_change("evaluation", raw, hall_id) {
-                Ok(record @ ValidRecord::Evaluation(_)) => records.push(FeedRecord {
-                    seq: i64::from(*row),
-                    raw,
-                    record,
-                }),
-                Ok(_) => {}
-                Err(e) => bad.push((*row, e)),
-            }
-        }
-        if dry {
-            for r in &records {
-                if let ValidRecord::Evaluation(e) = &r.record {
-                    if store.evaluation_raw(hall_id, &e.id)?.is_some() {
-                        sum.updated += 1;
-                    } else {
-                        sum.new += 1;
-                    }
-                }
-            }
-        } else {
-            let page = PageToApply {
-                records,
-                quarantined: vec![],
-                skipped_unknown: 0,
-                profile: None,
-                next_cursor: "",
-            };
-            let out = store.apply_import_pages(hall_id, std::slice::from_ref(&page))?;
-            sum.new += out.new;
-            sum.updated += out.updated;
-            sum.unchanged += out.unchanged;
-            let dept: Vec<Department> = std::mem::take(&mut p.departments)
-                .into_iter()
-                .map(|(code, name)| Department { code, name })
-                .collect();
-            let win: Vec<Window> = std::mem::take(&mut p.windows)
-                .into_iter()
-                .map(|(no, name)| Window {
-                    no,
-                    name,
-                    department_code: None,
-                })
-                .collect();
-            let staff: Vec<Staff> = std::mem::take(&mut p.staff)
-                .into_iter()
-                .map(|(no, name)| Staff {
-                    name: if name.is_empty() { no.clone() } else { name },
-                    no,
-                    window_no: None,
-                    department_code: None,
-                })
-                .collect();
-            let items: Vec<ServiceItem> = std::mem::take(&mut p.items)
-                .into_iter()
-                .map(|(code, name)| ServiceItem {
-                    name: if name.is_empty() { code.clone() } else { name },
-                    code,
-                    department_code: None,
-                })
-                .collect();
-            store.merge_file_profile(hall_id, &dept, &win, &staff, &items)?;
-        }
-        if !bad.is_empty() {
-            let q: Vec<QuarantineEntry<'_>> = bad
-                .into_iter()
-                .map(|(row, e)| QuarantineEntry {
-                    seq: seq_of(row),
-                    kind: "import_row".into(),
-                    raw: raws
-                        .iter()
-                        .find(|(r, _, _)| *r == row)
-                        .map(|(_, raw, _)| raw.as_str())
-                        .unwrap_or(""),
-                    field: e.field.clone(),
-                    reason: format!("第 {row} 行：{e}"),
-                })
-                .collect();
-            sum.quarantined += if dry {
-                q.len() as u64
-            } else {
-                store.quarantine_import_rows(hall_id, &q)?
-            };
-        }
-        Ok(())
     };
 
     let mut rows_seen = 0u64;
@@ -970,6 +847,7 @@ pub fn import_file(
                                             }
                                         }
                                         sum.halls_created.push(c.hall_name.clone());
+                                        created.insert(id.clone());
                                         Some(id)
                                     }
                                     None => None,
@@ -989,23 +867,41 @@ pub fn import_file(
                         if seen_halls.insert(hall_id.clone()) {
                             sum.halls.push(hall_id.clone());
                         }
-                        let p = pending.entry(hall_id.clone()).or_default();
-                        if let Some((k, v)) = c.department {
-                            p.departments.entry(k).or_insert(v);
+                        if !pending.contains_key(&hall_id) {
+                            pending.insert(hall_id.clone(), Pending::default());
+                            profile_seen.insert(hall_id.clone(), Default::default());
                         }
-                        if let Some((k, v)) = c.window {
-                            p.windows.entry(k).or_insert(v);
-                        }
-                        if let Some((k, v)) = c.staff {
-                            p.staff.entry(k).or_insert(v);
-                        }
-                        if let Some((k, v)) = c.item {
-                            p.items.entry(k).or_insert(v);
+                        let p = pending.get_mut(&hall_id).expect("inserted");
+                        let seen = profile_seen.get_mut(&hall_id).expect("inserted");
+                        for (kind, entry) in [c.department, c.window, c.staff, c.item]
+                            .into_iter()
+                            .enumerate()
+                        {
+                            if let Some((k, v)) = entry
+                                && !seen[kind].contains(&k)
+                            {
+                                seen[kind].insert(k.clone());
+                                [
+                                    &mut p.departments,
+                                    &mut p.windows,
+                                    &mut p.staff,
+                                    &mut p.items,
+                                ][kind]
+                                    .insert(k, v);
+                            }
                         }
                         p.records.push((row.no, c.evaluation));
-                        if p.records.len() >= PAGE_ROWS {
-                            let mut p = std::mem::take(p);
-                            if let Err(e) = flush(store, &hall_id, &mut p, &mut sum) {
+                        pending_rows += 1;
+                        if pending_rows >= BATCH_ROWS {
+                            pending_rows = 0;
+                            let ctx = Flush {
+                                created: &created,
+                                rev,
+                                dry,
+                                sha: &sha,
+                                sheet: &opened.sheet,
+                            };
+                            if let Err(e) = flush_all(store, &mut pending, &ctx, &mut sum) {
                                 failure = Some(e);
                                 return Ok(ControlFlow::Break(()));
                             }
@@ -1043,7 +939,7 @@ pub fn import_file(
                 ));
             }
         }
-        if quarantine.len() >= PAGE_ROWS {
+        if quarantine.len() >= BATCH_ROWS {
             if let Err(e) = write_quarantine(store, &mut quarantine, dry, &mut sum) {
                 failure = Some(e);
                 return Ok(ControlFlow::Break(()));
@@ -1061,12 +957,14 @@ pub fn import_file(
     if let Some(e) = failure {
         return Err(e);
     }
-    let mut ids: Vec<String> = pending.keys().cloned().collect();
-    ids.sort();
-    for id in ids {
-        let mut p = pending.remove(&id).unwrap_or_default();
-        flush(store, &id, &mut p, &mut sum)?;
-    }
+    let ctx = Flush {
+        created: &created,
+        rev,
+        dry,
+        sha: &sha,
+        sheet: &opened.sheet,
+    };
+    flush_all(store, &mut pending, &ctx, &mut sum)?;
     write_quarantine(store, &mut quarantine, dry, &mut sum)?;
     progress(ImportProgress {
         rows: rows_seen,
@@ -1091,6 +989,187 @@ pub fn import_file(
         )?;
     }
     Ok(sum)
+}
+
+/// Where a bad row of a file sits in quarantine: the same row of the same file
+/// gets the same (negative) position, so it is quarantined once however often the
+/// file is imported.
+fn seq_for(sha: &str, sheet: &str, row: u32) -> i64 {
+    let mut h = Sha256::new();
+    h.update(sha.as_bytes());
+    h.update(sheet.as_bytes());
+    h.update(row.to_le_bytes());
+    let b: [u8; 8] = h.finalize()[..8].try_into().expect("8 bytes");
+    -((u64::from_le_bytes(b) >> 2) as i64) - 1
+}
+
+/// What a flush needs to know of the import.
+struct Flush<'a> {
+    /// Halls created by this import (by id).
+    created: &'a HashSet<String>,
+    rev: i64,
+    dry: bool,
+    sha: &'a str,
+    sheet: &'a str,
+}
+
+/// Stores every hall's pending rows in one transaction: rows equal to what is
+/// stored, or older than it, are left out; the rest pass the evaluation rules
+/// (or go to quarantine) and are upserted by revision.
+fn flush_all(
+    store: &mut Store,
+    pending: &mut HashMap<String, Pending>,
+    f: &Flush<'_>,
+    sum: &mut ImportSummary,
+) -> Result<(), ImportError> {
+    let mut halls: Vec<String> = pending.keys().cloned().collect();
+    halls.sort();
+    let mut ready: Vec<(String, Vec<(u32, String, Evaluation)>)> = vec![];
+    let mut bad: Vec<(String, u32, String, String, String)> = vec![];
+    for hall_id in &halls {
+        let Some(p) = pending.get_mut(hall_id) else {
+            continue;
+        };
+        let mut rows = vec![];
+        // A hall this import created has nothing stored before it: no lookups.
+        let mut known = if f.created.contains(hall_id) {
+            HashMap::new()
+        } else {
+            let ids: Vec<&str> = p.records.iter().map(|(_, e)| e.id.as_str()).collect();
+            store.evaluations_raw(hall_id, &ids)?
+        };
+        for (row, mut e) in p.records.drain(..) {
+            e.hall_id = hall_id.clone();
+            e.rev = f.rev;
+            let stored = known.remove(&e.id);
+            if let Some((old_rev, raw)) = &stored {
+                let same = serde_json::from_str::<Evaluation>(raw)
+                    .ok()
+                    .is_some_and(|mut old| {
+                        old.rev = e.rev;
+                        old == e
+                    });
+                if same || *old_rev >= f.rev {
+                    sum.unchanged += 1;
+                    continue;
+                }
+            }
+            let raw =
+                serde_json::to_string(&e).map_err(|x| ImportError::Unreadable(x.to_string()))?;
+            if let Err(why) = hcp_core::validate::check_evaluation(&e, hall_id) {
+                bad.push((
+                    hall_id.clone(),
+                    row,
+                    why.field.clone(),
+                    format!("第 {row} 行：{why}"),
+                    raw,
+                ));
+                continue;
+            }
+            if f.dry {
+                if stored.is_some() {
+                    sum.updated += 1;
+                } else {
+                    sum.new += 1;
+                }
+                continue;
+            }
+            rows.push((row, raw, e));
+        }
+        ready.push((hall_id.clone(), rows));
+    }
+    if !f.dry {
+        let batch: Vec<(&str, PageToApply<'_>)> = ready
+            .iter()
+            .map(|(hall, rows)| {
+                (
+                    hall.as_str(),
+                    PageToApply {
+                        records: rows
+                            .iter()
+                            .map(|(row, raw, e)| FeedRecord {
+                                seq: i64::from(*row),
+                                raw,
+                                record: ValidRecord::Evaluation(e.clone()),
+                            })
+                            .collect(),
+                        quarantined: vec![],
+                        skipped_unknown: 0,
+                        profile: None,
+                        next_cursor: "",
+                    },
+                )
+            })
+            .collect();
+        let out = store.apply_import_batch(&batch)?;
+        sum.new += out.new;
+        sum.updated += out.updated;
+        sum.unchanged += out.unchanged;
+        // What the file taught about each file-sourced hall's profile.
+        for hall_id in &halls {
+            let Some(p) = pending.get_mut(hall_id) else {
+                continue;
+            };
+            if p.departments.is_empty()
+                && p.windows.is_empty()
+                && p.staff.is_empty()
+                && p.items.is_empty()
+            {
+                continue;
+            }
+            let dept: Vec<Department> = std::mem::take(&mut p.departments)
+                .into_iter()
+                .map(|(code, name)| Department { code, name })
+                .collect();
+            let win: Vec<Window> = std::mem::take(&mut p.windows)
+                .into_iter()
+                .map(|(no, name)| Window {
+                    no,
+                    name,
+                    department_code: None,
+                })
+                .collect();
+            let staff: Vec<Staff> = std::mem::take(&mut p.staff)
+                .into_iter()
+                .map(|(no, name)| Staff {
+                    name: if name.is_empty() { no.clone() } else { name },
+                    no,
+                    window_no: None,
+                    department_code: None,
+                })
+                .collect();
+            let items: Vec<ServiceItem> = std::mem::take(&mut p.items)
+                .into_iter()
+                .map(|(code, name)| ServiceItem {
+                    name: if name.is_empty() { code.clone() } else { name },
+                    code,
+                    department_code: None,
+                })
+                .collect();
+            store.merge_file_profile(hall_id, &dept, &win, &staff, &items)?;
+        }
+    }
+    let mut by_hall: BTreeMap<String, Vec<QuarantineEntry<'_>>> = BTreeMap::new();
+    for (hall, row, field, reason, raw) in &bad {
+        by_hall
+            .entry(hall.clone())
+            .or_default()
+            .push(QuarantineEntry {
+                seq: seq_for(f.sha, f.sheet, *row),
+                kind: "import_row".into(),
+                raw,
+                field: field.clone(),
+                reason: reason.clone(),
+            });
+    }
+    for (hall, rows) in by_hall {
+        sum.quarantined += if f.dry {
+            rows.len() as u64
+        } else {
+            store.quarantine_import_rows(&hall, &rows)?
+        };
+    }
+    Ok(())
 }
 
 fn write_quarantine(

@@ -220,6 +220,43 @@ impl Store {
         self.store_pages(hall_id, pages, false)
     }
 
+    /// Pages of several halls from one spreadsheet, in one transaction (one disk
+    /// flush for the lot): as [`Store::apply_import_pages`] for each.
+    pub fn apply_import_batch(&mut self, batch: &[(&str, PageToApply<'_>)]) -> Result<PageOutcome> {
+        if batch
+            .iter()
+            .all(|(_, p)| p.records.is_empty() && p.quarantined.is_empty())
+        {
+            return Ok(PageOutcome::default());
+        }
+        let tx = self.write_tx()?;
+        let mut total = PageOutcome::default();
+        let now = now_text();
+        let mut days = DayDeltas::default();
+        let rules = crate::cases::load_rules(&tx)?;
+        for (hall_id, page) in batch {
+            let mut out = PageOutcome::default();
+            write_page(&tx, hall_id, page, &now, &mut out, &mut days, &rules)?;
+            let n = tx.execute(
+                "UPDATE sync_state SET records_total = records_total + ?2,
+                        quarantined_total = quarantined_total + ?3
+                 WHERE hall_id = ?1",
+                params![
+                    hall_id,
+                    (page.records.len() + page.quarantined.len()) as i64,
+                    out.quarantined as i64
+                ],
+            )?;
+            if n == 0 {
+                return Err(StoreError::UnknownHall((*hall_id).to_owned()));
+            }
+            total.add(&out);
+        }
+        days.write(&tx)?;
+        tx.commit()?;
+        Ok(total)
+    }
+
     fn store_pages(
         &mut self,
         hall_id: &str,

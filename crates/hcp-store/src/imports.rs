@@ -296,6 +296,32 @@ impl Store {
             .optional()?)
     }
 
+    /// The stored revision and raw record of each of `ids` that is stored, read in
+    /// one transaction (one lock, not one per id).
+    pub fn evaluations_raw(
+        &self,
+        hall_id: &str,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, (i64, String)>> {
+        let tx = self.conn.unchecked_transaction()?;
+        let mut out = std::collections::HashMap::new();
+        {
+            let mut stmt = tx.prepare_cached(
+                "SELECT rev, raw_json FROM evaluations WHERE hall_id = ?1 AND id = ?2",
+            )?;
+            for id in ids {
+                if let Some(v) = stmt
+                    .query_row(params![hall_id, id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?
+                {
+                    out.insert((*id).to_owned(), v);
+                }
+            }
+        }
+        tx.finish()?;
+        Ok(out)
+    }
+
     /// Puts rows of a file that could not be read into quarantine (`hall_id` may
     /// be empty when the row names no hall that could be found). A row already
     /// there (same `seq`) is not counted twice. Returns how many were new.
