@@ -834,17 +834,17 @@ pub fn import_file(
                                                 return Ok(ControlFlow::Break(()));
                                             }
                                         };
-                                        if !dry {
-                                            if let Err(e) = store.create_file_hall(
+                                        if !dry
+                                            && let Err(e) = store.create_file_hall(
                                                 &c.hall_key,
                                                 &id,
                                                 &c.hall_name,
                                                 &c.region,
                                                 by,
-                                            ) {
-                                                failure = Some(e.into());
-                                                return Ok(ControlFlow::Break(()));
-                                            }
+                                            )
+                                        {
+                                            failure = Some(e.into());
+                                            return Ok(ControlFlow::Break(()));
                                         }
                                         sum.halls_created.push(c.hall_name.clone());
                                         created.insert(id.clone());
@@ -939,11 +939,11 @@ pub fn import_file(
                 ));
             }
         }
-        if quarantine.len() >= BATCH_ROWS {
-            if let Err(e) = write_quarantine(store, &mut quarantine, dry, &mut sum) {
-                failure = Some(e);
-                return Ok(ControlFlow::Break(()));
-            }
+        if quarantine.len() >= BATCH_ROWS
+            && let Err(e) = write_quarantine(store, &mut quarantine, dry, &mut sum)
+        {
+            failure = Some(e);
+            return Ok(ControlFlow::Break(()));
         }
         if rows_seen - last_tick >= 1000 {
             last_tick = rows_seen;
@@ -1003,6 +1003,9 @@ fn seq_for(sha: &str, sheet: &str, row: u32) -> i64 {
     -((u64::from_le_bytes(b) >> 2) as i64) - 1
 }
 
+/// A hall's rows ready to store: (row number, raw JSON, record).
+type ReadyRows = Vec<(u32, String, Evaluation)>;
+
 /// What a flush needs to know of the import.
 struct Flush<'a> {
     /// Halls created by this import (by id).
@@ -1024,7 +1027,7 @@ fn flush_all(
 ) -> Result<(), ImportError> {
     let mut halls: Vec<String> = pending.keys().cloned().collect();
     halls.sort();
-    let mut ready: Vec<(String, Vec<(u32, String, Evaluation)>)> = vec![];
+    let mut ready: Vec<(String, ReadyRows)> = vec![];
     let mut bad: Vec<(String, u32, String, String, String)> = vec![];
     for hall_id in &halls {
         let Some(p) = pending.get_mut(hall_id) else {

@@ -15,7 +15,7 @@ const BY: Who<'static> = Who {
 };
 
 fn store(dir: &Path) -> Store {
-    Store::open(&dir.join("hcp.db")).expect("open cache")
+    Store::open(dir.join("hcp.db")).expect("open cache")
 }
 
 fn run(s: &mut Store, path: &Path, create_halls: bool) -> ImportSummary {
@@ -87,8 +87,8 @@ fn write_xlsx(path: &Path) {
     ws.merge_range(2, 8, 2, 9, "评价人信息", &bold).unwrap();
     ws.write(3, 8, "评价人").unwrap();
     ws.write(3, 9, "联系电话").unwrap();
-    let rows: [(&str, &str, &str, &str, &str, &str, &str, &str, &str, &str); 8] = [
-        (
+    let rows: [[&str; 10]; 8] = [
+        [
             "serial",
             "非常满意",
             "窗口评价器",
@@ -99,8 +99,8 @@ fn write_xlsx(path: &Path) {
             "",
             "李四",
             "13800005521",
-        ),
-        (
+        ],
+        [
             "serial",
             "不满意",
             "二维码",
@@ -111,8 +111,8 @@ fn write_xlsx(path: &Path) {
             "办理时间长；服务态度差",
             "赵五",
             "13900001234",
-        ),
-        (
+        ],
+        [
             "2026-10-12 10:05:00",
             "满意",
             "政务服务网",
@@ -123,8 +123,8 @@ fn write_xlsx(path: &Path) {
             "",
             "",
             "",
-        ),
-        (
+        ],
+        [
             "２０２６－１０－１３　０９：００：００",
             "非常不满意",
             "12345热线",
@@ -135,8 +135,8 @@ fn write_xlsx(path: &Path) {
             "推诿扯皮",
             "",
             "",
-        ),
-        (
+        ],
+        [
             "2026-10-13 11:00",
             "很好",
             "窗口评价器",
@@ -147,8 +147,8 @@ fn write_xlsx(path: &Path) {
             "",
             "",
             "",
-        ),
-        (
+        ],
+        [
             "昨天下午",
             "满意",
             "窗口评价器",
@@ -159,8 +159,8 @@ fn write_xlsx(path: &Path) {
             "",
             "",
             "",
-        ),
-        (
+        ],
+        [
             "2026/10/14 15:30:00",
             "基本满意",
             "自助终端",
@@ -171,23 +171,20 @@ fn write_xlsx(path: &Path) {
             "",
             "",
             "",
-        ),
-        ("合计", "", "", "", "", "", "", "", "", ""),
+        ],
+        ["合计", "", "", "", "", "", "", "", "", ""],
     ];
     let mut serial = 46307.0 + 9.5 / 24.0; // 2026-10-12 09:30
     for (i, r) in rows.iter().enumerate() {
         let row = 4 + i as u32;
-        if r.0 == "serial" {
+        if r[0] == "serial" {
             let dt = ExcelDateTime::from_serial_datetime(serial).unwrap();
             ws.write_datetime_with_format(row, 0, &dt, &date).unwrap();
             serial += 1.0 / 24.0;
         } else {
-            ws.write(row, 0, r.0).unwrap();
+            ws.write(row, 0, r[0]).unwrap();
         }
-        for (c, v) in [r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9]
-            .iter()
-            .enumerate()
-        {
+        for (c, v) in r[1..].iter().enumerate() {
             if !v.is_empty() {
                 ws.write(row, c as u16 + 1, *v).unwrap();
             }
