@@ -205,23 +205,12 @@ impl Store {
     /// transaction (all or nothing). During a bulk sync this writes the random
     /// per-window/per-staff index pages once per batch instead of once per page.
     pub fn apply_pages(&mut self, hall_id: &str, pages: &[PageToApply<'_>]) -> Result<PageOutcome> {
-        self.store_pages(hall_id, pages, true)
-    }
-
-    /// Stores records that came from somewhere other than the hall's feed (a
-    /// spreadsheet export): the same upsert, quarantine, case engine and per-day
-    /// figures as [`Store::apply_pages`], in one transaction, but the hall's feed
-    /// cursor is left where it is (`next_cursor` is ignored).
-    pub fn apply_import_pages(
-        &mut self,
-        hall_id: &str,
-        pages: &[PageToApply<'_>],
-    ) -> Result<PageOutcome> {
-        self.store_pages(hall_id, pages, false)
+        self.store_pages(hall_id, pages)
     }
 
     /// Pages of several halls from one spreadsheet, in one transaction (one disk
-    /// flush for the lot): as [`Store::apply_import_pages`] for each.
+    /// flush for the lot), with the feed's upsert, quarantine, case engine and per-day
+    /// figures; the halls' feed cursors are left where they are.
     pub fn apply_import_batch(&mut self, batch: &[(&str, PageToApply<'_>)]) -> Result<PageOutcome> {
         if batch
             .iter()
@@ -257,12 +246,7 @@ impl Store {
         Ok(total)
     }
 
-    fn store_pages(
-        &mut self,
-        hall_id: &str,
-        pages: &[PageToApply<'_>],
-        move_cursor: bool,
-    ) -> Result<PageOutcome> {
+    fn store_pages(&mut self, hall_id: &str, pages: &[PageToApply<'_>]) -> Result<PageOutcome> {
         let Some(last) = pages.last() else {
             return Ok(PageOutcome::default());
         };
@@ -275,10 +259,7 @@ impl Store {
                 && p.skipped_unknown == 0
                 && p.profile.is_none()
         });
-        if empty
-            && (!move_cursor
-                || self.sync_state(hall_id)?.cursor.as_deref() == Some(last.next_cursor))
-        {
+        if empty && self.sync_state(hall_id)?.cursor.as_deref() == Some(last.next_cursor) {
             return Ok(PageOutcome::default());
         }
         let tx = self.write_tx()?;
@@ -294,7 +275,7 @@ impl Store {
         }
         days.write(&tx)?;
         let n = tx.execute(
-            "UPDATE sync_state SET cursor = CASE WHEN ?7 THEN ?2 ELSE cursor END, pages_total = pages_total + ?6,
+            "UPDATE sync_state SET cursor = ?2, pages_total = pages_total + ?6,
                     records_total = records_total + ?3, quarantined_total = quarantined_total + ?4,
                     skipped_total = skipped_total + ?5
              WHERE hall_id = ?1",
@@ -304,8 +285,7 @@ impl Store {
                 seen,
                 out.quarantined as i64,
                 out.skipped as i64,
-                pages.len() as i64,
-                move_cursor
+                pages.len() as i64
             ],
         )?;
         if n == 0 {

@@ -1,6 +1,6 @@
 //! Spreadsheet imports: the column profiles officers named, which hall a name in
 //! a file stands for, file-sourced halls, and the log of imported files. The rows
-//! themselves are stored by [`Store::apply_import_pages`] (the feed's upsert).
+//! themselves are stored by [`Store::apply_import_batch`] (the feed's upsert).
 
 use hcp_core::wire::{Department, HallProfile, ServiceItem, Staff, Window};
 use rusqlite::{OptionalExtension, params};
@@ -285,15 +285,6 @@ impl Store {
         crate::halls::write_profile(&tx, &p)?;
         tx.commit()?;
         Ok(())
-    }
-
-    /// The stored revision and raw record of an evaluation, if any.
-    pub fn evaluation_raw(&self, hall_id: &str, id: &str) -> Result<Option<(i64, String)>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT rev, raw_json FROM evaluations WHERE hall_id = ?1 AND id = ?2")?
-            .query_row(params![hall_id, id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?)
     }
 
     /// The stored revision and raw record of each of `ids` that is stored, read in
