@@ -65,6 +65,190 @@ pub enum ImportError {
 
 /// Rows (of all the file's halls) stored per transaction.
 pub const BATCH_ROWS: usize = 20_000;
+
+/// Rows the reading thread hands over at a time.
+const READ_CHUNK_ROWS: usize = 1024;
+/// Chunks the reading thread may be ahead of the writing one.
+const READ_AHEAD_CHUNKS: usize = 8;
+
+/// What the reading thread hands to the writing one, in file order.
+struct ReadChunk {
+    items: Vec<ReadItem>,
+    /// How far into the file the last of them was.
+    fraction: f64,
+}
+
+enum ReadItem {
+    /// A 合计 / 小计 row.
+    Summary,
+    /// A hall this import created (before its first row).
+    HallCreated { id: String, name: String },
+    /// A row for quarantine: (hall, row, column, reason, raw).
+    Bad(Box<(String, u32, String, String, String)>),
+    /// A row that passed the evaluation rules.
+    Ready(Box<ReadyRow>),
+}
+
+struct ReadyRow {
+    hall_id: String,
+    row: u32,
+    raw: String,
+    evaluation: Evaluation,
+    /// Department, window, staff and item first seen in this row.
+    profile: [Option<(String, String)>; 4],
+}
+
+/// What the reading thread reads with.
+struct ReaderCtx<'a> {
+    source: &'a Source,
+    sheet: &'a str,
+    header: &'a columns::Header,
+    cols: &'a Columns,
+    salt: &'a str,
+    file_name: &'a str,
+    rev: i64,
+    dry: bool,
+    create_halls: bool,
+    by: Who<'a>,
+}
+
+/// Reads the sheet and turns each row into a record for its hall or a reason
+/// for quarantine; stops when the writing side hangs up.
+fn read_rows(
+    x: &ReaderCtx<'_>,
+    mut hall_store: Store,
+    send: std::sync::mpsc::SyncSender<ReadChunk>,
+) -> Result<(), ImportError> {
+    let mut halls: HashMap<String, Option<String>> = HashMap::new();
+    let mut profile_seen: HashMap<String, [HashSet<String>; 4]> = HashMap::new();
+    let mut items: Vec<ReadItem> = Vec::with_capacity(READ_CHUNK_ROWS);
+    let mut hung_up = false;
+    let header_row = x.header.row;
+    x.source.for_each_row(x.sheet, |row, fraction| {
+        if row.no <= header_row {
+            return Ok(ControlFlow::Continue(()));
+        }
+        if is_summary_row(&row) {
+            items.push(ReadItem::Summary);
+        } else {
+            match convert(x.cols, &row, x.salt, &|_| None) {
+                Err(e) => {
+                    let hall = x
+                        .cols
+                        .text(&row, Field::Hall)
+                        .and_then(|n| halls.get(&hall_key(&n)).cloned().flatten())
+                        .unwrap_or_default();
+                    let raw = serde_json::json!({
+                        "file": x.file_name, "sheet": x.sheet, "row": row.no,
+                        "column": e.column, "cells": cells_json(x.header, &row)
+                    })
+                    .to_string();
+                    let reason = format!("第 {} 行「{}」：{}", row.no, e.column, e.reason);
+                    items.push(ReadItem::Bad(Box::new((
+                        hall, row.no, e.column, reason, raw,
+                    ))));
+                }
+                Ok(c) => {
+                    let hall = match halls.get(&c.hall_key) {
+                        Some(h) => h.clone(),
+                        None => {
+                            let (found, new) =
+                                resolve_hall(&mut hall_store, &c, x.create_halls, x.dry, x.by)?;
+                            if new && let Some(id) = &found {
+                                items.push(ReadItem::HallCreated {
+                                    id: id.clone(),
+                                    name: c.hall_name.clone(),
+                                });
+                            }
+                            halls.insert(c.hall_key.clone(), found.clone());
+                            found
+                        }
+                    };
+                    items.push(match hall {
+                        None => ReadItem::Bad(Box::new((
+                            String::new(),
+                            row.no,
+                            Field::Hall.label().to_owned(),
+                            format!(
+                                "第 {} 行「{}」：大厅 “{}” 尚未确认，确认后重新导入本文件即可",
+                                row.no,
+                                x.cols.header(Field::Hall),
+                                c.hall_name
+                            ),
+                            cells_json(x.header, &row).to_string(),
+                        ))),
+                        Some(hall_id) => ready_row(x, &mut profile_seen, hall_id, row.no, c)?,
+                    });
+                }
+            }
+        }
+        if items.len() >= READ_CHUNK_ROWS {
+            let full = std::mem::replace(&mut items, Vec::with_capacity(READ_CHUNK_ROWS));
+            if send
+                .send(ReadChunk {
+                    items: full,
+                    fraction,
+                })
+                .is_err()
+            {
+                hung_up = true;
+                return Ok(ControlFlow::Break(()));
+            }
+        }
+        Ok(ControlFlow::Continue(()))
+    })?;
+    if !hung_up && !items.is_empty() {
+        let _ = send.send(ReadChunk {
+            items,
+            fraction: 1.0,
+        });
+    }
+    Ok(())
+}
+
+/// A converted row of a known hall: checked by the evaluation rules and
+/// serialised as it will be stored.
+fn ready_row(
+    x: &ReaderCtx<'_>,
+    profile_seen: &mut HashMap<String, [HashSet<String>; 4]>,
+    hall_id: String,
+    row: u32,
+    c: Converted,
+) -> Result<ReadItem, ImportError> {
+    let mut e = c.evaluation;
+    e.hall_id = hall_id.clone();
+    e.rev = x.rev;
+    let raw = serde_json::to_string(&e).map_err(|x| ImportError::Unreadable(x.to_string()))?;
+    if let Err(why) = hcp_core::validate::check_evaluation(&e, &hall_id) {
+        return Ok(ReadItem::Bad(Box::new((
+            hall_id,
+            row,
+            why.field.clone(),
+            format!("第 {row} 行：{why}"),
+            raw,
+        ))));
+    }
+    let seen = profile_seen.entry(hall_id.clone()).or_default();
+    let mut profile: [Option<(String, String)>; 4] = Default::default();
+    for (kind, entry) in [c.department, c.window, c.staff, c.item]
+        .into_iter()
+        .enumerate()
+    {
+        if let Some((k, v)) = entry
+            && !seen[kind].contains(&k)
+        {
+            seen[kind].insert(k.clone());
+            profile[kind] = Some((k, v));
+        }
+    }
+    Ok(ReadItem::Ready(Box::new(ReadyRow {
+        hall_id,
+        row,
+        raw,
+        evaluation: e,
+        profile,
+    })))
+}
 /// Rows shown in the preview.
 pub const PREVIEW_ROWS: usize = 20;
 /// Rows read ahead to find the header and sample the columns.
@@ -678,7 +862,8 @@ pub fn inspect(
 /// A hall's pending rows and what the file taught about its profile.
 #[derive(Default)]
 struct Pending {
-    records: Vec<(u32, Evaluation)>,
+    /// (file row, raw, evaluation).
+    records: Vec<(u32, String, Evaluation)>,
     departments: BTreeMap<String, String>,
     windows: BTreeMap<String, String>,
     staff: BTreeMap<String, String>,
@@ -704,6 +889,54 @@ fn new_hall_id(store: &Store, key: &str, region: &str) -> Result<String, ImportE
     Err(ImportError::Unreadable(format!(
         "无法为大厅 “{key}” 分配编码"
     )))
+}
+
+/// A row's cells by their header, for quarantine.
+fn cells_json(header: &columns::Header, row: &Row) -> serde_json::Value {
+    serde_json::Value::Object(
+        header
+            .names
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| {
+                row.cells
+                    .get(i)
+                    .filter(|c| !c.is_blank())
+                    .map(|c| (n.clone(), serde_json::Value::String(c.text())))
+            })
+            .collect(),
+    )
+}
+
+/// The hall a converted row belongs to: one a file or a server already named,
+/// else a new file-sourced hall when the officer allowed that, else none.
+fn resolve_hall(
+    store: &mut Store,
+    c: &Converted,
+    create: bool,
+    dry: bool,
+    by: Who<'_>,
+) -> Result<(Option<String>, bool), ImportError> {
+    if let Some(id) = store.import_hall(&c.hall_key)? {
+        return Ok((Some(id), false));
+    }
+    // A hall registered with its own server and the same name is the same hall.
+    if let Some(id) = store
+        .halls()?
+        .into_iter()
+        .find(|h| hall_key(&h.name) == c.hall_key)
+        .map(|h| h.hall_id)
+    {
+        return Ok((Some(id), false));
+    }
+    if !create {
+        return Ok((None, false));
+    }
+    let id = new_hall_id(store, &c.hall_key, &c.region)?;
+    if !dry {
+        store.create_file_hall(&c.hall_key, &id, &c.hall_name, &c.region, by)?;
+    }
+    Ok((Some(id), true))
 }
 
 /// Imports one file. Bad rows go to quarantine with their row number; a killed
@@ -768,119 +1001,78 @@ pub fn import_file(
         dry_run: dry,
         ..ImportSummary::default()
     };
-    // Halls by key: resolved once.
-    let mut halls: HashMap<String, Option<String>> = HashMap::new();
     let mut pending: HashMap<String, Pending> = HashMap::new();
-    let mut quarantine: Vec<(String, i64, String, String, String)> = vec![];
+    let mut quarantine: Vec<(String, u32, String, String, String)> = vec![];
     let mut seen_halls: HashSet<String> = HashSet::new();
-    let seq_of = |row: u32| seq_for(&sha, &opened.sheet, row);
     let mut pending_rows = 0usize;
     let mut created: HashSet<String> = HashSet::new();
-    let mut profile_seen: HashMap<String, [HashSet<String>; 4]> = HashMap::new();
-    let header = opened.header.clone();
-    let header_row = header.row;
-    let cells_json = |row: &Row| -> serde_json::Value {
-        serde_json::Value::Object(
-            header
-                .names
-                .iter()
-                .enumerate()
-                .filter_map(|(i, n)| {
-                    row.cells
-                        .get(i)
-                        .filter(|c| !c.is_blank())
-                        .map(|c| (n.clone(), serde_json::Value::String(c.text())))
-                })
-                .collect(),
-        )
-    };
-
     let mut rows_seen = 0u64;
     let mut last_tick = 0u64;
     let mut failure: Option<ImportError> = None;
-    opened.source.for_each_row(&opened.sheet, |row, fraction| {
-        if row.no <= header_row {
-            return Ok(ControlFlow::Continue(()));
-        }
-        if is_summary_row(&row) {
-            sum.summary_rows += 1;
-            return Ok(ControlFlow::Continue(()));
-        }
-        rows_seen += 1;
-        sum.rows_read += 1;
-        let resolved = |key: &str| halls.get(key).cloned().flatten();
-        match convert(&cols, &row, &salt, &resolved) {
-            Ok(c) => {
-                let known = match halls.get(&c.hall_key) {
-                    Some(k) => k.clone(),
-                    None => {
-                        let found = match store.import_hall(&c.hall_key) {
-                            Ok(Some(id)) => Some(id),
-                            Ok(None) => {
-                                // A hall registered with its own server and the same
-                                // name is the same hall.
-                                let by_name = store.halls().ok().and_then(|hs| {
-                                    hs.into_iter()
-                                        .find(|h| hall_key(&h.name) == c.hall_key)
-                                        .map(|h| h.hall_id)
-                                });
-                                match by_name {
-                                    Some(id) => Some(id),
-                                    None if opts.create_halls => {
-                                        let id = match new_hall_id(store, &c.hall_key, &c.region) {
-                                            Ok(id) => id,
-                                            Err(e) => {
-                                                failure = Some(e);
-                                                return Ok(ControlFlow::Break(()));
-                                            }
-                                        };
-                                        if !dry
-                                            && let Err(e) = store.create_file_hall(
-                                                &c.hall_key,
-                                                &id,
-                                                &c.hall_name,
-                                                &c.region,
-                                                by,
-                                            )
-                                        {
-                                            failure = Some(e.into());
-                                            return Ok(ControlFlow::Break(()));
-                                        }
-                                        sum.halls_created.push(c.hall_name.clone());
-                                        created.insert(id.clone());
-                                        Some(id)
-                                    }
-                                    None => None,
-                                }
-                            }
-                            Err(e) => {
-                                failure = Some(e.into());
-                                return Ok(ControlFlow::Break(()));
-                            }
-                        };
-                        halls.insert(c.hall_key.clone(), found.clone());
-                        found
+    // Reading, converting and checking rows runs on its own thread, writing them
+    // on this one, so a two-core laptop imports in about the time of the slower
+    // half. The channel is bounded: memory stays a few chunks of rows however big
+    // the file. The reader resolves halls on its own connection (a new hall is one
+    // short write of its own).
+    let reader_ctx = ReaderCtx {
+        source: &opened.source,
+        sheet: &opened.sheet,
+        header: &opened.header,
+        cols: &cols,
+        salt: &salt,
+        file_name: &name,
+        rev,
+        dry,
+        create_halls: opts.create_halls,
+        by,
+    };
+    let hall_store = Store::open(store.path())?;
+    let read_result = std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::sync_channel::<ReadChunk>(READ_AHEAD_CHUNKS);
+        let reader = scope.spawn(move || read_rows(&reader_ctx, hall_store, send));
+        'chunks: for chunk in receive.iter() {
+            for item in chunk.items {
+                let step = match item {
+                    ReadItem::Summary => {
+                        sum.summary_rows += 1;
+                        continue;
                     }
-                };
-                match known {
-                    Some(hall_id) => {
+                    ReadItem::HallCreated { id, name } => {
+                        sum.halls_created.push(name);
+                        created.insert(id);
+                        continue;
+                    }
+                    ReadItem::Bad(b) => {
+                        rows_seen += 1;
+                        quarantine.push(*b);
+                        if quarantine.len() >= BATCH_ROWS {
+                            write_quarantine(
+                                store,
+                                &mut quarantine,
+                                &sha,
+                                &opened.sheet,
+                                dry,
+                                &mut sum,
+                            )
+                        } else {
+                            Ok(())
+                        }
+                    }
+                    ReadItem::Ready(r) => {
+                        rows_seen += 1;
+                        let ReadyRow {
+                            hall_id,
+                            row,
+                            raw,
+                            evaluation,
+                            profile,
+                        } = *r;
                         if seen_halls.insert(hall_id.clone()) {
                             sum.halls.push(hall_id.clone());
                         }
-                        if !pending.contains_key(&hall_id) {
-                            pending.insert(hall_id.clone(), Pending::default());
-                            profile_seen.insert(hall_id.clone(), Default::default());
-                        }
-                        let p = pending.get_mut(&hall_id).expect("inserted");
-                        let seen = profile_seen.get_mut(&hall_id).expect("inserted");
-                        for (kind, entry) in [c.department, c.window, c.staff, c.item]
-                            .into_iter()
-                            .enumerate()
-                        {
-                            if let Some((k, v)) = entry
-                                && !seen[kind].contains(&k)
-                            {
-                                seen[kind].insert(k.clone());
+                        let p = pending.entry(hall_id).or_default();
+                        for (kind, entry) in profile.into_iter().enumerate() {
+                            if let Some((k, v)) = entry {
                                 [
                                     &mut p.departments,
                                     &mut p.windows,
@@ -890,7 +1082,7 @@ pub fn import_file(
                                     .insert(k, v);
                             }
                         }
-                        p.records.push((row.no, c.evaluation));
+                        p.records.push((row, raw, evaluation));
                         pending_rows += 1;
                         if pending_rows >= BATCH_ROWS {
                             pending_rows = 0;
@@ -898,74 +1090,45 @@ pub fn import_file(
                                 created: &created,
                                 rev,
                                 dry,
-                                sha: &sha,
-                                sheet: &opened.sheet,
                             };
-                            if let Err(e) = flush_all(store, &mut pending, &ctx, &mut sum) {
-                                failure = Some(e);
-                                return Ok(ControlFlow::Break(()));
-                            }
+                            flush_all(store, &mut pending, &ctx, &mut sum)
+                        } else {
+                            Ok(())
                         }
                     }
-                    None => quarantine.push((
-                        String::new(),
-                        seq_of(row.no),
-                        Field::Hall.label().to_owned(),
-                        format!(
-                            "第 {} 行「{}」：大厅 “{}” 尚未确认，确认后重新导入本文件即可",
-                            row.no,
-                            cols.header(Field::Hall),
-                            c.hall_name
-                        ),
-                        cells_json(&row).to_string(),
-                    )),
+                };
+                if let Err(e) = step {
+                    failure = Some(e);
+                    break 'chunks;
                 }
             }
-            Err(e) => {
-                let hall = cols
-                    .text(&row, Field::Hall)
-                    .and_then(|n| halls.get(&hall_key(&n)).cloned().flatten())
-                    .unwrap_or_default();
-                quarantine.push((
-                    hall,
-                    seq_of(row.no),
-                    e.column.clone(),
-                    format!("第 {} 行「{}」：{}", row.no, e.column, e.reason),
-                    serde_json::json!({
-                        "file": name, "sheet": opened.sheet, "row": row.no, "column": e.column,
-                        "cells": cells_json(&row)
-                    })
-                    .to_string(),
-                ));
+            sum.rows_read = rows_seen;
+            if rows_seen - last_tick >= 1000 {
+                last_tick = rows_seen;
+                progress(ImportProgress {
+                    rows: rows_seen,
+                    fraction: chunk.fraction,
+                });
             }
         }
-        if quarantine.len() >= BATCH_ROWS
-            && let Err(e) = write_quarantine(store, &mut quarantine, dry, &mut sum)
-        {
-            failure = Some(e);
-            return Ok(ControlFlow::Break(()));
-        }
-        if rows_seen - last_tick >= 1000 {
-            last_tick = rows_seen;
-            progress(ImportProgress {
-                rows: rows_seen,
-                fraction,
-            });
-        }
-        Ok(ControlFlow::Continue(()))
-    })?;
+        // Dropping the receiver makes a reader that is still going stop.
+        drop(receive);
+        reader
+            .join()
+            .unwrap_or_else(|_| Err(ImportError::Unreadable("读取文件的线程意外中止".into())))
+    });
+    sum.rows_read = rows_seen;
     if let Some(e) = failure {
         return Err(e);
     }
+    read_result?;
     let ctx = Flush {
         created: &created,
         rev,
         dry,
-        sha: &sha,
-        sheet: &opened.sheet,
     };
     flush_all(store, &mut pending, &ctx, &mut sum)?;
-    write_quarantine(store, &mut quarantine, dry, &mut sum)?;
+    write_quarantine(store, &mut quarantine, &sha, &opened.sheet, dry, &mut sum)?;
     progress(ImportProgress {
         rows: rows_seen,
         fraction: 1.0,
@@ -1003,17 +1166,12 @@ fn seq_for(sha: &str, sheet: &str, row: u32) -> i64 {
     -((u64::from_le_bytes(b) >> 2) as i64) - 1
 }
 
-/// A hall's rows ready to store: (row number, raw JSON, record).
-type ReadyRows = Vec<(u32, String, Evaluation)>;
-
 /// What a flush needs to know of the import.
 struct Flush<'a> {
     /// Halls created by this import (by id).
     created: &'a HashSet<String>,
     rev: i64,
     dry: bool,
-    sha: &'a str,
-    sheet: &'a str,
 }
 
 /// Stores every hall's pending rows in one transaction: rows equal to what is
@@ -1027,26 +1185,26 @@ fn flush_all(
 ) -> Result<(), ImportError> {
     let mut halls: Vec<String> = pending.keys().cloned().collect();
     halls.sort();
-    let mut ready: Vec<(String, ReadyRows)> = vec![];
-    let mut bad: Vec<(String, u32, String, String, String)> = vec![];
+    // Per hall: the rows to write (file row, raw) and their evaluations.
+    let mut raws: Vec<(String, Vec<(u32, String)>)> = vec![];
+    let mut evaluations: Vec<Vec<Evaluation>> = vec![];
     for hall_id in &halls {
         let Some(p) = pending.get_mut(hall_id) else {
             continue;
         };
-        let mut rows = vec![];
         // A hall this import created has nothing stored before it: no lookups.
         let mut known = if f.created.contains(hall_id) {
             HashMap::new()
         } else {
-            let ids: Vec<&str> = p.records.iter().map(|(_, e)| e.id.as_str()).collect();
+            let ids: Vec<&str> = p.records.iter().map(|(_, _, e)| e.id.as_str()).collect();
             store.evaluations_raw(hall_id, &ids)?
         };
-        for (row, mut e) in p.records.drain(..) {
-            e.hall_id = hall_id.clone();
-            e.rev = f.rev;
+        let mut rows = Vec::with_capacity(p.records.len());
+        let mut evs = Vec::with_capacity(p.records.len());
+        for (row, raw, e) in p.records.drain(..) {
             let stored = known.remove(&e.id);
-            if let Some((old_rev, raw)) = &stored {
-                let same = serde_json::from_str::<Evaluation>(raw)
+            if let Some((old_rev, old_raw)) = &stored {
+                let same = serde_json::from_str::<Evaluation>(old_raw)
                     .ok()
                     .is_some_and(|mut old| {
                         old.rev = e.rev;
@@ -1057,18 +1215,6 @@ fn flush_all(
                     continue;
                 }
             }
-            let raw =
-                serde_json::to_string(&e).map_err(|x| ImportError::Unreadable(x.to_string()))?;
-            if let Err(why) = hcp_core::validate::check_evaluation(&e, hall_id) {
-                bad.push((
-                    hall_id.clone(),
-                    row,
-                    why.field.clone(),
-                    format!("第 {row} 行：{why}"),
-                    raw,
-                ));
-                continue;
-            }
             if f.dry {
                 if stored.is_some() {
                     sum.updated += 1;
@@ -1077,23 +1223,27 @@ fn flush_all(
                 }
                 continue;
             }
-            rows.push((row, raw, e));
+            rows.push((row, raw));
+            evs.push(e);
         }
-        ready.push((hall_id.clone(), rows));
+        raws.push((hall_id.clone(), rows));
+        evaluations.push(evs);
     }
     if !f.dry {
-        let batch: Vec<(&str, PageToApply<'_>)> = ready
+        let batch: Vec<(&str, PageToApply<'_>)> = raws
             .iter()
-            .map(|(hall, rows)| {
+            .zip(evaluations)
+            .map(|((hall, rows), evs)| {
                 (
                     hall.as_str(),
                     PageToApply {
                         records: rows
                             .iter()
-                            .map(|(row, raw, e)| FeedRecord {
+                            .zip(evs)
+                            .map(|((row, raw), e)| FeedRecord {
                                 seq: i64::from(*row),
                                 raw,
-                                record: ValidRecord::Evaluation(e.clone()),
+                                record: ValidRecord::Evaluation(e),
                             })
                             .collect(),
                         quarantined: vec![],
@@ -1152,32 +1302,14 @@ fn flush_all(
             store.merge_file_profile(hall_id, &dept, &win, &staff, &items)?;
         }
     }
-    let mut by_hall: BTreeMap<String, Vec<QuarantineEntry<'_>>> = BTreeMap::new();
-    for (hall, row, field, reason, raw) in &bad {
-        by_hall
-            .entry(hall.clone())
-            .or_default()
-            .push(QuarantineEntry {
-                seq: seq_for(f.sha, f.sheet, *row),
-                kind: "import_row".into(),
-                raw,
-                field: field.clone(),
-                reason: reason.clone(),
-            });
-    }
-    for (hall, rows) in by_hall {
-        sum.quarantined += if f.dry {
-            rows.len() as u64
-        } else {
-            store.quarantine_import_rows(&hall, &rows)?
-        };
-    }
     Ok(())
 }
 
 fn write_quarantine(
     store: &mut Store,
-    q: &mut Vec<(String, i64, String, String, String)>,
+    q: &mut Vec<(String, u32, String, String, String)>,
+    sha: &str,
+    sheet: &str,
     dry: bool,
     sum: &mut ImportSummary,
 ) -> Result<(), ImportError> {
@@ -1190,12 +1322,12 @@ fn write_quarantine(
         return Ok(());
     }
     let mut by_hall: BTreeMap<String, Vec<QuarantineEntry<'_>>> = BTreeMap::new();
-    for (hall, seq, field, reason, raw) in q.iter() {
+    for (hall, row, field, reason, raw) in q.iter() {
         by_hall
             .entry(hall.clone())
             .or_default()
             .push(QuarantineEntry {
-                seq: *seq,
+                seq: seq_for(sha, sheet, *row),
                 kind: "import_row".into(),
                 raw,
                 field: field.clone(),
