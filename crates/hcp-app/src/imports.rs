@@ -216,6 +216,27 @@ impl App {
     pub async fn import_profiles(&self) -> AppResult<Vec<ImportProfile>> {
         self.with_store(|s| Ok(s.import_profiles()?)).await
     }
+
+    /// Every hall name files have used and the hall it stands for:
+    /// (name key, hall id, name as first seen).
+    pub async fn import_hall_names(&self) -> AppResult<Vec<(String, String, String)>> {
+        self.with_store(|s| Ok(s.import_hall_names()?)).await
+    }
+
+    /// Points a hall name used in files at an existing hall (e.g. the same hall
+    /// registered with its own server), so that later imports of the name land
+    /// there. Rows imported before stay where they are.
+    pub async fn import_link_hall(&self, name: String, hall_id: String) -> AppResult<()> {
+        let key = hcp_import::hall_key(&name);
+        if key.is_empty() {
+            return Err(AppError::invalid("大厅名称不能为空"));
+        }
+        self.with_store(move |s| {
+            let (who, actor) = officer(s)?;
+            Ok(s.link_import_hall(&key, &hall_id, Who { name: &who, actor })?)
+        })
+        .await
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,9 @@ use crate::CliError;
 /// Options of `hcp import`.
 #[derive(Args)]
 pub struct ImportArgs {
-    /// 评价表格文件（.xlsx / .xls / .csv）；`hcp import profiles` 列出已保存的映射方案
+    /// 评价表格文件（.xlsx / .xls / .csv）；`hcp import profiles` 列出已保存的映射方案；
+    /// `hcp import halls` 列出表格中出现过的大厅名称；`hcp import link 名称 大厅编号`
+    /// 让该名称以后导入到已有的大厅（如同一大厅接入了自己的服务器）
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// 使用该映射方案（默认：表头相同的已保存方案，否则自动识别）
@@ -185,6 +187,39 @@ pub fn run(db: &Path, a: ImportArgs) -> Result<ExitCode, CliError> {
                 );
             }
         }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let word = |i: usize| a.files.get(i).and_then(|f| f.to_str()).unwrap_or_default();
+    if word(0) == "halls" && a.files.len() == 1 && !a.files[0].exists() {
+        let list = rt.block_on(app.import_hall_names()).map_err(msg)?;
+        if a.json {
+            let rows: Vec<_> = list
+                .iter()
+                .map(|(key, hall, name)| serde_json::json!({"key": key, "hall_id": hall, "name": name}))
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&rows).map_err(|e| CliError::Msg(e.to_string()))?
+            );
+        } else if list.is_empty() {
+            println!("还没有从表格导入过大厅。");
+        } else {
+            for (key, hall, _) in &list {
+                println!("{key}\t→ {hall}");
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if word(0) == "link" && !a.files[0].exists() {
+        if a.files.len() != 3 {
+            return Err(CliError::Msg(
+                "用法：hcp import link 表格中的大厅名称 大厅编号".into(),
+            ));
+        }
+        let (name, hall) = (word(1).to_owned(), word(2).to_owned());
+        rt.block_on(app.import_link_hall(name.clone(), hall.clone()))
+            .map_err(msg)?;
+        println!("以后表格中的 “{name}” 导入到大厅 {hall}（已导入的行保持不变）。");
         return Ok(ExitCode::SUCCESS);
     }
     let mut summaries = vec![];
