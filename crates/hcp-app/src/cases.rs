@@ -249,7 +249,7 @@ impl App {
     pub async fn case_detail(&self, a: CaseIdArgs) -> AppResult<CaseDetail> {
         self.with_store(move |s| {
             let (p, _) = load_profile(s)?;
-            let mut d = s.case_detail(a.case_id, Utc::now())?;
+            let mut d = s.case_detail_for(a.case_id, Utc::now(), actor_of(&p.role)?)?;
             hall_scope(&p, Some(d.case.hall_id.clone()))?;
             // The raw record carries the evaluator's ID hash: not for the UI.
             if let Some(e) = d.evaluation.as_mut() {

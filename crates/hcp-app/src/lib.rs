@@ -853,6 +853,13 @@ pub fn vocabulary() -> Vocabulary {
                 name: role_zh(r).to_owned(),
             })
             .collect(),
+        case_tabs: hcp_core::case::case_tabs()
+            .into_iter()
+            .map(|t| CaseTabView {
+                key: t.key.to_owned(),
+                states: t.states.iter().map(|s| s.as_str().to_owned()).collect(),
+            })
+            .collect(),
     }
 }
 

@@ -351,6 +351,18 @@ pub struct Vocabulary {
     pub callback_results: Vec<CodeName>,
     /// Roles.
     pub roles: Vec<CodeName>,
+    /// The case inbox's tabs and the states each lists.
+    pub case_tabs: Vec<CaseTabView>,
+}
+
+/// A tab of the case inbox.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export_to = "CaseTabView.ts")]
+pub struct CaseTabView {
+    /// todo | a state | closed.
+    pub key: String,
+    /// The states it lists.
+    pub states: Vec<String>,
 }
 
 /// A level and its name.

@@ -17,7 +17,7 @@ impl Level {
 
     /// 差评 = level 1 or 2.
     pub fn is_bad(self) -> bool {
-        self.0 <= 2
+        self.0 <= BAD_LEVEL_MAX
     }
 
     /// 中文名.
@@ -31,6 +31,10 @@ impl Level {
         }
     }
 }
+
+/// The highest level that is a bad rating (差评): 1 非常不满意, 2 不满意. SQL in the
+/// store binds this value rather than writing the number again.
+pub const BAD_LEVEL_MAX: u8 = 2;
 
 /// Whether a level number is a bad rating (差评).
 pub fn is_bad_level(level: u8) -> bool {

@@ -484,7 +484,7 @@ impl EvaluationMaker {
             .then(|| at - Duration::seconds(60 + rng.below(40 * 60) as i64));
         let real_name = rng.chance(0.65);
         let evaluator = if real_name {
-            let id_hash = if level <= 2 && rng.chance(0.05) {
+            let id_hash = if hcp_core::rating::is_bad_level(level) && rng.chance(0.05) {
                 rng.pick(&self.frequent).clone()
             } else {
                 rng.hex(32)
@@ -645,7 +645,7 @@ fn generate_hall(seed: u64, period: Period, n: usize, count: usize) -> Generated
         let later = |rng: &mut Rng, min_h: i64, max_h: i64| {
             at + Duration::minutes(min_h * 60 + rng.below(((max_h - min_h) * 60) as u64) as i64)
         };
-        if e.level <= 2 {
+        if hcp_core::rating::is_bad_level(e.level) {
             let roll = rng.unit();
             if roll < 0.15 {
                 let mut r = e.clone();

@@ -404,8 +404,8 @@ impl Store {
             "WITH recount AS (
                 SELECT hall_id, date(evaluated_at, '+8 hours') AS day, count(*) AS total,
                        sum(status = 'withdrawn') AS withdrawn,
-                       sum(status <> 'withdrawn' AND excluded = 0 AND level >= 3) AS good,
-                       sum(status <> 'withdrawn' AND excluded = 0 AND level <= 2) AS bad
+                       sum(status <> 'withdrawn' AND excluded = 0 AND level > ?1) AS good,
+                       sum(status <> 'withdrawn' AND excluded = 0 AND level <= ?1) AS bad
                 FROM evaluations GROUP BY 1, 2),
              kept AS (SELECT hall_id, day, total, withdrawn, good, bad FROM evaluation_days
                       WHERE total <> 0 OR withdrawn <> 0 OR good <> 0 OR bad <> 0)
@@ -414,7 +414,9 @@ impl Store {
              SELECT hall_id, day FROM (SELECT * FROM kept EXCEPT SELECT * FROM recount)
              ORDER BY 1, 2",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map([hcp_core::rating::BAD_LEVEL_MAX], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, FixedOffset, Utc};
 use hcp_core::calendar::WorkingCalendar;
 use hcp_core::case::{
-    Action, Actor, Case, CaseState, DeadlinePolicy, Urgency, VerifyOutcome, warning_from,
+    Action, Actor, Case, CaseState, DeadlinePolicy, DecisionOut, Effect, RefersTo, Signs,
+    Transition, Urgency, warning_from,
 };
 use hcp_core::metrics::beijing;
 use hcp_core::wire::{Decision, DecisionStatus};
@@ -295,6 +296,23 @@ pub struct CaseDetail {
     pub timeline: Vec<CaseEvent>,
     /// Decisions for the hall and their delivery.
     pub decisions: Vec<OutboxRow>,
+    /// What the viewer may do now (hcp-core decides; the page only renders it).
+    pub allowed_actions: Vec<AllowedAction>,
+}
+
+/// An action the case page offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export_to = "AllowedAction.ts")]
+pub struct AllowedAction {
+    /// verify | accept | return | decideAppeal | callback | transfer | assign | close |
+    /// findingRectified.
+    pub key: String,
+    /// 中文名 (the button).
+    pub label: String,
+    /// What the required text box is for (核实说明, 退回意见, …), if the action needs one.
+    pub text_label: Option<String>,
+    /// The state's main step (assign and transfer are secondary).
+    pub primary: bool,
 }
 
 /// A case picked as a 典型案例.
@@ -429,29 +447,19 @@ fn deadline_columns(
     }
 }
 
-/// A decision for the outbox.
-struct NewDecision<'a> {
-    kind: &'a str,
-    ref_id: Option<String>,
-    outcome: Option<&'a str>,
-    note: String,
-}
-
-/// Writes a transition: the case row, one audit row, the decisions.
-#[allow(clippy::too_many_arguments)]
+/// Writes a transition as hcp-core decided it: the case row, one audit row, the
+/// decisions for the hall and the side effects. Decides nothing itself; it only
+/// finds the records the transition refers to.
 fn write_transition(
     tx: &Transaction<'_>,
     rules: &CaseRules,
     stored: &StoredCase,
-    new: &Case,
+    t: &Transition,
     who: Who<'_>,
-    action_name: &str,
-    summary: &str,
-    note: Option<&str>,
-    signed_sha256: Option<&str>,
-    decisions: &[NewDecision<'_>],
+    hall_record_raw: Option<&str>,
     at: DateTime<FixedOffset>,
 ) -> Result<CaseChange> {
+    let new = &t.case;
     let (due, warn, estimated) = deadline_columns(new, rules, &stored.hall_id);
     let now = now_text();
     let body = to_json(new)?;
@@ -471,14 +479,41 @@ fn write_transition(
         new.closed_at.map(|t| utc_text(t.with_timezone(&Utc))),
         now
     ])?;
+    let follow_up = |kind: RefersTo| -> Result<Option<(String, String)>> {
+        match kind {
+            RefersTo::LatestRectification => {
+                latest_follow_up(tx, "rectifications", &stored.hall_id, &stored.evaluation_id)
+            }
+            RefersTo::LatestAppeal => {
+                latest_follow_up(tx, "appeals", &stored.hall_id, &stored.evaluation_id)
+            }
+            RefersTo::Evaluation => Ok(None),
+        }
+    };
+    let signed = match t.signs {
+        Signs::Nothing => None,
+        Signs::HallRecord => hall_record_raw.map(sha256_hex),
+        Signs::Evaluation => tx
+            .prepare_cached("SELECT raw_json FROM evaluations WHERE hall_id = ?1 AND id = ?2")?
+            .query_row([&stored.hall_id, &stored.evaluation_id], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?
+            .as_deref()
+            .map(sha256_hex),
+        Signs::LatestRectification => {
+            follow_up(RefersTo::LatestRectification)?.map(|r| sha256_hex(&r.1))
+        }
+        Signs::LatestAppeal => follow_up(RefersTo::LatestAppeal)?.map(|r| sha256_hex(&r.1)),
+    };
     let detail = json!({
         "from": stored.case.state.as_str(),
         "to": new.state.as_str(),
-        "summary": summary,
-        "note": note,
-        "signed_sha256": signed_sha256,
+        "summary": t.summary,
+        "note": t.note,
+        "signed_sha256": signed,
         // The outcome code (callback result, appeal verdict) for reports.
-        "outcome": decisions.first().and_then(|d| d.outcome),
+        "outcome": t.decisions.first().and_then(|d| d.outcome),
         "acted_at": utc_text(at.with_timezone(&Utc)),
         "evaluation_id": stored.evaluation_id,
         "hall_id": stored.hall_id,
@@ -489,27 +524,39 @@ fn write_transition(
             actor: who.name,
             role: who.actor.as_str(),
             subject: &format!("case:{}", stored.case_id),
-            action: action_name,
+            action: t.event,
             detail: &detail.to_string(),
         },
     )?;
     let mut queued = 0;
-    for d in decisions {
-        queued += u32::from(queue_decision(tx, stored, d, who, at)?);
+    for d in &t.decisions {
+        let ref_id = follow_up(d.refers_to)?.map(|r| r.0);
+        queued += u32::from(queue_decision(tx, stored, d, ref_id, who, at)?);
     }
-    if new.state.is_closed() && !stored.case.state.is_closed() {
-        queued += u32::from(queue_decision(
-            tx,
-            stored,
-            &NewDecision {
-                kind: "case_closed",
-                ref_id: None,
-                outcome: None,
-                note: format!("工单{}", new.state.label_zh()),
-            },
-            who,
-            at,
-        )?);
+    for effect in &t.effects {
+        match effect {
+            Effect::ExcludeEvaluation => {
+                exclude_evaluation(tx, &stored.hall_id, &stored.evaluation_id)?
+            }
+            Effect::MarkEvaluatorMalicious => {
+                if mark_malicious(tx, stored)?.is_some() {
+                    append_in(
+                        tx,
+                        &AuditEntry {
+                            actor: who.name,
+                            role: who.actor.as_str(),
+                            subject: &format!("case:{}", stored.case_id),
+                            action: "evaluator_marked_malicious",
+                            detail: &json!({
+                                "summary": "评价人被标记为恶意评价人员，其后续差评将提示甄别",
+                                "evaluation_id": stored.evaluation_id, "hall_id": stored.hall_id,
+                            })
+                            .to_string(),
+                        },
+                    )?;
+                }
+            }
+        }
     }
     Ok(CaseChange {
         case_id: stored.case_id,
@@ -523,7 +570,8 @@ fn write_transition(
 fn queue_decision(
     tx: &Transaction<'_>,
     stored: &StoredCase,
-    d: &NewDecision<'_>,
+    d: &DecisionOut,
+    ref_id: Option<String>,
     who: Who<'_>,
     at: DateTime<FixedOffset>,
 ) -> Result<bool> {
@@ -543,7 +591,7 @@ fn queue_decision(
         id: uuid::Uuid::new_v4().to_string(),
         kind: d.kind.to_owned(),
         evaluation_id: stored.evaluation_id.clone(),
-        ref_id: d.ref_id.clone(),
+        ref_id,
         outcome: d.outcome.map(str::to_owned),
         note: d.note.clone(),
         decided_at: beijing_now(at),
@@ -625,35 +673,21 @@ pub(crate) fn on_evaluation(
         } else {
             "revised"
         };
-        let action = Action::EvaluationNoLongerBad { how: how.into() };
+        let action = Action::EvaluationNoLongerBad {
+            how: how.into(),
+            level: e.level,
+        };
         let system = Who {
             name: SYSTEM_NAME,
             actor: Actor::Hall,
         };
         let policy = rules.policy(e.hall_id);
-        if let Ok(new) = stored
+        if let Ok(t) = stored
             .case
             .apply(&action, Actor::Hall, now, &rules.calendar, &policy)
-            && new != stored.case
+            && t.case != stored.case
         {
-            let summary = if how == "withdrawn" {
-                "评价人已撤评，工单自动办结".to_string()
-            } else {
-                format!("评价人已改评为 {} 级，工单自动办结", e.level)
-            };
-            write_transition(
-                tx,
-                rules,
-                &stored,
-                &new,
-                system,
-                "evaluation_no_longer_bad",
-                &summary,
-                None,
-                None,
-                &[],
-                now,
-            )?;
+            write_transition(tx, rules, &stored, &t, system, None, now)?;
         }
     }
     Ok(())
@@ -729,12 +763,13 @@ fn open_case(
     queue_decision(
         tx,
         &stored,
-        &NewDecision {
+        &DecisionOut {
             kind: "case_opened",
-            ref_id: None,
+            refers_to: RefersTo::Evaluation,
             outcome: None,
             note: "已生成差评工单".into(),
         },
+        None,
         Who {
             name: SYSTEM_NAME,
             actor: Actor::Hall,
@@ -825,67 +860,39 @@ pub(crate) fn on_hall_record(
     else {
         return Ok(()); // no case (yet): opening one later picks the record up
     };
-    let (action, name, summary) = match &rec.ground {
-        Some(ground) => (
-            Action::AppealFiled {
-                id: rec.id.clone(),
-                ground: ground.clone(),
-            },
-            "appeal_filed",
-            format!(
-                "大厅提出申诉（{}），申诉人：{}",
-                hcp_core::case::appeal_ground_zh(ground),
-                rec.by
-            ),
-        ),
-        None => (
-            Action::RectificationSubmitted {
-                id: rec.id.clone(),
-                rev: rec.rev,
-            },
-            "rectification_submitted",
-            if rec.rev > 1 {
-                format!(
-                    "大厅重新提交整改报告（第 {} 版），责任人：{}",
-                    rec.rev, rec.by
-                )
-            } else {
-                format!("大厅提交整改报告，责任人：{}", rec.by)
-            },
-        ),
+    let action = match &rec.ground {
+        Some(ground) => Action::AppealFiled {
+            id: rec.id.clone(),
+            ground: ground.clone(),
+            by: rec.by.clone(),
+        },
+        None => Action::RectificationSubmitted {
+            id: rec.id.clone(),
+            rev: rec.rev,
+            by: rec.by.clone(),
+        },
     };
     let hall = Who {
         name: hall_id,
         actor: Actor::Hall,
     };
     let policy = rules.policy(hall_id);
-    let sha = sha256_hex(raw);
     match stored
         .case
         .apply(&action, Actor::Hall, rec.at, &rules.calendar, &policy)
     {
-        Ok(new) if new == stored.case => {}
-        Ok(new) => {
-            write_transition(
-                tx,
-                rules,
-                &stored,
-                &new,
-                hall,
-                name,
-                &summary,
-                None,
-                Some(&sha),
-                &[],
-                rec.at,
-            )?;
+        Ok(t) if t.case == stored.case => {}
+        Ok(t) => {
+            write_transition(tx, rules, &stored, &t, hall, Some(raw), rec.at)?;
         }
         Err(refused) => {
             // Kept on the timeline so the officer sees what the hall tried.
+            let summary = hcp_core::case::hall_record_summary(&action).unwrap_or_default();
             let detail = json!({
                 "from": stored.case.state.as_str(), "to": stored.case.state.as_str(),
                 "summary": format!("{summary}；未受理：{refused}"),
-                "signed_sha256": sha, "evaluation_id": stored.evaluation_id, "hall_id": hall_id,
+                "signed_sha256": sha256_hex(raw), "evaluation_id": stored.evaluation_id,
+                "hall_id": hall_id,
             });
             append_in(
                 tx,
@@ -956,10 +963,10 @@ fn mark_malicious(tx: &Transaction<'_>, stored: &StoredCase) -> Result<Option<St
          WHERE flagged_malicious = 0 AND case_id IN (
             SELECT c.case_id FROM evaluations e JOIN cases c
               ON c.hall_id = e.hall_id AND c.evaluation_id = e.id
-            WHERE e.evaluator_id_hash = ?1 AND e.level <= 2
+            WHERE e.evaluator_id_hash = ?1 AND e.level <= ?2
               AND c.state NOT IN ('closed', 'closed_escalated', 'closed_appealed', 'closed_revised'))",
     )?
-    .execute([&hash])?;
+    .execute(params![hash, hcp_core::rating::BAD_LEVEL_MAX])?;
     Ok(Some(hash))
 }
 
@@ -1003,15 +1010,6 @@ fn list_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseListRow> {
         updated_at: r.get(19)?,
         version: r.get(20)?,
     })
-}
-
-fn verify_summary(outcome: VerifyOutcome) -> String {
-    let next = match outcome {
-        VerifyOutcome::True | VerifyOutcome::PartlyTrue => "转大厅整改",
-        VerifyOutcome::NotTrue | VerifyOutcome::Misrated => "大厅可在申诉期内提出申诉",
-        VerifyOutcome::NoLegalBasis => "向评价人解释说明，待回访",
-    };
-    format!("核实结论：{}，{next}", outcome.label_zh())
 }
 
 impl Store {
@@ -1113,161 +1111,13 @@ impl Store {
             ));
         }
         let policy = rules.policy(&stored.hall_id);
-        let new = stored
+        let t = stored
             .case
             .apply(action, who.actor, at, &rules.calendar, &policy)
             .map_err(|r| StoreError::Refused(r.0))?;
-        let eval_raw: Option<String> = tx
-            .prepare_cached("SELECT raw_json FROM evaluations WHERE hall_id = ?1 AND id = ?2")?
-            .query_row([&stored.hall_id, &stored.evaluation_id], |r| r.get(0))
-            .optional()?;
-        let mut decisions = vec![];
-        let (name, summary, note, signed): (&str, String, Option<String>, Option<String>) =
-            match action {
-                Action::Verify { outcome, note } => (
-                    "verify",
-                    verify_summary(*outcome),
-                    Some(note.clone()),
-                    eval_raw.as_deref().map(sha256_hex),
-                ),
-                Action::AcceptRectification | Action::ReturnRectification { .. } => {
-                    let rect = latest_follow_up(
-                        &tx,
-                        "rectifications",
-                        &stored.hall_id,
-                        &stored.evaluation_id,
-                    )?;
-                    let (kind, summary, note) = match action {
-                        Action::ReturnRectification { opinion } => (
-                            "rectification_returned",
-                            "整改报告退回大厅重新整改".to_string(),
-                            opinion.clone(),
-                        ),
-                        _ => (
-                            "rectification_accepted",
-                            "整改验收通过，待回访".to_string(),
-                            String::new(),
-                        ),
-                    };
-                    decisions.push(NewDecision {
-                        kind,
-                        ref_id: rect.as_ref().map(|r| r.0.clone()),
-                        outcome: None,
-                        note: note.clone(),
-                    });
-                    (
-                        kind,
-                        summary,
-                        (!note.is_empty()).then_some(note),
-                        rect.map(|r| sha256_hex(&r.1)),
-                    )
-                }
-                Action::DecideAppeal { upheld, note } => {
-                    let appeal =
-                        latest_follow_up(&tx, "appeals", &stored.hall_id, &stored.evaluation_id)?;
-                    decisions.push(NewDecision {
-                        kind: "appeal_verdict",
-                        ref_id: appeal.as_ref().map(|a| a.0.clone()),
-                        outcome: Some(if *upheld { "upheld" } else { "dismissed" }),
-                        note: note.clone(),
-                    });
-                    let summary = if *upheld {
-                        "申诉成立，该差评不计入考核".to_string()
-                    } else {
-                        "申诉驳回，工单恢复办理，时限继续计算".to_string()
-                    };
-                    (
-                        "appeal_decided",
-                        summary,
-                        Some(note.clone()),
-                        appeal.map(|a| sha256_hex(&a.1)),
-                    )
-                }
-                Action::Callback { result, note } => {
-                    decisions.push(NewDecision {
-                        kind: "callback",
-                        ref_id: None,
-                        outcome: Some(result.as_str()),
-                        note: note.clone(),
-                    });
-                    let mut summary = format!("回访结果：{}", result.label_zh());
-                    if new.state == CaseState::Rectifying {
-                        summary.push_str("，重新整改（仅可重启一次）");
-                    } else if new.state == CaseState::ClosedEscalated {
-                        summary.push_str("，再次不满意，升级处理");
-                    } else if *result == hcp_core::case::CallbackResult::Unreachable {
-                        summary.push_str(&format!("（第 {} 次）", new.unreachable_attempts));
-                    }
-                    ("callback", summary, Some(note.clone()), None)
-                }
-                Action::Transfer { department, reason } => (
-                    "transfer",
-                    format!("转办至 {department}"),
-                    Some(reason.clone()),
-                    None,
-                ),
-                Action::Assign { lead, co } => (
-                    "assign",
-                    if co.is_empty() {
-                        format!("牵头部门：{lead}")
-                    } else {
-                        format!("牵头部门：{lead}；协办部门：{}", co.join("、"))
-                    },
-                    None,
-                    None,
-                ),
-                Action::FindingRectified { note } => (
-                    "finding_rectified",
-                    "暗访发现问题已整改，核查后办结".to_string(),
-                    Some(note.clone()),
-                    None,
-                ),
-                Action::Close { note } => (
-                    "close",
-                    "申诉期满未申诉，办结".to_string(),
-                    Some(note.clone()),
-                    None,
-                ),
-                Action::RectificationSubmitted { .. }
-                | Action::AppealFiled { .. }
-                | Action::EvaluationNoLongerBad { .. } => {
-                    return Err(StoreError::Refused("此操作只能由大厅通过接口提交".into()));
-                }
-            };
-        let change = write_transition(
-            &tx,
-            &rules,
-            &stored,
-            &new,
-            who,
-            name,
-            &summary,
-            note.as_deref(),
-            signed.as_deref(),
-            &decisions,
-            at,
-        )?;
-        if new.state == CaseState::ClosedAppealed {
-            exclude_evaluation(&tx, &stored.hall_id, &stored.evaluation_id)?;
-            if new.marks_evaluator_malicious && mark_malicious(&tx, &stored)?.is_some() {
-                append_in(
-                    &tx,
-                    &AuditEntry {
-                        actor: who.name,
-                        role: who.actor.as_str(),
-                        subject: &format!("case:{}", stored.case_id),
-                        action: "evaluator_marked_malicious",
-                        detail: &json!({
-                            "summary": "评价人被标记为恶意评价人员，其后续差评将提示甄别",
-                            "evaluation_id": stored.evaluation_id, "hall_id": stored.hall_id,
-                        })
-                        .to_string(),
-                    },
-                )?;
-            }
-        }
+        let change = write_transition(&tx, &rules, &stored, &t, who, None, at)?;
         tx.commit()?;
-        tracing::info!(case_id, action = name, "case action recorded");
+        tracing::info!(case_id, action = t.event, "case action recorded");
         Ok(change)
     }
 
@@ -1415,6 +1265,16 @@ impl Store {
     /// A case with its evaluation, the hall's records, deadline, timeline and
     /// decisions.
     pub fn case_detail(&self, case_id: i64, now: DateTime<Utc>) -> Result<CaseDetail> {
+        self.case_detail_for(case_id, now, Actor::Officer)
+    }
+
+    /// A case's page as `viewer` sees it (the actions offered follow the role).
+    pub fn case_detail_for(
+        &self,
+        case_id: i64,
+        now: DateTime<Utc>,
+        viewer: Actor,
+    ) -> Result<CaseDetail> {
         let row = self
             .conn
             .prepare_cached(&format!(
@@ -1480,6 +1340,17 @@ impl Store {
                 .optional()?,
             timeline,
             decisions,
+            allowed_actions: stored
+                .case
+                .allowed_actions(viewer)
+                .into_iter()
+                .map(|k| AllowedAction {
+                    key: k.key().to_owned(),
+                    label: k.label_zh().to_owned(),
+                    text_label: k.text_needed().map(str::to_owned),
+                    primary: k.is_primary(),
+                })
+                .collect(),
         })
     }
 

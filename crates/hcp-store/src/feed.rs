@@ -107,6 +107,11 @@ pub struct SyncState {
 /// What one evaluation row counts in `evaluation_days`: (total, withdrawn, good, bad).
 pub(crate) type DayFigures = [i64; 4];
 
+/// A stored level (an integer column) that is a bad rating.
+fn is_bad_stored(level: i64) -> bool {
+    u8::try_from(level).is_ok_and(hcp_core::rating::is_bad_level)
+}
+
 /// An evaluation excluded by an upheld appeal counts as neither good nor bad.
 pub(crate) fn figures(level: i64, status: &str, excluded: bool) -> DayFigures {
     let withdrawn = status == "withdrawn";
@@ -114,8 +119,8 @@ pub(crate) fn figures(level: i64, status: &str, excluded: bool) -> DayFigures {
     [
         1,
         i64::from(withdrawn),
-        i64::from(counted && level >= 3),
-        i64::from(counted && level <= 2),
+        i64::from(counted && !is_bad_stored(level)),
+        i64::from(counted && is_bad_stored(level)),
     ]
 }
 
@@ -454,7 +459,7 @@ fn upsert_evaluation(
                      ?19, ?20, ?21, ?22, ?23)",
         )?
         .execute(values)?;
-    let is_bad = e.level <= 2 && e.status.as_str() != "withdrawn";
+    let is_bad = hcp_core::rating::is_bad_level(e.level) && e.status.as_str() != "withdrawn";
     let change = |was_bad| crate::cases::EvaluationChange {
         hall_id: &e.hall_id,
         evaluation_id: &e.id,
@@ -506,7 +511,7 @@ fn upsert_evaluation(
         -1,
     );
     days.add(&e.hall_id, beijing_day(&e.evaluated_at), new_figures, 1);
-    let was_bad = old_level <= 2 && old_status != "withdrawn";
+    let was_bad = is_bad_stored(old_level) && old_status != "withdrawn";
     if was_bad != is_bad {
         crate::cases::on_evaluation(tx, rules, &change(Some(was_bad)))?;
     }

@@ -32,8 +32,8 @@ pub use browse::{
 };
 pub use bundle::bundle_format;
 pub use cases::{
-    CaseChange, CaseDeadline, CaseDetail, CaseEvent, CaseFilter, CaseListRow, CasePage, CaseRules,
-    CaseStateCount, OutboxRow, OutboxSummary, SYSTEM_NAME, TypicalCase, Who,
+    AllowedAction, CaseChange, CaseDeadline, CaseDetail, CaseEvent, CaseFilter, CaseListRow,
+    CasePage, CaseRules, CaseStateCount, OutboxRow, OutboxSummary, SYSTEM_NAME, TypicalCase, Who,
 };
 pub use feed::{FeedRecord, PageOutcome, PageToApply, QuarantineEntry, SyncState};
 pub use halls::HallRecord;

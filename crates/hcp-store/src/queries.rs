@@ -182,11 +182,14 @@ impl Store {
     ) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id FROM evaluations
-             WHERE hall_id = ?1 AND level <= 2 AND status <> 'withdrawn'
+             WHERE hall_id = ?1 AND level <= ?5 AND status <> 'withdrawn'
                AND evaluated_at >= ?2 AND evaluated_at < ?3
              ORDER BY evaluated_at DESC LIMIT ?4",
         )?;
-        let rows = stmt.query_map(params![hall_id, from, to, limit], |r| r.get(0))?;
+        let rows = stmt.query_map(
+            params![hall_id, from, to, limit, hcp_core::rating::BAD_LEVEL_MAX],
+            |r| r.get(0),
+        )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -13,6 +13,12 @@ export class ApiError extends Error {
   }
 }
 
+/** The text to show for anything a command threw: the command's own zh-CN
+ * message, else the error as text. */
+export function errorText(e: unknown): string {
+  return e instanceof ApiError ? e.message : String(e);
+}
+
 export interface Transport {
   readonly kind: "tauri" | "http";
   call<T>(command: string, args?: unknown): Promise<T>;

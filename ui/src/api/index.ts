@@ -64,7 +64,7 @@ import type {
   Vocabulary,
 } from "./types";
 
-export { ApiError } from "./client";
+export { ApiError, errorText } from "./client";
 export type * from "./types";
 
 async function call<T>(command: string, args?: unknown): Promise<T> {

@@ -1,31 +1,6 @@
 import { computed, ref } from "vue";
-import { api, ApiError } from "../api";
+import { api, errorText } from "../api";
 import type { CaseActionInput, CaseChange, CaseDetail, CodeName } from "../api/types";
-
-/** Which actions a state allows (the state machine in hcp-core decides; this only
- * chooses the buttons to show). */
-export function actionsFor(state: string, kind = "bad_rating"): string[] {
-  if (kind === "visit_finding") {
-    return ["rectifying", "awaiting_signoff"].includes(state) ? ["findingRectified", "assign", "transfer"] : [];
-  }
-  switch (state) {
-    case "open":
-      return ["verify", "assign", "transfer"];
-    case "rectifying":
-      return ["assign", "transfer"];
-    case "awaiting_signoff":
-      return ["accept", "return", "assign", "transfer"];
-    case "appeal_window":
-      return ["close", "assign", "transfer"];
-    case "under_appeal":
-      return ["decideAppeal"];
-    case "awaiting_callback":
-    case "explained":
-      return ["callback", "assign", "transfer"];
-    default:
-      return [];
-  }
-}
 
 /** The case page: its data, the allowed actions and doing them. */
 export function useCaseDetail(caseId: () => number) {
@@ -36,9 +11,6 @@ export function useCaseDetail(caseId: () => number) {
   const acting = ref(false);
   const actionError = ref("");
 
-  function message(e: unknown): string {
-    return e instanceof ApiError ? e.message : String(e);
-  }
 
   async function load(): Promise<void> {
     loading.value = true;
@@ -48,7 +20,7 @@ export function useCaseDetail(caseId: () => number) {
       const opts = await api.formOptions({ month: null, hall_id: detail.value.case.hall_id });
       departments.value = opts.departments;
     } catch (e) {
-      error.value = message(e);
+      error.value = errorText(e);
     } finally {
       loading.value = false;
     }
@@ -64,14 +36,15 @@ export function useCaseDetail(caseId: () => number) {
       await load();
       return change;
     } catch (e) {
-      actionError.value = message(e);
+      actionError.value = errorText(e);
       return null;
     } finally {
       acting.value = false;
     }
   }
 
-  const actions = computed(() => (detail.value ? actionsFor(detail.value.case.state, detail.value.case.kind) : []));
+  /** What this user may do now: hcp-core decides, by state and role. */
+  const actions = computed(() => detail.value?.allowed_actions ?? []);
   const departmentName = computed(() => {
     const m = new Map(departments.value.map((d) => [d.code, d.name]));
     return (code: string | null | undefined) => (code ? (m.get(code) ?? code) : "—");

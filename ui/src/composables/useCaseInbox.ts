@@ -1,19 +1,7 @@
 import { computed, reactive, ref } from "vue";
-import { api, ApiError } from "../api";
+import { api, errorText } from "../api";
 import type { CaseFilter, CaseListRow, CaseStateCount, FormOptions } from "../api/types";
-
-/** The inbox tabs and the states each one shows. */
-export const CASE_TABS: Record<string, string[]> = {
-  todo: ["open", "rectifying", "awaiting_signoff", "appeal_window", "under_appeal", "awaiting_callback", "explained"],
-  open: ["open"],
-  awaiting_signoff: ["awaiting_signoff"],
-  rectifying: ["rectifying"],
-  under_appeal: ["under_appeal"],
-  awaiting_callback: ["awaiting_callback"],
-  explained: ["explained"],
-  appeal_window: ["appeal_window"],
-  closed: ["closed", "closed_escalated", "closed_appealed", "closed_revised"],
-};
+import { useAppStore } from "../stores/app";
 
 export interface InboxForm {
   text: string;
@@ -23,10 +11,10 @@ export interface InboxForm {
   flagged_only: boolean;
 }
 
-/** Inbox form + tab → the command's filter. */
-export function toCaseFilter(tab: string, f: InboxForm, limit: number, offset: number): CaseFilter {
+/** Inbox form + the tab's states (from the vocabulary) → the command's filter. */
+export function toCaseFilter(states: string[], f: InboxForm, limit: number, offset: number): CaseFilter {
   return {
-    states: CASE_TABS[tab] ?? [],
+    states,
     hall_id: f.hall_id.trim() === "" ? null : f.hall_id,
     urgency: f.urgency === "" ? null : f.urgency,
     flagged_only: f.flagged_only,
@@ -38,9 +26,9 @@ export function toCaseFilter(tab: string, f: InboxForm, limit: number, offset: n
   };
 }
 
-/** Badge figures of a tab: cases, and how many are in warning or overdue. */
-export function tabFigures(tab: string, counts: CaseStateCount[]): { total: number; warning: number; overdue: number } {
-  const states = new Set(CASE_TABS[tab] ?? []);
+/** Badge figures of a tab (its states): cases, and how many are in warning or overdue. */
+export function tabFigures(tabStates: string[], counts: CaseStateCount[]): { total: number; warning: number; overdue: number } {
+  const states = new Set(tabStates);
   const out = { total: 0, warning: 0, overdue: 0 };
   for (const c of counts) {
     if (!states.has(c.state)) continue;
@@ -54,7 +42,13 @@ export function tabFigures(tab: string, counts: CaseStateCount[]): { total: numb
 /** 差评工单 (and 申诉复核 with a fixed tab): tabs by state, search form, a page of
  * cases sorted by deadline in SQLite, bulk assign. */
 export function useCaseInbox(initialTab = "todo", pageSize = 20) {
+  const store = useAppStore();
   const tab = ref(initialTab);
+  /** The tabs and their states come from hcp-core through the vocabulary. */
+  const tabs = computed(() => store.vocabulary?.case_tabs ?? []);
+  function tabStates(key: string): string[] {
+    return tabs.value.find((t) => t.key === key)?.states ?? [];
+  }
   const form = reactive<InboxForm>({ text: "", kind: "", hall_id: "", urgency: "", flagged_only: false });
   const rows = ref<CaseListRow[]>([]);
   const total = ref(0);
@@ -65,17 +59,16 @@ export function useCaseInbox(initialTab = "todo", pageSize = 20) {
   const selected = ref<number[]>([]);
   const options = ref<FormOptions>({ halls: [], departments: [], windows: [], staff: [] });
 
-  function message(e: unknown): string {
-    return e instanceof ApiError ? e.message : String(e);
-  }
 
   async function load(): Promise<void> {
     loading.value = true;
     error.value = "";
     try {
+      await store.ensureVocabulary();
+      if (!tabs.value.some((t) => t.key === tab.value)) tab.value = "todo";
       const hall = form.hall_id === "" ? null : form.hall_id;
       const [p, c] = await Promise.all([
-        api.listCases(toCaseFilter(tab.value, form, pageSize, (page.value - 1) * pageSize)),
+        api.listCases(toCaseFilter(tabStates(tab.value), form, pageSize, (page.value - 1) * pageSize)),
         api.caseCounts({ hall_id: hall }),
       ]);
       rows.value = p.rows;
@@ -83,7 +76,7 @@ export function useCaseInbox(initialTab = "todo", pageSize = 20) {
       counts.value = c;
       selected.value = [];
     } catch (e) {
-      error.value = message(e);
+      error.value = errorText(e);
     } finally {
       loading.value = false;
     }
@@ -93,7 +86,7 @@ export function useCaseInbox(initialTab = "todo", pageSize = 20) {
     try {
       options.value = await api.formOptions({ month: null, hall_id: null });
     } catch (e) {
-      error.value = message(e);
+      error.value = errorText(e);
     }
   }
 
@@ -124,12 +117,12 @@ export function useCaseInbox(initialTab = "todo", pageSize = 20) {
       await load();
       return n;
     } catch (e) {
-      error.value = message(e);
+      error.value = errorText(e);
       return null;
     }
   }
 
   const pages = computed(() => Math.max(1, Math.ceil(total.value / pageSize)));
 
-  return { tab, form, rows, total, page, pages, counts, loading, error, selected, options, load, loadOptions, search, reset, switchTab, goTo, assign, pageSize };
+  return { tab, tabs, tabStates, form, rows, total, page, pages, counts, loading, error, selected, options, load, loadOptions, search, reset, switchTab, goTo, assign, pageSize };
 }

@@ -1,5 +1,5 @@
 import { ref } from "vue";
-import { api, ApiError } from "../api";
+import { api, errorText } from "../api";
 import type { Dashboard, DemoLoaded } from "../api/types";
 
 /** 工作台: the figures, their loading and error states, and the first-run demo. */
@@ -15,7 +15,7 @@ export function useDashboard() {
     try {
       data.value = await api.dashboard({ month: month ?? null, hall_id: null });
     } catch (e) {
-      error.value = e instanceof ApiError ? e.message : String(e);
+      error.value = errorText(e);
     } finally {
       loading.value = false;
     }
@@ -29,7 +29,7 @@ export function useDashboard() {
       await load();
       return r;
     } catch (e) {
-      error.value = e instanceof ApiError ? e.message : String(e);
+      error.value = errorText(e);
       return null;
     } finally {
       demoLoading.value = false;

@@ -1,5 +1,5 @@
 import { reactive, ref } from "vue";
-import { api, ApiError } from "../api";
+import { api, errorText } from "../api";
 import type { EvaluationDetail, EvaluationFilter, EvaluationListRow, FormOptions, PageKey, FileData } from "../api/types";
 import { beijingDaysToUtcRange } from "../utils/format";
 
@@ -55,15 +55,12 @@ export function useEvaluationSearch(pageSize = 20) {
   let applied: EvaluationFilter = toFilter(form);
   let countSeq = 0;
 
-  function message(e: unknown): string {
-    return e instanceof ApiError ? e.message : String(e);
-  }
 
   async function loadOptions(): Promise<void> {
     try {
       options.value = await api.formOptions({ month: null, hall_id: form.hall_id || null });
     } catch (e) {
-      error.value = message(e);
+      error.value = errorText(e);
     }
   }
 
@@ -77,7 +74,7 @@ export function useEvaluationSearch(pageSize = 20) {
     } catch (e) {
       rows.value = [];
       next.value = null;
-      error.value = message(e);
+      error.value = errorText(e);
     } finally {
       loading.value = false;
     }
@@ -87,7 +84,7 @@ export function useEvaluationSearch(pageSize = 20) {
     try {
       applied = toFilter(form);
     } catch (e) {
-      error.value = message(e);
+      error.value = errorText(e);
       return;
     }
     keys.value = [null];
@@ -128,7 +125,7 @@ export function useEvaluationSearch(pageSize = 20) {
     try {
       detail.value = await api.evaluationDetail({ hall_id: row.hall_id, id: row.id });
     } catch (e) {
-      detailError.value = message(e);
+      detailError.value = errorText(e);
     }
   }
 
@@ -140,7 +137,7 @@ export function useEvaluationSearch(pageSize = 20) {
     try {
       return await api.exportEvaluations({ filter: applied, format });
     } catch (e) {
-      error.value = message(e);
+      error.value = errorText(e);
       return null;
     } finally {
       exporting.value = false;

@@ -1,5 +1,5 @@
 import { reactive, ref } from "vue";
-import { api, ApiError } from "../api";
+import { api, errorText } from "../api";
 import type { AddedHall, HallSummary, QuarantineRow, SyncResult } from "../api/types";
 
 /** 大厅与同步: the halls, adding and removing them, syncing, the quarantine. */
@@ -13,9 +13,6 @@ export function useHalls() {
   const addError = ref("");
   const syncing = ref(false);
 
-  function message(e: unknown): string {
-    return e instanceof ApiError ? e.message : String(e);
-  }
 
   async function load(): Promise<void> {
     loading.value = true;
@@ -23,7 +20,7 @@ export function useHalls() {
     try {
       [halls.value, quarantine.value] = await Promise.all([api.listHalls(), api.quarantineList()]);
     } catch (e) {
-      error.value = message(e);
+      error.value = errorText(e);
     } finally {
       loading.value = false;
     }
@@ -38,7 +35,7 @@ export function useHalls() {
       await load();
       return added;
     } catch (e) {
-      addError.value = message(e);
+      addError.value = errorText(e);
       return null;
     } finally {
       adding.value = false;
@@ -51,7 +48,7 @@ export function useHalls() {
       await load();
       return true;
     } catch (e) {
-      error.value = message(e);
+      error.value = errorText(e);
       return false;
     }
   }
@@ -62,7 +59,7 @@ export function useHalls() {
     try {
       return await api.syncNow(only);
     } catch (e) {
-      error.value = message(e);
+      error.value = errorText(e);
       return null;
     } finally {
       syncing.value = false;

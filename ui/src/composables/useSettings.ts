@@ -1,5 +1,5 @@
 import { reactive, ref } from "vue";
-import { api, ApiError } from "../api";
+import { api, errorText } from "../api";
 import type { CaseSettings, DeadlinePolicyView, HallSummary, OutboxSummary, UserProfile } from "../api/types";
 
 /** 设置: the local user profile, deadline policies, the calendar, decision delivery. */
@@ -11,9 +11,6 @@ export function useSettings() {
   const error = ref("");
   const busy = ref(false);
 
-  function message(e: unknown): string {
-    return e instanceof ApiError ? e.message : String(e);
-  }
 
   async function run<T>(f: () => Promise<T>): Promise<T | null> {
     busy.value = true;
@@ -21,7 +18,7 @@ export function useSettings() {
     try {
       return await f();
     } catch (e) {
-      error.value = message(e);
+      error.value = errorText(e);
       return null;
     } finally {
       busy.value = false;

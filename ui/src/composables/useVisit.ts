@@ -1,5 +1,5 @@
 import { computed, ref } from "vue";
-import { api, ApiError } from "../api";
+import { api, errorText } from "../api";
 import type { TemplateView, VisitDetail, VisitFields, VisitItemView } from "../api/types";
 import { fileToBase64 } from "../utils/files";
 
@@ -28,9 +28,6 @@ export function useVisit(visitId: () => string) {
   const saveError = ref("");
   const thumbs = ref<Record<string, string>>({});
 
-  function message(e: unknown): string {
-    return e instanceof ApiError ? e.message : String(e);
-  }
 
   async function loadThumbs(): Promise<void> {
     for (const item of detail.value?.items ?? []) {
@@ -53,7 +50,7 @@ export function useVisit(visitId: () => string) {
       template.value = await api.visitTemplate(detail.value.visit.template_version);
       void loadThumbs();
     } catch (e) {
-      error.value = message(e);
+      error.value = errorText(e);
     }
   }
 
@@ -67,7 +64,7 @@ export function useVisit(visitId: () => string) {
       savedAt.value = new Date();
       return true;
     } catch (e) {
-      saveError.value = message(e);
+      saveError.value = errorText(e);
       return false;
     } finally {
       saving.value--;

@@ -26,6 +26,13 @@ export const useAppStore = defineStore("app", () => {
     }
   }
 
+  /** The vocabulary, fetched first if the layout has not loaded it yet (a page can
+   * mount before its layout's own loading finishes). */
+  async function ensureVocabulary(): Promise<Vocabulary> {
+    if (!vocabulary.value) vocabulary.value = await api.vocabulary();
+    return vocabulary.value;
+  }
+
   async function refreshInfo(): Promise<void> {
     info.value = await api.appInfo();
   }
@@ -61,5 +68,5 @@ export const useAppStore = defineStore("app", () => {
     return (level: number) => bad.has(level);
   });
 
-  return { info, vocabulary, online, sync, lastEvent, load, refreshInfo, levelName, channelName, reasonName, caseStateName, isOfficer, isBad };
+  return { info, vocabulary, online, sync, lastEvent, load, ensureVocabulary, refreshInfo, levelName, channelName, reasonName, caseStateName, isOfficer, isBad };
 });
