@@ -64,6 +64,8 @@ test("task package out, hand-in back, return with a comment, fix, revision 2 acc
   await success(shop, "已信任");
   await shop.getByTestId("import-file").setInputFiles(pkg.file);
   await success(shop, "暗访任务");
+  // The list reloads after the message: wait for the row, then read the table.
+  await shop.getByTestId("task-table").getByText("本周二上午暗访").first().waitFor();
   assert.match(await shop.getByTestId("task-table").innerText(), /本周二上午暗访/);
   await shop.screenshot({ path: path.join(artifacts, "20-shopper-tasks.png") });
   await shop.getByTestId("start-task").click();
