@@ -751,14 +751,8 @@ fn bad_month() -> AppError {
 }
 
 fn parse_month(m: &str) -> AppResult<(i32, u32)> {
-    let bad = || AppError::invalid(format!("月份 “{m}” 格式应为 YYYY-MM，例如 2026-10"));
-    let (y, mo) = m.split_once('-').ok_or_else(bad)?;
-    let y: i32 = y.parse().map_err(|_| bad())?;
-    let mo: u32 = mo.parse().map_err(|_| bad())?;
-    if !(2000..=2100).contains(&y) || !(1..=12).contains(&mo) {
-        return Err(bad());
-    }
-    Ok((y, mo))
+    let m = hcp_core::metrics::Month::parse(m).map_err(AppError::invalid)?;
+    Ok((m.year, m.month))
 }
 
 fn every_day(year: i32, month: u32, counts: &[DayCount]) -> Vec<DayCount> {

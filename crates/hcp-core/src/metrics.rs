@@ -38,6 +38,44 @@ pub fn beijing() -> chrono::FixedOffset {
     chrono::FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset")
 }
 
+/// A calendar month as reports, filters and exports name it (`2026-10`), in
+/// Beijing time. Parsed once here for every front end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month {
+    /// 2000–2100.
+    pub year: i32,
+    /// 1–12.
+    pub month: u32,
+}
+
+impl Month {
+    /// `2026-10` (spaces around it are ignored), or a zh-CN reason.
+    pub fn parse(s: &str) -> Result<Month, String> {
+        let bad = || format!("月份 “{}” 格式不正确，应为 YYYY-MM，如 2026-10", s.trim());
+        let (y, m) = s.trim().split_once('-').ok_or_else(bad)?;
+        if y.len() != 4 || m.is_empty() || m.len() > 2 {
+            return Err(bad());
+        }
+        let year: i32 = y.parse().map_err(|_| bad())?;
+        let month: u32 = m.parse().map_err(|_| bad())?;
+        if !(2000..=2100).contains(&year) || !(1..=12).contains(&month) {
+            return Err(bad());
+        }
+        Ok(Month { year, month })
+    }
+
+    /// Its UTC instants `[start, end)` as the cache stores them.
+    pub fn bounds_utc(self) -> (String, String) {
+        month_bounds_utc(self.year, self.month).expect("a parsed month exists")
+    }
+}
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
 /// The UTC instants `[start, end)` of a Beijing-time calendar month, as the cache
 /// stores them (`2026-09-30T16:00:00Z`). `None` for a month that does not exist.
 pub fn month_bounds_utc(year: i32, month: u32) -> Option<(String, String)> {
@@ -85,5 +123,33 @@ mod tests {
             ("2026-11-30T16:00:00Z", "2026-12-31T16:00:00Z")
         );
         assert!(month_bounds_utc(2026, 13).is_none());
+    }
+
+    #[test]
+    fn months_parse_once_for_everyone() {
+        let m = Month::parse(" 2026-10 ").unwrap();
+        assert_eq!((m.year, m.month), (2026, 10));
+        assert_eq!(m.to_string(), "2026-10");
+        assert_eq!(Month::parse("2026-3").unwrap().to_string(), "2026-03");
+        assert_eq!(
+            m.bounds_utc(),
+            (
+                "2026-09-30T16:00:00Z".to_string(),
+                "2026-10-31T16:00:00Z".to_string()
+            )
+        );
+        for bad in [
+            "",
+            "2026",
+            "2026-13",
+            "2026-00",
+            "26-10",
+            "1999-12",
+            "2026-10-01",
+            "二〇二六-10",
+        ] {
+            let e = Month::parse(bad).unwrap_err();
+            assert!(e.contains("YYYY-MM"), "{bad}: {e}");
+        }
     }
 }

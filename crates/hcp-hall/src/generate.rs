@@ -393,9 +393,9 @@ fn hall_shape(rng: &mut Rng, n: usize) -> HallShape {
     }
 }
 
-/// Shanghai time offset.
+/// Shanghai time offset (hcp-core's Beijing time).
 pub fn cst() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("valid offset")
+    hcp_core::metrics::beijing()
 }
 
 /// Produces evaluations for one hall, one at a time (also used by `--live`).

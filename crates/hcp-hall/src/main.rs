@@ -93,12 +93,8 @@ struct GenArgs {
 
 impl GenArgs {
     fn spec(&self) -> Result<GenSpec, String> {
-        let (y, m) = self
-            .month
-            .split_once('-')
-            .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)))
-            .filter(|(_, m)| (1..=12).contains(m))
-            .ok_or_else(|| format!("月份格式应为 YYYY-MM，收到 “{}”", self.month))?;
+        let month = hcp_core::metrics::Month::parse(&self.month)?;
+        let (y, m) = (month.year, month.month);
         Ok(GenSpec {
             seed: self.seed,
             halls: self.halls.max(1),

@@ -488,7 +488,7 @@ fn export_time(path: &Path, title: &[String]) -> DateTime<FixedOffset> {
         .and_then(|m| m.modified())
         .map(DateTime::<Utc>::from)
         .unwrap_or_else(|_| Utc::now());
-    mtime.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+    mtime.with_timezone(&hcp_core::metrics::beijing())
 }
 
 /// The columns of the mapping, as indexes.

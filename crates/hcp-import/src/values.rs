@@ -3,6 +3,7 @@
 //! tags, and masking the evaluator on the way in.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use hcp_core::metrics::beijing;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -35,10 +36,6 @@ pub fn fold_width(s: &str) -> String {
 /// A cell's text, folded and trimmed.
 pub fn clean(c: &Cell) -> String {
     fold_width(&c.text()).trim().to_owned()
-}
-
-fn beijing() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8")
 }
 
 /// An Excel serial (days since 1899-12-30) as a time, when it is a plausible one

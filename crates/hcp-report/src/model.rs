@@ -312,14 +312,10 @@ fn callback_zh(code: &str) -> &'static str {
     hcp_core::case::CallbackResult::parse(code).map_or("—", |c| c.label_zh())
 }
 
-/// Parses `2026-10`.
+/// Parses `2026-10` (hcp-core's [`Month`](hcp_core::metrics::Month)).
 pub fn parse_month(m: &str) -> Result<(i32, u32), ReportError> {
-    let bad = || ReportError::Input(format!("月份 “{m}” 格式不正确，应为 YYYY-MM，如 2026-10"));
-    let (y, mo) = m.trim().split_once('-').ok_or_else(bad)?;
-    let y: i32 = y.parse().map_err(|_| bad())?;
-    let mo: u32 = mo.parse().map_err(|_| bad())?;
-    month_bounds_utc(y, mo).ok_or_else(bad)?;
-    Ok((y, mo))
+    let m = hcp_core::metrics::Month::parse(m).map_err(ReportError::Input)?;
+    Ok((m.year, m.month))
 }
 
 struct CaseFacts {
