@@ -925,15 +925,15 @@ fn exclude_evaluation(tx: &Transaction<'_>, hall_id: &str, evaluation_id: &str) 
     };
     tx.prepare_cached("UPDATE evaluations SET excluded = 1 WHERE hall_id = ?1 AND id = ?2")?
         .execute([hall_id, evaluation_id])?;
-    let mut days = crate::feed::DayDeltas::default();
-    let day = crate::feed::beijing_day_of_utc_text(&at)?;
+    let mut days = crate::days::DayDeltas::default();
+    let day = crate::days::beijing_day_of_utc_text(&at)?;
     days.add(
         hall_id,
         day.clone(),
-        crate::feed::figures(level, &status, false),
+        crate::days::figures(level, &status, false),
         -1,
     );
-    days.add(hall_id, day, crate::feed::figures(level, &status, true), 1);
+    days.add(hall_id, day, crate::days::figures(level, &status, true), 1);
     days.write(tx)
 }
 

@@ -10,6 +10,7 @@ mod audit;
 mod browse;
 mod bundle;
 mod cases;
+mod days;
 mod feed;
 mod halls;
 mod imports;

@@ -1,0 +1,69 @@
+//! The per-day figures (`evaluation_days`): what each evaluation row counts on its
+//! Beijing day, collected over a transaction and written once. The feed writer and
+//! the case engine's effects (an upheld appeal excludes a rating) both move them.
+
+use rusqlite::{Transaction, params};
+
+use crate::{Result, StoreError};
+
+/// What one evaluation row counts in `evaluation_days`: (total, withdrawn, good, bad).
+pub(crate) type DayFigures = [i64; 4];
+
+/// A stored level (an integer column) that is a bad rating.
+pub(crate) fn is_bad_stored(level: i64) -> bool {
+    u8::try_from(level).is_ok_and(hcp_core::rating::is_bad_level)
+}
+
+/// An evaluation excluded by an upheld appeal counts as neither good nor bad.
+pub(crate) fn figures(level: i64, status: &str, excluded: bool) -> DayFigures {
+    let withdrawn = status == "withdrawn";
+    let counted = !withdrawn && !excluded;
+    [
+        1,
+        i64::from(withdrawn),
+        i64::from(counted && !is_bad_stored(level)),
+        i64::from(counted && is_bad_stored(level)),
+    ]
+}
+
+/// Changes to `evaluation_days` collected over a transaction, by (hall, Beijing day).
+#[derive(Default)]
+pub(crate) struct DayDeltas(std::collections::HashMap<(String, String), DayFigures>);
+
+impl DayDeltas {
+    pub(crate) fn add(&mut self, hall_id: &str, day: String, f: DayFigures, sign: i64) {
+        let e = self.0.entry((hall_id.to_owned(), day)).or_default();
+        for i in 0..4 {
+            e[i] += sign * f[i];
+        }
+    }
+
+    pub(crate) fn write(self, tx: &Transaction<'_>) -> Result<()> {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO evaluation_days (hall_id, day, total, withdrawn, good, bad)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (hall_id, day) DO UPDATE SET total = total + excluded.total,
+                withdrawn = withdrawn + excluded.withdrawn, good = good + excluded.good,
+                bad = bad + excluded.bad",
+        )?;
+        for ((hall, day), f) in self.0 {
+            if f != [0; 4] {
+                stmt.execute(params![hall, day, f[0], f[1], f[2], f[3]])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The Beijing-time day of a stored UTC instant (`2026-10-31T16:10:00Z` → `2026-11-01`).
+pub(crate) fn beijing_day_of_utc_text(t: &str) -> Result<String> {
+    let at = chrono::DateTime::parse_from_rfc3339(t)
+        .map_err(|e| StoreError::Corrupt(format!("评价时间 “{t}” 无法解析：{e}")))?;
+    Ok(beijing_day(&at))
+}
+
+pub(crate) fn beijing_day(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
+    t.with_timezone(&hcp_core::metrics::beijing())
+        .format("%Y-%m-%d")
+        .to_string()
+}
