@@ -44,6 +44,10 @@ pub type AppResult<T> = Result<T, AppError>;
 /// The application: one cache file and what runs around it.
 pub struct App {
     db: PathBuf,
+    /// Open connections to the cache, reused by commands so SQLite's prepared
+    /// statements stay cached; a command takes one (or opens one when all are in
+    /// use, so a long import never blocks the pages) and gives it back.
+    stores: Arc<Mutex<Vec<Store>>>,
     events: broadcast::Sender<SyncEvent>,
     board: Arc<Mutex<SyncStatus>>,
     sync_lock: tokio::sync::Mutex<()>,
@@ -52,14 +56,18 @@ pub struct App {
     exports: files::Exports,
 }
 
+/// Connections kept open between commands.
+const MAX_IDLE_STORES: usize = 4;
+
 impl App {
     /// The application over the cache at `db` (created and migrated if needed).
     pub fn open(db: impl Into<PathBuf>) -> AppResult<Self> {
         let db = db.into();
-        Store::open(&db)?;
+        let first = Store::open(&db)?;
         let (events, _) = broadcast::channel(256);
         Ok(Self {
             db,
+            stores: Arc::new(Mutex::new(vec![first])),
             events,
             board: Arc::new(Mutex::new(SyncStatus::default())),
             sync_lock: tokio::sync::Mutex::new(()),
@@ -92,9 +100,20 @@ impl App {
         f: impl FnOnce(&mut Store) -> AppResult<T> + Send + 'static,
     ) -> AppResult<T> {
         let db = self.db.clone();
+        let stores = self.stores.clone();
         tokio::task::spawn_blocking(move || {
-            let mut store = Store::open(&db)?;
-            f(&mut store)
+            let idle = stores.lock().ok().and_then(|mut s| s.pop());
+            let mut store = match idle {
+                Some(s) => s,
+                None => Store::open(&db)?,
+            };
+            let out = f(&mut store);
+            if let Ok(mut s) = stores.lock()
+                && s.len() < MAX_IDLE_STORES
+            {
+                s.push(store);
+            }
+            out
         })
         .await?
     }
