@@ -123,6 +123,8 @@ test("暗访 has visits in every stage, with photos and trusted keys", async () 
 
 test("月度通报 has last month's issue and its 典型案例", async () => {
   await visit("reports", () => rows("r-issued").first().waitFor());
+  // The month's 典型案例 load beside the issued list: wait for them, then count.
+  await page.getByTestId("r-typical-case").first().waitFor();
   assert.ok((await page.getByTestId("r-typical-case").count()) >= 1, "典型案例 picked");
   // The page preview waits for the user to ask for it (it renders every page).
   assert.deepEqual(await empties(["r-pages"]), []);

@@ -1,0 +1,85 @@
+import { ref, watch } from "vue";
+import dayjs from "dayjs";
+import { api, errorText } from "../api";
+import type { FileData, HallSummary, IssuedReport, TypicalCase } from "../api/types";
+
+/** 月度通报: the month and hall chosen, the preview's pages, the issued reports and
+ * the month's 典型案例, and the commands on them. The page shows messages and
+ * delivers files; this holds the state and calls the API. */
+export function useReport() {
+  const month = ref(dayjs().subtract(1, "month").format("YYYY-MM"));
+  const hall = ref<string | null>(null);
+  const halls = ref<HallSummary[]>([]);
+  const pages = ref<string[]>([]);
+  const nextVersion = ref(1);
+  const issued = ref<IssuedReport[]>([]);
+  const loading = ref(false);
+  const error = ref("");
+  const typicalCases = ref<TypicalCase[]>([]);
+  /** 典型案例 are picked in the inbox (加入典型案例): the report uses the month's picks. */
+  const typical = (): number[] => [];
+  const scope = () => ({ month: month.value, hall_id: hall.value || null });
+
+  async function loadTypical(): Promise<void> {
+    try {
+      typicalCases.value = await api.typicalCases(scope());
+    } catch (e) {
+      error.value = errorText(e);
+    }
+  }
+
+  /** Takes a case off the month's 典型案例. */
+  async function unpick(caseId: number): Promise<void> {
+    await api.setTypical({ case_id: caseId, typical: false });
+    await loadTypical();
+  }
+
+  async function preview(): Promise<void> {
+    loading.value = true;
+    error.value = "";
+    try {
+      const p = await api.reportPreview(month.value, hall.value || null, typical());
+      pages.value = p.pages;
+      nextVersion.value = p.next_version;
+    } catch (e) {
+      error.value = errorText(e);
+    } finally {
+      loading.value = false;
+    }
+  }
+
+  /** The report being previewed as a file (pdf | xlsx). */
+  function exportFile(format: string): Promise<FileData> {
+    return api.reportExport({ ...scope(), report_id: null, format, typical: typical() });
+  }
+
+  /** An issued report's PDF, as it was issued. */
+  function issuedFile(id: number): Promise<FileData> {
+    return api.reportExport({ month: null, hall_id: null, report_id: id, format: "pdf", typical: [] });
+  }
+
+  /** Issues the previewed report (a correction note for a second version). */
+  function issue(correction: string): Promise<IssuedReport> {
+    return api.reportIssue(month.value, hall.value || null, correction.trim() || null, typical());
+  }
+
+  /** After issuing: the list of issued reports and the preview (its next version). */
+  async function refreshIssued(): Promise<void> {
+    issued.value = await api.reportList();
+    await preview();
+  }
+
+  async function load(): Promise<void> {
+    const typicalLoaded = loadTypical();
+    try {
+      [halls.value, issued.value] = await Promise.all([api.listHalls(), api.reportList()]);
+    } catch (e) {
+      error.value = errorText(e);
+    }
+    await typicalLoaded;
+  }
+
+  watch([month, hall], () => void loadTypical());
+
+  return { month, hall, halls, pages, nextVersion, issued, loading, error, typicalCases, loadTypical, unpick, preview, exportFile, issuedFile, issue, refreshIssued, load };
+}
