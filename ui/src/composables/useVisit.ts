@@ -93,5 +93,37 @@ export function useVisit(visitId: () => string) {
     return !!v && v.origin === "local" && ["planned", "in_field", "returned"].includes(v.state);
   });
 
-  return { detail, template, section, error, saving, savedAt, saveError, thumbs, load, answer, note, fields, addPhotos, editable };
+  /** Hands the visit in (a new signed revision); returns the revision. */
+  async function submit(): Promise<number> {
+    const rev = await api.submitVisit(visitId());
+    await load();
+    return rev;
+  }
+
+  /** Takes a handed-in visit back for editing (before it is exported). */
+  async function reopen(): Promise<void> {
+    await api.reopenVisit(visitId());
+    await load();
+  }
+
+  /** Closes an accepted visit (officer). */
+  async function close(): Promise<void> {
+    await api.closeVisit(visitId());
+    await load();
+  }
+
+  /** The officer's review; returns the rectification tasks it opened. */
+  async function review(accept: boolean, note: string, findings: string[], comments: Record<string, string>): Promise<number[]> {
+    const item_comments: Record<string, string> = {};
+    for (const [k, c] of Object.entries(comments)) if (c.trim()) item_comments[k] = c.trim();
+    const opened = await api.reviewVisit({ visit_id: visitId(), accept, note, findings: accept ? findings : null, item_comments });
+    await load();
+    return opened;
+  }
+
+  /** The hand-in file (.hcpv) and the review file (.hcpr) for the shopper. */
+  const bundle = () => api.exportVisit(visitId());
+  const reviewFile = () => api.exportReview(visitId());
+
+  return { detail, template, section, error, saving, savedAt, saveError, thumbs, load, answer, note, fields, addPhotos, editable, submit, reopen, close, review, bundle, reviewFile };
 }
