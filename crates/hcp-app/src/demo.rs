@@ -788,7 +788,7 @@ fn demo_visits(s: &mut Store, anchor: DateTime<Utc>) -> AppResult<()> {
         .collect();
     s.export_task_package(
         &tasks,
-        "v1",
+        hcp_core::visit::CURRENT_TEMPLATE,
         "本期窗口服务暗访：重点看一次性告知与好差评执行",
         &package,
         officer,
@@ -800,7 +800,7 @@ fn demo_visits(s: &mut Store, anchor: DateTime<Utc>) -> AppResult<()> {
     let template = ChecklistTemplate::v1();
     for (n, p) in plans.iter().enumerate() {
         let hall = &halls[p.hall];
-        let id = shop.create_visit(hall, "v1", shopper)?;
+        let id = shop.create_visit(hall, hcp_core::visit::CURRENT_TEMPLATE, shopper)?;
         let profile = shop.hall_profile(hall)?;
         let start = office_time(p.day, 0.15 + 0.1 * n as f64);
         shop.set_visit_fields(

@@ -169,7 +169,11 @@ impl App {
                     version: Option<String>,
                 }
                 let v: V = parse(args)?;
-                out(self.visit_template(v.version.as_deref().unwrap_or("v1")))
+                out(self.visit_template(
+                    v.version
+                        .as_deref()
+                        .unwrap_or(hcp_core::visit::CURRENT_TEMPLATE),
+                ))
             }
             "list_visits" => out(self.list_visits(parse(args)?).await),
             "visit_detail" => out(self.visit_detail(parse(args)?).await),

@@ -91,7 +91,9 @@ impl App {
     pub async fn create_visit(&self, a: NewVisitArgs) -> AppResult<String> {
         self.with_store(move |s| {
             let (name, actor, _, _) = who_of(s)?;
-            let v = a.template_version.unwrap_or_else(|| "v1".into());
+            let v = a
+                .template_version
+                .unwrap_or_else(|| hcp_core::visit::CURRENT_TEMPLATE.into());
             Ok(s.create_visit(&a.hall_id, &v, Who { name: &name, actor })?)
         })
         .await
@@ -307,7 +309,9 @@ impl App {
     pub async fn export_task_package(&self, a: TaskPackageArgs) -> AppResult<FileData> {
         self.with_store(move |s| {
             let (name, actor, _, _) = who_of(s)?;
-            let version = a.template_version.unwrap_or_else(|| "v1".into());
+            let version = a
+                .template_version
+                .unwrap_or_else(|| hcp_core::visit::CURRENT_TEMPLATE.into());
             let dir = tempfile_dir(s)?;
             let path = dir.join(format!("task-{}.hcpt", uuid_like()));
             let result = s

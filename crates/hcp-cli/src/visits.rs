@@ -23,7 +23,7 @@ pub enum VisitCmd {
         #[arg(long)]
         hall: String,
         /// 检查表模板版本
-        #[arg(long, default_value = "v1")]
+        #[arg(long, default_value = hcp_core::visit::CURRENT_TEMPLATE)]
         template: String,
     },
     /// 填写一个检查项：pass 符合 / deduct N 扣 N 分 / na 不适用（立即保存）
@@ -78,7 +78,7 @@ pub enum VisitCmd {
         #[arg(long = "hall", required = true)]
         halls: Vec<String>,
         /// 检查表模板版本
-        #[arg(long, default_value = "v1")]
+        #[arg(long, default_value = hcp_core::visit::CURRENT_TEMPLATE)]
         template: String,
         /// 任务说明
         #[arg(long, default_value = "")]

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::case::{Actor, Refused};
 
+/// The checklist template new visits and task packages use (the shipped one).
+pub const CURRENT_TEMPLATE: &str = "v1";
+
 /// How grave a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -77,7 +80,7 @@ impl ChecklistTemplate {
 
     /// The shipped template of a version.
     pub fn builtin(version: &str) -> Option<Self> {
-        (version == "v1").then(Self::v1)
+        (version == CURRENT_TEMPLATE).then(Self::v1)
     }
 
     /// Parses and checks a template: unique item ids, positive weights.
