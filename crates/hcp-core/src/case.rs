@@ -730,34 +730,25 @@ pub fn warning_from(
 }
 
 /// An action the officer can take on a case, as the UI offers it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActionKind {
     /// 核实.
-    #[serde(rename = "verify")]
     Verify,
     /// 验收通过.
-    #[serde(rename = "accept")]
     Accept,
     /// 退回整改.
-    #[serde(rename = "return")]
     Return,
     /// 申诉复核.
-    #[serde(rename = "decideAppeal")]
     DecideAppeal,
     /// 回访.
-    #[serde(rename = "callback")]
     Callback,
     /// 转办.
-    #[serde(rename = "transfer")]
     Transfer,
     /// 指定牵头/协办部门.
-    #[serde(rename = "assign")]
     Assign,
     /// 申诉期满办结.
-    #[serde(rename = "close")]
     Close,
     /// 暗访问题整改核查办结.
-    #[serde(rename = "findingRectified")]
     FindingRectified,
 }
 

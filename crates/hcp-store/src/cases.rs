@@ -479,32 +479,39 @@ fn write_transition(
         new.closed_at.map(|t| utc_text(t.with_timezone(&Utc))),
         now
     ])?;
-    let follow_up = |kind: RefersTo| -> Result<Option<(String, String)>> {
-        match kind {
-            RefersTo::LatestRectification => {
-                latest_follow_up(tx, "rectifications", &stored.hall_id, &stored.evaluation_id)
-            }
-            RefersTo::LatestAppeal => {
-                latest_follow_up(tx, "appeals", &stored.hall_id, &stored.evaluation_id)
-            }
-            RefersTo::Evaluation => Ok(None),
-        }
+    // The hall records the transition refers to, each looked up once: (id, raw).
+    let wants = |kind: RefersTo, signs: Signs| {
+        t.signs == signs || t.decisions.iter().any(|d| d.refers_to == kind)
+    };
+    let (hall_id, evaluation_id) = (&stored.hall_id, &stored.evaluation_id);
+    let rectification = if wants(RefersTo::LatestRectification, Signs::LatestRectification) {
+        latest_follow_up(tx, "rectifications", hall_id, evaluation_id)?
+    } else {
+        None
+    };
+    let appeal = if wants(RefersTo::LatestAppeal, Signs::LatestAppeal) {
+        latest_follow_up(tx, "appeals", hall_id, evaluation_id)?
+    } else {
+        None
+    };
+    let record = |kind: RefersTo| match kind {
+        RefersTo::LatestRectification => rectification.as_ref(),
+        RefersTo::LatestAppeal => appeal.as_ref(),
+        RefersTo::Evaluation => None,
     };
     let signed = match t.signs {
         Signs::Nothing => None,
         Signs::HallRecord => hall_record_raw.map(sha256_hex),
         Signs::Evaluation => tx
             .prepare_cached("SELECT raw_json FROM evaluations WHERE hall_id = ?1 AND id = ?2")?
-            .query_row([&stored.hall_id, &stored.evaluation_id], |r| {
-                r.get::<_, String>(0)
-            })
+            .query_row([hall_id, evaluation_id], |r| r.get::<_, String>(0))
             .optional()?
             .as_deref()
             .map(sha256_hex),
         Signs::LatestRectification => {
-            follow_up(RefersTo::LatestRectification)?.map(|r| sha256_hex(&r.1))
+            record(RefersTo::LatestRectification).map(|r| sha256_hex(&r.1))
         }
-        Signs::LatestAppeal => follow_up(RefersTo::LatestAppeal)?.map(|r| sha256_hex(&r.1)),
+        Signs::LatestAppeal => record(RefersTo::LatestAppeal).map(|r| sha256_hex(&r.1)),
     };
     let detail = json!({
         "from": stored.case.state.as_str(),
@@ -530,7 +537,7 @@ fn write_transition(
     )?;
     let mut queued = 0;
     for d in &t.decisions {
-        let ref_id = follow_up(d.refers_to)?.map(|r| r.0);
+        let ref_id = record(d.refers_to).map(|r| r.0.clone());
         queued += u32::from(queue_decision(tx, stored, d, ref_id, who, at)?);
     }
     for effect in &t.effects {
