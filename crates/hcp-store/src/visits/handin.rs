@@ -1,0 +1,392 @@
+//! The hand-in bundle (`.hcpv`): a submitted visit with its answers and photos,
+//! written signed by the shopper's installation and read back, checked against
+//! the trusted keys, by the officer's. The signed zip itself is [`crate::bundle`].
+
+use std::path::Path;
+
+use hcp_core::case::Actor;
+use hcp_core::visit::{Answer, ChecklistTemplate};
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::bundle::sha256_hex;
+use crate::cases::Who;
+use crate::{Result, Store, StoreError, now_text};
+
+use super::*;
+
+/// The hand-in bundle format this build writes and reads (see [`crate::bundle`]).
+pub(super) const BUNDLE_FORMAT: &str = "hcpv/1";
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export_to = "ImportOutcome.ts")]
+pub struct ImportOutcome {
+    /// The visit.
+    pub visit_id: String,
+    /// Its revision.
+    pub rev: i64,
+    /// `new`, `replaced` (a newer revision) or `unchanged` (already had it).
+    pub status: String,
+    /// Photos added to the store.
+    pub photos_added: u32,
+}
+
+/// The bundle's visit document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct BundleVisit {
+    format: String,
+    visit_id: String,
+    rev: i64,
+    hall_id: String,
+    template_version: String,
+    shopper: String,
+    fields: VisitFields,
+    submitted_at: Option<String>,
+    answers: Vec<BundleAnswer>,
+    photos: Vec<BundlePhoto>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct BundleAnswer {
+    item_id: String,
+    answer: Option<Answer>,
+    note: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct BundlePhoto {
+    item_id: String,
+    sha256: String,
+    file_name: String,
+    exif_time: Option<String>,
+    size: i64,
+}
+
+/// The trusted key a bundle was signed with.
+pub(super) struct BundleSigner<'a> {
+    fingerprint: &'a str,
+    public_key: &'a str,
+    /// Its name in the trusted keys: the shopper's name as the officer knows it.
+    name: &'a str,
+}
+
+impl Store {
+    /// Writes a submitted visit as a signed bundle to `out`.
+    pub fn export_visit(&self, visit_id: &str, out: &Path) -> Result<()> {
+        let (state, rev, hall_id, version, shopper, fields, submitted_at): (
+            String,
+            i64,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+        ) = self
+            .conn
+            .query_row(
+                "SELECT state, rev, hall_id, template_version, shopper, fields, submitted_at
+                 FROM visits WHERE visit_id = ?1",
+                [visit_id],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                },
+            )
+            .optional()?
+            .ok_or_else(|| refused(format!("没有编号为 {visit_id} 的暗访记录")))?;
+        if rev == 0 || state != "submitted" {
+            return Err(refused("请先提交暗访记录，再导出交件"));
+        }
+        let answers: Vec<BundleAnswer> = self
+            .conn
+            .prepare("SELECT item_id, answer, note FROM visit_answers WHERE visit_id = ?1 ORDER BY item_id")?
+            .query_map([visit_id], |r| {
+                let a: Option<String> = r.get(1)?;
+                Ok(BundleAnswer {
+                    item_id: r.get(0)?,
+                    answer: a.and_then(|a| serde_json::from_str(&a).ok()),
+                    note: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let photos: Vec<BundlePhoto> = self
+            .conn
+            .prepare(
+                "SELECT item_id, sha256, file_name, exif_time, size FROM visit_photos
+                 WHERE visit_id = ?1 ORDER BY item_id, sha256",
+            )?
+            .query_map([visit_id], |r| {
+                Ok(BundlePhoto {
+                    item_id: r.get(0)?,
+                    sha256: r.get(1)?,
+                    file_name: r.get(2)?,
+                    exif_time: r.get(3)?,
+                    size: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let doc = BundleVisit {
+            format: BUNDLE_FORMAT.into(),
+            visit_id: visit_id.into(),
+            rev,
+            hall_id,
+            template_version: version,
+            shopper,
+            fields: serde_json::from_str(&fields).unwrap_or_default(),
+            submitted_at,
+            answers,
+            photos: photos.clone(),
+        };
+        let visit_json =
+            serde_json::to_vec_pretty(&doc).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut files: Vec<(String, Vec<u8>)> = vec![("visit.json".into(), visit_json)];
+        let mut seen = std::collections::HashSet::new();
+        for p in &photos {
+            if !seen.insert(p.sha256.clone()) {
+                continue;
+            }
+            let path = self.photo_path(&p.sha256);
+            let bytes = std::fs::read(&path).map_err(|e| StoreError::Io {
+                path: path.display().to_string(),
+                source: e,
+            })?;
+            files.push((format!("photos/{}", p.sha256), bytes));
+        }
+        crate::bundle::write_signed(out, BUNDLE_FORMAT, &files, &self.signing_key()?)
+    }
+
+    /// Imports a bundle: signature by a trusted key, every file's sum, then one
+    /// transaction. The same revision again changes nothing; a newer one replaces
+    /// the older; anything wrong imports nothing (photos written for it are taken
+    /// back).
+    pub fn import_visit(&mut self, bytes: &[u8], who: Who<'_>) -> Result<ImportOutcome> {
+        if who.actor != Actor::Officer {
+            return Err(refused("只有效能督查员可以导入暗访交件"));
+        }
+        let bad = |why: &str| refused(format!("交件文件无效，未导入任何内容：{why}"));
+        let opened = crate::bundle::open_signed(bytes, BUNDLE_FORMAT, "交件文件")?;
+        let fp = fingerprint(&opened.signer);
+        let signer_hex = opened.signer_hex();
+        let files = opened.files;
+        // Trust is by the whole public key: the fingerprint only helps people compare.
+        let trusted: Option<(String, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT name, revoked_at FROM trusted_keys WHERE public_key = ?1",
+                [&signer_hex],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let shopper_name = match trusted {
+            None => {
+                return Err(refused(format!(
+                    "交件由未受信任的密钥（指纹 {fp}）签名，未导入：请先核对并信任该暗访员的公钥（hcp keys trust）"
+                )));
+            }
+            Some((name, Some(revoked_at))) => {
+                return Err(refused(format!(
+                    "交件的签名密钥（指纹 {fp}，{name}）已于 {revoked_at} 被撤销信任，未导入"
+                )));
+            }
+            Some((name, None)) => name,
+        };
+        let doc: BundleVisit = serde_json::from_slice(
+            files
+                .get("visit.json")
+                .ok_or_else(|| bad("缺少 visit.json"))?,
+        )
+        .map_err(|_| bad("visit.json 无法解析"))?;
+        if doc.format != BUNDLE_FORMAT || doc.rev < 1 {
+            return Err(bad("visit.json 格式不对"));
+        }
+        // Identifiers become file names and queries later: check them here.
+        hcp_core::ident::check_visit_id(&doc.visit_id).map_err(|e| bad(&e.to_string()))?;
+        hcp_core::ident::check_hall_id(&doc.hall_id).map_err(|e| bad(&e.to_string()))?;
+        let template = ChecklistTemplate::builtin(&doc.template_version).ok_or_else(|| {
+            bad(&format!(
+                "没有版本为 “{}” 的检查表模板",
+                doc.template_version
+            ))
+        })?;
+        for a in &doc.answers {
+            let item = template
+                .item(&a.item_id)
+                .ok_or_else(|| bad(&format!("检查表中没有条目 “{}”", a.item_id)))?;
+            if let Some(ans) = &a.answer {
+                ans.check(item).map_err(|r| bad(&r.0))?;
+            }
+        }
+        for p in &doc.photos {
+            let b = files
+                .get(&format!("photos/{}", p.sha256))
+                .ok_or_else(|| bad(&format!("缺少照片 {}", p.sha256)))?;
+            if sha256_hex(b) != p.sha256 {
+                return Err(bad("照片与其摘要不符"));
+            }
+        }
+        if self.hall(&doc.hall_id)?.is_none() {
+            return Err(refused(format!(
+                "交件中的大厅 “{}” 未在本机登记，请先添加该大厅",
+                doc.hall_id
+            )));
+        }
+        // What is stored already decides: same rev → nothing; newer → replace, but
+        // only when the same key signed both.
+        let existing: Option<(i64, String, String, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT rev, state, origin, signer_key FROM visits WHERE visit_id = ?1",
+                [&doc.visit_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        if let Some((_, _, origin, stored_key)) = &existing
+            && origin == "imported"
+            && stored_key.as_deref() != Some(signer_hex.as_str())
+        {
+            return Err(refused(format!(
+                "该暗访记录此前由另一把密钥签名，不能用指纹为 {fp} 的密钥签名的交件替换，未导入"
+            )));
+        }
+        let status = match &existing {
+            None => "new",
+            Some((rev, _, _, _)) if *rev >= doc.rev => {
+                return Ok(ImportOutcome {
+                    visit_id: doc.visit_id,
+                    rev: *rev,
+                    status: "unchanged".into(),
+                    photos_added: 0,
+                });
+            }
+            Some((_, _, origin, _)) if origin == "local" => {
+                return Err(refused("这是本机填写的暗访记录，不能用交件覆盖"));
+            }
+            Some((_, state, _, _)) if matches!(state.as_str(), "accepted" | "closed") => {
+                return Err(refused("该暗访记录已审核通过，不能再用新版本替换"));
+            }
+            Some(_) => "replaced",
+        };
+        // Photos first (content-addressed, so harmless), taken back on failure.
+        let mut written = vec![];
+        for p in &doc.photos {
+            let b = &files[&format!("photos/{}", p.sha256)];
+            match self.put_photo(b, &p.sha256) {
+                Ok(true) => written.push(p.sha256.clone()),
+                Ok(false) => {}
+                Err(e) => {
+                    self.remove_photos(&written);
+                    return Err(e);
+                }
+            }
+        }
+        let signer = BundleSigner {
+            fingerprint: &fp,
+            public_key: &signer_hex,
+            name: &shopper_name,
+        };
+        let result = self.store_imported(&doc, &signer, status, who);
+        if let Err(e) = result {
+            self.remove_photos(&written);
+            return Err(e);
+        }
+        Ok(ImportOutcome {
+            visit_id: doc.visit_id,
+            rev: doc.rev,
+            status: status.into(),
+            photos_added: written.len() as u32,
+        })
+    }
+
+    pub(super) fn store_imported(
+        &mut self,
+        doc: &BundleVisit,
+        signer: &BundleSigner<'_>,
+        status: &str,
+        who: Who<'_>,
+    ) -> Result<()> {
+        let tx = self.write_tx()?;
+        let now = now_text();
+        let fields =
+            serde_json::to_string(&doc.fields).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        tx.execute(
+            "DELETE FROM visit_answers WHERE visit_id = ?1",
+            [&doc.visit_id],
+        )?;
+        tx.execute(
+            "DELETE FROM visit_photos WHERE visit_id = ?1",
+            [&doc.visit_id],
+        )?;
+        tx.execute(
+            "INSERT INTO visits (visit_id, hall_id, template_version, state, rev, shopper, origin, signer,
+                signer_key, fields, created_at, updated_at, submitted_at)
+             VALUES (?1, ?2, ?3, 'submitted', ?4, ?5, 'imported', ?6, ?7, ?8, ?9, ?9, ?10)
+             ON CONFLICT (visit_id) DO UPDATE SET state = 'submitted', rev = excluded.rev,
+                shopper = excluded.shopper, signer = excluded.signer, signer_key = excluded.signer_key,
+                fields = excluded.fields, updated_at = excluded.updated_at,
+                submitted_at = excluded.submitted_at, review_note = NULL, reviewed_at = NULL",
+            params![
+                doc.visit_id,
+                doc.hall_id,
+                doc.template_version,
+                doc.rev,
+                // The name the officer gave the key, not what the bundle claims.
+                signer.name,
+                signer.fingerprint,
+                signer.public_key,
+                fields,
+                now,
+                doc.submitted_at
+            ],
+        )?;
+        for a in &doc.answers {
+            let json = a
+                .answer
+                .as_ref()
+                .map(|x| serde_json::to_string(x).map_err(|e| StoreError::Corrupt(e.to_string())))
+                .transpose()?;
+            tx.execute(
+                "INSERT INTO visit_answers (visit_id, item_id, answer, note, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![doc.visit_id, a.item_id, json, a.note, now],
+            )?;
+        }
+        for p in &doc.photos {
+            insert_photo(
+                &tx,
+                &doc.visit_id,
+                &p.item_id,
+                &VisitPhoto {
+                    sha256: p.sha256.clone(),
+                    file_name: p.file_name.clone(),
+                    exif_time: p.exif_time.clone(),
+                    size: p.size,
+                },
+            )?;
+        }
+        audit_visit(
+            &tx,
+            who,
+            &doc.visit_id,
+            "visit_imported",
+            json!({
+                "rev": doc.rev,
+                "signer": signer.fingerprint,
+                "signer_key": signer.public_key,
+                "shopper": signer.name,
+                "bundle_shopper": doc.shopper,
+                "status": status
+            }),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
