@@ -63,6 +63,7 @@ pub fn ts_bindings() -> Result<Vec<(String, String)>, String> {
         hcp_store::DayCount,
         hcp_store::FollowUp,
         UserProfile,
+        hcp_core::Role,
         CaseIdArgs,
         CaseCountArgs,
         CaseActionInput,

@@ -2,6 +2,7 @@
 //! case's page, officers' actions, pushing decisions, deadlines and the calendar.
 
 use chrono::Utc;
+use hcp_core::Role;
 use hcp_core::case::{Action, Actor, CallbackResult, DeadlinePolicy, VerifyOutcome};
 use hcp_store::{
     CaseChange, CaseDetail, CaseFilter, CasePage, CaseStateCount, OutboxSummary, Store, TokenVault,
@@ -33,7 +34,7 @@ pub(crate) fn load_profile(s: &Store) -> AppResult<(UserProfile, bool)> {
         None => Ok((
             UserProfile {
                 name: os_user(),
-                role: "officer".into(),
+                role: Role::Officer,
                 hall_id: None,
             },
             false,
@@ -41,26 +42,14 @@ pub(crate) fn load_profile(s: &Store) -> AppResult<(UserProfile, bool)> {
     }
 }
 
-/// The actor of a profile role (officer | director | shopper).
-pub(crate) fn actor_of(role: &str) -> AppResult<Actor> {
-    match role {
-        "officer" => Ok(Actor::Officer),
-        "director" => Ok(Actor::Director),
-        "shopper" => Ok(Actor::Shopper),
-        other => Err(AppError::invalid(format!(
-            "身份 “{other}” 无效：应为 officer（效能督查员）、director（大厅负责人）或 shopper（暗访员）"
-        ))),
-    }
-}
-
-/// Role label for people.
+/// Role label for people, of a role as the audit log stores it.
 pub fn role_zh(role: &str) -> &'static str {
-    actor_of(role).map_or("未知身份", Actor::label_zh)
+    role.parse::<Role>().map_or("未知身份", Role::label_zh)
 }
 
 /// A director may look only at their own hall.
 fn hall_scope(p: &UserProfile, asked: Option<String>) -> AppResult<Option<String>> {
-    if p.role != "director" {
+    if p.role != Role::Director {
         return Ok(asked);
     }
     let own = p.hall_id.clone();
@@ -136,7 +125,7 @@ impl App {
     pub async fn set_typical(&self, a: SetTypicalArgs) -> AppResult<String> {
         self.with_store(move |s| {
             let (p, _) = load_profile(s)?;
-            let actor = actor_of(&p.role)?;
+            let actor = p.role.actor();
             Ok(s.set_typical(
                 a.case_id,
                 a.typical,
@@ -169,8 +158,7 @@ impl App {
         if name.is_empty() || name.chars().count() > 32 {
             return Err(AppError::invalid("请填写姓名（不超过 32 个字）"));
         }
-        actor_of(&p.role)?;
-        let hall_id = if p.role == "director" {
+        let hall_id = if p.role == Role::Director {
             Some(
                 p.hall_id
                     .clone()
@@ -200,7 +188,7 @@ impl App {
                 Some(&json),
                 &hcp_store::AuditEntry {
                     actor: &profile.name,
-                    role: &profile.role,
+                    role: profile.role.as_str(),
                     subject: "user",
                     action: "profile_set",
                     detail: &json,
@@ -249,7 +237,7 @@ impl App {
     pub async fn case_detail(&self, a: CaseIdArgs) -> AppResult<CaseDetail> {
         self.with_store(move |s| {
             let (p, _) = load_profile(s)?;
-            let mut d = s.case_detail_for(a.case_id, Utc::now(), actor_of(&p.role)?)?;
+            let mut d = s.case_detail_for(a.case_id, Utc::now(), p.role.actor())?;
             hall_scope(&p, Some(d.case.hall_id.clone()))?;
             // The raw record carries the evaluator's ID hash: not for the UI.
             if let Some(e) = d.evaluation.as_mut() {
@@ -267,7 +255,7 @@ impl App {
             let (p, _) = load_profile(s)?;
             let who = Who {
                 name: &p.name,
-                actor: actor_of(&p.role)?,
+                actor: p.role.actor(),
             };
             Ok(s.act_on_case(
                 a.case_id,
@@ -291,7 +279,7 @@ impl App {
             let (p, _) = load_profile(s)?;
             let who = Who {
                 name: &p.name,
-                actor: actor_of(&p.role)?,
+                actor: p.role.actor(),
             };
             Ok(s.assign_cases(&a.case_ids, &a.assignee, who)?)
         })
@@ -365,7 +353,7 @@ impl App {
             let (p, _) = load_profile(s)?;
             let who = Who {
                 name: &p.name,
-                actor: actor_of(&p.role)?,
+                actor: p.role.actor(),
             };
             if let Some(h) = &a.hall_id
                 && s.hall(h)?.is_none()
@@ -388,7 +376,7 @@ impl App {
         }
         self.with_store(move |s| {
             let (p, _) = load_profile(s)?;
-            if p.role != "officer" {
+            if p.role != Role::Officer {
                 return Err(AppError::new(
                     "forbidden",
                     "只有效能督查员可以导入节假日数据",

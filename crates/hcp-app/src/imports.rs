@@ -11,7 +11,9 @@ use hcp_store::{ImportProfile, Store, Who};
 use hcp_sync::SyncEvent;
 use serde::{Deserialize, Serialize};
 
-use crate::cases::{actor_of, load_profile};
+use hcp_core::Role;
+
+use crate::cases::load_profile;
 use crate::{App, AppError, AppResult};
 
 /// Largest file taken through the window (the CLI reads any size from disk).
@@ -100,10 +102,10 @@ fn staged_file(db: &Path, staged: &str) -> AppResult<PathBuf> {
 
 fn officer(s: &Store) -> AppResult<(String, hcp_core::case::Actor)> {
     let (p, _) = load_profile(s)?;
-    if p.role != "officer" {
+    if p.role != Role::Officer {
         return Err(AppError::new("forbidden", "只有督查员可以导入评价表格"));
     }
-    Ok((p.name.clone(), actor_of(&p.role)?))
+    Ok((p.name.clone(), p.role.actor()))
 }
 
 impl From<hcp_import::ImportError> for AppError {

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{Datelike, NaiveDate, Utc};
 use hcp_core::metrics::{Rate, beijing};
-use hcp_core::{Channel, Level, ReasonTag};
+use hcp_core::{Channel, Level, ReasonTag, Role};
 use hcp_hall::RunningServer;
 use hcp_store::{DayCount, EvaluationFilter, ProfileList, Store, TokenVault, Who};
 use hcp_sync::{HallEndpoint, HallReport, SyncEvent, SyncOptions, Token};
@@ -270,7 +270,7 @@ impl App {
             let (user, _) = cases::load_profile(s)?;
             let by = Who {
                 name: &user.name,
-                actor: cases::actor_of(&user.role)?,
+                actor: user.role.actor(),
             };
             if !s.remove_hall(&args.hall_id, by)? {
                 return Err(AppError::not_found(format!(
@@ -492,7 +492,7 @@ impl App {
             let day = today.to_string();
             let day_counts = s.day_span_counts(h, &day, &day)?;
             let by_day = s.daily_bad(h, &first, &last)?;
-            let (todo, urgent_cases, latest_report) = to_do(s, h, &profile_role(s)?)?;
+            let (todo, urgent_cases, latest_report) = to_do(s, h, profile_role(s)?)?;
             Ok(Dashboard {
                 month: format!("{year:04}-{month:02}"),
                 month_is_current: is_current,
@@ -580,7 +580,7 @@ pub async fn register_hall(
         let (user, _) = cases::load_profile(&store)?;
         let by = Who {
             name: &user.name,
-            actor: cases::actor_of(&user.role)?,
+            actor: user.role.actor(),
         };
         // Token first: a hall without a token could not sync.
         let location = TokenVault::for_database(&db).set(&profile.hall_id, token.secret())?;
@@ -630,7 +630,7 @@ mod tests {
     }
 }
 
-fn profile_role(s: &Store) -> AppResult<String> {
+fn profile_role(s: &Store) -> AppResult<Role> {
     Ok(cases::load_profile(s)?.0.role)
 }
 
@@ -639,7 +639,7 @@ fn profile_role(s: &Store) -> AppResult<String> {
 fn to_do(
     s: &Store,
     hall: Option<&str>,
-    role: &str,
+    role: Role,
 ) -> AppResult<(
     Todo,
     Vec<hcp_store::CaseListRow>,
@@ -662,7 +662,7 @@ fn to_do(
             _ => {}
         }
     }
-    if role == "officer" {
+    if role == Role::Officer {
         todo.visits_to_review = s
             .list_visits(None)?
             .iter()
@@ -688,7 +688,7 @@ fn to_do(
     let latest = s
         .issued_reports()?
         .into_iter()
-        .filter(|r| role != "director" || r.hall_id.as_deref() == hall)
+        .filter(|r| role != Role::Director || r.hall_id.as_deref() == hall)
         .max_by(|a, b| (&a.month, a.version).cmp(&(&b.month, b.version)));
     Ok((todo, urgent, latest))
 }
@@ -863,11 +863,11 @@ pub fn vocabulary() -> Vocabulary {
                 name: r.label_zh().to_owned(),
             })
             .collect(),
-        roles: ["officer", "director", "shopper"]
+        roles: Role::ALL
             .iter()
             .map(|r| CodeName {
-                code: (*r).to_owned(),
-                name: role_zh(r).to_owned(),
+                code: r.as_str().to_owned(),
+                name: r.label_zh().to_owned(),
             })
             .collect(),
         case_tabs: hcp_core::case::case_tabs()

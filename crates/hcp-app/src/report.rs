@@ -7,6 +7,8 @@ use chrono::{Datelike, Utc};
 use hcp_report::{MonthlyReport, ReportSettings};
 use hcp_store::{IssuedReport, Store, Who};
 
+use hcp_core::Role;
+
 use crate::cases::{load_profile, scoped_hall};
 use crate::{App, AppError, AppResult, types::*};
 
@@ -89,7 +91,7 @@ pub fn render(r: &MonthlyReport, format: &str) -> AppResult<(String, &'static st
 /// Issues a report: the model and the PDF as they are now, frozen.
 pub fn issue(s: &mut Store, a: &ReportIssueArgs) -> AppResult<IssuedReport> {
     let (p, _) = load_profile(s)?;
-    if p.role != "officer" {
+    if p.role != Role::Officer {
         return Err(AppError::new("forbidden", "只有效能督查员可以签发通报"));
     }
     issue_as(s, a, &p.name)
@@ -212,7 +214,7 @@ impl App {
         self.with_store(|s| {
             let (p, _) = load_profile(s)?;
             let all = s.issued_reports()?;
-            Ok(if p.role == "director" {
+            Ok(if p.role == Role::Director {
                 all.into_iter().filter(|r| r.hall_id == p.hall_id).collect()
             } else {
                 all

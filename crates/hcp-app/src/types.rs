@@ -23,8 +23,8 @@ pub struct AppInfo {
     pub demo_running: bool,
     /// Shown in the header.
     pub user_name: String,
-    /// officer | shopper | director.
-    pub role: String,
+    /// The profile's role.
+    pub role: hcp_core::Role,
     /// A director's hall.
     pub hall_id: Option<String>,
     /// Whether the user set the profile (otherwise the OS account name is used).
@@ -239,27 +239,7 @@ pub struct DashboardArgs {
     pub hall_id: Option<String>,
 }
 
-/// A rate with its numerator and denominator.
-#[derive(Debug, Clone, Copy, Serialize, TS)]
-#[ts(export_to = "RateView.ts")]
-pub struct RateView {
-    /// 分子.
-    pub numerator: i64,
-    /// 分母.
-    pub denominator: i64,
-    /// Percent (2 decimals); `null` over zero, shown as "—".
-    pub percent: Option<f64>,
-}
-
-impl From<hcp_core::metrics::Rate> for RateView {
-    fn from(r: hcp_core::metrics::Rate) -> Self {
-        Self {
-            numerator: r.numerator,
-            denominator: r.denominator,
-            percent: r.percent,
-        }
-    }
-}
+pub use hcp_core::metrics::RateView;
 
 /// 工作台.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -394,7 +374,7 @@ pub struct UserProfile {
     /// 姓名, as it goes into the audit log and into decisions sent to halls.
     pub name: String,
     /// officer (效能督查员) | shopper (暗访员) | director (大厅负责人).
-    pub role: String,
+    pub role: hcp_core::Role,
     /// A director's own hall (required for directors, ignored otherwise).
     #[serde(default)]
     pub hall_id: Option<String>,

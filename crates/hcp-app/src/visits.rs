@@ -3,6 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use hcp_core::Role;
 use hcp_core::case::Actor;
 use hcp_core::visit::{Answer, ChecklistTemplate};
 use hcp_store::{
@@ -10,13 +11,12 @@ use hcp_store::{
     VisitRow, VisitTaskRow, Who,
 };
 
-use crate::cases::{actor_of, load_profile};
+use crate::cases::load_profile;
 use crate::{App, AppError, AppResult, types::*};
 
-fn who_of(s: &Store) -> AppResult<(String, Actor, Option<String>, String)> {
+fn who_of(s: &Store) -> AppResult<(String, Actor, Option<String>, Role)> {
     let (p, _) = load_profile(s)?;
-    let actor = actor_of(&p.role)?;
-    Ok((p.name, actor, p.hall_id, p.role))
+    Ok((p.name, p.role.actor(), p.hall_id, p.role))
 }
 
 fn decode(b64: &str, what: &str) -> AppResult<Vec<u8>> {
@@ -25,8 +25,8 @@ fn decode(b64: &str, what: &str) -> AppResult<Vec<u8>> {
 }
 
 /// What a viewer may see of a visit: directors only their hall, never the shopper.
-fn redact(row: &mut VisitRow, role: &str, own_hall: Option<&str>) -> AppResult<()> {
-    if role == "director" {
+fn redact(row: &mut VisitRow, role: Role, own_hall: Option<&str>) -> AppResult<()> {
+    if role == Role::Director {
         if own_hall != Some(row.hall_id.as_str()) {
             return Err(AppError::new(
                 "forbidden",
@@ -62,14 +62,14 @@ impl App {
     pub async fn list_visits(&self, a: VisitListArgs) -> AppResult<Vec<VisitRow>> {
         self.with_store(move |s| {
             let (_, _, own, role) = who_of(s)?;
-            let hall = if role == "director" {
+            let hall = if role == Role::Director {
                 own.clone()
             } else {
                 a.hall_id
             };
             let mut rows = s.list_visits(hall.as_deref())?;
             for r in &mut rows {
-                redact(r, &role, own.as_deref())?;
+                redact(r, role, own.as_deref())?;
             }
             Ok(rows)
         })
@@ -81,7 +81,7 @@ impl App {
         self.with_store(move |s| {
             let (_, _, own, role) = who_of(s)?;
             let mut d = s.visit_detail(&a.visit_id)?;
-            redact(&mut d.visit, &role, own.as_deref())?;
+            redact(&mut d.visit, role, own.as_deref())?;
             Ok(d)
         })
         .await

@@ -235,7 +235,7 @@ async fn flow() {
     let e = app
         .set_user(hcp_app::UserProfile {
             name: "李主任".into(),
-            role: "director".into(),
+            role: hcp_core::Role::Director,
             hall_id: None,
         })
         .await
@@ -243,7 +243,7 @@ async fn flow() {
     assert!(e.message.contains("所在大厅"), "{}", e.message);
     app.set_user(hcp_app::UserProfile {
         name: "李主任".into(),
-        role: "director".into(),
+        role: hcp_core::Role::Director,
         hall_id: Some(halls[0].clone()),
     })
     .await
@@ -277,7 +277,7 @@ async fn flow() {
     assert!(e.message.contains("只有效能督查员"), "{}", e.message);
     app.set_user(hcp_app::UserProfile {
         name: "陈静".into(),
-        role: "officer".into(),
+        role: hcp_core::Role::Officer,
         hall_id: None,
     })
     .await

@@ -19,7 +19,7 @@ pub enum UserCmd {
         name: String,
         /// 身份：officer | director | shopper
         #[arg(long)]
-        role: String,
+        role: hcp_core::Role,
         /// 大厅负责人所在大厅的编码
         #[arg(long)]
         hall: Option<String>,
@@ -195,7 +195,7 @@ pub fn user(db: &Path, cmd: UserCmd) -> Result<ExitCode, CliError> {
     println!(
         "本机用户：{}，身份：{}{}",
         p.name,
-        hcp_app::role_zh(&p.role),
+        p.role.label_zh(),
         p.hall_id
             .map(|h| format!("，所在大厅：{h}"))
             .unwrap_or_default()

@@ -16,10 +16,12 @@ pub mod case;
 pub mod ident;
 pub mod metrics;
 pub mod rating;
+pub mod role;
 pub mod validate;
 pub mod visit;
 pub mod wire;
 
 pub use calendar::{Deadline, WorkingCalendar};
 pub use rating::{Channel, Level, ReasonTag};
+pub use role::Role;
 pub use validate::{InvalidRecord, ValidRecord, validate_change};

@@ -33,6 +33,40 @@ impl Rate {
     }
 }
 
+/// A rate as people see it — in the report, on the dashboard: the exact
+/// numerator and denominator, the percentage rounded to two decimals, and its
+/// text ("93.27%", or "—" over zero).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "RateView.ts"))]
+pub struct RateView {
+    /// 分子.
+    pub numerator: i64,
+    /// 分母.
+    pub denominator: i64,
+    /// Percent, 2 decimals; `null` over zero.
+    pub percent: Option<f64>,
+    /// "93.27%" or "—".
+    pub display: String,
+}
+
+impl RateView {
+    /// `numerator / denominator`.
+    pub fn of(numerator: i64, denominator: i64) -> Self {
+        Rate::of(numerator, denominator).into()
+    }
+}
+
+impl From<Rate> for RateView {
+    fn from(r: Rate) -> Self {
+        Self {
+            numerator: r.numerator,
+            denominator: r.denominator,
+            percent: r.percent,
+            display: r.display(),
+        }
+    }
+}
+
 /// Beijing time (Asia/Shanghai has had no daylight saving since 1991: +08:00 always).
 pub fn beijing() -> chrono::FixedOffset {
     chrono::FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset")

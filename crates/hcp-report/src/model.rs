@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use hcp_core::case::{Case, CaseState};
-use hcp_core::metrics::{Rate, beijing, month_bounds_utc};
+use hcp_core::metrics::{beijing, month_bounds_utc};
 use hcp_store::{ReportCase, Store};
 use serde::{Deserialize, Serialize};
 
@@ -14,32 +14,8 @@ use crate::ReportError;
 /// The JSON schema name this model follows (see `docs/report-schema.md`).
 pub const SCHEMA: &str = "hcp-monthly-report/1";
 
-/// A rate as the report prints it: exact numerator and denominator, the
-/// percentage rounded to two decimals, "—" over zero.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RateView {
-    /// 分子.
-    pub numerator: i64,
-    /// 分母.
-    pub denominator: i64,
-    /// Percent, 2 decimals; `null` over zero.
-    pub percent: Option<f64>,
-    /// "93.27%" or "—".
-    pub display: String,
-}
-
-impl RateView {
-    /// `numerator / denominator`.
-    pub fn of(numerator: i64, denominator: i64) -> Self {
-        let r = Rate::of(numerator, denominator);
-        Self {
-            numerator,
-            denominator,
-            percent: r.percent,
-            display: r.display(),
-        }
-    }
-}
+/// A rate as the report prints it (one type with the dashboard's).
+pub use hcp_core::metrics::RateView;
 
 /// A mean as the report prints it: sum and count, the mean to two decimals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

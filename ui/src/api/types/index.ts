@@ -79,6 +79,7 @@ export type { ReportIssueArgs } from "./ReportIssueArgs";
 export type { ReportPreview } from "./ReportPreview";
 export type { ReviewImport } from "./ReviewImport";
 export type { RevokeKeyArgs } from "./RevokeKeyArgs";
+export type { Role } from "./Role";
 export type { SaveFileArgs } from "./SaveFileArgs";
 export type { SetPolicyArgs } from "./SetPolicyArgs";
 export type { SetTypicalArgs } from "./SetTypicalArgs";
