@@ -10,6 +10,7 @@ use hcp_store::{
 };
 use hcp_sync::PushReport;
 
+use crate::ErrorCode;
 use crate::{App, AppError, AppResult, types::*};
 
 /// Where the profile is kept (in the cache: one cache per OS account).
@@ -28,7 +29,7 @@ pub(crate) fn load_profile(s: &Store) -> AppResult<(UserProfile, bool)> {
     match s.setting(PROFILE_SETTING)? {
         Some(json) => {
             let p: UserProfile = serde_json::from_str(&json)
-                .map_err(|e| AppError::new("store", format!("用户资料已损坏：{e}")))?;
+                .map_err(|e| AppError::new(ErrorCode::Store, format!("用户资料已损坏：{e}")))?;
             Ok((p, true))
         }
         None => Ok((
@@ -54,9 +55,10 @@ fn hall_scope(p: &UserProfile, asked: Option<String>) -> AppResult<Option<String
     }
     let own = p.hall_id.clone();
     match (&asked, &own) {
-        (Some(a), Some(o)) if a != o => {
-            Err(AppError::new("forbidden", "大厅负责人只能查看本大厅的工单"))
-        }
+        (Some(a), Some(o)) if a != o => Err(AppError::new(
+            ErrorCode::Forbidden,
+            "大厅负责人只能查看本大厅的工单",
+        )),
         _ => Ok(own),
     }
 }
@@ -181,7 +183,7 @@ impl App {
                 return Err(AppError::not_found(format!("没有编码为 “{h}” 的大厅")));
             }
             let json = serde_json::to_string(&profile)
-                .map_err(|e| AppError::new("internal", e.to_string()))?;
+                .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
             // The change and its audit row commit together.
             s.set_setting_audited(
                 PROFILE_SETTING,
@@ -378,7 +380,7 @@ impl App {
             let (p, _) = load_profile(s)?;
             if p.role != Role::Officer {
                 return Err(AppError::new(
-                    "forbidden",
+                    ErrorCode::Forbidden,
                     "只有效能督查员可以导入节假日数据",
                 ));
             }

@@ -28,6 +28,7 @@ use hcp_hall::{HallState, RunningServer, ServerState, SpanSpec};
 use hcp_store::{CaseDetail, CaseFilter, Store, TaskHall, VisitFields, VisitReview, Who};
 use serde::{Deserialize, Serialize};
 
+use crate::ErrorCode;
 use crate::{App, AppError, AppResult, DemoLoaded, SyncArgs, random_token, register_hall};
 
 /// The setting that remembers the demo was loaded (its generator seed).
@@ -90,7 +91,7 @@ impl App {
             // has something to show. Kept first, like every appended record.
             appended.push(broken_record(anchor));
             let json = serde_json::to_string(&appended)
-                .map_err(|e| AppError::new("internal", e.to_string()))?;
+                .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
             self.with_store(move |s| Ok(s.set_setting(APPENDED_SETTING, Some(&json))?))
                 .await?;
         }
@@ -101,7 +102,7 @@ impl App {
             }
             let server = demo
                 .as_ref()
-                .ok_or_else(|| AppError::new("internal", "演示大厅未启动"))?;
+                .ok_or_else(|| AppError::new(ErrorCode::Internal, "演示大厅未启动"))?;
             let mut ids = vec![];
             for hall in server.state.hall_ids() {
                 let token = server.token(&hall).unwrap_or_default();
@@ -155,14 +156,14 @@ impl App {
                 // Kept first: a restart re-serves them even if this run dies here.
                 appended.extend(sent.iter().cloned());
                 let json = serde_json::to_string(&appended)
-                    .map_err(|e| AppError::new("internal", e.to_string()))?;
+                    .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
                 self.with_store(move |s| Ok(s.set_setting(APPENDED_SETTING, Some(&json))?))
                     .await?;
                 {
                     let demo = self.demo.lock().await;
                     let server = demo
                         .as_ref()
-                        .ok_or_else(|| AppError::new("internal", "演示大厅未启动"))?;
+                        .ok_or_else(|| AppError::new(ErrorCode::Internal, "演示大厅未启动"))?;
                     for a in &sent {
                         server.append(&a.hall, &a.kind, &a.data);
                     }
@@ -242,7 +243,7 @@ async fn start_server(anchor: DateTime<Utc>, appended: &[Appended]) -> AppResult
         ServerState::new(halls, random_token(), hcp_hall::Faults::default()),
     )
     .await
-    .map_err(|e| AppError::new("internal", format!("无法启动演示大厅服务：{e}")))?;
+    .map_err(|e| AppError::new(ErrorCode::Internal, format!("无法启动演示大厅服务：{e}")))?;
     for a in appended {
         server.append(&a.hall, &a.kind, &a.data);
     }
@@ -775,8 +776,8 @@ fn demo_visits(s: &mut Store, anchor: DateTime<Utc>) -> AppResult<()> {
         actor: Actor::Shopper,
     };
     let tmp = tempfile::tempdir()
-        .map_err(|e| AppError::new("internal", format!("无法创建临时目录：{e}")))?;
-    let io = |e: std::io::Error| AppError::new("internal", e.to_string());
+        .map_err(|e| AppError::new(ErrorCode::Internal, format!("无法创建临时目录：{e}")))?;
+    let io = |e: std::io::Error| AppError::new(ErrorCode::Internal, e.to_string());
     // The officer's task package, and the shopper's laptop that imports it.
     let package = tmp.path().join("任务.hcpt");
     let tasks: Vec<TaskHall> = plans

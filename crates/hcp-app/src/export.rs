@@ -15,6 +15,7 @@ use hcp_core::{Channel, Level, ReasonTag};
 use hcp_report::xlsx::Cell;
 use hcp_store::{EvaluationFilter, EvaluationRow};
 
+use crate::ErrorCode;
 use crate::{App, AppError, AppResult, ExportEvaluationsArgs, FileData};
 
 /// The window's export stops here; the command line has no limit.
@@ -157,7 +158,7 @@ impl App {
             let stamp = hcp_store::now_beijing().format("%Y%m%d-%H%M");
             let (bytes, name, mime) = if format == "csv" {
                 let mut csv = EvaluationCsv::new(Vec::new())
-                    .map_err(|e| AppError::new("internal", e.to_string()))?;
+                    .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
                 let mut err = None;
                 s.for_each_matching_evaluation(&f, |r| match csv.row(&r) {
                     Ok(()) => true,
@@ -167,11 +168,11 @@ impl App {
                     }
                 })?;
                 if let Some(e) = err {
-                    return Err(AppError::new("internal", e.to_string()));
+                    return Err(AppError::new(ErrorCode::Internal, e.to_string()));
                 }
                 let bytes = csv
                     .finish()
-                    .map_err(|e| AppError::new("internal", e.to_string()))?;
+                    .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
                 (bytes, format!("评价明细-{stamp}.csv"), "text/csv")
             } else {
                 let mut rows = vec![];
@@ -191,7 +192,7 @@ impl App {
                     true
                 })?;
                 let bytes = hcp_report::xlsx::table_xlsx("评价明细", &EVALUATION_COLUMNS, &rows)
-                    .map_err(|e| AppError::new("internal", e.to_string()))?;
+                    .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
                 (
                     bytes,
                     format!("评价明细-{stamp}.xlsx"),

@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
+use crate::ErrorCode;
 use crate::{App, AppError, AppResult, types::*};
 
 /// The extensions the console writes and will open: reports, spreadsheets,
@@ -49,7 +50,7 @@ fn user_save_dir() -> AppResult<PathBuf> {
                 .map(Path::to_path_buf)
                 .or(Some(u.home_dir().to_path_buf()))
         })
-        .ok_or_else(|| AppError::new("internal", "找不到用户的下载目录"))
+        .ok_or_else(|| AppError::new(ErrorCode::Internal, "找不到用户的下载目录"))
 }
 
 /// The lower-case extension of a name, if it is one the console writes.
@@ -155,11 +156,14 @@ impl App {
         };
         let path = tokio::task::spawn_blocking(move || -> AppResult<PathBuf> {
             std::fs::create_dir_all(&dir).map_err(|e| {
-                AppError::new("internal", format!("无法创建 {}：{e}", dir.display()))
+                AppError::new(
+                    ErrorCode::Internal,
+                    format!("无法创建 {}：{e}", dir.display()),
+                )
             })?;
             let (path, mut f) = create_unique(&dir, &a.file_name).map_err(|e| {
                 AppError::new(
-                    "internal",
+                    ErrorCode::Internal,
                     format!("无法在 {} 中保存文件：{e}", dir.display()),
                 )
             })?;
@@ -168,7 +172,10 @@ impl App {
                 .and_then(|()| f.sync_all())
                 .map_err(|e| {
                     let _ = std::fs::remove_file(&path);
-                    AppError::new("internal", format!("无法保存 {}：{e}", path.display()))
+                    AppError::new(
+                        ErrorCode::Internal,
+                        format!("无法保存 {}：{e}", path.display()),
+                    )
                 })?;
             Ok(path)
         })
@@ -213,7 +220,10 @@ impl App {
                 .and_then(|()| std::fs::rename(&tmp, &p2))
                 .map_err(|e| {
                     let _ = std::fs::remove_file(&tmp);
-                    AppError::new("internal", format!("无法保存 {}：{e}", p2.display()))
+                    AppError::new(
+                        ErrorCode::Internal,
+                        format!("无法保存 {}：{e}", p2.display()),
+                    )
                 })
         })
         .await??;
@@ -241,8 +251,12 @@ impl App {
                 "只能打开督查台本次保存的导出文件（PDF、Excel、CSV、JSON、暗访交件）",
             ));
         }
-        (self.exports.opener)(&path)
-            .map_err(|e| AppError::new("internal", format!("无法打开 {}：{e}", path.display())))
+        (self.exports.opener)(&path).map_err(|e| {
+            AppError::new(
+                ErrorCode::Internal,
+                format!("无法打开 {}：{e}", path.display()),
+            )
+        })
     }
 }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use hcp_core::Role;
 
+use crate::ErrorCode;
 use crate::cases::load_profile;
 use crate::{App, AppError, AppResult};
 
@@ -103,7 +104,10 @@ fn staged_file(db: &Path, staged: &str) -> AppResult<PathBuf> {
 fn officer(s: &Store) -> AppResult<(String, hcp_core::case::Actor)> {
     let (p, _) = load_profile(s)?;
     if p.role != Role::Officer {
-        return Err(AppError::new("forbidden", "只有督查员可以导入评价表格"));
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "只有督查员可以导入评价表格",
+        ));
     }
     Ok((p.name.clone(), p.role.actor()))
 }
@@ -112,7 +116,7 @@ impl From<hcp_import::ImportError> for AppError {
     fn from(e: hcp_import::ImportError) -> Self {
         match e {
             hcp_import::ImportError::Store(s) => s.into(),
-            hcp_import::ImportError::Io(..) => AppError::new("io", e.to_string()),
+            hcp_import::ImportError::Io(..) => AppError::new(ErrorCode::Io, e.to_string()),
             other => AppError::invalid(other.to_string()),
         }
     }
@@ -138,11 +142,13 @@ impl App {
                         .map_err(|_| AppError::invalid("文件内容无效（不是 base64）"))?;
                     let id = uuid::Uuid::new_v4().to_string();
                     let dir = staging_root(&db).join(&id);
-                    std::fs::create_dir_all(&dir)
-                        .map_err(|e| AppError::new("io", format!("无法保存待导入的文件：{e}")))?;
+                    std::fs::create_dir_all(&dir).map_err(|e| {
+                        AppError::new(ErrorCode::Io, format!("无法保存待导入的文件：{e}"))
+                    })?;
                     let path = dir.join(safe_name(a.file_name.as_deref().unwrap_or("")));
-                    std::fs::write(&path, bytes)
-                        .map_err(|e| AppError::new("io", format!("无法保存待导入的文件：{e}")))?;
+                    std::fs::write(&path, bytes).map_err(|e| {
+                        AppError::new(ErrorCode::Io, format!("无法保存待导入的文件：{e}"))
+                    })?;
                     (id, path)
                 }
                 (None, None) => return Err(AppError::invalid("请选择要导入的评价表格")),

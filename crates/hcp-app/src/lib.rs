@@ -8,6 +8,7 @@
 //! Sync progress is broadcast as [`SyncEvent`]s ([`App::subscribe`]).
 
 mod cases;
+mod commands;
 mod demo;
 mod error;
 pub mod export;
@@ -26,13 +27,12 @@ use hcp_core::{Channel, Level, ReasonTag, Role};
 use hcp_hall::RunningServer;
 use hcp_store::{DayCount, EvaluationFilter, ProfileList, Store, TokenVault, Who};
 use hcp_sync::{HallEndpoint, HallReport, SyncEvent, SyncOptions, Token};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use tokio::sync::broadcast;
 
 pub use cases::{role_zh, to_action};
+pub use commands::{CommandSpec, command_specs};
 pub use demo::DEMO_OFFICER;
-pub use error::AppError;
+pub use error::{AppError, ErrorCode};
 pub use files::{FileOpener, OPENABLE_EXTENSIONS};
 pub use hcp_sync::PushReport;
 pub use hcp_sync::SyncEvent as Event;
@@ -118,105 +118,6 @@ impl App {
         .await?
     }
 
-    /// Calls a command by name with JSON arguments (the browser bridge's way in).
-    pub async fn dispatch(
-        &self,
-        command: &str,
-        args: serde_json::Value,
-    ) -> AppResult<serde_json::Value> {
-        fn parse<T: DeserializeOwned>(v: serde_json::Value) -> AppResult<T> {
-            let v = if v.is_null() {
-                serde_json::Value::Object(Default::default())
-            } else {
-                v
-            };
-            serde_json::from_value(v).map_err(|e| AppError::invalid(format!("参数格式错误：{e}")))
-        }
-        fn out<T: Serialize>(v: AppResult<T>) -> AppResult<serde_json::Value> {
-            serde_json::to_value(v?).map_err(|e| AppError::new("internal", e.to_string()))
-        }
-        match command {
-            "app_info" => out(self.app_info().await),
-            "vocabulary" => out(Ok(vocabulary())),
-            "list_halls" => out(self.list_halls().await),
-            "add_hall" => out(self.add_hall(parse(args)?).await),
-            "remove_hall" => out(self.remove_hall(parse(args)?).await),
-            "sync_now" => out(self.sync_now(parse(args)?).await),
-            "sync_status" => out(Ok(self.sync_status())),
-            "query_evaluations" => out(self.query_evaluations(parse(args)?).await),
-            "count_evaluations" => out(self.count_evaluations(parse(args)?).await),
-            "evaluation_detail" => out(self.evaluation_detail(parse(args)?).await),
-            "quarantine_list" => out(self.quarantine_list().await),
-            "dashboard" => out(self.dashboard(parse(args)?).await),
-            "form_options" => out(self.form_options(parse(args)?).await),
-            "load_demo" => out(self.load_demo().await),
-            "current_user" => out(self.current_user().await),
-            "set_user" => out(self.set_user(parse(args)?).await),
-            "list_cases" => out(self.list_cases(parse(args)?).await),
-            "case_counts" => out(self.case_counts(parse(args)?).await),
-            "case_detail" => out(self.case_detail(parse(args)?).await),
-            "case_action" => out(self.case_action(parse(args)?).await),
-            "assign_cases" => out(self.assign_cases(parse(args)?).await),
-            "push_now" => out(self.push_now().await),
-            "outbox_summary" => out(self.outbox_summary().await),
-            "case_settings" => out(self.case_settings().await),
-            "set_deadline_policy" => out(self.set_deadline_policy(parse(args)?).await),
-            "import_calendar" => out(self.import_calendar(parse(args)?).await),
-            "visit_template" => {
-                #[derive(serde::Deserialize)]
-                struct V {
-                    #[serde(default)]
-                    version: Option<String>,
-                }
-                let v: V = parse(args)?;
-                out(self.visit_template(
-                    v.version
-                        .as_deref()
-                        .unwrap_or(hcp_core::visit::CURRENT_TEMPLATE),
-                ))
-            }
-            "list_visits" => out(self.list_visits(parse(args)?).await),
-            "visit_detail" => out(self.visit_detail(parse(args)?).await),
-            "create_visit" => out(self.create_visit(parse(args)?).await),
-            "set_visit_answer" => out(self.set_visit_answer(parse(args)?).await),
-            "set_visit_fields" => out(self.set_visit_fields(parse(args)?).await),
-            "attach_visit_photo" => out(self.attach_visit_photo(parse(args)?).await),
-            "visit_photo" => out(self.visit_photo(parse(args)?).await),
-            "submit_visit" => out(self.submit_visit(parse(args)?).await),
-            "reopen_visit" => out(self.reopen_visit(parse(args)?).await),
-            "review_visit" => out(self.review_visit(parse(args)?).await),
-            "close_visit" => out(self.close_visit(parse(args)?).await),
-            "report_preview" => out(self.report_preview(parse(args)?).await),
-            "report_export" => out(self.report_export(parse(args)?).await),
-            "report_issue" => out(self.report_issue(parse(args)?).await),
-            "report_list" => out(self.report_list().await),
-            "save_file" => out(self.save_file(parse(args)?).await),
-            "open_file" => out(self.open_file(parse(args)?).await),
-            "export_visit" => out(self.export_visit(parse(args)?).await),
-            "import_visit" => out(self.import_visit(parse(args)?).await),
-            "own_key" => out(self.own_key().await),
-            "trusted_keys" => out(self.trusted_keys().await),
-            "trust_key" => out(self.trust_key(parse(args)?).await),
-            "revoke_key" => out(self.revoke_key(parse(args)?).await),
-            "export_task_package" => out(self.export_task_package(parse(args)?).await),
-            "import_task_package" => out(self.import_task_package(parse(args)?).await),
-            "visit_tasks" => out(self.visit_tasks().await),
-            "export_review" => out(self.export_review(parse(args)?).await),
-            "import_review" => out(self.import_review(parse(args)?).await),
-            "import_file" => out(self.import_file(parse(args)?).await),
-            "export_evaluations" => out(self.export_evaluations(parse(args)?).await),
-            "import_inspect" => out(self.import_inspect(parse(args)?).await),
-            "import_run" => out(self.import_run(parse(args)?).await),
-            "import_profiles" => out(self.import_profiles().await),
-            "set_typical" => out(self.set_typical(parse(args)?).await),
-            "typical_cases" => out(self.typical_cases(parse(args)?).await),
-            _ => Err(AppError::new(
-                "unknown_command",
-                format!("未知的命令 “{command}”"),
-            )),
-        }
-    }
-
     /// About this installation.
     pub async fn app_info(&self) -> AppResult<AppInfo> {
         let (has_halls, (profile, profile_set)) = self
@@ -287,7 +188,7 @@ impl App {
     /// Syncs the given halls (all when none are named). One sync at a time.
     pub async fn sync_now(&self, args: SyncArgs) -> AppResult<SyncResult> {
         let Ok(_guard) = self.sync_lock.try_lock() else {
-            return Err(AppError::new("busy", "已有同步正在进行，请稍候"));
+            return Err(AppError::new(ErrorCode::Busy, "已有同步正在进行，请稍候"));
         };
         let only = args.halls;
         let db = self.db.clone();
@@ -411,7 +312,7 @@ impl App {
                     .map(|p| p.name.clone())
             });
             let reasons: Vec<String> = serde_json::from_str(&e.reasons)
-                .map_err(|x| AppError::new("store", format!("本地记录已损坏：{x}")))?;
+                .map_err(|x| AppError::new(ErrorCode::Store, format!("本地记录已损坏：{x}")))?;
             let follow_ups = s.follow_ups(&r.hall_id, &r.id)?;
             Ok(EvaluationDetail {
                 hall_id: e.hall_id,
@@ -480,7 +381,7 @@ impl App {
                         (ty, tm, true)
                     } else if let Some(latest) = s.latest_day(h)? {
                         let d = NaiveDate::parse_from_str(&latest, "%Y-%m-%d")
-                            .map_err(|e| AppError::new("store", e.to_string()))?;
+                            .map_err(|e| AppError::new(ErrorCode::Store, e.to_string()))?;
                         (d.year(), d.month(), false)
                     } else {
                         (ty, tm, true)

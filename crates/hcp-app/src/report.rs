@@ -9,6 +9,7 @@ use hcp_store::{IssuedReport, Store, Who};
 
 use hcp_core::Role;
 
+use crate::ErrorCode;
 use crate::cases::{load_profile, scoped_hall};
 use crate::{App, AppError, AppResult, types::*};
 
@@ -16,12 +17,12 @@ fn report_err(e: hcp_report::ReportError) -> AppError {
     match e {
         hcp_report::ReportError::Input(m) => AppError::invalid(m),
         hcp_report::ReportError::Store(s) => s.into(),
-        other => AppError::new("internal", other.to_string()),
+        other => AppError::new(ErrorCode::Internal, other.to_string()),
     }
 }
 
 fn pdf_err(e: hcp_pdf::PdfError) -> AppError {
-    AppError::new("internal", e.to_string())
+    AppError::new(ErrorCode::Internal, e.to_string())
 }
 
 /// The draft model of a month and scope, as of now.
@@ -92,7 +93,10 @@ pub fn render(r: &MonthlyReport, format: &str) -> AppResult<(String, &'static st
 pub fn issue(s: &mut Store, a: &ReportIssueArgs) -> AppResult<IssuedReport> {
     let (p, _) = load_profile(s)?;
     if p.role != Role::Officer {
-        return Err(AppError::new("forbidden", "只有效能督查员可以签发通报"));
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "只有效能督查员可以签发通报",
+        ));
     }
     issue_as(s, a, &p.name)
 }
@@ -143,7 +147,7 @@ pub(crate) fn issue_as(
     s.issued_reports()?
         .into_iter()
         .find(|x| x.report_id == id)
-        .ok_or_else(|| AppError::new("internal", "签发记录未找到"))
+        .ok_or_else(|| AppError::new(ErrorCode::Internal, "签发记录未找到"))
 }
 
 /// An export: a draft rendered now, or an issued report exactly as issued.
@@ -152,7 +156,7 @@ pub fn export(s: &Store, a: &ReportExportArgs) -> AppResult<(String, &'static st
         let (meta, json, doc) = s.issued_report(id)?;
         scoped_hall(s, meta.hall_id.clone())?;
         let model: MonthlyReport = serde_json::from_str(&json)
-            .map_err(|e| AppError::new("store", format!("已签发通报的快照已损坏：{e}")))?;
+            .map_err(|e| AppError::new(ErrorCode::Store, format!("已签发通报的快照已损坏：{e}")))?;
         if a.format == "pdf"
             && let Some(doc) = doc
         {

@@ -741,6 +741,15 @@ pub struct TrustKeyArgs {
     pub name: String,
 }
 
+/// Which checklist template.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[ts(export_to = "TemplateArgs.ts")]
+pub struct TemplateArgs {
+    /// Its version; the current one when `null`.
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
 /// A checklist template for the form.
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export_to = "TemplateView.ts")]

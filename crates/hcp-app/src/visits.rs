@@ -11,6 +11,7 @@ use hcp_store::{
     VisitRow, VisitTaskRow, Who,
 };
 
+use crate::ErrorCode;
 use crate::cases::load_profile;
 use crate::{App, AppError, AppResult, types::*};
 
@@ -29,7 +30,7 @@ fn redact(row: &mut VisitRow, role: Role, own_hall: Option<&str>) -> AppResult<(
     if role == Role::Director {
         if own_hall != Some(row.hall_id.as_str()) {
             return Err(AppError::new(
-                "forbidden",
+                ErrorCode::Forbidden,
                 "大厅负责人只能查看本大厅的暗访记录",
             ));
         }
@@ -244,8 +245,9 @@ impl App {
                 .export_visit(&a.visit_id, &path)
                 .map_err(AppError::from)
                 .and_then(|()| {
-                    std::fs::read(&path)
-                        .map_err(|e| AppError::new("store", format!("无法读取交件文件：{e}")))
+                    std::fs::read(&path).map_err(|e| {
+                        AppError::new(ErrorCode::Store, format!("无法读取交件文件：{e}"))
+                    })
                 });
             let _ = std::fs::remove_file(&path);
             let bytes = result?;
@@ -454,8 +456,12 @@ impl App {
 
 /// A scratch file's bytes.
 fn read_scratch(path: &std::path::Path) -> AppResult<Vec<u8>> {
-    std::fs::read(path)
-        .map_err(|e| AppError::new("store", format!("无法读取 {}：{e}", path.display())))
+    std::fs::read(path).map_err(|e| {
+        AppError::new(
+            ErrorCode::Store,
+            format!("无法读取 {}：{e}", path.display()),
+        )
+    })
 }
 
 /// A name for a scratch file no other export uses at the same time.
@@ -470,8 +476,12 @@ fn tempfile_dir(s: &Store) -> AppResult<std::path::PathBuf> {
         .parent()
         .unwrap_or(std::path::Path::new("."))
         .join("exports");
-    hcp_store::create_private_dir(&dir, true)
-        .map_err(|e| AppError::new("store", format!("无法创建目录 {}：{e}", dir.display())))?;
+    hcp_store::create_private_dir(&dir, true).map_err(|e| {
+        AppError::new(
+            ErrorCode::Store,
+            format!("无法创建目录 {}：{e}", dir.display()),
+        )
+    })?;
     Ok(dir)
 }
 

@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use hcp_app::{App, AppError};
+use hcp_app::{App, AppError, ErrorCode};
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::CliError;
@@ -122,12 +122,12 @@ async fn check_host(
 }
 
 fn error_response(e: AppError) -> Response {
-    let status = match e.code.as_str() {
-        "invalid_input" => StatusCode::BAD_REQUEST,
-        "not_found" | "unknown_command" => StatusCode::NOT_FOUND,
-        "busy" => StatusCode::CONFLICT,
-        "forbidden" => StatusCode::UNAUTHORIZED,
-        "hall_unreachable" | "unauthorized" => StatusCode::BAD_GATEWAY,
+    let status = match e.code {
+        ErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
+        ErrorCode::NotFound | ErrorCode::UnknownCommand => StatusCode::NOT_FOUND,
+        ErrorCode::Busy => StatusCode::CONFLICT,
+        ErrorCode::Forbidden => StatusCode::UNAUTHORIZED,
+        ErrorCode::HallUnreachable | ErrorCode::Unauthorized => StatusCode::BAD_GATEWAY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     (status, axum::Json(e)).into_response()
@@ -146,7 +146,7 @@ async fn command(
 ) -> Response {
     if !token_ok(&b, headers.get("x-hcp-token").and_then(|v| v.to_str().ok())) {
         return error_response(AppError::new(
-            "forbidden",
+            ErrorCode::Forbidden,
             "访问令牌无效，请从 hcp serve-ui 打印的地址打开界面",
         ));
     }
@@ -173,7 +173,7 @@ struct EventsQuery {
 
 async fn events(State(b): State<Arc<Bridge>>, Query(q): Query<EventsQuery>) -> Response {
     if !token_ok(&b, q.token.as_deref()) {
-        return error_response(AppError::new("forbidden", "访问令牌无效"));
+        return error_response(AppError::new(ErrorCode::Forbidden, "访问令牌无效"));
     }
     let rx = b.app.subscribe();
     let stream = futures::stream::unfold(rx, |mut rx| async move {

@@ -1,12 +1,12 @@
 // The one way the UI talks to Rust. Inside the desktop app it is Tauri's `invoke`;
 // in a browser it is `hcp serve-ui` over HTTP on 127.0.0.1. Components never know
 // which: they call the typed functions in ./index.ts.
-import type { AppError } from "./types";
+import type { AppError, ErrorCode } from "./types";
 
 /** An error from a command: a stable code and a zh-CN message for people. */
 export class ApiError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
     super(message);
     this.code = code;
     this.name = "ApiError";
@@ -125,7 +125,8 @@ export async function tauriTransport(): Promise<Transport> {
     kind: "tauri",
     async call<T>(command: string, args?: unknown): Promise<T> {
       try {
-        return await core.invoke<T>(command, { args: args ?? null });
+        // The shell registers one handler that dispatches by name.
+        return await core.invoke<T>("call", { command, args: args ?? null });
       } catch (e) {
         throw toApiError(e);
       }

@@ -16,7 +16,7 @@ export function useCaseDetail(caseId: () => number) {
     loading.value = true;
     error.value = "";
     try {
-      detail.value = await api.caseDetail(caseId());
+      detail.value = await api.caseDetail({ case_id: caseId() });
       const opts = await api.formOptions({ month: null, hall_id: detail.value.case.hall_id });
       departments.value = opts.departments;
     } catch (e) {

@@ -44,7 +44,7 @@ export function useHalls() {
 
   async function remove(hallId: string): Promise<boolean> {
     try {
-      await api.removeHall(hallId);
+      await api.removeHall({ hall_id: hallId });
       await load();
       return true;
     } catch (e) {
@@ -57,7 +57,7 @@ export function useHalls() {
     syncing.value = true;
     error.value = "";
     try {
-      return await api.syncNow(only);
+      return await api.syncNow({ halls: only });
     } catch (e) {
       error.value = errorText(e);
       return null;

@@ -38,7 +38,7 @@ export function useReport() {
     loading.value = true;
     error.value = "";
     try {
-      const p = await api.reportPreview(month.value, hall.value || null, typical());
+      const p = await api.reportPreview({ month: month.value, hall_id: hall.value || null, typical: typical() });
       pages.value = p.pages;
       nextVersion.value = p.next_version;
     } catch (e) {
@@ -60,7 +60,7 @@ export function useReport() {
 
   /** Issues the previewed report (a correction note for a second version). */
   function issue(correction: string): Promise<IssuedReport> {
-    return api.reportIssue(month.value, hall.value || null, correction.trim() || null, typical());
+    return api.reportIssue({ month: month.value, hall_id: hall.value || null, correction: correction.trim() || null, typical: typical() });
   }
 
   /** After issuing: the list of issued reports and the preview (its next version). */

@@ -46,7 +46,7 @@ export function useSettings() {
   }
 
   async function importCalendar(text: string): Promise<number | null> {
-    const year = await run(() => api.importCalendar(text));
+    const year = await run(() => api.importCalendar({ json: text }));
     if (year !== null) settings.value = await api.caseSettings();
     return year;
   }

@@ -34,7 +34,7 @@ export function useVisit(visitId: () => string) {
       for (const p of item.photos) {
         if (thumbs.value[p.sha256]) continue;
         try {
-          const f = await api.visitPhoto(p.sha256, true);
+          const f = await api.visitPhoto({ sha256: p.sha256, thumbnail: true });
           thumbs.value = { ...thumbs.value, [p.sha256]: `data:${f.mime};base64,${f.data_base64}` };
         } catch {
           // A photo that cannot be read shows its name only.
@@ -46,8 +46,8 @@ export function useVisit(visitId: () => string) {
   async function load(): Promise<void> {
     error.value = "";
     try {
-      detail.value = await api.visitDetail(visitId());
-      template.value = await api.visitTemplate(detail.value.visit.template_version);
+      detail.value = await api.visitDetail({ visit_id: visitId() });
+      template.value = await api.visitTemplate({ version: detail.value.visit.template_version });
       void loadThumbs();
     } catch (e) {
       error.value = errorText(e);
@@ -84,7 +84,7 @@ export function useVisit(visitId: () => string) {
       });
       if (!ok) return;
     }
-    detail.value = await api.visitDetail(visitId());
+    detail.value = await api.visitDetail({ visit_id: visitId() });
     await loadThumbs();
   }
 
@@ -95,20 +95,20 @@ export function useVisit(visitId: () => string) {
 
   /** Hands the visit in (a new signed revision); returns the revision. */
   async function submit(): Promise<number> {
-    const rev = await api.submitVisit(visitId());
+    const rev = await api.submitVisit({ visit_id: visitId() });
     await load();
     return rev;
   }
 
   /** Takes a handed-in visit back for editing (before it is exported). */
   async function reopen(): Promise<void> {
-    await api.reopenVisit(visitId());
+    await api.reopenVisit({ visit_id: visitId() });
     await load();
   }
 
   /** Closes an accepted visit (officer). */
   async function close(): Promise<void> {
-    await api.closeVisit(visitId());
+    await api.closeVisit({ visit_id: visitId() });
     await load();
   }
 
@@ -122,8 +122,8 @@ export function useVisit(visitId: () => string) {
   }
 
   /** The hand-in file (.hcpv) and the review file (.hcpr) for the shopper. */
-  const bundle = () => api.exportVisit(visitId());
-  const reviewFile = () => api.exportReview(visitId());
+  const bundle = () => api.exportVisit({ visit_id: visitId() });
+  const reviewFile = () => api.exportReview({ visit_id: visitId() });
 
   return { detail, template, section, error, saving, savedAt, saveError, thumbs, load, answer, note, fields, addPhotos, editable, submit, reopen, close, review, bundle, reviewFile };
 }

@@ -1,4 +1,5 @@
 // Files in the webview: read as base64 for the API, save base64 as a download.
+import { api } from "../api";
 
 /** A File's bytes as base64 (without the data: prefix). */
 export async function fileToBase64(file: Blob): Promise<string> {
@@ -43,4 +44,9 @@ export async function deliver(
   }
   saveBase64(f.file_name, f.data_base64, f.mime);
   return null;
+}
+
+/** Saves where the user chooses in the desktop's save dialog; the saved path. */
+export function saveFileAs(file_name: string, data_base64: string): Promise<string> {
+  return api.saveFile({ file_name, data_base64, ask: true });
 }

@@ -34,7 +34,7 @@ export function beijingDaysToUtcRange(first: string, last: string): { from: stri
 }
 
 /** "93.27%", or "—" when the denominator is zero. */
-export function percent(rate: RateView | null | undefined): string {
+export function percent(rate: Pick<RateView, "numerator" | "denominator" | "percent"> | null | undefined): string {
   if (!rate || rate.percent === null) return "—";
   return `${rate.percent.toFixed(2)}%`;
 }
