@@ -107,16 +107,10 @@ fn main() {
                     }
                 }
             });
-            // The demo halls' embedded server lived in the previous run: bring it back.
-            // `--demo` on a cache with no halls yet: the first minute has data.
+            // A demo loaded in an earlier run gets its hall server back; `--demo`
+            // on a cache with no halls yet: the first minute has data.
             tauri::async_runtime::spawn(async move {
-                let empty = app.app_info().await.map(|i| !i.has_halls).unwrap_or(false);
-                let r = if demo && empty {
-                    app.load_demo().await.map(|_| true)
-                } else {
-                    app.resume_demo_if_loaded().await
-                };
-                if let Err(e) = r {
+                if let Err(e) = app.start_demo(demo).await {
                     tracing::warn!(error = %e, "demo hall not started");
                 }
             });

@@ -24,9 +24,8 @@ use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc
 use hcp_core::case::{Action, Actor, CallbackResult, VerifyOutcome};
 use hcp_core::metrics::beijing;
 use hcp_core::visit::{Answer, ChecklistTemplate};
-use hcp_hall::{HallState, RunningServer, ServerState, SpanSpec};
+use hcp_hall::{RunningServer, SpanSpec};
 use hcp_store::{CaseDetail, CaseFilter, Store, TaskHall, VisitFields, VisitReview, Who};
-use serde::{Deserialize, Serialize};
 
 use crate::ErrorCode;
 use crate::{App, AppError, AppResult, DemoLoaded, SyncArgs, random_token, register_hall};
@@ -52,13 +51,11 @@ pub const DEMO_OFFICER: &str = "陈静";
 /// The demo's mystery shopper.
 const DEMO_SHOPPER: &str = "李明";
 
-/// A record a demo hall sent after its generated feed.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Appended {
-    hall: String,
-    kind: String,
-    data: serde_json::Value,
-}
+/// A record a demo hall sent after its generated feed (kept in the settings).
+type Appended = hcp_hall::DemoRecord;
+
+/// The demo's embedded hall server, while it runs.
+pub(crate) type DemoServer = RunningServer;
 
 impl App {
     /// Starts the embedded reference hall with the demo data on 127.0.0.1,
@@ -67,6 +64,32 @@ impl App {
     /// same data back and changes nothing already stored.
     pub async fn load_demo(&self) -> AppResult<DemoLoaded> {
         self.load_demo_at(Utc::now()).await
+    }
+
+    /// Brings the demo hall back after a restart when the demo had been loaded
+    /// (its halls would otherwise point at a server that is gone). Does nothing
+    /// otherwise.
+    pub async fn resume_demo_if_loaded(&self) -> AppResult<bool> {
+        let loaded = self
+            .with_store(|s| Ok(s.setting(DEMO_SETTING)?.is_some()))
+            .await?;
+        if loaded {
+            self.load_demo().await?;
+        }
+        Ok(loaded)
+    }
+
+    /// What both front ends do at start (the desktop window, `hcp serve-ui`): a
+    /// cache where the demo was loaded gets its demo hall back; `asked` (their
+    /// `--demo`) loads the demo into a cache with no halls yet. The demo never
+    /// joins a cache of real halls. Returns what was loaded, if anything.
+    pub async fn start_demo(&self, asked: bool) -> AppResult<Option<DemoLoaded>> {
+        let empty = self.with_store(|s| Ok(s.halls()?.is_empty())).await?;
+        if asked && empty {
+            return Ok(Some(self.load_demo().await?));
+        }
+        self.resume_demo_if_loaded().await?;
+        Ok(None)
     }
 
     /// [`App::load_demo`] as if it were `now` (the tests fix "today").
@@ -227,26 +250,9 @@ async fn start_server(anchor: DateTime<Utc>, appended: &[Appended]) -> AppResult
         first_day: until.date_naive() - Duration::days(DEMO_DAYS - 1),
         until,
     };
-    // Fresh random tokens each launch: the data is generated from a fixed seed,
-    // the keys to it must not be.
-    let halls: Vec<HallState> = tokio::task::spawn_blocking(move || hcp_hall::generate_span(&spec))
-        .await?
-        .into_iter()
-        .map(|g| {
-            let mut h = HallState::from_generated(g);
-            h.token = random_token();
-            h
-        })
-        .collect();
-    let server = RunningServer::start(
-        "127.0.0.1:0".parse().expect("loopback address"),
-        ServerState::new(halls, random_token(), hcp_hall::Faults::default()),
-    )
-    .await
-    .map_err(|e| AppError::new(ErrorCode::Internal, format!("无法启动演示大厅服务：{e}")))?;
-    for a in appended {
-        server.append(&a.hall, &a.kind, &a.data);
-    }
+    let server = hcp_hall::start_demo(spec, appended, random_token)
+        .await
+        .map_err(|e| AppError::new(ErrorCode::Internal, format!("无法启动演示大厅服务：{e}")))?;
     tracing::info!(addr = %server.addr, "demo hall server started");
     Ok(server)
 }

@@ -9,6 +9,10 @@
 
 mod cases;
 mod commands;
+#[cfg(feature = "demo")]
+mod demo;
+#[cfg(not(feature = "demo"))]
+#[path = "no_demo.rs"]
 mod demo;
 mod error;
 pub mod export;
@@ -24,13 +28,13 @@ use std::sync::{Arc, Mutex};
 use chrono::{Datelike, NaiveDate, Utc};
 use hcp_core::metrics::{Rate, beijing};
 use hcp_core::{Channel, Level, ReasonTag, Role};
-use hcp_hall::RunningServer;
 use hcp_store::{DayCount, EvaluationFilter, ProfileList, Store, TokenVault, Who};
 use hcp_sync::{HallEndpoint, HallReport, SyncEvent, SyncOptions, Token};
 use tokio::sync::broadcast;
 
 pub use cases::{role_zh, to_action};
 pub use commands::{CommandSpec, command_specs};
+#[cfg(feature = "demo")]
 pub use demo::DEMO_OFFICER;
 pub use error::{AppError, ErrorCode};
 pub use files::{FileOpener, OPENABLE_EXTENSIONS};
@@ -51,7 +55,7 @@ pub struct App {
     events: broadcast::Sender<SyncEvent>,
     board: Arc<Mutex<SyncStatus>>,
     sync_lock: tokio::sync::Mutex<()>,
-    demo: tokio::sync::Mutex<Option<RunningServer>>,
+    demo: tokio::sync::Mutex<Option<demo::DemoServer>>,
     options: SyncOptions,
     exports: files::Exports,
 }
@@ -438,19 +442,6 @@ impl App {
         })
         .await
     }
-
-    /// Brings the demo hall back after a restart when the demo had been loaded
-    /// (its halls would otherwise point at a server that is gone). Does nothing
-    /// otherwise.
-    pub async fn resume_demo_if_loaded(&self) -> AppResult<bool> {
-        let loaded = self
-            .with_store(|s| Ok(s.setting(demo::DEMO_SETTING)?.is_some()))
-            .await?;
-        if loaded {
-            self.load_demo().await?;
-        }
-        Ok(loaded)
-    }
 }
 
 /// Registers a hall at `url`: fetches `v1/hall`, stores the token (OS keyring or
@@ -778,6 +769,7 @@ pub fn vocabulary() -> Vocabulary {
                 states: t.states.iter().map(|s| s.as_str().to_owned()).collect(),
             })
             .collect(),
+        current_template: hcp_core::visit::CURRENT_TEMPLATE.to_owned(),
     }
 }
 

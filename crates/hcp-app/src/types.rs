@@ -333,6 +333,8 @@ pub struct Vocabulary {
     pub roles: Vec<CodeName>,
     /// The case inbox's tabs and the states each lists.
     pub case_tabs: Vec<CaseTabView>,
+    /// The checklist template version new visits and task packages use.
+    pub current_template: String,
 }
 
 /// A tab of the case inbox.

@@ -155,7 +155,7 @@ enum Cmd {
         /// 已构建的界面目录
         #[arg(long, default_value = "ui/dist")]
         dist: PathBuf,
-        /// 启动时载入演示数据
+        /// 尚未添加任何大厅时，启动时载入演示数据（演示数据载入过的缓存总会恢复演示大厅）
         #[arg(long)]
         demo: bool,
     },

@@ -55,16 +55,17 @@ pub async fn run(db: &Path, addr: SocketAddr, dist: PathBuf, demo: bool) -> Resu
         port: local.port(),
     });
     if demo {
+        // `--demo`: the first page already has data.
         bridge
             .app
-            .load_demo()
+            .start_demo(true)
             .await
             .map_err(|e| CliError::Msg(e.message))?;
     } else {
-        // The demo halls point at a server that lived in an earlier process.
+        // A demo loaded earlier points at a server that lived in that process.
         let b = bridge.clone();
         tokio::spawn(async move {
-            if let Err(e) = b.app.resume_demo_if_loaded().await {
+            if let Err(e) = b.app.start_demo(false).await {
                 tracing::warn!(error = %e, "could not resume the demo hall");
             }
         });

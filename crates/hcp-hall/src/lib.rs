@@ -119,3 +119,47 @@ pub async fn serve_generated(
     )
     .await
 }
+
+/// A record a demo hall sends after its generated feed (a rectification, an
+/// appeal, a broken record for the quarantine…), replayed on every start.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DemoRecord {
+    /// The hall it belongs to.
+    pub hall: String,
+    /// `evaluation`, `appeal` or `rectification`.
+    pub kind: String,
+    /// The record as the hall sends it.
+    pub data: serde_json::Value,
+}
+
+/// Starts the demo's reference hall on 127.0.0.1 (a free port): the halls of
+/// `spec` generated off the async runtime, each with a fresh token from `token`
+/// (the data is fixed by the seed, the keys to it must not be), then the records
+/// the demo halls sent later, in order. The one way the demo's server starts,
+/// whoever asks for the demo.
+pub async fn start_demo(
+    spec: SpanSpec,
+    appended: &[DemoRecord],
+    mut token: impl FnMut() -> String,
+) -> std::io::Result<RunningServer> {
+    let generated = tokio::task::spawn_blocking(move || generate_span(&spec))
+        .await
+        .map_err(std::io::Error::other)?;
+    let halls: Vec<HallState> = generated
+        .into_iter()
+        .map(|g| {
+            let mut h = HallState::from_generated(g);
+            h.token = token();
+            h
+        })
+        .collect();
+    let server = RunningServer::start(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        ServerState::new(halls, token(), Faults::default()),
+    )
+    .await?;
+    for a in appended {
+        server.append(&a.hall, &a.kind, &a.data);
+    }
+    Ok(server)
+}

@@ -50,5 +50,14 @@ export function useCaseDetail(caseId: () => number) {
     return (code: string | null | undefined) => (code ? (m.get(code) ?? code) : "—");
   });
 
-  return { detail, departments, loading, error, acting, actionError, load, act, actions, departmentName };
+  /** 加入/移出典型案例; the month it counts in. */
+  async function toggleTypical(): Promise<string> {
+    const d = detail.value;
+    if (!d) throw new Error("工单尚未载入");
+    const month = await api.setTypical({ case_id: d.case.case_id, typical: !d.typical_month });
+    await load();
+    return month;
+  }
+
+  return { detail, departments, loading, error, acting, actionError, load, act, actions, departmentName, toggleTypical };
 }

@@ -124,5 +124,12 @@ export function useCaseInbox(initialTab = "todo", pageSize = 20) {
 
   const pages = computed(() => Math.max(1, Math.ceil(total.value / pageSize)));
 
-  return { tab, tabs, tabStates, form, rows, total, page, pages, counts, loading, error, selected, options, load, loadOptions, search, reset, switchTab, goTo, assign, pageSize };
+  /** Sends the decisions waiting for the halls now; what each hall said. */
+  async function pushNow() {
+    const reports = await api.pushNow();
+    await load();
+    return reports;
+  }
+
+  return { tab, tabs, tabStates, form, rows, total, page, pages, counts, loading, error, selected, options, load, loadOptions, search, reset, switchTab, goTo, assign, pushNow, pageSize };
 }

@@ -36,5 +36,15 @@ export function useDashboard() {
     }
   }
 
-  return { data, loading, error, demoLoading, load, loadDemo };
+  /** Syncs every hall now, then shows the new figures (a failed sync still
+   * reloads: some halls may have synced). */
+  async function syncAll(): Promise<void> {
+    try {
+      await api.syncNow({ halls: [] });
+    } finally {
+      await load();
+    }
+  }
+
+  return { data, loading, error, demoLoading, load, loadDemo, syncAll };
 }

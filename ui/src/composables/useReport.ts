@@ -81,5 +81,11 @@ export function useReport() {
 
   watch([month, hall], () => void loadTypical());
 
-  return { month, hall, halls, pages, nextVersion, issued, loading, error, typicalCases, loadTypical, unpick, preview, exportFile, issuedFile, issue, refreshIssued, load };
+  /** Saves a file into the download folder and opens it with the system's viewer
+   * (the desktop's way to print a PDF). */
+  async function openSaved(f: { file_name: string; data_base64: string }): Promise<void> {
+    await api.openFile({ path: await api.saveFile({ file_name: f.file_name, data_base64: f.data_base64, ask: false }) });
+  }
+
+  return { month, hall, halls, pages, nextVersion, issued, loading, error, typicalCases, loadTypical, unpick, preview, exportFile, issuedFile, issue, refreshIssued, load, openSaved };
 }

@@ -38,4 +38,8 @@ roles: Array<CodeName>,
 /**
  * The case inbox's tabs and the states each lists.
  */
-case_tabs: Array<CaseTabView>, };
+case_tabs: Array<CaseTabView>, 
+/**
+ * The checklist template version new visits and task packages use.
+ */
+current_template: string, };
