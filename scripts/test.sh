@@ -22,6 +22,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo clippy (hcp-app without the demo feature)"
+cargo clippy -p hcp-app --no-default-features --lib --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
 echo "== cargo build (binaries for the end-to-end suites)"
@@ -29,8 +31,8 @@ cargo build --workspace --locked --bins
 echo "== vitest"
 (cd ui && NO_COLOR=1 npx vitest run)
 echo "== browser E2E (Playwright + Debian chromium, hcp serve-ui + hcp-hall)"
-(cd ui && HCP_BIN_DIR="$target/debug" node e2e/run.mjs)
+HCP_BIN_DIR="$target/debug" node tests/browser/run.mjs
 echo "== desktop smoke (tauri-driver + WebKitWebDriver under Xvfb)"
-(cd ui && HCP_BIN_DIR="$target/debug" xvfb-run -a -s "-screen 0 1366x860x24" \
-  node --test --test-reporter=spec e2e/desktop.test.mjs)
+HCP_BIN_DIR="$target/debug" xvfb-run -a -s "-screen 0 1366x860x24" \
+  node --test --test-reporter=spec tests/desktop/desktop.test.mjs
 echo "== 全部检查通过 / all checks passed"

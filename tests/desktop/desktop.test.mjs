@@ -8,7 +8,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { binDir, repoDir } from "./harness.mjs";
+import { binDir, repoDir } from "../harness.mjs";
 
 const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 const port = 4444 + Math.floor(Math.random() * 2000);

@@ -7,7 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { artifacts, bridge, field, fillVisit, launchBrowser, startHall, startUi, stopAll } from "./harness.mjs";
+import { artifacts, bridge, field, fillVisit, launchBrowser, startHall, startUi, stopAll } from "../harness.mjs";
 
 let hall, officeUrl, shopUrl, browser, office, shop;
 

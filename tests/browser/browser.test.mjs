@@ -4,7 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { readFileSync, writeFileSync } from "node:fs";
-import { appendToHall, artifacts, bridge, field, launchBrowser, pick, startHall, startUi, stopAll } from "./harness.mjs";
+import { appendToHall, artifacts, bridge, field, launchBrowser, pick, startHall, startUi, stopAll } from "../harness.mjs";
 
 const HOSTILE = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">跑了三趟';
 const CASE_EVAL = "ECASE0001";

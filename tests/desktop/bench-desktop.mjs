@@ -1,7 +1,7 @@
 // Desktop benchmark (issue 3): cold start of the release binary to the dashboard
 // painted with data, and the idle memory of all the app's processes, on a given
 // cache. Prints figures; asserts nothing (speed targets live in benchmarks).
-//   xvfb-run -a node e2e/bench-desktop.mjs --db /path/to/1M.db --bin target/release/hcp-desktop
+//   xvfb-run -a node tests/desktop/bench-desktop.mjs --db /path/to/1M.db --bin target/release/hcp-desktop
 import { spawn, execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import os from "node:os";

@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { mkdirSync } from "node:fs";
-import { bridge, launchBrowser, repoDir, startUi, stopAll } from "./harness.mjs";
+import { bridge, launchBrowser, repoDir, startUi, stopAll } from "../harness.mjs";
 
 const shots = path.join(repoDir, "artifacts", "tour");
 mkdirSync(shots, { recursive: true });

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { artifacts, field, launchBrowser, pick, startUi, stopAll } from "./harness.mjs";
+import { artifacts, field, launchBrowser, pick, startUi, stopAll } from "../harness.mjs";
 
 let ui, browser, page, file;
 const HALL = "桐城市政务服务中心";

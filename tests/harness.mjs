@@ -5,12 +5,14 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const uiDir = path.resolve(here, "..");
-export const repoDir = path.resolve(uiDir, "..");
+export const repoDir = path.resolve(here, "..");
+export const uiDir = path.join(repoDir, "ui");
+// playwright-core is the UI's dev dependency: one npm install (in ui/) serves both.
+const { chromium } = createRequire(path.join(uiDir, "package.json"))("playwright-core");
 const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(repoDir, "target");
 export const binDir = process.env.HCP_BIN_DIR ?? path.join(targetDir, "debug");
 export const artifacts = path.join(repoDir, "artifacts", "e2e");
