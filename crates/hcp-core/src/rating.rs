@@ -32,9 +32,21 @@ impl Level {
     }
 }
 
-/// The highest level that is a bad rating (差评): 1 非常不满意, 2 不满意. SQL in the
-/// store binds this value rather than writing the number again.
-pub const BAD_LEVEL_MAX: u8 = 2;
+/// The highest level that is a bad rating (差评), as a literal token for SQL text
+/// built with `concat!` (see [`BAD_LEVEL_MAX`]).
+#[macro_export]
+macro_rules! bad_level_max {
+    () => {
+        2
+    };
+}
+
+/// The highest level that is a bad rating (差评): 1 非常不满意, 2 不满意. The store's
+/// SQL writes it into the text with [`bad_level_max!`] where a partial index must
+/// match the query (SQLite uses a partial index only when the query's own text
+/// implies the index's `WHERE`, which a bound parameter never does), and binds it
+/// elsewhere.
+pub const BAD_LEVEL_MAX: u8 = bad_level_max!();
 
 /// Whether a level number is a bad rating (差评).
 pub fn is_bad_level(level: u8) -> bool {

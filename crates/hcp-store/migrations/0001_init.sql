@@ -77,7 +77,7 @@ CREATE TABLE evaluations (
 CREATE INDEX evaluations_by_time ON evaluations (hall_id, evaluated_at);
 -- "bad ratings of hall H in a date range, newest first"
 CREATE INDEX evaluations_bad_by_time ON evaluations (hall_id, evaluated_at)
-    WHERE level <= 2 AND status <> 'withdrawn';
+    WHERE level <= {BAD_LEVEL_MAX} AND status <> 'withdrawn';
 CREATE INDEX evaluations_by_window ON evaluations (hall_id, window_no, level);
 CREATE INDEX evaluations_by_staff ON evaluations (hall_id, staff_no, level);
 

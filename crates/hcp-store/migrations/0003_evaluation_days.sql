@@ -16,6 +16,6 @@ CREATE TABLE evaluation_days (
 INSERT INTO evaluation_days (hall_id, day, total, withdrawn, good, bad)
 SELECT hall_id, date(evaluated_at, '+8 hours'), count(*),
        sum(status = 'withdrawn'),
-       sum(status <> 'withdrawn' AND level >= 3),
-       sum(status <> 'withdrawn' AND level <= 2)
+       sum(status <> 'withdrawn' AND level > {BAD_LEVEL_MAX}),
+       sum(status <> 'withdrawn' AND level <= {BAD_LEVEL_MAX})
 FROM evaluations GROUP BY 1, 2;

@@ -60,7 +60,7 @@ CREATE TABLE malicious_marks (
     marked_at     TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX evaluations_bad_by_id_hash ON evaluations (evaluator_id_hash)
-    WHERE level <= 2 AND evaluator_id_hash IS NOT NULL;
+    WHERE level <= {BAD_LEVEL_MAX} AND evaluator_id_hash IS NOT NULL;
 
 -- 申诉成立: the rating no longer counts anywhere.
 ALTER TABLE evaluations ADD COLUMN excluded INTEGER NOT NULL DEFAULT 0;

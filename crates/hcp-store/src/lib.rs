@@ -96,6 +96,8 @@ pub enum StoreError {
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// The numbered migrations, in order; migration *n* brings the file to version *n*.
+/// The migrations as written; `{BAD_LEVEL_MAX}` in them is the bad-rating bound
+/// of hcp-core (see [`migration_sql`]).
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_browse.sql"),
@@ -259,6 +261,15 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
+/// A migration's SQL with the rating rule of hcp-core written in: "bad" is
+/// defined once, in core, and the partial indexes on bad ratings say the same.
+pub(crate) fn migration_sql(sql: &str) -> String {
+    sql.replace(
+        "{BAD_LEVEL_MAX}",
+        &hcp_core::rating::BAD_LEVEL_MAX.to_string(),
+    )
+}
+
 fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if found > SCHEMA_VERSION {
@@ -271,7 +282,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let version = i as i64 + 1;
         let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
+        tx.execute_batch(&migration_sql(sql))?;
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
         tracing::info!(version, "applied cache migration");
@@ -362,5 +373,37 @@ mod tests {
             .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
             .unwrap();
         assert_eq!(tables, 0, "a refused file must not be migrated");
+    }
+}
+
+/// The queries that must use a partial index on bad ratings do (a bound
+/// parameter in place of the bound silently turns them into scans).
+#[cfg(test)]
+mod query_plans {
+    use super::*;
+
+    fn plan(s: &Store, sql: &str) -> String {
+        let mut stmt = s
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        // Unbound parameters are NULL: the plan does not depend on them.
+        let mut rows = stmt.raw_query();
+        let mut lines = vec![];
+        while let Some(r) = rows.next().unwrap() {
+            lines.push(r.get::<_, String>(3).unwrap());
+        }
+        lines.join("\n")
+    }
+
+    #[test]
+    fn bad_rating_queries_use_the_partial_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path().join("hcp.db")).unwrap();
+        let p = plan(&s, queries::BAD_RATING_IDS);
+        assert!(p.contains("evaluations_bad_by_time"), "{p}");
+        let p = plan(&s, cases::FLAG_OPEN_CASES_OF);
+        assert!(p.contains("evaluations_bad_by_id_hash"), "{p}");
+        assert!(!p.contains("SCAN e"), "{p}");
     }
 }

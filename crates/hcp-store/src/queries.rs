@@ -180,16 +180,8 @@ impl Store {
         to: &str,
         limit: i64,
     ) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id FROM evaluations
-             WHERE hall_id = ?1 AND level <= ?5 AND status <> 'withdrawn'
-               AND evaluated_at >= ?2 AND evaluated_at < ?3
-             ORDER BY evaluated_at DESC LIMIT ?4",
-        )?;
-        let rows = stmt.query_map(
-            params![hall_id, from, to, limit, hcp_core::rating::BAD_LEVEL_MAX],
-            |r| r.get(0),
-        )?;
+        let mut stmt = self.conn.prepare_cached(BAD_RATING_IDS)?;
+        let rows = stmt.query_map(params![hall_id, from, to, limit], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -236,13 +228,25 @@ impl Store {
     }
 }
 
+/// Bad ratings of a hall in a range, newest first. The bound is in the text: only
+/// then can SQLite use the partial index `evaluations_bad_by_time`.
+pub(crate) const BAD_RATING_IDS: &str = concat!(
+    "SELECT id FROM evaluations
+     WHERE hall_id = ?1 AND level <= ",
+    hcp_core::bad_level_max!(),
+    " AND status <> 'withdrawn'
+       AND evaluated_at >= ?2 AND evaluated_at < ?3
+     ORDER BY evaluated_at DESC LIMIT ?4"
+);
+
 impl Store {
     /// The `CREATE` statements of the evaluations table and its indexes, as the
     /// migrations define them (the benchmark builds a twin table from them).
     pub fn evaluations_ddl() -> String {
         crate::MIGRATIONS
             .iter()
-            .flat_map(|m| m.split(';'))
+            .map(|m| crate::migration_sql(m))
+            .flat_map(|m| m.split(';').map(str::to_owned).collect::<Vec<_>>())
             .map(|stmt| {
                 stmt.lines()
                     .filter(|l| !l.trim_start().starts_with("--"))

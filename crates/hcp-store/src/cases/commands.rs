@@ -209,6 +209,20 @@ pub(super) fn exclude_evaluation(
     days.write(tx)
 }
 
+/// Flags the open cases of one evaluator's bad ratings. The bound is in the text
+/// so that SQLite can use the partial index `evaluations_bad_by_id_hash` (with a
+/// bound parameter it would scan every rating).
+pub(crate) const FLAG_OPEN_CASES_OF: &str = concat!(
+    "UPDATE cases SET flagged_malicious = 1
+     WHERE flagged_malicious = 0 AND case_id IN (
+        SELECT c.case_id FROM evaluations e JOIN cases c
+          ON c.hall_id = e.hall_id AND c.evaluation_id = e.id
+        WHERE e.evaluator_id_hash = ?1 AND e.evaluator_id_hash IS NOT NULL AND e.level <= ",
+    hcp_core::bad_level_max!(),
+    "
+          AND c.state NOT IN ('closed', 'closed_escalated', 'closed_appealed', 'closed_revised'))"
+);
+
 /// Marks the evaluator of an upheld malicious appeal and flags their open cases.
 pub(super) fn mark_malicious(tx: &Transaction<'_>, stored: &StoredCase) -> Result<Option<String>> {
     let hash: Option<String> = tx
@@ -230,15 +244,8 @@ pub(super) fn mark_malicious(tx: &Transaction<'_>, stored: &StoredCase) -> Resul
         stored.case_id,
         now_text()
     ])?;
-    tx.prepare_cached(
-        "UPDATE cases SET flagged_malicious = 1
-         WHERE flagged_malicious = 0 AND case_id IN (
-            SELECT c.case_id FROM evaluations e JOIN cases c
-              ON c.hall_id = e.hall_id AND c.evaluation_id = e.id
-            WHERE e.evaluator_id_hash = ?1 AND e.level <= ?2
-              AND c.state NOT IN ('closed', 'closed_escalated', 'closed_appealed', 'closed_revised'))",
-    )?
-    .execute(params![hash, hcp_core::rating::BAD_LEVEL_MAX])?;
+    tx.prepare_cached(FLAG_OPEN_CASES_OF)?
+        .execute(params![hash])?;
     Ok(Some(hash))
 }
 

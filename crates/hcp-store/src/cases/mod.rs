@@ -20,6 +20,8 @@ use sha2::{Digest, Sha256};
 use crate::{Result, StoreError, utc_text};
 
 pub use commands::CaseChange;
+#[cfg(test)]
+pub(crate) use commands::FLAG_OPEN_CASES_OF;
 use commands::write_transition;
 pub(crate) use hooks::{
     EvaluationChange, FollowUpRecord, on_evaluation, on_hall_record, open_finding_case,
