@@ -766,6 +766,8 @@ pub fn vocabulary() -> Vocabulary {
             .into_iter()
             .map(|t| CaseTabView {
                 key: t.key.to_owned(),
+                label: t.label_zh.to_owned(),
+                closed: t.closed,
                 states: t.states.iter().map(|s| s.as_str().to_owned()).collect(),
             })
             .collect(),

@@ -343,6 +343,10 @@ pub struct Vocabulary {
 pub struct CaseTabView {
     /// todo | a state | closed.
     pub key: String,
+    /// 中文名.
+    pub label: String,
+    /// Whether it lists closed cases (no deadline badges).
+    pub closed: bool,
     /// The states it lists.
     pub states: Vec<String>,
 }

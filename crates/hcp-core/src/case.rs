@@ -1057,8 +1057,12 @@ impl Transition {
 /// A tab of the case inbox: a name and the states it lists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CaseTab {
-    /// The tab's key (the UI's label key).
+    /// The tab's key (`todo`, a state, `closed`).
     pub key: &'static str,
+    /// 中文名 (全部待办, a state's name, 已办结).
+    pub label_zh: &'static str,
+    /// Whether it lists closed cases (no deadlines to warn about).
+    pub closed: bool,
     /// The states it lists.
     pub states: Vec<CaseState>,
 }
@@ -1068,6 +1072,8 @@ pub fn case_tabs() -> Vec<CaseTab> {
     use CaseState as S;
     let mut tabs = vec![CaseTab {
         key: "todo",
+        label_zh: "全部待办",
+        closed: false,
         states: S::ALL.into_iter().filter(|s| !s.is_closed()).collect(),
     }];
     for s in [
@@ -1081,11 +1087,15 @@ pub fn case_tabs() -> Vec<CaseTab> {
     ] {
         tabs.push(CaseTab {
             key: s.as_str(),
+            label_zh: s.label_zh(),
+            closed: false,
             states: vec![s],
         });
     }
     tabs.push(CaseTab {
         key: "closed",
+        label_zh: "已办结",
+        closed: true,
         states: S::ALL.into_iter().filter(|s| s.is_closed()).collect(),
     });
     tabs

@@ -228,17 +228,6 @@ export default {
   },
   cases: {
     title: "差评工单",
-    tabs: {
-      todo: "全部待办",
-      open: "待核实",
-      rectifying: "整改中",
-      awaiting_signoff: "待验收",
-      appeal_window: "申诉期",
-      under_appeal: "申诉中",
-      awaiting_callback: "待回访",
-      explained: "解释说明",
-      closed: "已办结",
-    },
     text: "评价",
     textPlaceholder: "评价编号或评价内容",
     hall: "大厅",

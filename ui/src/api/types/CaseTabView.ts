@@ -9,6 +9,14 @@ export type CaseTabView = {
  */
 key: string, 
 /**
+ * 中文名.
+ */
+label: string, 
+/**
+ * Whether it lists closed cases (no deadline badges).
+ */
+closed: boolean, 
+/**
  * The states it lists.
  */
 states: Array<string>, };
