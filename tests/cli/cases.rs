@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use hcp_hall::{Faults, GenSpec, RunningServer};
+use hcp_hall::{Faults, RunningServer};
 use hcp_store::Store;
 use serde_json::{Value, json};
 
@@ -39,16 +39,7 @@ async fn ok(db: &Path, args: &[&str]) -> String {
 }
 
 async fn hall_server(evaluations: usize, seed: u64) -> (RunningServer, String) {
-    let spec = GenSpec {
-        seed,
-        halls: 1,
-        evaluations,
-        year: 2026,
-        month: 10,
-    };
-    let srv = hcp_hall::serve_generated(&spec, "127.0.0.1:0".parse().unwrap(), ADMIN.into())
-        .await
-        .unwrap();
+    let srv = hcp_hall::serve_fixture(seed, 1, evaluations, ADMIN).await;
     let hall = srv.state.hall_ids()[0].clone();
     (srv, hall)
 }

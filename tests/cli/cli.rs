@@ -2,26 +2,17 @@
 //! 127.0.0.1:0 and a real SQLite file.
 
 mod common;
-use common::{add_every_hall, hcp, text};
+use common::{add_every_hall, add_hall, hcp, text};
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use hcp_hall::{Faults, GenSpec, RunningServer};
+use hcp_hall::{Faults, RunningServer};
 use hcp_store::Store;
 
 async fn server(halls: usize, evaluations: usize, seed: u64) -> RunningServer {
-    let spec = GenSpec {
-        seed,
-        halls,
-        evaluations,
-        year: 2026,
-        month: 10,
-    };
-    hcp_hall::serve_generated(&spec, "127.0.0.1:0".parse().unwrap(), "admin".into())
-        .await
-        .unwrap()
+    hcp_hall::serve_fixture(seed, halls, evaluations, "admin").await
 }
 
 /// What the cache must hold: (hall, id, rev) of the latest valid evaluations.
@@ -108,32 +99,14 @@ async fn add_sync_export_and_remove_a_hall_without_leaking_the_token() {
     let token_file = dir.path().join("token.txt");
     std::fs::write(&token_file, format!("{token}\n")).unwrap();
     let url = srv.base_url(hall);
-    let db2 = db.clone();
-    let tf = token_file.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        hcp(
-            &db2,
-            &["hall", "add", &url, "--token-file", tf.to_str().unwrap()],
-        )
-    })
-    .await
-    .unwrap();
+    let out = add_hall(&db, url.clone(), token_file.clone()).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).trim(), hall);
 
     // A wrong token: clear zh-CN message, no token echoed.
     let bad = dir.path().join("bad.txt");
     std::fs::write(&bad, "not-the-token").unwrap();
-    let url2 = srv.base_url("340104-ZWFW");
-    let (db2, bad2) = (db.clone(), bad.clone());
-    let out = tokio::task::spawn_blocking(move || {
-        hcp(
-            &db2,
-            &["hall", "add", &url2, "--token-file", bad2.to_str().unwrap()],
-        )
-    })
-    .await
-    .unwrap();
+    let out = add_hall(&db, srv.base_url("340104-ZWFW"), bad.clone()).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("401"), "{}", text(&out.stderr));
     assert!(!text(&out.stderr).contains("not-the-token"));

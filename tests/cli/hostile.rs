@@ -10,23 +10,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hcp_hall::{Faults, GenSpec, RunningServer};
+use hcp_hall::{Faults, RunningServer};
 use hcp_store::Store;
 
 const LIMIT: Duration = Duration::from_secs(120);
 const MAX_RSS_KIB: u64 = 300 * 1024;
 
 async fn server() -> RunningServer {
-    let spec = GenSpec {
-        seed: 23,
-        halls: 2,
-        evaluations: 20_000,
-        year: 2026,
-        month: 10,
-    };
-    hcp_hall::serve_generated(&spec, "127.0.0.1:0".parse().unwrap(), "admin".into())
-        .await
-        .unwrap()
+    hcp_hall::serve_fixture(23, 2, 20_000, "admin").await
 }
 
 /// (id, rev) of a hall's latest valid evaluations on the server.

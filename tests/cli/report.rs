@@ -8,7 +8,6 @@ use common::{hcp, ok};
 use std::path::Path;
 use std::process::Command;
 
-use hcp_hall::GenSpec;
 use serde_json::{Value, json};
 
 fn artifacts() -> std::path::PathBuf {
@@ -19,16 +18,7 @@ fn artifacts() -> std::path::PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pdf_reads_in_chinese_the_workbook_opens_and_an_issued_report_never_changes() {
-    let spec = GenSpec {
-        seed: 11,
-        halls: 2,
-        evaluations: 3_000,
-        year: 2026,
-        month: 10,
-    };
-    let srv = hcp_hall::serve_generated(&spec, "127.0.0.1:0".parse().unwrap(), "admin".into())
-        .await
-        .unwrap();
+    let srv = hcp_hall::serve_fixture(11, 2, 3_000, "admin").await;
     let halls = srv.state.hall_ids();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hcp.db");

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use hcp_core::visit::ChecklistTemplate;
-use hcp_hall::GenSpec;
 use hcp_store::Store;
 use serde_json::{Value, json};
 
@@ -65,16 +64,7 @@ fn png() -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visit_survives_a_sigkill_is_handed_in_and_accepted_elsewhere() {
-    let spec = GenSpec {
-        seed: 3,
-        halls: 1,
-        evaluations: 0,
-        year: 2026,
-        month: 10,
-    };
-    let srv = hcp_hall::serve_generated(&spec, "127.0.0.1:0".parse().unwrap(), "admin".into())
-        .await
-        .unwrap();
+    let srv = hcp_hall::serve_fixture(3, 1, 0, "admin").await;
     let hall = srv.state.hall_ids()[0].clone();
     let dir = tempfile::tempdir().unwrap();
     let tf = dir.path().join("token.txt");

@@ -126,6 +126,17 @@ fn create_unique(dir: &Path, name: &str) -> std::io::Result<(PathBuf, std::fs::F
 }
 
 impl App {
+    /// Notes a file this run saved (only those may be opened) and names it.
+    fn remember_saved(&self, path: PathBuf) -> String {
+        let shown = path.display().to_string();
+        self.exports
+            .saved
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(path);
+        shown
+    }
+
     /// Saves exports into `dir` instead of the user's download folder (tests, or
     /// a deployment that wants them elsewhere).
     pub fn with_export_dir(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -180,12 +191,7 @@ impl App {
             Ok(path)
         })
         .await??;
-        self.exports
-            .saved
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(path.clone());
-        Ok(path.display().to_string())
+        Ok(self.remember_saved(path))
     }
 
     /// Saves an export where the user chose in the save dialog (the desktop
@@ -227,12 +233,7 @@ impl App {
                 })
         })
         .await??;
-        self.exports
-            .saved
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(path.clone());
-        Ok(path.display().to_string())
+        Ok(self.remember_saved(path))
     }
 
     /// Opens a file this run saved in the system's viewer (its print dialog is one

@@ -4,20 +4,13 @@
 use std::collections::HashSet;
 
 use hcp_app::{AddHallArgs, App, DashboardArgs, EvaluationQuery, EvaluationRef, SyncArgs};
-use hcp_hall::{GenSpec, RunningServer};
+use hcp_hall::RunningServer;
 use hcp_store::{EvaluationFilter, Store};
 
+mod common;
+
 async fn server() -> RunningServer {
-    let spec = GenSpec {
-        seed: 7,
-        halls: 2,
-        evaluations: 6_000,
-        year: 2026,
-        month: 10,
-    };
-    hcp_hall::serve_generated(&spec, "127.0.0.1:0".parse().unwrap(), "admin".into())
-        .await
-        .unwrap()
+    common::server(7, 6_000).await
 }
 
 /// One flow, so the token-store choice is set before any thread reads the

@@ -7,21 +7,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hcp_app::{AddHallArgs, App, OpenFileArgs, SaveFileArgs, SyncArgs};
-use hcp_hall::{Faults, GenSpec, RunningServer};
+use hcp_hall::{Faults, RunningServer};
 use hcp_store::TokenVault;
 use hcp_sync::SyncOptions;
 
+mod common;
+
 async fn server() -> RunningServer {
-    let spec = GenSpec {
-        seed: 5,
-        halls: 2,
-        evaluations: 1_000,
-        year: 2026,
-        month: 10,
-    };
-    hcp_hall::serve_generated(&spec, "127.0.0.1:0".parse().unwrap(), "admin".into())
-        .await
-        .unwrap()
+    common::server(5, 1_000).await
 }
 
 /// One flow per concern, all in one test so the token-store choice is set before

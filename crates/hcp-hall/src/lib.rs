@@ -163,3 +163,28 @@ pub async fn start_demo(
     }
     Ok(server)
 }
+
+/// `halls` generated halls of October 2026 (`evaluations` in all, from `seed`) on
+/// a free loopback port, with `admin_token` for the admin API: the fixture the
+/// test suites start.
+pub async fn serve_fixture(
+    seed: u64,
+    halls: usize,
+    evaluations: usize,
+    admin_token: &str,
+) -> RunningServer {
+    let spec = GenSpec {
+        seed,
+        halls,
+        evaluations,
+        year: 2026,
+        month: 10,
+    };
+    serve_generated(
+        &spec,
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        admin_token.to_owned(),
+    )
+    .await
+    .expect("the reference hall starts on a free loopback port")
+}

@@ -170,6 +170,26 @@ impl Store {
 
 /// Appends inside the caller's transaction (so a state change and its audit row
 /// commit together).
+/// [`append_in`] for a person's (or the sync's) act: the row names `who`.
+pub(crate) fn audit_in(
+    tx: &rusqlite::Transaction<'_>,
+    who: crate::Who<'_>,
+    subject: &str,
+    action: &str,
+    detail: &str,
+) -> Result<i64> {
+    append_in(
+        tx,
+        &AuditEntry {
+            actor: who.name,
+            role: who.actor.as_str(),
+            subject,
+            action,
+            detail,
+        },
+    )
+}
+
 pub(crate) fn append_in(tx: &rusqlite::Transaction<'_>, e: &AuditEntry<'_>) -> Result<i64> {
     let (last_seq, prev): (i64, String) = tx
         .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?

@@ -479,24 +479,30 @@ fn upsert_appeal(
         rec.raw,
         now
     ];
-    let inserted = tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO appeals (hall_id, id, rev, seq, evaluation_id, filed_at, filed_by,
-                ground, statement, attachments, raw_json, synced_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )?
-        .execute(values)?;
-    if inserted == 1 {
+    upsert_by_rev(
+        tx,
+        "INSERT OR IGNORE INTO appeals (hall_id, id, rev, seq, evaluation_id, filed_at, filed_by,
+            ground, statement, attachments, raw_json, synced_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "UPDATE appeals SET rev = ?3, seq = ?4, evaluation_id = ?5, filed_at = ?6, filed_by = ?7,
+            ground = ?8, statement = ?9, attachments = ?10, raw_json = ?11, synced_at = ?12
+         WHERE hall_id = ?1 AND id = ?2 AND rev < ?3",
+        values,
+    )
+}
+
+/// Inserts a record, or replaces the stored one when this rev is higher (the
+/// update's `WHERE` says so); a replayed or older rev changes nothing.
+fn upsert_by_rev(
+    tx: &Transaction<'_>,
+    insert: &str,
+    update: &str,
+    values: &[&dyn rusqlite::ToSql],
+) -> Result<Upsert> {
+    if tx.prepare_cached(insert)?.execute(values)? == 1 {
         return Ok(Upsert::New);
     }
-    let updated = tx
-        .prepare_cached(
-            "UPDATE appeals SET rev = ?3, seq = ?4, evaluation_id = ?5, filed_at = ?6, filed_by = ?7,
-                ground = ?8, statement = ?9, attachments = ?10, raw_json = ?11, synced_at = ?12
-             WHERE hall_id = ?1 AND id = ?2 AND rev < ?3",
-        )?
-        .execute(values)?;
-    Ok(if updated == 1 {
+    Ok(if tx.prepare_cached(update)?.execute(values)? == 1 {
         Upsert::Updated
     } else {
         Upsert::Unchanged
@@ -524,26 +530,14 @@ fn upsert_rectification(
         rec.raw,
         now
     ];
-    let inserted = tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO rectifications (hall_id, id, rev, seq, evaluation_id, submitted_at,
-                responsible, measures, attachments, raw_json, synced_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )?
-        .execute(values)?;
-    if inserted == 1 {
-        return Ok(Upsert::New);
-    }
-    let updated = tx
-        .prepare_cached(
-            "UPDATE rectifications SET rev = ?3, seq = ?4, evaluation_id = ?5, submitted_at = ?6,
-                responsible = ?7, measures = ?8, attachments = ?9, raw_json = ?10, synced_at = ?11
-             WHERE hall_id = ?1 AND id = ?2 AND rev < ?3",
-        )?
-        .execute(values)?;
-    Ok(if updated == 1 {
-        Upsert::Updated
-    } else {
-        Upsert::Unchanged
-    })
+    upsert_by_rev(
+        tx,
+        "INSERT OR IGNORE INTO rectifications (hall_id, id, rev, seq, evaluation_id, submitted_at,
+            responsible, measures, attachments, raw_json, synced_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "UPDATE rectifications SET rev = ?3, seq = ?4, evaluation_id = ?5, submitted_at = ?6,
+            responsible = ?7, measures = ?8, attachments = ?9, raw_json = ?10, synced_at = ?11
+         WHERE hall_id = ?1 AND id = ?2 AND rev < ?3",
+        values,
+    )
 }

@@ -4,7 +4,7 @@ use hcp_core::wire::HallProfile;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 
-use crate::audit::{AuditEntry, append_in};
+use crate::audit::audit_in;
 use crate::cases::Who;
 use crate::{Result, Store, StoreError, now_text};
 
@@ -70,23 +70,15 @@ impl Store {
             "INSERT OR IGNORE INTO sync_state (hall_id) VALUES (?1)",
             [&profile.hall_id],
         )?;
-        append_in(
-            &tx,
-            &AuditEntry {
-                actor: by.name,
-                role: by.actor.as_str(),
-                subject: &format!("hall:{}", profile.hall_id),
-                action: if existed {
-                    "hall_updated"
-                } else {
-                    "hall_added"
-                },
-                detail: &serde_json::json!({
-                    "name": profile.name, "url": base_url, "ca_file": ca_file
-                })
-                .to_string(),
-            },
-        )?;
+        let action = if existed {
+            "hall_updated"
+        } else {
+            "hall_added"
+        };
+        let detail =
+            serde_json::json!({ "name": profile.name, "url": base_url, "ca_file": ca_file });
+        let subject = format!("hall:{}", profile.hall_id);
+        audit_in(&tx, by, &subject, action, &detail.to_string())?;
         tx.commit()?;
         Ok(!existed)
     }
@@ -144,16 +136,7 @@ impl Store {
         if n == 0 {
             return Ok(false);
         }
-        append_in(
-            &tx,
-            &AuditEntry {
-                actor: by.name,
-                role: by.actor.as_str(),
-                subject: &format!("hall:{hall_id}"),
-                action: "hall_removed",
-                detail: "{}",
-            },
-        )?;
+        audit_in(&tx, by, &format!("hall:{hall_id}"), "hall_removed", "{}")?;
         tx.commit()?;
         Ok(true)
     }

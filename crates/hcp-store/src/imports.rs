@@ -6,7 +6,7 @@ use hcp_core::wire::{Department, HallProfile, ServiceItem, Staff, Window};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use crate::audit::{AuditEntry, append_in};
+use crate::audit::{AuditEntry, append_in, audit_in};
 use crate::cases::Who;
 use crate::feed::QuarantineEntry;
 use crate::{Result, Store, StoreError, now_text};
@@ -108,15 +108,12 @@ impl Store {
              ON CONFLICT (name) DO UPDATE SET headers = ?2, mapping_json = ?3, used_at = ?4",
             params![name, headers, mapping_json, now],
         )?;
-        append_in(
+        audit_in(
             &tx,
-            &AuditEntry {
-                actor: by.name,
-                role: by.actor.as_str(),
-                subject: &format!("import_profile:{name}"),
-                action: "import_profile_saved",
-                detail: mapping_json,
-            },
+            by,
+            &format!("import_profile:{name}"),
+            "import_profile_saved",
+            mapping_json,
         )?;
         tx.commit()?;
         Ok(())
@@ -161,15 +158,12 @@ impl Store {
              ON CONFLICT (key) DO UPDATE SET hall_id = ?2",
             params![key, hall_id],
         )?;
-        append_in(
+        audit_in(
             &tx,
-            &AuditEntry {
-                actor: by.name,
-                role: by.actor.as_str(),
-                subject: &format!("hall:{hall_id}"),
-                action: "import_hall_linked",
-                detail: &serde_json::json!({ "name": key }).to_string(),
-            },
+            by,
+            &format!("hall:{hall_id}"),
+            "import_hall_linked",
+            &serde_json::json!({ "name": key }).to_string(),
         )?;
         tx.commit()?;
         Ok(())
@@ -215,16 +209,13 @@ impl Store {
              ON CONFLICT (key) DO UPDATE SET hall_id = ?2, name = ?3",
             params![key, hall_id, name],
         )?;
-        append_in(
+        let detail = serde_json::json!({ "name": name, "source": "file", "key": key });
+        audit_in(
             &tx,
-            &AuditEntry {
-                actor: by.name,
-                role: by.actor.as_str(),
-                subject: &format!("hall:{hall_id}"),
-                action: "hall_added",
-                detail: &serde_json::json!({ "name": name, "source": "file", "key": key })
-                    .to_string(),
-            },
+            by,
+            &format!("hall:{hall_id}"),
+            "hall_added",
+            &detail.to_string(),
         )?;
         tx.commit()?;
         Ok(())
@@ -245,39 +236,11 @@ impl Store {
             _ => return Ok(()),
         }
         let mut p = self.hall_profile(hall_id)?;
-        let before = (
-            p.departments.len(),
-            p.windows.len(),
-            p.staff.len(),
-            p.items.len(),
-        );
-        for d in departments {
-            if !p.departments.iter().any(|x| x.code == d.code) {
-                p.departments.push(d.clone());
-            }
-        }
-        for w in windows {
-            if !p.windows.iter().any(|x| x.no == w.no) {
-                p.windows.push(w.clone());
-            }
-        }
-        for s in staff {
-            if !p.staff.iter().any(|x| x.no == s.no) {
-                p.staff.push(s.clone());
-            }
-        }
-        for i in items {
-            if !p.items.iter().any(|x| x.code == i.code) {
-                p.items.push(i.clone());
-            }
-        }
-        let after = (
-            p.departments.len(),
-            p.windows.len(),
-            p.staff.len(),
-            p.items.len(),
-        );
-        if before == after {
+        let added = add_missing(&mut p.departments, departments, |x| &x.code)
+            + add_missing(&mut p.windows, windows, |x| &x.no)
+            + add_missing(&mut p.staff, staff, |x| &x.no)
+            + add_missing(&mut p.items, items, |x| &x.code);
+        if added == 0 {
             return Ok(());
         }
         p.profile_rev += 1;
@@ -409,4 +372,15 @@ impl Store {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// Appends the entries of `new` whose key `list` does not have yet; how many.
+fn add_missing<T: Clone>(list: &mut Vec<T>, new: &[T], key: impl Fn(&T) -> &String) -> usize {
+    let before = list.len();
+    for n in new {
+        if !list.iter().any(|x| key(x) == key(n)) {
+            list.push(n.clone());
+        }
+    }
+    list.len() - before
 }

@@ -16,7 +16,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::audit::{AuditEntry, append_in};
+use crate::audit::audit_in;
 use crate::bundle::{open_signed, write_signed};
 use crate::cases::Who;
 use crate::visits::{audit_visit, fingerprint, refused};
@@ -124,6 +124,45 @@ struct ReviewDoc {
 }
 
 /// The trusted, unrevoked name of a signer, or the refusal to show.
+/// Who signed a file, as the trusted keys know them.
+struct Signed {
+    /// Their name in the trusted keys.
+    name: String,
+    /// The full public key, hex.
+    key_hex: String,
+    /// Its short fingerprint.
+    fingerprint: String,
+}
+
+/// A signed file (task package, review) from a trusted key: its one JSON
+/// document `file`, and who signed it. `what` names the file in messages.
+fn open_trusted<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    bytes: &[u8],
+    format: &str,
+    what: &str,
+    file: &str,
+) -> Result<(T, Signed)> {
+    let bad = |why: String| refused(format!("{what}无效，未导入任何内容：{why}"));
+    let opened = open_signed(bytes, format, what)?;
+    let key_hex = opened.signer_hex();
+    let fp = fingerprint(&opened.signer);
+    let name = trusted_signer(store, &key_hex, &fp, what)?;
+    let raw = opened
+        .files
+        .get(file)
+        .ok_or_else(|| bad(format!("缺少 {file}")))?;
+    let doc = serde_json::from_slice(raw).map_err(|_| bad(format!("{file} 无法解析")))?;
+    Ok((
+        doc,
+        Signed {
+            name,
+            key_hex,
+            fingerprint: fp,
+        },
+    ))
+}
+
 fn trusted_signer(store: &Store, signer_hex: &str, fp: &str, what: &str) -> Result<String> {
     let row: Option<(String, Option<String>)> = store
         .conn
@@ -234,17 +273,14 @@ impl Store {
             return Err(refused("只有暗访员可以导入暗访任务包"));
         }
         let bad = |why: &str| refused(format!("任务包无效，未导入任何内容：{why}"));
-        let opened = open_signed(bytes, TASK_FORMAT, "任务包")?;
-        let signer_hex = opened.signer_hex();
-        let fp = fingerprint(&opened.signer);
-        let issued_by = trusted_signer(self, &signer_hex, &fp, "任务包")?;
-        let doc: TaskDoc = serde_json::from_slice(
-            opened
-                .files
-                .get("task.json")
-                .ok_or_else(|| bad("缺少 task.json"))?,
-        )
-        .map_err(|_| bad("task.json 无法解析"))?;
+        let (
+            doc,
+            Signed {
+                name: issued_by,
+                key_hex: signer_hex,
+                fingerprint: fp,
+            },
+        ) = open_trusted::<TaskDoc>(self, bytes, TASK_FORMAT, "任务包", "task.json")?;
         if doc.format != TASK_FORMAT || doc.halls.is_empty() || doc.halls.len() > MAX_TASK_HALLS {
             return Err(bad("task.json 格式不对"));
         }
@@ -299,19 +335,16 @@ impl Store {
                 ],
             )?;
         }
-        append_in(
+        let detail = json!({
+            "halls": doc.halls.iter().map(|h| &h.profile.hall_id).collect::<Vec<_>>(),
+            "issued_by": issued_by, "signer": fp, "template": doc.template_version,
+        });
+        audit_in(
             &tx,
-            &AuditEntry {
-                actor: who.name,
-                role: who.actor.as_str(),
-                subject: &format!("task:{}", doc.task_id),
-                action: "task_imported",
-                detail: &json!({
-                    "halls": doc.halls.iter().map(|h| &h.profile.hall_id).collect::<Vec<_>>(),
-                    "issued_by": issued_by, "signer": fp, "template": doc.template_version,
-                })
-                .to_string(),
-            },
+            who,
+            &format!("task:{}", doc.task_id),
+            "task_imported",
+            &detail.to_string(),
         )?;
         tx.commit()?;
         Ok(TaskImport {
@@ -365,17 +398,7 @@ impl Store {
                 "SELECT state, origin, review_rev, review_note, review_items, reviewed_at, reviewed_by
                  FROM visits WHERE visit_id = ?1",
                 [visit_id],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                    ))
-                },
+                |r| r.try_into(),
             )
             .optional()?;
         let (state, origin, rev, note, items, reviewed_at, reviewed_by) =
@@ -425,17 +448,14 @@ impl Store {
             return Err(refused("只有暗访员可以导入审核意见"));
         }
         let bad = |why: &str| refused(format!("审核意见文件无效，未导入任何内容：{why}"));
-        let opened = open_signed(bytes, REVIEW_FORMAT, "审核意见文件")?;
-        let signer_hex = opened.signer_hex();
-        let fp = fingerprint(&opened.signer);
-        let reviewer = trusted_signer(self, &signer_hex, &fp, "审核意见文件")?;
-        let doc: ReviewDoc = serde_json::from_slice(
-            opened
-                .files
-                .get("review.json")
-                .ok_or_else(|| bad("缺少 review.json"))?,
-        )
-        .map_err(|_| bad("review.json 无法解析"))?;
+        let (
+            doc,
+            Signed {
+                name: reviewer,
+                fingerprint: fp,
+                ..
+            },
+        ) = open_trusted::<ReviewDoc>(self, bytes, REVIEW_FORMAT, "审核意见文件", "review.json")?;
         hcp_core::ident::check_visit_id(&doc.visit_id).map_err(|e| bad(&e.to_string()))?;
         if doc.format != REVIEW_FORMAT || doc.rev < 1 {
             return Err(bad("review.json 格式不对"));
@@ -462,17 +482,7 @@ impl Store {
                 "SELECT state, rev, origin, template_version, review_rev, review_note, review_items
                      FROM visits WHERE visit_id = ?1",
                 [&doc.visit_id],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                    ))
-                },
+                |r| r.try_into(),
             )
             .optional()?;
         let Some((state, rev, origin, version, review_rev, review_note, review_items)) = row else {

@@ -6,18 +6,16 @@ use hcp_core::validate::validate_change;
 use hcp_core::wire::{DecisionStatus, HallProfile};
 use hcp_store::{CaseFilter, FeedRecord, PageToApply, Store, Who};
 
-const HALL: &str = "340825-ZWFW";
+mod common;
+
+use common::HALL;
 const OFFICER: Who<'static> = Who {
     name: "陈静",
     actor: Actor::Officer,
 };
 
 fn profile() -> HallProfile {
-    serde_json::from_value(serde_json::json!({
-        "hall_id": HALL, "name": "太湖县政务服务中心", "region_code": "340825", "level": "county",
-        "profile_rev": 1, "departments": [], "windows": [], "staff": [], "items": []
-    }))
-    .unwrap()
+    common::bare_profile()
 }
 
 fn eval(id: &str, rev: i64, level: u8, status: &str, hash: &str) -> (String, String) {
@@ -74,18 +72,7 @@ fn apply(store: &mut Store, changes: &[(String, String)]) {
 
 fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path().join("hcp.db")).unwrap();
-    store
-        .upsert_hall(
-            &profile(),
-            "http://127.0.0.1:1/h/x/",
-            None,
-            hcp_store::Who {
-                name: "测试",
-                actor: hcp_core::case::Actor::Officer,
-            },
-        )
-        .unwrap();
+    let store = common::store_with_hall(&dir.path().join("hcp.db"), &profile());
     (dir, store)
 }
 

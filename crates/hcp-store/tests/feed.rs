@@ -4,7 +4,9 @@ use hcp_core::validate::validate_change;
 use hcp_core::wire::HallProfile;
 use hcp_store::{FeedRecord, PageToApply, QuarantineEntry, Store};
 
-const HALL: &str = "340825-ZWFW";
+mod common;
+
+use common::HALL;
 
 fn profile() -> HallProfile {
     serde_json::from_value(serde_json::json!({
@@ -47,18 +49,7 @@ fn page<'a>(raws: &'a [String], cursor: &'a str) -> PageToApply<'a> {
 
 fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path().join("hcp.db")).unwrap();
-    store
-        .upsert_hall(
-            &profile(),
-            "http://127.0.0.1:1/h/x/",
-            None,
-            hcp_store::Who {
-                name: "测试",
-                actor: hcp_core::case::Actor::Officer,
-            },
-        )
-        .unwrap();
+    let store = common::store_with_hall(&dir.path().join("hcp.db"), &profile());
     (dir, store)
 }
 

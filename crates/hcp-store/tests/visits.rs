@@ -5,10 +5,11 @@ use std::path::Path;
 
 use hcp_core::case::Actor;
 use hcp_core::visit::{Answer, ChecklistTemplate};
-use hcp_core::wire::HallProfile;
 use hcp_store::{Store, VisitFields, VisitReview, Who, now_beijing};
 
-const HALL: &str = "340825-ZWFW";
+mod common;
+
+use common::HALL;
 const SHOPPER: Who<'static> = Who {
     name: "暗访员甲",
     actor: Actor::Shopper,
@@ -19,23 +20,7 @@ const OFFICER: Who<'static> = Who {
 };
 
 fn open(dir: &Path, name: &str) -> Store {
-    let mut s = Store::open(dir.join(name).join("hcp.db")).unwrap();
-    let p: HallProfile = serde_json::from_value(serde_json::json!({
-        "hall_id": HALL, "name": "太湖县政务服务中心", "region_code": "340825", "level": "county",
-        "profile_rev": 1, "departments": [], "windows": [], "staff": [], "items": []
-    }))
-    .unwrap();
-    s.upsert_hall(
-        &p,
-        "http://127.0.0.1:1/h/x/",
-        None,
-        hcp_store::Who {
-            name: "测试",
-            actor: hcp_core::case::Actor::Officer,
-        },
-    )
-    .unwrap();
-    s
+    common::store_with_hall(&dir.join(name).join("hcp.db"), &common::bare_profile())
 }
 
 static NO_COMMENTS: std::sync::LazyLock<std::collections::BTreeMap<String, String>> =

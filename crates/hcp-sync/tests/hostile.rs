@@ -7,30 +7,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hcp_core::case::Actor;
-use hcp_hall::{Faults, GenSpec, RunningServer};
-use hcp_store::{Store, Who};
+use hcp_hall::{Faults, RunningServer};
+use hcp_store::Store;
 use hcp_sync::{
-    HallEndpoint, HallReport, RetryPolicy, SyncError, SyncOptions, Timeouts, Token, sync_halls,
+    HallEndpoint, HallReport, RetryPolicy, SyncError, SyncOptions, Timeouts, sync_halls,
 };
 
 const ADMIN: &str = "admin-test";
-const BY: Who<'static> = Who {
-    name: "测试",
-    actor: Actor::Officer,
-};
-
 async fn server(evaluations: usize) -> RunningServer {
-    let spec = GenSpec {
-        seed: 11,
-        halls: 2,
-        evaluations,
-        year: 2026,
-        month: 10,
-    };
-    hcp_hall::serve_generated(&spec, "127.0.0.1:0".parse().unwrap(), ADMIN.into())
-        .await
-        .unwrap()
+    hcp_hall::serve_fixture(11, 2, evaluations, ADMIN).await
 }
 
 fn options() -> SyncOptions {
@@ -52,26 +37,13 @@ fn options() -> SyncOptions {
     }
 }
 
-fn endpoint(srv: &RunningServer, hall: &str) -> HallEndpoint {
-    HallEndpoint {
-        hall_id: hall.into(),
-        base_url: srv.base_url(hall),
-        token: Token::new(srv.token(hall).unwrap()),
-        ca_file: None,
-    }
-}
+mod common;
+
+use common::endpoint;
 
 /// Registers both halls (before any fault is switched on).
 async fn register(srv: &RunningServer, db: &Path) -> Vec<HallEndpoint> {
-    let mut store = Store::open(db).unwrap();
-    let mut eps = vec![];
-    for hall in srv.state.hall_ids() {
-        let ep = endpoint(srv, &hall);
-        let profile = hcp_sync::fetch_profile(&ep, &options()).await.unwrap();
-        store.upsert_hall(&profile, &ep.base_url, None, BY).unwrap();
-        eps.push(ep);
-    }
-    eps
+    common::register(srv, db, &options()).await
 }
 
 /// The stored evaluations of one hall: (id, rev, status, level).

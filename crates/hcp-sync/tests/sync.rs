@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hcp_hall::{Faults, GenSpec, RunningServer};
+use hcp_hall::{Faults, RunningServer};
 use hcp_store::Store;
 use hcp_sync::{
     HallEndpoint, HallReport, RetryPolicy, SyncEvent, SyncOptions, Timeouts, Token, sync_halls,
@@ -15,16 +15,7 @@ use serde_json::json;
 const ADMIN: &str = "admin-test";
 
 async fn server(halls: usize, evaluations: usize) -> RunningServer {
-    let spec = GenSpec {
-        seed: 7,
-        halls,
-        evaluations,
-        year: 2026,
-        month: 10,
-    };
-    hcp_hall::serve_generated(&spec, "127.0.0.1:0".parse().unwrap(), ADMIN.into())
-        .await
-        .unwrap()
+    hcp_hall::serve_fixture(7, halls, evaluations, ADMIN).await
 }
 
 fn options() -> SyncOptions {
@@ -45,36 +36,13 @@ fn options() -> SyncOptions {
     }
 }
 
-fn endpoint(srv: &RunningServer, hall: &str) -> HallEndpoint {
-    HallEndpoint {
-        hall_id: hall.into(),
-        base_url: srv.base_url(hall),
-        token: Token::new(srv.token(hall).unwrap()),
-        ca_file: None,
-    }
-}
+mod common;
+
+use common::endpoint;
 
 /// Registers every hall of the server in a fresh cache.
 async fn register(srv: &RunningServer, db: &Path) -> Vec<HallEndpoint> {
-    let mut store = Store::open(db).unwrap();
-    let mut eps = vec![];
-    for hall in srv.state.hall_ids() {
-        let ep = endpoint(srv, &hall);
-        let profile = hcp_sync::fetch_profile(&ep, &options()).await.unwrap();
-        store
-            .upsert_hall(
-                &profile,
-                &ep.base_url,
-                None,
-                hcp_store::Who {
-                    name: "测试",
-                    actor: hcp_core::case::Actor::Officer,
-                },
-            )
-            .unwrap();
-        eps.push(ep);
-    }
-    eps
+    common::register(srv, db, &options()).await
 }
 
 async fn sync(db: &Path, eps: Vec<HallEndpoint>) -> Vec<HallReport> {

@@ -34,20 +34,31 @@ pub fn ok(db: &Path, args: &[&str]) -> String {
     text(&out.stdout)
 }
 
+/// `hcp hall add URL --token-file FILE`, off the async runtime.
+pub async fn add_hall(db: &Path, url: String, token_file: std::path::PathBuf) -> Output {
+    let db = db.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        hcp(
+            &db,
+            &[
+                "hall",
+                "add",
+                &url,
+                "--token-file",
+                token_file.to_str().unwrap(),
+            ],
+        )
+    })
+    .await
+    .unwrap()
+}
+
 /// `hcp hall add` for every hall of the server, each with its token in a file.
 pub async fn add_every_hall(srv: &hcp_hall::RunningServer, dir: &Path, db: &Path) {
     for hall in srv.state.hall_ids() {
         let tf = dir.join(format!("{hall}.txt"));
         std::fs::write(&tf, srv.token(&hall).unwrap()).unwrap();
-        let (db2, url) = (db.to_path_buf(), srv.base_url(&hall));
-        let out = tokio::task::spawn_blocking(move || {
-            hcp(
-                &db2,
-                &["hall", "add", &url, "--token-file", tf.to_str().unwrap()],
-            )
-        })
-        .await
-        .unwrap();
+        let out = add_hall(db, srv.base_url(&hall), tf).await;
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
 }

@@ -4,29 +4,12 @@
 use chrono::{DateTime, FixedOffset, Utc};
 use hcp_core::case::{Action, Actor, Effect, RefersTo, Signs, Transition};
 use rusqlite::{OptionalExtension, Transaction, params};
-use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{AuditEntry, append_in};
+use crate::audit::audit_in;
 use crate::{Result, Store, StoreError, now_text, utc_text};
 
 use super::*;
-
-/// What an action did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
-#[ts(export_to = "CaseChange.ts")]
-pub struct CaseChange {
-    /// 工单号.
-    pub case_id: i64,
-    /// State before.
-    pub from_state: String,
-    /// State after.
-    pub to_state: String,
-    /// The case's new version.
-    pub version: i64,
-    /// Decisions queued for the hall.
-    pub decisions_queued: u32,
-}
 
 /// Writes a transition as hcp-core decided it: the case row, one audit row, the
 /// decisions for the hall and the side effects. Decides nothing itself; it only
@@ -106,15 +89,12 @@ pub(super) fn write_transition(
         "evaluation_id": stored.evaluation_id,
         "hall_id": stored.hall_id,
     });
-    append_in(
+    audit_in(
         tx,
-        &AuditEntry {
-            actor: who.name,
-            role: who.actor.as_str(),
-            subject: &format!("case:{}", stored.case_id),
-            action: t.event,
-            detail: &detail.to_string(),
-        },
+        who,
+        &format!("case:{}", stored.case_id),
+        t.event,
+        &detail.to_string(),
     )?;
     let mut queued = 0;
     for d in &t.decisions {
@@ -128,19 +108,17 @@ pub(super) fn write_transition(
             }
             Effect::MarkEvaluatorMalicious => {
                 if mark_malicious(tx, stored)?.is_some() {
-                    append_in(
+                    let detail = json!({
+                        "summary": "评价人被标记为恶意评价人员，其后续差评将提示甄别",
+                        "evaluation_id": stored.evaluation_id, "hall_id": stored.hall_id,
+                    });
+                    let subject = format!("case:{}", stored.case_id);
+                    audit_in(
                         tx,
-                        &AuditEntry {
-                            actor: who.name,
-                            role: who.actor.as_str(),
-                            subject: &format!("case:{}", stored.case_id),
-                            action: "evaluator_marked_malicious",
-                            detail: &json!({
-                                "summary": "评价人被标记为恶意评价人员，其后续差评将提示甄别",
-                                "evaluation_id": stored.evaluation_id, "hall_id": stored.hall_id,
-                            })
-                            .to_string(),
-                        },
+                        who,
+                        &subject,
+                        "evaluator_marked_malicious",
+                        &detail.to_string(),
                     )?;
                 }
             }
@@ -309,19 +287,16 @@ impl Store {
                 return Err(StoreError::UnknownCase(*id));
             };
             if changed == 1 {
-                append_in(
+                let detail = json!({
+                    "from": state, "to": state,
+                    "summary": format!("分派承办人：{assignee}"),
+                });
+                audit_in(
                     &tx,
-                    &AuditEntry {
-                        actor: who.name,
-                        role: who.actor.as_str(),
-                        subject: &format!("case:{id}"),
-                        action: "assignee_set",
-                        detail: &json!({
-                            "from": state, "to": state,
-                            "summary": format!("分派承办人：{assignee}"),
-                        })
-                        .to_string(),
-                    },
+                    who,
+                    &format!("case:{id}"),
+                    "assignee_set",
+                    &detail.to_string(),
                 )?;
                 n += 1;
             }
@@ -365,27 +340,18 @@ impl Store {
             )?
         };
         if changed > 0 {
-            append_in(
+            let (action, summary) = if typical {
+                ("typical_added", format!("选为 {month} 典型案例"))
+            } else {
+                ("typical_removed", format!("不再作为 {month} 典型案例"))
+            };
+            let detail = json!({ "summary": summary, "month": month });
+            audit_in(
                 &tx,
-                &AuditEntry {
-                    actor: who.name,
-                    role: who.actor.as_str(),
-                    subject: &format!("case:{case_id}"),
-                    action: if typical {
-                        "typical_added"
-                    } else {
-                        "typical_removed"
-                    },
-                    detail: &json!({
-                        "summary": if typical {
-                            format!("选为 {month} 典型案例")
-                        } else {
-                            format!("不再作为 {month} 典型案例")
-                        },
-                        "month": month,
-                    })
-                    .to_string(),
-                },
+                who,
+                &format!("case:{case_id}"),
+                action,
+                &detail.to_string(),
             )?;
         }
         tx.commit()?;

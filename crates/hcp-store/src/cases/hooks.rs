@@ -6,7 +6,7 @@ use hcp_core::case::{Action, Actor, Case, DecisionOut, RefersTo};
 use rusqlite::{Transaction, params};
 use serde_json::json;
 
-use crate::audit::{AuditEntry, append_in};
+use crate::audit::{AuditEntry, append_in, audit_in};
 use crate::{Result, now_text, utc_text};
 
 use super::*;
@@ -327,15 +327,12 @@ pub(crate) fn open_finding_case(
         "from": null, "to": case.state.as_str(), "summary": summary,
         "evaluation_id": key, "hall_id": hall_id,
     });
-    append_in(
+    audit_in(
         tx,
-        &AuditEntry {
-            actor: who.name,
-            role: who.actor.as_str(),
-            subject: &format!("case:{case_id}"),
-            action: "finding_opened",
-            detail: &detail.to_string(),
-        },
+        who,
+        &format!("case:{case_id}"),
+        "finding_opened",
+        &detail.to_string(),
     )?;
     Ok(Some(case_id))
 }

@@ -6,6 +6,7 @@
 
 mod commands;
 mod hooks;
+mod model;
 mod outbox;
 mod queries;
 mod rules;
@@ -19,19 +20,17 @@ use sha2::{Digest, Sha256};
 
 use crate::{Result, StoreError, utc_text};
 
-pub use commands::CaseChange;
 #[cfg(test)]
 pub(crate) use commands::FLAG_OPEN_CASES_OF;
 use commands::write_transition;
 pub(crate) use hooks::{
     EvaluationChange, FollowUpRecord, on_evaluation, on_hall_record, open_finding_case,
 };
-use outbox::queue_decision;
-pub use outbox::{OutboxRow, OutboxSummary};
-pub use queries::{
-    AllowedAction, CaseDeadline, CaseDetail, CaseEvent, CaseFilter, CaseListRow, CasePage,
-    CaseStateCount, TypicalCase,
+pub use model::{
+    AllowedAction, CaseChange, CaseDeadline, CaseDetail, CaseEvent, CaseFilter, CaseListRow,
+    CasePage, CaseStateCount, OutboxRow, OutboxSummary, TypicalCase,
 };
+use outbox::queue_decision;
 pub use rules::CaseRules;
 pub(crate) use rules::load_rules;
 

@@ -5,59 +5,12 @@ use chrono::{DateTime, FixedOffset};
 use hcp_core::case::DecisionOut;
 use hcp_core::wire::{Decision, DecisionStatus};
 use rusqlite::{OptionalExtension, Transaction, params};
-use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{AuditEntry, append_in};
 use crate::{Result, Store, StoreError, now_text};
 
 use super::*;
-
-/// A decision for a hall and how its delivery stands.
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
-#[ts(export_to = "OutboxRow.ts")]
-pub struct OutboxRow {
-    /// Outbox position.
-    pub seq: i64,
-    /// The UUID the hall sees.
-    pub id: String,
-    /// 大厅编码.
-    pub hall_id: String,
-    /// The case, if any.
-    pub case_id: Option<i64>,
-    /// Decision kind.
-    pub kind: String,
-    /// pending | delivered | rejected.
-    pub state: String,
-    /// Sending attempts.
-    pub attempts: i64,
-    /// The last failure to deliver.
-    pub last_error: Option<String>,
-    /// The hall's reason for rejecting it.
-    pub reason: Option<String>,
-    /// Written (UTC).
-    pub created_at: String,
-    /// Delivered or rejected (UTC).
-    pub settled_at: Option<String>,
-}
-
-/// How one hall's decisions stand.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
-#[ts(export_to = "OutboxSummary.ts")]
-pub struct OutboxSummary {
-    /// 大厅编码.
-    pub hall_id: String,
-    /// 大厅名称 (none when the hall was removed).
-    pub hall_name: Option<String>,
-    /// Waiting to be delivered.
-    pub pending: i64,
-    /// Delivered (accepted or duplicate).
-    pub delivered: i64,
-    /// Rejected by the hall.
-    pub rejected: i64,
-    /// The last failure to deliver, while some are pending.
-    pub last_error: Option<String>,
-}
 
 pub(super) fn queue_decision(
     tx: &Transaction<'_>,

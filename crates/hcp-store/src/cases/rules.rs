@@ -7,7 +7,7 @@ use hcp_core::case::{Actor, Case, DeadlinePolicy};
 use rusqlite::{Transaction, params};
 use serde_json::json;
 
-use crate::audit::{AuditEntry, append_in};
+use crate::audit::audit_in;
 use crate::{Result, Store, StoreError};
 
 use super::*;
@@ -113,15 +113,12 @@ impl Store {
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             params![format!("{CALENDAR_PREFIX}{year}"), json],
         )?;
-        append_in(
+        audit_in(
             &tx,
-            &AuditEntry {
-                actor: who.name,
-                role: who.actor.as_str(),
-                subject: "calendar",
-                action: "calendar_imported",
-                detail: &json!({ "year": year, "sha256": sha256_hex(json) }).to_string(),
-            },
+            who,
+            "calendar",
+            "calendar_imported",
+            &json!({ "year": year, "sha256": sha256_hex(json) }).to_string(),
         )?;
         recompute_deadlines(&tx)?;
         tx.commit()?;
@@ -153,17 +150,14 @@ impl Store {
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             params![key, value],
         )?;
-        append_in(
+        audit_in(
             &tx,
-            &AuditEntry {
-                actor: who.name,
-                role: who.actor.as_str(),
-                subject: hall_id
-                    .map_or("policy:default".to_string(), |h| format!("policy:{h}"))
-                    .as_str(),
-                action: "deadline_policy_set",
-                detail: &value,
-            },
+            who,
+            hall_id
+                .map_or("policy:default".to_string(), |h| format!("policy:{h}"))
+                .as_str(),
+            "deadline_policy_set",
+            &value,
         )?;
         recompute_deadlines(&tx)?;
         tx.commit()?;

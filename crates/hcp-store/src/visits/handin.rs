@@ -19,20 +19,6 @@ use super::*;
 /// The hand-in bundle format this build writes and reads (see [`crate::bundle`]).
 pub(super) const BUNDLE_FORMAT: &str = "hcpv/1";
 
-/// What an import did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
-#[ts(export_to = "ImportOutcome.ts")]
-pub struct ImportOutcome {
-    /// The visit.
-    pub visit_id: String,
-    /// Its revision.
-    pub rev: i64,
-    /// `new`, `replaced` (a newer revision) or `unchanged` (already had it).
-    pub status: String,
-    /// Photos added to the store.
-    pub photos_added: u32,
-}
-
 /// The bundle's visit document.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct BundleVisit {
@@ -89,17 +75,7 @@ impl Store {
                 "SELECT state, rev, hall_id, template_version, shopper, fields, submitted_at
                  FROM visits WHERE visit_id = ?1",
                 [visit_id],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                    ))
-                },
+                |r| r.try_into(),
             )
             .optional()?
             .ok_or_else(|| refused(format!("没有编号为 {visit_id} 的暗访记录")))?;

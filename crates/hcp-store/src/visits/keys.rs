@@ -7,29 +7,14 @@ use std::path::PathBuf;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use hcp_core::case::Actor;
 use rusqlite::params;
-use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::audit::{AuditEntry, append_in};
+use crate::audit::audit_in;
 use crate::cases::Who;
 use crate::{Result, Store, StoreError, now_text};
 
 use super::*;
-
-/// An installation's signing key as others see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
-#[ts(export_to = "KeyInfo.ts")]
-pub struct KeyInfo {
-    /// Short fingerprint, e.g. `3F2A-91C0-77DE-0B14`.
-    pub fingerprint: String,
-    /// The public key (hex), to hand to an officer.
-    pub public_key: String,
-    /// Who it belongs to (for trusted keys).
-    pub name: String,
-    /// When its trust was revoked (UTC); its bundles are refused from then on.
-    pub revoked_at: Option<String>,
-}
 
 /// `3F2A-91C0-77DE-0B14`: the first 8 bytes of sha256(public key).
 pub fn fingerprint(public_key: &[u8]) -> String {
@@ -134,16 +119,7 @@ impl Store {
                 trusted_at = excluded.trusted_at, revoked_at = NULL, revoked_by = NULL",
             params![info.public_key, info.fingerprint, info.name, now_text()],
         )?;
-        append_in(
-            &tx,
-            &AuditEntry {
-                actor: who.name,
-                role: who.actor.as_str(),
-                subject: "keys",
-                action: "key_trusted",
-                detail: &json!({"fingerprint": info.fingerprint, "public_key": info.public_key, "name": info.name}).to_string(),
-            },
-        )?;
+        audit_in(&tx, who, "keys", "key_trusted", &json!({"fingerprint": info.fingerprint, "public_key": info.public_key, "name": info.name}).to_string())?;
         tx.commit()?;
         Ok(info)
     }
@@ -182,16 +158,7 @@ impl Store {
             "UPDATE trusted_keys SET revoked_at = ?2, revoked_by = ?3 WHERE public_key = ?1",
             params![key.public_key, now, who.name],
         )?;
-        append_in(
-            &tx,
-            &AuditEntry {
-                actor: who.name,
-                role: who.actor.as_str(),
-                subject: "keys",
-                action: "key_revoked",
-                detail: &json!({"fingerprint": key.fingerprint, "public_key": key.public_key, "name": key.name}).to_string(),
-            },
-        )?;
+        audit_in(&tx, who, "keys", "key_revoked", &json!({"fingerprint": key.fingerprint, "public_key": key.public_key, "name": key.name}).to_string())?;
         tx.commit()?;
         Ok(KeyInfo {
             revoked_at: Some(now),

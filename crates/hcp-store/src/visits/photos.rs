@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use hcp_core::visit::VisitAction;
 use rusqlite::{Transaction, params};
-use serde::{Deserialize, Serialize};
 
 use crate::bundle::sha256_hex;
 use crate::cases::Who;
@@ -15,20 +14,6 @@ use super::*;
 
 /// A photo larger than this is refused (a phone photo is a few MB).
 pub const MAX_PHOTO_BYTES: usize = crate::bundle::MAX_FILE_BYTES as usize;
-
-/// A photo on an item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
-#[ts(export_to = "VisitPhoto.ts")]
-pub struct VisitPhoto {
-    /// Content address.
-    pub sha256: String,
-    /// The file's name when attached.
-    pub file_name: String,
-    /// EXIF DateTimeOriginal, as written in the photo, when present.
-    pub exif_time: Option<String>,
-    /// Size in bytes.
-    pub size: i64,
-}
 
 /// EXIF DateTimeOriginal (or DateTime) of a photo, as written in it.
 pub(super) fn exif_time(bytes: &[u8]) -> Option<String> {
