@@ -6,6 +6,7 @@ mod bench_queries;
 mod cases;
 mod demo;
 mod export;
+mod hub;
 mod import;
 mod progress;
 mod report;
@@ -100,6 +101,11 @@ enum Cmd {
         /// 每项重复次数（取中位数）
         #[arg(long, default_value_t = 15)]
         runs: usize,
+    },
+    /// 团队服务器（PostgreSQL）：初始化、运行、账号、审计
+    Hub {
+        #[command(subcommand)]
+        cmd: hub::HubCmd,
     },
     /// 本机用户与身份
     User {
@@ -399,6 +405,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Cmd::Visit { cmd } => visits::visit(&db_path(cli.db, "hcp.db")?, cmd),
         Cmd::Keys { cmd } => visits::keys(&db_path(cli.db, "hcp.db")?, cmd),
         Cmd::User { cmd } => cases::user(&db_path(cli.db, "hcp.db")?, cmd),
+        Cmd::Hub { cmd } => hub::run(cmd),
         Cmd::Cases {
             cmd: CasesCmd::List(a),
         } => cases::list(&db_path(cli.db, "hcp.db")?, a),

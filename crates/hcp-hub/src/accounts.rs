@@ -1,0 +1,436 @@
+//! Accounts and sessions. Passwords are kept as argon2id hashes; a login returns
+//! a random token of which only the SHA-256 is stored; sessions expire and can be
+//! revoked; failed logins in a row lock the name for a while and are audited.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::{DateTime, Duration, Utc};
+use hcp_core::Role;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::audit::{Entry, append};
+use crate::{Hub, HubError, Result};
+
+/// How long a session lasts.
+pub const SESSION_HOURS: i64 = 12;
+/// After this many failed logins in a row a name is locked for
+/// [`LOCK_MINUTES`].
+pub const LOGIN_LOCK_AFTER: i32 = 5;
+/// How long the lock lasts.
+const LOCK_MINUTES: i64 = 15;
+/// Passwords shorter than this are refused.
+const MIN_PASSWORD: usize = 8;
+/// Or longer than this (argon2 of a megabyte is a denial of service).
+const MAX_PASSWORD: usize = 256;
+
+/// What an account may do on the hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountRole {
+    /// A person's role on cases, visits and reports.
+    Person(Role),
+    /// 管理员: accounts, halls and policies; no case work.
+    Admin,
+}
+
+impl AccountRole {
+    /// The storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountRole::Person(r) => r.as_str(),
+            AccountRole::Admin => "admin",
+        }
+    }
+
+    /// 中文名.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            AccountRole::Person(r) => r.label_zh(),
+            AccountRole::Admin => "管理员",
+        }
+    }
+
+    /// Reads a stored or typed role name.
+    pub fn parse(s: &str) -> Result<AccountRole> {
+        if s == "admin" {
+            return Ok(AccountRole::Admin);
+        }
+        s.parse::<Role>().map(AccountRole::Person).map_err(|_| {
+            HubError::Invalid(format!(
+                "身份 “{s}” 无效：应为 officer（效能督查员）、director（大厅负责人）、shopper（暗访员）或 admin（管理员）"
+            ))
+        })
+    }
+}
+
+/// An account as others see it (never its password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    /// 登录名 (also the name in the audit log and in decisions).
+    pub name: String,
+    /// Its role.
+    pub role: &'static str,
+    /// A director's hall.
+    pub hall_id: Option<String>,
+    /// Whether it may sign in.
+    pub disabled: bool,
+}
+
+/// A signed-in session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Session {
+    /// The bearer token: shown once, to the client that logged in.
+    pub token: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Who.
+    pub account: Account,
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    getrandom::fill(&mut b).expect("the operating system's random generator");
+    hex::encode(b)
+}
+
+fn check_name(name: &str) -> Result<()> {
+    let n = name.chars().count();
+    if n == 0 || n > 32 || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(HubError::Invalid(
+            "登录名须为 1–32 个字符，不含空格或控制字符".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn hash_password(password: &str) -> Result<String> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD || password.len() > MAX_PASSWORD {
+        return Err(HubError::Invalid(format!(
+            "密码须为 {MIN_PASSWORD}–{MAX_PASSWORD} 个字符"
+        )));
+    }
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).expect("the operating system's random generator");
+    let salt = SaltString::encode_b64(&salt)
+        .map_err(|e| HubError::Invalid(format!("无法生成密码盐：{e}")))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| HubError::Invalid(format!("无法计算密码摘要：{e}")))
+}
+
+fn password_matches(password: &str, stored: &str) -> bool {
+    password.len() <= MAX_PASSWORD
+        && PasswordHash::new(stored).is_ok_and(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+}
+
+fn account_of(row: &tokio_postgres::Row) -> Result<Account> {
+    let role: String = row.get("role");
+    Ok(Account {
+        name: row.get("name"),
+        role: AccountRole::parse(&role)?.as_str(),
+        hall_id: row.get("hall_id"),
+        disabled: row.get("disabled"),
+    })
+}
+
+/// Who performs an administrative change (the CLI on the hub's machine acts as
+/// the operating-system user).
+#[derive(Debug, Clone, Copy)]
+pub struct Operator<'a> {
+    /// Their name in the audit log.
+    pub name: &'a str,
+    /// Their role in the audit log.
+    pub role: &'a str,
+}
+
+impl Hub {
+    /// Adds an account (audited).
+    pub async fn add_user(
+        &self,
+        name: &str,
+        role: AccountRole,
+        hall_id: Option<&str>,
+        password: &str,
+        by: Operator<'_>,
+    ) -> Result<Account> {
+        check_name(name)?;
+        let hall_id = match (role, hall_id.map(str::trim).filter(|h| !h.is_empty())) {
+            (AccountRole::Person(Role::Director), None) => {
+                return Err(HubError::Invalid(
+                    "大厅负责人账号须指定所在大厅（--hall）".into(),
+                ));
+            }
+            (AccountRole::Person(Role::Director), Some(h)) => {
+                hcp_core::ident::check_hall_id(h).map_err(|e| HubError::Invalid(e.to_string()))?;
+                Some(h.to_owned())
+            }
+            _ => None,
+        };
+        let hash = hash_password(password)?;
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await?;
+        let inserted = tx
+            .execute(
+                "INSERT INTO hub_accounts (name, role, hall_id, password_hash)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
+                &[&name, &role.as_str(), &hall_id, &hash],
+            )
+            .await?;
+        if inserted == 0 {
+            return Err(HubError::Invalid(format!("账号 “{name}” 已存在")));
+        }
+        let detail = serde_json::json!({ "role": role.as_str(), "hall_id": hall_id }).to_string();
+        append(
+            &tx,
+            &Entry {
+                actor: by.name,
+                role: by.role,
+                subject: &format!("account:{name}"),
+                action: "account_added",
+                detail: &detail,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Account {
+            name: name.to_owned(),
+            role: role.as_str(),
+            hall_id,
+            disabled: false,
+        })
+    }
+
+    /// Every account, by name.
+    pub async fn users(&self) -> Result<Vec<Account>> {
+        let c = self.conn().await?;
+        c.query(
+            "SELECT name, role, hall_id, disabled FROM hub_accounts ORDER BY name",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(account_of)
+        .collect()
+    }
+
+    /// Disables an account and revokes its sessions (audited).
+    pub async fn disable_user(&self, name: &str, by: Operator<'_>) -> Result<()> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await?;
+        let n = tx
+            .execute(
+                "UPDATE hub_accounts SET disabled = TRUE WHERE name = $1",
+                &[&name],
+            )
+            .await?;
+        if n == 0 {
+            return Err(HubError::UnknownAccount(name.to_owned()));
+        }
+        tx.execute(
+            "UPDATE hub_sessions SET revoked_at = now() WHERE account = $1 AND revoked_at IS NULL",
+            &[&name],
+        )
+        .await?;
+        append(
+            &tx,
+            &Entry {
+                actor: by.name,
+                role: by.role,
+                subject: &format!("account:{name}"),
+                action: "account_disabled",
+                detail: "{}",
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets a new password, re-enables nothing, revokes the sessions (audited).
+    pub async fn reset_password(&self, name: &str, password: &str, by: Operator<'_>) -> Result<()> {
+        let hash = hash_password(password)?;
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await?;
+        let n = tx
+            .execute(
+                "UPDATE hub_accounts SET password_hash = $2 WHERE name = $1",
+                &[&name, &hash],
+            )
+            .await?;
+        if n == 0 {
+            return Err(HubError::UnknownAccount(name.to_owned()));
+        }
+        tx.execute(
+            "UPDATE hub_sessions SET revoked_at = now() WHERE account = $1 AND revoked_at IS NULL",
+            &[&name],
+        )
+        .await?;
+        tx.execute(
+            "DELETE FROM hub_login_failures WHERE account = $1",
+            &[&name],
+        )
+        .await?;
+        append(
+            &tx,
+            &Entry {
+                actor: by.name,
+                role: by.role,
+                subject: &format!("account:{name}"),
+                action: "password_reset",
+                detail: "{}",
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Signs in: a new session, or [`HubError::BadLogin`] (the same answer for an
+    /// unknown name, a wrong password and a disabled account). After
+    /// [`LOGIN_LOCK_AFTER`] failures in a row the name is locked for a while;
+    /// every failure is audited (never the password).
+    pub async fn login(&self, name: &str, password: &str) -> Result<Session> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await?;
+        let failures = tx
+            .query_opt(
+                "SELECT failures, last_at FROM hub_login_failures WHERE account = $1 FOR UPDATE",
+                &[&name],
+            )
+            .await?
+            .map(|r| (r.get::<_, i32>(0), r.get::<_, DateTime<Utc>>(1)));
+        let now = Utc::now();
+        if let Some((n, last)) = failures
+            && n >= LOGIN_LOCK_AFTER
+            && now - last < Duration::minutes(LOCK_MINUTES)
+        {
+            let left = (Duration::minutes(LOCK_MINUTES) - (now - last)).num_minutes() + 1;
+            return Err(HubError::TooManyAttempts(left));
+        }
+        let row = tx
+            .query_opt(
+                "SELECT name, role, hall_id, disabled, password_hash FROM hub_accounts WHERE name = $1",
+                &[&name],
+            )
+            .await?;
+        let ok = row.as_ref().is_some_and(|r| {
+            !r.get::<_, bool>("disabled")
+                && password_matches(password, &r.get::<_, String>("password_hash"))
+        });
+        let Some(row) = row.filter(|_| ok) else {
+            tx.execute(
+                "INSERT INTO hub_login_failures (account, failures, last_at) VALUES ($1, 1, now())
+                 ON CONFLICT (account) DO UPDATE SET failures = hub_login_failures.failures + 1,
+                    last_at = now()",
+                &[&name],
+            )
+            .await?;
+            append(
+                &tx,
+                &Entry {
+                    actor: name,
+                    role: "unknown",
+                    subject: &format!("account:{name}"),
+                    action: "login_failed",
+                    detail: "{}",
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            // A failed guess costs the guesser time, not the hub's CPU.
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            return Err(HubError::BadLogin);
+        };
+        let account = account_of(&row)?;
+        let token = random_hex(32);
+        let expires_at = now + Duration::hours(SESSION_HOURS);
+        tx.execute(
+            "INSERT INTO hub_sessions (token_hash, account, expires_at) VALUES ($1, $2, $3)",
+            &[&token_hash(&token), &account.name, &expires_at],
+        )
+        .await?;
+        tx.execute(
+            "DELETE FROM hub_login_failures WHERE account = $1",
+            &[&name],
+        )
+        .await?;
+        append(
+            &tx,
+            &Entry {
+                actor: &account.name,
+                role: account.role,
+                subject: &format!("account:{}", account.name),
+                action: "login",
+                detail: "{}",
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Session {
+            token,
+            expires_at,
+            account,
+        })
+    }
+
+    /// The account of a live session, or [`HubError::NoSession`].
+    pub async fn session(&self, token: &str) -> Result<Account> {
+        if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(HubError::NoSession);
+        }
+        let c = self.conn().await?;
+        let row = c
+            .query_opt(
+                "SELECT a.name, a.role, a.hall_id, a.disabled FROM hub_sessions s
+                 JOIN hub_accounts a ON a.name = s.account
+                 WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
+                   AND NOT a.disabled",
+                &[&token_hash(token)],
+            )
+            .await?;
+        match row {
+            Some(r) => account_of(&r),
+            None => Err(HubError::NoSession),
+        }
+    }
+
+    /// Ends a session (audited). Ending one that is gone is not an error.
+    pub async fn logout(&self, token: &str) -> Result<()> {
+        let account = match self.session(token).await {
+            Ok(a) => a,
+            Err(HubError::NoSession) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await?;
+        tx.execute(
+            "UPDATE hub_sessions SET revoked_at = now() WHERE token_hash = $1",
+            &[&token_hash(token)],
+        )
+        .await?;
+        append(
+            &tx,
+            &Entry {
+                actor: &account.name,
+                role: account.role,
+                subject: &format!("account:{}", account.name),
+                action: "logout",
+                detail: "{}",
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

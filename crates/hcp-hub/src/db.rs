@@ -1,0 +1,173 @@
+//! The connection to PostgreSQL and the schema's migrations.
+
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
+use tokio_postgres::{Client, NoTls};
+
+use crate::{HubError, Result};
+
+/// The migrations, in order; `hub_schema.version` counts the applied ones.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_accounts.sql")];
+
+/// The newest schema this build knows.
+pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
+
+/// At most this many idle connections are kept.
+const MAX_IDLE: usize = 8;
+
+/// The hub's database: a PostgreSQL URL (or key=value string) and a few open
+/// connections reused between requests.
+#[derive(Clone)]
+pub struct Hub {
+    url: Arc<str>,
+    idle: Arc<Mutex<Vec<Client>>>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password: never printed.
+        f.debug_struct("Hub").finish_non_exhaustive()
+    }
+}
+
+/// A connection borrowed from the hub; handed back when dropped unless broken.
+pub(crate) struct Conn {
+    client: Option<Client>,
+    idle: Arc<Mutex<Vec<Client>>>,
+}
+
+impl std::ops::Deref for Conn {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.client.as_ref().expect("a connection until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.client.as_mut().expect("a connection until dropped")
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(c) = self.client.take()
+            && !c.is_closed()
+            && let Ok(mut idle) = self.idle.try_lock()
+            && idle.len() < MAX_IDLE
+        {
+            idle.push(c);
+        }
+    }
+}
+
+async fn connect(url: &str) -> Result<Client> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "hub database connection ended");
+        }
+    });
+    Ok(client)
+}
+
+impl Hub {
+    /// Opens the hub on an initialised database (see [`Hub::init`]).
+    pub async fn open(url: &str) -> Result<Hub> {
+        let hub = Hub {
+            url: url.into(),
+            idle: Arc::new(Mutex::new(vec![])),
+        };
+        let c = hub.conn().await?;
+        let exists: bool = c
+            .query_one("SELECT to_regclass('hub_schema') IS NOT NULL", &[])
+            .await?
+            .get(0);
+        if !exists {
+            return Err(HubError::NotInitialised);
+        }
+        let found: i32 = c
+            .query_one("SELECT version FROM hub_schema", &[])
+            .await?
+            .get(0);
+        if found > SCHEMA_VERSION {
+            return Err(HubError::NewerSchema {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if found < SCHEMA_VERSION {
+            return Err(HubError::Invalid(format!(
+                "团队服务器数据库版本为 {found}，需要 {SCHEMA_VERSION}：请先运行 hcp hub init --pg … 升级"
+            )));
+        }
+        drop(c);
+        Ok(hub)
+    }
+
+    /// Creates or upgrades the schema; returns the version before. Safe to run
+    /// again, and from two processes at once (the second waits, then finds
+    /// nothing to do).
+    pub async fn init(url: &str) -> Result<i32> {
+        let mut c = connect(url).await?;
+        // Two processes creating it at once: PostgreSQL may answer the loser with a
+        // unique or duplicate-table error although the table now exists.
+        if let Err(e) = c
+            .batch_execute("CREATE TABLE IF NOT EXISTS hub_schema (version INTEGER NOT NULL)")
+            .await
+        {
+            use tokio_postgres::error::SqlState;
+            let raced = e.code().is_some_and(|c| {
+                [
+                    SqlState::UNIQUE_VIOLATION,
+                    SqlState::DUPLICATE_TABLE,
+                    SqlState::DUPLICATE_OBJECT,
+                ]
+                .contains(c)
+            });
+            if !raced {
+                return Err(e.into());
+            }
+        }
+        let tx = c.transaction().await?;
+        tx.batch_execute("LOCK TABLE hub_schema IN EXCLUSIVE MODE")
+            .await?;
+        let row = tx.query_opt("SELECT version FROM hub_schema", &[]).await?;
+        let before: i32 = match row {
+            Some(r) => r.get(0),
+            None => {
+                tx.execute("INSERT INTO hub_schema (version) VALUES (0)", &[])
+                    .await?;
+                0
+            }
+        };
+        if before > SCHEMA_VERSION {
+            return Err(HubError::NewerSchema {
+                found: before,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(before as usize) {
+            tx.batch_execute(sql).await?;
+            tx.execute("UPDATE hub_schema SET version = $1", &[&(i as i32 + 1)])
+                .await?;
+            tracing::info!(version = i + 1, "applied hub migration");
+        }
+        tx.commit().await?;
+        Ok(before)
+    }
+
+    /// A connection: an idle one, or a new one.
+    pub(crate) async fn conn(&self) -> Result<Conn> {
+        let idle = self.idle.lock().await.pop();
+        let client = match idle {
+            Some(c) if !c.is_closed() => c,
+            _ => connect(&self.url).await?,
+        };
+        Ok(Conn {
+            client: Some(client),
+            idle: self.idle.clone(),
+        })
+    }
+}

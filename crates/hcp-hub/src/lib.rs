@@ -1,0 +1,56 @@
+//! The office hub: the shared truth of a supervision office on PostgreSQL.
+//!
+//! This first part holds who may use the hub: accounts (argon2id passwords),
+//! sessions (random tokens, only their hash stored, expiring and revocable),
+//! failed logins slowed down, and an audit log chained by hash. The schema is
+//! created by numbered migrations in one transaction each, so two hub processes
+//! starting at once on one database cannot both apply one. Everything is plain
+//! SQL with bound parameters.
+
+mod accounts;
+mod audit;
+mod db;
+pub mod server;
+
+pub use accounts::{Account, AccountRole, LOGIN_LOCK_AFTER, Operator, SESSION_HOURS, Session};
+pub use audit::{AuditCheck, verify_audit};
+pub use db::{Hub, SCHEMA_VERSION};
+
+/// Errors of the hub, each with a zh-CN message for people.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// PostgreSQL said no (or could not be reached).
+    #[error("团队服务器数据库错误：{0}")]
+    Db(#[from] tokio_postgres::Error),
+    /// The database was set up by a newer hub.
+    #[error(
+        "团队服务器数据库由更新版本的督查台创建（版本 {found}，本程序支持到 {supported}），请升级后再使用"
+    )]
+    NewerSchema {
+        /// The database's version.
+        found: i32,
+        /// The newest this build knows.
+        supported: i32,
+    },
+    /// The database has no hub schema yet.
+    #[error("团队服务器数据库尚未初始化：请先运行 hcp hub init --pg …")]
+    NotInitialised,
+    /// Bad input from an administrator or a client.
+    #[error("{0}")]
+    Invalid(String),
+    /// Wrong name or password, or an account that may not sign in.
+    #[error("用户名或密码错误")]
+    BadLogin,
+    /// Too many failed logins in a row.
+    #[error("登录失败次数过多，请 {0} 分钟后再试")]
+    TooManyAttempts(i64),
+    /// No valid session: missing, unknown, expired or revoked.
+    #[error("登录已过期或已退出，请重新登录")]
+    NoSession,
+    /// No such account.
+    #[error("没有名为 “{0}” 的账号")]
+    UnknownAccount(String),
+}
+
+/// Results of the hub.
+pub type Result<T> = std::result::Result<T, HubError>;

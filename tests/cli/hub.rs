@@ -1,0 +1,159 @@
+//! `hcp hub …` as an office's administrator uses it, on a real PostgreSQL cluster:
+//! init (twice), accounts from password files, the list, `serve` printing its URL,
+//! a sign-in over HTTP, the audit chain verified.
+
+#[path = "../support/pg.rs"]
+mod pg;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+fn hub(pg_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hcp"))
+        .arg("hub")
+        .args(args)
+        .env("HCP_HUB_PG", pg_url)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_sets_up_the_hub_and_an_officer_signs_in() {
+    let cluster = pg::PgCluster::start();
+    let url = cluster.database("cli").await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // Before init every command says what to run.
+    let out = hub(&url, &["user", "list"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("hcp hub init"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = hub(&url, &["init"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("升级到"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = hub(&url, &["init"]);
+    assert!(
+        text(&out.stdout).contains("已是最新"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let pw = dir.path().join("pw.txt");
+    std::fs::write(&pw, "correct horse 1\n").unwrap();
+    let pw = pw.to_str().unwrap();
+    let out = hub(
+        &url,
+        &[
+            "user",
+            "add",
+            "陈静",
+            "--role",
+            "officer",
+            "--password-file",
+            pw,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("效能督查员"));
+    // A director without a hall, and a role that does not exist: clear refusals.
+    let out = hub(
+        &url,
+        &[
+            "user",
+            "add",
+            "王主任",
+            "--role",
+            "director",
+            "--password-file",
+            pw,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--hall"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = hub(
+        &url,
+        &["user", "add", "x", "--role", "root", "--password-file", pw],
+    );
+    assert!(
+        text(&out.stderr).contains("身份 “root” 无效"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = hub(
+        &url,
+        &[
+            "user",
+            "add",
+            "王主任",
+            "--role",
+            "director",
+            "--hall",
+            "340825-ZWFW",
+            "--password-file",
+            pw,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let list = text(&hub(&url, &["user", "list"]).stdout);
+    assert!(list.contains("陈静\t效能督查员\t—\t正常"), "{list}");
+    assert!(
+        list.contains("王主任\t大厅负责人\t340825-ZWFW\t正常"),
+        "{list}"
+    );
+
+    // `serve` prints its URL once it listens; the officer signs in over HTTP.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hcp"))
+        .args(["hub", "serve", "--addr", "127.0.0.1:0"])
+        .env("HCP_HUB_PG", &url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("HCP_HUB_URL=")
+        .expect(&line)
+        .to_owned();
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{base}v1/login"))
+        .json(&serde_json::json!({"name": "陈静", "password": "correct horse 1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let s: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(s["account"]["name"], "陈静");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // The connection string never shows in what the commands print.
+    let out = hub(&url, &["audit", "verify"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("审计日志完整"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!text(&out.stdout).contains("dbname"));
+}
