@@ -8,26 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hcp_core::wire::{Decision, HallProfile};
 use serde::{Deserialize, Serialize};
 
+pub use crate::change::NewChange;
 use crate::generate::GeneratedHall;
-
-/// A change to append: its kind and its data as JSON text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewChange {
-    /// evaluation | appeal | rectification | profile | anything (tests add odd kinds).
-    pub kind: String,
-    /// The record, JSON text.
-    pub data: String,
-}
-
-impl NewChange {
-    /// A change from a typed record.
-    pub fn new<T: Serialize>(kind: &str, data: &T) -> Self {
-        Self {
-            kind: kind.to_string(),
-            data: serde_json::to_string(data).expect("wire types always serialise"),
-        }
-    }
-}
 
 /// The hall as the server keeps it.
 pub struct HallState {

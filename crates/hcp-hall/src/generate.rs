@@ -8,7 +8,7 @@ use hcp_core::wire::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::feed::NewChange;
+use crate::change::NewChange;
 
 /// SplitMix64: tiny, fast, and stable forever (unlike a crate's default RNG).
 #[derive(Debug, Clone)]

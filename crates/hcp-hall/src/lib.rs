@@ -5,6 +5,7 @@
 //! switches for tests, and generates deterministic synthetic halls. Used by the
 //! demo, the tests and the benchmarks.
 
+mod change;
 pub mod feed;
 pub mod generate;
 pub mod server;
