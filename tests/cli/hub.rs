@@ -1,5 +1,6 @@
 //! `hcp hub …` as an office's administrator uses it, on a real PostgreSQL cluster:
-//! init (twice), accounts from password files, the list, `serve` printing its URL,
+//! init (twice), accounts from password files, the list, a hall registered with
+//! its token from a file, `serve` printing its URL,
 //! a sign-in over HTTP, the audit chain verified.
 
 #[path = "../support/pg.rs"]
@@ -116,6 +117,32 @@ async fn an_administrator_sets_up_the_hub_and_an_officer_signs_in() {
         list.contains("王主任\t大厅负责人\t340825-ZWFW\t正常"),
         "{list}"
     );
+
+    // A hall registered on the hub with its token from a file; listed without it.
+    let hall = hcp_hall::serve_fixture(41, 1, 50, "admin").await;
+    let id = hall.state.hall_ids()[0].clone();
+    let token = hall.token(&id).unwrap();
+    let tf = dir.path().join("hall-token.txt");
+    std::fs::write(&tf, format!("{token}\n")).unwrap();
+    let out = hub(
+        &url,
+        &[
+            "hall",
+            "add",
+            &hall.base_url(&id),
+            "--token-file",
+            tf.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("已添加大厅"),
+        "{}",
+        text(&out.stdout)
+    );
+    let list = text(&hub(&url, &["hall", "list"]).stdout);
+    assert!(list.contains(&id), "{list}");
+    assert!(!list.contains(&token), "{list}");
 
     // `serve` prints its URL once it listens; the officer signs in over HTTP.
     let mut child = Command::new(env!("CARGO_BIN_EXE_hcp"))

@@ -39,6 +39,11 @@ pub enum HubCmd {
         #[command(subcommand)]
         cmd: HubUserCmd,
     },
+    /// 团队服务器同步的大厅（令牌只保存在团队服务器上）
+    Hall {
+        #[command(subcommand)]
+        cmd: HubHallCmd,
+    },
     /// 审计日志
     Audit {
         #[command(subcommand)]
@@ -89,6 +94,28 @@ pub enum HubUserCmd {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum HubHallCmd {
+    /// 添加（或更新）大厅：团队服务器先用令牌向大厅确认其身份
+    Add {
+        #[command(flatten)]
+        pg: PgArg,
+        /// 大厅服务地址
+        url: String,
+        /// 存放大厅令牌的文件（第一行）
+        #[arg(long)]
+        token_file: PathBuf,
+        /// 额外信任的 CA 证书（PEM）
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+    },
+    /// 列出大厅（不显示令牌）
+    List {
+        #[command(flatten)]
+        pg: PgArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum HubAuditCmd {
     /// 校验审计日志的哈希链
     Verify {
@@ -101,21 +128,59 @@ fn err(e: hcp_hub::HubError) -> CliError {
     CliError::Msg(e.to_string())
 }
 
-/// The first line of a password file, capped (a password file is small).
-fn read_password(path: &Path) -> Result<String, CliError> {
+/// The first line of a secret file (a password, a token), capped: such a file is
+/// small. `what` names it in messages.
+fn read_secret(path: &Path, what: &str) -> Result<String, CliError> {
     let meta = std::fs::metadata(path)
-        .map_err(|e| CliError::Msg(format!("无法读取密码文件 {}：{e}", path.display())))?;
+        .map_err(|e| CliError::Msg(format!("无法读取{what}文件 {}：{e}", path.display())))?;
     if meta.len() > 4096 {
-        return Err(CliError::Msg(format!("密码文件 {} 过大", path.display())));
+        return Err(CliError::Msg(format!("{what}文件 {} 过大", path.display())));
     }
     let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::Msg(format!("无法读取密码文件 {}：{e}", path.display())))?;
+        .map_err(|e| CliError::Msg(format!("无法读取{what}文件 {}：{e}", path.display())))?;
     Ok(text
         .lines()
         .next()
         .unwrap_or("")
         .trim_end_matches('\r')
         .to_owned())
+}
+
+/// A password: the first line as it is (spaces may belong to it).
+fn read_password(path: &Path) -> Result<String, CliError> {
+    read_secret(path, "密码")
+}
+
+async fn hall(cmd: HubHallCmd, by: Operator<'_>) -> Result<(), CliError> {
+    match cmd {
+        HubHallCmd::Add {
+            pg,
+            url,
+            token_file,
+            ca_file,
+        } => {
+            let token = read_secret(&token_file, "令牌")?.trim().to_owned();
+            let hub = Hub::open(&pg.pg).await.map_err(err)?;
+            let (h, new) = hub
+                .add_hall(&url, &token, ca_file.as_deref(), by)
+                .await
+                .map_err(err)?;
+            let verb = if new {
+                "已添加大厅"
+            } else {
+                "已更新大厅"
+            };
+            println!("{verb} {}（{}）", h.name, h.hall_id);
+        }
+        HubHallCmd::List { pg } => {
+            let hub = Hub::open(&pg.pg).await.map_err(err)?;
+            println!("大厅编码\t名称\t地址");
+            for h in hub.halls().await.map_err(err)? {
+                println!("{}\t{}\t{}", h.hall_id, h.name, h.base_url);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The operating-system account runs the hub's administration.
@@ -158,6 +223,7 @@ pub fn run(cmd: HubCmd) -> Result<ExitCode, CliError> {
                 }
             }
             HubCmd::User { cmd } => user(cmd, by).await?,
+            HubCmd::Hall { cmd } => hall(cmd, by).await?,
             HubCmd::Audit {
                 cmd: HubAuditCmd::Verify { pg },
             } => {

@@ -8,7 +8,10 @@ use tokio_postgres::{Client, NoTls};
 use crate::{HubError, Result};
 
 /// The migrations, in order; `hub_schema.version` counts the applied ones.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_accounts.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_accounts.sql"),
+    include_str!("../migrations/0002_halls.sql"),
+];
 
 /// The newest schema this build knows.
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;

@@ -1,6 +1,6 @@
 //! The office hub: the shared truth of a supervision office on PostgreSQL.
 //!
-//! This first part holds who may use the hub: accounts (argon2id passwords),
+//! So far it holds who may use the hub and which halls it syncs: accounts (argon2id passwords),
 //! sessions (random tokens, only their hash stored, expiring and revocable),
 //! failed logins slowed down, and an audit log chained by hash. The schema is
 //! created by numbered migrations in one transaction each, so two hub processes
@@ -10,11 +10,13 @@
 mod accounts;
 mod audit;
 mod db;
+mod halls;
 pub mod server;
 
 pub use accounts::{Account, AccountRole, LOGIN_LOCK_AFTER, Operator, SESSION_HOURS, Session};
 pub use audit::{AuditCheck, verify_audit};
 pub use db::{Hub, SCHEMA_VERSION};
+pub use halls::HubHall;
 
 /// Errors of the hub, each with a zh-CN message for people.
 #[derive(Debug, thiserror::Error)]
