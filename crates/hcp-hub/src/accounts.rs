@@ -144,6 +144,33 @@ fn account_of(row: &tokio_postgres::Row) -> Result<Account> {
     })
 }
 
+/// Ends every live session of `name` and audits `action` by `by`, inside `tx`:
+/// what disabling an account and resetting its password both do.
+async fn end_sessions(
+    tx: &tokio_postgres::Transaction<'_>,
+    name: &str,
+    action: &str,
+    by: Operator<'_>,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE hub_sessions SET revoked_at = now() WHERE account = $1 AND revoked_at IS NULL",
+        &[&name],
+    )
+    .await?;
+    append(
+        tx,
+        &Entry {
+            actor: by.name,
+            role: by.role,
+            subject: &format!("account:{name}"),
+            action,
+            detail: "{}",
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// Who performs an administrative change (the CLI on the hub's machine acts as
 /// the operating-system user).
 #[derive(Debug, Clone, Copy)]
@@ -237,22 +264,7 @@ impl Hub {
         if n == 0 {
             return Err(HubError::UnknownAccount(name.to_owned()));
         }
-        tx.execute(
-            "UPDATE hub_sessions SET revoked_at = now() WHERE account = $1 AND revoked_at IS NULL",
-            &[&name],
-        )
-        .await?;
-        append(
-            &tx,
-            &Entry {
-                actor: by.name,
-                role: by.role,
-                subject: &format!("account:{name}"),
-                action: "account_disabled",
-                detail: "{}",
-            },
-        )
-        .await?;
+        end_sessions(&tx, name, "account_disabled", by).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -272,26 +284,11 @@ impl Hub {
             return Err(HubError::UnknownAccount(name.to_owned()));
         }
         tx.execute(
-            "UPDATE hub_sessions SET revoked_at = now() WHERE account = $1 AND revoked_at IS NULL",
-            &[&name],
-        )
-        .await?;
-        tx.execute(
             "DELETE FROM hub_login_failures WHERE account = $1",
             &[&name],
         )
         .await?;
-        append(
-            &tx,
-            &Entry {
-                actor: by.name,
-                role: by.role,
-                subject: &format!("account:{name}"),
-                action: "password_reset",
-                detail: "{}",
-            },
-        )
-        .await?;
+        end_sessions(&tx, name, "password_reset", by).await?;
         tx.commit().await?;
         Ok(())
     }
