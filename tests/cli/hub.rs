@@ -144,9 +144,25 @@ async fn an_administrator_sets_up_the_hub_and_an_officer_signs_in() {
     assert!(list.contains(&id), "{list}");
     assert!(!list.contains(&token), "{list}");
 
+    // Synced on demand: every record of the hall, then nothing new.
+    let out = hub(&url, &["sync"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary = text(&out.stdout);
+    assert!(
+        summary.contains(&id) && summary.contains("全部成功"),
+        "{summary}"
+    );
+    let out = hub(&url, &["sync", "--hall", "no-such-hall"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("没有登记大厅"),
+        "{}",
+        text(&out.stderr)
+    );
+
     // `serve` prints its URL once it listens; the officer signs in over HTTP.
     let mut child = Command::new(env!("CARGO_BIN_EXE_hcp"))
-        .args(["hub", "serve", "--addr", "127.0.0.1:0"])
+        .args(["hub", "serve", "--addr", "127.0.0.1:0", "--sync-every", "1"])
         .env("HCP_HUB_PG", &url)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -171,6 +187,37 @@ async fn an_administrator_sets_up_the_hub_and_an_officer_signs_in() {
     assert_eq!(r.status(), 200);
     let s: serde_json::Value = r.json().await.unwrap();
     assert_eq!(s["account"]["name"], "陈静");
+    // The schedule brings a new rating at the hall to the hub's feed of it.
+    let session = s["token"].as_str().unwrap().to_owned();
+    let data = serde_json::json!({
+        "id": "E-SCHEDULED-1", "rev": 1, "hall_id": id, "channel": "web", "level": 1,
+        "comment": "排队太久", "evaluated_at": "2026-10-20T10:00:00+08:00", "status": "valid"
+    });
+    hall.append(&id, "evaluation", &data).unwrap();
+    let feed = format!("{base}v1/halls/{id}/v1/changes?limit=5000");
+    let mut seen = false;
+    for _ in 0..100 {
+        let page: serde_json::Value = http
+            .get(&feed)
+            .bearer_auth(&session)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if page["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["data"]["id"] == "E-SCHEDULED-1")
+        {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(seen, "the scheduled sync did not bring the new rating");
     child.kill().unwrap();
     child.wait().unwrap();
 

@@ -123,7 +123,7 @@ impl From<hcp_sync::SyncError> for AppError {
         let code = match &e {
             S::Unauthorized | S::Forbidden => ErrorCode::Unauthorized,
             S::BadUrl { .. } | S::CaFile { .. } => ErrorCode::InvalidInput,
-            S::Store(_) => ErrorCode::Store,
+            S::Store(_) | S::Sink(_) => ErrorCode::Store,
             S::Internal(_) => ErrorCode::Internal,
             _ => ErrorCode::HallUnreachable,
         };

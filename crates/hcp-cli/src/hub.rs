@@ -33,6 +33,17 @@ pub enum HubCmd {
         /// 监听地址
         #[arg(long, default_value = "127.0.0.1:8740")]
         addr: std::net::SocketAddr,
+        /// 每隔多少秒同步一次全部大厅（0 表示不定时同步）
+        #[arg(long, default_value_t = 300)]
+        sync_every: u64,
+    },
+    /// 立即同步团队服务器登记的大厅（另一进程正在同步的大厅会跳过）
+    Sync {
+        #[command(flatten)]
+        pg: PgArg,
+        /// 只同步这些大厅（可重复）
+        #[arg(long = "hall")]
+        halls: Vec<String>,
     },
     /// 账号管理
     User {
@@ -211,15 +222,54 @@ pub fn run(cmd: HubCmd) -> Result<ExitCode, CliError> {
                     );
                 }
             }
-            HubCmd::Serve { pg, addr } => {
+            HubCmd::Serve {
+                pg,
+                addr,
+                sync_every,
+            } => {
                 let hub = Hub::open(&pg.pg).await.map_err(err)?;
-                let srv = RunningHub::start(hub, addr)
+                let srv = RunningHub::start(hub.clone(), addr)
                     .await
                     .map_err(|e| CliError::Msg(format!("无法监听 {addr}：{e}")))?;
                 println!("HCP_HUB_URL={}", srv.url());
+                let schedule = async move {
+                    if sync_every == 0 {
+                        return std::future::pending().await;
+                    }
+                    hub.sync_on_schedule(
+                        std::time::Duration::from_secs(sync_every),
+                        &hcp_sync::SyncOptions::default(),
+                    )
+                    .await
+                };
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => {}
                     () = srv.wait() => {}
+                    () = schedule => {}
+                }
+            }
+            HubCmd::Sync { pg, halls } => {
+                let hub = Hub::open(&pg.pg).await.map_err(err)?;
+                let reports = hub
+                    .sync_halls(
+                        &halls,
+                        &hcp_sync::SyncOptions::default(),
+                        hcp_hub::no_progress(),
+                    )
+                    .await
+                    .map_err(err)?;
+                let mut synced = vec![];
+                for r in reports {
+                    match r {
+                        hcp_hub::HubSyncReport::Synced(h) => synced.push(h),
+                        hcp_hub::HubSyncReport::Busy { hall_id } => {
+                            println!("{hall_id}\t另一团队服务器进程正在同步该大厅，本次跳过")
+                        }
+                    }
+                }
+                crate::print_summary(&synced);
+                if synced.iter().any(|r| r.error.is_some()) {
+                    return Ok(ExitCode::from(2));
                 }
             }
             HubCmd::User { cmd } => user(cmd, by).await?,

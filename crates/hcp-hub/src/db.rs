@@ -11,6 +11,7 @@ use crate::{HubError, Result};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_accounts.sql"),
     include_str!("../migrations/0002_halls.sql"),
+    include_str!("../migrations/0003_feed.sql"),
 ];
 
 /// The newest schema this build knows.
@@ -43,13 +44,23 @@ pub(crate) struct Conn {
 impl std::ops::Deref for Conn {
     type Target = Client;
     fn deref(&self) -> &Client {
-        self.client.as_ref().expect("a connection until dropped")
+        self.client
+            .as_ref()
+            .expect("a connection until dropped or discarded")
     }
 }
 
 impl std::ops::DerefMut for Conn {
     fn deref_mut(&mut self) -> &mut Client {
         self.client.as_mut().expect("a connection until dropped")
+    }
+}
+
+impl Conn {
+    /// Closes the connection instead of handing it back (its session state, such
+    /// as an advisory lock, could not be cleaned up).
+    pub(crate) fn discard(&mut self) {
+        self.client = None;
     }
 }
 

@@ -10,13 +10,17 @@
 mod accounts;
 mod audit;
 mod db;
+mod feed;
 mod halls;
+mod ingest;
 pub mod server;
 
 pub use accounts::{Account, AccountRole, LOGIN_LOCK_AFTER, Operator, SESSION_HOURS, Session};
 pub use audit::{AuditCheck, verify_audit};
 pub use db::{Hub, SCHEMA_VERSION};
+pub use feed::DEFAULT_PAGE_LIMIT;
 pub use halls::HubHall;
+pub use ingest::{HubSyncReport, no_progress, sync_lock_keys};
 
 /// Errors of the hub, each with a zh-CN message for people.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +53,12 @@ pub enum HubError {
     /// No valid session: missing, unknown, expired or revoked.
     #[error("登录已过期或已退出，请重新登录")]
     NoSession,
+    /// The account may not do or see this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such thing on the hub.
+    #[error("{0}")]
+    NotFound(String),
     /// No such account.
     #[error("没有名为 “{0}” 的账号")]
     UnknownAccount(String),

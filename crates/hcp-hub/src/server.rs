@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -27,17 +27,98 @@ fn error(e: HubError) -> Response {
         HubError::NoSession => (StatusCode::UNAUTHORIZED, "no_session"),
         HubError::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
         HubError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_input"),
-        HubError::UnknownAccount(_) => (StatusCode::NOT_FOUND, "not_found"),
+        HubError::UnknownAccount(_) | HubError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+        HubError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
         _ => {
             tracing::warn!(error = %e, "hub request failed");
             (StatusCode::SERVICE_UNAVAILABLE, "hub_unavailable")
         }
     };
+    // RFC 9457 problem details (what hall-api v1 clients read), with the hub's
+    // own `code` and `message` beside them.
+    let message = e.to_string();
     (
         status,
-        Json(serde_json::json!({ "code": code, "message": e.to_string() })),
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        serde_json::json!({
+            "type": "about:blank",
+            "title": code,
+            "status": status.as_u16(),
+            "detail": message,
+            "code": code,
+            "message": message,
+        })
+        .to_string(),
     )
         .into_response()
+}
+
+/// The signed-in account of a request, or the answer refusing it.
+async fn account(hub: &Hub, headers: &HeaderMap) -> Result<crate::Account, Response> {
+    let Some(token) = bearer(headers) else {
+        return Err(error(HubError::NoSession));
+    };
+    hub.session(token).await.map_err(error)
+}
+
+fn json_text(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn halls(State(hub): State<Hub>, headers: HeaderMap) -> Response {
+    let who = match account(&hub, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match hub.visible_halls(&who).await {
+        Ok(h) => Json(serde_json::json!({ "halls": h })).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn hall_profile(
+    State(hub): State<Hub>,
+    Path(hall_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let who = match account(&hub, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match hub.hall_profile(&who, &hall_id).await {
+        Ok(body) => json_text(body),
+        Err(e) => error(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ChangesQuery {
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn hall_changes(
+    State(hub): State<Hub>,
+    Path(hall_id): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<ChangesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let who = match account(&hub, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Ok(Query(q)) = query else {
+        return error(HubError::Invalid(
+            "查询参数无效：after 为游标，limit 为 1–5000 的整数".into(),
+        ));
+    };
+    match hub
+        .hall_changes(&who, &hall_id, q.after.as_deref(), q.limit)
+        .await
+    {
+        Ok(body) => json_text(body),
+        Err(e) => error(e),
+    }
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -87,6 +168,9 @@ pub fn router(hub: Hub) -> Router {
         .route("/v1/login", post(login))
         .route("/v1/me", get(me))
         .route("/v1/logout", post(logout))
+        .route("/v1/halls", get(halls))
+        .route("/v1/halls/{hall_id}/v1/hall", get(hall_profile))
+        .route("/v1/halls/{hall_id}/v1/changes", get(hall_changes))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(hub)
 }

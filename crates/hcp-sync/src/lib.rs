@@ -10,6 +10,7 @@
 
 mod client;
 mod push;
+mod sink;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ use tokio::sync::mpsc;
 
 pub use client::{HallClient, HallEndpoint, RetryNotice, RetryPolicy, Timeouts, Token};
 pub use push::{PushReport, push_hall, push_halls};
+pub use sink::{FeedSink, SqliteSink};
 
 /// Why a hall could not be synced (zh-CN for people; never contains a token).
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +132,9 @@ pub enum SyncError {
     /// An internal task died.
     #[error("同步任务异常结束：{0}")]
     Internal(String),
+    /// Another sink (the office hub's database) failed; the text says how, zh-CN.
+    #[error("{0}")]
+    Sink(String),
 }
 
 /// Knobs of a sync.
@@ -295,9 +300,20 @@ pub async fn sync_halls(
     reports
 }
 
-/// Syncs one hall to the end of its feed.
+/// Syncs one hall to the end of its feed, into the cache at `db`.
 pub async fn sync_hall(
     db: PathBuf,
+    ep: HallEndpoint,
+    options: &SyncOptions,
+    progress: ProgressFn,
+) -> HallReport {
+    sync_hall_into(&mut SqliteSink::new(db), ep, options, progress).await
+}
+
+/// Syncs one hall to the end of its feed, into any [`FeedSink`] (the desktop's
+/// cache, the hub's database).
+pub async fn sync_hall_into<S: FeedSink>(
+    sink: &mut S,
     ep: HallEndpoint,
     options: &SyncOptions,
     progress: ProgressFn,
@@ -317,20 +333,19 @@ pub async fn sync_hall(
         elapsed_ms: 0,
         error: None,
     };
-    let result = run_hall(&db, &ep, options, &progress, &mut report).await;
+    let result = run_hall(sink, &ep, options, &progress, &mut report).await;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
-    let hall = ep.hall_id.clone();
     let err_text = result.as_ref().err().map(ToString::to_string);
     if let Some(e) = &err_text {
-        tracing::warn!(hall_id = %hall, error = %e, "hall sync failed");
+        tracing::warn!(hall_id = %ep.hall_id, error = %e, "hall sync failed");
     }
     report.error = err_text.clone();
-    // Record the outcome on the hall (best effort: the cache may be what failed).
-    let _ = blocking(move || -> Result<(), SyncError> {
-        let store = Store::open(&db)?;
-        store.record_sync_end(&hall, attempted_at, err_text.as_deref().map_or(Ok(()), Err))?;
-        Ok(())
-    })
+    // Record the outcome on the hall (best effort: the sink may be what failed).
+    sink.finish(
+        &ep.hall_id,
+        attempted_at,
+        err_text.as_deref().map_or(Ok(()), Err),
+    )
     .await;
     progress(&SyncEvent::Finished {
         report: report.clone(),
@@ -399,8 +414,8 @@ struct PreparedQuarantine {
     reason: String,
 }
 
-async fn run_hall(
-    db: &Path,
+async fn run_hall<S: FeedSink>(
+    sink: &mut S,
     ep: &HallEndpoint,
     options: &SyncOptions,
     progress: &ProgressFn,
@@ -410,15 +425,7 @@ async fn run_hall(
     hcp_core::ident::check_hall_id(&ep.hall_id)
         .map_err(|e| SyncError::InvalidHallId(e.to_string()))?;
     let client = Arc::new(HallClient::new(ep, options)?);
-    let hall_id = ep.hall_id.clone();
-    let db_path = db.to_path_buf();
-    let (mut store, cursor, profile_rev) = blocking(move || {
-        let store = Store::open(&db_path)?;
-        let state = store.sync_state(&hall_id)?;
-        let rev = store.hall(&hall_id)?.map_or(0, |h| h.profile_rev);
-        Ok((store, state.cursor, rev))
-    })
-    .await?;
+    let (cursor, profile_rev) = sink.begin(&ep.hall_id).await?;
 
     let retries = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let on_retry: Arc<dyn Fn(RetryNotice) + Send + Sync> = {
@@ -573,12 +580,7 @@ async fn run_hall(
                 progress(&SyncEvent::Restarted {
                     hall_id: ep.hall_id.clone(),
                 });
-                let hall_id = ep.hall_id.clone();
-                store = blocking(move || {
-                    store.restart_feed(&hall_id)?;
-                    Ok(store)
-                })
-                .await?;
+                sink.restart(&ep.hall_id).await?;
                 continue;
             }
             Err(e) => {
@@ -606,13 +608,7 @@ async fn run_hall(
             }
         }
         let pages = batch.len() as u64;
-        let hall_id = ep.hall_id.clone();
-        let (s, applied) = blocking(move || {
-            let r = apply(&mut store, &hall_id, batch);
-            Ok((store, r))
-        })
-        .await?;
-        store = s;
+        let applied = sink.store(&ep.hall_id, FetchedBatch::new(batch)).await;
         let outcome = match applied {
             Ok(o) => o,
             Err(e) => {
@@ -849,63 +845,89 @@ fn classify(body: &[u8], c: &EnvelopedChange<'_>, hall_id: &str, p: &mut Prepare
     }
 }
 
-/// Stores prepared pages with the last one's cursor (and any profile) in one
-/// transaction.
-fn apply(
-    store: &mut Store,
-    hall_id: &str,
-    batch: Vec<(Box<Prepared>, Option<Box<HallProfile>>)>,
-) -> Result<PageOutcome, SyncError> {
-    let mut texts = Vec::with_capacity(batch.len());
-    let mut parts = Vec::with_capacity(batch.len());
-    // The pages' share of the fetch-ahead budget is given back once they are stored.
-    let mut _budget = Vec::with_capacity(batch.len());
-    for (page, profile) in batch {
-        let Prepared {
-            body,
-            next,
-            records,
-            quarantined,
-            skipped,
-            budget,
-            ..
-        } = *page;
-        _budget.push(budget);
-        texts.push((body, next));
-        parts.push((records, quarantined, skipped, profile.map(|p| *p)));
-    }
-    let mut to_apply = Vec::with_capacity(parts.len());
-    for ((body, next), (records, quarantined, skipped, profile)) in texts.iter().zip(parts) {
-        let text = |r: &Range<usize>| {
-            body.get(r.clone())
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .ok_or_else(|| SyncError::Internal("record range outside the page".into()))
+/// What one page brings apart from its text.
+type PageParts = (
+    Vec<(i64, Range<usize>, ValidRecord)>,
+    Vec<PreparedQuarantine>,
+    u64,
+    Option<HallProfile>,
+);
+
+/// Consecutive pages of one hall, fetched and validated, to be stored with the last
+/// one's cursor (and any profile) in one transaction.
+pub struct FetchedBatch {
+    /// Each page's body and next cursor.
+    texts: Vec<(Bytes, String)>,
+    /// Each page's records (taken out by [`FetchedBatch::pages`]).
+    parts: Vec<PageParts>,
+    /// The pages' share of the fetch-ahead budget, given back when the batch is
+    /// dropped (once stored).
+    _budget: Vec<Option<tokio::sync::OwnedSemaphorePermit>>,
+}
+
+impl FetchedBatch {
+    fn new(batch: Vec<(Box<Prepared>, Option<Box<HallProfile>>)>) -> Self {
+        let mut out = FetchedBatch {
+            texts: Vec::with_capacity(batch.len()),
+            parts: Vec::with_capacity(batch.len()),
+            _budget: Vec::with_capacity(batch.len()),
         };
-        let mut page = PageToApply {
-            next_cursor: next,
-            profile,
-            skipped_unknown: skipped,
-            ..PageToApply::default()
-        };
-        for (seq, range, record) in records {
-            page.records.push(FeedRecord {
-                seq,
-                raw: text(&range)?,
-                record,
-            });
+        for (page, profile) in batch {
+            let Prepared {
+                body,
+                next,
+                records,
+                quarantined,
+                skipped,
+                budget,
+                ..
+            } = *page;
+            out._budget.push(budget);
+            out.texts.push((body, next));
+            out.parts
+                .push((records, quarantined, skipped, profile.map(|p| *p)));
         }
-        for q in quarantined {
-            page.quarantined.push(QuarantineEntry {
-                seq: q.seq,
-                kind: q.kind,
-                raw: text(&q.raw)?,
-                field: q.field,
-                reason: q.reason,
-            });
-        }
-        to_apply.push(page);
+        out
     }
-    Ok(store.apply_pages(hall_id, &to_apply)?)
+
+    /// The pages to store, in order (records move out: a second call gives pages
+    /// without records).
+    pub fn pages(&mut self) -> Result<Vec<PageToApply<'_>>, SyncError> {
+        let parts = std::mem::take(&mut self.parts);
+        let mut to_apply = Vec::with_capacity(parts.len());
+        for ((body, next), (records, quarantined, skipped, profile)) in self.texts.iter().zip(parts)
+        {
+            let text = |r: &Range<usize>| {
+                body.get(r.clone())
+                    .and_then(|b| std::str::from_utf8(b).ok())
+                    .ok_or_else(|| SyncError::Internal("record range outside the page".into()))
+            };
+            let mut page = PageToApply {
+                next_cursor: next,
+                profile,
+                skipped_unknown: skipped,
+                ..PageToApply::default()
+            };
+            for (seq, range, record) in records {
+                page.records.push(FeedRecord {
+                    seq,
+                    raw: text(&range)?,
+                    record,
+                });
+            }
+            for q in quarantined {
+                page.quarantined.push(QuarantineEntry {
+                    seq: q.seq,
+                    kind: q.kind,
+                    raw: text(&q.raw)?,
+                    field: q.field,
+                    reason: q.reason,
+                });
+            }
+            to_apply.push(page);
+        }
+        Ok(to_apply)
+    }
 }
 
 fn seq_guess(raw: &str) -> Option<i64> {

@@ -1,0 +1,510 @@
+//! The hub's hall sync: hcp-sync's pipeline (fetch ahead, validate, quarantine,
+//! retry, `410` restart) with PostgreSQL as the sink. Each batch of pages and its
+//! cursor commit in one transaction; records are upserted by `rev`, so a batch
+//! stored twice (a hub killed after committing, before the hall saw the next
+//! request) changes nothing.
+//!
+//! One process syncs a hall at a time: the sync holds a PostgreSQL advisory lock
+//! on the hall for its whole run (on its own connection, so a killed process
+//! releases it with the connection). A second hub process on the same database
+//! skips a hall that is being synced.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use hcp_core::validate::ValidRecord;
+use hcp_store::{PageOutcome, PageToApply};
+use hcp_sync::{
+    FeedSink, FetchedBatch, HallEndpoint, HallReport, ProgressFn, SyncError, SyncOptions, Token,
+};
+use serde::Serialize;
+
+use crate::db::Conn;
+use crate::{Hub, HubError, Result};
+
+/// Advisory lock namespace of hall syncs (the first key of the two-key form).
+const SYNC_LOCK_SPACE: i32 = 0x4843_5053; // "HCPS"
+
+/// The two keys of the advisory lock a hall's sync holds (for tools and tests
+/// that must see or hold it).
+pub fn sync_lock_keys(hall_id: &str) -> (i32, i32) {
+    (SYNC_LOCK_SPACE, hall_lock_key(hall_id))
+}
+
+/// The second key: a stable number of the hall's code.
+fn hall_lock_key(hall_id: &str) -> i32 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(hall_id.as_bytes());
+    i32::from_be_bytes([d[0], d[1], d[2], d[3]])
+}
+
+fn sink_err(e: tokio_postgres::Error) -> SyncError {
+    SyncError::Sink(HubError::Db(e).to_string())
+}
+
+/// How a hall's sync on the hub went.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum HubSyncReport {
+    /// This process synced it.
+    Synced(HallReport),
+    /// Another hub process is syncing it right now.
+    Busy {
+        /// 大厅编码.
+        hall_id: String,
+    },
+}
+
+/// One record of a batch, as the hub stores it.
+struct Row<'a> {
+    kind: &'static str,
+    id: &'a str,
+    rev: i64,
+    hall_seq: i64,
+    evaluation_id: &'a str,
+    level: Option<i16>,
+    status: Option<&'a str>,
+    evaluated_at: Option<DateTime<Utc>>,
+    id_hash: Option<&'a str>,
+    raw: &'a str,
+}
+
+fn row<'a>(seq: i64, raw: &'a str, r: &'a ValidRecord) -> Option<Row<'a>> {
+    Some(match r {
+        ValidRecord::Evaluation(e) => Row {
+            kind: "evaluation",
+            id: &e.id,
+            rev: e.rev,
+            hall_seq: seq,
+            evaluation_id: &e.id,
+            level: Some(i16::from(e.level)),
+            status: Some(e.status.as_str()),
+            evaluated_at: Some(e.evaluated_at.with_timezone(&Utc)),
+            id_hash: e.evaluator.id_hash.as_deref(),
+            raw,
+        },
+        ValidRecord::Appeal(a) => Row {
+            kind: "appeal",
+            id: &a.id,
+            rev: a.rev,
+            hall_seq: seq,
+            evaluation_id: &a.evaluation_id,
+            level: None,
+            status: None,
+            evaluated_at: None,
+            id_hash: None,
+            raw,
+        },
+        ValidRecord::Rectification(x) => Row {
+            kind: "rectification",
+            id: &x.id,
+            rev: x.rev,
+            hall_seq: seq,
+            evaluation_id: &x.evaluation_id,
+            level: None,
+            status: None,
+            evaluated_at: None,
+            id_hash: None,
+            raw,
+        },
+        ValidRecord::Profile(_) | ValidRecord::UnknownKind(_) => return None,
+    })
+}
+
+/// PostgreSQL as the sink of one hall's sync, on the connection that holds the
+/// hall's advisory lock.
+pub(crate) struct PgSink {
+    conn: Conn,
+}
+
+impl FeedSink for PgSink {
+    async fn begin(
+        &mut self,
+        hall_id: &str,
+    ) -> std::result::Result<(Option<String>, i64), SyncError> {
+        self.conn
+            .execute(
+                "INSERT INTO hub_sync_state (hall_id) VALUES ($1) ON CONFLICT (hall_id) DO NOTHING",
+                &[&hall_id],
+            )
+            .await
+            .map_err(sink_err)?;
+        let r = self
+            .conn
+            .query_one(
+                "SELECT cursor, profile_rev FROM hub_sync_state WHERE hall_id = $1",
+                &[&hall_id],
+            )
+            .await
+            .map_err(sink_err)?;
+        Ok((r.get(0), r.get(1)))
+    }
+
+    async fn restart(&mut self, hall_id: &str) -> std::result::Result<(), SyncError> {
+        self.conn
+            .execute(
+                "UPDATE hub_sync_state SET cursor = NULL, restarts_total = restarts_total + 1
+                 WHERE hall_id = $1",
+                &[&hall_id],
+            )
+            .await
+            .map_err(sink_err)?;
+        Ok(())
+    }
+
+    async fn store(
+        &mut self,
+        hall_id: &str,
+        mut batch: FetchedBatch,
+    ) -> std::result::Result<PageOutcome, SyncError> {
+        let pages = batch.pages()?;
+        store_pages(&mut self.conn, hall_id, &pages)
+            .await
+            .map_err(sink_err)
+    }
+
+    async fn finish(
+        &mut self,
+        hall_id: &str,
+        attempted_at: DateTime<Utc>,
+        outcome: std::result::Result<(), &str>,
+    ) {
+        let r = match outcome {
+            Ok(()) => {
+                self.conn
+                    .execute(
+                        "UPDATE hub_sync_state SET last_attempt_at = $2, last_success_at = now(),
+                            last_error = NULL, last_error_at = NULL
+                         WHERE hall_id = $1",
+                        &[&hall_id, &attempted_at],
+                    )
+                    .await
+            }
+            Err(reason) => {
+                self.conn
+                    .execute(
+                        "UPDATE hub_sync_state SET last_attempt_at = $2, last_error = $3,
+                            last_error_at = now()
+                         WHERE hall_id = $1",
+                        &[&hall_id, &attempted_at, &reason],
+                    )
+                    .await
+            }
+        };
+        if let Err(e) = r {
+            tracing::warn!(hall_id, error = %e, "could not record the end of a hall sync");
+        }
+    }
+}
+
+/// Stores consecutive pages and the last cursor in one transaction.
+async fn store_pages(
+    conn: &mut Conn,
+    hall_id: &str,
+    pages: &[PageToApply<'_>],
+) -> std::result::Result<PageOutcome, tokio_postgres::Error> {
+    let mut out = PageOutcome::default();
+    let Some(last) = pages.last() else {
+        return Ok(out);
+    };
+    let tx = conn.transaction().await?;
+    let state = tx
+        .query_one(
+            "SELECT last_seq, cursor FROM hub_sync_state WHERE hall_id = $1 FOR UPDATE",
+            &[&hall_id],
+        )
+        .await?;
+    let (mut seq, cursor): (i64, Option<String>) = (state.get(0), state.get(1));
+    let empty = pages.iter().all(|p| {
+        p.records.is_empty()
+            && p.quarantined.is_empty()
+            && p.skipped_unknown == 0
+            && p.profile.is_none()
+    });
+    if empty && cursor.as_deref() == Some(last.next_cursor) {
+        return Ok(out);
+    }
+
+    // The highest rev of each key in the batch (a record can come twice).
+    let mut rows: Vec<Row<'_>> = vec![];
+    let mut at: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut seen = 0i64;
+    for page in pages {
+        out.skipped += page.skipped_unknown;
+        seen += (page.records.len() + page.quarantined.len()) as i64;
+        if let Some(profile) = &page.profile {
+            let json = serde_json::to_string(profile).unwrap_or_default();
+            seq += 1;
+            tx.execute(
+                "UPDATE hub_halls SET name = $2, profile_json = $3, updated_at = now()
+                 WHERE hall_id = $1",
+                &[&hall_id, &profile.name, &json],
+            )
+            .await?;
+            tx.execute(
+                "UPDATE hub_sync_state SET profile_rev = $2, profile_seq = $3 WHERE hall_id = $1",
+                &[&hall_id, &profile.profile_rev, &seq],
+            )
+            .await?;
+        }
+        for rec in &page.records {
+            let Some(r) = row(rec.seq, rec.raw, &rec.record) else {
+                continue;
+            };
+            match at.get(&(r.kind, r.id)) {
+                Some(&i) if rows[i].rev >= r.rev => out.unchanged += 1,
+                Some(&i) => {
+                    out.unchanged += 1;
+                    rows[i] = r;
+                }
+                None => {
+                    at.insert((r.kind, r.id), rows.len());
+                    rows.push(r);
+                }
+            }
+        }
+    }
+
+    // What is stored already, to tell new from updated from unchanged.
+    let kinds: Vec<&str> = rows.iter().map(|r| r.kind).collect();
+    let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
+    let stored: HashMap<(String, String), i64> = tx
+        .query(
+            "SELECT kind, id, rev FROM hub_records
+             WHERE hall_id = $1 AND (kind, id) IN (SELECT * FROM unnest($2::text[], $3::text[]))",
+            &[&hall_id, &kinds, &ids],
+        )
+        .await?
+        .iter()
+        .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+        .collect();
+    let mut changed: Vec<&Row<'_>> = vec![];
+    for r in &rows {
+        match stored.get(&(r.kind.to_owned(), r.id.to_owned())) {
+            Some(&rev) if rev >= r.rev => out.unchanged += 1,
+            Some(_) => {
+                out.updated += 1;
+                changed.push(r);
+            }
+            None => {
+                out.new += 1;
+                changed.push(r);
+            }
+        }
+    }
+    if !changed.is_empty() {
+        let first = seq + 1;
+        seq += changed.len() as i64;
+        let col = |f: for<'r> fn(&'r Row<'r>) -> &'r str| {
+            changed.iter().map(|r| f(r)).collect::<Vec<&str>>()
+        };
+        let seqs: Vec<i64> = (first..=seq).collect();
+        let revs: Vec<i64> = changed.iter().map(|r| r.rev).collect();
+        let hall_seqs: Vec<i64> = changed.iter().map(|r| r.hall_seq).collect();
+        let levels: Vec<Option<i16>> = changed.iter().map(|r| r.level).collect();
+        let statuses: Vec<Option<&str>> = changed.iter().map(|r| r.status).collect();
+        let times: Vec<Option<DateTime<Utc>>> = changed.iter().map(|r| r.evaluated_at).collect();
+        let hashes: Vec<Option<&str>> = changed.iter().map(|r| r.id_hash).collect();
+        tx.execute(
+            "INSERT INTO hub_records (hall_id, kind, id, rev, seq, hall_seq, evaluation_id, level,
+                status, evaluated_at, id_hash, raw)
+             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[],
+                $7::text[], $8::int2[], $9::text[], $10::timestamptz[], $11::text[], $12::text[])
+             ON CONFLICT (hall_id, kind, id) DO UPDATE SET rev = excluded.rev, seq = excluded.seq,
+                hall_seq = excluded.hall_seq, evaluation_id = excluded.evaluation_id,
+                level = excluded.level, status = excluded.status,
+                evaluated_at = excluded.evaluated_at, id_hash = excluded.id_hash,
+                raw = excluded.raw, synced_at = now()
+             WHERE hub_records.rev < excluded.rev",
+            &[
+                &hall_id,
+                &col(|r| r.kind),
+                &col(|r| r.id),
+                &revs,
+                &seqs,
+                &hall_seqs,
+                &col(|r| r.evaluation_id),
+                &levels,
+                &statuses,
+                &times,
+                &hashes,
+                &col(|r| r.raw),
+            ],
+        )
+        .await?;
+    }
+
+    let quarantined: Vec<_> = pages.iter().flat_map(|p| &p.quarantined).collect();
+    if !quarantined.is_empty() {
+        let seqs: Vec<i64> = quarantined.iter().map(|q| q.seq).collect();
+        let kinds: Vec<&str> = quarantined.iter().map(|q| q.kind.as_str()).collect();
+        let raws: Vec<&str> = quarantined.iter().map(|q| q.raw).collect();
+        let fields: Vec<&str> = quarantined.iter().map(|q| q.field.as_str()).collect();
+        let reasons: Vec<&str> = quarantined.iter().map(|q| q.reason.as_str()).collect();
+        out.quarantined = tx
+            .execute(
+                "INSERT INTO hub_quarantine (hall_id, seq, kind, raw, field, reason)
+                 SELECT $1, * FROM unnest($2::int8[], $3::text[], $4::text[], $5::text[], $6::text[])
+                 ON CONFLICT (hall_id, seq) DO NOTHING",
+                &[&hall_id, &seqs, &kinds, &raws, &fields, &reasons],
+            )
+            .await?;
+        for q in &quarantined {
+            tracing::warn!(hall_id, seq = q.seq, field = %q.field, "record quarantined");
+        }
+    }
+
+    tx.execute(
+        "UPDATE hub_sync_state SET cursor = $2, last_seq = $3, pages_total = pages_total + $4,
+            records_total = records_total + $5, quarantined_total = quarantined_total + $6,
+            skipped_total = skipped_total + $7
+         WHERE hall_id = $1",
+        &[
+            &hall_id,
+            &last.next_cursor,
+            &seq,
+            &(pages.len() as i64),
+            &seen,
+            &(out.quarantined as i64),
+            &(out.skipped as i64),
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+impl Hub {
+    /// The endpoints of the registered halls (with their tokens: for the sync only).
+    async fn endpoints(&self, only: &[String]) -> Result<Vec<HallEndpoint>> {
+        let c = self.conn().await?;
+        let rows = c
+            .query(
+                "SELECT hall_id, base_url, token, ca_file FROM hub_halls ORDER BY hall_id",
+                &[],
+            )
+            .await?;
+        let mut out = vec![];
+        for r in rows {
+            let hall_id: String = r.get(0);
+            if !only.is_empty() && !only.contains(&hall_id) {
+                continue;
+            }
+            out.push(HallEndpoint {
+                hall_id,
+                base_url: r.get(1),
+                token: Token::new(r.get::<_, String>(2)),
+                ca_file: r.get::<_, Option<String>>(3).map(Into::into),
+            });
+        }
+        if let Some(missing) = only.iter().find(|h| !out.iter().any(|e| &e.hall_id == *h)) {
+            return Err(HubError::Invalid(format!(
+                "团队服务器上没有登记大厅 “{}”",
+                hcp_core::ident::printable(missing)
+            )));
+        }
+        Ok(out)
+    }
+
+    /// Syncs the registered halls (all when `only` is empty), `options.concurrency`
+    /// at a time, each into PostgreSQL under its advisory lock. A hall another
+    /// process is syncing is reported [`HubSyncReport::Busy`] and left to it.
+    pub async fn sync_halls(
+        &self,
+        only: &[String],
+        options: &SyncOptions,
+        progress: ProgressFn,
+    ) -> Result<Vec<HubSyncReport>> {
+        use futures::StreamExt;
+        let eps = self.endpoints(only).await?;
+        let order: Vec<String> = eps.iter().map(|e| e.hall_id.clone()).collect();
+        let mut reports: Vec<HubSyncReport> = futures::stream::iter(eps)
+            .map(|ep| {
+                let progress = progress.clone();
+                async move { self.sync_one(ep, options, progress).await }
+            })
+            .buffer_unordered(options.concurrency.max(1))
+            .collect::<Vec<Result<HubSyncReport>>>()
+            .await
+            .into_iter()
+            .collect::<Result<_>>()?;
+        let key = |r: &HubSyncReport| match r {
+            HubSyncReport::Synced(h) => h.hall_id.clone(),
+            HubSyncReport::Busy { hall_id } => hall_id.clone(),
+        };
+        reports.sort_by_key(|r| order.iter().position(|h| *h == key(r)));
+        Ok(reports)
+    }
+
+    async fn sync_one(
+        &self,
+        ep: HallEndpoint,
+        options: &SyncOptions,
+        progress: ProgressFn,
+    ) -> Result<HubSyncReport> {
+        let conn = self.conn().await?;
+        let key = hall_lock_key(&ep.hall_id);
+        let locked: bool = conn
+            .query_one(
+                "SELECT pg_try_advisory_lock($1, $2)",
+                &[&SYNC_LOCK_SPACE, &key],
+            )
+            .await?
+            .get(0);
+        if !locked {
+            return Ok(HubSyncReport::Busy {
+                hall_id: ep.hall_id,
+            });
+        }
+        let mut sink = PgSink { conn };
+        let report = hcp_sync::sync_hall_into(&mut sink, ep, options, progress).await;
+        // A connection whose unlock failed is broken: dropping it ends the session
+        // and with it the lock.
+        if sink
+            .conn
+            .execute(
+                "SELECT pg_advisory_unlock($1, $2)",
+                &[&SYNC_LOCK_SPACE, &key],
+            )
+            .await
+            .is_err()
+        {
+            sink.conn.discard();
+        }
+        Ok(HubSyncReport::Synced(report))
+    }
+}
+
+impl Hub {
+    /// Syncs every registered hall now and then every `every`, for ever (the
+    /// hub's schedule). Failures are logged and retried at the next turn.
+    pub async fn sync_on_schedule(&self, every: std::time::Duration, options: &SyncOptions) {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match self.sync_halls(&[], options, no_progress()).await {
+                Ok(reports) => {
+                    for r in reports {
+                        if let HubSyncReport::Synced(h) = r {
+                            tracing::info!(
+                                hall_id = %h.hall_id,
+                                new = h.outcome.new,
+                                updated = h.outcome.updated,
+                                error = h.error.as_deref().unwrap_or(""),
+                                "scheduled hall sync"
+                            );
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "scheduled hall sync failed"),
+            }
+        }
+    }
+}
+
+/// Progress that goes nowhere.
+pub fn no_progress() -> ProgressFn {
+    Arc::new(|_| {})
+}
