@@ -261,7 +261,19 @@ pub fn run(cmd: HubCmd) -> Result<ExitCode, CliError> {
                 let mut synced = vec![];
                 for r in reports {
                     match r {
-                        hcp_hub::HubSyncReport::Synced(h) => synced.push(h),
+                        hcp_hub::HubSyncReport::Synced { sync, push } => {
+                            if push.accepted + push.duplicate + push.rejected + push.pending > 0 {
+                                println!(
+                                    "{}\t决定：送达 {}，大厅拒收 {}，待发送 {}{}",
+                                    push.hall_id,
+                                    push.accepted + push.duplicate,
+                                    push.rejected,
+                                    push.pending,
+                                    push.error.map(|e| format!("（{e}）")).unwrap_or_default()
+                                );
+                            }
+                            synced.push(sync)
+                        }
                         hcp_hub::HubSyncReport::Busy { hall_id } => {
                             println!("{hall_id}\t另一团队服务器进程正在同步该大厅，本次跳过")
                         }

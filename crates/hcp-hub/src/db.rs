@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_accounts.sql"),
     include_str!("../migrations/0002_halls.sql"),
     include_str!("../migrations/0003_feed.sql"),
+    include_str!("../migrations/0004_cases.sql"),
 ];
 
 /// The newest schema this build knows.

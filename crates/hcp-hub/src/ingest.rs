@@ -47,14 +47,23 @@ fn sink_err(e: tokio_postgres::Error) -> SyncError {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum HubSyncReport {
-    /// This process synced it.
-    Synced(HallReport),
+    /// This process synced it and delivered its pending decisions.
+    Synced {
+        /// The hall's feed into the hub.
+        sync: HallReport,
+        /// The hub's decisions out to the hall.
+        push: hcp_sync::PushReport,
+    },
     /// Another hub process is syncing it right now.
     Busy {
         /// 大厅编码.
         hall_id: String,
     },
 }
+
+/// What is stored of a record already: its rev, and an evaluation's level and
+/// status.
+type StoredRev = (i64, Option<i16>, Option<String>);
 
 /// One record of a batch, as the hub stores it.
 struct Row<'a> {
@@ -68,6 +77,7 @@ struct Row<'a> {
     evaluated_at: Option<DateTime<Utc>>,
     id_hash: Option<&'a str>,
     raw: &'a str,
+    record: &'a ValidRecord,
 }
 
 fn row<'a>(seq: i64, raw: &'a str, r: &'a ValidRecord) -> Option<Row<'a>> {
@@ -83,6 +93,7 @@ fn row<'a>(seq: i64, raw: &'a str, r: &'a ValidRecord) -> Option<Row<'a>> {
             evaluated_at: Some(e.evaluated_at.with_timezone(&Utc)),
             id_hash: e.evaluator.id_hash.as_deref(),
             raw,
+            record: r,
         },
         ValidRecord::Appeal(a) => Row {
             kind: "appeal",
@@ -95,6 +106,7 @@ fn row<'a>(seq: i64, raw: &'a str, r: &'a ValidRecord) -> Option<Row<'a>> {
             evaluated_at: None,
             id_hash: None,
             raw,
+            record: r,
         },
         ValidRecord::Rectification(x) => Row {
             kind: "rectification",
@@ -107,6 +119,7 @@ fn row<'a>(seq: i64, raw: &'a str, r: &'a ValidRecord) -> Option<Row<'a>> {
             evaluated_at: None,
             id_hash: None,
             raw,
+            record: r,
         },
         ValidRecord::Profile(_) | ValidRecord::UnknownKind(_) => return None,
     })
@@ -161,7 +174,7 @@ impl FeedSink for PgSink {
         let pages = batch.pages()?;
         store_pages(&mut self.conn, hall_id, &pages)
             .await
-            .map_err(sink_err)
+            .map_err(|e| SyncError::Sink(e.to_string()))
     }
 
     async fn finish(
@@ -203,7 +216,7 @@ async fn store_pages(
     conn: &mut Conn,
     hall_id: &str,
     pages: &[PageToApply<'_>],
-) -> std::result::Result<PageOutcome, tokio_postgres::Error> {
+) -> Result<PageOutcome> {
     let mut out = PageOutcome::default();
     let Some(last) = pages.last() else {
         return Ok(out);
@@ -229,6 +242,7 @@ async fn store_pages(
     // The highest rev of each key in the batch (a record can come twice).
     let mut rows: Vec<Row<'_>> = vec![];
     let mut at: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut bad_seen: HashMap<&str, (i64, &hcp_core::wire::Evaluation)> = HashMap::new();
     let mut seen = 0i64;
     for page in pages {
         out.skipped += page.skipped_unknown;
@@ -252,6 +266,18 @@ async fn store_pages(
             let Some(r) = row(rec.seq, rec.raw, &rec.record) else {
                 continue;
             };
+            // A rating that was bad at some rev of this batch has a case on a
+            // desktop that applied the revs one by one (opened, then closed as
+            // revised): the hub must not lose it to keeping only the last rev.
+            if let ValidRecord::Evaluation(e) = &rec.record
+                && hcp_core::rating::is_bad_level(e.level)
+                && e.status.as_str() != "withdrawn"
+                && bad_seen
+                    .get(e.id.as_str())
+                    .is_none_or(|(rev, _)| *rev < e.rev)
+            {
+                bad_seen.insert(e.id.as_str(), (e.rev, e));
+            }
             match at.get(&(r.kind, r.id)) {
                 Some(&i) if rows[i].rev >= r.rev => out.unchanged += 1,
                 Some(&i) => {
@@ -269,28 +295,66 @@ async fn store_pages(
     // What is stored already, to tell new from updated from unchanged.
     let kinds: Vec<&str> = rows.iter().map(|r| r.kind).collect();
     let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
-    let stored: HashMap<(String, String), i64> = tx
+    let stored: HashMap<(String, String), StoredRev> = tx
         .query(
-            "SELECT kind, id, rev FROM hub_records
+            "SELECT kind, id, rev, level, status FROM hub_records
              WHERE hall_id = $1 AND (kind, id) IN (SELECT * FROM unnest($2::text[], $3::text[]))",
             &[&hall_id, &kinds, &ids],
         )
         .await?
         .iter()
-        .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+        .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3), r.get(4))))
         .collect();
     let mut changed: Vec<&Row<'_>> = vec![];
+    // What the changes mean for cases.
+    let mut openings = vec![];
+    let mut no_longer_bad = vec![];
+    let mut follow_ups = vec![];
     for r in &rows {
-        match stored.get(&(r.kind.to_owned(), r.id.to_owned())) {
-            Some(&rev) if rev >= r.rev => out.unchanged += 1,
-            Some(_) => {
-                out.updated += 1;
-                changed.push(r);
+        let before = stored.get(&(r.kind.to_owned(), r.id.to_owned()));
+        match before {
+            Some((rev, ..)) if *rev >= r.rev => {
+                out.unchanged += 1;
+                continue;
             }
-            None => {
-                out.new += 1;
-                changed.push(r);
+            Some(_) => out.updated += 1,
+            None => out.new += 1,
+        }
+        changed.push(r);
+        if r.kind == "evaluation" {
+            let bad = |level: Option<i16>, status: Option<&str>| {
+                level.is_some_and(|l| hcp_core::rating::is_bad_level(l as u8))
+                    && status != Some("withdrawn")
+            };
+            let is_bad = bad(r.level, r.status);
+            let was_bad = before.map(|(_, l, s)| bad(*l, s.as_deref()));
+            let stored_rev = before.map_or(0, |(rev, ..)| *rev);
+            // Bad now, or bad at a rev of this batch newer than the stored one.
+            let bad_in_batch = if is_bad {
+                match r.record {
+                    ValidRecord::Evaluation(e) => Some(e),
+                    _ => None,
+                }
+            } else {
+                bad_seen
+                    .get(r.id)
+                    .filter(|(rev, _)| *rev > stored_rev)
+                    .map(|(_, e)| *e)
+            };
+            if was_bad != Some(true)
+                && let Some(e) = bad_in_batch
+            {
+                openings.push(crate::cases::Opening {
+                    evaluation_id: e.id.clone(),
+                    evaluated_at: e.evaluated_at,
+                    id_hash: e.evaluator.id_hash.clone(),
+                });
             }
+            if !is_bad && (was_bad == Some(true) || bad_in_batch.is_some()) {
+                no_longer_bad.push(r);
+            }
+        } else {
+            follow_ups.push(r);
         }
     }
     if !changed.is_empty() {
@@ -333,6 +397,30 @@ async fn store_pages(
             ],
         )
         .await?;
+    }
+
+    // The case engine, in the same transaction: a crash keeps records and cases
+    // together.
+    let rules = crate::cases::Rules::load();
+    let opened = crate::cases::open_cases(&tx, &rules, hall_id, &openings).await?;
+    for r in no_longer_bad {
+        crate::cases::on_no_longer_bad(
+            &tx,
+            &rules,
+            hall_id,
+            r.id,
+            r.status == Some("withdrawn"),
+            r.level.unwrap_or(0) as u8,
+        )
+        .await?;
+    }
+    for r in follow_ups {
+        if opened.iter().any(|e| e == r.evaluation_id) {
+            continue; // applied when its case opened
+        }
+        if let Some(f) = crate::cases::FollowUp::parse(r.kind, r.raw) {
+            crate::cases::on_follow_up(&tx, &rules, hall_id, &f, r.raw).await?;
+        }
     }
 
     let quarantined: Vec<_> = pages.iter().flat_map(|p| &p.quarantined).collect();
@@ -430,7 +518,7 @@ impl Hub {
             .into_iter()
             .collect::<Result<_>>()?;
         let key = |r: &HubSyncReport| match r {
-            HubSyncReport::Synced(h) => h.hall_id.clone(),
+            HubSyncReport::Synced { sync, .. } => sync.hall_id.clone(),
             HubSyncReport::Busy { hall_id } => hall_id.clone(),
         };
         reports.sort_by_key(|r| order.iter().position(|h| *h == key(r)));
@@ -458,7 +546,16 @@ impl Hub {
             });
         }
         let mut sink = PgSink { conn };
-        let report = hcp_sync::sync_hall_into(&mut sink, ep, options, progress).await;
+        let report = hcp_sync::sync_hall_into(&mut sink, ep.clone(), options, progress).await;
+        // Then the decisions for the hall, under the same lock.
+        let push = hcp_sync::push_hall_from(
+            &mut crate::outbox::PgOutbox {
+                conn: &mut sink.conn,
+            },
+            ep,
+            options,
+        )
+        .await;
         // A connection whose unlock failed is broken: dropping it ends the session
         // and with it the lock.
         if sink
@@ -472,7 +569,7 @@ impl Hub {
         {
             sink.conn.discard();
         }
-        Ok(HubSyncReport::Synced(report))
+        Ok(HubSyncReport::Synced { sync: report, push })
     }
 }
 
@@ -487,12 +584,14 @@ impl Hub {
             match self.sync_halls(&[], options, no_progress()).await {
                 Ok(reports) => {
                     for r in reports {
-                        if let HubSyncReport::Synced(h) = r {
+                        if let HubSyncReport::Synced { sync: h, push } = r {
                             tracing::info!(
                                 hall_id = %h.hall_id,
                                 new = h.outcome.new,
                                 updated = h.outcome.updated,
                                 error = h.error.as_deref().unwrap_or(""),
+                                delivered = push.accepted + push.duplicate,
+                                pending = push.pending,
                                 "scheduled hall sync"
                             );
                         }

@@ -9,14 +9,20 @@
 
 mod accounts;
 mod audit;
+mod cases;
 mod db;
 mod feed;
 mod halls;
 mod ingest;
+mod outbox;
 pub mod server;
 
 pub use accounts::{Account, AccountRole, LOGIN_LOCK_AFTER, Operator, SESSION_HOURS, Session};
 pub use audit::{AuditCheck, verify_audit};
+pub use cases::{
+    ActionRequest, ActionResult, CaseChange, CasePage, CaseView, MAX_ACTIONS_PER_REQUEST,
+    SYSTEM_NAME, TimelineEntry,
+};
 pub use db::{Hub, SCHEMA_VERSION};
 pub use feed::DEFAULT_PAGE_LIMIT;
 pub use halls::HubHall;

@@ -15,6 +15,9 @@ use crate::{Hub, HubError};
 /// No request of this API needs more.
 const MAX_BODY: usize = 64 * 1024;
 
+/// A batch of actions: 500 with notes of a few thousand characters each.
+const MAX_ACTIONS_BODY: usize = 8 * 1024 * 1024;
+
 #[derive(Deserialize)]
 struct LoginBody {
     name: String,
@@ -161,6 +164,62 @@ async fn logout(State(hub): State<Hub>, headers: HeaderMap) -> Response {
     }
 }
 
+#[derive(Deserialize)]
+struct ActionsBody {
+    actions: Vec<crate::ActionRequest>,
+}
+
+async fn actions(
+    State(hub): State<Hub>,
+    headers: HeaderMap,
+    body: Result<Json<ActionsBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let who = match account(&hub, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Ok(Json(b)) = body else {
+        return error(HubError::Invalid(
+            "请求格式错误：需要 {\"actions\": [{id, case_id, expected_version, action}]}".into(),
+        ));
+    };
+    match hub.act(&who, &b.actions).await {
+        Ok(results) => Json(serde_json::json!({ "results": results })).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn case(State(hub): State<Hub>, Path(case_id): Path<i64>, headers: HeaderMap) -> Response {
+    let who = match account(&hub, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match hub.case(&who, case_id).await {
+        Ok(c) => Json(c).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn case_changes(
+    State(hub): State<Hub>,
+    headers: HeaderMap,
+    query: Result<Query<ChangesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let who = match account(&hub, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Ok(Query(q)) = query else {
+        return error(HubError::Invalid(
+            "查询参数无效：after 为游标，limit 为 1–5000 的整数".into(),
+        ));
+    };
+    match hub.case_changes(&who, q.after.as_deref(), q.limit).await {
+        Ok(page) => Json(page).into_response(),
+        Err(e) => error(e),
+    }
+}
+
 /// The routes.
 pub fn router(hub: Hub) -> Router {
     Router::new()
@@ -169,6 +228,12 @@ pub fn router(hub: Hub) -> Router {
         .route("/v1/me", get(me))
         .route("/v1/logout", post(logout))
         .route("/v1/halls", get(halls))
+        .route(
+            "/v1/actions",
+            post(actions).layer(DefaultBodyLimit::max(MAX_ACTIONS_BODY)),
+        )
+        .route("/v1/cases/changes", get(case_changes))
+        .route("/v1/cases/{case_id}", get(case))
         .route("/v1/halls/{hall_id}/v1/hall", get(hall_profile))
         .route("/v1/halls/{hall_id}/v1/changes", get(hall_changes))
         .layer(DefaultBodyLimit::max(MAX_BODY))

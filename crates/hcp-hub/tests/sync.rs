@@ -141,9 +141,10 @@ fn synced(reports: Vec<HubSyncReport>) -> Vec<hcp_sync::HallReport> {
     reports
         .into_iter()
         .map(|r| match r {
-            HubSyncReport::Synced(h) => {
-                assert!(h.error.is_none(), "{:?}", h.error);
-                h
+            HubSyncReport::Synced { sync, push } => {
+                assert!(sync.error.is_none(), "{:?}", sync.error);
+                assert!(push.error.is_none(), "{:?}", push.error);
+                sync
             }
             HubSyncReport::Busy { hall_id } => panic!("{hall_id} busy"),
         })
@@ -342,7 +343,7 @@ async fn one_process_syncs_a_hall_at_a_time() {
     );
     let mut new = 0;
     for r in ra.unwrap().into_iter().chain(rb.unwrap()) {
-        if let HubSyncReport::Synced(h) = r {
+        if let HubSyncReport::Synced { sync: h, .. } = r {
             assert!(h.error.is_none(), "{:?}", h.error);
             new += h.outcome.new;
         }

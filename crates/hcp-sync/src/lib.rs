@@ -26,7 +26,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 pub use client::{HallClient, HallEndpoint, RetryNotice, RetryPolicy, Timeouts, Token};
-pub use push::{PushReport, push_hall, push_halls};
+pub use push::{OutboxSource, PushReport, push_hall, push_hall_from, push_halls};
 pub use sink::{FeedSink, SqliteSink};
 
 /// Why a hall could not be synced (zh-CN for people; never contains a token).

@@ -9,7 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
-use hcp_core::wire::{DecisionStatus, DecisionsRequest, MAX_DECISIONS_PER_REQUEST};
+use std::future::Future;
+
+use hcp_core::wire::{Decision, DecisionStatus, DecisionsRequest, MAX_DECISIONS_PER_REQUEST};
 use hcp_store::Store;
 use serde::Serialize;
 
@@ -46,40 +48,122 @@ pub async fn push_halls(
     out
 }
 
+/// Where the decisions to push come from and their answers go: the desktop's
+/// cache or the office hub's database.
+pub trait OutboxSource: Send {
+    /// The oldest pending decisions of the hall, at most `limit`.
+    fn pending(
+        &mut self,
+        hall_id: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Decision>, SyncError>> + Send;
+
+    /// How many are still pending.
+    fn pending_count(
+        &mut self,
+        hall_id: &str,
+    ) -> impl Future<Output = Result<u64, SyncError>> + Send;
+
+    /// The hall's answers, stored.
+    fn settle(
+        &mut self,
+        hall_id: &str,
+        settled: Vec<(String, DecisionStatus, Option<String>)>,
+    ) -> impl Future<Output = Result<(), SyncError>> + Send;
+
+    /// A failed attempt at these decisions, noted on them.
+    fn note_failure(
+        &mut self,
+        hall_id: &str,
+        ids: Vec<String>,
+        error: String,
+    ) -> impl Future<Output = Result<(), SyncError>> + Send;
+}
+
+/// The desktop's cache as the outbox.
+struct SqliteOutbox(PathBuf);
+
+impl OutboxSource for SqliteOutbox {
+    async fn pending(&mut self, hall_id: &str, limit: usize) -> Result<Vec<Decision>, SyncError> {
+        let (db, hall) = (self.0.clone(), hall_id.to_owned());
+        blocking(move || Ok(Store::open(&db)?.pending_decisions(&hall, limit)?)).await
+    }
+
+    async fn pending_count(&mut self, hall_id: &str) -> Result<u64, SyncError> {
+        let (db, hall) = (self.0.clone(), hall_id.to_owned());
+        blocking(move || {
+            Ok(Store::open(&db)?
+                .pending_decisions(&hall, usize::MAX)?
+                .len() as u64)
+        })
+        .await
+    }
+
+    async fn settle(
+        &mut self,
+        hall_id: &str,
+        settled: Vec<(String, DecisionStatus, Option<String>)>,
+    ) -> Result<(), SyncError> {
+        let (db, hall) = (self.0.clone(), hall_id.to_owned());
+        blocking(move || {
+            Store::open(&db)?.settle_decisions(&hall, &settled)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn note_failure(
+        &mut self,
+        hall_id: &str,
+        ids: Vec<String>,
+        error: String,
+    ) -> Result<(), SyncError> {
+        let (db, hall) = (self.0.clone(), hall_id.to_owned());
+        blocking(move || {
+            Store::open(&db)?.note_push_failure(&hall, &ids, &error)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
 /// Pushes one hall's pending decisions until none are left or the hall fails.
 pub async fn push_hall(db: PathBuf, ep: HallEndpoint, options: &SyncOptions) -> PushReport {
+    push_hall_from(&mut SqliteOutbox(db), ep, options).await
+}
+
+/// Pushes one hall's pending decisions from any [`OutboxSource`].
+pub async fn push_hall_from<S: OutboxSource>(
+    source: &mut S,
+    ep: HallEndpoint,
+    options: &SyncOptions,
+) -> PushReport {
     let mut report = PushReport {
         hall_id: ep.hall_id.clone(),
         ..Default::default()
     };
-    if let Err(e) = run(&db, &ep, options, &mut report).await {
+    if let Err(e) = run(source, &ep, options, &mut report).await {
         tracing::warn!(hall_id = %ep.hall_id, error = %e, "pushing decisions failed");
         report.error = Some(e.to_string());
     }
-    let hall = ep.hall_id.clone();
-    report.pending = blocking(move || {
-        let store = Store::open(&db)?;
-        Ok(store.pending_decisions(&hall, usize::MAX)?.len() as u64)
-    })
-    .await
-    .unwrap_or(report.pending);
+    report.pending = source
+        .pending_count(&ep.hall_id)
+        .await
+        .unwrap_or(report.pending);
     report
 }
 
-async fn run(
-    db: &Path,
+async fn run<S: OutboxSource>(
+    source: &mut S,
     ep: &HallEndpoint,
     options: &SyncOptions,
     report: &mut PushReport,
 ) -> Result<(), SyncError> {
     let client = HallClient::new(ep, options)?;
     loop {
-        let (db1, hall) = (db.to_path_buf(), ep.hall_id.clone());
-        let batch = blocking(move || {
-            let store = Store::open(&db1)?;
-            Ok(store.pending_decisions(&hall, MAX_DECISIONS_PER_REQUEST)?)
-        })
-        .await?;
+        let batch = source
+            .pending(&ep.hall_id, MAX_DECISIONS_PER_REQUEST)
+            .await?;
         if batch.is_empty() {
             return Ok(());
         }
@@ -95,12 +179,7 @@ async fn run(
                 })) {
                 Ok(a) => a,
                 Err(e) => {
-                    let (db1, hall, msg) = (db.to_path_buf(), ep.hall_id.clone(), e.to_string());
-                    blocking(move || {
-                        Store::open(&db1)?.note_push_failure(&hall, &ids, &msg)?;
-                        Ok(())
-                    })
-                    .await?;
+                    source.note_failure(&ep.hall_id, ids, e.to_string()).await?;
                     return Err(e);
                 }
             };
@@ -121,12 +200,7 @@ async fn run(
             settled.push((r.id, r.status, reason));
         }
         let complete = settled.len() == ids.len();
-        let (db1, hall) = (db.to_path_buf(), ep.hall_id.clone());
-        blocking(move || {
-            Store::open(&db1)?.settle_decisions(&hall, &settled)?;
-            Ok(())
-        })
-        .await?;
+        source.settle(&ep.hall_id, settled).await?;
         if !complete {
             return Err(SyncError::Protocol(
                 "决定回执缺少部分决定的结果，未确认的决定将在下次发送".into(),
