@@ -140,6 +140,11 @@ pub fn ts_bindings() -> Result<Vec<(String, String)>, String> {
         hcp_import::ImportProgress,
         hcp_store::ImportProfile,
         hcp_store::ImportRecord,
+        crate::hub::HubConnectArgs,
+        crate::hub::HubStatus,
+        crate::hub::HubExchange,
+        hcp_store::HubLink,
+        hcp_store::QueuedAction,
     );
     out.sort();
     out.dedup_by(|a, b| a.0 == b.0);

@@ -14,7 +14,7 @@ use crate::ErrorCode;
 use crate::{App, AppError, AppResult, types::*};
 
 /// Where the profile is kept (in the cache: one cache per OS account).
-const PROFILE_SETTING: &str = "user.profile";
+pub(crate) const PROFILE_SETTING: &str = "user.profile";
 
 /// The OS account name, the profile's default name.
 pub(crate) fn os_user() -> String {
@@ -156,6 +156,15 @@ impl App {
 
     /// Sets the local user profile (audited). A director needs their hall.
     pub async fn set_user(&self, p: UserProfile) -> AppResult<UserProfile> {
+        if let Some(link) = self.hub_link().await? {
+            return Err(AppError::new(
+                ErrorCode::Refused,
+                format!(
+                    "本机已连接团队服务器 {}：姓名与身份来自团队服务器账号 {}，不能在本机修改",
+                    link.url, link.account
+                ),
+            ));
+        }
         let name = p.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 32 {
             return Err(AppError::invalid("请填写姓名（不超过 32 个字）"));
@@ -259,15 +268,30 @@ impl App {
                 name: &p.name,
                 actor: p.role.actor(),
             };
-            Ok(s.act_on_case(
-                a.case_id,
-                &action,
-                who,
-                a.version,
-                Utc::now()
-                    .with_timezone(&hcp_core::metrics::beijing())
-                    .fixed_offset(),
-            )?)
+            let at = Utc::now()
+                .with_timezone(&hcp_core::metrics::beijing())
+                .fixed_offset();
+            if s.hub_link()?.is_some() {
+                // A replica: the action waits for the office hub, which decides.
+                let stored = s.case_detail_for(a.case_id, Utc::now(), p.role.actor())?;
+                hall_scope(&p, Some(stored.case.hall_id.clone()))?;
+                if p.role != Role::Officer {
+                    return Err(AppError::new(
+                        ErrorCode::Refused,
+                        "只有效能督查员可以办理工单",
+                    ));
+                }
+                let q = s.queue_hub_action(a.case_id, &action, who, at)?;
+                return Ok(hcp_store::CaseChange {
+                    case_id: a.case_id,
+                    from_state: stored.case.state.clone(),
+                    to_state: stored.case.state,
+                    version: q.expected_version,
+                    decisions_queued: 0,
+                    queued_for_hub: Some(q.id),
+                });
+            }
+            Ok(s.act_on_case(a.case_id, &action, who, a.version, at)?)
         })
         .await
     }

@@ -17,6 +17,7 @@ mod demo;
 mod error;
 pub mod export;
 mod files;
+mod hub;
 mod imports;
 pub mod report;
 mod types;
@@ -40,6 +41,7 @@ pub use error::{AppError, ErrorCode};
 pub use files::{FileOpener, OPENABLE_EXTENSIONS};
 pub use hcp_sync::PushReport;
 pub use hcp_sync::SyncEvent as Event;
+pub use hub::{HubConnectArgs, HubExchange, HubStatus};
 pub use types::*;
 
 /// Result of a command.
@@ -196,26 +198,42 @@ impl App {
         };
         let only = args.halls;
         let db = self.db.clone();
-        let eps = self
+        let (eps, link) = self
             .with_store(move |s| {
                 for h in &only {
                     if s.hall(h)?.is_none() {
                         return Err(AppError::not_found(format!("没有编码为 “{h}” 的大厅")));
                     }
                 }
-                Ok(hcp_sync::endpoints(
-                    s,
-                    &TokenVault::for_database(&db),
-                    &only,
-                )?)
+                let eps = hcp_sync::endpoints(s, &TokenVault::for_database(&db), &only)?;
+                Ok((eps, s.hub_link()?))
             })
             .await?;
-        if eps.is_empty() {
+        if eps.is_empty() && link.is_none() {
             return Err(AppError::invalid(
                 "尚未添加大厅：请先添加大厅或载入演示数据",
             ));
         }
+        if let Some(link) = &link
+            && let Err((_, why)) = self.hub_probe(link).await
+        {
+            // The hub is away: everything local keeps working, actions wait.
+            return Err(AppError::new(
+                ErrorCode::HallUnreachable,
+                format!("团队服务器暂时无法连接：{why}；待发送的操作保留在本机，下次同步时发送"),
+            ));
+        }
         let reports = self.run_sync(eps).await;
+        if let Some(link) = link {
+            // A replica: the hub delivers decisions to the halls; this desk sends
+            // its queued actions to the hub and takes the office's cases.
+            let hub = self.hub_exchange(&link).await;
+            return Ok(SyncResult {
+                reports,
+                pushed: vec![],
+                hub: Some(hub),
+            });
+        }
         // Decisions made offline go out as soon as the halls answer again.
         let answered: Vec<String> = reports
             .iter()
@@ -223,7 +241,11 @@ impl App {
             .map(|r| r.hall_id.clone())
             .collect();
         let pushed = self.push_to(Some(answered)).await.unwrap_or_default();
-        Ok(SyncResult { reports, pushed })
+        Ok(SyncResult {
+            reports,
+            pushed,
+            hub: None,
+        })
     }
 
     async fn run_sync(&self, eps: Vec<HallEndpoint>) -> Vec<HallReport> {

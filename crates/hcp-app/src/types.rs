@@ -131,6 +131,8 @@ pub struct SyncResult {
     pub reports: Vec<HallReport>,
     /// Decisions pushed to the halls after the sync.
     pub pushed: Vec<hcp_sync::PushReport>,
+    /// In hub mode: the actions sent to the office hub and the cases taken from it.
+    pub hub: Option<crate::hub::HubExchange>,
 }
 
 /// `query_evaluations`.

@@ -331,6 +331,25 @@ fn print_detail(d: &CaseDetail) {
                 .unwrap_or_default()
         );
     }
+    if !d.queued.is_empty() {
+        println!("\n本机发往团队服务器的操作：");
+        for q in d.queued.iter().rev() {
+            let state = match q.state.as_str() {
+                "pending" => "待发送",
+                "accepted" | "duplicate" => "已受理",
+                _ => "未受理",
+            };
+            println!(
+                "  {}  {}  {state}{}",
+                local_time(&q.queued_at),
+                q.summary,
+                q.message
+                    .as_deref()
+                    .map(|m| format!("：{m}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
     if !d.decisions.is_empty() {
         println!("\n发给大厅的决定：");
         for o in d.decisions.iter().rev() {
@@ -406,6 +425,13 @@ pub fn case(db: &Path, cmd: CaseCmd) -> Result<ExitCode, CliError> {
             action,
         }))
         .map_err(|e| CliError::Msg(e.message))?;
+    if let Some(id) = &change.queued_for_hub {
+        println!(
+            "工单 {}：操作已记入待发送队列（{id}），下次 hcp sync 时发送给团队服务器，由团队服务器受理",
+            change.case_id
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
         "工单 {}：{} → {}{}",
         change.case_id,

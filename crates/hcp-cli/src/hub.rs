@@ -60,6 +60,23 @@ pub enum HubCmd {
         #[command(subcommand)]
         cmd: HubAuditCmd,
     },
+    /// 把本机数据目录连接到团队服务器（成为其副本）：登录，姓名与身份取自团队服务器账号
+    Connect {
+        /// 团队服务器地址（hcp hub serve 输出的 HCP_HUB_URL）
+        url: String,
+        /// 登录名
+        #[arg(long)]
+        user: String,
+        /// 存放密码的文件（第一行）；也可用环境变量 HCP_HUB_PASSWORD
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// 显示团队服务器连接、账号与待发送的操作
+    Status {
+        /// 以 JSON 输出
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,7 +219,101 @@ fn operator_name() -> String {
         .unwrap_or_else(|| "hub-admin".to_owned())
 }
 
-pub fn run(cmd: HubCmd) -> Result<ExitCode, CliError> {
+/// The desk's side: connect this cache to a hub, show the link's state.
+fn desk(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
+    let db = crate::db_path(db, "hcp.db")?;
+    let app = hcp_app::App::open(&db).map_err(|e| CliError::Msg(e.message))?;
+    let rt = runtime()?;
+    let status = match cmd {
+        HubCmd::Connect {
+            url,
+            user,
+            password_file,
+        } => {
+            let password = match password_file {
+                Some(f) => read_password(&f)?,
+                None => std::env::var("HCP_HUB_PASSWORD").map_err(|_| {
+                    CliError::Msg(
+                        "请用 --password-file 指定存放密码的文件（或设置环境变量 HCP_HUB_PASSWORD）"
+                            .into(),
+                    )
+                })?,
+            };
+            let s = rt
+                .block_on(app.hub_connect(hcp_app::HubConnectArgs {
+                    url,
+                    name: user,
+                    password,
+                }))
+                .map_err(|e| CliError::Msg(e.message))?;
+            println!("已连接团队服务器；运行 hcp sync 取得大厅数据与工单。");
+            s
+        }
+        HubCmd::Status { json } => {
+            let s = rt
+                .block_on(app.hub_status())
+                .map_err(|e| CliError::Msg(e.message))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&s).map_err(|e| CliError::Msg(e.to_string()))?
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            s
+        }
+        _ => unreachable!("only desk commands come here"),
+    };
+    print_status(&status);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_status(s: &hcp_app::HubStatus) {
+    let Some(link) = &s.link else {
+        println!("单机使用：本机未连接团队服务器。");
+        return;
+    };
+    let state = match s.state.as_str() {
+        "connected" => "已连接".to_string(),
+        "expired" => "登录已过期".to_string(),
+        _ => "离线".to_string(),
+    };
+    let role = AccountRole::parse(&link.role)
+        .map(|r| r.label_zh())
+        .unwrap_or("未知身份");
+    println!("团队服务器：{}（{state}）", link.url);
+    println!(
+        "账号：{}（{role}{}）",
+        link.account,
+        link.hall_id
+            .as_deref()
+            .map(|h| format!("，{h}"))
+            .unwrap_or_default()
+    );
+    if let Some(m) = &s.message {
+        println!("说明：{m}");
+    }
+    println!("待发送：{} 项", s.pending.len());
+    for q in s.pending.iter().rev() {
+        println!("  工单 {}：{}（{}）", q.case_id, q.summary, q.actor);
+    }
+    if !s.rejected.is_empty() {
+        println!("未受理：{} 项", s.rejected.len());
+        for q in &s.rejected {
+            println!(
+                "  工单 {}：{} —— {}",
+                q.case_id,
+                q.summary,
+                q.message.as_deref().unwrap_or("")
+            );
+        }
+    }
+}
+
+pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
+    if matches!(cmd, HubCmd::Connect { .. } | HubCmd::Status { .. }) {
+        return desk(cmd, db);
+    }
     let rt = runtime()?;
     let me = operator_name();
     let by = Operator {
@@ -284,6 +395,7 @@ pub fn run(cmd: HubCmd) -> Result<ExitCode, CliError> {
                     return Ok(ExitCode::from(2));
                 }
             }
+            HubCmd::Connect { .. } | HubCmd::Status { .. } => unreachable!("handled above"),
             HubCmd::User { cmd } => user(cmd, by).await?,
             HubCmd::Hall { cmd } => hall(cmd, by).await?,
             HubCmd::Audit {

@@ -405,7 +405,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Cmd::Visit { cmd } => visits::visit(&db_path(cli.db, "hcp.db")?, cmd),
         Cmd::Keys { cmd } => visits::keys(&db_path(cli.db, "hcp.db")?, cmd),
         Cmd::User { cmd } => cases::user(&db_path(cli.db, "hcp.db")?, cmd),
-        Cmd::Hub { cmd } => hub::run(cmd),
+        Cmd::Hub { cmd } => hub::run(cmd, cli.db),
         Cmd::Cases {
             cmd: CasesCmd::List(a),
         } => cases::list(&db_path(cli.db, "hcp.db")?, a),
@@ -471,7 +471,58 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 max_response_bytes: max_response_mb.clamp(1, 4096) * 1024 * 1024,
                 ..SyncOptions::default()
             };
+            let hub_mode = hcp_store::Store::open(&db)?.hub_link()?.is_some();
+            if hub_mode {
+                let app = hcp_app::App::open(&db).map_err(|e| CliError::Msg(e.message))?;
+                if let Some(Err(why)) = runtime()?
+                    .block_on(app.hub_reachable())
+                    .map_err(|e| CliError::Msg(e.message))?
+                {
+                    eprintln!(
+                        "团队服务器暂时无法连接：{why}；本机数据照常可查，待发送的操作保留在本机，下次同步时发送。"
+                    );
+                    return Ok(ExitCode::from(2));
+                }
+            }
             let reports = sync(&db, &halls, &opts, !json)?;
+            if hub_mode {
+                // A replica of an office hub: the hub delivers decisions to the
+                // halls; this desk sends its queued actions to the hub.
+                let app = hcp_app::App::open(&db).map_err(|e| CliError::Msg(e.message))?;
+                let ex = runtime()?
+                    .block_on(app.hub_exchange_now())
+                    .map_err(|e| CliError::Msg(e.message))?
+                    .unwrap_or_default();
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(
+                            &serde_json::json!({ "reports": reports, "hub": ex })
+                        )
+                        .map_err(|e| CliError::Msg(e.to_string()))?
+                    );
+                } else {
+                    print_summary(&reports);
+                    println!(
+                        "团队服务器：发送 {} 项操作（受理 {}，未受理 {}），收到 {} 张工单的更新。",
+                        ex.sent, ex.accepted, ex.rejected, ex.cases
+                    );
+                    if ex.rejected > 0 {
+                        println!("未受理的操作及原因见 hcp hub status 与各工单页面。");
+                    }
+                }
+                if let Some(e) = &ex.error {
+                    eprintln!(
+                        "团队服务器暂时无法完成同步：{e}；待发送的操作保留在本机，下次同步时发送。"
+                    );
+                    return Ok(ExitCode::from(2));
+                }
+                return Ok(if reports.iter().any(|r| r.error.is_some()) {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                });
+            }
             // Decisions made offline go out with the next sync, as in the window.
             let pushed = if no_push {
                 Ok(vec![])

@@ -2,6 +2,7 @@
 //!
 //! * [`wire`] — the hall-api v1 types, shared by the sync client and the reference
 //!   hall server so the two cannot drift apart.
+//! * [`hub`] — what the office hub and a desktop replica exchange about cases.
 //! * [`rating`] — levels, channels, reasons and the bad-rating rule of DOMAIN.md.
 //! * [`calendar`] — China's working days (holiday-cn data) and deadlines in them.
 //! * [`case`] — the bad-rating case state machine with its guards and deadlines.
@@ -13,6 +14,7 @@
 
 pub mod calendar;
 pub mod case;
+pub mod hub;
 pub mod ident;
 pub mod metrics;
 pub mod rating;

@@ -11,9 +11,14 @@ use hcp_core::case::{
     Action, Actor, Case, DeadlinePolicy, DecisionOut, RefersTo, Signs, Transition,
 };
 use hcp_core::wire::Decision;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio_postgres::Transaction;
+
+use hcp_core::hub::{
+    ActionRequest, ActionResult, CaseChange, CasePage, CaseView, MAX_ACTIONS_PER_REQUEST,
+    TimelineEntry,
+};
 
 use crate::audit::{Entry, append};
 use crate::{Account, Hub, HubError, Result};
@@ -524,43 +529,6 @@ pub(crate) async fn on_no_longer_bad(
     Ok(())
 }
 
-/// One action from a desktop.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct ActionRequest {
-    /// The desktop's UUID for it: the idempotency key.
-    pub id: String,
-    /// The case.
-    pub case_id: i64,
-    /// The case version the officer acted on.
-    pub expected_version: i64,
-    /// What the officer did.
-    pub action: Action,
-}
-
-/// How the hub answered one action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActionResult {
-    /// The action's id.
-    pub id: String,
-    /// `accepted`, `duplicate` (already accepted before) or `rejected`.
-    pub status: String,
-    /// For `rejected`: `conflict`, `forbidden` or `invalid`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// Why, zh-CN.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// The case's version now (after it, when accepted).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<i64>,
-    /// The case's state now.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
-}
-
-/// At most this many actions per request.
-pub const MAX_ACTIONS_PER_REQUEST: usize = 500;
-
 fn rejected(id: &str, reason: &str, message: String) -> ActionResult {
     ActionResult {
         id: id.to_owned(),
@@ -741,78 +709,6 @@ impl Hub {
             state: Some(t.case.state.as_str().to_owned()),
         })
     }
-}
-
-/// One row of a case's timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TimelineEntry {
-    /// The case version this row made.
-    pub version: i64,
-    /// When (UTC, RFC 3339).
-    pub at: DateTime<Utc>,
-    /// Who: an account's name, a hall's code, or 系统.
-    pub actor: String,
-    /// `officer`, `hall`, `system`….
-    pub role: String,
-    /// The event's name.
-    pub event: String,
-    /// The state before (`None` when the case opened).
-    pub from_state: Option<String>,
-    /// The state after.
-    pub to_state: String,
-    /// The zh-CN sentence.
-    pub summary: String,
-    /// The officer's note.
-    pub note: Option<String>,
-    /// sha256 of the hall record the row signs.
-    pub signed_sha256: Option<String>,
-}
-
-/// A case as desktops receive it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CaseView {
-    /// The hub's case id.
-    pub case_id: i64,
-    /// 大厅编码.
-    pub hall_id: String,
-    /// The bad rating.
-    pub evaluation_id: String,
-    /// `bad_rating`.
-    pub kind: String,
-    /// The state's code.
-    pub state: String,
-    /// Its version: name it when acting on the case.
-    pub version: i64,
-    /// The current deadline.
-    pub due_at: Option<DateTime<Utc>>,
-    /// When 超期预警 starts.
-    pub warn_at: Option<DateTime<Utc>>,
-    /// The evaluator is marked malicious.
-    pub flagged_malicious: bool,
-    /// The case as hcp-core's `Case`.
-    pub case: Case,
-    /// Its timeline, oldest first.
-    pub timeline: Vec<TimelineEntry>,
-}
-
-/// A page of the office's case feed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CasePage {
-    /// `{seq, case}` in feed order.
-    pub changes: Vec<CaseChange>,
-    /// Where to go on from.
-    pub next: String,
-    /// More waiting.
-    pub more: bool,
-}
-
-/// One change of the case feed: the case as it is now.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CaseChange {
-    /// Feed position.
-    pub seq: i64,
-    /// The case.
-    pub case: CaseView,
 }
 
 const CASE_COLUMNS: &str = "case_id, hall_id, evaluation_id, kind, state, version, due_at, \

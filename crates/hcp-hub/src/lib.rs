@@ -19,13 +19,14 @@ pub mod server;
 
 pub use accounts::{Account, AccountRole, LOGIN_LOCK_AFTER, Operator, SESSION_HOURS, Session};
 pub use audit::{AuditCheck, verify_audit};
-pub use cases::{
-    ActionRequest, ActionResult, CaseChange, CasePage, CaseView, MAX_ACTIONS_PER_REQUEST,
-    SYSTEM_NAME, TimelineEntry,
-};
+pub use cases::SYSTEM_NAME;
 pub use db::{Hub, SCHEMA_VERSION};
 pub use feed::DEFAULT_PAGE_LIMIT;
 pub use halls::HubHall;
+pub use hcp_core::hub::{
+    ActionRequest, ActionResult, CaseChange, CasePage, CaseView, MAX_ACTIONS_PER_REQUEST,
+    TimelineEntry,
+};
 pub use ingest::{HubSyncReport, no_progress, sync_lock_keys};
 
 /// Errors of the hub, each with a zh-CN message for people.

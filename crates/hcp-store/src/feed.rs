@@ -166,10 +166,18 @@ impl Store {
         let mut total = PageOutcome::default();
         let now = now_text();
         let mut days = DayDeltas::default();
-        let rules = crate::cases::load_rules(&tx)?;
+        let rules = case_engine(&tx)?;
         for (hall_id, page) in batch {
             let mut out = PageOutcome::default();
-            write_page(&tx, hall_id, page, &now, &mut out, &mut days, &rules)?;
+            write_page(
+                &tx,
+                hall_id,
+                page,
+                &now,
+                &mut out,
+                &mut days,
+                rules.as_ref(),
+            )?;
             let n = tx.execute(
                 "UPDATE sync_state SET records_total = records_total + ?2,
                         quarantined_total = quarantined_total + ?3
@@ -211,11 +219,19 @@ impl Store {
         let now = now_text();
         let mut seen = 0i64;
         let mut days = DayDeltas::default();
-        let rules = crate::cases::load_rules(&tx)?;
+        let rules = case_engine(&tx)?;
         for page in pages {
             out.skipped += page.skipped_unknown;
             seen += (page.records.len() + page.quarantined.len()) as i64;
-            write_page(&tx, hall_id, page, &now, &mut out, &mut days, &rules)?;
+            write_page(
+                &tx,
+                hall_id,
+                page,
+                &now,
+                &mut out,
+                &mut days,
+                rules.as_ref(),
+            )?;
         }
         days.write(&tx)?;
         let n = tx.execute(
@@ -277,6 +293,19 @@ impl Store {
     }
 }
 
+/// The case engine's rules, or `None` when the cache is a hub's replica (the hub
+/// opens and moves the cases; this cache receives them from the hub's case feed).
+fn case_engine(tx: &Transaction<'_>) -> Result<Option<crate::cases::CaseRules>> {
+    let replica: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM settings WHERE key = 'hub.link')")?
+        .query_row([], |r| r.get(0))?;
+    if replica {
+        Ok(None)
+    } else {
+        Ok(Some(crate::cases::load_rules(tx)?))
+    }
+}
+
 /// One page's records, quarantine and profile, inside the caller's transaction.
 fn write_page(
     tx: &Transaction<'_>,
@@ -285,7 +314,7 @@ fn write_page(
     now: &str,
     out: &mut PageOutcome,
     days: &mut DayDeltas,
-    rules: &crate::cases::CaseRules,
+    rules: Option<&crate::cases::CaseRules>,
 ) -> Result<()> {
     if let Some(profile) = &page.profile {
         write_profile(tx, profile)?;
@@ -295,7 +324,9 @@ fn write_page(
             ValidRecord::Evaluation(e) => upsert_evaluation(tx, e, rec, now, days, rules)?,
             ValidRecord::Appeal(a) => {
                 let how = upsert_appeal(tx, a, rec, now)?;
-                if !matches!(how, Upsert::Unchanged) {
+                if let Some(rules) = rules
+                    && !matches!(how, Upsert::Unchanged)
+                {
                     let f = crate::cases::FollowUpRecord {
                         evaluation_id: a.evaluation_id.clone(),
                         id: a.id.clone(),
@@ -310,7 +341,9 @@ fn write_page(
             }
             ValidRecord::Rectification(r) => {
                 let how = upsert_rectification(tx, r, rec, now)?;
-                if !matches!(how, Upsert::Unchanged) {
+                if let Some(rules) = rules
+                    && !matches!(how, Upsert::Unchanged)
+                {
                     let f = crate::cases::FollowUpRecord {
                         evaluation_id: r.evaluation_id.clone(),
                         id: r.id.clone(),
@@ -356,7 +389,7 @@ fn upsert_evaluation(
     rec: &FeedRecord<'_>,
     now: &str,
     days: &mut DayDeltas,
-    rules: &crate::cases::CaseRules,
+    rules: Option<&crate::cases::CaseRules>,
 ) -> Result<Upsert> {
     let reasons =
         serde_json::to_string(&e.reasons).map_err(|x| StoreError::Corrupt(x.to_string()))?;
@@ -416,7 +449,7 @@ fn upsert_evaluation(
             figures(i64::from(e.level), e.status.as_str(), false),
             1,
         );
-        if is_bad {
+        if is_bad && let Some(rules) = rules {
             crate::cases::on_evaluation(tx, rules, &change(None))?;
         }
         return Ok(Upsert::New);
@@ -451,7 +484,9 @@ fn upsert_evaluation(
     );
     days.add(&e.hall_id, beijing_day(&e.evaluated_at), new_figures, 1);
     let was_bad = is_bad_stored(old_level) && old_status != "withdrawn";
-    if was_bad != is_bad {
+    if was_bad != is_bad
+        && let Some(rules) = rules
+    {
         crate::cases::on_evaluation(tx, rules, &change(Some(was_bad)))?;
     }
     Ok(Upsert::Updated)

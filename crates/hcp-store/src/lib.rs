@@ -34,7 +34,8 @@ pub use browse::{
 pub use bundle::bundle_format;
 pub use cases::{
     AllowedAction, CaseChange, CaseDeadline, CaseDetail, CaseEvent, CaseFilter, CaseListRow,
-    CasePage, CaseRules, CaseStateCount, OutboxRow, OutboxSummary, SYSTEM_NAME, TypicalCase, Who,
+    CasePage, CaseRules, CaseStateCount, HubLink, OutboxRow, OutboxSummary, QueuedAction,
+    SYSTEM_NAME, TypicalCase, Who,
 };
 pub use feed::{FeedRecord, PageOutcome, PageToApply, QuarantineEntry, SyncState};
 pub use halls::HallRecord;
@@ -111,6 +112,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_tasks_and_reviews.sql"),
     include_str!("../migrations/0011_typical_cases.sql"),
     include_str!("../migrations/0012_imports.sql"),
+    include_str!("../migrations/0013_replica.sql"),
 ];
 
 /// The schema version this build writes.

@@ -290,6 +290,70 @@ impl HallClient {
         .await
     }
 
+    /// `GET rel` (with a query) read as JSON, with retries.
+    pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        rel: &str,
+        query: &[(&str, &str)],
+        what: &str,
+    ) -> Result<T, SyncError> {
+        let mut url = self.url(rel);
+        if !query.is_empty() {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in query {
+                q.append_pair(k, v);
+            }
+        }
+        self.with_retries(&|_| {}, || async {
+            let body = self.get_once(url.clone()).await?;
+            serde_json::from_slice::<T>(&body).map_err(|e| Attempt::Retry {
+                reason: format!("{what}无法解析：{e}"),
+                retry_after: None,
+            })
+        })
+        .await
+    }
+
+    /// `POST rel` with a JSON body, read as JSON; retried only when `idempotent`.
+    pub(crate) async fn post_json<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        rel: &str,
+        body: &B,
+        what: &str,
+        idempotent: bool,
+    ) -> Result<T, SyncError> {
+        let url = self.url(rel);
+        let body = serde_json::to_vec(body).map_err(|e| SyncError::Client(e.to_string()))?;
+        let once = || async {
+            let resp = self
+                .http
+                .post(url.clone())
+                .bearer_auth(self.token.secret())
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+                .send()
+                .await
+                .map_err(transport)?;
+            let bytes = check(resp, self.max_body).await?;
+            serde_json::from_slice::<T>(&bytes).map_err(|e| Attempt::Retry {
+                reason: format!("{what}无法解析：{e}"),
+                retry_after: None,
+            })
+        };
+        if idempotent {
+            self.with_retries(&|_| {}, once).await
+        } else {
+            once().await.map_err(|a| match a {
+                Attempt::Fatal(e) => e,
+                Attempt::Gone => SyncError::Gone,
+                Attempt::Retry { reason, .. } => SyncError::GaveUp {
+                    attempts: 1,
+                    last: reason,
+                },
+            })
+        }
+    }
+
     /// `POST v1/decisions`, with retries (safe: the ids make it idempotent).
     pub async fn post_decisions(
         &self,

@@ -9,6 +9,7 @@
 //! still fails gets a clear reason while the other halls finish.
 
 mod client;
+mod hub;
 mod push;
 mod sink;
 
@@ -26,6 +27,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 pub use client::{HallClient, HallEndpoint, RetryNotice, RetryPolicy, Timeouts, Token};
+pub use hub::{HubAccount, HubClient, HubHallInfo, HubSession};
 pub use push::{OutboxSource, PushReport, push_hall, push_hall_from, push_halls};
 pub use sink::{FeedSink, SqliteSink};
 

@@ -130,6 +130,7 @@ pub(super) fn write_transition(
         to_state: new.state.as_str().into(),
         version: stored.version + 1,
         decisions_queued: queued,
+        queued_for_hub: None,
     })
 }
 

@@ -9,6 +9,7 @@ mod hooks;
 mod model;
 mod outbox;
 mod queries;
+mod replica;
 mod rules;
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -31,6 +32,7 @@ pub use model::{
     CasePage, CaseStateCount, OutboxRow, OutboxSummary, TypicalCase,
 };
 use outbox::queue_decision;
+pub use replica::{HubLink, QueuedAction};
 pub use rules::CaseRules;
 pub(crate) use rules::load_rules;
 

@@ -183,6 +183,9 @@ pub struct CaseDetail {
     pub timeline: Vec<CaseEvent>,
     /// Decisions for the hall and their delivery.
     pub decisions: Vec<OutboxRow>,
+    /// In hub mode: this desk's actions on the case waiting for the office hub
+    /// (待发送) or answered by it (a rejection with its reason), newest first.
+    pub queued: Vec<super::QueuedAction>,
     /// What the viewer may do now (hcp-core decides; the page only renders it).
     pub allowed_actions: Vec<AllowedAction>,
 }
@@ -282,4 +285,7 @@ pub struct CaseChange {
     pub version: i64,
     /// Decisions queued for the hall.
     pub decisions_queued: u32,
+    /// In hub mode: the id the action waits under for the office hub (待发送); the
+    /// case changes once the hub has accepted it.
+    pub queued_for_hub: Option<String>,
 }

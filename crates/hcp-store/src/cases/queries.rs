@@ -219,7 +219,9 @@ impl Store {
         let follow_ups = self.follow_ups(&row.hall_id, &row.evaluation_id)?;
         let timeline = self.case_timeline(case_id)?;
         let decisions = self.outbox_rows(Some(case_id), 200)?;
+        let queued = self.hub_queue(Some(case_id), false)?;
         Ok(CaseDetail {
+            queued,
             state_label: CaseState::parse(&row.state)
                 .map_or(row.state.clone(), |s| s.label_zh().to_string()),
             case: row,

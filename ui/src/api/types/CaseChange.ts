@@ -23,4 +23,9 @@ version: number,
 /**
  * Decisions queued for the hall.
  */
-decisions_queued: number, };
+decisions_queued: number, 
+/**
+ * In hub mode: the id the action waits under for the office hub (待发送); the
+ * case changes once the hub has accepted it.
+ */
+queued_for_hub: string | null, };

@@ -6,6 +6,7 @@ import type { CaseListRow } from "./CaseListRow";
 import type { EvaluationRow } from "./EvaluationRow";
 import type { FollowUp } from "./FollowUp";
 import type { OutboxRow } from "./OutboxRow";
+import type { QueuedAction } from "./QueuedAction";
 
 /**
  * Everything the case page shows.
@@ -59,6 +60,11 @@ timeline: Array<CaseEvent>,
  * Decisions for the hall and their delivery.
  */
 decisions: Array<OutboxRow>, 
+/**
+ * In hub mode: this desk's actions on the case waiting for the office hub
+ * (待发送) or answered by it (a rejection with its reason), newest first.
+ */
+queued: Array<QueuedAction>, 
 /**
  * What the viewer may do now (hcp-core decides; the page only renders it).
  */

@@ -1,0 +1,309 @@
+//! Hub mode: this desk as a replica of the office hub. `hub_connect` signs in and
+//! links the cache; from then on a sync brings the halls' records through the hub
+//! (the hall sync, with the hub as every hall's server and the session as the
+//! token), sends the actions waiting in the queue, in order, and takes the office's
+//! cases from the hub's case feed. Role and name come from the hub account.
+
+use hcp_core::Role;
+use hcp_store::{HubLink, QueuedAction, TokenVault, Who};
+use hcp_sync::{HallEndpoint, HubClient, Token};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::{App, AppError, AppResult, ErrorCode, UserProfile};
+
+/// Where the session token is kept in the token vault (not a hall code).
+pub(crate) const HUB_VAULT_KEY: &str = "@hub";
+
+/// `hub_connect`'s arguments.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "HubConnectArgs.ts")]
+pub struct HubConnectArgs {
+    /// The hub's address, e.g. `https://10.1.2.3:8740/`.
+    pub url: String,
+    /// 登录名.
+    pub name: String,
+    /// 密码 (sent to the hub once, never stored).
+    pub password: String,
+}
+
+/// The state of hub mode, for `hcp hub status` and the header.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export_to = "HubStatus.ts")]
+pub struct HubStatus {
+    /// The link, or `None` for a single desk (单机使用).
+    pub link: Option<HubLink>,
+    /// `standalone`, `connected`, `offline` or `expired` (登录已过期).
+    pub state: String,
+    /// Why it is offline or expired, zh-CN.
+    pub message: Option<String>,
+    /// Actions waiting for the hub (待发送), newest first.
+    pub pending: Vec<QueuedAction>,
+    /// Actions the hub refused, newest first (the last 50).
+    pub rejected: Vec<QueuedAction>,
+}
+
+/// What one exchange with the hub did.
+#[derive(Debug, Clone, Default, Serialize, TS)]
+#[ts(export_to = "HubExchange.ts")]
+pub struct HubExchange {
+    /// Actions sent.
+    pub sent: u64,
+    /// …accepted (or already accepted before).
+    pub accepted: u64,
+    /// …refused (see the queue for why).
+    pub rejected: u64,
+    /// Cases received that changed here.
+    pub cases: u64,
+    /// Why the exchange stopped early, zh-CN.
+    pub error: Option<String>,
+}
+
+fn profile_of(link: &HubLink) -> AppResult<UserProfile> {
+    let role: Role = link.role.parse().map_err(|_| {
+        AppError::invalid("管理员账号只用于团队服务器的管理（账号、大厅），不能用于督查台办理业务")
+    })?;
+    Ok(UserProfile {
+        name: link.account.clone(),
+        role,
+        hall_id: link.hall_id.clone(),
+    })
+}
+
+impl App {
+    /// The hub this desk replicates, if any.
+    pub(crate) async fn hub_link(&self) -> AppResult<Option<HubLink>> {
+        self.with_store(|s| Ok(s.hub_link()?)).await
+    }
+
+    /// Whether the hub answers and still takes this desk's session, asked once
+    /// with a short retry: a desk whose hub is away says so at once instead of
+    /// waiting out the long retries meant for a slow hall.
+    pub async fn hub_probe(&self, link: &HubLink) -> Result<(), (String, String)> {
+        let mut quick = self.options.clone();
+        quick.retry.max_attempts = 2;
+        quick.retry.base = std::time::Duration::from_millis(200);
+        quick.timeouts.connect = std::time::Duration::from_secs(5);
+        quick.timeouts.request = std::time::Duration::from_secs(15);
+        let client = self
+            .hub_client_with(link, &quick)
+            .map_err(|e| ("expired".to_string(), e.message))?;
+        match client.me().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.to_string().contains("不再接受本机的登录") => {
+                Err(("expired".into(), e.to_string()))
+            }
+            Err(e) => Err(("offline".into(), e.to_string())),
+        }
+    }
+
+    fn hub_client(&self, link: &HubLink) -> AppResult<HubClient> {
+        self.hub_client_with(link, &self.options)
+    }
+
+    fn hub_client_with(
+        &self,
+        link: &HubLink,
+        options: &hcp_sync::SyncOptions,
+    ) -> AppResult<HubClient> {
+        let token = TokenVault::for_database(&self.db)
+            .get(HUB_VAULT_KEY)?
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::Unauthorized,
+                    "本机没有团队服务器的登录：请重新连接（hcp hub connect）",
+                )
+            })?;
+        Ok(HubClient::new(&link.url, &token, options)?)
+    }
+
+    /// 连接团队服务器：登录并把本机数据目录变为团队服务器的副本。
+    pub async fn hub_connect(&self, a: HubConnectArgs) -> AppResult<HubStatus> {
+        let url = a.url.trim().to_owned();
+        let url = if url.ends_with('/') {
+            url
+        } else {
+            format!("{url}/")
+        };
+        let session = HubClient::login(&url, a.name.trim(), &a.password, &self.options).await?;
+        let link = HubLink {
+            url: url.clone(),
+            account: session.account.name.clone(),
+            role: session.account.role.clone(),
+            hall_id: session.account.hall_id.clone(),
+        };
+        let profile = profile_of(&link)?;
+        let l2 = link.clone();
+        self.with_store(move |s| Ok(s.set_hub_link(&l2)?)).await?;
+        let vault = TokenVault::for_database(&self.db);
+        vault.set(HUB_VAULT_KEY, &session.token)?;
+        let json = serde_json::to_string(&profile)
+            .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
+        self.with_store(move |s| {
+            s.set_setting_audited(
+                crate::cases::PROFILE_SETTING,
+                Some(&json),
+                &hcp_store::AuditEntry {
+                    actor: &profile.name,
+                    role: profile.role.as_str(),
+                    subject: "user",
+                    action: "profile_from_hub",
+                    detail: &json,
+                },
+            )?;
+            Ok(())
+        })
+        .await?;
+        self.hub_refresh_halls(&link, &session.token).await?;
+        self.hub_status().await
+    }
+
+    /// Registers the halls the account may see, each synced through the hub with
+    /// the session token.
+    async fn hub_refresh_halls(&self, link: &HubLink, token: &str) -> AppResult<()> {
+        let client = HubClient::new(&link.url, token, &self.options)?;
+        let vault = TokenVault::for_database(&self.db);
+        let who_name = link.account.clone();
+        for h in client.halls().await? {
+            if hcp_core::ident::check_hall_id(&h.hall_id).is_err() {
+                continue;
+            }
+            let ep = HallEndpoint {
+                hall_id: h.hall_id.clone(),
+                base_url: HubClient::hall_base_url(&link.url, &h.hall_id),
+                token: Token::new(token.to_owned()),
+                ca_file: None,
+            };
+            // A shopper sees the list, not the ratings: the hall is known by name.
+            let profile = match hcp_sync::fetch_profile(&ep, &self.options).await {
+                Ok(p) if p.hall_id == h.hall_id => p,
+                _ => continue,
+            };
+            vault.set(&h.hall_id, token)?;
+            let name = who_name.clone();
+            self.with_store(move |s| {
+                s.upsert_hall(
+                    &profile,
+                    &ep.base_url,
+                    None,
+                    Who {
+                        name: &name,
+                        actor: hcp_core::case::Actor::Officer,
+                    },
+                )?;
+                Ok(())
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// 团队服务器连接状态、账号与待发送的操作。
+    pub async fn hub_status(&self) -> AppResult<HubStatus> {
+        let (link, pending, rejected) = self
+            .with_store(|s| {
+                let link = s.hub_link()?;
+                let queue = s.hub_queue(None, false)?;
+                let pending = queue
+                    .iter()
+                    .filter(|q| q.state == "pending")
+                    .cloned()
+                    .collect();
+                let rejected = queue
+                    .into_iter()
+                    .filter(|q| q.state == "rejected")
+                    .take(50)
+                    .collect();
+                Ok((link, pending, rejected))
+            })
+            .await?;
+        let Some(link) = link else {
+            return Ok(HubStatus {
+                link: None,
+                state: "standalone".into(),
+                message: None,
+                pending,
+                rejected,
+            });
+        };
+        let (state, message) = match self.hub_probe(&link).await {
+            Ok(()) => ("connected".to_string(), None),
+            Err((state, message)) => (state, Some(message)),
+        };
+        Ok(HubStatus {
+            link: Some(link),
+            state,
+            message,
+            pending,
+            rejected,
+        })
+    }
+
+    /// In hub mode: sends the queued actions in order and takes the case feed;
+    /// `None` on a single desk.
+    pub async fn hub_exchange_now(&self) -> AppResult<Option<HubExchange>> {
+        match self.hub_link().await? {
+            Some(link) => Ok(Some(self.hub_exchange(&link).await)),
+            None => Ok(None),
+        }
+    }
+
+    /// In hub mode, whether the hub can be reached now (`Err`: why not, zh-CN).
+    pub async fn hub_reachable(&self) -> AppResult<Option<Result<(), String>>> {
+        match self.hub_link().await? {
+            Some(link) => Ok(Some(self.hub_probe(&link).await.map_err(|(_, m)| m))),
+            None => Ok(None),
+        }
+    }
+
+    /// Sends the queued actions in order and takes the case feed (hub mode only).
+    pub(crate) async fn hub_exchange(&self, link: &HubLink) -> HubExchange {
+        let mut out = HubExchange::default();
+        if let Err(e) = self.hub_exchange_into(link, &mut out).await {
+            out.error = Some(e.message);
+        }
+        out
+    }
+
+    async fn hub_exchange_into(&self, link: &HubLink, out: &mut HubExchange) -> AppResult<()> {
+        let client = self.hub_client(link)?;
+        loop {
+            let batch = self
+                .with_store(|s| Ok(s.pending_hub_actions(hcp_core::hub::MAX_ACTIONS_PER_REQUEST)?))
+                .await?;
+            if batch.is_empty() {
+                break;
+            }
+            let results = client.post_actions(&batch).await?;
+            out.sent += batch.len() as u64;
+            for r in &results {
+                match r.status.as_str() {
+                    "accepted" | "duplicate" => out.accepted += 1,
+                    _ => out.rejected += 1,
+                }
+            }
+            let answered = results.len();
+            self.with_store(move |s| Ok(s.settle_hub_actions(&results)?))
+                .await?;
+            if answered < batch.len() {
+                return Err(AppError::new(
+                    ErrorCode::HallUnreachable,
+                    "团队服务器的回执缺少部分操作的结果，其余操作将在下次同步时发送",
+                ));
+            }
+        }
+        let mut cursor = self.with_store(|s| Ok(s.hub_case_cursor()?)).await?;
+        loop {
+            let page = client.case_changes(cursor.as_deref(), 1000).await?;
+            let cases: Vec<_> = page.changes.into_iter().map(|c| c.case).collect();
+            let next = page.next.clone();
+            out.cases += self
+                .with_store(move |s| Ok(s.apply_hub_cases(&cases, &next)?))
+                .await?;
+            cursor = Some(page.next);
+            if !page.more {
+                return Ok(());
+            }
+        }
+    }
+}

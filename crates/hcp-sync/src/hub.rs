@@ -1,0 +1,186 @@
+//! The desktop's side of the office hub's API (besides the halls' records, which
+//! it syncs from the hub with the hall client as from a hall): sign in, the halls
+//! it may see, the office case feed, and the batches of officers' actions. The
+//! same transport rules as for halls: timeouts, capped bodies, no redirects,
+//! retries with backoff for what is safe to repeat.
+
+use hcp_core::hub::{ActionRequest, ActionResult, CasePage, MAX_ACTIONS_PER_REQUEST};
+use serde::{Deserialize, Serialize};
+
+use crate::{HallClient, HallEndpoint, SyncError, SyncOptions, Token};
+
+/// The account a session belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HubAccount {
+    /// 登录名.
+    pub name: String,
+    /// `officer`, `director`, `shopper` or `admin`.
+    pub role: String,
+    /// A director's hall.
+    #[serde(default)]
+    pub hall_id: Option<String>,
+}
+
+/// A signed-in session.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HubSession {
+    /// The bearer token (kept in the token vault, never logged).
+    pub token: String,
+    /// Who.
+    pub account: HubAccount,
+}
+
+/// A hall the account may see.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HubHallInfo {
+    /// 大厅编码.
+    pub hall_id: String,
+    /// 名称.
+    pub name: String,
+}
+
+#[derive(Deserialize)]
+struct HallList {
+    halls: Vec<HubHallInfo>,
+}
+
+#[derive(Deserialize)]
+struct Results {
+    results: Vec<ActionResult>,
+}
+
+/// The hub's words for what the hall client reports in a hall's.
+fn hub_err(e: SyncError) -> SyncError {
+    match e {
+        SyncError::Unauthorized => SyncError::Sink(
+            "团队服务器不再接受本机的登录（已过期、已退出或账号已停用）：请重新连接（hcp hub connect）"
+                .into(),
+        ),
+        SyncError::Forbidden => SyncError::Sink("该账号无权进行此操作（403）".into()),
+        SyncError::NotFound => {
+            SyncError::Sink("该地址不是督查台团队服务器（404）：请检查地址".into())
+        }
+        SyncError::GaveUp { attempts, last } => SyncError::Sink(format!(
+            "无法连接团队服务器（已重试 {attempts} 次）：{}",
+            last.replace("大厅服务器", "团队服务器")
+        )),
+        SyncError::Rejected { status, detail } => {
+            SyncError::Sink(format!("团队服务器拒绝了请求（{status}）：{detail}"))
+        }
+        other => other,
+    }
+}
+
+/// A client of one hub, signed in (or not yet, for [`HubClient::login`]).
+pub struct HubClient {
+    http: HallClient,
+    base: String,
+}
+
+impl HubClient {
+    /// A client for the hub at `url` with the session `token`.
+    pub fn new(url: &str, token: &str, options: &SyncOptions) -> Result<Self, SyncError> {
+        let ep = HallEndpoint {
+            hall_id: String::new(),
+            base_url: url.to_owned(),
+            token: Token::new(token.to_owned()),
+            ca_file: None,
+        };
+        Ok(Self {
+            http: HallClient::new(&ep, options)?,
+            base: url.to_owned(),
+        })
+    }
+
+    /// The hub's base URL as given.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    /// The base URL a hall's records are synced from through the hub.
+    pub fn hall_base_url(hub_url: &str, hall_id: &str) -> String {
+        let base = if hub_url.ends_with('/') {
+            hub_url.to_owned()
+        } else {
+            format!("{hub_url}/")
+        };
+        format!("{base}v1/halls/{hall_id}/")
+    }
+
+    /// Signs in (once: a wrong password is not retried).
+    pub async fn login(
+        url: &str,
+        name: &str,
+        password: &str,
+        options: &SyncOptions,
+    ) -> Result<HubSession, SyncError> {
+        let c = Self::new(url, "", options)?;
+        let body = serde_json::json!({ "name": name, "password": password });
+        c.http
+            .post_json::<_, HubSession>("v1/login", &body, "登录结果", false)
+            .await
+            .map_err(|e| match e {
+                SyncError::Unauthorized => SyncError::Sink("用户名或密码错误".into()),
+                e => hub_err(e),
+            })
+    }
+
+    /// Who the session belongs to (checks that it still works).
+    pub async fn me(&self) -> Result<HubAccount, SyncError> {
+        self.http
+            .get_json("v1/me", &[], "账号信息")
+            .await
+            .map_err(hub_err)
+    }
+
+    /// The halls the account may see.
+    pub async fn halls(&self) -> Result<Vec<HubHallInfo>, SyncError> {
+        let l: HallList = self
+            .http
+            .get_json("v1/halls", &[], "大厅列表")
+            .await
+            .map_err(hub_err)?;
+        Ok(l.halls)
+    }
+
+    /// One page of the office case feed.
+    pub async fn case_changes(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<CasePage, SyncError> {
+        let limit = limit.to_string();
+        let mut q = vec![("limit", limit.as_str())];
+        if let Some(a) = after {
+            q.push(("after", a));
+        }
+        self.http
+            .get_json("v1/cases/changes", &q, "工单数据")
+            .await
+            .map_err(hub_err)
+    }
+
+    /// Sends a batch of actions (retried: the ids make a repeat harmless). The
+    /// answer has one result per action, matched by id.
+    pub async fn post_actions(
+        &self,
+        batch: &[ActionRequest],
+    ) -> Result<Vec<ActionResult>, SyncError> {
+        if batch.len() > MAX_ACTIONS_PER_REQUEST {
+            return Err(SyncError::Internal(
+                "too many actions in one request".into(),
+            ));
+        }
+        let r: Results = self
+            .http
+            .post_json(
+                "v1/actions",
+                &serde_json::json!({ "actions": batch }),
+                "操作回执",
+                true,
+            )
+            .await
+            .map_err(hub_err)?;
+        Ok(r.results)
+    }
+}

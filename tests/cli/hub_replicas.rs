@@ -1,0 +1,435 @@
+//! The office end to end: a real PostgreSQL, the real reference hall with two
+//! halls, `hcp hub serve`, and three desks as replicas (two officers, one
+//! director) driven through the `hcp` binary. Both officers act on one case at
+//! once: one wins, the other learns of the conflict and sees the winner's step;
+//! the hall hears each decision once; the director sees only his hall, with the
+//! officers' figures, and cannot act. Then the hub goes away: a desk reads and
+//! queues three actions, and delivers them in order, once, when the hub is back.
+
+#[path = "../support/pg.rs"]
+mod pg;
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+const PASSWORD: &str = "correct horse 1";
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `hcp …` on a blocking thread (the hall serves on this test's runtime).
+async fn run(db: &Path, args: &[&str]) -> Output {
+    let db = db.to_path_buf();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        common::hcp(&db, &a)
+    })
+    .await
+    .unwrap()
+}
+
+async fn ok(db: &Path, args: &[&str]) -> String {
+    let out = run(db, args).await;
+    assert!(
+        out.status.success(),
+        "hcp {args:?}\nstdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// `hcp hub …` (the administrator's commands) on a blocking thread.
+async fn admin(pg_url: &str, args: &[&str]) -> String {
+    let pg_url = pg_url.to_owned();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_hcp"))
+            .arg("hub")
+            .args(&args)
+            .env("HCP_HUB_PG", &pg_url)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "hcp hub …\nstdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// A running `hcp hub serve`, killed when dropped.
+struct Served(Child, String);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(pg_url: &str, addr: &str) -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hcp"))
+        .args(["hub", "serve", "--addr", addr, "--sync-every", "0"])
+        .env("HCP_HUB_PG", pg_url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("HCP_HUB_URL=")
+        .unwrap_or_else(|| panic!("no URL: {line:?}"))
+        .to_owned();
+    Served(child, url)
+}
+
+async fn cases(db: &Path) -> Vec<Value> {
+    let page: Value =
+        serde_json::from_str(&ok(db, &["cases", "list", "--json", "--limit", "10000"]).await)
+            .unwrap();
+    page["rows"].as_array().unwrap().clone()
+}
+
+async fn case(db: &Path, id: i64) -> Value {
+    serde_json::from_str(&ok(db, &["case", "show", &id.to_string(), "--json"]).await).unwrap()
+}
+
+async fn report(db: &Path, hall: &str, out: &Path) -> Value {
+    ok(
+        db,
+        &[
+            "report",
+            "monthly",
+            "--month",
+            "2026-10",
+            "--hall",
+            hall,
+            "--format",
+            "json",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .await;
+    serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_office_of_two_officers_and_a_director_on_one_hub() {
+    let cluster = pg::PgCluster::start();
+    let url = cluster.database("office").await;
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw.txt");
+    std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
+    let pw = pw.to_str().unwrap();
+
+    let srv = hcp_hall::serve_fixture(61, 2, 600, "admin").await;
+    let ids = srv.state.hall_ids();
+    admin(&url, &["init"]).await;
+    for id in &ids {
+        let tf = dir.path().join(format!("{id}.token"));
+        std::fs::write(&tf, srv.token(id).unwrap()).unwrap();
+        admin(
+            &url,
+            &[
+                "hall",
+                "add",
+                &srv.base_url(id),
+                "--token-file",
+                tf.to_str().unwrap(),
+            ],
+        )
+        .await;
+    }
+    for (name, role) in [("陈静", "officer"), ("周敏", "officer")] {
+        admin(
+            &url,
+            &["user", "add", name, "--role", role, "--password-file", pw],
+        )
+        .await;
+    }
+    admin(
+        &url,
+        &[
+            "user",
+            "add",
+            "王主任",
+            "--role",
+            "director",
+            "--hall",
+            &ids[0],
+            "--password-file",
+            pw,
+        ],
+    )
+    .await;
+    admin(&url, &["sync"]).await;
+    let hub = serve(&url, "127.0.0.1:0");
+
+    // Three desks connect and sync from the hub.
+    let desk = |n: &str| -> PathBuf { dir.path().join(format!("{n}.db")) };
+    let (a, b, d) = (desk("chen"), desk("zhou"), desk("wang"));
+    for (db, name) in [(&a, "陈静"), (&b, "周敏"), (&d, "王主任")] {
+        let out = ok(
+            db,
+            &[
+                "hub",
+                "connect",
+                &hub.1,
+                "--user",
+                name,
+                "--password-file",
+                pw,
+            ],
+        )
+        .await;
+        assert!(out.contains("已连接团队服务器"), "{out}");
+        assert!(out.contains(name), "{out}");
+        ok(db, &["sync"]).await;
+    }
+    // Name and role come from the hub account.
+    let refused = run(&a, &["user", "set", "--name", "冒名", "--role", "director"]).await;
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("来自团队服务器账号"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    // The officers share one inbox; the director has his hall's part of it.
+    let all_a = cases(&a).await;
+    let all_b = cases(&b).await;
+    assert!(all_a.len() > 20, "{}", all_a.len());
+    let ids_of = |rows: &[Value]| -> Vec<i64> {
+        let mut v: Vec<i64> = rows
+            .iter()
+            .map(|r| r["case_id"].as_i64().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids_of(&all_a), ids_of(&all_b));
+    let his = cases(&d).await;
+    assert!(!his.is_empty() && his.iter().all(|r| r["hall_id"] == ids[0].as_str()));
+    let hall0: Vec<Value> = all_a
+        .iter()
+        .filter(|r| r["hall_id"] == ids[0].as_str())
+        .cloned()
+        .collect();
+    assert_eq!(ids_of(&his), ids_of(&hall0));
+
+    // Both officers verify the same open case, then sync at the same moment.
+    let open: Vec<i64> = hall0
+        .iter()
+        .filter(|r| r["state"] == "open")
+        .map(|r| r["case_id"].as_i64().unwrap())
+        .collect();
+    assert!(open.len() >= 4, "{open:?}");
+    let x = open[0].to_string();
+    for (db, note) in [(&a, "已向评价人解释政策"), (&b, "政策无依据，已解释")] {
+        let out = ok(
+            db,
+            &[
+                "case",
+                "verify",
+                &x,
+                "--outcome",
+                "no_legal_basis",
+                "--note",
+                note,
+            ],
+        )
+        .await;
+        assert!(out.contains("待发送"), "{out}");
+    }
+    let (sa, sb) = tokio::join!(run(&a, &["sync"]), run(&b, &["sync"]));
+    let (sa, sb) = (text(&sa.stdout), text(&sb.stdout));
+    let won_a = sa.contains("受理 1，未受理 0");
+    let won_b = sb.contains("受理 1，未受理 0");
+    assert!(won_a != won_b, "exactly one accepted:\n{sa}\n{sb}");
+    let (winner, loser, winner_name) = if won_a {
+        (&a, &b, "陈静")
+    } else {
+        (&b, &a, "周敏")
+    };
+    assert!(
+        (if won_a { &sb } else { &sa }).contains("受理 0，未受理 1"),
+        "{sa}\n{sb}"
+    );
+    // The loser sees why, and the winner's step, after the next sync.
+    ok(loser, &["sync"]).await;
+    let seen = case(loser, open[0]).await;
+    assert_eq!(seen["case"]["state"], "explained");
+    let mine = &seen["queued"][0];
+    assert_eq!(mine["state"], "rejected");
+    assert_eq!(mine["reason"], "conflict");
+    assert!(mine["message"].as_str().unwrap().contains("已被他人更新"));
+    let last = seen["timeline"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["actor"], winner_name, "{last}");
+    let status = ok(loser, &["hub", "status"]).await;
+    assert!(
+        status.contains("未受理：1 项") && status.contains("已连接"),
+        "{status}"
+    );
+
+    // The loser takes the next step on the case as it is now: accepted.
+    ok(
+        loser,
+        &[
+            "case",
+            "callback",
+            &x,
+            "--result",
+            "satisfied",
+            "--note",
+            "回访满意",
+        ],
+    )
+    .await;
+    let out = ok(loser, &["sync"]).await;
+    assert!(out.contains("受理 1，未受理 0"), "{out}");
+    ok(winner, &["sync"]).await;
+    assert_eq!(case(winner, open[0]).await["case"]["state"], "closed");
+
+    // The hub tells the hall, once.
+    admin(&url, &["sync"]).await;
+    admin(&url, &["sync"]).await;
+    let evaluation = seen["case"]["evaluation_id"].as_str().unwrap().to_owned();
+    let log = srv
+        .state
+        .with_hall(&ids[0], |h| h.decision_log().to_vec())
+        .unwrap();
+    let kinds: Vec<&str> = log
+        .iter()
+        .filter(|d| d.evaluation_id == evaluation)
+        .map(|d| d.kind.as_str())
+        .collect();
+    assert_eq!(kinds, ["case_opened", "callback", "case_closed"]);
+    let mut seen_ids = std::collections::HashSet::new();
+    assert!(log.iter().all(|d| seen_ids.insert(d.id.clone())));
+
+    // The director: no case actions; his report's figures are the officers'.
+    let refused = run(
+        &d,
+        &[
+            "case",
+            "callback",
+            &x,
+            "--result",
+            "satisfied",
+            "--note",
+            "x",
+        ],
+    )
+    .await;
+    assert!(!refused.status.success());
+    ok(&d, &["sync"]).await;
+    let theirs = report(winner, &ids[0], &dir.path().join("r1.json")).await;
+    let his = report(&d, &ids[0], &dir.path().join("r2.json")).await;
+    assert_eq!(theirs["overall"], his["overall"]);
+    assert_eq!(theirs["ledger"], his["ledger"]);
+    assert!(!theirs["ledger"].as_array().unwrap().is_empty());
+
+    // The hub goes away. The desk still reads, exports, and queues three actions.
+    let addr = hub
+        .1
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    drop(hub);
+    assert!(cases(&a).await.len() >= all_a.len());
+    let csv = dir.path().join("evals.csv");
+    ok(
+        &a,
+        &[
+            "evaluations",
+            "export",
+            "--format",
+            "csv",
+            "--out",
+            csv.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(std::fs::metadata(&csv).unwrap().len() > 1000);
+    let three = &open[1..4];
+    for id in three {
+        let out = ok(
+            &a,
+            &[
+                "case",
+                "verify",
+                &id.to_string(),
+                "--outcome",
+                "true",
+                "--note",
+                "属实，转整改",
+            ],
+        )
+        .await;
+        assert!(out.contains("待发送"), "{out}");
+    }
+    let offline = run(&a, &["sync"]).await;
+    assert_eq!(offline.status.code(), Some(2), "{}", text(&offline.stdout));
+    assert!(
+        text(&offline.stderr).contains("待发送的操作保留在本机"),
+        "{}",
+        text(&offline.stderr)
+    );
+    let status = ok(&a, &["hub", "status"]).await;
+    assert!(
+        status.contains("离线") && status.contains("待发送：3 项"),
+        "{status}"
+    );
+
+    // Back on the same address: delivered in order, once.
+    let _hub = serve(&url, &addr);
+    let out = ok(&a, &["sync"]).await;
+    assert!(out.contains("发送 3 项操作（受理 3，未受理 0）"), "{out}");
+    let out = ok(&a, &["sync"]).await;
+    assert!(out.contains("发送 0 项操作"), "{out}");
+    for id in three {
+        assert_eq!(case(&a, *id).await["case"]["state"], "rectifying");
+    }
+    let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let order: Vec<String> = c
+        .query(
+            "SELECT subject FROM hub_audit WHERE actor = '陈静' AND action = 'verify' ORDER BY seq",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let expected: Vec<String> = three.iter().map(|id| format!("case:{id}")).collect();
+    assert_eq!(order[order.len() - 3..], expected[..]);
+    let accepted: i64 = c
+        .query_one(
+            "SELECT count(*) FROM hub_actions WHERE account = '陈静' AND status = 'accepted'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(accepted, 4);
+}
