@@ -23,7 +23,7 @@ fn msg(e: impl std::fmt::Display) -> CliError {
     CliError::Msg(e.to_string())
 }
 
-fn hall_binary() -> Result<PathBuf, CliError> {
+pub(crate) fn hall_binary() -> Result<PathBuf, CliError> {
     let exe = std::env::current_exe().map_err(msg)?;
     let name = if cfg!(windows) {
         "hcp-hall.exe"
@@ -42,9 +42,9 @@ fn hall_binary() -> Result<PathBuf, CliError> {
 }
 
 /// A served data set: the child process and its halls' (id, url, token).
-struct Served {
+pub(crate) struct Served {
     child: Child,
-    halls: Vec<(String, String, String)>,
+    pub(crate) halls: Vec<(String, String, String)>,
 }
 
 impl Drop for Served {
@@ -54,7 +54,7 @@ impl Drop for Served {
     }
 }
 
-fn generate(
+pub(crate) fn generate(
     bin: &Path,
     out: &Path,
     halls: usize,
@@ -80,7 +80,7 @@ fn generate(
     Ok(t.elapsed())
 }
 
-fn serve(bin: &Path, data: &Path, work: &Path) -> Result<Served, CliError> {
+pub(crate) fn serve(bin: &Path, data: &Path, work: &Path) -> Result<Served, CliError> {
     let tokens_file = work.join(format!(
         "tokens-{}.json",
         data.file_name().and_then(|s| s.to_str()).unwrap_or("x")

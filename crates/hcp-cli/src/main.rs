@@ -1,6 +1,7 @@
 //! `hcp`: the command line of HCP Supervisor (好差评督查台).
 
 mod bench;
+mod bench_hub;
 mod bench_import;
 mod bench_queries;
 mod cases;
@@ -186,6 +187,24 @@ enum Cmd {
         #[arg(long)]
         work_dir: Option<PathBuf>,
     },
+    /// 性能基准：团队服务器入库、新副本就绪、多客户端并发办理（需要一个空的 PostgreSQL 数据库）
+    BenchHub {
+        /// PostgreSQL 连接串（空库），也可用环境变量 HCP_HUB_PG
+        #[arg(long, env = "HCP_HUB_PG", hide_env_values = true)]
+        pg: String,
+        /// 评价数
+        #[arg(long, default_value_t = 1_000_000)]
+        evaluations: usize,
+        /// 模拟客户端数
+        #[arg(long, default_value_t = 20)]
+        clients: usize,
+        /// 每个客户端的操作数
+        #[arg(long, default_value_t = 2000)]
+        actions: usize,
+        /// 工作目录（默认临时目录）
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -355,6 +374,19 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             evaluations,
             work_dir,
         } => bench::run(evaluations, work_dir),
+        Cmd::BenchHub {
+            pg,
+            evaluations,
+            clients,
+            actions,
+            work_dir,
+        } => bench_hub::run(bench_hub::Args {
+            pg,
+            evaluations,
+            clients,
+            actions,
+            work_dir,
+        }),
         Cmd::Audit { cmd } => {
             let db = db_path(cli.db, "hcp.db")?;
             let store = Store::open(&db)?;
