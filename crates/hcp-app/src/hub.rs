@@ -25,6 +25,10 @@ pub struct HubConnectArgs {
     pub name: String,
     /// 密码 (sent to the hub once, never stored).
     pub password: String,
+    /// A CA certificate file (PEM) to trust for a hub with an intranet CA or a
+    /// self-signed certificate.
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }
 
 /// The state of hub mode, for `hcp hub status` and the header.
@@ -114,7 +118,8 @@ impl App {
                     "本机没有团队服务器的登录：请重新连接（hcp hub connect）",
                 )
             })?;
-        Ok(HubClient::new(&link.url, &token, options)?)
+        let ca = link.ca_file.as_deref().map(std::path::Path::new);
+        Ok(HubClient::new(&link.url, &token, ca, options)?)
     }
 
     /// 连接团队服务器：登录并把本机数据目录变为团队服务器的副本。
@@ -125,12 +130,14 @@ impl App {
         } else {
             format!("{url}/")
         };
-        let session = HubClient::login(&url, a.name.trim(), &a.password, &self.options).await?;
+        let ca = a.ca_file.as_deref().map(std::path::Path::new);
+        let session = HubClient::login(&url, a.name.trim(), &a.password, ca, &self.options).await?;
         let link = HubLink {
             url: url.clone(),
             account: session.account.name.clone(),
             role: session.account.role.clone(),
             hall_id: session.account.hall_id.clone(),
+            ca_file: a.ca_file.clone(),
         };
         let profile = profile_of(&link)?;
         let l2 = link.clone();
@@ -161,7 +168,8 @@ impl App {
     /// Registers the halls the account may see, each synced through the hub with
     /// the session token.
     async fn hub_refresh_halls(&self, link: &HubLink, token: &str) -> AppResult<()> {
-        let client = HubClient::new(&link.url, token, &self.options)?;
+        let ca = link.ca_file.as_deref().map(std::path::Path::new);
+        let client = HubClient::new(&link.url, token, ca, &self.options)?;
         let vault = TokenVault::for_database(&self.db);
         let who_name = link.account.clone();
         for h in client.halls().await? {
@@ -172,7 +180,7 @@ impl App {
                 hall_id: h.hall_id.clone(),
                 base_url: HubClient::hall_base_url(&link.url, &h.hall_id),
                 token: Token::new(token.to_owned()),
-                ca_file: None,
+                ca_file: link.ca_file.as_ref().map(Into::into),
             };
             // A shopper sees the list, not the ratings: the hall is known by name.
             let profile = match hcp_sync::fetch_profile(&ep, &self.options).await {
@@ -181,11 +189,12 @@ impl App {
             };
             vault.set(&h.hall_id, token)?;
             let name = who_name.clone();
+            let ca_text = link.ca_file.clone();
             self.with_store(move |s| {
                 s.upsert_hall(
                     &profile,
                     &ep.base_url,
-                    None,
+                    ca_text.as_deref(),
                     Who {
                         name: &name,
                         actor: hcp_core::case::Actor::Officer,

@@ -112,6 +112,7 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
             url: srv.url(),
             name: "replica".into(),
             password: PASSWORD.into(),
+            ca_file: None,
         })
         .await
         .map_err(|e| CliError::Msg(e.message))?;
@@ -161,9 +162,15 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
             let base = base.clone();
             let n = a.actions;
             tasks.push(tokio::spawn(async move {
-                let s = HubClient::login(&base, &format!("officer{i}"), PASSWORD, &SyncOptions::default())
+                let s = HubClient::login(
+                    &base,
+                    &format!("officer{i}"),
+                    PASSWORD,
+                    None,
+                    &SyncOptions::default(),
+                )
                     .await?;
-                let client = HubClient::new(&base, &s.token, &SyncOptions::default())?;
+                let client = HubClient::new(&base, &s.token, None, &SyncOptions::default())?;
                 let mut versions: Vec<(i64, i64)> = mine;
                 let mut latencies = Vec::with_capacity(n);
                 let mut accepted = 0u64;

@@ -36,6 +36,12 @@ pub enum HubCmd {
         /// 每隔多少秒同步一次全部大厅（0 表示不定时同步）
         #[arg(long, default_value_t = 300)]
         sync_every: u64,
+        /// TLS 证书链文件（PEM）；与 --tls-key 一起使用时以 https 提供服务
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// TLS 私钥文件（PEM）
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// 立即同步团队服务器登记的大厅（另一进程正在同步的大厅会跳过）
     Sync {
@@ -70,6 +76,9 @@ pub enum HubCmd {
         /// 存放密码的文件（第一行）；也可用环境变量 HCP_HUB_PASSWORD
         #[arg(long)]
         password_file: Option<PathBuf>,
+        /// 额外信任的 CA 证书（PEM），用于内网 CA 或自签名证书的团队服务器
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
     },
     /// 显示团队服务器连接、账号与待发送的操作
     Status {
@@ -229,6 +238,7 @@ fn desk(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
             url,
             user,
             password_file,
+            ca_file,
         } => {
             let password = match password_file {
                 Some(f) => read_password(&f)?,
@@ -244,6 +254,8 @@ fn desk(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
                     url,
                     name: user,
                     password,
+                    ca_file:
+                        ca_file.map(|p| std::path::absolute(&p).unwrap_or(p).display().to_string()),
                 }))
                 .map_err(|e| CliError::Msg(e.message))?;
             println!("已连接团队服务器；运行 hcp sync 取得大厅数据与工单。");
@@ -337,11 +349,29 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
                 pg,
                 addr,
                 sync_every,
+                tls_cert,
+                tls_key,
             } => {
                 let hub = Hub::open(&pg.pg).await.map_err(err)?;
-                let srv = RunningHub::start(hub.clone(), addr)
-                    .await
-                    .map_err(|e| CliError::Msg(format!("无法监听 {addr}：{e}")))?;
+                let listen_err = |e: std::io::Error| CliError::Msg(format!("无法监听 {addr}：{e}"));
+                let srv = match (tls_cert, tls_key) {
+                    (Some(cert), Some(key)) => {
+                        let acceptor = hcp_hub::tls_acceptor(&cert, &key).map_err(err)?;
+                        RunningHub::start_tls(hub.clone(), addr, acceptor)
+                            .await
+                            .map_err(listen_err)?
+                    }
+                    _ => {
+                        if !addr.ip().is_loopback() {
+                            eprintln!(
+                                "注意：团队服务器以未加密的 http 提供服务，密码与评价数据将以明文在网络上传输；请用 --tls-cert/--tls-key 启用 https"
+                            );
+                        }
+                        RunningHub::start(hub.clone(), addr)
+                            .await
+                            .map_err(listen_err)?
+                    }
+                };
                 println!("HCP_HUB_URL={}", srv.url());
                 let schedule = async move {
                     if sync_every == 0 {

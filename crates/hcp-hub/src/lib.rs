@@ -16,6 +16,7 @@ mod halls;
 mod ingest;
 mod outbox;
 pub mod server;
+mod tls;
 
 pub use accounts::{Account, AccountRole, LOGIN_LOCK_AFTER, Operator, SESSION_HOURS, Session};
 pub use audit::{AuditCheck, verify_audit};
@@ -28,6 +29,7 @@ pub use hcp_core::hub::{
     TimelineEntry,
 };
 pub use ingest::{HubSyncReport, no_progress, sync_lock_keys};
+pub use tls::acceptor as tls_acceptor;
 
 /// Errors of the hub, each with a zh-CN message for people.
 #[derive(Debug, thiserror::Error)]

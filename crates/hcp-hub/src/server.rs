@@ -245,6 +245,7 @@ pub struct RunningHub {
     /// Where it listens.
     pub addr: SocketAddr,
     task: Option<tokio::task::JoinHandle<()>>,
+    tls: bool,
 }
 
 impl RunningHub {
@@ -261,12 +262,70 @@ impl RunningHub {
         Ok(RunningHub {
             addr,
             task: Some(task),
+            tls: false,
         })
     }
 
-    /// `http://ADDR/`.
+    /// Listens on `addr` over TLS with `acceptor` (see [`crate::tls_acceptor`]).
+    pub async fn start_tls(
+        hub: Hub,
+        addr: SocketAddr,
+        acceptor: tokio_rustls::TlsAcceptor,
+    ) -> std::io::Result<RunningHub> {
+        use hyper_util::rt::{TokioExecutor, TokioIo};
+        use tower::Service;
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let app = router(hub);
+        let task = tokio::spawn(async move {
+            loop {
+                let (tcp, peer) = match listener.accept().await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait, do not spin.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let acceptor = acceptor.clone();
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let tls = match tokio::time::timeout(
+                        crate::tls::HANDSHAKE_TIMEOUT,
+                        acceptor.accept(tcp),
+                    )
+                    .await
+                    {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => return,
+                    };
+                    let svc = hyper::service::service_fn(move |req| app.clone().call(req));
+                    if let Err(e) =
+                        hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                            .serve_connection(TokioIo::new(tls), svc)
+                            .await
+                    {
+                        tracing::debug!(%peer, error = %e, "connection ended");
+                    }
+                });
+            }
+        });
+        Ok(RunningHub {
+            addr,
+            task: Some(task),
+            tls: true,
+        })
+    }
+
+    /// `http://ADDR/` or `https://ADDR/`.
     pub fn url(&self) -> String {
-        format!("http://{}/", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}/", self.addr)
     }
 
     /// Runs until the task ends (for `hcp hub serve`).

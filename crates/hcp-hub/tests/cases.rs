@@ -396,4 +396,39 @@ async fn one_office_one_case_per_bad_rating_and_one_winner_per_step() {
         hcp_hub::verify_audit(&hub).await.unwrap(),
         hcp_hub::AuditCheck::Intact { .. }
     ));
+
+    // A signed-out session and an expired one reach nothing.
+    let r = winner
+        .http
+        .post(format!("{}v1/logout", winner.base))
+        .bearer_auth(&winner.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(winner.get("v1/cases/changes").await.0, 401);
+    c.execute(
+        "UPDATE hub_sessions SET expires_at = now() - interval '1 minute'
+         WHERE account = '王主任'",
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(director.get(&format!("v1/cases/{case_id}")).await.0, 401);
+    let r = director
+        .http
+        .post(format!("{}v1/actions", director.base))
+        .bearer_auth(&director.token)
+        .json(&json!({ "actions": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        director
+            .get(&format!("v1/halls/{}/v1/changes", ids[0]))
+            .await
+            .0,
+        401
+    );
 }

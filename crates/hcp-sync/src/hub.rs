@@ -78,13 +78,20 @@ pub struct HubClient {
 }
 
 impl HubClient {
-    /// A client for the hub at `url` with the session `token`.
-    pub fn new(url: &str, token: &str, options: &SyncOptions) -> Result<Self, SyncError> {
+    /// A client for the hub at `url` with the session `token`, trusting the CA
+    /// certificates in `ca_file` besides the system's (an intranet hub's own CA or
+    /// self-signed certificate).
+    pub fn new(
+        url: &str,
+        token: &str,
+        ca_file: Option<&std::path::Path>,
+        options: &SyncOptions,
+    ) -> Result<Self, SyncError> {
         let ep = HallEndpoint {
             hall_id: String::new(),
             base_url: url.to_owned(),
             token: Token::new(token.to_owned()),
-            ca_file: None,
+            ca_file: ca_file.map(std::path::Path::to_path_buf),
         };
         Ok(Self {
             http: HallClient::new(&ep, options)?,
@@ -112,9 +119,10 @@ impl HubClient {
         url: &str,
         name: &str,
         password: &str,
+        ca_file: Option<&std::path::Path>,
         options: &SyncOptions,
     ) -> Result<HubSession, SyncError> {
-        let c = Self::new(url, "", options)?;
+        let c = Self::new(url, "", ca_file, options)?;
         let body = serde_json::json!({ "name": name, "password": password });
         c.http
             .post_json::<_, HubSession>("v1/login", &body, "登录结果", false)

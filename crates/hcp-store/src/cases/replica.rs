@@ -33,6 +33,10 @@ pub struct HubLink {
     pub role: String,
     /// A director's hall.
     pub hall_id: Option<String>,
+    /// The CA certificate file trusted for the hub (an intranet CA or a
+    /// self-signed certificate), if any.
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }
 
 /// An action waiting for the hub, or answered by it.

@@ -15,4 +15,9 @@ name: string,
 /**
  * 密码 (sent to the hub once, never stored).
  */
-password: string, };
+password: string, 
+/**
+ * A CA certificate file (PEM) to trust for a hub with an intranet CA or a
+ * self-signed certificate.
+ */
+ca_file: string | null, };

@@ -19,4 +19,9 @@ role: string,
 /**
  * A director's hall.
  */
-hall_id: string | null, };
+hall_id: string | null, 
+/**
+ * The CA certificate file trusted for the hub (an intranet CA or a
+ * self-signed certificate), if any.
+ */
+ca_file: string | null, };

@@ -1,0 +1,95 @@
+//! The hub over TLS with an intranet (here self-signed) certificate: a desk that
+//! trusts it signs in and reads a hall through the hub; one that does not is
+//! refused before anything is sent; plain http on the TLS port gets nothing.
+
+#[path = "../../../tests/support/pg.rs"]
+mod common;
+
+use hcp_core::Role;
+use hcp_hub::server::RunningHub;
+use hcp_hub::{AccountRole, Hub, Operator, no_progress};
+use hcp_sync::{HallEndpoint, HubClient, SyncOptions, Token};
+
+const ADMIN: Operator<'static> = Operator {
+    name: "root",
+    role: "admin",
+};
+const PASSWORD: &str = "correct horse 1";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desks_reach_a_hub_over_tls_when_they_trust_its_certificate() {
+    let pg = common::PgCluster::start();
+    let url = pg.database("tls").await;
+    Hub::init(&url).await.unwrap();
+    let hub = Hub::open(&url).await.unwrap();
+    let srv = hcp_hall::serve_fixture(81, 1, 100, "admin").await;
+    let id = srv.state.hall_ids()[0].clone();
+    hub.add_hall(&srv.base_url(&id), &srv.token(&id).unwrap(), None, ADMIN)
+        .await
+        .unwrap();
+    hub.add_user(
+        "陈静",
+        AccountRole::Person(Role::Officer),
+        None,
+        PASSWORD,
+        ADMIN,
+    )
+    .await
+    .unwrap();
+    hub.sync_halls(&[], &SyncOptions::default(), no_progress())
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let cert = dir.path().join("hub.crt");
+    let key = dir.path().join("hub.key");
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+
+    // Files mixed up: a clear refusal, no listener.
+    let e = hcp_hub::tls_acceptor(&key, &cert).err().unwrap();
+    assert!(e.to_string().contains("证书"), "{e}");
+
+    let acceptor = hcp_hub::tls_acceptor(&cert, &key).unwrap();
+    let running = RunningHub::start_tls(hub, "127.0.0.1:0".parse().unwrap(), acceptor)
+        .await
+        .unwrap();
+    let base = running.url();
+    assert!(base.starts_with("https://"), "{base}");
+    let mut opts = SyncOptions::default();
+    opts.retry.max_attempts = 2;
+
+    // Trusted: sign in, list the halls, read one through the hub.
+    let s = HubClient::login(&base, "陈静", PASSWORD, Some(&cert), &opts)
+        .await
+        .unwrap();
+    let client = HubClient::new(&base, &s.token, Some(&cert), &opts).unwrap();
+    assert_eq!(client.halls().await.unwrap().len(), 1);
+    let ep = HallEndpoint {
+        hall_id: id.clone(),
+        base_url: HubClient::hall_base_url(&base, &id),
+        token: Token::new(s.token.clone()),
+        ca_file: Some(cert.clone()),
+    };
+    assert_eq!(
+        hcp_sync::fetch_profile(&ep, &opts).await.unwrap().hall_id,
+        id
+    );
+
+    // Not trusted: refused at the handshake, the password never sent.
+    let e = HubClient::login(&base, "陈静", PASSWORD, None, &opts)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("UnknownIssuer") || e.contains("certificate"),
+        "{e}"
+    );
+
+    // Plain http to the TLS port: no answer.
+    let plain = format!("http://{}/v1/health", running.addr);
+    let r = reqwest::Client::new().get(&plain).send().await;
+    assert!(r.is_err() || !r.unwrap().status().is_success());
+}
