@@ -6,20 +6,13 @@
 #[path = "../support/pg.rs"]
 mod pg;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+mod common;
+use common::text;
+
+use std::process::Output;
 
 fn hub(pg_url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hcp"))
-        .arg("hub")
-        .args(args)
-        .env("HCP_HUB_PG", pg_url)
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    common::hub_command(pg_url, args).output().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,22 +154,8 @@ async fn an_administrator_sets_up_the_hub_and_an_officer_signs_in() {
     );
 
     // `serve` prints its URL once it listens; the officer signs in over HTTP.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hcp"))
-        .args(["hub", "serve", "--addr", "127.0.0.1:0", "--sync-every", "1"])
-        .env("HCP_HUB_PG", &url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("HCP_HUB_URL=")
-        .expect(&line)
-        .to_owned();
+    let served = common::serve_hub(&url, "127.0.0.1:0", &["--sync-every", "1"]);
+    let base = served.url.clone();
     let http = reqwest::Client::new();
     let r = http
         .post(format!("{base}v1/login"))
@@ -218,8 +197,7 @@ async fn an_administrator_sets_up_the_hub_and_an_officer_signs_in() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     assert!(seen, "the scheduled sync did not bring the new rating");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(served);
 
     // The connection string never shows in what the commands print.
     let out = hub(&url, &["audit", "verify"]);

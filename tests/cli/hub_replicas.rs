@@ -10,18 +10,14 @@
 mod pg;
 
 mod common;
+use common::text;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
 
 const PASSWORD: &str = "correct horse 1";
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// `hcp …` on a blocking thread (the hall serves on this test's runtime).
 async fn run(db: &Path, args: &[&str]) -> Output {
@@ -48,18 +44,10 @@ async fn ok(db: &Path, args: &[&str]) -> String {
 
 /// `hcp hub …` (the administrator's commands) on a blocking thread.
 async fn admin(pg_url: &str, args: &[&str]) -> String {
-    let pg_url = pg_url.to_owned();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_hcp"))
-            .arg("hub")
-            .args(&args)
-            .env("HCP_HUB_PG", &pg_url)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let mut c = common::hub_command(pg_url, args);
+    let out = tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap();
     assert!(
         out.status.success(),
         "hcp hub …\nstdout: {}\nstderr: {}",
@@ -69,34 +57,8 @@ async fn admin(pg_url: &str, args: &[&str]) -> String {
     text(&out.stdout)
 }
 
-/// A running `hcp hub serve`, killed when dropped.
-struct Served(Child, String);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(pg_url: &str, addr: &str) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hcp"))
-        .args(["hub", "serve", "--addr", addr, "--sync-every", "0"])
-        .env("HCP_HUB_PG", pg_url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("HCP_HUB_URL=")
-        .unwrap_or_else(|| panic!("no URL: {line:?}"))
-        .to_owned();
-    Served(child, url)
+fn serve(pg_url: &str, addr: &str) -> common::ServedHub {
+    common::serve_hub(pg_url, addr, &["--sync-every", "0"])
 }
 
 async fn cases(db: &Path) -> Vec<Value> {
@@ -191,7 +153,7 @@ async fn an_office_of_two_officers_and_a_director_on_one_hub() {
             &[
                 "hub",
                 "connect",
-                &hub.1,
+                &hub.url,
                 "--user",
                 name,
                 "--password-file",
@@ -348,7 +310,7 @@ async fn an_office_of_two_officers_and_a_director_on_one_hub() {
 
     // The hub goes away. The desk still reads, exports, and queues three actions.
     let addr = hub
-        .1
+        .url
         .trim_start_matches("http://")
         .trim_end_matches('/')
         .to_owned();
@@ -407,10 +369,7 @@ async fn an_office_of_two_officers_and_a_director_on_one_hub() {
     for id in three {
         assert_eq!(case(&a, *id).await["case"]["state"], "rectifying");
     }
-    let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
+    let c = pg::client(&url).await;
     let order: Vec<String> = c
         .query(
             "SELECT subject FROM hub_audit WHERE actor = '陈静' AND action = 'verify' ORDER BY seq",

@@ -8,10 +8,10 @@
 mod pg;
 
 mod common;
+use common::text;
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use hcp_hall::Faults;
@@ -19,18 +19,8 @@ use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse 1";
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn hub_cmd(pg_url: &str, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_hcp"));
-    c.arg("hub").args(args).env("HCP_HUB_PG", pg_url);
-    c
-}
-
 async fn admin(pg_url: &str, args: &[&str]) -> String {
-    let mut c = hub_cmd(pg_url, args);
+    let mut c = common::hub_command(pg_url, args);
     let out = tokio::task::spawn_blocking(move || c.output().unwrap())
         .await
         .unwrap();
@@ -41,14 +31,6 @@ async fn admin(pg_url: &str, args: &[&str]) -> String {
         text(&out.stderr)
     );
     text(&out.stdout)
-}
-
-async fn pg_client(url: &str) -> tokio_postgres::Client {
-    let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    c
 }
 
 async fn count(c: &tokio_postgres::Client, sql: &str) -> i64 {
@@ -74,26 +56,8 @@ fn kill(mut child: Child) {
     child.wait().unwrap();
 }
 
-/// A running `hcp hub serve` and its URL.
-fn serve(pg_url: &str, sync_every: &str) -> (Child, String) {
-    let mut child = hub_cmd(
-        pg_url,
-        &["serve", "--addr", "127.0.0.1:0", "--sync-every", sync_every],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("HCP_HUB_URL=")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .to_owned();
-    (child, url)
+fn serve(pg_url: &str, sync_every: &str) -> common::ServedHub {
+    common::serve_hub(pg_url, "127.0.0.1:0", &["--sync-every", sync_every])
 }
 
 async fn setup(
@@ -176,14 +140,14 @@ async fn desk_truth(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hub_killed_mid_sync_and_mid_delivery_loses_and_doubles_nothing() {
     let (_cluster, url, srv, hall, dir) = setup("killed", 71, 40_000).await;
-    let c = pg_client(&url).await;
+    let c = pg::client(&url).await;
 
     // Killed while pages are being stored.
     srv.state.set_faults(Faults {
         delay_ms: 250,
         ..Faults::default()
     });
-    let child = hub_cmd(&url, &["sync"])
+    let child = common::hub_command(&url, &["sync"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -198,7 +162,7 @@ async fn the_hub_killed_mid_sync_and_mid_delivery_loses_and_doubles_nothing() {
         decisions_answer_delay_ms: 5_000,
         ..Faults::default()
     });
-    let child = hub_cmd(&url, &["sync"])
+    let child = common::hub_command(&url, &["sync"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -337,7 +301,7 @@ async fn two_hub_processes_on_one_database_one_killed_mid_batch() {
     )
     .await;
     admin(&url, &["sync"]).await;
-    let c = pg_client(&url).await;
+    let c = pg::client(&url).await;
     let open: Vec<i64> = c
         .query(
             "SELECT case_id FROM hub_cases WHERE state = 'open' AND version = 1 ORDER BY case_id",
@@ -351,8 +315,9 @@ async fn two_hub_processes_on_one_database_one_killed_mid_batch() {
     assert!(open.len() >= 520, "{}", open.len());
 
     // Two hubs on one database, both syncing every second.
-    let (h1, url1) = serve(&url, "1");
-    let (h2, url2) = serve(&url, "1");
+    let h1 = serve(&url, "1");
+    let h2 = serve(&url, "1");
+    let (url1, url2) = (h1.url.clone(), h2.url.clone());
     let http = reqwest::Client::new();
     // One session works on both: the hubs keep nothing of their own.
     let token = login(&http, &url1, "陈静").await;
@@ -380,7 +345,7 @@ async fn two_hub_processes_on_one_database_one_killed_mid_batch() {
         60,
     )
     .await;
-    kill(h1);
+    drop(h1); // SIGKILL
     // A commit already on its way when the process died may still land: count
     // once PostgreSQL has seen the connection go.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -451,5 +416,5 @@ async fn two_hub_processes_on_one_database_one_killed_mid_batch() {
         30,
     )
     .await;
-    kill(h2);
+    drop(h2);
 }

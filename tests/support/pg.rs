@@ -2,6 +2,7 @@
 //! package (scripts/deps.sh installs it), initdb in a temp dir, a free port on
 //! 127.0.0.1, stopped and removed when dropped. As root (CI), the server programs
 //! run as the `postgres` system user, since initdb refuses root.
+#![allow(dead_code)] // each test binary uses a different part
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -143,4 +144,13 @@ impl Drop for PgCluster {
             Command::new(&exe).args(args).output()
         };
     }
+}
+
+/// A client of the database at `url` (its connection runs on the test's runtime).
+pub async fn client(url: &str) -> tokio_postgres::Client {
+    let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    c
 }

@@ -844,6 +844,30 @@ pub struct DecisionOut {
     pub note: String,
 }
 
+impl DecisionOut {
+    /// The hall-api decision: `id` is its idempotency key, `ref_id` the appeal or
+    /// rectification it answers, `decided_at` is shown in Beijing time.
+    pub fn to_wire(
+        &self,
+        id: String,
+        evaluation_id: &str,
+        ref_id: Option<String>,
+        decided_at: DateTime<FixedOffset>,
+        officer: &str,
+    ) -> crate::wire::Decision {
+        crate::wire::Decision {
+            id,
+            kind: self.kind.to_owned(),
+            evaluation_id: evaluation_id.to_owned(),
+            ref_id,
+            outcome: self.outcome.map(str::to_owned),
+            note: self.note.clone(),
+            decided_at: decided_at.with_timezone(&beijing()),
+            officer: officer.to_owned(),
+        }
+    }
+}
+
 /// What else changes with the case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -891,6 +915,17 @@ pub fn hall_record_summary(action: &Action) -> Option<String> {
 }
 
 impl Transition {
+    /// Whether persisting it needs the hall's latest record of `kind`: to sign it
+    /// on the timeline or to name it in a decision for the hall.
+    pub fn needs(&self, kind: RefersTo) -> bool {
+        let signs = match kind {
+            RefersTo::Evaluation => Signs::Evaluation,
+            RefersTo::LatestRectification => Signs::LatestRectification,
+            RefersTo::LatestAppeal => Signs::LatestAppeal,
+        };
+        self.signs == signs || self.decisions.iter().any(|d| d.refers_to == kind)
+    }
+
     fn describe(before: &Case, case: Case, action: &Action) -> Transition {
         let mut decisions = vec![];
         let mut effects = vec![];

@@ -56,7 +56,7 @@ impl Rules {
 }
 
 fn beijing_now() -> DateTime<FixedOffset> {
-    Utc::now().with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+    Utc::now().with_timezone(&hcp_core::metrics::beijing())
 }
 
 fn sha256_hex(s: &str) -> String {
@@ -68,6 +68,7 @@ fn to_json<T: Serialize>(v: &T) -> String {
 }
 
 /// A case as stored.
+#[derive(Clone)]
 pub(crate) struct StoredCase {
     case_id: i64,
     hall_id: String,
@@ -99,37 +100,9 @@ async fn load_case(tx: &Transaction<'_>, case_id: i64) -> Result<Option<StoredCa
     }))
 }
 
-async fn case_of_evaluation(
-    tx: &Transaction<'_>,
-    hall_id: &str,
-    evaluation_id: &str,
-) -> Result<Option<StoredCase>> {
-    let id = tx
-        .query_opt(
-            "SELECT case_id FROM hub_cases
-             WHERE hall_id = $1 AND evaluation_id = $2 AND kind = 'bad_rating'",
-            &[&hall_id, &evaluation_id],
-        )
-        .await?;
-    match id {
-        Some(r) => load_case(tx, r.get(0)).await,
-        None => Ok(None),
-    }
-}
-
 /// The transaction lock under which case writes take their feed numbers (held
 /// to commit, so a reader never sees number N+1 before N).
 const CASE_FEED_LOCK: i64 = 0x4843_5043; // "HCPC"
-
-/// Takes the case feed's lock (again is harmless) and the next feed number.
-async fn next_change_seq(tx: &Transaction<'_>) -> Result<i64> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CASE_FEED_LOCK])
-        .await?;
-    Ok(tx
-        .query_one("SELECT nextval('hub_case_change_seq')", &[])
-        .await?
-        .get(0))
-}
 
 /// Who made a transition.
 #[derive(Clone, Copy)]
@@ -160,9 +133,271 @@ async fn latest_follow_up(
         .map(|r| (r.get(0), r.get(1))))
 }
 
-/// Persists `t` on `stored` (whose row the caller locked): the case and its
-/// version, the timeline row, the decisions for the hall, the side effects.
-/// Returns the new version.
+/// Who made a transition, from which hall record (signed on the timeline), when.
+#[derive(Clone, Copy)]
+pub(crate) struct Origin<'a> {
+    pub by: By<'a>,
+    pub raw: Option<&'a str>,
+    pub at: DateTime<FixedOffset>,
+}
+
+/// Transitions persisted together: each kind of row is written with one
+/// statement, so a sync that moves thousands of cases costs a handful of round
+/// trips, and an officer's single action goes the same way.
+#[derive(Default)]
+pub(crate) struct Writes {
+    /// The cases' new rows, one per case (a case moved twice keeps its last).
+    cases: Vec<CaseRow>,
+    index: std::collections::HashMap<i64, usize>,
+    events: Vec<EventRow>,
+    outbox: Vec<OutboxRow>,
+    /// Evaluators to mark malicious: (hall, evaluation, case).
+    marks: Vec<(String, String, i64)>,
+}
+
+struct CaseRow {
+    case_id: i64,
+    state: &'static str,
+    body: String,
+    version: i64,
+    due: Option<DateTime<Utc>>,
+    warn: Option<DateTime<Utc>>,
+}
+
+struct EventRow {
+    case_id: i64,
+    version: i64,
+    actor: String,
+    role: String,
+    event: String,
+    from: Option<String>,
+    to: String,
+    summary: String,
+    note: Option<String>,
+    signed: Option<String>,
+}
+
+struct OutboxRow {
+    id: String,
+    hall_id: String,
+    case_id: i64,
+    kind: String,
+    body: String,
+}
+
+impl Writes {
+    fn set_case(&mut self, rules: &Rules, stored: &StoredCase) {
+        let (due, warn) = rules.due(&stored.case);
+        let row = CaseRow {
+            case_id: stored.case_id,
+            state: stored.case.state.as_str(),
+            body: to_json(&stored.case),
+            version: stored.version,
+            due,
+            warn,
+        };
+        match self.index.get(&stored.case_id) {
+            Some(&i) => self.cases[i] = row,
+            None => {
+                self.index.insert(stored.case_id, self.cases.len());
+                self.cases.push(row);
+            }
+        }
+    }
+
+    /// Adds `t` on `stored` (whose row the caller locked): the case with its next
+    /// version, the timeline row, the decisions for the hall, the side effects.
+    /// `stored` becomes the case after it. Returns the new version.
+    pub(crate) async fn add(
+        &mut self,
+        tx: &Transaction<'_>,
+        rules: &Rules,
+        stored: &mut StoredCase,
+        t: Transition,
+        from: Origin<'_>,
+    ) -> Result<i64> {
+        let Origin {
+            by,
+            raw: hall_record_raw,
+            at,
+        } = from;
+        let (hall, eval) = (stored.hall_id.clone(), stored.evaluation_id.clone());
+        let rectification = if t.needs(RefersTo::LatestRectification) {
+            latest_follow_up(tx, "rectification", &hall, &eval).await?
+        } else {
+            None
+        };
+        let appeal = if t.needs(RefersTo::LatestAppeal) {
+            latest_follow_up(tx, "appeal", &hall, &eval).await?
+        } else {
+            None
+        };
+        let record = |kind: RefersTo| match kind {
+            RefersTo::LatestRectification => rectification.as_ref(),
+            RefersTo::LatestAppeal => appeal.as_ref(),
+            RefersTo::Evaluation => None,
+        };
+        let signed = match t.signs {
+            Signs::Nothing => None,
+            Signs::HallRecord => hall_record_raw.map(sha256_hex),
+            Signs::Evaluation => tx
+                .query_opt(
+                    "SELECT raw FROM hub_records WHERE hall_id = $1 AND kind = 'evaluation' AND id = $2",
+                    &[&hall, &eval],
+                )
+                .await?
+                .map(|r| sha256_hex(&r.get::<_, String>(0))),
+            Signs::LatestRectification => {
+                record(RefersTo::LatestRectification).map(|r| sha256_hex(&r.1))
+            }
+            Signs::LatestAppeal => record(RefersTo::LatestAppeal).map(|r| sha256_hex(&r.1)),
+        };
+        let version = stored.version + 1;
+        self.events.push(EventRow {
+            case_id: stored.case_id,
+            version,
+            actor: by.name.to_owned(),
+            role: by.role.to_owned(),
+            event: t.event.to_owned(),
+            from: Some(stored.case.state.as_str().to_owned()),
+            to: t.case.state.as_str().to_owned(),
+            summary: t.summary.clone(),
+            note: t.note.clone(),
+            signed,
+        });
+        for d in &t.decisions {
+            let ref_id = record(d.refers_to).map(|r| r.0.clone());
+            let decision = d.to_wire(uuid::Uuid::new_v4().to_string(), &eval, ref_id, at, by.name);
+            self.outbox.push(OutboxRow {
+                id: decision.id.clone(),
+                hall_id: hall.clone(),
+                case_id: stored.case_id,
+                kind: decision.kind.clone(),
+                body: to_json(&decision),
+            });
+        }
+        for effect in &t.effects {
+            match effect {
+                hcp_core::case::Effect::ExcludeEvaluation => {
+                    // The case's state (申诉成立) is what excludes it from the figures.
+                }
+                hcp_core::case::Effect::MarkEvaluatorMalicious => {
+                    self.marks
+                        .push((hall.clone(), eval.clone(), stored.case_id));
+                }
+            }
+        }
+        stored.case = t.case;
+        stored.version = version;
+        self.set_case(rules, stored);
+        Ok(version)
+    }
+
+    /// A hall record the case refused, kept on the timeline so the officer sees
+    /// what the hall tried: a timeline row is a version, the state stays.
+    fn add_refusal(&mut self, rules: &Rules, stored: &mut StoredCase, summary: String, raw: &str) {
+        stored.version += 1;
+        let state = stored.case.state.as_str().to_owned();
+        self.events.push(EventRow {
+            case_id: stored.case_id,
+            version: stored.version,
+            actor: stored.hall_id.clone(),
+            role: "hall".into(),
+            event: "hall_record_refused".into(),
+            from: Some(state.clone()),
+            to: state,
+            summary,
+            note: None,
+            signed: Some(sha256_hex(raw)),
+        });
+        self.set_case(rules, stored);
+    }
+
+    /// Writes everything added, under the case feed's lock.
+    pub(crate) async fn flush(self, tx: &Transaction<'_>) -> Result<()> {
+        if self.cases.is_empty() {
+            return Ok(());
+        }
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CASE_FEED_LOCK])
+            .await?;
+        let c = &self.cases;
+        let ids: Vec<i64> = c.iter().map(|r| r.case_id).collect();
+        let states: Vec<&str> = c.iter().map(|r| r.state).collect();
+        let bodies: Vec<&str> = c.iter().map(|r| r.body.as_str()).collect();
+        let versions: Vec<i64> = c.iter().map(|r| r.version).collect();
+        let due: Vec<Option<DateTime<Utc>>> = c.iter().map(|r| r.due).collect();
+        let warn: Vec<Option<DateTime<Utc>>> = c.iter().map(|r| r.warn).collect();
+        tx.execute(
+            "UPDATE hub_cases c SET state = u.state, body = u.body, version = u.version,
+                due_at = u.due, warn_at = u.warn, updated_at = now(),
+                change_seq = nextval('hub_case_change_seq')
+             FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::timestamptz[],
+                         $6::timestamptz[]) AS u (id, state, body, version, due, warn)
+             WHERE c.case_id = u.id",
+            &[&ids, &states, &bodies, &versions, &due, &warn],
+        )
+        .await?;
+        let e = &self.events;
+        let col = |f: fn(&EventRow) -> &str| e.iter().map(f).collect::<Vec<&str>>();
+        let ocol =
+            |f: fn(&EventRow) -> Option<&str>| e.iter().map(f).collect::<Vec<Option<&str>>>();
+        let ev_cases: Vec<i64> = e.iter().map(|r| r.case_id).collect();
+        let ev_versions: Vec<i64> = e.iter().map(|r| r.version).collect();
+        tx.execute(
+            "INSERT INTO hub_case_events (case_id, version, actor, role, event, from_state, to_state,
+                summary, note, signed_sha256)
+             SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[],
+                                  $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])",
+            &[
+                &ev_cases,
+                &ev_versions,
+                &col(|r| &r.actor),
+                &col(|r| &r.role),
+                &col(|r| &r.event),
+                &ocol(|r| r.from.as_deref()),
+                &col(|r| &r.to),
+                &col(|r| &r.summary),
+                &ocol(|r| r.note.as_deref()),
+                &ocol(|r| r.signed.as_deref()),
+            ],
+        )
+        .await?;
+        if !self.outbox.is_empty() {
+            let o = &self.outbox;
+            let ocol = |f: fn(&OutboxRow) -> &str| o.iter().map(f).collect::<Vec<&str>>();
+            let cases: Vec<i64> = o.iter().map(|r| r.case_id).collect();
+            // In the order decided: the outbox's seq is the order the hall hears.
+            tx.execute(
+                "INSERT INTO hub_outbox (id, hall_id, case_id, kind, body)
+                 SELECT id, hall, c, kind, body
+                 FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[])
+                      WITH ORDINALITY AS u (id, hall, c, kind, body, n)
+                 ORDER BY n",
+                &[
+                    &ocol(|r| &r.id),
+                    &ocol(|r| &r.hall_id),
+                    &cases,
+                    &ocol(|r| &r.kind),
+                    &ocol(|r| &r.body),
+                ],
+            )
+            .await?;
+        }
+        for (hall, eval, case_id) in &self.marks {
+            tx.execute(
+                "INSERT INTO hub_malicious_marks (id_hash, case_id)
+                 SELECT id_hash, $3 FROM hub_records
+                 WHERE hall_id = $1 AND kind = 'evaluation' AND id = $2 AND id_hash IS NOT NULL
+                 ON CONFLICT (id_hash) DO NOTHING",
+                &[hall, eval, case_id],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Persists one transition (an officer's action). Returns the new version.
 pub(crate) async fn write_transition(
     tx: &Transaction<'_>,
     rules: &Rules,
@@ -172,128 +407,129 @@ pub(crate) async fn write_transition(
     hall_record_raw: Option<&str>,
     at: DateTime<FixedOffset>,
 ) -> Result<i64> {
-    let version = stored.version + 1;
-    let (due, warn) = rules.due(&t.case);
-    let seq = next_change_seq(tx).await?;
-    tx.execute(
-        "UPDATE hub_cases SET state = $2, body = $3, version = $4, due_at = $5, warn_at = $6,
-            updated_at = now(), change_seq = $7
-         WHERE case_id = $1",
-        &[
-            &stored.case_id,
-            &t.case.state.as_str(),
-            &to_json(&t.case),
-            &version,
-            &due,
-            &warn,
-            &seq,
-        ],
-    )
-    .await?;
-    let wants = |kind: RefersTo, signs: Signs| {
-        t.signs == signs || t.decisions.iter().any(|d| d.refers_to == kind)
-    };
-    let (hall, eval) = (&stored.hall_id, &stored.evaluation_id);
-    let rectification = if wants(RefersTo::LatestRectification, Signs::LatestRectification) {
-        latest_follow_up(tx, "rectification", hall, eval).await?
-    } else {
-        None
-    };
-    let appeal = if wants(RefersTo::LatestAppeal, Signs::LatestAppeal) {
-        latest_follow_up(tx, "appeal", hall, eval).await?
-    } else {
-        None
-    };
-    let record = |kind: RefersTo| match kind {
-        RefersTo::LatestRectification => rectification.as_ref(),
-        RefersTo::LatestAppeal => appeal.as_ref(),
-        RefersTo::Evaluation => None,
-    };
-    let signed = match t.signs {
-        Signs::Nothing => None,
-        Signs::HallRecord => hall_record_raw.map(sha256_hex),
-        Signs::Evaluation => tx
-            .query_opt(
-                "SELECT raw FROM hub_records WHERE hall_id = $1 AND kind = 'evaluation' AND id = $2",
-                &[hall, eval],
-            )
-            .await?
-            .map(|r| sha256_hex(&r.get::<_, String>(0))),
-        Signs::LatestRectification => record(RefersTo::LatestRectification).map(|r| sha256_hex(&r.1)),
-        Signs::LatestAppeal => record(RefersTo::LatestAppeal).map(|r| sha256_hex(&r.1)),
-    };
-    tx.execute(
-        "INSERT INTO hub_case_events (case_id, version, actor, role, event, from_state, to_state,
-            summary, note, signed_sha256)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        &[
-            &stored.case_id,
-            &version,
-            &by.name,
-            &by.role,
-            &t.event,
-            &stored.case.state.as_str(),
-            &t.case.state.as_str(),
-            &t.summary,
-            &t.note,
-            &signed,
-        ],
-    )
-    .await?;
-    for d in &t.decisions {
-        let ref_id = record(d.refers_to).map(|r| r.0.clone());
-        queue_decision(tx, stored, d, ref_id, by, at).await?;
-    }
-    for effect in &t.effects {
-        match effect {
-            hcp_core::case::Effect::ExcludeEvaluation => {
-                // The case's state (申诉成立) is what excludes it from the figures.
-            }
-            hcp_core::case::Effect::MarkEvaluatorMalicious => {
-                tx.execute(
-                    "INSERT INTO hub_malicious_marks (id_hash, case_id)
-                     SELECT id_hash, $3 FROM hub_records
-                     WHERE hall_id = $1 AND kind = 'evaluation' AND id = $2 AND id_hash IS NOT NULL
-                     ON CONFLICT (id_hash) DO NOTHING",
-                    &[hall, eval, &stored.case_id],
-                )
-                .await?;
-            }
-        }
-    }
+    let mut w = Writes::default();
+    let mut s = stored.clone();
+    let version = w
+        .add(
+            tx,
+            rules,
+            &mut s,
+            t.clone(),
+            Origin {
+                by,
+                raw: hall_record_raw,
+                at,
+            },
+        )
+        .await?;
+    w.flush(tx).await?;
     Ok(version)
 }
 
-async fn queue_decision(
+/// What the hall's feed does to a case: an appeal or rectification, or the
+/// rating no longer being bad.
+pub(crate) struct HallStep {
+    pub evaluation_id: String,
+    pub action: Action,
+    pub at: DateTime<FixedOffset>,
+    /// The record's raw JSON (signed on the timeline); `None` for a revision.
+    pub raw: Option<String>,
+}
+
+impl HallStep {
+    /// A step for a revised or withdrawn rating.
+    pub(crate) fn no_longer_bad(evaluation_id: &str, withdrawn: bool, level: u8) -> HallStep {
+        HallStep {
+            evaluation_id: evaluation_id.to_owned(),
+            action: Action::EvaluationNoLongerBad {
+                how: if withdrawn { "withdrawn" } else { "revised" }.into(),
+                level,
+            },
+            at: beijing_now(),
+            raw: None,
+        }
+    }
+}
+
+/// Applies the feed's steps to their cases in order (a step whose rating has no
+/// case yet waits for it: opening a case picks up its records), loading every
+/// case once and writing them all at the end.
+pub(crate) async fn apply_hall_steps(
     tx: &Transaction<'_>,
-    stored: &StoredCase,
-    d: &DecisionOut,
-    ref_id: Option<String>,
-    by: By<'_>,
-    at: DateTime<FixedOffset>,
+    rules: &Rules,
+    hall_id: &str,
+    steps: &[HallStep],
 ) -> Result<()> {
-    let decision = Decision {
-        id: uuid::Uuid::new_v4().to_string(),
-        kind: d.kind.to_owned(),
-        evaluation_id: stored.evaluation_id.clone(),
-        ref_id,
-        outcome: d.outcome.map(str::to_owned),
-        note: d.note.clone(),
-        decided_at: at.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8")),
-        officer: by.name.to_owned(),
-    };
-    tx.execute(
-        "INSERT INTO hub_outbox (id, hall_id, case_id, kind, body) VALUES ($1, $2, $3, $4, $5)",
-        &[
-            &decision.id,
-            &stored.hall_id,
-            &stored.case_id,
-            &decision.kind,
-            &to_json(&decision),
-        ],
-    )
-    .await?;
-    Ok(())
+    if steps.is_empty() {
+        return Ok(());
+    }
+    let evals: Vec<&str> = steps.iter().map(|s| s.evaluation_id.as_str()).collect();
+    let rows = tx
+        .query(
+            "SELECT case_id, hall_id, evaluation_id, version, body FROM hub_cases
+             WHERE hall_id = $1 AND kind = 'bad_rating' AND evaluation_id = ANY($2)
+             ORDER BY case_id FOR UPDATE",
+            &[&hall_id, &evals],
+        )
+        .await?;
+    let mut cases = std::collections::HashMap::new();
+    for r in rows {
+        let case_id: i64 = r.get(0);
+        let body: String = r.get(4);
+        let case = serde_json::from_str(&body)
+            .map_err(|e| HubError::Invalid(format!("工单 {case_id} 的数据已损坏：{e}")))?;
+        let evaluation_id: String = r.get(2);
+        cases.insert(
+            evaluation_id.clone(),
+            StoredCase {
+                case_id,
+                hall_id: r.get(1),
+                evaluation_id,
+                version: r.get(3),
+                case,
+            },
+        );
+    }
+    let mut w = Writes::default();
+    for step in steps {
+        let Some(stored) = cases.get_mut(&step.evaluation_id) else {
+            continue;
+        };
+        let by = match step.raw {
+            Some(_) => By {
+                name: hall_id,
+                role: "hall",
+            },
+            None => SYSTEM,
+        };
+        match stored.case.apply(
+            &step.action,
+            Actor::Hall,
+            step.at,
+            &rules.calendar,
+            &rules.policy,
+        ) {
+            Ok(t) if t.case == stored.case => {}
+            Ok(t) => {
+                let from = Origin {
+                    by,
+                    raw: step.raw.as_deref(),
+                    at: step.at,
+                };
+                w.add(tx, rules, stored, t, from).await?;
+            }
+            Err(refused) => {
+                // Only a hall's own record is shown refused; a revision that no
+                // longer applies (the case closed meanwhile) changes nothing.
+                if let Some(raw) = &step.raw {
+                    let summary =
+                        hcp_core::case::hall_record_summary(&step.action).unwrap_or_default();
+                    w.add_refusal(rules, stored, format!("{summary}；未受理：{refused}"), raw);
+                }
+            }
+        }
+    }
+    w.flush(tx).await
 }
 
 /// A bad rating that needs a case (from the feed).
@@ -369,17 +605,16 @@ pub(crate) async fn open_cases(
     )
     .await?;
     let now = beijing_now();
+    let opened_decision = DecisionOut {
+        kind: "case_opened",
+        refers_to: RefersTo::Evaluation,
+        outcome: None,
+        note: "已生成差评工单".into(),
+    };
     let decisions: Vec<Decision> = evals
         .iter()
-        .map(|e| Decision {
-            id: uuid::Uuid::new_v4().to_string(),
-            kind: "case_opened".into(),
-            evaluation_id: e.clone(),
-            ref_id: None,
-            outcome: None,
-            note: "已生成差评工单".into(),
-            decided_at: now,
-            officer: SYSTEM_NAME.into(),
+        .map(|e| {
+            opened_decision.to_wire(uuid::Uuid::new_v4().to_string(), e, None, now, SYSTEM_NAME)
         })
         .collect();
     let dids: Vec<&str> = decisions.iter().map(|d| d.id.as_str()).collect();
@@ -400,133 +635,52 @@ pub(crate) async fn open_cases(
             &[&hall_id, &evals],
         )
         .await?;
-    for r in early {
-        let (kind, raw): (String, String) = (r.get(0), r.get(1));
-        if let Some(f) = FollowUp::parse(&kind, &raw) {
-            on_follow_up(tx, rules, hall_id, &f, &raw).await?;
-        }
-    }
+    let steps: Vec<HallStep> = early
+        .iter()
+        .filter_map(|r| HallStep::follow_up(&r.get::<_, String>(0), r.get::<_, String>(1)))
+        .collect();
+    apply_hall_steps(tx, rules, hall_id, &steps).await?;
     Ok(evals)
 }
 
-/// An appeal or rectification as the case engine sees it.
-pub(crate) struct FollowUp {
-    pub evaluation_id: String,
-    pub at: DateTime<FixedOffset>,
-    pub action: Action,
-}
-
-impl FollowUp {
-    pub(crate) fn parse(kind: &str, raw: &str) -> Option<FollowUp> {
-        match kind {
+impl HallStep {
+    /// The step of an appeal or rectification as the hall sent it (`None` for
+    /// another kind, or a record that no longer reads).
+    pub(crate) fn follow_up(kind: &str, raw: String) -> Option<HallStep> {
+        let (evaluation_id, at, action) = match kind {
             "appeal" => {
-                let a: hcp_core::wire::Appeal = serde_json::from_str(raw).ok()?;
-                Some(FollowUp {
-                    evaluation_id: a.evaluation_id,
-                    at: a.filed_at,
-                    action: Action::AppealFiled {
+                let a: hcp_core::wire::Appeal = serde_json::from_str(&raw).ok()?;
+                (
+                    a.evaluation_id,
+                    a.filed_at,
+                    Action::AppealFiled {
                         id: a.id,
                         ground: a.ground,
                         by: a.filed_by,
                     },
-                })
+                )
             }
             "rectification" => {
-                let r: hcp_core::wire::Rectification = serde_json::from_str(raw).ok()?;
-                Some(FollowUp {
-                    evaluation_id: r.evaluation_id,
-                    at: r.submitted_at,
-                    action: Action::RectificationSubmitted {
+                let r: hcp_core::wire::Rectification = serde_json::from_str(&raw).ok()?;
+                (
+                    r.evaluation_id,
+                    r.submitted_at,
+                    Action::RectificationSubmitted {
                         id: r.id,
                         rev: r.rev,
                         by: r.responsible,
                     },
-                })
+                )
             }
-            _ => None,
-        }
+            _ => return None,
+        };
+        Some(HallStep {
+            evaluation_id,
+            action,
+            at,
+            raw: Some(raw),
+        })
     }
-}
-
-/// Applies a hall's appeal or rectification to its case (if it has one yet).
-pub(crate) async fn on_follow_up(
-    tx: &Transaction<'_>,
-    rules: &Rules,
-    hall_id: &str,
-    f: &FollowUp,
-    raw: &str,
-) -> Result<()> {
-    let Some(stored) = case_of_evaluation(tx, hall_id, &f.evaluation_id).await? else {
-        return Ok(()); // no case (yet): opening one later picks the record up
-    };
-    let by = By {
-        name: hall_id,
-        role: "hall",
-    };
-    match stored
-        .case
-        .apply(&f.action, Actor::Hall, f.at, &rules.calendar, &rules.policy)
-    {
-        Ok(t) if t.case == stored.case => {}
-        Ok(t) => {
-            write_transition(tx, rules, &stored, &t, by, Some(raw), f.at).await?;
-        }
-        Err(refused) => {
-            // Kept on the timeline so the officer sees what the hall tried: a
-            // timeline row is a version, the state stays as it was.
-            let summary = hcp_core::case::hall_record_summary(&f.action).unwrap_or_default();
-            let version = stored.version + 1;
-            let seq = next_change_seq(tx).await?;
-            tx.execute(
-                "UPDATE hub_cases SET version = $2, updated_at = now(), change_seq = $3
-                 WHERE case_id = $1",
-                &[&stored.case_id, &version, &seq],
-            )
-            .await?;
-            tx.execute(
-                "INSERT INTO hub_case_events (case_id, version, actor, role, event, from_state,
-                    to_state, summary, signed_sha256)
-                 VALUES ($1, $2, $3, 'hall', 'hall_record_refused', $4, $4, $5, $6)",
-                &[
-                    &stored.case_id,
-                    &version,
-                    &hall_id,
-                    &stored.case.state.as_str(),
-                    &format!("{summary}；未受理：{refused}"),
-                    &sha256_hex(raw),
-                ],
-            )
-            .await?;
-        }
-    }
-    Ok(())
-}
-
-/// A rating that stopped being bad (revised up or withdrawn): its case closes.
-pub(crate) async fn on_no_longer_bad(
-    tx: &Transaction<'_>,
-    rules: &Rules,
-    hall_id: &str,
-    evaluation_id: &str,
-    withdrawn: bool,
-    level: u8,
-) -> Result<()> {
-    let Some(stored) = case_of_evaluation(tx, hall_id, evaluation_id).await? else {
-        return Ok(());
-    };
-    let action = Action::EvaluationNoLongerBad {
-        how: if withdrawn { "withdrawn" } else { "revised" }.into(),
-        level,
-    };
-    let now = beijing_now();
-    if let Ok(t) = stored
-        .case
-        .apply(&action, Actor::Hall, now, &rules.calendar, &rules.policy)
-        && t.case != stored.case
-    {
-        write_transition(tx, rules, &stored, &t, SYSTEM, None, now).await?;
-    }
-    Ok(())
 }
 
 fn rejected(id: &str, reason: &str, message: String) -> ActionResult {

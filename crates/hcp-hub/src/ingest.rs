@@ -308,8 +308,9 @@ async fn store_pages(
     let mut changed: Vec<&Row<'_>> = vec![];
     // What the changes mean for cases.
     let mut openings = vec![];
-    let mut no_longer_bad = vec![];
-    let mut follow_ups = vec![];
+    // (row, whether it is a rating no longer bad; otherwise an appeal or
+    // rectification), in feed order.
+    let mut hall_steps: Vec<(&Row<'_>, bool)> = vec![];
     for r in &rows {
         let before = stored.get(&(r.kind.to_owned(), r.id.to_owned()));
         match before {
@@ -351,10 +352,10 @@ async fn store_pages(
                 });
             }
             if !is_bad && (was_bad == Some(true) || bad_in_batch.is_some()) {
-                no_longer_bad.push(r);
+                hall_steps.push((r, true));
             }
         } else {
-            follow_ups.push(r);
+            hall_steps.push((r, false));
         }
     }
     if !changed.is_empty() {
@@ -402,26 +403,28 @@ async fn store_pages(
     // The case engine, in the same transaction: a crash keeps records and cases
     // together.
     let rules = crate::cases::Rules::load();
-    let opened = crate::cases::open_cases(&tx, &rules, hall_id, &openings).await?;
-    for r in no_longer_bad {
-        crate::cases::on_no_longer_bad(
-            &tx,
-            &rules,
-            hall_id,
-            r.id,
-            r.status == Some("withdrawn"),
-            r.level.unwrap_or(0) as u8,
-        )
-        .await?;
-    }
-    for r in follow_ups {
-        if opened.iter().any(|e| e == r.evaluation_id) {
-            continue; // applied when its case opened
-        }
-        if let Some(f) = crate::cases::FollowUp::parse(r.kind, r.raw) {
-            crate::cases::on_follow_up(&tx, &rules, hall_id, &f, r.raw).await?;
-        }
-    }
+    let opened: std::collections::HashSet<String> =
+        crate::cases::open_cases(&tx, &rules, hall_id, &openings)
+            .await?
+            .into_iter()
+            .collect();
+    let steps: Vec<crate::cases::HallStep> = hall_steps
+        .into_iter()
+        .filter_map(|(r, no_longer_bad)| {
+            if no_longer_bad {
+                Some(crate::cases::HallStep::no_longer_bad(
+                    r.id,
+                    r.status == Some("withdrawn"),
+                    r.level.unwrap_or(0) as u8,
+                ))
+            } else if opened.contains(r.evaluation_id) {
+                None // applied when its case opened
+            } else {
+                crate::cases::HallStep::follow_up(r.kind, r.raw.to_owned())
+            }
+        })
+        .collect();
+    crate::cases::apply_hall_steps(&tx, &rules, hall_id, &steps).await?;
 
     let quarantined: Vec<_> = pages.iter().flat_map(|p| &p.quarantined).collect();
     if !quarantined.is_empty() {

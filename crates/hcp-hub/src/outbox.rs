@@ -55,23 +55,30 @@ impl OutboxSource for PgOutbox<'_> {
         hall_id: &str,
         settled: Vec<(String, DecisionStatus, Option<String>)>,
     ) -> Result<(), SyncError> {
-        let tx = self.conn.transaction().await.map_err(sink_err)?;
+        // One statement for the whole answer (500 decisions a request).
+        let mut ids = Vec::with_capacity(settled.len());
+        let mut states = Vec::with_capacity(settled.len());
+        let mut reasons = Vec::with_capacity(settled.len());
         for (id, status, reason) in settled {
-            let state = match status {
+            ids.push(id);
+            states.push(match status {
                 DecisionStatus::Accepted => "accepted",
                 DecisionStatus::Duplicate => "duplicate",
                 DecisionStatus::Rejected => "rejected",
-            };
-            tx.execute(
-                "UPDATE hub_outbox SET state = $3, reason = $4, settled_at = now(),
+            });
+            reasons.push(reason);
+        }
+        self.conn
+            .execute(
+                "UPDATE hub_outbox o SET state = u.state, reason = u.reason, settled_at = now(),
                     attempts = attempts + 1, last_error = NULL
-                 WHERE hall_id = $1 AND id = $2 AND state = 'pending'",
-                &[&hall_id, &id, &state, &reason],
+                 FROM unnest($2::text[], $3::text[], $4::text[]) AS u (id, state, reason)
+                 WHERE o.hall_id = $1 AND o.id = u.id AND o.state = 'pending'",
+                &[&hall_id, &ids, &states, &reasons],
             )
             .await
             .map_err(sink_err)?;
-        }
-        tx.commit().await.map_err(sink_err)
+        Ok(())
     }
 
     async fn note_failure(

@@ -68,10 +68,7 @@ async fn accounts_sessions_and_the_audit_chain() {
     );
 
     // The database keeps an argon2id hash, never the password.
-    let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
+    let c = common::client(&url).await;
     let stored: String = c
         .query_one(
             "SELECT password_hash FROM hub_accounts WHERE name = '陈静'",

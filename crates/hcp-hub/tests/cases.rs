@@ -36,14 +36,6 @@ fn options() -> SyncOptions {
     }
 }
 
-async fn pg(url: &str) -> tokio_postgres::Client {
-    let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    c
-}
-
 async fn sync(hub: &Hub) {
     for r in hub
         .sync_halls(&[], &options(), no_progress())
@@ -201,7 +193,7 @@ async fn one_office_one_case_per_bad_rating_and_one_winner_per_step() {
             .map(Result::unwrap)
             .collect()
     };
-    let c = pg(&url).await;
+    let c = common::client(&url).await;
     let on_hub: BTreeMap<(String, String), String> = c
         .query("SELECT hall_id, evaluation_id, state FROM hub_cases", &[])
         .await

@@ -59,10 +59,7 @@ async fn an_administrator_registers_halls_whose_tokens_never_leave_the_hub() {
     }
 
     // The audit log has the halls, not their tokens, and its chain holds.
-    let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
+    let c = common::client(&url).await;
     let rows = c
         .query("SELECT action, detail FROM hub_audit ORDER BY seq", &[])
         .await

@@ -39,10 +39,7 @@ fn options() -> SyncOptions {
 type Records = BTreeMap<(String, String, String), (i64, String)>;
 
 async fn hub_records(url: &str) -> Records {
-    let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
+    let c = common::client(url).await;
     c.query("SELECT hall_id, kind, id, rev, raw FROM hub_records", &[])
         .await
         .unwrap()
@@ -318,10 +315,7 @@ async fn one_process_syncs_a_hall_at_a_time() {
 
     // While another session holds the hall's sync lock, this process skips it.
     let (space, key) = hcp_hub::sync_lock_keys(&id);
-    let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    let holder = tokio::spawn(conn);
+    let c = common::client(&url).await;
     c.execute("SELECT pg_advisory_lock($1, $2)", &[&space, &key])
         .await
         .unwrap();
@@ -333,7 +327,26 @@ async fn one_process_syncs_a_hall_at_a_time() {
     assert!(hub_records(&url).await.is_empty());
     // The holder's process dies: its lock goes with its connection.
     drop(c);
-    holder.await.unwrap().unwrap();
+    let watcher = common::client(&url).await;
+    let gone = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let held: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if held == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < gone,
+            "the lock outlived its connection"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     // Two processes at once: whichever runs, every record is there once.
     let opts = options();

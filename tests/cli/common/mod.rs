@@ -1,8 +1,9 @@
 //! Helpers the black-box test binaries share: run `hcp` on a database.
 #![allow(dead_code)] // each test binary uses a different part
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 /// Runs `hcp --db DB ARGS…` with the token store in a file (tests never write into
 /// a developer's real OS keyring).
@@ -61,4 +62,45 @@ pub async fn add_every_hall(srv: &hcp_hall::RunningServer, dir: &Path, db: &Path
         let out = add_hall(db, srv.base_url(&hall), tf).await;
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
+}
+
+/// `hcp hub ARGS…` with the hub's database in `HCP_HUB_PG`.
+pub fn hub_command(pg_url: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hcp"));
+    c.arg("hub").args(args).env("HCP_HUB_PG", pg_url);
+    c
+}
+
+/// A running `hcp hub serve`, killed with SIGKILL when dropped.
+pub struct ServedHub {
+    child: Child,
+    /// The `HCP_HUB_URL` it printed once listening.
+    pub url: String,
+}
+
+impl Drop for ServedHub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `hcp hub serve --addr ADDR EXTRA…` and waits for its URL.
+pub fn serve_hub(pg_url: &str, addr: &str, extra: &[&str]) -> ServedHub {
+    let mut child = hub_command(pg_url, &["serve", "--addr", addr])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run hcp hub serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("HCP_HUB_URL=")
+        .unwrap_or_else(|| panic!("hcp hub serve printed {line:?}"))
+        .to_owned();
+    ServedHub { child, url }
 }

@@ -44,16 +44,13 @@ pub(super) fn write_transition(
         now
     ])?;
     // The hall records the transition refers to, each looked up once: (id, raw).
-    let wants = |kind: RefersTo, signs: Signs| {
-        t.signs == signs || t.decisions.iter().any(|d| d.refers_to == kind)
-    };
     let (hall_id, evaluation_id) = (&stored.hall_id, &stored.evaluation_id);
-    let rectification = if wants(RefersTo::LatestRectification, Signs::LatestRectification) {
+    let rectification = if t.needs(RefersTo::LatestRectification) {
         latest_follow_up(tx, "rectifications", hall_id, evaluation_id)?
     } else {
         None
     };
-    let appeal = if wants(RefersTo::LatestAppeal, Signs::LatestAppeal) {
+    let appeal = if t.needs(RefersTo::LatestAppeal) {
         latest_follow_up(tx, "appeals", hall_id, evaluation_id)?
     } else {
         None

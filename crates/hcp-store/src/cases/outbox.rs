@@ -32,16 +32,13 @@ pub(super) fn queue_decision(
         // A hall known from spreadsheet exports has no server to tell.
         return Ok(false);
     }
-    let decision = Decision {
-        id: uuid::Uuid::new_v4().to_string(),
-        kind: d.kind.to_owned(),
-        evaluation_id: stored.evaluation_id.clone(),
+    let decision = d.to_wire(
+        uuid::Uuid::new_v4().to_string(),
+        &stored.evaluation_id,
         ref_id,
-        outcome: d.outcome.map(str::to_owned),
-        note: d.note.clone(),
-        decided_at: beijing_now(at),
-        officer: who.name.to_owned(),
-    };
+        at,
+        who.name,
+    );
     tx.prepare_cached(
         "INSERT INTO outbox (id, hall_id, case_id, kind, body, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
