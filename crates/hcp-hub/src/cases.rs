@@ -125,7 +125,8 @@ async fn latest_follow_up(
 ) -> Result<Option<(String, String)>> {
     Ok(tx
         .query_opt(
-            "SELECT id, raw FROM hub_records WHERE hall_id = $1 AND kind = $2 AND evaluation_id = $3
+            "SELECT id, raw FROM hub_records
+             WHERE hall_id = $1 AND kind <> 'evaluation' AND kind = $2 AND evaluation_id = $3
              ORDER BY hall_seq DESC LIMIT 1",
             &[&hall_id, &kind, &evaluation_id],
         )

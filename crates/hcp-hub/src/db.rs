@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_halls.sql"),
     include_str!("../migrations/0003_feed.sql"),
     include_str!("../migrations/0004_cases.sql"),
+    include_str!("../migrations/0005_follow_up_index.sql"),
 ];
 
 /// The newest schema this build knows.

@@ -295,8 +295,12 @@ async fn store_pages(
     // What is stored already, to tell new from updated from unchanged.
     let kinds: Vec<&str> = rows.iter().map(|r| r.kind).collect();
     let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
-    let stored: HashMap<(String, String), StoredRev> = tx
-        .query(
+    // A hall's first sync has nothing stored yet: no need to look.
+    let first_sync = state.get::<_, i64>(0) == 0;
+    let stored: HashMap<(String, String), StoredRev> = if first_sync {
+        HashMap::new()
+    } else {
+        tx.query(
             "SELECT kind, id, rev, level, status FROM hub_records
              WHERE hall_id = $1 AND (kind, id) IN (SELECT * FROM unnest($2::text[], $3::text[]))",
             &[&hall_id, &kinds, &ids],
@@ -304,7 +308,8 @@ async fn store_pages(
         .await?
         .iter()
         .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3), r.get(4))))
-        .collect();
+        .collect()
+    };
     let mut changed: Vec<&Row<'_>> = vec![];
     // What the changes mean for cases.
     let mut openings = vec![];
