@@ -140,9 +140,9 @@ pub fn ts_bindings() -> Result<Vec<(String, String)>, String> {
         hcp_import::ImportProgress,
         hcp_store::ImportProfile,
         hcp_store::ImportRecord,
-        crate::hub::HubConnectArgs,
-        crate::hub::HubStatus,
-        crate::hub::HubExchange,
+        HubConnectArgs,
+        HubStatus,
+        HubExchange,
         hcp_store::HubLink,
         hcp_store::QueuedAction,
     );

@@ -14,7 +14,7 @@ use crate::ErrorCode;
 use crate::{App, AppError, AppResult, types::*};
 
 /// Where the profile is kept (in the cache: one cache per OS account).
-pub(crate) const PROFILE_SETTING: &str = "user.profile";
+use crate::PROFILE_SETTING;
 
 /// The OS account name, the profile's default name.
 pub(crate) fn os_user() -> String {

@@ -122,9 +122,9 @@ commands! {
     /// 设置本机用户（记入审计）。
     set_user(UserProfile) -> UserProfile;
     /// 连接团队服务器：登录并把本机数据目录变为团队服务器的副本。
-    hub_connect(crate::hub::HubConnectArgs) -> crate::hub::HubStatus;
+    hub_connect(HubConnectArgs) -> HubStatus;
     /// 团队服务器连接状态、账号与待发送的操作。
-    hub_status() -> crate::hub::HubStatus;
+    hub_status() -> HubStatus;
     /// 差评工单：一页。
     list_cases(hcp_store::CaseFilter) -> hcp_store::CasePage;
     /// 差评工单：各状态计数。

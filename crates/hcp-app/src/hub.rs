@@ -5,63 +5,15 @@
 //! cases from the hub's case feed. Role and name come from the hub account.
 
 use hcp_core::Role;
-use hcp_store::{HubLink, QueuedAction, TokenVault, Who};
+use hcp_store::{HubLink, TokenVault, Who};
 use hcp_sync::{HallEndpoint, HubClient, Token};
-use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
-use crate::{App, AppError, AppResult, ErrorCode, UserProfile};
+use crate::{
+    App, AppError, AppResult, ErrorCode, HubConnectArgs, HubExchange, HubStatus, UserProfile,
+};
 
 /// Where the session token is kept in the token vault (not a hall code).
 pub(crate) const HUB_VAULT_KEY: &str = "@hub";
-
-/// `hub_connect`'s arguments.
-#[derive(Debug, Clone, Deserialize, TS)]
-#[ts(export_to = "HubConnectArgs.ts")]
-pub struct HubConnectArgs {
-    /// The hub's address, e.g. `https://10.1.2.3:8740/`.
-    pub url: String,
-    /// 登录名.
-    pub name: String,
-    /// 密码 (sent to the hub once, never stored).
-    pub password: String,
-    /// A CA certificate file (PEM) to trust for a hub with an intranet CA or a
-    /// self-signed certificate.
-    #[serde(default)]
-    pub ca_file: Option<String>,
-}
-
-/// The state of hub mode, for `hcp hub status` and the header.
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export_to = "HubStatus.ts")]
-pub struct HubStatus {
-    /// The link, or `None` for a single desk (单机使用).
-    pub link: Option<HubLink>,
-    /// `standalone`, `connected`, `offline` or `expired` (登录已过期).
-    pub state: String,
-    /// Why it is offline or expired, zh-CN.
-    pub message: Option<String>,
-    /// Actions waiting for the hub (待发送), newest first.
-    pub pending: Vec<QueuedAction>,
-    /// Actions the hub refused, newest first (the last 50).
-    pub rejected: Vec<QueuedAction>,
-}
-
-/// What one exchange with the hub did.
-#[derive(Debug, Clone, Default, Serialize, TS)]
-#[ts(export_to = "HubExchange.ts")]
-pub struct HubExchange {
-    /// Actions sent.
-    pub sent: u64,
-    /// …accepted (or already accepted before).
-    pub accepted: u64,
-    /// …refused (see the queue for why).
-    pub rejected: u64,
-    /// Cases received that changed here.
-    pub cases: u64,
-    /// Why the exchange stopped early, zh-CN.
-    pub error: Option<String>,
-}
 
 fn profile_of(link: &HubLink) -> AppResult<UserProfile> {
     let role: Role = link.role.parse().map_err(|_| {
@@ -148,7 +100,7 @@ impl App {
             .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
         self.with_store(move |s| {
             s.set_setting_audited(
-                crate::cases::PROFILE_SETTING,
+                crate::PROFILE_SETTING,
                 Some(&json),
                 &hcp_store::AuditEntry {
                     actor: &profile.name,

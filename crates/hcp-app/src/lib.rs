@@ -41,7 +41,6 @@ pub use error::{AppError, ErrorCode};
 pub use files::{FileOpener, OPENABLE_EXTENSIONS};
 pub use hcp_sync::PushReport;
 pub use hcp_sync::SyncEvent as Event;
-pub use hub::{HubConnectArgs, HubExchange, HubStatus};
 pub use types::*;
 
 /// Result of a command.

@@ -132,7 +132,7 @@ pub struct SyncResult {
     /// Decisions pushed to the halls after the sync.
     pub pushed: Vec<hcp_sync::PushReport>,
     /// In hub mode: the actions sent to the office hub and the cases taken from it.
-    pub hub: Option<crate::hub::HubExchange>,
+    pub hub: Option<HubExchange>,
 }
 
 /// `query_evaluations`.
@@ -866,3 +866,54 @@ pub struct OpenFileArgs {
     /// The path `save_file` returned.
     pub path: String,
 }
+
+/// `hub_connect`'s arguments.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "HubConnectArgs.ts")]
+pub struct HubConnectArgs {
+    /// The hub's address, e.g. `https://10.1.2.3:8740/`.
+    pub url: String,
+    /// 登录名.
+    pub name: String,
+    /// 密码 (sent to the hub once, never stored).
+    pub password: String,
+    /// A CA certificate file (PEM) to trust for a hub with an intranet CA or a
+    /// self-signed certificate.
+    #[serde(default)]
+    pub ca_file: Option<String>,
+}
+
+/// The state of hub mode, for `hcp hub status` and the header.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export_to = "HubStatus.ts")]
+pub struct HubStatus {
+    /// The link, or `None` for a single desk (单机使用).
+    pub link: Option<hcp_store::HubLink>,
+    /// `standalone`, `connected`, `offline` or `expired` (登录已过期).
+    pub state: String,
+    /// Why it is offline or expired, zh-CN.
+    pub message: Option<String>,
+    /// Actions waiting for the hub (待发送), newest first.
+    pub pending: Vec<hcp_store::QueuedAction>,
+    /// Actions the hub refused, newest first (the last 50).
+    pub rejected: Vec<hcp_store::QueuedAction>,
+}
+
+/// What one exchange with the hub did.
+#[derive(Debug, Clone, Default, Serialize, TS)]
+#[ts(export_to = "HubExchange.ts")]
+pub struct HubExchange {
+    /// Actions sent.
+    pub sent: u64,
+    /// …accepted (or already accepted before).
+    pub accepted: u64,
+    /// …refused (see the queue for why).
+    pub rejected: u64,
+    /// Cases received that changed here.
+    pub cases: u64,
+    /// Why the exchange stopped early, zh-CN.
+    pub error: Option<String>,
+}
+
+/// Where the user's profile is kept in the cache's settings.
+pub(crate) const PROFILE_SETTING: &str = "user.profile";
