@@ -308,6 +308,30 @@ async fn an_office_of_two_officers_and_a_director_on_one_hub() {
     assert_eq!(theirs["ledger"], his["ledger"]);
     assert!(!theirs["ledger"].as_array().unwrap().is_empty());
 
+    // Two officers issue October's reports of the two halls at once: the hub
+    // numbers them, so they differ; the director's desk receives his hall's.
+    let issue_a = ["report", "issue", "--month", "2026-10", "--hall", &ids[0]];
+    let issue_b = ["report", "issue", "--month", "2026-10", "--hall", &ids[1]];
+    let (ia, ib) = tokio::join!(run(&a, &issue_a), run(&b, &issue_b));
+    let number = |o: &Output| -> String {
+        let t = text(&o.stdout);
+        assert!(o.status.success(), "{t}{}", text(&o.stderr));
+        let at = t.find("〔2026〕第").unwrap_or_else(|| panic!("{t}"));
+        t[at..].split('期').next().unwrap().to_owned()
+    };
+    let (na, nb) = (number(&ia), number(&ib));
+    assert_ne!(na, nb, "two desks issued the same number");
+    let mut both = vec![na.clone(), nb.clone()];
+    both.sort();
+    assert_eq!(both, ["〔2026〕第1", "〔2026〕第2"]);
+    let out = ok(&d, &["sync"]).await;
+    assert!(out.contains("1 份已签发通报"), "{out}");
+    let list = ok(&d, &["report", "list"]).await;
+    assert!(
+        list.contains(&format!("{na}期")) && !list.contains(&format!("{nb}期")),
+        "{list}"
+    );
+
     // The hub goes away. The desk still reads, exports, and queues three actions.
     let addr = hub
         .url

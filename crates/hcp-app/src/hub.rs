@@ -53,7 +53,7 @@ impl App {
         }
     }
 
-    fn hub_client(&self, link: &HubLink) -> AppResult<HubClient> {
+    pub(crate) fn hub_client(&self, link: &HubLink) -> AppResult<HubClient> {
         self.hub_client_with(link, &self.options)
     }
 
@@ -253,6 +253,9 @@ impl App {
                 ));
             }
         }
+        if link.role == "officer" || link.role == "director" {
+            out.reports = self.pull_reports(&client).await?;
+        }
         let mut cursor = self.with_store(|s| Ok(s.hub_case_cursor()?)).await?;
         loop {
             let page = client.case_changes(cursor.as_deref(), 1000).await?;
@@ -266,5 +269,113 @@ impl App {
                 return Ok(());
             }
         }
+    }
+
+    /// 签发 in hub mode: the hub gives the number (unique in the office), this desk
+    /// renders the report with it and uploads it; the hub keeps it only if the
+    /// number is still free (otherwise this asks again, a few times). Needs the hub:
+    /// a number given out offline could clash with another desk's.
+    pub(crate) async fn issue_through_hub(
+        &self,
+        link: &HubLink,
+        a: crate::ReportIssueArgs,
+    ) -> AppResult<hcp_store::IssuedReport> {
+        let (p, _) = self.with_store(|s| crate::cases::load_profile(s)).await?;
+        if p.role != Role::Officer {
+            return Err(AppError::new(
+                ErrorCode::Forbidden,
+                "只有效能督查员可以签发通报",
+            ));
+        }
+        if let Err((_, why)) = self.hub_probe(link).await {
+            return Err(AppError::new(
+                ErrorCode::HallUnreachable,
+                format!("签发通报需要连接团队服务器（期号由团队服务器统一编排）：{why}"),
+            ));
+        }
+        let client = self.hub_client(link)?;
+        let mut last = String::new();
+        for _ in 0..3 {
+            let n = client.next_issue(&a.month, a.hall_id.as_deref()).await?;
+            let next = (n.version, n.year, n.issue_no);
+            let (a2, issuer) = (a.clone(), p.name.clone());
+            let (json, pdf) = self
+                .with_store(move |s| crate::report::render_issue(s, &a2, next, &issuer))
+                .await?;
+            let up = hcp_core::hub::ReportUpload {
+                month: a.month.clone(),
+                hall_id: a.hall_id.clone(),
+                next: n,
+                model_json: json.clone(),
+                document_base64: base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    &pdf,
+                ),
+                correction: a.correction.clone(),
+            };
+            match client.upload_report(&up).await? {
+                Ok(_) => {
+                    let (a2, issuer) = (a.clone(), p.name.clone());
+                    return self
+                        .with_store(move |s| {
+                            crate::report::store_issue(s, &a2, next, &json, &pdf, &issuer)
+                        })
+                        .await;
+                }
+                Err(why) => last = why,
+            }
+        }
+        Err(AppError::new(
+            ErrorCode::Refused,
+            format!("期号一再被其他督查员占用，请稍后重试：{last}"),
+        ))
+    }
+
+    /// The office's issued reports this desk does not have yet, kept as issued.
+    async fn pull_reports(&self, client: &HubClient) -> AppResult<u64> {
+        let have: Vec<(String, Option<String>, i64)> = self
+            .with_store(|s| {
+                Ok(s.issued_reports()?
+                    .into_iter()
+                    .map(|r| (r.month, r.hall_id, r.version))
+                    .collect())
+            })
+            .await?;
+        let mut got = 0;
+        for r in client.reports().await? {
+            if have.contains(&(r.month.clone(), r.hall_id.clone(), r.version)) {
+                continue;
+            }
+            let full = client.report(r.report_id).await?;
+            let pdf = base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                full.document_base64.as_bytes(),
+            )
+            .map_err(|_| {
+                AppError::new(
+                    ErrorCode::HallUnreachable,
+                    "团队服务器发来的通报文件无法解码",
+                )
+            })?;
+            let r2 = r.clone();
+            self.with_store(move |s| {
+                s.store_issued_report(
+                    &r2.month,
+                    r2.hall_id.as_deref(),
+                    (r2.version, r2.year, r2.issue_no),
+                    &full.model_json,
+                    Some(&pdf),
+                    r2.correction.as_deref(),
+                    Who {
+                        name: &r2.issued_by,
+                        actor: hcp_core::case::Actor::Officer,
+                    },
+                )?;
+                Ok(())
+            })
+            .await?;
+            got += 1;
+        }
+        Ok(got)
     }
 }

@@ -101,26 +101,32 @@ pub fn issue(s: &mut Store, a: &ReportIssueArgs) -> AppResult<IssuedReport> {
     issue_as(s, a, &p.name)
 }
 
-/// Issues a report signed by the officer `issuer`.
+/// Issues a report signed by the officer `issuer`, numbered by this desk.
 pub(crate) fn issue_as(
     s: &mut Store,
     a: &ReportIssueArgs,
     issuer: &str,
 ) -> AppResult<IssuedReport> {
+    let year = hcp_report::model::year_of(&a.month);
+    let next = s.next_issue(&a.month, a.hall_id.as_deref(), i64::from(year))?;
+    let (json, pdf) = render_issue(s, a, next, issuer)?;
+    store_issue(s, a, next, &json, &pdf, issuer)
+}
+
+/// The frozen model (JSON) and PDF of an issue numbered `next` = (version, year, no).
+pub(crate) fn render_issue(
+    s: &Store,
+    a: &ReportIssueArgs,
+    next: hcp_store::NextIssue,
+    issuer: &str,
+) -> AppResult<(String, Vec<u8>)> {
     let mut r = draft(s, &a.month, a.hall_id.as_deref(), &a.typical)?;
-    let year = hcp_report::model::year_of(&r.month);
-    let next = s.next_issue(&r.month, a.hall_id.as_deref(), i64::from(year))?;
     let today = Utc::now().with_timezone(&hcp_core::metrics::beijing());
-    let correction = a
-        .correction
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty());
     r.issue = Some(hcp_report::model::IssueInfo {
         number: format!("〔{}〕第{}期", next.1, next.2),
         version: next.0,
         correction: if next.0 > 1 {
-            correction.map(str::to_owned)
+            correction_of(a).map(str::to_owned)
         } else {
             None
         },
@@ -132,13 +138,32 @@ pub(crate) fn issue_as(
     });
     let pdf = hcp_pdf::to_pdf(&r).map_err(pdf_err)?;
     let json = hcp_report::to_json(&r).map_err(report_err)?;
+    Ok((json, pdf))
+}
+
+fn correction_of(a: &ReportIssueArgs) -> Option<&str> {
+    a.correction
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+}
+
+/// Keeps an issue in this cache (audited) and returns it as listed.
+pub(crate) fn store_issue(
+    s: &mut Store,
+    a: &ReportIssueArgs,
+    next: hcp_store::NextIssue,
+    json: &str,
+    pdf: &[u8],
+    issuer: &str,
+) -> AppResult<IssuedReport> {
     let id = s.store_issued_report(
-        &r.month,
+        &a.month,
         a.hall_id.as_deref(),
         next,
-        &json,
-        Some(&pdf),
-        correction,
+        json,
+        Some(pdf),
+        correction_of(a),
         Who {
             name: issuer,
             actor: hcp_core::case::Actor::Officer,
@@ -210,6 +235,9 @@ impl App {
 
     /// Issues (签发) the report of a month and scope.
     pub async fn report_issue(&self, a: ReportIssueArgs) -> AppResult<IssuedReport> {
+        if let Some(link) = self.hub_link().await? {
+            return self.issue_through_hub(&link, a).await;
+        }
         self.with_store(move |s| issue(s, &a)).await
     }
 

@@ -911,6 +911,8 @@ pub struct HubExchange {
     pub rejected: u64,
     /// Cases received that changed here.
     pub cases: u64,
+    /// Issued reports received from the office.
+    pub reports: u64,
     /// Why the exchange stopped early, zh-CN.
     pub error: Option<String>,
 }

@@ -536,8 +536,8 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 } else {
                     print_summary(&reports);
                     println!(
-                        "团队服务器：发送 {} 项操作（受理 {}，未受理 {}），收到 {} 张工单的更新。",
-                        ex.sent, ex.accepted, ex.rejected, ex.cases
+                        "团队服务器：发送 {} 项操作（受理 {}，未受理 {}），收到 {} 张工单的更新、{} 份已签发通报。",
+                        ex.sent, ex.accepted, ex.rejected, ex.cases, ex.reports
                     );
                     if ex.rejected > 0 {
                         println!("未受理的操作及原因见 hcp hub status 与各工单页面。");

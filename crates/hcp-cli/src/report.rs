@@ -104,16 +104,22 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
             correction,
             typical,
         } => {
-            let r = hcp_app::report::issue(
-                &mut store,
-                &ReportIssueArgs {
-                    month,
-                    hall_id: hall,
-                    correction,
-                    typical,
-                },
-            )
-            .map_err(m)?;
+            let args = ReportIssueArgs {
+                month,
+                hall_id: hall,
+                correction,
+                typical,
+            };
+            let r = if store.hub_link()?.is_some() {
+                // Hub mode: the office's hub gives the number and keeps the issue.
+                drop(store);
+                let app = hcp_app::App::open(db).map_err(m)?;
+                crate::runtime()?
+                    .block_on(app.report_issue(args))
+                    .map_err(m)?
+            } else {
+                hcp_app::report::issue(&mut store, &args).map_err(m)?
+            };
             println!(
                 "已签发 {} 月度通报〔{}〕第{}期（第 {} 版，编号 {}），PDF sha256 {}",
                 r.month,

@@ -115,3 +115,77 @@ pub struct CaseChange {
 
 /// At most this many actions per request.
 pub const MAX_ACTIONS_PER_REQUEST: usize = 500;
+
+/// What the next issue of a month and scope is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextIssueNo {
+    /// 1 for a first issue, 2+ for corrections.
+    pub version: i64,
+    /// 〔year〕.
+    pub year: i64,
+    /// 第 N 期.
+    pub issue_no: i64,
+}
+
+/// `POST /v1/reports/next`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NextIssueArgs {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// One hall, or all.
+    #[serde(default)]
+    pub hall_id: Option<String>,
+}
+
+/// `POST /v1/reports`: a report issued under `next`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportUpload {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// One hall, or all.
+    #[serde(default)]
+    pub hall_id: Option<String>,
+    /// The number it was rendered with.
+    pub next: NextIssueNo,
+    /// The frozen model (JSON text).
+    pub model_json: String,
+    /// The PDF, base64.
+    pub document_base64: String,
+    /// 更正说明 (versions after the first).
+    #[serde(default)]
+    pub correction: Option<String>,
+}
+
+/// An issued report as the hub lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HubReport {
+    /// The hub's id.
+    pub report_id: i64,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// One hall, or all.
+    pub hall_id: Option<String>,
+    /// Version (2+ corrections).
+    pub version: i64,
+    /// 〔year〕.
+    pub year: i64,
+    /// 第 N 期.
+    pub issue_no: i64,
+    /// sha256 of the PDF.
+    pub document_sha256: String,
+    /// 更正说明.
+    pub correction: Option<String>,
+    /// 签发人.
+    pub issued_by: String,
+}
+
+/// One issued report with its frozen model and PDF.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HubReportFull {
+    /// What the list says.
+    pub report: HubReport,
+    /// The frozen model.
+    pub model_json: String,
+    /// The PDF, base64.
+    pub document_base64: String,
+}

@@ -15,6 +15,7 @@ mod feed;
 mod halls;
 mod ingest;
 mod outbox;
+mod reports;
 pub mod server;
 mod tls;
 
@@ -28,7 +29,9 @@ pub use hcp_core::hub::{
     ActionRequest, ActionResult, CaseChange, CasePage, CaseView, MAX_ACTIONS_PER_REQUEST,
     TimelineEntry,
 };
+pub use hcp_core::hub::{HubReport, HubReportFull, NextIssueArgs, NextIssueNo, ReportUpload};
 pub use ingest::{HubSyncReport, no_progress, sync_lock_keys};
+pub use reports::MAX_REPORT_BYTES;
 pub use tls::acceptor as tls_acceptor;
 
 /// Errors of the hub, each with a zh-CN message for people.
@@ -65,6 +68,9 @@ pub enum HubError {
     /// The account may not do or see this.
     #[error("{0}")]
     Forbidden(String),
+    /// Someone else got there first (e.g. the report number was taken).
+    #[error("{0}")]
+    Conflict(String),
     /// No such thing on the hub.
     #[error("{0}")]
     NotFound(String),

@@ -32,6 +32,7 @@ fn error(e: HubError) -> Response {
         HubError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_input"),
         HubError::UnknownAccount(_) | HubError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
         HubError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+        HubError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
         _ => {
             tracing::warn!(error = %e, "hub request failed");
             (StatusCode::SERVICE_UNAVAILABLE, "hub_unavailable")
@@ -220,6 +221,70 @@ async fn case_changes(
     }
 }
 
+async fn next_issue(
+    State(hub): State<Hub>,
+    headers: HeaderMap,
+    body: Result<Json<crate::NextIssueArgs>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let who = match account(&hub, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Ok(Json(a)) = body else {
+        return error(HubError::Invalid(
+            "请求格式错误：需要 month 与 hall_id".into(),
+        ));
+    };
+    match hub.next_issue(&who, &a).await {
+        Ok(n) => Json(n).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn upload_report(
+    State(hub): State<Hub>,
+    headers: HeaderMap,
+    body: Result<Json<crate::ReportUpload>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let who = match account(&hub, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Ok(Json(up)) = body else {
+        return error(HubError::Invalid("请求格式错误：通报上传内容不完整".into()));
+    };
+    match hub.store_report(&who, &up).await {
+        Ok(r) => Json(r).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn list_reports(State(hub): State<Hub>, headers: HeaderMap) -> Response {
+    let who = match account(&hub, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match hub.reports(&who).await {
+        Ok(r) => Json(serde_json::json!({ "reports": r })).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn get_report(
+    State(hub): State<Hub>,
+    Path(report_id): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    let who = match account(&hub, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match hub.report(&who, report_id).await {
+        Ok(r) => Json(r).into_response(),
+        Err(e) => error(e),
+    }
+}
+
 /// The routes.
 pub fn router(hub: Hub) -> Router {
     Router::new()
@@ -233,6 +298,16 @@ pub fn router(hub: Hub) -> Router {
             post(actions).layer(DefaultBodyLimit::max(MAX_ACTIONS_BODY)),
         )
         .route("/v1/cases/changes", get(case_changes))
+        .route("/v1/reports/next", post(next_issue))
+        .route(
+            "/v1/reports",
+            get(list_reports)
+                .post(upload_report)
+                .layer(DefaultBodyLimit::max(
+                    crate::MAX_REPORT_BYTES / 3 * 4 + 4 * 1024 * 1024,
+                )),
+        )
+        .route("/v1/reports/{report_id}", get(get_report))
         .route("/v1/cases/{case_id}", get(case))
         .route("/v1/halls/{hall_id}/v1/hall", get(hall_profile))
         .route("/v1/halls/{hall_id}/v1/changes", get(hall_changes))

@@ -4,7 +4,10 @@
 //! same transport rules as for halls: timeouts, capped bodies, no redirects,
 //! retries with backoff for what is safe to repeat.
 
-use hcp_core::hub::{ActionRequest, ActionResult, CasePage, MAX_ACTIONS_PER_REQUEST};
+use hcp_core::hub::{
+    ActionRequest, ActionResult, CasePage, HubReport, HubReportFull, MAX_ACTIONS_PER_REQUEST,
+    NextIssueArgs, NextIssueNo, ReportUpload,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::{HallClient, HallEndpoint, SyncError, SyncOptions, Token};
@@ -190,5 +193,63 @@ impl HubClient {
             .await
             .map_err(hub_err)?;
         Ok(r.results)
+    }
+
+    /// The number the next issue of a month and scope gets.
+    pub async fn next_issue(
+        &self,
+        month: &str,
+        hall_id: Option<&str>,
+    ) -> Result<NextIssueNo, SyncError> {
+        let body = NextIssueArgs {
+            month: month.to_owned(),
+            hall_id: hall_id.map(str::to_owned),
+        };
+        self.http
+            .post_json("v1/reports/next", &body, "通报编号", true)
+            .await
+            .map_err(hub_err)
+    }
+
+    /// Uploads a report issued under `up.next`. `Ok(Err(why))`: the number was
+    /// taken meanwhile (409) — ask for the next one and issue again.
+    pub async fn upload_report(
+        &self,
+        up: &ReportUpload,
+    ) -> Result<Result<HubReport, String>, SyncError> {
+        match self
+            .http
+            .post_json::<_, HubReport>("v1/reports", up, "签发结果", false)
+            .await
+        {
+            Ok(r) => Ok(Ok(r)),
+            Err(SyncError::Rejected {
+                status: 409,
+                detail,
+            }) => Ok(Err(detail)),
+            Err(e) => Err(hub_err(e)),
+        }
+    }
+
+    /// The issued reports the account may see.
+    pub async fn reports(&self) -> Result<Vec<HubReport>, SyncError> {
+        #[derive(Deserialize)]
+        struct List {
+            reports: Vec<HubReport>,
+        }
+        let l: List = self
+            .http
+            .get_json("v1/reports", &[], "通报列表")
+            .await
+            .map_err(hub_err)?;
+        Ok(l.reports)
+    }
+
+    /// One issued report with its model and PDF.
+    pub async fn report(&self, report_id: i64) -> Result<HubReportFull, SyncError> {
+        self.http
+            .get_json(&format!("v1/reports/{report_id}"), &[], "通报")
+            .await
+            .map_err(hub_err)
     }
 }

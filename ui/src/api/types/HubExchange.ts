@@ -21,6 +21,10 @@ rejected: number,
  */
 cases: number, 
 /**
+ * Issued reports received from the office.
+ */
+reports: number, 
+/**
  * Why the exchange stopped early, zh-CN.
  */
 error: string | null, };
