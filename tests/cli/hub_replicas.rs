@@ -15,6 +15,8 @@ use common::text;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 const PASSWORD: &str = "correct horse 1";
@@ -307,6 +309,29 @@ async fn an_office_of_two_officers_and_a_director_on_one_hub() {
     assert_eq!(theirs["overall"], his["overall"]);
     assert_eq!(theirs["ledger"], his["ledger"]);
     assert!(!theirs["ledger"].as_array().unwrap().is_empty());
+
+    // The office shortens hall 0's rectification time: the desks' copies of its
+    // open cases get the new deadlines on their next sync.
+    let rectifying = |rows: &[Value]| -> BTreeMap<i64, Value> {
+        rows.iter()
+            .filter(|r| r["hall_id"] == ids[0].as_str() && r["state"] == "awaiting_signoff")
+            .map(|r| (r["case_id"].as_i64().unwrap(), r["due_at"].clone()))
+            .collect()
+    };
+    let due_before = rectifying(&cases(&d).await);
+    assert!(!due_before.is_empty());
+    admin(
+        &url,
+        &["policy", "set", "--hall", &ids[0], "--rectify", "5"],
+    )
+    .await;
+    ok(&d, &["sync"]).await;
+    let due_after = rectifying(&cases(&d).await);
+    assert_eq!(due_after.len(), due_before.len());
+    assert!(
+        due_after.iter().all(|(id, due)| *due != due_before[id]),
+        "{due_before:?}\n{due_after:?}"
+    );
 
     // Two officers issue October's reports of the two halls at once: the hub
     // numbers them, so they differ; the director's desk receives his hall's.

@@ -66,6 +66,16 @@ pub enum HubCmd {
         #[command(subcommand)]
         cmd: HubAuditCmd,
     },
+    /// 办理时限（全办公室统一；可按大厅设置）：修改后重算所有未办结工单的时限
+    Policy {
+        #[command(subcommand)]
+        cmd: HubPolicyCmd,
+    },
+    /// 节假日数据：导入某一年的 holiday-cn JSON（覆盖内置或此前导入的该年）
+    Calendar {
+        #[command(subcommand)]
+        cmd: HubCalendarCmd,
+    },
     /// 把本机数据目录连接到团队服务器（成为其副本）：登录，姓名与身份取自团队服务器账号
     Connect {
         /// 团队服务器地址（hcp hub serve 输出的 HCP_HUB_URL）
@@ -149,6 +159,49 @@ pub enum HubHallCmd {
     List {
         #[command(flatten)]
         pg: PgArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HubPolicyCmd {
+    /// 设置默认时限，或 --hall 指定大厅的时限（工作日）
+    Set {
+        #[command(flatten)]
+        pg: PgArg,
+        /// 只对该大厅
+        #[arg(long)]
+        hall: Option<String>,
+        /// 核实/回访时限
+        #[arg(long, default_value_t = 1)]
+        verify: u32,
+        /// 整改反馈时限
+        #[arg(long, default_value_t = 15)]
+        rectify: u32,
+        /// 申诉提出时限
+        #[arg(long, default_value_t = 3)]
+        appeal_filing: u32,
+        /// 申诉复核时限
+        #[arg(long, default_value_t = 5)]
+        appeal_review: u32,
+        /// 超期预警提前量
+        #[arg(long, default_value_t = 2)]
+        warn_before: u32,
+    },
+    /// 列出时限设置与已导入的节假日年份
+    List {
+        #[command(flatten)]
+        pg: PgArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HubCalendarCmd {
+    /// 导入一年的节假日数据（holiday-cn 格式 JSON 文件）
+    Import {
+        #[command(flatten)]
+        pg: PgArg,
+        /// JSON 文件
+        file: PathBuf,
     },
 }
 
@@ -427,6 +480,26 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
             }
             HubCmd::Connect { .. } | HubCmd::Status { .. } => unreachable!("handled above"),
             HubCmd::User { cmd } => user(cmd, by).await?,
+            HubCmd::Policy { cmd } => policy(cmd, by).await?,
+            HubCmd::Calendar {
+                cmd: HubCalendarCmd::Import { pg, file },
+            } => {
+                let meta = std::fs::metadata(&file).map_err(|e| {
+                    CliError::Msg(format!("无法读取节假日文件 {}：{e}", file.display()))
+                })?;
+                if meta.len() > 1024 * 1024 {
+                    return Err(CliError::Msg(format!(
+                        "节假日文件 {} 超过 1 MiB，不像 holiday-cn 数据",
+                        file.display()
+                    )));
+                }
+                let json = std::fs::read_to_string(&file).map_err(|e| {
+                    CliError::Msg(format!("无法读取节假日文件 {}：{e}", file.display()))
+                })?;
+                let hub = Hub::open(&pg.pg).await.map_err(err)?;
+                let (year, moved) = hub.import_calendar(&json, by).await.map_err(err)?;
+                println!("已导入 {year} 年节假日数据；{moved} 张未办结工单的时限已重算");
+            }
             HubCmd::Hall { cmd } => hall(cmd, by).await?,
             HubCmd::Audit {
                 cmd: HubAuditCmd::Verify { pg },
@@ -445,6 +518,67 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+async fn policy(cmd: HubPolicyCmd, by: Operator<'_>) -> Result<(), CliError> {
+    match cmd {
+        HubPolicyCmd::Set {
+            pg,
+            hall,
+            verify,
+            rectify,
+            appeal_filing,
+            appeal_review,
+            warn_before,
+        } => {
+            let policy = hcp_core::case::DeadlinePolicy {
+                verify,
+                rectify,
+                appeal_filing,
+                appeal_review,
+                warn_before,
+            };
+            let hub = Hub::open(&pg.pg).await.map_err(err)?;
+            let moved = hub
+                .set_policy(hall.as_deref(), &policy, by)
+                .await
+                .map_err(err)?;
+            println!(
+                "已设置{}的办理时限；{moved} 张未办结工单的时限已重算",
+                hall.as_deref()
+                    .map(|h| format!("大厅 {h} "))
+                    .unwrap_or_else(|| "默认".into())
+            );
+        }
+        HubPolicyCmd::List { pg } => {
+            let hub = Hub::open(&pg.pg).await.map_err(err)?;
+            let (rows, years) = hub.policies().await.map_err(err)?;
+            println!("范围\t核实\t整改\t申诉提出\t申诉复核\t预警提前");
+            for r in rows {
+                let p = r.policy;
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    r.hall_id.as_deref().unwrap_or("默认"),
+                    p.verify,
+                    p.rectify,
+                    p.appeal_filing,
+                    p.appeal_review,
+                    p.warn_before
+                );
+            }
+            if !years.is_empty() {
+                println!(
+                    "已导入的节假日年份：{}",
+                    years
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("、")
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn user(cmd: HubUserCmd, by: Operator<'_>) -> Result<(), CliError> {

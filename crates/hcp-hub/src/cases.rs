@@ -6,10 +6,7 @@
 //! nothing) and the case version the officer saw (a stale one is a conflict).
 
 use chrono::{DateTime, FixedOffset, Utc};
-use hcp_core::calendar::WorkingCalendar;
-use hcp_core::case::{
-    Action, Actor, Case, DeadlinePolicy, DecisionOut, RefersTo, Signs, Transition,
-};
+use hcp_core::case::{Action, Actor, Case, DecisionOut, RefersTo, Signs, Transition};
 use hcp_core::wire::Decision;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -26,34 +23,7 @@ use crate::{Account, Hub, HubError, Result};
 /// The name the hub's own transitions are made under.
 pub const SYSTEM_NAME: &str = "系统";
 
-/// The calendar and deadline policy of cases on the hub (the built-in working
-/// calendar and the default policy; per-hall policies are a follow-up).
-pub(crate) struct Rules {
-    calendar: WorkingCalendar,
-    policy: DeadlinePolicy,
-}
-
-impl Rules {
-    pub(crate) fn load() -> Rules {
-        Rules {
-            calendar: WorkingCalendar::builtin(),
-            policy: DeadlinePolicy::default(),
-        }
-    }
-
-    fn due(&self, case: &Case) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
-        match case.current_deadline(&self.calendar, &self.policy) {
-            Some(d) => (
-                Some(d.due_at.with_timezone(&Utc)),
-                Some(
-                    hcp_core::case::warning_from(&d, &self.calendar, self.policy.warn_before)
-                        .with_timezone(&Utc),
-                ),
-            ),
-            None => (None, None),
-        }
-    }
-}
+pub(crate) use crate::settings::Rules;
 
 fn beijing_now() -> DateTime<FixedOffset> {
     Utc::now().with_timezone(&hcp_core::metrics::beijing())
@@ -102,7 +72,7 @@ async fn load_case(tx: &Transaction<'_>, case_id: i64) -> Result<Option<StoredCa
 
 /// The transaction lock under which case writes take their feed numbers (held
 /// to commit, so a reader never sees number N+1 before N).
-const CASE_FEED_LOCK: i64 = 0x4843_5043; // "HCPC"
+pub(crate) const CASE_FEED_LOCK: i64 = 0x4843_5043; // "HCPC"
 
 /// Who made a transition.
 #[derive(Clone, Copy)]
@@ -188,7 +158,7 @@ struct OutboxRow {
 
 impl Writes {
     fn set_case(&mut self, rules: &Rules, stored: &StoredCase) {
-        let (due, warn) = rules.due(&stored.case);
+        let (due, warn) = rules.due(&stored.hall_id, &stored.case);
         let row = CaseRow {
             case_id: stored.case_id,
             state: stored.case.state.as_str(),
@@ -508,7 +478,7 @@ pub(crate) async fn apply_hall_steps(
             Actor::Hall,
             step.at,
             &rules.calendar,
-            &rules.policy,
+            &rules.policy(hall_id),
         ) {
             Ok(t) if t.case == stored.case => {}
             Ok(t) => {
@@ -564,7 +534,7 @@ pub(crate) async fn open_cases(
         .iter()
         .map(|o| o.evaluated_at.with_timezone(&Utc))
         .collect();
-    let (due, warn): (Vec<_>, Vec<_>) = cases.iter().map(|c| rules.due(c)).unzip();
+    let (due, warn): (Vec<_>, Vec<_>) = cases.iter().map(|c| rules.due(hall_id, c)).unzip();
     let hashes: Vec<Option<&str>> = openings.iter().map(|o| o.id_hash.as_deref()).collect();
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CASE_FEED_LOCK])
         .await?;
@@ -714,7 +684,10 @@ impl Hub {
                 "一次最多提交 {MAX_ACTIONS_PER_REQUEST} 个操作"
             )));
         }
-        let rules = Rules::load();
+        let rules = {
+            let c = self.conn().await?;
+            Rules::load(&*c).await?
+        };
         let mut out = Vec::with_capacity(batch.len());
         for a in batch {
             out.push(self.act_one(who, &rules, a).await?);
@@ -828,7 +801,7 @@ impl Hub {
             Actor::Officer,
             now,
             &rules.calendar,
-            &rules.policy,
+            &rules.policy(&stored.hall_id),
         ) {
             Ok(t) => t,
             Err(refused) => return Ok(current(rejected(&a.id, "invalid", refused.to_string()))),

@@ -407,7 +407,7 @@ async fn store_pages(
 
     // The case engine, in the same transaction: a crash keeps records and cases
     // together.
-    let rules = crate::cases::Rules::load();
+    let rules = crate::cases::Rules::load(&tx).await?;
     let opened: std::collections::HashSet<String> =
         crate::cases::open_cases(&tx, &rules, hall_id, &openings)
             .await?

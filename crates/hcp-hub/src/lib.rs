@@ -17,6 +17,7 @@ mod ingest;
 mod outbox;
 mod reports;
 pub mod server;
+mod settings;
 mod tls;
 
 pub use accounts::{Account, AccountRole, LOGIN_LOCK_AFTER, Operator, SESSION_HOURS, Session};
@@ -32,6 +33,7 @@ pub use hcp_core::hub::{
 pub use hcp_core::hub::{HubReport, HubReportFull, NextIssueArgs, NextIssueNo, ReportUpload};
 pub use ingest::{HubSyncReport, no_progress, sync_lock_keys};
 pub use reports::MAX_REPORT_BYTES;
+pub use settings::PolicyRow;
 pub use tls::acceptor as tls_acceptor;
 
 /// Errors of the hub, each with a zh-CN message for people.

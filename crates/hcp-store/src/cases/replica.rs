@@ -140,7 +140,22 @@ impl Store {
                 .prepare_cached("SELECT version FROM cases WHERE case_id = ?1")?
                 .query_row([c.case_id], |r| r.get(0))
                 .optional()?;
-            if local.is_some_and(|v| v >= c.version) {
+            if local.is_some_and(|v| v > c.version) {
+                continue;
+            }
+            if local == Some(c.version) {
+                // The same step with a new deadline (the office changed a policy or
+                // the calendar): only the deadline moves.
+                changed += tx
+                    .prepare_cached(
+                        "UPDATE cases SET due_at = ?2, warn_at = ?3
+                         WHERE case_id = ?1 AND (due_at IS NOT ?2 OR warn_at IS NOT ?3)",
+                    )?
+                    .execute(params![
+                        c.case_id,
+                        c.due_at.map(utc_text),
+                        c.warn_at.map(utc_text)
+                    ])? as u64;
                 continue;
             }
             changed += 1;
