@@ -75,12 +75,12 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
             .await
             .map_err(msg)?;
         let ingest = t.elapsed();
-        let (records, decisions) = match &reports[0] {
-            HubSyncReport::Synced { sync, push } => {
+        let (records, decisions, timing) = match &reports[0] {
+            HubSyncReport::Synced { sync, push, timing } => {
                 if let Some(e) = &sync.error {
                     return Err(CliError::Msg(e.clone()));
                 }
-                (sync.records, push.accepted + push.duplicate)
+                (sync.records, push.accepted + push.duplicate, *timing)
             }
             HubSyncReport::Busy { .. } => return Err(msg("hall busy")),
         };
@@ -88,6 +88,12 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
             "团队服务器入库：{records} 条变更 {:.1}s，{:.0} 条/秒（含工单引擎与向大厅送达 {decisions} 条决定）",
             ingest.as_secs_f64(),
             records as f64 / ingest.as_secs_f64()
+        );
+        println!(
+            "  其中：PostgreSQL 事务（记录、工单、游标）{:.1}s，向大厅送达决定 {:.1}s，其余（取数与校验中未与写入重叠的部分）{:.1}s",
+            timing.store_ms as f64 / 1e3,
+            timing.push_ms as f64 / 1e3,
+            (ingest.as_millis() as f64 - (timing.store_ms + timing.push_ms) as f64).max(0.0) / 1e3
         );
 
         // 3: a new replica.

@@ -455,7 +455,7 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
                 let mut synced = vec![];
                 for r in reports {
                     match r {
-                        hcp_hub::HubSyncReport::Synced { sync, push } => {
+                        hcp_hub::HubSyncReport::Synced { sync, push, .. } => {
                             if push.accepted + push.duplicate + push.rejected + push.pending > 0 {
                                 println!(
                                     "{}\t决定：送达 {}，大厅拒收 {}，待发送 {}{}",

@@ -43,6 +43,15 @@ fn sink_err(e: tokio_postgres::Error) -> SyncError {
     SyncError::Sink(HubError::Db(e).to_string())
 }
 
+/// Where a hub sync's time went, ms.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct SyncTiming {
+    /// In PostgreSQL transactions storing pages (records, case engine, cursor).
+    pub store_ms: u64,
+    /// Delivering decisions to the hall (answers included).
+    pub push_ms: u64,
+}
+
 /// How a hall's sync on the hub went.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -53,6 +62,10 @@ pub enum HubSyncReport {
         sync: HallReport,
         /// The hub's decisions out to the hall.
         push: hcp_sync::PushReport,
+        /// Where the time went, ms: storing pages in PostgreSQL (records, cases,
+        /// cursor), and delivering the decisions; the rest of `sync.elapsed_ms` is
+        /// the hall's answers and their validation not hidden behind storing.
+        timing: SyncTiming,
     },
     /// Another hub process is syncing it right now.
     Busy {
@@ -129,6 +142,8 @@ fn row<'a>(seq: i64, raw: &'a str, r: &'a ValidRecord) -> Option<Row<'a>> {
 /// hall's advisory lock.
 pub(crate) struct PgSink {
     conn: Conn,
+    /// Time spent in `store`.
+    stored: std::time::Duration,
 }
 
 impl FeedSink for PgSink {
@@ -172,9 +187,12 @@ impl FeedSink for PgSink {
         mut batch: FetchedBatch,
     ) -> std::result::Result<PageOutcome, SyncError> {
         let pages = batch.pages()?;
-        store_pages(&mut self.conn, hall_id, &pages)
+        let t = std::time::Instant::now();
+        let r = store_pages(&mut self.conn, hall_id, &pages)
             .await
-            .map_err(|e| SyncError::Sink(e.to_string()))
+            .map_err(|e| SyncError::Sink(e.to_string()));
+        self.stored += t.elapsed();
+        r
     }
 
     async fn finish(
@@ -553,9 +571,13 @@ impl Hub {
                 hall_id: ep.hall_id,
             });
         }
-        let mut sink = PgSink { conn };
+        let mut sink = PgSink {
+            conn,
+            stored: std::time::Duration::ZERO,
+        };
         let report = hcp_sync::sync_hall_into(&mut sink, ep.clone(), options, progress).await;
         // Then the decisions for the hall, under the same lock.
+        let pushing = std::time::Instant::now();
         let push = hcp_sync::push_hall_from(
             &mut crate::outbox::PgOutbox {
                 conn: &mut sink.conn,
@@ -577,7 +599,15 @@ impl Hub {
         {
             sink.conn.discard();
         }
-        Ok(HubSyncReport::Synced { sync: report, push })
+        let timing = SyncTiming {
+            store_ms: sink.stored.as_millis() as u64,
+            push_ms: pushing.elapsed().as_millis() as u64,
+        };
+        Ok(HubSyncReport::Synced {
+            sync: report,
+            push,
+            timing,
+        })
     }
 }
 
@@ -592,7 +622,7 @@ impl Hub {
             match self.sync_halls(&[], options, no_progress()).await {
                 Ok(reports) => {
                     for r in reports {
-                        if let HubSyncReport::Synced { sync: h, push } = r {
+                        if let HubSyncReport::Synced { sync: h, push, .. } = r {
                             tracing::info!(
                                 hall_id = %h.hall_id,
                                 new = h.outcome.new,

@@ -31,7 +31,7 @@ pub use hcp_core::hub::{
     TimelineEntry,
 };
 pub use hcp_core::hub::{HubReport, HubReportFull, NextIssueArgs, NextIssueNo, ReportUpload};
-pub use ingest::{HubSyncReport, no_progress, sync_lock_keys};
+pub use ingest::{HubSyncReport, SyncTiming, no_progress, sync_lock_keys};
 pub use reports::MAX_REPORT_BYTES;
 pub use settings::PolicyRow;
 pub use tls::acceptor as tls_acceptor;

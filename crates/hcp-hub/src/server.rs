@@ -57,71 +57,20 @@ fn error(e: HubError) -> Response {
         .into_response()
 }
 
-/// The signed-in account of a request, or the answer refusing it.
-async fn account(hub: &Hub, headers: &HeaderMap) -> Result<crate::Account, Response> {
-    let Some(token) = bearer(headers) else {
-        return Err(error(HubError::NoSession));
-    };
-    hub.session(token).await.map_err(error)
-}
+/// The signed-in account of a request (refused with 401 otherwise).
+struct Signed(crate::Account);
 
-fn json_text(body: String) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
+impl axum::extract::FromRequestParts<Hub> for Signed {
+    type Rejection = Response;
 
-async fn halls(State(hub): State<Hub>, headers: HeaderMap) -> Response {
-    let who = match account(&hub, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    match hub.visible_halls(&who).await {
-        Ok(h) => Json(serde_json::json!({ "halls": h })).into_response(),
-        Err(e) => error(e),
-    }
-}
-
-async fn hall_profile(
-    State(hub): State<Hub>,
-    Path(hall_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let who = match account(&hub, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    match hub.hall_profile(&who, &hall_id).await {
-        Ok(body) => json_text(body),
-        Err(e) => error(e),
-    }
-}
-
-#[derive(Deserialize)]
-struct ChangesQuery {
-    after: Option<String>,
-    limit: Option<u32>,
-}
-
-async fn hall_changes(
-    State(hub): State<Hub>,
-    Path(hall_id): Path<String>,
-    headers: HeaderMap,
-    query: Result<Query<ChangesQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let who = match account(&hub, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let Ok(Query(q)) = query else {
-        return error(HubError::Invalid(
-            "查询参数无效：after 为游标，limit 为 1–5000 的整数".into(),
-        ));
-    };
-    match hub
-        .hall_changes(&who, &hall_id, q.after.as_deref(), q.limit)
-        .await
-    {
-        Ok(body) => json_text(body),
-        Err(e) => error(e),
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        hub: &Hub,
+    ) -> Result<Self, Response> {
+        let Some(token) = bearer(&parts.headers) else {
+            return Err(error(HubError::NoSession));
+        };
+        hub.session(token).await.map(Signed).map_err(error)
     }
 }
 
@@ -133,26 +82,47 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .strip_prefix("Bearer ")
 }
 
-async fn login(State(hub): State<Hub>, body: Option<Json<LoginBody>>) -> Response {
-    let Some(Json(b)) = body else {
-        return error(HubError::Invalid(
-            "请求格式错误：需要 name 与 password".into(),
-        ));
-    };
-    match hub.login(&b.name, &b.password).await {
-        Ok(s) => Json(s).into_response(),
+/// A body or query that did not read: 400 with what was expected.
+fn malformed(what: &str) -> Response {
+    error(HubError::Invalid(format!("请求格式错误：{what}")))
+}
+
+/// The answer: JSON, or the error's problem.
+fn reply<T: serde::Serialize>(r: crate::Result<T>) -> Response {
+    match r {
+        Ok(v) => Json(v).into_response(),
         Err(e) => error(e),
     }
 }
 
-async fn me(State(hub): State<Hub>, headers: HeaderMap) -> Response {
-    let Some(token) = bearer(&headers) else {
-        return error(HubError::NoSession);
-    };
-    match hub.session(token).await {
-        Ok(a) => Json(a).into_response(),
+/// The answer when the hub already has it as JSON text.
+fn reply_text(r: crate::Result<String>) -> Response {
+    match r {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(e) => error(e),
     }
+}
+
+type QueryOf<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
+type BodyOf<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+#[derive(Deserialize)]
+struct ChangesQuery {
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+const CHANGES_QUERY: &str = "after 为游标，limit 为 1–5000 的整数";
+
+async fn login(State(hub): State<Hub>, body: BodyOf<LoginBody>) -> Response {
+    let Ok(Json(b)) = body else {
+        return malformed("需要 name 与 password");
+    };
+    reply(hub.login(&b.name, &b.password).await)
+}
+
+async fn me(Signed(who): Signed) -> Response {
+    Json(who).into_response()
 }
 
 async fn logout(State(hub): State<Hub>, headers: HeaderMap) -> Response {
@@ -165,6 +135,37 @@ async fn logout(State(hub): State<Hub>, headers: HeaderMap) -> Response {
     }
 }
 
+async fn halls(State(hub): State<Hub>, Signed(who): Signed) -> Response {
+    reply(
+        hub.visible_halls(&who)
+            .await
+            .map(|h| serde_json::json!({ "halls": h })),
+    )
+}
+
+async fn hall_profile(
+    State(hub): State<Hub>,
+    Signed(who): Signed,
+    Path(hall_id): Path<String>,
+) -> Response {
+    reply_text(hub.hall_profile(&who, &hall_id).await)
+}
+
+async fn hall_changes(
+    State(hub): State<Hub>,
+    Signed(who): Signed,
+    Path(hall_id): Path<String>,
+    query: QueryOf<ChangesQuery>,
+) -> Response {
+    let Ok(Query(q)) = query else {
+        return malformed(CHANGES_QUERY);
+    };
+    reply_text(
+        hub.hall_changes(&who, &hall_id, q.after.as_deref(), q.limit)
+            .await,
+    )
+}
+
 #[derive(Deserialize)]
 struct ActionsBody {
     actions: Vec<crate::ActionRequest>,
@@ -172,117 +173,70 @@ struct ActionsBody {
 
 async fn actions(
     State(hub): State<Hub>,
-    headers: HeaderMap,
-    body: Result<Json<ActionsBody>, axum::extract::rejection::JsonRejection>,
+    Signed(who): Signed,
+    body: BodyOf<ActionsBody>,
 ) -> Response {
-    let who = match account(&hub, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let Ok(Json(b)) = body else {
-        return error(HubError::Invalid(
-            "请求格式错误：需要 {\"actions\": [{id, case_id, expected_version, action}]}".into(),
-        ));
+        return malformed("需要 {\"actions\": [{id, case_id, expected_version, action}]}");
     };
-    match hub.act(&who, &b.actions).await {
-        Ok(results) => Json(serde_json::json!({ "results": results })).into_response(),
-        Err(e) => error(e),
-    }
+    reply(
+        hub.act(&who, &b.actions)
+            .await
+            .map(|r| serde_json::json!({ "results": r })),
+    )
 }
 
-async fn case(State(hub): State<Hub>, Path(case_id): Path<i64>, headers: HeaderMap) -> Response {
-    let who = match account(&hub, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    match hub.case(&who, case_id).await {
-        Ok(c) => Json(c).into_response(),
-        Err(e) => error(e),
-    }
+async fn case(State(hub): State<Hub>, Signed(who): Signed, Path(case_id): Path<i64>) -> Response {
+    reply(hub.case(&who, case_id).await)
 }
 
 async fn case_changes(
     State(hub): State<Hub>,
-    headers: HeaderMap,
-    query: Result<Query<ChangesQuery>, axum::extract::rejection::QueryRejection>,
+    Signed(who): Signed,
+    query: QueryOf<ChangesQuery>,
 ) -> Response {
-    let who = match account(&hub, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let Ok(Query(q)) = query else {
-        return error(HubError::Invalid(
-            "查询参数无效：after 为游标，limit 为 1–5000 的整数".into(),
-        ));
+        return malformed(CHANGES_QUERY);
     };
-    match hub.case_changes(&who, q.after.as_deref(), q.limit).await {
-        Ok(page) => Json(page).into_response(),
-        Err(e) => error(e),
-    }
+    reply(hub.case_changes(&who, q.after.as_deref(), q.limit).await)
 }
 
 async fn next_issue(
     State(hub): State<Hub>,
-    headers: HeaderMap,
-    body: Result<Json<crate::NextIssueArgs>, axum::extract::rejection::JsonRejection>,
+    Signed(who): Signed,
+    body: BodyOf<crate::NextIssueArgs>,
 ) -> Response {
-    let who = match account(&hub, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let Ok(Json(a)) = body else {
-        return error(HubError::Invalid(
-            "请求格式错误：需要 month 与 hall_id".into(),
-        ));
+        return malformed("需要 month 与 hall_id");
     };
-    match hub.next_issue(&who, &a).await {
-        Ok(n) => Json(n).into_response(),
-        Err(e) => error(e),
-    }
+    reply(hub.next_issue(&who, &a).await)
 }
 
 async fn upload_report(
     State(hub): State<Hub>,
-    headers: HeaderMap,
-    body: Result<Json<crate::ReportUpload>, axum::extract::rejection::JsonRejection>,
+    Signed(who): Signed,
+    body: BodyOf<crate::ReportUpload>,
 ) -> Response {
-    let who = match account(&hub, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let Ok(Json(up)) = body else {
-        return error(HubError::Invalid("请求格式错误：通报上传内容不完整".into()));
+        return malformed("通报上传内容不完整");
     };
-    match hub.store_report(&who, &up).await {
-        Ok(r) => Json(r).into_response(),
-        Err(e) => error(e),
-    }
+    reply(hub.store_report(&who, &up).await)
 }
 
-async fn list_reports(State(hub): State<Hub>, headers: HeaderMap) -> Response {
-    let who = match account(&hub, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    match hub.reports(&who).await {
-        Ok(r) => Json(serde_json::json!({ "reports": r })).into_response(),
-        Err(e) => error(e),
-    }
+async fn list_reports(State(hub): State<Hub>, Signed(who): Signed) -> Response {
+    reply(
+        hub.reports(&who)
+            .await
+            .map(|r| serde_json::json!({ "reports": r })),
+    )
 }
 
 async fn get_report(
     State(hub): State<Hub>,
+    Signed(who): Signed,
     Path(report_id): Path<i64>,
-    headers: HeaderMap,
 ) -> Response {
-    let who = match account(&hub, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    match hub.report(&who, report_id).await {
-        Ok(r) => Json(r).into_response(),
-        Err(e) => error(e),
-    }
+    reply(hub.report(&who, report_id).await)
 }
 
 /// The routes.

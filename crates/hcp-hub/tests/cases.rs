@@ -43,7 +43,7 @@ async fn sync(hub: &Hub) {
         .unwrap()
     {
         match r {
-            HubSyncReport::Synced { sync, push } => {
+            HubSyncReport::Synced { sync, push, .. } => {
                 assert!(sync.error.is_none(), "{:?}", sync.error);
                 assert!(push.error.is_none(), "{:?}", push.error);
                 assert_eq!(push.pending, 0);

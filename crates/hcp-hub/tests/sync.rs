@@ -138,7 +138,7 @@ fn synced(reports: Vec<HubSyncReport>) -> Vec<hcp_sync::HallReport> {
     reports
         .into_iter()
         .map(|r| match r {
-            HubSyncReport::Synced { sync, push } => {
+            HubSyncReport::Synced { sync, push, .. } => {
                 assert!(sync.error.is_none(), "{:?}", sync.error);
                 assert!(push.error.is_none(), "{:?}", push.error);
                 sync
