@@ -122,6 +122,7 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
         })
         .await
         .map_err(|e| CliError::Msg(e.message))?;
+        let connected = t.elapsed();
         let r = app
             .sync_now(hcp_app::SyncArgs { halls: vec![] })
             .await
@@ -129,9 +130,13 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
         let ready = t.elapsed();
         let cases = r.hub.as_ref().map_or(0, |h| h.cases);
         let got: u64 = r.reports.iter().map(|h| h.records).sum();
+        let halls_ms: u64 = r.reports.iter().map(|h| h.elapsed_ms).max().unwrap_or(0);
         println!(
-            "新副本就绪：{:.1}s（{got} 条大厅记录、{cases} 张工单）",
-            ready.as_secs_f64()
+            "新副本就绪：{:.1}s（{got} 条大厅记录、{cases} 张工单）；其中连接 {:.1}s，经团队服务器同步大厅 {:.1}s，工单与通报 {:.1}s",
+            ready.as_secs_f64(),
+            connected.as_secs_f64(),
+            halls_ms as f64 / 1e3,
+            (ready - connected).as_secs_f64() - halls_ms as f64 / 1e3
         );
         drop(app);
 

@@ -23,6 +23,9 @@ use serde::Serialize;
 use crate::db::Conn;
 use crate::{Hub, HubError, Result};
 
+/// A sync that stored at least this many records is followed by a vacuum.
+const BULK_ROWS: u64 = 100_000;
+
 /// Advisory lock namespace of hall syncs (the first key of the two-key form).
 const SYNC_LOCK_SPACE: i32 = 0x4843_5053; // "HCPS"
 
@@ -598,6 +601,19 @@ impl Hub {
             .is_err()
         {
             sink.conn.discard();
+        }
+        // After a bulk sync, vacuum and analyze the records at once rather than
+        // leave it to autovacuum: until then the first reader of each new row
+        // (a desk's first sync through the hub) pays for setting its hint bits and
+        // the planner has no statistics — measured: a new replica took 60 s instead
+        // of 11 s right after a million-row ingest.
+        if report.outcome.new + report.outcome.updated >= BULK_ROWS
+            && let Err(e) = sink
+                .conn
+                .batch_execute("VACUUM (ANALYZE) hub_records; ANALYZE hub_cases")
+                .await
+        {
+            tracing::warn!(error = %e, "vacuum after a bulk sync failed");
         }
         let timing = SyncTiming {
             store_ms: sink.stored.as_millis() as u64,
