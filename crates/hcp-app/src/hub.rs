@@ -46,9 +46,7 @@ impl App {
             .map_err(|e| ("expired".to_string(), e.message))?;
         match client.me().await {
             Ok(_) => Ok(()),
-            Err(e) if e.to_string().contains("不再接受本机的登录") => {
-                Err(("expired".into(), e.to_string()))
-            }
+            Err(e @ hcp_sync::SyncError::HubSessionEnded) => Err(("expired".into(), e.to_string())),
             Err(e) => Err(("offline".into(), e.to_string())),
         }
     }

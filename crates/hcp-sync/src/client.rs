@@ -322,6 +322,30 @@ impl HallClient {
         what: &str,
         idempotent: bool,
     ) -> Result<T, SyncError> {
+        let no_notice = |_: RetryNotice| {};
+        self.post_json_with(rel, body, what, idempotent.then_some(&no_notice))
+            .await
+    }
+
+    /// `POST v1/decisions`, with retries (safe: the ids make it idempotent).
+    pub async fn post_decisions(
+        &self,
+        req: &DecisionsRequest,
+        on_retry: &(dyn Fn(RetryNotice) + Send + Sync),
+    ) -> Result<DecisionsResponse, SyncError> {
+        self.post_json_with("v1/decisions", req, "决定回执", Some(on_retry))
+            .await
+    }
+
+    /// `POST rel` with a JSON body, read as JSON: with retries when `on_retry` is
+    /// given (the request is safe to repeat), once otherwise.
+    async fn post_json_with<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        rel: &str,
+        body: &B,
+        what: &str,
+        on_retry: Option<&(dyn Fn(RetryNotice) + Send + Sync)>,
+    ) -> Result<T, SyncError> {
         let url = self.url(rel);
         let body = serde_json::to_vec(body).map_err(|e| SyncError::Client(e.to_string()))?;
         let once = || async {
@@ -340,45 +364,17 @@ impl HallClient {
                 retry_after: None,
             })
         };
-        if idempotent {
-            self.with_retries(&|_| {}, once).await
-        } else {
-            once().await.map_err(|a| match a {
+        match on_retry {
+            Some(on_retry) => self.with_retries(on_retry, once).await,
+            None => once().await.map_err(|a| match a {
                 Attempt::Fatal(e) => e,
                 Attempt::Gone => SyncError::Gone,
                 Attempt::Retry { reason, .. } => SyncError::GaveUp {
                     attempts: 1,
                     last: reason,
                 },
-            })
+            }),
         }
-    }
-
-    /// `POST v1/decisions`, with retries (safe: the ids make it idempotent).
-    pub async fn post_decisions(
-        &self,
-        req: &DecisionsRequest,
-        on_retry: &(dyn Fn(RetryNotice) + Send + Sync),
-    ) -> Result<DecisionsResponse, SyncError> {
-        let url = self.url("v1/decisions");
-        let body = serde_json::to_vec(req).map_err(|e| SyncError::Client(e.to_string()))?;
-        self.with_retries(on_retry, || async {
-            let resp = self
-                .http
-                .post(url.clone())
-                .bearer_auth(self.token.secret())
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(body.clone())
-                .send()
-                .await
-                .map_err(transport)?;
-            let bytes = check(resp, self.max_body).await?;
-            serde_json::from_slice::<DecisionsResponse>(&bytes).map_err(|e| Attempt::Retry {
-                reason: format!("决定回执无法解析：{e}"),
-                retry_after: None,
-            })
-        })
-        .await
     }
 
     async fn get_once(&self, url: Url) -> Result<Bytes, Attempt> {

@@ -55,10 +55,7 @@ struct Results {
 /// The hub's words for what the hall client reports in a hall's.
 fn hub_err(e: SyncError) -> SyncError {
     match e {
-        SyncError::Unauthorized => SyncError::Sink(
-            "团队服务器不再接受本机的登录（已过期、已退出或账号已停用）：请重新连接（hcp hub connect）"
-                .into(),
-        ),
+        SyncError::Unauthorized => SyncError::HubSessionEnded,
         SyncError::Forbidden => SyncError::Sink("该账号无权进行此操作（403）".into()),
         SyncError::NotFound => {
             SyncError::Sink("该地址不是督查台团队服务器（404）：请检查地址".into())

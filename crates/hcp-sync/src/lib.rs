@@ -134,6 +134,11 @@ pub enum SyncError {
     /// An internal task died.
     #[error("同步任务异常结束：{0}")]
     Internal(String),
+    /// The office hub no longer takes this desk's session.
+    #[error(
+        "团队服务器不再接受本机的登录（已过期、已退出或账号已停用）：请重新连接（hcp hub connect）"
+    )]
+    HubSessionEnded,
     /// Another sink (the office hub's database) failed; the text says how, zh-CN.
     #[error("{0}")]
     Sink(String),
