@@ -31,8 +31,10 @@ cargo build --workspace --locked --bins
 echo "== vitest"
 (cd ui && NO_COLOR=1 npx vitest run)
 echo "== browser E2E (Playwright + Debian chromium, hcp serve-ui + hcp-hall)"
-HCP_BIN_DIR="$target/debug" node tests/browser/run.mjs
+# Each end-to-end suite has a hard limit: something that hangs fails here, with the
+# suite named, instead of running into the CI's own limit.
+HCP_BIN_DIR="$target/debug" timeout -k 30 1800 node tests/browser/run.mjs
 echo "== desktop smoke (tauri-driver + WebKitWebDriver under Xvfb)"
-HCP_BIN_DIR="$target/debug" xvfb-run -a -s "-screen 0 1366x860x24" \
+HCP_BIN_DIR="$target/debug" timeout -k 30 600 xvfb-run -a -s "-screen 0 1366x860x24" \
   node --test --test-reporter=spec tests/desktop/desktop.test.mjs
 echo "== 全部检查通过 / all checks passed"

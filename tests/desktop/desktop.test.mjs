@@ -60,10 +60,17 @@ before(async () => {
   assert.ok(existsSync(app), `desktop binary missing: ${app}`);
   assert.ok(existsSync(driverBin), `tauri-driver missing: ${driverBin}`);
   const dir = mkdtempSync(path.join(tmpdir(), "hcp-desktop-"));
+  // Its own process group (WebKitWebDriver and the app join it), so the teardown
+  // can end all three; and pipes we own rather than our stdout, so nothing left
+  // behind can hold the test runner's output open (CI once waited 90 minutes on
+  // an app that outlived its session).
   driver = spawn(driverBin, ["--port", String(port), "--native-port", String(nativePort)], {
     env: { ...process.env, HCP_DB: path.join(dir, "hcp.db"), HCP_TOKEN_STORE: "file" },
-    stdio: ["ignore", "inherit", "inherit"],
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
   });
+  driver.stdout.on("data", (b) => process.stdout.write(b));
+  driver.stderr.on("data", (b) => process.stderr.write(b));
   await waitFor("tauri-driver", async () => (await fetch(`${base}/status`)).ok, 30_000);
   const created = await wd("POST", "/session", {
     capabilities: { alwaysMatch: { browserName: "wry", "tauri:options": { application: app } } },
@@ -71,9 +78,25 @@ before(async () => {
   session = created.sessionId;
 });
 
+/** Signals the driver's whole process group; false once nothing is left in it. */
+function signalGroup(sig) {
+  try {
+    process.kill(-driver.pid, sig);
+    return true;
+  } catch {
+    return false; // ESRCH: the group is gone
+  }
+}
+
 after(async () => {
   if (session) await wd("DELETE", s("")).catch(() => undefined);
-  driver?.kill("SIGTERM");
+  if (!driver) return;
+  signalGroup("SIGTERM");
+  const until = Date.now() + 5_000;
+  while (Date.now() < until && signalGroup(0)) await new Promise((r) => setTimeout(r, 100));
+  if (signalGroup("SIGKILL")) console.error("desktop smoke: SIGKILL to what was left of the driver's processes");
+  driver.stdout.destroy();
+  driver.stderr.destroy();
 });
 
 test("the window opens with its title and the first-run card", async () => {
