@@ -121,7 +121,11 @@ async fn an_office_of_two_officers_and_a_director_on_one_hub() {
         )
         .await;
     }
-    for (name, role) in [("陈静", "officer"), ("周敏", "officer")] {
+    for (name, role) in [
+        ("陈静", "officer"),
+        ("周敏", "officer"),
+        ("李明", "shopper"),
+    ] {
         admin(
             &url,
             &["user", "add", name, "--role", role, "--password-file", pw],
@@ -167,6 +171,65 @@ async fn an_office_of_two_officers_and_a_director_on_one_hub() {
         assert!(out.contains(name), "{out}");
         ok(db, &["sync"]).await;
     }
+    // A shopper's desk: the halls to visit (no ratings), a visit handed in by upload.
+    let shop = desk("li");
+    ok(
+        &shop,
+        &[
+            "hub",
+            "connect",
+            &hub.url,
+            "--user",
+            "李明",
+            "--password-file",
+            pw,
+        ],
+    )
+    .await;
+    let out = ok(&shop, &["sync"]).await;
+    assert!(out.contains("交件 0 份"), "{out}");
+    let visit = ok(&shop, &["visit", "new", "--hall", &ids[1]])
+        .await
+        .lines()
+        .find_map(|l| {
+            l.split_whitespace()
+                .find(|w| w.len() == 36 && w.matches('-').count() == 4)
+        })
+        .expect("the new visit's id")
+        .to_owned();
+    for item in hcp_core::visit::ChecklistTemplate::v1().items() {
+        ok(&shop, &["visit", "set", &visit, &item.id, "pass"]).await;
+    }
+    ok(&shop, &["visit", "submit", &visit]).await;
+    let status = ok(&shop, &["hub", "status"]).await;
+    assert!(status.contains("待交件：1 份"), "{status}");
+    let out = ok(&shop, &["sync"]).await;
+    assert!(out.contains("交件 1 份，未受理 0 份"), "{out}");
+    let status = ok(&shop, &["hub", "status"]).await;
+    assert!(!status.contains("待交件"), "{status}");
+    // Handed in once: the next sync sends nothing.
+    let out = ok(&shop, &["sync"]).await;
+    assert!(out.contains("交件 0 份"), "{out}");
+    // The officer's desk receives it to review, the shopper being the hub account
+    // (no key trusted on the desk first); the other officer's too, once.
+    let out = ok(&a, &["sync"]).await;
+    assert!(out.contains("1 份暗访交件"), "{out}");
+    let out = ok(&a, &["sync"]).await;
+    assert!(out.contains("0 份暗访交件"), "{out}");
+    let listed: Value = serde_json::from_str(&ok(&a, &["visit", "list", "--json"]).await).unwrap();
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["visit_id"] == visit.as_str())
+        .unwrap_or_else(|| panic!("{listed}"))
+        .clone();
+    assert_eq!(row["shopper"], "李明");
+    assert_eq!(row["state"], "submitted");
+    assert_eq!(row["origin"], "imported");
+    // A shopper reads no cases and no ratings.
+    assert!(cases(&shop).await.is_empty());
+
     // Name and role come from the hub account.
     let refused = run(&a, &["user", "set", "--name", "冒名", "--role", "director"]).await;
     assert!(!refused.status.success());

@@ -145,6 +145,7 @@ pub fn ts_bindings() -> Result<Vec<(String, String)>, String> {
         HubExchange,
         hcp_store::HubLink,
         hcp_store::QueuedAction,
+        hcp_store::HubVisitUpload,
     );
     out.sort();
     out.dedup_by(|a, b| a.0 == b.0);

@@ -121,7 +121,7 @@ impl From<hcp_sync::SyncError> for AppError {
     fn from(e: hcp_sync::SyncError) -> Self {
         use hcp_sync::SyncError as S;
         let code = match &e {
-            S::Unauthorized | S::Forbidden | S::HubSessionEnded => ErrorCode::Unauthorized,
+            S::Unauthorized | S::Forbidden { .. } | S::HubSessionEnded => ErrorCode::Unauthorized,
             S::BadUrl { .. } | S::CaFile { .. } => ErrorCode::InvalidInput,
             S::Store(_) | S::Sink(_) => ErrorCode::Store,
             S::Internal(_) => ErrorCode::Internal,

@@ -60,16 +60,21 @@ impl App {
         link: &HubLink,
         options: &hcp_sync::SyncOptions,
     ) -> AppResult<HubClient> {
-        let token = TokenVault::for_database(&self.db)
+        let token = self.hub_token()?;
+        let ca = link.ca_file.as_deref().map(std::path::Path::new);
+        Ok(HubClient::new(&link.url, &token, ca, options)?)
+    }
+
+    /// The session token kept for the hub.
+    fn hub_token(&self) -> AppResult<String> {
+        TokenVault::for_database(&self.db)
             .get(HUB_VAULT_KEY)?
             .ok_or_else(|| {
                 AppError::new(
                     ErrorCode::Unauthorized,
                     "本机没有团队服务器的登录：请重新连接（hcp hub connect）",
                 )
-            })?;
-        let ca = link.ca_file.as_deref().map(std::path::Path::new);
-        Ok(HubClient::new(&link.url, &token, ca, options)?)
+            })
     }
 
     /// 连接团队服务器：登录并把本机数据目录变为团队服务器的副本。
@@ -159,9 +164,14 @@ impl App {
 
     /// 团队服务器连接状态、账号与待发送的操作。
     pub async fn hub_status(&self) -> AppResult<HubStatus> {
-        let (link, pending, rejected) = self
+        let (link, pending, rejected, visits) = self
             .with_store(|s| {
                 let link = s.hub_link()?;
+                let visits = s
+                    .hub_visit_uploads()?
+                    .into_iter()
+                    .filter(|v| v.state != "accepted")
+                    .collect();
                 let queue = s.hub_queue(None, false)?;
                 let pending = queue
                     .iter()
@@ -173,7 +183,7 @@ impl App {
                     .filter(|q| q.state == "rejected")
                     .take(50)
                     .collect();
-                Ok((link, pending, rejected))
+                Ok((link, pending, rejected, visits))
             })
             .await?;
         let Some(link) = link else {
@@ -183,6 +193,7 @@ impl App {
                 message: None,
                 pending,
                 rejected,
+                visits,
             });
         };
         let (state, message) = match self.hub_probe(&link).await {
@@ -195,6 +206,7 @@ impl App {
             message,
             pending,
             rejected,
+            visits,
         })
     }
 
@@ -251,8 +263,17 @@ impl App {
                 ));
             }
         }
-        if link.role == "officer" || link.role == "director" {
-            out.reports = self.pull_reports(&client).await?;
+        if link.role == "shopper" {
+            // New halls to visit, then the visits submitted since the last upload.
+            self.hub_refresh_halls(link, &self.hub_token()?).await?;
+            return self.upload_visits(&client, link, out).await;
+        }
+        if !link.reads_records() {
+            return Ok(());
+        }
+        out.reports = self.pull_reports(&client).await?;
+        if link.role == "officer" {
+            out.visits_received = self.pull_visits(&client).await?;
         }
         let mut cursor = self.with_store(|s| Ok(s.hub_case_cursor()?)).await?;
         loop {
@@ -375,5 +396,98 @@ impl App {
             got += 1;
         }
         Ok(got)
+    }
+
+    /// Uploads the visits submitted here since the last upload, oldest first, and
+    /// keeps each answer. A refusal is kept with the hub's reason (not sent again
+    /// until the visit is submitted anew); anything else stops the round (sent
+    /// again next time).
+    async fn upload_visits(
+        &self,
+        client: &HubClient,
+        link: &HubLink,
+        out: &mut HubExchange,
+    ) -> AppResult<()> {
+        let pending = self.with_store(|s| Ok(s.pending_hub_visits()?)).await?;
+        for (visit_id, rev) in pending {
+            let id = visit_id.clone();
+            let bundle = self
+                .with_store(move |s| Ok(s.export_visit_bytes(&id)?))
+                .await?;
+            let answer = client.upload_visit(bundle).await?;
+            let (accepted, message) = match &answer {
+                Ok(_) => (true, None),
+                Err(why) => (false, Some(why.clone())),
+            };
+            if accepted {
+                out.visits_sent += 1;
+            } else {
+                out.visits_refused += 1;
+            }
+            let name = link.account.clone();
+            self.with_store(move |s| {
+                Ok(s.settle_hub_visit(
+                    &visit_id,
+                    rev,
+                    accepted,
+                    message.as_deref(),
+                    Who {
+                        name: &name,
+                        actor: hcp_core::case::Actor::Shopper,
+                    },
+                )?)
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Takes the hub's visit feed to its end and imports each new hand-in, as the
+    /// hub vouches for it (the shopper is the hub account). A bundle this desk
+    /// refuses (e.g. its hall is not here, or the visit was accepted already) is
+    /// skipped with a warning, so one bad visit does not stop the others.
+    async fn pull_visits(&self, client: &HubClient) -> AppResult<u64> {
+        let (profile, _) = self.with_store(|s| crate::cases::load_profile(s)).await?;
+        let officer = profile.name;
+        let mut cursor = self.with_store(|s| Ok(s.hub_visit_cursor()?)).await?;
+        let mut imported = 0;
+        loop {
+            let page = client.visit_changes(cursor.as_deref(), 200).await?;
+            for v in &page.visits {
+                let size = u64::try_from(v.size).unwrap_or(u64::MAX);
+                if size > hcp_core::hub::MAX_VISIT_BYTES as u64 {
+                    tracing::warn!(visit_id = %v.visit_id, size, "visit bundle too large, skipped");
+                    continue;
+                }
+                let bundle = client.visit_bundle(&v.visit_id, size.max(1)).await?;
+                let (shopper, officer) = (v.shopper.clone(), officer.clone());
+                let r = self
+                    .with_store(move |s| {
+                        Ok(s.import_visit_from_hub(
+                            &bundle,
+                            &shopper,
+                            Who {
+                                name: &officer,
+                                actor: hcp_core::case::Actor::Officer,
+                            },
+                        )?)
+                    })
+                    .await;
+                match r {
+                    Ok(o) if o.status != "unchanged" => imported += 1,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(visit_id = %v.visit_id, error = %e.message, "visit from the hub not imported");
+                    }
+                }
+            }
+            let next = page.next.clone();
+            self.with_store(move |s| Ok(s.set_hub_visit_cursor(&next)?))
+                .await?;
+            cursor = Some(page.next);
+            if !page.more {
+                return Ok(imported);
+            }
+        }
     }
 }

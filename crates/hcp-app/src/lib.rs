@@ -205,7 +205,14 @@ impl App {
                     }
                 }
                 let eps = hcp_sync::endpoints(s, &TokenVault::for_database(&db), &only)?;
-                Ok((eps, s.hub_link()?))
+                let link = s.hub_link()?;
+                // A shopper's (or administrator's) replica reads no ratings.
+                let eps = if link.as_ref().is_some_and(|l| !l.reads_records()) {
+                    vec![]
+                } else {
+                    eps
+                };
+                Ok((eps, link))
             })
             .await?;
         if eps.is_empty() && link.is_none() {

@@ -897,6 +897,8 @@ pub struct HubStatus {
     pub pending: Vec<hcp_store::QueuedAction>,
     /// Actions the hub refused, newest first (the last 50).
     pub rejected: Vec<hcp_store::QueuedAction>,
+    /// A shopper's visits waiting to be handed in (待发送) or refused by the hub.
+    pub visits: Vec<hcp_store::HubVisitUpload>,
 }
 
 /// What one exchange with the hub did.
@@ -913,6 +915,12 @@ pub struct HubExchange {
     pub cases: u64,
     /// Issued reports received from the office.
     pub reports: u64,
+    /// Visits handed in (a shopper's desk).
+    pub visits_sent: u64,
+    /// …refused by the hub (see the visit for why).
+    pub visits_refused: u64,
+    /// Handed-in visits received to review (an officer's desk).
+    pub visits_received: u64,
     /// Why the exchange stopped early, zh-CN.
     pub error: Option<String>,
 }

@@ -373,6 +373,25 @@ fn print_status(s: &hcp_app::HubStatus) {
             );
         }
     }
+    let (waiting, refused): (Vec<_>, Vec<_>) = s.visits.iter().partition(|v| v.state == "pending");
+    if !waiting.is_empty() {
+        println!("待交件：{} 份", waiting.len());
+        for v in &waiting {
+            println!("  暗访 {}（{}，第 {} 版）", v.visit_id, v.hall_id, v.rev);
+        }
+    }
+    if !refused.is_empty() {
+        println!("未受理的交件：{} 份", refused.len());
+        for v in &refused {
+            println!(
+                "  暗访 {}（{}，第 {} 版）—— {}",
+                v.visit_id,
+                v.hall_id,
+                v.rev,
+                v.message.as_deref().unwrap_or("")
+            );
+        }
+    }
 }
 
 pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {

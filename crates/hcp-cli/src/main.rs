@@ -503,7 +503,10 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 max_response_bytes: max_response_mb.clamp(1, 4096) * 1024 * 1024,
                 ..SyncOptions::default()
             };
-            let hub_mode = hcp_store::Store::open(&db)?.hub_link()?.is_some();
+            let link = hcp_store::Store::open(&db)?.hub_link()?;
+            let hub_mode = link.is_some();
+            // A shopper's replica reads no ratings: it hands visits in.
+            let reads_records = link.as_ref().is_none_or(|l| l.reads_records());
             if hub_mode {
                 let app = hcp_app::App::open(&db).map_err(|e| CliError::Msg(e.message))?;
                 if let Some(Err(why)) = runtime()?
@@ -516,7 +519,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     return Ok(ExitCode::from(2));
                 }
             }
-            let reports = sync(&db, &halls, &opts, !json)?;
+            let reports = if reads_records {
+                sync(&db, &halls, &opts, !json)?
+            } else {
+                vec![]
+            };
             if hub_mode {
                 // A replica of an office hub: the hub delivers decisions to the
                 // halls; this desk sends its queued actions to the hub.
@@ -534,13 +541,28 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         .map_err(|e| CliError::Msg(e.to_string()))?
                     );
                 } else {
-                    print_summary(&reports);
-                    println!(
-                        "团队服务器：发送 {} 项操作（受理 {}，未受理 {}），收到 {} 张工单的更新、{} 份已签发通报。",
-                        ex.sent, ex.accepted, ex.rejected, ex.cases, ex.reports
-                    );
-                    if ex.rejected > 0 {
-                        println!("未受理的操作及原因见 hcp hub status 与各工单页面。");
+                    if reads_records {
+                        print_summary(&reports);
+                        println!(
+                            "团队服务器：发送 {} 项操作（受理 {}，未受理 {}），收到 {} 张工单的更新、{} 份已签发通报、{} 份暗访交件。",
+                            ex.sent,
+                            ex.accepted,
+                            ex.rejected,
+                            ex.cases,
+                            ex.reports,
+                            ex.visits_received
+                        );
+                        if ex.rejected > 0 {
+                            println!("未受理的操作及原因见 hcp hub status 与各工单页面。");
+                        }
+                    } else {
+                        println!(
+                            "团队服务器：交件 {} 份，未受理 {} 份。",
+                            ex.visits_sent, ex.visits_refused
+                        );
+                        if ex.visits_refused > 0 {
+                            println!("未受理的交件及原因见 hcp hub status。");
+                        }
                     }
                 }
                 if let Some(e) = &ex.error {

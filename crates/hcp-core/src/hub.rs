@@ -189,3 +189,52 @@ pub struct HubReportFull {
     /// The PDF, base64.
     pub document_base64: String,
 }
+
+/// The largest visit hand-in bundle the hub takes and a desk downloads: a visit's
+/// photos are a few MB each.
+pub const MAX_VISIT_BYTES: usize = 256 * 1024 * 1024;
+
+/// The hub's answer to a visit hand-in (`POST /v1/visits`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitUploadResult {
+    /// The visit.
+    pub visit_id: String,
+    /// The revision the hub holds now.
+    pub rev: i64,
+    /// `new`, `replaced` or `unchanged`.
+    pub status: String,
+}
+
+/// A handed-in visit in the hub's visit feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HubVisit {
+    /// Feed position.
+    pub seq: i64,
+    /// The visit (UUID).
+    pub visit_id: String,
+    /// Its latest revision on the hub.
+    pub rev: i64,
+    /// The visited hall.
+    pub hall_id: String,
+    /// The account that handed it in.
+    pub shopper: String,
+    /// Fingerprint of the key that signed it.
+    pub fingerprint: String,
+    /// sha256 of the bundle.
+    pub sha256: String,
+    /// The bundle's size in bytes.
+    pub size: i64,
+    /// When it was uploaded (UTC, RFC 3339).
+    pub uploaded_at: String,
+}
+
+/// A page of the hub's visit feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitPage {
+    /// In feed order.
+    pub visits: Vec<HubVisit>,
+    /// Where to go on from.
+    pub next: String,
+    /// More waiting.
+    pub more: bool,
+}

@@ -842,17 +842,6 @@ impl Hub {
 const CASE_COLUMNS: &str = "case_id, hall_id, evaluation_id, kind, state, version, due_at, \
                             warn_at, flagged_malicious, body, change_seq";
 
-fn parse_case_cursor(after: Option<&str>) -> Result<i64> {
-    match after {
-        None | Some("") => Ok(0),
-        Some(c) => c
-            .strip_prefix('c')
-            .and_then(|n| n.parse::<i64>().ok())
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| HubError::Invalid("游标无效：请不带 after 参数从头读取".into())),
-    }
-}
-
 impl Hub {
     /// Cases with their timelines, from rows selected with [`CASE_COLUMNS`].
     async fn case_views(
@@ -955,7 +944,7 @@ impl Hub {
         limit: Option<u32>,
     ) -> Result<CasePage> {
         Self::check_case_reader(who, None)?;
-        let after = parse_case_cursor(after)?;
+        let after = crate::feed::parse_cursor('c', after)?;
         let limit = limit
             .unwrap_or(crate::DEFAULT_PAGE_LIMIT)
             .clamp(1, hcp_core::wire::MAX_PAGE_LIMIT);

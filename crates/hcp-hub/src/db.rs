@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_follow_up_index.sql"),
     include_str!("../migrations/0006_reports.sql"),
     include_str!("../migrations/0007_settings.sql"),
+    include_str!("../migrations/0008_visits.sql"),
 ];
 
 /// The newest schema this build knows.

@@ -19,6 +19,7 @@ mod reports;
 pub mod server;
 mod settings;
 mod tls;
+mod visits;
 
 pub use accounts::{Account, AccountRole, LOGIN_LOCK_AFTER, Operator, SESSION_HOURS, Session};
 pub use audit::{AuditCheck, verify_audit};
@@ -31,10 +32,12 @@ pub use hcp_core::hub::{
     TimelineEntry,
 };
 pub use hcp_core::hub::{HubReport, HubReportFull, NextIssueArgs, NextIssueNo, ReportUpload};
+pub use hcp_core::hub::{HubVisit, VisitPage, VisitUploadResult};
 pub use ingest::{HubSyncReport, SyncTiming, no_progress, sync_lock_keys};
 pub use reports::MAX_REPORT_BYTES;
 pub use settings::PolicyRow;
 pub use tls::acceptor as tls_acceptor;
+pub use visits::MAX_VISIT_BYTES;
 
 /// Errors of the hub, each with a zh-CN message for people.
 #[derive(Debug, thiserror::Error)]

@@ -239,6 +239,42 @@ async fn get_report(
     reply(hub.report(&who, report_id).await)
 }
 
+async fn upload_visit(
+    State(hub): State<Hub>,
+    Signed(who): Signed,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let Ok(bytes) = body else {
+        return error(HubError::Invalid(format!(
+            "交件文件过大或未传完（上限 {} MB）",
+            crate::MAX_VISIT_BYTES >> 20
+        )));
+    };
+    reply(hub.upload_visit(&who, Vec::from(bytes)).await)
+}
+
+async fn visit_changes(
+    State(hub): State<Hub>,
+    Signed(who): Signed,
+    q: QueryOf<ChangesQuery>,
+) -> Response {
+    let Ok(Query(q)) = q else {
+        return malformed(CHANGES_QUERY);
+    };
+    reply(hub.visit_changes(&who, q.after.as_deref(), q.limit).await)
+}
+
+async fn visit_bundle(
+    State(hub): State<Hub>,
+    Signed(who): Signed,
+    Path(visit_id): Path<String>,
+) -> Response {
+    match hub.visit_bundle(&who, &visit_id).await {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response(),
+        Err(e) => error(e),
+    }
+}
+
 /// The routes.
 pub fn router(hub: Hub) -> Router {
     Router::new()
@@ -262,6 +298,12 @@ pub fn router(hub: Hub) -> Router {
                 )),
         )
         .route("/v1/reports/{report_id}", get(get_report))
+        .route(
+            "/v1/visits",
+            post(upload_visit).layer(DefaultBodyLimit::max(crate::MAX_VISIT_BYTES)),
+        )
+        .route("/v1/visits/changes", get(visit_changes))
+        .route("/v1/visits/{visit_id}", get(visit_bundle))
         .route("/v1/cases/{case_id}", get(case))
         .route("/v1/halls/{hall_id}/v1/hall", get(hall_profile))
         .route("/v1/halls/{hall_id}/v1/changes", get(hall_changes))

@@ -62,15 +62,9 @@ pub(crate) fn sha256_hex(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
 }
 
-/// Writes `files` (path, bytes) as a bundle of `format` signed with `key` to
-/// `out`, through a `.part` file and a rename. Paths under `photos/` are stored,
-/// the rest deflated.
-pub(crate) fn write_signed(
-    out: &Path,
-    format: &str,
-    files: &[(String, Vec<u8>)],
-    key: &SigningKey,
-) -> Result<()> {
+/// `files` (path, bytes) as a bundle of `format` signed with `key`. Paths under
+/// `photos/` are stored, the rest deflated.
+pub(crate) fn sign(format: &str, files: &[(String, Vec<u8>)], key: &SigningKey) -> Result<Vec<u8>> {
     let manifest = Manifest {
         format: format.into(),
         signer: hex::encode(key.verifying_key().as_bytes()),
@@ -86,10 +80,7 @@ pub(crate) fn write_signed(
     let manifest_json =
         serde_json::to_vec_pretty(&manifest).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let sig = key.sign(&manifest_json);
-    let io = |e: std::io::Error| StoreError::Io {
-        path: out.display().to_string(),
-        source: e,
-    };
+    let io = |e: std::io::Error| StoreError::Refused(format!("无法写入文件：{e}"));
     let zerr = |e: zip::result::ZipError| StoreError::Refused(format!("无法写入文件：{e}"));
     let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let deflate = zip::write::SimpleFileOptions::default()
@@ -117,8 +108,28 @@ pub(crate) fn write_signed(
     let body = bytes.len() - 128;
     let whole = key.sign(&bytes[..body - FILE_SIG_PREFIX.len()]);
     bytes[body..].copy_from_slice(hex::encode(whole.to_bytes()).as_bytes());
+    Ok(bytes)
+}
+
+/// Writes a signed bundle ([`sign`]) to `out`, through a `.part` file and a rename.
+pub(crate) fn write_signed(
+    out: &Path,
+    format: &str,
+    files: &[(String, Vec<u8>)],
+    key: &SigningKey,
+) -> Result<()> {
+    let bytes = sign(format, files, key)?;
+    write_bytes(out, &bytes)
+}
+
+/// Writes finished bundle bytes to `out`, through a `.part` file and a rename.
+pub(crate) fn write_bytes(out: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |e: std::io::Error| StoreError::Io {
+        path: out.display().to_string(),
+        source: e,
+    };
     let tmp = out.with_extension("part");
-    crate::write_private(&tmp, &bytes).map_err(io)?;
+    crate::write_private(&tmp, bytes).map_err(io)?;
     std::fs::rename(&tmp, out).map_err(io)?;
     Ok(())
 }

@@ -46,8 +46,9 @@ pub use report::{LevelCount, ReportAppeal, ReportCase, ReportVisit};
 pub use tasks::{ReviewImport, TaskHall, TaskImport, VisitTaskRow};
 pub use vault::{OsKeyring, SecretStore, SecretStoreUnavailable, TokenLocation, TokenVault};
 pub use visits::{
-    ImportOutcome, KeyInfo, MAX_PHOTO_BYTES, VisitDetail, VisitFields, VisitItemView, VisitPhoto,
-    VisitReview, VisitRow, fingerprint, now_beijing,
+    HandinInfo, HubVisitUpload, ImportOutcome, KeyInfo, MAX_PHOTO_BYTES, VisitDetail, VisitFields,
+    VisitItemView, VisitPhoto, VisitReview, VisitRow, fingerprint, fingerprint_hex, inspect_handin,
+    now_beijing,
 };
 
 /// Errors of the local cache.
@@ -113,6 +114,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_typical_cases.sql"),
     include_str!("../migrations/0012_imports.sql"),
     include_str!("../migrations/0013_replica.sql"),
+    include_str!("../migrations/0014_hub_visits.sql"),
 ];
 
 /// The schema version this build writes.

@@ -147,7 +147,7 @@ fn open_trusted<T: serde::de::DeserializeOwned>(
     let opened = open_signed(bytes, format, what)?;
     let key_hex = opened.signer_hex();
     let fp = fingerprint(&opened.signer);
-    let name = trusted_signer(store, &key_hex, &fp, what)?;
+    let name = trusted_signer(store, &key_hex, &fp, what, "督查员")?;
     let raw = opened
         .files
         .get(file)
@@ -163,7 +163,16 @@ fn open_trusted<T: serde::de::DeserializeOwned>(
     ))
 }
 
-fn trusted_signer(store: &Store, signer_hex: &str, fp: &str, what: &str) -> Result<String> {
+/// The name of the trusted key `signer_hex` that signed a `what` (任务包, 交件…) of
+/// `whose` (督查员, 该暗访员), refused when it is unknown or revoked. Trust is by the
+/// whole public key: the fingerprint only helps people compare.
+pub(crate) fn trusted_signer(
+    store: &Store,
+    signer_hex: &str,
+    fp: &str,
+    what: &str,
+    whose: &str,
+) -> Result<String> {
     let row: Option<(String, Option<String>)> = store
         .conn
         .query_row(
@@ -174,7 +183,7 @@ fn trusted_signer(store: &Store, signer_hex: &str, fp: &str, what: &str) -> Resu
         .optional()?;
     match row {
         None => Err(refused(format!(
-            "{what}由未受信任的密钥（指纹 {fp}）签名，未导入：请先核对并信任督查员的公钥（hcp keys trust）"
+            "{what}由未受信任的密钥（指纹 {fp}）签名，未导入：请先核对并信任{whose}的公钥（hcp keys trust）"
         ))),
         Some((name, Some(at))) => Err(refused(format!(
             "{what}的签名密钥（指纹 {fp}，{name}）已于 {at} 被撤销信任，未导入"

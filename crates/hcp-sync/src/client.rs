@@ -346,14 +346,46 @@ impl HallClient {
         what: &str,
         on_retry: Option<&(dyn Fn(RetryNotice) + Send + Sync)>,
     ) -> Result<T, SyncError> {
-        let url = self.url(rel);
         let body = serde_json::to_vec(body).map_err(|e| SyncError::Client(e.to_string()))?;
+        self.post_body(rel, body, "application/json", what, on_retry)
+            .await
+    }
+
+    /// `POST rel` with a file as the body (`application/octet-stream`), read as
+    /// JSON, with retries (the request must be safe to repeat).
+    pub(crate) async fn post_bytes<T: serde::de::DeserializeOwned>(
+        &self,
+        rel: &str,
+        body: Vec<u8>,
+        what: &str,
+    ) -> Result<T, SyncError> {
+        let no_notice = |_: RetryNotice| {};
+        self.post_body(
+            rel,
+            body,
+            "application/octet-stream",
+            what,
+            Some(&no_notice),
+        )
+        .await
+    }
+
+    async fn post_body<T: serde::de::DeserializeOwned>(
+        &self,
+        rel: &str,
+        body: Vec<u8>,
+        content_type: &'static str,
+        what: &str,
+        on_retry: Option<&(dyn Fn(RetryNotice) + Send + Sync)>,
+    ) -> Result<T, SyncError> {
+        let url = self.url(rel);
+        let body = Bytes::from(body);
         let once = || async {
             let resp = self
                 .http
                 .post(url.clone())
                 .bearer_auth(self.token.secret())
-                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::CONTENT_TYPE, content_type)
                 .body(body.clone())
                 .send()
                 .await
@@ -375,6 +407,23 @@ impl HallClient {
                 },
             }),
         }
+    }
+
+    /// `GET rel` as bytes (a file), at most `cap` of them, with retries.
+    pub(crate) async fn get_bytes(&self, rel: &str, cap: u64) -> Result<Bytes, SyncError> {
+        let url = self.url(rel);
+        self.with_retries(&|_| {}, || async {
+            let resp = self
+                .http
+                .get(url.clone())
+                .bearer_auth(self.token.secret())
+                .header(header::ACCEPT, "application/octet-stream")
+                .send()
+                .await
+                .map_err(transport)?;
+            check(resp, cap).await
+        })
+        .await
     }
 
     async fn get_once(&self, url: Url) -> Result<Bytes, Attempt> {
@@ -541,7 +590,7 @@ async fn check(resp: reqwest::Response, cap: u64) -> Result<Bytes, Attempt> {
     match status {
         StatusCode::GONE => Err(Attempt::Gone),
         StatusCode::UNAUTHORIZED => Err(Attempt::Fatal(SyncError::Unauthorized)),
-        StatusCode::FORBIDDEN => Err(Attempt::Fatal(SyncError::Forbidden)),
+        StatusCode::FORBIDDEN => Err(Attempt::Fatal(SyncError::Forbidden { detail })),
         StatusCode::NOT_FOUND => Err(Attempt::Fatal(SyncError::NotFound)),
         StatusCode::TOO_MANY_REQUESTS => Err(Attempt::Retry {
             reason: "大厅服务器限流（429）".into(),

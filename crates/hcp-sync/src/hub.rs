@@ -6,7 +6,7 @@
 
 use hcp_core::hub::{
     ActionRequest, ActionResult, CasePage, HubReport, HubReportFull, MAX_ACTIONS_PER_REQUEST,
-    NextIssueArgs, NextIssueNo, ReportUpload,
+    NextIssueArgs, NextIssueNo, ReportUpload, VisitPage, VisitUploadResult,
 };
 use serde::{Deserialize, Serialize};
 
@@ -56,7 +56,12 @@ struct Results {
 fn hub_err(e: SyncError) -> SyncError {
     match e {
         SyncError::Unauthorized => SyncError::HubSessionEnded,
-        SyncError::Forbidden => SyncError::Sink("该账号无权进行此操作（403）".into()),
+        SyncError::Forbidden { detail } if detail.is_empty() => {
+            SyncError::Sink("该账号无权进行此操作（403）".into())
+        }
+        SyncError::Forbidden { detail } => {
+            SyncError::Sink(format!("该账号无权进行此操作：{detail}"))
+        }
         SyncError::NotFound => {
             SyncError::Sink("该地址不是督查台团队服务器（404）：请检查地址".into())
         }
@@ -247,6 +252,62 @@ impl HubClient {
         self.http
             .get_json(&format!("v1/reports/{report_id}"), &[], "通报")
             .await
+            .map_err(hub_err)
+    }
+
+    /// Hands a visit in (the signed bundle). `Ok(Err(why))`: the hub refused it
+    /// for good (403 or 400: not this account's or key's visit, or a bad file) —
+    /// keep the reason, do not send it again. Retried otherwise: the same bundle
+    /// twice is harmless.
+    pub async fn upload_visit(
+        &self,
+        bundle: Vec<u8>,
+    ) -> Result<Result<VisitUploadResult, String>, SyncError> {
+        match self
+            .http
+            .post_bytes::<VisitUploadResult>("v1/visits", bundle, "交件回执")
+            .await
+        {
+            Ok(r) => Ok(Ok(r)),
+            Err(SyncError::Forbidden { detail }) if detail.is_empty() => {
+                Ok(Err("该账号无权交此暗访记录（403）".into()))
+            }
+            Err(
+                SyncError::Forbidden { detail }
+                | SyncError::Rejected {
+                    status: 400,
+                    detail,
+                },
+            ) => Ok(Err(detail)),
+            Err(e) => Err(hub_err(e)),
+        }
+    }
+
+    /// One page of the visit feed.
+    pub async fn visit_changes(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<VisitPage, SyncError> {
+        let limit = limit.to_string();
+        let mut q = vec![("limit", limit.as_str())];
+        if let Some(a) = after {
+            q.push(("after", a));
+        }
+        self.http
+            .get_json("v1/visits/changes", &q, "暗访交件列表")
+            .await
+            .map_err(hub_err)
+    }
+
+    /// A handed-in visit's bundle, at most `cap` bytes.
+    pub async fn visit_bundle(&self, visit_id: &str, cap: u64) -> Result<Vec<u8>, SyncError> {
+        hcp_core::ident::check_visit_id(visit_id)
+            .map_err(|e| SyncError::Sink(format!("团队服务器发来的暗访编号无效：{e}")))?;
+        self.http
+            .get_bytes(&format!("v1/visits/{visit_id}"), cap)
+            .await
+            .map(|b| b.to_vec())
             .map_err(hub_err)
     }
 }

@@ -37,9 +37,12 @@ pub enum SyncError {
     /// 401.
     #[error("大厅拒绝了令牌（401 未授权）：请检查令牌是否正确、是否已过期")]
     Unauthorized,
-    /// 403.
+    /// 403, with the server's own words (a hub's are zh-CN and say why).
     #[error("令牌无权访问该大厅（403 禁止访问）")]
-    Forbidden,
+    Forbidden {
+        /// The problem's detail, printable; may be empty.
+        detail: String,
+    },
     /// 404.
     #[error("该地址不是 hall-api v1 接口（404）：请检查大厅地址")]
     NotFound,

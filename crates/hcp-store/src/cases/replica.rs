@@ -65,6 +65,14 @@ pub struct QueuedAction {
     pub hub_version: Option<i64>,
 }
 
+impl HubLink {
+    /// Whether this account reads the halls' ratings and the office's cases
+    /// (officers and directors); shoppers and administrators do not.
+    pub fn reads_records(&self) -> bool {
+        matches!(self.role.as_str(), "officer" | "director")
+    }
+}
+
 fn queued_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedAction> {
     Ok(QueuedAction {
         id: r.get(0)?,

@@ -61,6 +61,13 @@ pub(super) struct BundleSigner<'a> {
 impl Store {
     /// Writes a submitted visit as a signed bundle to `out`.
     pub fn export_visit(&self, visit_id: &str, out: &Path) -> Result<()> {
+        let bytes = self.export_visit_bytes(visit_id)?;
+        crate::bundle::write_bytes(out, &bytes)
+    }
+
+    /// A submitted visit as a signed bundle (what [`Store::export_visit`] writes,
+    /// and what a shopper's desk uploads to the office hub).
+    pub fn export_visit_bytes(&self, visit_id: &str) -> Result<Vec<u8>> {
         let (state, rev, hall_id, version, shopper, fields, submitted_at): (
             String,
             i64,
@@ -137,7 +144,7 @@ impl Store {
             })?;
             files.push((format!("photos/{}", p.sha256), bytes));
         }
-        crate::bundle::write_signed(out, BUNDLE_FORMAT, &files, &self.signing_key()?)
+        crate::bundle::sign(BUNDLE_FORMAT, &files, &self.signing_key()?)
     }
 
     /// Imports a bundle: signature by a trusted key, every file's sum, then one
@@ -145,70 +152,43 @@ impl Store {
     /// the older; anything wrong imports nothing (photos written for it are taken
     /// back).
     pub fn import_visit(&mut self, bytes: &[u8], who: Who<'_>) -> Result<ImportOutcome> {
+        self.import_handin(bytes, Vouched::TrustedKey, who)
+    }
+
+    /// Imports a bundle the office hub handed over. The hub checked it and tied it
+    /// to the shopper's account when it was uploaded, so the shopper is that
+    /// account and no key needs to be trusted here first; every other check and
+    /// rule of [`Store::import_visit`] holds.
+    pub fn import_visit_from_hub(
+        &mut self,
+        bytes: &[u8],
+        account: &str,
+        who: Who<'_>,
+    ) -> Result<ImportOutcome> {
+        self.import_handin(bytes, Vouched::Hub { account }, who)
+    }
+
+    fn import_handin(
+        &mut self,
+        bytes: &[u8],
+        vouched: Vouched<'_>,
+        who: Who<'_>,
+    ) -> Result<ImportOutcome> {
         if who.actor != Actor::Officer {
             return Err(refused("只有效能督查员可以导入暗访交件"));
         }
-        let bad = |why: &str| refused(format!("交件文件无效，未导入任何内容：{why}"));
-        let opened = crate::bundle::open_signed(bytes, BUNDLE_FORMAT, "交件文件")?;
-        let fp = fingerprint(&opened.signer);
-        let signer_hex = opened.signer_hex();
-        let files = opened.files;
-        // Trust is by the whole public key: the fingerprint only helps people compare.
-        let trusted: Option<(String, Option<String>)> = self
-            .conn
-            .query_row(
-                "SELECT name, revoked_at FROM trusted_keys WHERE public_key = ?1",
-                [&signer_hex],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let shopper_name = match trusted {
-            None => {
-                return Err(refused(format!(
-                    "交件由未受信任的密钥（指纹 {fp}）签名，未导入：请先核对并信任该暗访员的公钥（hcp keys trust）"
-                )));
+        let CheckedHandin {
+            files,
+            doc,
+            signer_hex,
+            fingerprint: fp,
+        } = check_handin(bytes)?;
+        let shopper_name = match vouched {
+            Vouched::Hub { account } => account.to_owned(),
+            Vouched::TrustedKey => {
+                crate::tasks::trusted_signer(self, &signer_hex, &fp, "交件", "该暗访员")?
             }
-            Some((name, Some(revoked_at))) => {
-                return Err(refused(format!(
-                    "交件的签名密钥（指纹 {fp}，{name}）已于 {revoked_at} 被撤销信任，未导入"
-                )));
-            }
-            Some((name, None)) => name,
         };
-        let doc: BundleVisit = serde_json::from_slice(
-            files
-                .get("visit.json")
-                .ok_or_else(|| bad("缺少 visit.json"))?,
-        )
-        .map_err(|_| bad("visit.json 无法解析"))?;
-        if doc.format != BUNDLE_FORMAT || doc.rev < 1 {
-            return Err(bad("visit.json 格式不对"));
-        }
-        // Identifiers become file names and queries later: check them here.
-        hcp_core::ident::check_visit_id(&doc.visit_id).map_err(|e| bad(&e.to_string()))?;
-        hcp_core::ident::check_hall_id(&doc.hall_id).map_err(|e| bad(&e.to_string()))?;
-        let template = ChecklistTemplate::builtin(&doc.template_version).ok_or_else(|| {
-            bad(&format!(
-                "没有版本为 “{}” 的检查表模板",
-                doc.template_version
-            ))
-        })?;
-        for a in &doc.answers {
-            let item = template
-                .item(&a.item_id)
-                .ok_or_else(|| bad(&format!("检查表中没有条目 “{}”", a.item_id)))?;
-            if let Some(ans) = &a.answer {
-                ans.check(item).map_err(|r| bad(&r.0))?;
-            }
-        }
-        for p in &doc.photos {
-            let b = files
-                .get(&format!("photos/{}", p.sha256))
-                .ok_or_else(|| bad(&format!("缺少照片 {}", p.sha256)))?;
-            if sha256_hex(b) != p.sha256 {
-                return Err(bad("照片与其摘要不符"));
-            }
-        }
         if self.hall(&doc.hall_id)?.is_none() {
             return Err(refused(format!(
                 "交件中的大厅 “{}” 未在本机登记，请先添加该大厅",
@@ -365,4 +345,106 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// Who vouches for the shopper of a bundle being imported.
+enum Vouched<'a> {
+    /// A key an officer of this desk trusted (USB hand-in): its name is the shopper.
+    TrustedKey,
+    /// The office hub, which took the upload from this signed-in account.
+    Hub { account: &'a str },
+}
+
+/// A hand-in bundle that passed every check needing no cache.
+struct CheckedHandin {
+    files: std::collections::BTreeMap<String, Vec<u8>>,
+    doc: BundleVisit,
+    signer_hex: String,
+    fingerprint: String,
+}
+
+/// What a hand-in bundle is, once it passed every check an officer's desk makes
+/// that needs no cache: both signatures, every file's sum, the ids, the checklist
+/// template, every answer and photo. The office hub checks uploads with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandinInfo {
+    /// The visit (UUID).
+    pub visit_id: String,
+    /// Its hand-in revision.
+    pub rev: i64,
+    /// The visited hall.
+    pub hall_id: String,
+    /// The signer's public key (64 hex digits).
+    pub signer_key: String,
+    /// Its fingerprint.
+    pub fingerprint: String,
+    /// The shopper's name as the bundle states it (not proof of anything).
+    pub shopper: String,
+}
+
+/// Checks a hand-in bundle without a cache (see [`HandinInfo`]).
+pub fn inspect_handin(bytes: &[u8]) -> Result<HandinInfo> {
+    let c = check_handin(bytes)?;
+    Ok(HandinInfo {
+        visit_id: c.doc.visit_id,
+        rev: c.doc.rev,
+        hall_id: c.doc.hall_id,
+        signer_key: c.signer_hex,
+        fingerprint: c.fingerprint,
+        shopper: c.doc.shopper,
+    })
+}
+
+fn check_handin(bytes: &[u8]) -> Result<CheckedHandin> {
+    let bad = |why: &str| refused(format!("交件文件无效，未导入任何内容：{why}"));
+    let opened = crate::bundle::open_signed(bytes, BUNDLE_FORMAT, "交件文件")?;
+    let fingerprint = fingerprint(&opened.signer);
+    let signer_hex = opened.signer_hex();
+    let files = opened.files;
+    let doc: BundleVisit = serde_json::from_slice(
+        files
+            .get("visit.json")
+            .ok_or_else(|| bad("缺少 visit.json"))?,
+    )
+    .map_err(|_| bad("visit.json 无法解析"))?;
+    if doc.format != BUNDLE_FORMAT || doc.rev < 1 {
+        return Err(bad("visit.json 格式不对"));
+    }
+    // Identifiers become file names and queries later: check them here.
+    hcp_core::ident::check_visit_id(&doc.visit_id).map_err(|e| bad(&e.to_string()))?;
+    hcp_core::ident::check_hall_id(&doc.hall_id).map_err(|e| bad(&e.to_string()))?;
+    let template = ChecklistTemplate::builtin(&doc.template_version).ok_or_else(|| {
+        bad(&format!(
+            "没有版本为 “{}” 的检查表模板",
+            hcp_core::ident::printable(&doc.template_version)
+        ))
+    })?;
+    for a in &doc.answers {
+        let item = template.item(&a.item_id).ok_or_else(|| {
+            bad(&format!(
+                "检查表中没有条目 “{}”",
+                hcp_core::ident::printable(&a.item_id)
+            ))
+        })?;
+        if let Some(ans) = &a.answer {
+            ans.check(item).map_err(|r| bad(&r.0))?;
+        }
+    }
+    for p in &doc.photos {
+        let b = files.get(&format!("photos/{}", p.sha256)).ok_or_else(|| {
+            bad(&format!(
+                "缺少照片 {}",
+                hcp_core::ident::printable(&p.sha256)
+            ))
+        })?;
+        if sha256_hex(b) != p.sha256 {
+            return Err(bad("照片与其摘要不符"));
+        }
+    }
+    Ok(CheckedHandin {
+        files,
+        doc,
+        signer_hex,
+        fingerprint,
+    })
 }

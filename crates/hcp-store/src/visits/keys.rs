@@ -26,6 +26,15 @@ pub fn fingerprint(public_key: &[u8]) -> String {
         .join("-")
 }
 
+/// The fingerprint of a public key stored as hex; the text itself when it is not
+/// hex (never the case for keys this program stored).
+pub fn fingerprint_hex(public_key_hex: &str) -> String {
+    match hex::decode(public_key_hex) {
+        Ok(b) => fingerprint(&b),
+        Err(_) => hcp_core::ident::printable(public_key_hex),
+    }
+}
+
 impl Store {
     pub(super) fn key_path(&self) -> PathBuf {
         let mut p = self.path().as_os_str().to_owned();

@@ -4,6 +4,7 @@
 //! [`hcp_core::visit`].
 
 mod handin;
+mod hub;
 mod keys;
 mod model;
 mod photos;
@@ -22,7 +23,9 @@ use crate::audit::{AuditEntry, append_in};
 use crate::cases::Who;
 use crate::{Result, Store, StoreError, now_text, utc_text};
 
-pub use keys::fingerprint;
+pub use handin::{HandinInfo, inspect_handin};
+pub use hub::HubVisitUpload;
+pub use keys::{fingerprint, fingerprint_hex};
 pub use model::{
     ImportOutcome, KeyInfo, VisitDetail, VisitFields, VisitItemView, VisitPhoto, VisitReview,
     VisitRow,

@@ -25,6 +25,18 @@ cases: number,
  */
 reports: number, 
 /**
+ * Visits handed in (a shopper's desk).
+ */
+visits_sent: number, 
+/**
+ * …refused by the hub (see the visit for why).
+ */
+visits_refused: number, 
+/**
+ * Handed-in visits received to review (an officer's desk).
+ */
+visits_received: number, 
+/**
  * Why the exchange stopped early, zh-CN.
  */
 error: string | null, };

@@ -48,6 +48,7 @@ export type { HubConnectArgs } from "./HubConnectArgs";
 export type { HubExchange } from "./HubExchange";
 export type { HubLink } from "./HubLink";
 export type { HubStatus } from "./HubStatus";
+export type { HubVisitUpload } from "./HubVisitUpload";
 export type { ImportCalendarArgs } from "./ImportCalendarArgs";
 export type { ImportField } from "./ImportField";
 export type { ImportInspectArgs } from "./ImportInspectArgs";
