@@ -191,6 +191,10 @@ mod tests {
         assert!(account("director", Some("H1")).may_read_hall("H1"));
         assert!(!account("director", Some("H1")).may_read_hall("H2"));
         assert!(!account("shopper", None).may_read_hall("H1"));
+        // A shopper fills visit reports against the profile, but reads no ratings.
+        assert!(account("shopper", None).may_read_profile("H1"));
+        assert!(!account("admin", None).may_read_profile("H1"));
+        assert!(!account("director", Some("H2")).may_read_profile("H1"));
         assert!(!account("admin", None).may_read_hall("H1"));
     }
 }
