@@ -443,9 +443,9 @@ impl App {
     }
 
     /// Takes the hub's visit feed to its end and imports each new hand-in, as the
-    /// hub vouches for it (the shopper is the hub account). A bundle this desk
-    /// refuses (e.g. its hall is not here, or the visit was accepted already) is
-    /// skipped with a warning, so one bad visit does not stop the others.
+    /// hub vouches for it (the shopper is the hub account). A bundle this desk's
+    /// rules refuse (e.g. its hall is not here, or the visit was accepted already)
+    /// is skipped with a warning, so one bad visit does not stop the others.
     async fn pull_visits(&self, client: &HubClient) -> AppResult<u64> {
         let (profile, _) = self.with_store(|s| crate::cases::load_profile(s)).await?;
         let officer = profile.name;
@@ -476,9 +476,14 @@ impl App {
                 match r {
                     Ok(o) if o.status != "unchanged" => imported += 1,
                     Ok(_) => {}
-                    Err(e) => {
+                    // This desk's rules refuse it (its hall is not here, the visit
+                    // was accepted already…): skipped for good, the others go on.
+                    Err(e) if matches!(e.code, ErrorCode::Refused | ErrorCode::NotFound) => {
                         tracing::warn!(visit_id = %v.visit_id, error = %e.message, "visit from the hub not imported");
                     }
+                    // Anything else (the disk, the cache) stops here: the page is
+                    // taken again next time, and what was imported is unchanged.
+                    Err(e) => return Err(e),
                 }
             }
             let next = page.next.clone();
