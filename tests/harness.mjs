@@ -1,8 +1,9 @@
 // Real parts for the browser suite: the reference hall server (hcp-hall), the
 // browser bridge (hcp serve-ui) on a fresh SQLite file, and Debian's Chromium
 // driven by playwright-core. Everything listens on 127.0.0.1 and is stopped after.
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, mkdirSync } from "node:fs";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, mkdirSync, readdirSync, writeFileSync, existsSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -88,8 +89,75 @@ export async function appendToHall(hall, adminToken, base, changes) {
   if (!res.ok) throw new Error(`admin append failed: ${res.status} ${await res.text()}`);
 }
 
+const clusters = [];
+
 export function stopAll() {
   for (const c of children) c.kill("SIGTERM");
+  for (const stop of clusters.splice(0)) stop();
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A throwaway PostgreSQL cluster (Debian's package; as root, its programs run as
+ * `postgres`, since initdb refuses root); returns a connection string. */
+export async function startPostgres() {
+  const root = "/usr/lib/postgresql";
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(path.join(root, v, "bin", "initdb"))) : [];
+  if (versions.length === 0) throw new Error("PostgreSQL is not installed: run scripts/deps.sh");
+  const bin = path.join(root, versions.sort((a, b) => Number(a) - Number(b)).pop(), "bin");
+  const asRoot = process.getuid?.() === 0;
+  const run = (prog, args) =>
+    asRoot
+      ? execFileSync("runuser", ["-u", "postgres", "--", path.join(bin, prog), ...args], { stdio: "pipe" })
+      : execFileSync(path.join(bin, prog), args, { stdio: "pipe" });
+  const dir = mkdtempSync(path.join(tmpdir(), "hcp-e2e-pg-"));
+  if (asRoot) execFileSync("chown", ["-R", "postgres:postgres", dir]);
+  const data = path.join(dir, "data");
+  run("initdb", ["-D", data, "-A", "trust", "-U", "hcp", "--encoding=UTF8", "--locale=C.UTF-8"]);
+  const port = await freePort();
+  run("pg_ctl", ["-D", data, "-l", path.join(dir, "log"), "-w", "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, "start"]);
+  clusters.push(() => {
+    try {
+      run("pg_ctl", ["-D", data, "-m", "immediate", "stop"]);
+    } catch {
+      /* already gone */
+    }
+  });
+  const url = `host=127.0.0.1 port=${port} user=hcp dbname=postgres`;
+  return url;
+}
+
+/** An office hub on `pgUrl` with the reference hall's first hall registered and
+ * synced, and `accounts` ([name, role, hall?]) with `password`; returns its URL. */
+export async function startHub(pgUrl, hall, accounts, password) {
+  const dir = mkdtempSync(path.join(tmpdir(), "hcp-e2e-hub-"));
+  const env = { ...process.env, HCP_HUB_PG: pgUrl };
+  const hcp = path.join(binDir, "hcp");
+  const admin = (args) => execFileSync(hcp, ["hub", ...args], { env, stdio: "pipe" });
+  admin(["init"]);
+  const pw = path.join(dir, "pw.txt");
+  writeFileSync(pw, `${password}\n`);
+  for (const [name, role, hallId] of accounts) {
+    admin(["user", "add", name, "--role", role, ...(hallId ? ["--hall", hallId] : []), "--password-file", pw]);
+  }
+  const h = hall.halls[0];
+  const tokenFile = path.join(dir, "token.txt");
+  writeFileSync(tokenFile, hall.tokens[h.id]);
+  admin(["hall", "add", h.url, "--token-file", tokenFile]);
+  admin(["sync"]);
+  const { match } = await startAndWait(hcp, ["hub", "serve", "--addr", "127.0.0.1:0", "--sync-every", "0"], /HCP_HUB_URL=(\S+)/, {
+    HCP_HUB_PG: pgUrl,
+  });
+  return match[1];
 }
 
 /** Picks an option of an Element Plus select by its visible text. */

@@ -1,7 +1,7 @@
 import { defineStore } from "pinia";
 import { ref, computed } from "vue";
 import { api, onSyncEvent } from "../api";
-import type { AppInfo, SyncEvent, SyncStatus, Vocabulary } from "../api/types";
+import type { AppInfo, HubStatus, SyncEvent, SyncStatus, Vocabulary } from "../api/types";
 
 /** What every page shares: who is using the app, the domain's words, the network
  * state and the live sync board. */
@@ -11,6 +11,8 @@ export const useAppStore = defineStore("app", () => {
   const online = ref(typeof navigator === "undefined" ? true : navigator.onLine);
   const sync = ref<SyncStatus>({ running: false, halls: [] });
   const lastEvent = ref<SyncEvent | null>(null);
+  /** Hub mode: the link, the connection and what waits; `null` until asked. */
+  const hub = ref<HubStatus | null>(null);
   let unlisten: (() => void) | null = null;
 
   async function load(): Promise<void> {
@@ -18,11 +20,22 @@ export const useAppStore = defineStore("app", () => {
     info.value = i;
     vocabulary.value = v;
     sync.value = await api.syncStatus();
+    void refreshHub();
     if (!unlisten) {
       unlisten = await onSyncEvent((e) => {
         lastEvent.value = e;
         void api.syncStatus().then((s) => (sync.value = s));
+        if (e.event === "finished") void refreshHub();
       });
+    }
+  }
+
+  /** Asks whether the hub answers and what waits (a single desk: `standalone`). */
+  async function refreshHub(): Promise<void> {
+    try {
+      hub.value = await api.hubStatus();
+    } catch {
+      // The header keeps what it showed; the pages report their own errors.
     }
   }
 
@@ -68,5 +81,5 @@ export const useAppStore = defineStore("app", () => {
     return (level: number) => bad.has(level);
   });
 
-  return { info, vocabulary, online, sync, lastEvent, load, ensureVocabulary, refreshInfo, levelName, channelName, reasonName, caseStateName, isOfficer, isBad };
+  return { info, vocabulary, online, sync, lastEvent, hub, refreshHub, load, ensureVocabulary, refreshInfo, levelName, channelName, reasonName, caseStateName, isOfficer, isBad };
 });
