@@ -3,11 +3,12 @@
 // first-run card offers 连接团队服务器; a wrong password is refused with a zh-CN
 // message and connects nothing; the right one makes the desk a replica: the header
 // shows the account from the hub and 团队服务器 · 已连接, and the dashboard fills
-// with the office's cases.
+// with the office's cases. An officer's action then waits as 待发送 on its case
+// until a sync delivers it; the case moves once the hub has accepted it.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { artifacts, field, launchBrowser, startHall, startHub, startPostgres, startUi, stopAll } from "../harness.mjs";
+import { artifacts, bridge, field, launchBrowser, startHall, startHub, startPostgres, startUi, stopAll } from "../harness.mjs";
 
 const PASSWORD = "correct horse 1";
 let hubUrl, uiUrl, browser, page;
@@ -53,4 +54,42 @@ test("first run: connect to the office hub, the header shows who and where", asy
   await page.getByTestId("todo").waitFor();
   await page.waitForFunction(() => Number((document.querySelector('[data-testid="todo-verify"] .todo-n')?.textContent ?? "0").replace(/\D/g, "")) > 0);
   await page.screenshot({ path: path.join(artifacts, "hub-connected.png") });
+});
+
+test("an action on a case waits as 待发送, the next sync delivers it and the case moves", async () => {
+  // The urgent list on 工作台 holds open (待核实) cases.
+  await page.getByTestId("menu-dashboard").click();
+  await page.getByTestId("urgent-cases").locator("tbody tr").first().click();
+  await page.getByTestId("detail-state").waitFor();
+  assert.equal((await page.getByTestId("detail-state").innerText()).trim(), "待核实");
+  const caseUrl = page.url();
+
+  await page.getByTestId("act-verify").click();
+  await page.getByTestId("action-dialog").waitFor();
+  await page.getByTestId("outcome-true").click();
+  await page.locator('textarea[data-testid="action-text"], [data-testid="action-text"] textarea').first().fill("调取窗口录像，情况属实");
+  await page.getByTestId("action-submit").click();
+  await page.locator(".el-message--success", { hasText: "已记入待发送" }).waitFor();
+  // Not decided yet: the case keeps its state, the action shows as 待发送.
+  assert.equal((await page.getByTestId("detail-state").innerText()).trim(), "待核实");
+  assert.equal((await page.getByTestId("hub-queue-state").first().innerText()).trim(), "待发送");
+
+  await page.getByTestId("menu-dashboard").click();
+  await page.getByTestId("dashboard-sync").click();
+  // The sync runs in the background: wait until the hub has answered the action.
+  const until = Date.now() + 30_000;
+  while ((await bridge(uiUrl, "hub_status", null)).pending.length > 0) {
+    assert.ok(Date.now() < until, "the queued action was not delivered");
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  // …and the case feed brought the hub's decision: the case has moved.
+  for (;;) {
+    await page.goto(caseUrl);
+    await page.getByTestId("hub-queue").waitFor();
+    if ((await page.getByTestId("detail-state").innerText()).trim() === "整改中") break;
+    assert.ok(Date.now() < until, "the case did not move after the sync");
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.equal((await page.getByTestId("hub-queue-state").first().innerText()).trim(), "已受理");
+  await page.screenshot({ path: path.join(artifacts, "hub-case-accepted.png") });
 });
