@@ -423,11 +423,10 @@ async fn store_pages(
         seq += changed.len() as i64;
         // Rows the hub never had go in by COPY: nothing can conflict with them while
         // this sync holds the hall's lock. Revisions replace what is stored.
-        let (fresh, revised): (Vec<_>, Vec<_>) = changed
-            .iter()
-            .zip(first..=seq)
-            .map(|((r, had), seq)| (*r, seq, *had))
-            .partition(|(_, _, had)| !had);
+        let (mut fresh, mut revised) = (vec![], vec![]);
+        for ((r, had), seq) in changed.iter().zip(first..=seq) {
+            if *had { &mut revised } else { &mut fresh }.push((*r, seq));
+        }
         copy_records(&tx, hall_id, &fresh).await?;
         upsert_records(&tx, hall_id, &revised).await?;
     }
@@ -671,11 +670,14 @@ pub fn no_progress() -> ProgressFn {
     Arc::new(|_| {})
 }
 
-/// Rows `(row, feed seq, _)` the hub does not have yet, by `COPY … (FORMAT binary)`.
+/// The columns of `hub_records` a sync writes, in the order both writers bind them.
+const RECORD_COLUMNS: &str = "hall_id, kind, id, rev, seq, hall_seq, evaluation_id, level, status, evaluated_at, id_hash, raw";
+
+/// Rows `(row, feed seq)` the hub does not have yet, by `COPY … (FORMAT binary)`.
 async fn copy_records(
     tx: &tokio_postgres::Transaction<'_>,
     hall_id: &str,
-    rows: &[(&Row<'_>, i64, bool)],
+    rows: &[(&Row<'_>, i64)],
 ) -> Result<()> {
     use tokio_postgres::binary_copy::BinaryCopyInWriter;
     use tokio_postgres::types::Type;
@@ -683,10 +685,9 @@ async fn copy_records(
         return Ok(());
     }
     let sink = tx
-        .copy_in(
-            "COPY hub_records (hall_id, kind, id, rev, seq, hall_seq, evaluation_id, level,
-                status, evaluated_at, id_hash, raw) FROM STDIN (FORMAT binary)",
-        )
+        .copy_in(&format!(
+            "COPY hub_records ({RECORD_COLUMNS}) FROM STDIN (FORMAT binary)"
+        ))
         .await?;
     let writer = BinaryCopyInWriter::new(
         sink,
@@ -706,7 +707,7 @@ async fn copy_records(
         ],
     );
     futures::pin_mut!(writer);
-    for (r, seq, _) in rows {
+    for (r, seq) in rows {
         writer
             .as_mut()
             .write(&[
@@ -729,29 +730,29 @@ async fn copy_records(
     Ok(())
 }
 
-/// Revisions `(row, feed seq, _)` of rows the hub has: each replaces the stored
-/// one if its rev is higher.
+/// Revisions `(row, feed seq)` of rows the hub has: each replaces the stored one
+/// if its rev is higher.
 async fn upsert_records(
     tx: &tokio_postgres::Transaction<'_>,
     hall_id: &str,
-    rows: &[(&Row<'_>, i64, bool)],
+    rows: &[(&Row<'_>, i64)],
 ) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
     let col = |f: for<'r> fn(&'r Row<'r>) -> &'r str| {
-        rows.iter().map(|(r, ..)| f(r)).collect::<Vec<&str>>()
+        rows.iter().map(|(r, _)| f(r)).collect::<Vec<&str>>()
     };
-    let seqs: Vec<i64> = rows.iter().map(|(_, seq, _)| *seq).collect();
-    let revs: Vec<i64> = rows.iter().map(|(r, ..)| r.rev).collect();
-    let hall_seqs: Vec<i64> = rows.iter().map(|(r, ..)| r.hall_seq).collect();
-    let levels: Vec<Option<i16>> = rows.iter().map(|(r, ..)| r.level).collect();
-    let statuses: Vec<Option<&str>> = rows.iter().map(|(r, ..)| r.status).collect();
-    let times: Vec<Option<DateTime<Utc>>> = rows.iter().map(|(r, ..)| r.evaluated_at).collect();
-    let hashes: Vec<Option<&str>> = rows.iter().map(|(r, ..)| r.id_hash).collect();
+    let seqs: Vec<i64> = rows.iter().map(|(_, seq)| *seq).collect();
+    let revs: Vec<i64> = rows.iter().map(|(r, _)| r.rev).collect();
+    let hall_seqs: Vec<i64> = rows.iter().map(|(r, _)| r.hall_seq).collect();
+    let levels: Vec<Option<i16>> = rows.iter().map(|(r, _)| r.level).collect();
+    let statuses: Vec<Option<&str>> = rows.iter().map(|(r, _)| r.status).collect();
+    let times: Vec<Option<DateTime<Utc>>> = rows.iter().map(|(r, _)| r.evaluated_at).collect();
+    let hashes: Vec<Option<&str>> = rows.iter().map(|(r, _)| r.id_hash).collect();
     tx.execute(
-        "INSERT INTO hub_records (hall_id, kind, id, rev, seq, hall_seq, evaluation_id, level,
-            status, evaluated_at, id_hash, raw)
+        &format!(
+            "INSERT INTO hub_records ({RECORD_COLUMNS})
          SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[],
             $7::text[], $8::int2[], $9::text[], $10::timestamptz[], $11::text[], $12::text[])
          ON CONFLICT (hall_id, kind, id) DO UPDATE SET rev = excluded.rev, seq = excluded.seq,
@@ -759,7 +760,8 @@ async fn upsert_records(
             level = excluded.level, status = excluded.status,
             evaluated_at = excluded.evaluated_at, id_hash = excluded.id_hash,
             raw = excluded.raw, synced_at = now()
-         WHERE hub_records.rev < excluded.rev",
+         WHERE hub_records.rev < excluded.rev"
+        ),
         &[
             &hall_id,
             &col(|r| r.kind),
