@@ -136,9 +136,12 @@ export async function startPostgres() {
   return url;
 }
 
-/** An office hub on `pgUrl` with the reference hall's first hall registered and
- * synced, and `accounts` ([name, role, hall?]) with `password`; returns its URL. */
-export async function startHub(pgUrl, hall, accounts, password) {
+/** An office hub on `pgUrl` with the reference hall's halls registered and synced
+ * (the first, or every one with `{ allHalls: true }`), and `accounts` ([name, role,
+ * hall?]) with `password`. Returns its URL, and `stop()` / `start()` to take the
+ * hub away and bring it back on the same address (the office's state is in
+ * PostgreSQL, so nothing is lost in between). */
+export async function startHub(pgUrl, hall, accounts, password, { allHalls = false } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "hcp-e2e-hub-"));
   const env = { ...process.env, HCP_HUB_PG: pgUrl };
   const hcp = path.join(binDir, "hcp");
@@ -149,15 +152,39 @@ export async function startHub(pgUrl, hall, accounts, password) {
   for (const [name, role, hallId] of accounts) {
     admin(["user", "add", name, "--role", role, ...(hallId ? ["--hall", hallId] : []), "--password-file", pw]);
   }
-  const h = hall.halls[0];
-  const tokenFile = path.join(dir, "token.txt");
-  writeFileSync(tokenFile, hall.tokens[h.id]);
-  admin(["hall", "add", h.url, "--token-file", tokenFile]);
+  for (const h of allHalls ? hall.halls : hall.halls.slice(0, 1)) {
+    const tokenFile = path.join(dir, `token-${h.id}.txt`);
+    writeFileSync(tokenFile, hall.tokens[h.id]);
+    admin(["hall", "add", h.url, "--token-file", tokenFile]);
+  }
   admin(["sync"]);
-  const { match } = await startAndWait(hcp, ["hub", "serve", "--addr", "127.0.0.1:0", "--sync-every", "0"], /HCP_HUB_URL=(\S+)/, {
-    HCP_HUB_PG: pgUrl,
-  });
-  return match[1];
+  let child = null;
+  const serve = async (addr) => {
+    const started = await startAndWait(hcp, ["hub", "serve", "--addr", addr, "--sync-every", "0"], /HCP_HUB_URL=(\S+)/, { HCP_HUB_PG: pgUrl });
+    child = started.child;
+    return started.match[1];
+  };
+  const url = await serve("127.0.0.1:0");
+  const addr = new URL(url).host;
+  return {
+    url,
+    /** Stops the hub process (as a crash or a power cut would: SIGKILL). */
+    async stop() {
+      if (!child || child.exitCode !== null) return;
+      child.removeAllListeners("exit");
+      const gone = new Promise((r) => child.once("exit", r));
+      child.kill("SIGKILL");
+      await gone;
+    },
+    /** Starts it again on the same address. */
+    async start() {
+      await serve(addr);
+    },
+    /** One round of the hub's hall sync (records in, decisions out). */
+    sync() {
+      admin(["sync"]);
+    },
+  };
 }
 
 /** Picks an option of an Element Plus select by its visible text. */

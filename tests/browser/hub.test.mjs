@@ -16,7 +16,7 @@ let hubUrl, uiUrl, browser, page;
 before(async () => {
   const pg = await startPostgres();
   const hall = await startHall();
-  hubUrl = await startHub(pg, hall, [["陈静", "officer"]], PASSWORD);
+  hubUrl = (await startHub(pg, hall, [["陈静", "officer"]], PASSWORD)).url;
   uiUrl = await startUi();
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } });

@@ -314,6 +314,30 @@ async fn an_office_of_two_officers_and_a_director_on_one_hub() {
         status.contains("未受理：1 项") && status.contains("已连接"),
         "{status}"
     );
+    // Taking the refused verify again is refused at once (the case is past it);
+    // dropping it keeps the row, marked, and it leaves the status.
+    let id = mine["id"].as_str().unwrap().to_owned();
+    assert!(status.contains(&id), "{status}");
+    let redo = run(loser, &["hub", "redo", &id]).await;
+    assert!(!redo.status.success());
+    assert!(
+        text(&redo.stderr).contains("不能进行此操作"),
+        "{}",
+        text(&redo.stderr)
+    );
+    let dropped = ok(loser, &["hub", "drop", &id]).await;
+    assert!(
+        dropped.contains("已放弃") && !dropped.contains("未受理"),
+        "{dropped}"
+    );
+    let again = run(loser, &["hub", "drop", &id]).await;
+    assert!(
+        text(&again.stderr).contains("已经处理过"),
+        "{}",
+        text(&again.stderr)
+    );
+    let seen = case(loser, open[0]).await;
+    assert_eq!(seen["queued"][0]["resolution"], "dropped");
 
     // The loser takes the next step on the case as it is now: accepted.
     ok(

@@ -16,6 +16,7 @@ export const routes: RouteRecordRaw[] = [
       { path: "visits", name: "visits", component: () => import("./views/VisitsView.vue"), meta: { title: "menu.visits", icon: "View" } },
       { path: "visits/:id", name: "visit", component: () => import("./views/VisitFormView.vue"), meta: { title: "menu.visits", hidden: true } },
       { path: "reports", name: "reports", component: () => import("./views/ReportsView.vue"), meta: { title: "menu.reports", icon: "Document" } },
+      { path: "outbox", name: "outbox", component: () => import("./views/OutboxView.vue"), meta: { title: "menu.outbox", icon: "Upload" } },
       { path: "halls", name: "halls", component: () => import("./views/HallsView.vue"), meta: { title: "menu.halls", icon: "Connection" } },
       { path: "settings", name: "settings", component: () => import("./views/SettingsView.vue"), meta: { title: "menu.settings", icon: "Setting" } },
     ],

@@ -141,6 +141,7 @@ pub fn ts_bindings() -> Result<Vec<(String, String)>, String> {
         hcp_store::ImportProfile,
         hcp_store::ImportRecord,
         HubConnectArgs,
+        HubActionArgs,
         HubStatus,
         HubExchange,
         hcp_store::HubLink,

@@ -125,6 +125,12 @@ commands! {
     hub_connect(HubConnectArgs) -> HubStatus;
     /// 团队服务器连接状态、账号与待发送的操作。
     hub_status() -> HubStatus;
+    /// 与团队服务器交换：按顺序发送待发送的操作与交件，取回工单、交件与通报（不同步评价）。
+    hub_sync() -> Option<HubExchange>;
+    /// 重新办理团队服务器未受理的操作（按工单的最新情况）。
+    hub_redo_action(HubActionArgs) -> hcp_store::QueuedAction;
+    /// 放弃团队服务器未受理的操作。
+    hub_drop_action(HubActionArgs) -> bool;
     /// 差评工单：一页。
     list_cases(hcp_store::CaseFilter) -> hcp_store::CasePage;
     /// 差评工单：各状态计数。

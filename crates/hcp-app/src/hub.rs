@@ -9,7 +9,8 @@ use hcp_store::{HubLink, TokenVault, Who};
 use hcp_sync::{HallEndpoint, HubClient, Token};
 
 use crate::{
-    App, AppError, AppResult, ErrorCode, HubConnectArgs, HubExchange, HubStatus, UserProfile,
+    App, AppError, AppResult, ErrorCode, HubActionArgs, HubConnectArgs, HubExchange, HubStatus,
+    UserProfile,
 };
 
 /// Where the session token is kept in the token vault (not a hall code).
@@ -180,7 +181,7 @@ impl App {
                     .collect();
                 let rejected = queue
                     .into_iter()
-                    .filter(|q| q.state == "rejected")
+                    .filter(|q| q.state == "rejected" && q.resolution.is_none())
                     .take(50)
                     .collect();
                 Ok((link, pending, rejected, visits))
@@ -217,6 +218,67 @@ impl App {
             Some(link) => Ok(Some(self.hub_exchange(&link).await)),
             None => Ok(None),
         }
+    }
+
+    /// 与团队服务器交换 (the window's background round): the queued actions and
+    /// hand-ins go out in order and the office's cases, visits and reports come
+    /// in; the halls' ratings wait for a full sync. One sync at a time; an error
+    /// when the hub is away (the queue stays).
+    pub async fn hub_sync(&self) -> AppResult<Option<HubExchange>> {
+        let Some(link) = self.hub_link().await? else {
+            return Ok(None);
+        };
+        let Ok(_guard) = self.sync_lock.try_lock() else {
+            return Err(AppError::new(ErrorCode::Busy, "已有同步正在进行，请稍候"));
+        };
+        if let Err((state, why)) = self.hub_probe(&link).await {
+            let code = if state == "expired" {
+                ErrorCode::Unauthorized
+            } else {
+                ErrorCode::HallUnreachable
+            };
+            return Err(AppError::new(
+                code,
+                format!("团队服务器暂时无法连接：{why}；待发送的操作保留在本机"),
+            ));
+        }
+        Ok(Some(self.hub_exchange(&link).await))
+    }
+
+    /// 重新办理: a refused action taken again on the case as it is now.
+    pub async fn hub_redo_action(&self, a: HubActionArgs) -> AppResult<hcp_store::QueuedAction> {
+        self.with_store(move |s| {
+            let (p, _) = crate::cases::load_profile(s)?;
+            if p.role != Role::Officer {
+                return Err(AppError::new(
+                    ErrorCode::Forbidden,
+                    "只有效能督查员可以办理工单",
+                ));
+            }
+            let at = chrono::Utc::now()
+                .with_timezone(&hcp_core::metrics::beijing())
+                .fixed_offset();
+            let who = Who {
+                name: &p.name,
+                actor: p.role.actor(),
+            };
+            Ok(s.redo_hub_action(a.id.trim(), who, at)?)
+        })
+        .await
+    }
+
+    /// 放弃: a refused action let go (kept, marked dropped).
+    pub async fn hub_drop_action(&self, a: HubActionArgs) -> AppResult<bool> {
+        self.with_store(move |s| {
+            let (p, _) = crate::cases::load_profile(s)?;
+            let who = Who {
+                name: &p.name,
+                actor: p.role.actor(),
+            };
+            s.drop_hub_action(a.id.trim(), who)?;
+            Ok(true)
+        })
+        .await
     }
 
     /// In hub mode, whether the hub can be reached now (`Err`: why not, zh-CN).

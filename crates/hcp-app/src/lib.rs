@@ -125,8 +125,14 @@ impl App {
 
     /// About this installation.
     pub async fn app_info(&self) -> AppResult<AppInfo> {
-        let (has_halls, (profile, profile_set)) = self
-            .with_store(|s| Ok((!s.halls()?.is_empty(), cases::load_profile(s)?)))
+        let (has_halls, (profile, profile_set), hub) = self
+            .with_store(|s| {
+                Ok((
+                    !s.halls()?.is_empty(),
+                    cases::load_profile(s)?,
+                    s.hub_link()?,
+                ))
+            })
             .await?;
         Ok(AppInfo {
             version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -137,6 +143,7 @@ impl App {
             role: profile.role,
             hall_id: profile.hall_id,
             profile_set,
+            hub,
         })
     }
 

@@ -29,6 +29,9 @@ pub struct AppInfo {
     pub hall_id: Option<String>,
     /// Whether the user set the profile (otherwise the OS account name is used).
     pub profile_set: bool,
+    /// In hub mode, the hub and the account (the menus follow its role); `None` on
+    /// a single desk.
+    pub hub: Option<hcp_store::HubLink>,
 }
 
 /// A hall with its sync state and what the cache holds of it.
@@ -881,6 +884,14 @@ pub struct HubConnectArgs {
     /// self-signed certificate.
     #[serde(default)]
     pub ca_file: Option<String>,
+}
+
+/// One queued action, by its id.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "HubActionArgs.ts")]
+pub struct HubActionArgs {
+    /// The action's UUID.
+    pub id: String,
 }
 
 /// The state of hub mode, for `hcp hub status` and the header.

@@ -96,6 +96,16 @@ pub enum HubCmd {
         #[arg(long)]
         json: bool,
     },
+    /// 按工单的最新情况重新办理一项未受理的操作（编号见 hcp hub status）
+    Redo {
+        /// 操作编号
+        id: String,
+    },
+    /// 放弃一项未受理的操作（保留记录，不再提示）
+    Drop {
+        /// 操作编号
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -327,6 +337,24 @@ fn desk(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
             }
             s
         }
+        HubCmd::Redo { id } => {
+            let q = rt
+                .block_on(app.hub_redo_action(hcp_app::HubActionArgs { id }))
+                .map_err(|e| CliError::Msg(e.message))?;
+            println!(
+                "已按最新情况重新记入待发送：工单 {}：{}",
+                q.case_id, q.summary
+            );
+            rt.block_on(app.hub_status())
+                .map_err(|e| CliError::Msg(e.message))?
+        }
+        HubCmd::Drop { id } => {
+            rt.block_on(app.hub_drop_action(hcp_app::HubActionArgs { id }))
+                .map_err(|e| CliError::Msg(e.message))?;
+            println!("已放弃该操作。");
+            rt.block_on(app.hub_status())
+                .map_err(|e| CliError::Msg(e.message))?
+        }
         _ => unreachable!("only desk commands come here"),
     };
     print_status(&status);
@@ -363,13 +391,17 @@ fn print_status(s: &hcp_app::HubStatus) {
         println!("  工单 {}：{}（{}）", q.case_id, q.summary, q.actor);
     }
     if !s.rejected.is_empty() {
-        println!("未受理：{} 项", s.rejected.len());
+        println!(
+            "未受理：{} 项（hcp hub redo 编号：按最新情况重新办理；hcp hub drop 编号：放弃）",
+            s.rejected.len()
+        );
         for q in &s.rejected {
             println!(
-                "  工单 {}：{} —— {}",
+                "  工单 {}：{} —— {}（编号 {}）",
                 q.case_id,
                 q.summary,
-                q.message.as_deref().unwrap_or("")
+                q.message.as_deref().unwrap_or(""),
+                q.id
             );
         }
     }
@@ -395,7 +427,10 @@ fn print_status(s: &hcp_app::HubStatus) {
 }
 
 pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
-    if matches!(cmd, HubCmd::Connect { .. } | HubCmd::Status { .. }) {
+    if matches!(
+        cmd,
+        HubCmd::Connect { .. } | HubCmd::Status { .. } | HubCmd::Redo { .. } | HubCmd::Drop { .. }
+    ) {
         return desk(cmd, db);
     }
     let rt = runtime()?;
@@ -497,7 +532,10 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
                     return Ok(ExitCode::from(2));
                 }
             }
-            HubCmd::Connect { .. } | HubCmd::Status { .. } => unreachable!("handled above"),
+            HubCmd::Connect { .. }
+            | HubCmd::Status { .. }
+            | HubCmd::Redo { .. }
+            | HubCmd::Drop { .. } => unreachable!("handled above"),
             HubCmd::User { cmd } => user(cmd, by).await?,
             HubCmd::Policy { cmd } => policy(cmd, by).await?,
             HubCmd::Calendar {

@@ -115,6 +115,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_imports.sql"),
     include_str!("../migrations/0013_replica.sql"),
     include_str!("../migrations/0014_hub_visits.sql"),
+    include_str!("../migrations/0015_hub_queue_resolution.sql"),
 ];
 
 /// The schema version this build writes.

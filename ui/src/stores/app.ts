@@ -1,7 +1,12 @@
 import { defineStore } from "pinia";
 import { ref, computed } from "vue";
 import { api, onSyncEvent } from "../api";
-import type { AppInfo, HubStatus, SyncEvent, SyncStatus, Vocabulary } from "../api/types";
+import type { AppInfo, HubExchange, HubStatus, SyncEvent, SyncStatus, Vocabulary } from "../api/types";
+
+/** How often the window asks the hub whether it answers (and sends what waits). */
+const HUB_TICK_MS = 5_000;
+/** How often it takes the office's changes when nothing waits here. */
+const HUB_PULL_MS = 30_000;
 
 /** What every page shares: who is using the app, the domain's words, the network
  * state and the live sync board. */
@@ -13,7 +18,13 @@ export const useAppStore = defineStore("app", () => {
   const lastEvent = ref<SyncEvent | null>(null);
   /** Hub mode: the link, the connection and what waits; `null` until asked. */
   const hub = ref<HubStatus | null>(null);
+  /** Bumped whenever an exchange with the hub (or a sync) brought or settled
+   * something: the open pages reload what they show. */
+  const hubChanged = ref(0);
   let unlisten: (() => void) | null = null;
+  let hubTimer: ReturnType<typeof setInterval> | null = null;
+  let exchanging = false;
+  let lastPull = 0;
 
   async function load(): Promise<void> {
     const [i, v] = await Promise.all([api.appInfo(), api.vocabulary()]);
@@ -25,8 +36,44 @@ export const useAppStore = defineStore("app", () => {
       unlisten = await onSyncEvent((e) => {
         lastEvent.value = e;
         void api.syncStatus().then((s) => (sync.value = s));
-        if (e.event === "finished") void refreshHub();
+        if (e.event === "finished") {
+          hubChanged.value++;
+          void refreshHub();
+        }
       });
+    }
+    if (!hubTimer && typeof window !== "undefined") hubTimer = setInterval(() => void hubTick(), HUB_TICK_MS);
+  }
+
+  /** The background round in hub mode: asks whether the hub answers; when it
+   * does, sends what waits (at once) and takes the office's changes (every
+   * half minute), so queued work goes out when the hub is back and another
+   * officer's step shows up without a reload. */
+  async function hubTick(): Promise<void> {
+    if (exchanging || hub.value?.link == null) return;
+    await refreshHub();
+    const h = hub.value;
+    if (!h?.link || h.state !== "connected") return;
+    const waiting = h.pending.length + h.visits.filter((v) => v.state === "pending").length;
+    if (waiting === 0 && Date.now() - lastPull < HUB_PULL_MS) return;
+    await hubSync();
+  }
+
+  /** 与团队服务器交换 now; what it did, or null (a single desk, busy or away). */
+  async function hubSync(): Promise<HubExchange | null> {
+    if (exchanging) return null;
+    exchanging = true;
+    try {
+      const x = await api.hubSync();
+      lastPull = Date.now();
+      if (x && (x.sent > 0 || x.cases > 0 || x.visits_received > 0 || x.visits_sent > 0 || x.reports > 0)) hubChanged.value++;
+      return x;
+    } catch {
+      // Away or busy: the header says which after the next refresh.
+      return null;
+    } finally {
+      exchanging = false;
+      await refreshHub();
     }
   }
 
@@ -81,5 +128,5 @@ export const useAppStore = defineStore("app", () => {
     return (level: number) => bad.has(level);
   });
 
-  return { info, vocabulary, online, sync, lastEvent, hub, refreshHub, load, ensureVocabulary, refreshInfo, levelName, channelName, reasonName, caseStateName, isOfficer, isBad };
+  return { info, vocabulary, online, sync, lastEvent, hub, hubChanged, refreshHub, hubSync, load, ensureVocabulary, refreshInfo, levelName, channelName, reasonName, caseStateName, isOfficer, isBad };
 });

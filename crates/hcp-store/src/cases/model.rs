@@ -134,6 +134,9 @@ pub struct CaseEvent {
     pub note: Option<String>,
     /// sha256 of what was signed (the record decided on), if any.
     pub signed_sha256: Option<String>,
+    /// In hub mode, the case's version on the hub after this step (the hub's
+    /// timeline); a refused action's rival steps are those past its version.
+    pub hub_version: Option<i64>,
 }
 
 /// A deadline as shown on a case.

@@ -220,6 +220,15 @@ impl Store {
         let timeline = self.case_timeline(case_id)?;
         let decisions = self.outbox_rows(Some(case_id), 200)?;
         let queued = self.hub_queue(Some(case_id), false)?;
+        // In hub mode the next step follows the steps still waiting for the hub.
+        let (next, _) = super::replica::projected_case(
+            &self.conn,
+            case_id,
+            &stored.case,
+            &rules,
+            &policy,
+            now.with_timezone(&beijing()).fixed_offset(),
+        )?;
         Ok(CaseDetail {
             queued,
             state_label: CaseState::parse(&row.state)
@@ -239,8 +248,7 @@ impl Store {
                 .optional()?,
             timeline,
             decisions,
-            allowed_actions: stored
-                .case
+            allowed_actions: next
                 .allowed_actions(viewer)
                 .into_iter()
                 .map(|k| AllowedAction {
@@ -299,6 +307,7 @@ impl Store {
                 summary: text("summary").unwrap_or_default(),
                 note: text("note"),
                 signed_sha256: text("signed_sha256"),
+                hub_version: d.get("hub_version").and_then(serde_json::Value::as_i64),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

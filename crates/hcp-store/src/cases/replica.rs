@@ -63,6 +63,9 @@ pub struct QueuedAction {
     pub message: Option<String>,
     /// The case's version on the hub when it answered.
     pub hub_version: Option<i64>,
+    /// For a refused action, what the officer did about it: `redone` (taken
+    /// again on the case as it is now) or `dropped`; `None` while undecided.
+    pub resolution: Option<String>,
 }
 
 impl HubLink {
@@ -85,11 +88,12 @@ fn queued_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedAction> {
         reason: r.get(7)?,
         message: r.get(8)?,
         hub_version: r.get(9)?,
+        resolution: r.get(10)?,
     })
 }
 
 const QUEUED_COLUMNS: &str = "id, case_id, expected_version, summary, actor, queued_at, state, \
-                              reason, message, hub_version";
+                              reason, message, hub_version, resolution";
 
 impl Store {
     /// The hub this cache replicates, if it is in hub mode.
@@ -241,54 +245,66 @@ impl Store {
         at: DateTime<FixedOffset>,
     ) -> Result<QueuedAction> {
         let tx = self.write_tx()?;
-        let rules = load_rules(&tx)?;
-        let stored =
-            load_case(&tx, "case_id = ?1", &[&case_id])?.ok_or(StoreError::UnknownCase(case_id))?;
-        let pending: Vec<String> = tx
-            .prepare_cached(
-                "SELECT action FROM hub_queue WHERE case_id = ?1 AND state = 'pending' ORDER BY seq",
-            )?
-            .query_map([case_id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let policy = rules.policy(&stored.hall_id);
-        let mut projected: Case = stored.case.clone();
-        for a in &pending {
-            let a: Action = serde_json::from_str(a)
-                .map_err(|e| StoreError::Corrupt(format!("待发送的操作：{e}")))?;
-            if let Ok(t) = projected.apply(&a, Actor::Officer, at, &rules.calendar, &policy) {
-                projected = t.case;
-            }
-        }
-        let t = projected
-            .apply(action, who.actor, at, &rules.calendar, &policy)
-            .map_err(|r| StoreError::Refused(r.0))?;
-        let q = QueuedAction {
-            id: uuid::Uuid::new_v4().to_string(),
-            case_id,
-            expected_version: stored.version + pending.len() as i64,
-            summary: t.summary.clone(),
-            actor: who.name.to_owned(),
-            queued_at: now_text(),
-            state: "pending".into(),
-            reason: None,
-            message: None,
-            hub_version: None,
-        };
-        tx.prepare_cached(
-            "INSERT INTO hub_queue (id, case_id, expected_version, action, summary, actor, queued_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![
-            q.id,
-            q.case_id,
-            q.expected_version,
-            to_json(action)?,
-            q.summary,
-            q.actor,
-            q.queued_at
-        ])?;
+        let q = queue_in(&tx, case_id, action, who, at)?;
         tx.commit()?;
         Ok(q)
+    }
+
+    /// A refused action taken again (重新办理) on the case as it is now: the same
+    /// action is queued anew, checked against the current state (so an action the
+    /// case has moved past is refused here, at once, with the reason), and the
+    /// refused one points to it. Audited.
+    pub fn redo_hub_action(
+        &mut self,
+        id: &str,
+        who: Who<'_>,
+        at: DateTime<FixedOffset>,
+    ) -> Result<QueuedAction> {
+        let tx = self.write_tx()?;
+        let (case_id, action) = refused_in(&tx, id)?;
+        let action: Action = serde_json::from_str(&action)
+            .map_err(|e| StoreError::Corrupt(format!("被拒绝的操作：{e}")))?;
+        let q = queue_in(&tx, case_id, &action, who, at)?;
+        tx.execute(
+            "UPDATE hub_queue SET resolution = 'redone', resolved_at = ?2, redone_as = ?3
+             WHERE id = ?1",
+            params![id, now_text(), q.id],
+        )?;
+        append_in(
+            &tx,
+            &AuditEntry {
+                actor: who.name,
+                role: who.actor.as_str(),
+                subject: &format!("case:{case_id}"),
+                action: "hub_action_redone",
+                detail: &json!({ "refused": id, "queued": q.id, "summary": q.summary }).to_string(),
+            },
+        )?;
+        tx.commit()?;
+        Ok(q)
+    }
+
+    /// A refused action let go (放弃): kept with the hub's answer, marked dropped.
+    /// Audited.
+    pub fn drop_hub_action(&mut self, id: &str, who: Who<'_>) -> Result<()> {
+        let tx = self.write_tx()?;
+        let (case_id, _) = refused_in(&tx, id)?;
+        tx.execute(
+            "UPDATE hub_queue SET resolution = 'dropped', resolved_at = ?2 WHERE id = ?1",
+            params![id, now_text()],
+        )?;
+        append_in(
+            &tx,
+            &AuditEntry {
+                actor: who.name,
+                role: who.actor.as_str(),
+                subject: &format!("case:{case_id}"),
+                action: "hub_action_dropped",
+                detail: &json!({ "refused": id }).to_string(),
+            },
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// The oldest actions still waiting for the hub, at most `limit`.
@@ -359,4 +375,96 @@ impl Store {
         let rows = stmt.query_map(params![case_id, pending_only], queued_of)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// The refused, undecided action `id`: its case and the action (JSON).
+fn refused_in(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<(i64, String)> {
+    let row: Option<(i64, String, String, Option<String>)> = tx
+        .query_row(
+            "SELECT case_id, action, state, resolution FROM hub_queue WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    match row {
+        None => Err(StoreError::Refused("没有这项待发送的操作".into())),
+        Some((_, _, state, _)) if state != "rejected" => Err(StoreError::Refused(
+            "只有团队服务器未受理的操作可以重新办理或放弃".into(),
+        )),
+        Some((_, _, _, Some(_))) => Err(StoreError::Refused("这项操作已经处理过了".into())),
+        Some((case_id, action, _, None)) => Ok((case_id, action)),
+    }
+}
+
+/// Queues `action` on `case_id` in `tx` (see [`Store::queue_hub_action`]).
+fn queue_in(
+    tx: &rusqlite::Transaction<'_>,
+    case_id: i64,
+    action: &Action,
+    who: Who<'_>,
+    at: DateTime<FixedOffset>,
+) -> Result<QueuedAction> {
+    let rules = load_rules(tx)?;
+    let stored =
+        load_case(tx, "case_id = ?1", &[&case_id])?.ok_or(StoreError::UnknownCase(case_id))?;
+    let policy = rules.policy(&stored.hall_id);
+    let (projected, pending) = projected_case(tx, case_id, &stored.case, &rules, &policy, at)?;
+    let t = projected
+        .apply(action, who.actor, at, &rules.calendar, &policy)
+        .map_err(|r| StoreError::Refused(r.0))?;
+    let q = QueuedAction {
+        id: uuid::Uuid::new_v4().to_string(),
+        case_id,
+        expected_version: stored.version + pending as i64,
+        summary: t.summary.clone(),
+        actor: who.name.to_owned(),
+        queued_at: now_text(),
+        state: "pending".into(),
+        reason: None,
+        message: None,
+        hub_version: None,
+        resolution: None,
+    };
+    tx.prepare_cached(
+        "INSERT INTO hub_queue (id, case_id, expected_version, action, summary, actor, queued_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        q.id,
+        q.case_id,
+        q.expected_version,
+        to_json(action)?,
+        q.summary,
+        q.actor,
+        q.queued_at
+    ])?;
+    Ok(q)
+}
+
+/// The case as it will be once the actions waiting for the hub are accepted, and
+/// how many wait: the next step is offered and checked on it, so an officer can
+/// take two steps in a row while the hub is away.
+pub(crate) fn projected_case(
+    conn: &rusqlite::Connection,
+    case_id: i64,
+    stored: &Case,
+    rules: &super::rules::CaseRules,
+    policy: &hcp_core::case::DeadlinePolicy,
+    at: DateTime<FixedOffset>,
+) -> Result<(Case, usize)> {
+    let pending: Vec<String> = conn
+        .prepare_cached(
+            "SELECT action FROM hub_queue WHERE case_id = ?1 AND state = 'pending' ORDER BY seq",
+        )?
+        .query_map([case_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut projected = stored.clone();
+    for a in &pending {
+        let a: Action = serde_json::from_str(a)
+            .map_err(|e| StoreError::Corrupt(format!("待发送的操作：{e}")))?;
+        if let Ok(t) = projected.apply(&a, Actor::Officer, at, &rules.calendar, policy) {
+            projected = t.case;
+        }
+    }
+    Ok((projected, pending.len()))
 }

@@ -48,4 +48,9 @@ note: string | null,
 /**
  * sha256 of what was signed (the record decided on), if any.
  */
-signed_sha256: string | null, };
+signed_sha256: string | null, 
+/**
+ * In hub mode, the case's version on the hub after this step (the hub's
+ * timeline); a refused action's rival steps are those past its version.
+ */
+hub_version: number | null, };

@@ -43,4 +43,9 @@ message: string | null,
 /**
  * The case's version on the hub when it answered.
  */
-hub_version: number | null, };
+hub_version: number | null, 
+/**
+ * For a refused action, what the officer did about it: `redone` (taken
+ * again on the case as it is now) or `dropped`; `None` while undecided.
+ */
+resolution: string | null, };

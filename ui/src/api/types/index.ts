@@ -44,6 +44,7 @@ export type { HallProgress } from "./HallProgress";
 export type { HallRecord } from "./HallRecord";
 export type { HallReport } from "./HallReport";
 export type { HallSummary } from "./HallSummary";
+export type { HubActionArgs } from "./HubActionArgs";
 export type { HubConnectArgs } from "./HubConnectArgs";
 export type { HubExchange } from "./HubExchange";
 export type { HubLink } from "./HubLink";
