@@ -10,7 +10,7 @@ what="${1:-test}"
 
 build_pkgs=(pkg-config build-essential libdbus-1-dev libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev
   librsvg2-dev libayatana-appindicator3-dev libxdo-dev file sqlite3 fonts-noto-cjk)
-test_pkgs=(xvfb xauth webkit2gtk-driver chromium imagemagick poppler-utils postgresql)
+test_pkgs=(xvfb xauth webkit2gtk-driver chromium imagemagick poppler-utils postgresql openssl)
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
 

@@ -141,7 +141,7 @@ export async function startPostgres() {
  * hall?]) with `password`. Returns its URL, and `stop()` / `start()` to take the
  * hub away and bring it back on the same address (the office's state is in
  * PostgreSQL, so nothing is lost in between). */
-export async function startHub(pgUrl, hall, accounts, password, { allHalls = false } = {}) {
+export async function startHub(pgUrl, hall, accounts, password, { allHalls = false, tls = false } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "hcp-e2e-hub-"));
   const env = { ...process.env, HCP_HUB_PG: pgUrl };
   const hcp = path.join(binDir, "hcp");
@@ -159,8 +159,9 @@ export async function startHub(pgUrl, hall, accounts, password, { allHalls = fal
   }
   admin(["sync"]);
   let child = null;
+  const tlsArgs = tls ? selfSignedCertificate(dir) : [];
   const serve = async (addr) => {
-    const started = await startAndWait(hcp, ["hub", "serve", "--addr", addr, "--sync-every", "0"], /HCP_HUB_URL=(\S+)/, { HCP_HUB_PG: pgUrl });
+    const started = await startAndWait(hcp, ["hub", "serve", "--addr", addr, "--sync-every", "0", ...tlsArgs], /HCP_HUB_URL=(\S+)/, { HCP_HUB_PG: pgUrl });
     child = started.child;
     return started.match[1];
   };
@@ -168,6 +169,8 @@ export async function startHub(pgUrl, hall, accounts, password, { allHalls = fal
   const addr = new URL(url).host;
   return {
     url,
+    /** Its certificate file (with `{ tls: true }`). */
+    certificate: tls ? tlsArgs[1] : null,
     /** Stops the hub process (as a crash or a power cut would: SIGKILL). */
     async stop() {
       if (!child || child.exitCode !== null) return;
@@ -185,6 +188,39 @@ export async function startHub(pgUrl, hall, accounts, password, { allHalls = fal
       admin(["sync"]);
     },
   };
+}
+
+/** A self-signed server certificate for 127.0.0.1 (openssl), as an intranet hub
+ * would have one; returns the `--tls-cert/--tls-key` arguments. */
+function selfSignedCertificate(dir) {
+  const conf = path.join(dir, "cert.cnf");
+  writeFileSync(
+    conf,
+    [
+      "[req]",
+      "distinguished_name = dn",
+      "x509_extensions = ee",
+      "prompt = no",
+      "[dn]",
+      "CN = hcp-hub.test",
+      "[ee]",
+      "basicConstraints = critical, CA:FALSE",
+      "keyUsage = critical, digitalSignature",
+      "extendedKeyUsage = serverAuth",
+      "subjectAltName = IP:127.0.0.1",
+      "",
+    ].join("\n"),
+  );
+  const crt = path.join(dir, "hub.crt");
+  const key = path.join(dir, "hub.key");
+  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", crt, "-days", "30", "-config", conf], { stdio: "pipe" });
+  return ["--tls-cert", crt, "--tls-key", key];
+}
+
+/** The SHA-256 fingerprint of a PEM certificate, as `AB:CD:…`. */
+export function certificateFingerprint(crtFile) {
+  const out = execFileSync("openssl", ["x509", "-in", crtFile, "-noout", "-fingerprint", "-sha256"]).toString();
+  return out.trim().split("=").pop();
 }
 
 /** Picks an option of an Element Plus select by its visible text. */

@@ -8,14 +8,14 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { artifacts, bridge, field, launchBrowser, startHall, startHub, startPostgres, startUi, stopAll } from "../harness.mjs";
+import { artifacts, bridge, certificateFingerprint, field, launchBrowser, startHall, startHub, startPostgres, startUi, stopAll } from "../harness.mjs";
 
 const PASSWORD = "correct horse 1";
-let hubUrl, uiUrl, browser, page;
+let hubUrl, uiUrl, browser, page, hall;
 
 before(async () => {
   const pg = await startPostgres();
-  const hall = await startHall();
+  hall = await startHall();
   hubUrl = (await startHub(pg, hall, [["陈静", "officer"]], PASSWORD)).url;
   uiUrl = await startUi();
   browser = await launchBrowser();
@@ -92,4 +92,32 @@ test("an action on a case waits as 待发送, the next sync delivers it and the 
   }
   assert.equal((await page.getByTestId("hub-queue-state").first().innerText()).trim(), "已受理");
   await page.screenshot({ path: path.join(artifacts, "hub-case-accepted.png") });
+});
+
+test("a hub over https with a self-signed certificate: its fingerprint is shown before anything is sent, and pinned once trusted", async () => {
+  const tlsHub = await startHub(await startPostgres(), hall, [["陈静", "officer"]], PASSWORD, { tls: true });
+  assert.match(tlsHub.url, /^https:/);
+  const desk = await startUi();
+  const p = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  p.setDefaultTimeout(30_000);
+  await p.goto(desk);
+  await p.getByTestId("connect-hub").click();
+  await field(p, "hub-url").fill(tlsHub.url);
+  await field(p, "hub-name").fill("陈静");
+  await field(p, "hub-password").fill(PASSWORD);
+  await p.getByTestId("hub-connect-submit").click();
+  // Not trusted by the system: the certificate is shown, nothing is connected.
+  await p.getByTestId("hub-cert").waitFor();
+  const shown = (await p.getByTestId("hub-cert-fingerprint").innerText()).trim();
+  assert.equal(shown, certificateFingerprint(tlsHub.certificate));
+  assert.equal((await bridge(desk, "hub_status", null)).state, "standalone");
+  await p.screenshot({ path: path.join(artifacts, "hub-certificate.png") });
+  await p.getByTestId("hub-cert-trust").click();
+  await p.locator(".el-message--success", { hasText: "已连接团队服务器" }).waitFor();
+  await p.waitForFunction(() => /团队服务器 · 已连接/.test(document.querySelector('[data-testid="hub-state"]')?.textContent ?? ""));
+  // Pinned: the link trusts the kept certificate from now on.
+  const status = await bridge(desk, "hub_status", null);
+  assert.equal(status.state, "connected");
+  assert.match(status.link.ca_file, /\.hub-ca\.pem$/);
+  await p.close();
 });

@@ -142,6 +142,8 @@ pub fn ts_bindings() -> Result<Vec<(String, String)>, String> {
         hcp_store::ImportRecord,
         HubConnectArgs,
         HubActionArgs,
+        HubPeekArgs,
+        hcp_sync::PeekedCertificate,
         HubStatus,
         HubExchange,
         hcp_store::HubLink,

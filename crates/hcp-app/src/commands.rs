@@ -123,6 +123,8 @@ commands! {
     set_user(UserProfile) -> UserProfile;
     /// 连接团队服务器：登录并把本机数据目录变为团队服务器的副本。
     hub_connect(HubConnectArgs) -> HubStatus;
+    /// 查看团队服务器的证书（首次通过 https 连接时核对指纹）。
+    hub_peek_certificate(HubPeekArgs) -> hcp_sync::PeekedCertificate;
     /// 团队服务器连接状态、账号与待发送的操作。
     hub_status() -> HubStatus;
     /// 与团队服务器交换：按顺序发送待发送的操作与交件，取回工单、交件与通报（不同步评价）。

@@ -9,8 +9,8 @@ use hcp_store::{HubLink, TokenVault, Who};
 use hcp_sync::{HallEndpoint, HubClient, Token};
 
 use crate::{
-    App, AppError, AppResult, ErrorCode, HubActionArgs, HubConnectArgs, HubExchange, HubStatus,
-    UserProfile,
+    App, AppError, AppResult, ErrorCode, HubActionArgs, HubConnectArgs, HubExchange, HubPeekArgs,
+    HubStatus, UserProfile,
 };
 
 /// Where the session token is kept in the token vault (not a hall code).
@@ -78,6 +78,53 @@ impl App {
             })
     }
 
+    /// 查看团队服务器的证书: the certificate an `https://` hub presents, for the
+    /// user to compare its fingerprint before trusting it.
+    pub async fn hub_peek_certificate(
+        &self,
+        a: HubPeekArgs,
+    ) -> AppResult<hcp_sync::PeekedCertificate> {
+        Ok(hcp_sync::peek_certificate(&a.url, std::time::Duration::from_secs(10)).await?)
+    }
+
+    /// Keeps an accepted hub certificate beside the cache (`<cache>.hub-ca.pem`)
+    /// and returns the file to trust. Only one certificate, re-encoded from its
+    /// bytes, ever reaches the file.
+    fn pin_certificate(&self, pem: &str) -> AppResult<String> {
+        use base64::Engine;
+        let bad = || AppError::invalid("证书格式错误：应为服务器出示的一张 PEM 证书");
+        if pem.len() > 2 * hcp_sync::MAX_CERTIFICATE_BYTES {
+            return Err(bad());
+        }
+        let body = pem
+            .trim()
+            .strip_prefix("-----BEGIN CERTIFICATE-----")
+            .and_then(|r| r.strip_suffix("-----END CERTIFICATE-----"))
+            .ok_or_else(bad)?;
+        let b64: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_bytes())
+            .map_err(|_| bad())?;
+        // DER of an X.509 certificate starts with a SEQUENCE.
+        if der.is_empty() || der[0] != 0x30 || der.len() > hcp_sync::MAX_CERTIFICATE_BYTES {
+            return Err(bad());
+        }
+        let name = self
+            .db
+            .file_name()
+            .map_or_else(|| "hcp.db".into(), |n| n.to_string_lossy().into_owned());
+        let path = self.db.with_file_name(format!("{name}.hub-ca.pem"));
+        let tmp = path.with_extension("pem.tmp");
+        let write = || -> std::io::Result<()> {
+            std::fs::write(&tmp, hcp_sync::to_pem(&der))?;
+            std::fs::rename(&tmp, &path)
+        };
+        write()
+            .map_err(|e| AppError::new(ErrorCode::Internal, format!("无法保存服务器证书：{e}")))?;
+        tracing::info!(fingerprint = %hcp_sync::fingerprint(&der), "hub certificate pinned");
+        Ok(path.display().to_string())
+    }
+
     /// 连接团队服务器：登录并把本机数据目录变为团队服务器的副本。
     pub async fn hub_connect(&self, a: HubConnectArgs) -> AppResult<HubStatus> {
         let url = a.url.trim().to_owned();
@@ -86,6 +133,10 @@ impl App {
         } else {
             format!("{url}/")
         };
+        let mut a = a;
+        if let Some(pem) = a.pinned_certificate.take() {
+            a.ca_file = Some(self.pin_certificate(&pem)?);
+        }
         let ca = a.ca_file.as_deref().map(std::path::Path::new);
         let session = HubClient::login(&url, a.name.trim(), &a.password, ca, &self.options).await?;
         let link = HubLink {

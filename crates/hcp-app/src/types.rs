@@ -884,6 +884,19 @@ pub struct HubConnectArgs {
     /// self-signed certificate.
     #[serde(default)]
     pub ca_file: Option<String>,
+    /// The hub's own certificate (PEM) as shown by `hub_peek_certificate` and
+    /// accepted by the user: kept beside the cache and trusted from then on
+    /// (pinned) instead of a CA file.
+    #[serde(default)]
+    pub pinned_certificate: Option<String>,
+}
+
+/// `hub_peek_certificate`'s arguments.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "HubPeekArgs.ts")]
+pub struct HubPeekArgs {
+    /// The hub's `https://` address.
+    pub url: String,
 }
 
 /// One queued action, by its id.

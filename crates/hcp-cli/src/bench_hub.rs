@@ -119,6 +119,7 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
             name: "replica".into(),
             password: PASSWORD.into(),
             ca_file: None,
+            pinned_certificate: None,
         })
         .await
         .map_err(|e| CliError::Msg(e.message))?;

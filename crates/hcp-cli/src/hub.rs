@@ -319,6 +319,7 @@ fn desk(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
                     password,
                     ca_file:
                         ca_file.map(|p| std::path::absolute(&p).unwrap_or(p).display().to_string()),
+                    pinned_certificate: None,
                 }))
                 .map_err(|e| CliError::Msg(e.message))?;
             println!("已连接团队服务器；运行 hcp sync 取得大厅数据与工单。");

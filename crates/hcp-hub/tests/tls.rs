@@ -88,8 +88,31 @@ async fn desks_reach_a_hub_over_tls_when_they_trust_its_certificate() {
         "{e}"
     );
 
+    // 首次连接: the certificate the hub presents, read without sending anything,
+    // is the one it serves; pinned (written out and trusted), the login works.
+    let peeked = hcp_sync::peek_certificate(&base, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(peeked.sha256, hcp_sync::fingerprint(ck.cert.der()));
+    assert_eq!(peeked.sha256.len(), 32 * 3 - 1);
+    let pinned = dir.path().join("pinned.pem");
+    std::fs::write(&pinned, &peeked.pem).unwrap();
+    HubClient::login(&base, "陈静", PASSWORD, Some(&pinned), &opts)
+        .await
+        .unwrap();
+    // Only https has a certificate to show; a closed port says so.
+    let e = hcp_sync::peek_certificate(&plain_url(&base), std::time::Duration::from_secs(5))
+        .await
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("https"), "{e}");
+
     // Plain http to the TLS port: no answer.
     let plain = format!("http://{}/v1/health", running.addr);
     let r = reqwest::Client::new().get(&plain).send().await;
     assert!(r.is_err() || !r.unwrap().status().is_success());
+}
+
+fn plain_url(base: &str) -> String {
+    base.replacen("https://", "http://", 1)
 }

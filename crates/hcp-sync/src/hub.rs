@@ -65,10 +65,12 @@ fn hub_err(e: SyncError) -> SyncError {
         SyncError::NotFound => {
             SyncError::Sink("该地址不是督查台团队服务器（404）：请检查地址".into())
         }
-        SyncError::GaveUp { attempts, last } => SyncError::Sink(format!(
-            "无法连接团队服务器（已重试 {attempts} 次）：{}",
-            last.replace("大厅服务器", "团队服务器")
-        )),
+        // Still "could not reach": callers tell it from the hub's own refusals
+        // (a first https connection then shows the certificate, for one).
+        SyncError::GaveUp { attempts, last } => SyncError::GaveUp {
+            attempts,
+            last: last.replace("大厅服务器", "团队服务器"),
+        },
         SyncError::Rejected { status, detail } => {
             SyncError::Sink(format!("团队服务器拒绝了请求（{status}）：{detail}"))
         }

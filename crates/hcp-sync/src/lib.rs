@@ -10,6 +10,7 @@
 
 mod client;
 mod hub;
+mod peek;
 mod push;
 mod sink;
 
@@ -28,6 +29,7 @@ use tokio::sync::mpsc;
 
 pub use client::{HallClient, HallEndpoint, RetryNotice, RetryPolicy, Timeouts, Token};
 pub use hub::{HubAccount, HubClient, HubHallInfo, HubSession};
+pub use peek::{MAX_CERTIFICATE_BYTES, PeekedCertificate, fingerprint, peek_certificate, to_pem};
 pub use push::{OutboxSource, PushReport, push_hall, push_hall_from, push_halls};
 pub use sink::{FeedSink, SqliteSink};
 

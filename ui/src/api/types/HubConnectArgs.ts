@@ -20,4 +20,10 @@ password: string,
  * A CA certificate file (PEM) to trust for a hub with an intranet CA or a
  * self-signed certificate.
  */
-ca_file: string | null, };
+ca_file: string | null, 
+/**
+ * The hub's own certificate (PEM) as shown by `hub_peek_certificate` and
+ * accepted by the user: kept beside the cache and trusted from then on
+ * (pinned) instead of a CA file.
+ */
+pinned_certificate: string | null, };
