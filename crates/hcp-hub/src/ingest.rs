@@ -51,7 +51,8 @@ fn sink_err(e: tokio_postgres::Error) -> SyncError {
 pub struct SyncTiming {
     /// In PostgreSQL transactions storing pages (records, case engine, cursor).
     pub store_ms: u64,
-    /// Delivering decisions to the hall (answers included).
+    /// Delivering the decisions left when the last page was stored (they go out
+    /// during the sync too), answers included.
     pub push_ms: u64,
 }
 
@@ -151,10 +152,13 @@ pub(crate) struct PgSink {
     added: u64,
     /// …and how many it takes before the next `ANALYZE` (see [`PgSink::keep_statistics`]).
     analyze_at: u64,
+    /// Whether a record at its first revision is taken for new without looking
+    /// (see [`store_pages`]); off for the rest of the sync once that was wrong.
+    first_revs_new: bool,
 }
 
 /// A sync that adds this many records analyzes the table, and again each time it
-/// has doubled them.
+/// has grown them fourfold.
 const ANALYZE_FIRST_AT: u64 = 20_000;
 
 impl PgSink {
@@ -163,13 +167,15 @@ impl PgSink {
     /// one and reads every one of its rows for each batch's lookups (a bitmap scan
     /// of the hall instead of index probes — measured: the two lookups took 17 of
     /// 46 s of a million-row ingest). `ANALYZE` samples a fixed number of rows, so
-    /// analyzing at 20k, 40k, 80k… added rows costs a few hundred ms in all.
+    /// analyzing at 20k, 80k, 320k… added rows costs a few hundred ms in all (every
+    /// doubling was measured at 2.8 s for a million rows; the plans only need the
+    /// order of magnitude).
     async fn keep_statistics(&mut self, added: u64) {
         self.added += added;
         if self.added < self.analyze_at {
             return;
         }
-        self.analyze_at = self.added.saturating_mul(2);
+        self.analyze_at = self.added.saturating_mul(4);
         // The cases and decisions the records open grow with them.
         for table in ["hub_records", "hub_cases", "hub_outbox"] {
             if let Err(e) = self.conn.batch_execute(&format!("ANALYZE {table}")).await {
@@ -221,9 +227,22 @@ impl FeedSink for PgSink {
     ) -> std::result::Result<PageOutcome, SyncError> {
         let pages = batch.pages()?;
         let t = std::time::Instant::now();
-        let r = store_pages(&mut self.conn, hall_id, &pages)
-            .await
-            .map_err(|e| SyncError::Sink(e.to_string()));
+        let mut r = store_pages(&mut self.conn, hall_id, &pages, self.first_revs_new).await;
+        if self.first_revs_new
+            && let Err(HubError::Db(e)) = &r
+            && e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+        {
+            // A first revision the hub had after all (a batch stored again after a
+            // crash, a feed restarted from the beginning): the batch is stored
+            // again the careful way, and so is the rest of this sync.
+            tracing::info!(
+                hall_id,
+                "records seen before: looking each one up from now on"
+            );
+            self.first_revs_new = false;
+            r = store_pages(&mut self.conn, hall_id, &pages, false).await;
+        }
+        let r = r.map_err(|e| SyncError::Sink(e.to_string()));
         if let Ok(o) = &r {
             self.keep_statistics(o.new).await;
         }
@@ -266,10 +285,19 @@ impl FeedSink for PgSink {
 }
 
 /// Stores consecutive pages and the last cursor in one transaction.
+///
+/// With `first_revs_new`, a record at its first revision is taken for one the hub
+/// never had, without looking it up: the feed sends each revision once, so only a
+/// batch stored again (a crash between commit and the next request) or a restarted
+/// feed brings one back — and then the record's key is taken already, the `COPY`
+/// fails on it, nothing of the transaction stays, and the caller stores the batch
+/// again without the shortcut. Later revisions are always looked up. (Measured:
+/// the lookup of every key was 4.0 s of a million-row first sync.)
 async fn store_pages(
     conn: &mut Conn,
     hall_id: &str,
     pages: &[PageToApply<'_>],
+    first_revs_new: bool,
 ) -> Result<PageOutcome> {
     let mut out = PageOutcome::default();
     let Some(last) = pages.last() else {
@@ -347,11 +375,12 @@ async fn store_pages(
     }
 
     // What is stored already, to tell new from updated from unchanged.
-    let kinds: Vec<&str> = rows.iter().map(|r| r.kind).collect();
-    let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
+    let looked_up = rows.iter().filter(|r| !(first_revs_new && r.rev <= 1));
+    let kinds: Vec<&str> = looked_up.clone().map(|r| r.kind).collect();
+    let ids: Vec<&str> = looked_up.map(|r| r.id).collect();
     // A hall's first sync has nothing stored yet: no need to look.
     let first_sync = state.get::<_, i64>(0) == 0;
-    let stored: HashMap<(String, String), StoredRev> = if first_sync {
+    let stored: HashMap<(String, String), StoredRev> = if first_sync || ids.is_empty() {
         HashMap::new()
     } else {
         tx.query(
@@ -584,18 +613,20 @@ impl Hub {
             stored: std::time::Duration::ZERO,
             added: 0,
             analyze_at: ANALYZE_FIRST_AT,
+            first_revs_new: true,
         };
-        let report = hcp_sync::sync_hall_into(&mut sink, ep.clone(), options, progress).await;
-        // Then the decisions for the hall, under the same lock.
-        let pushing = std::time::Instant::now();
-        let push = hcp_sync::push_hall_from(
-            &mut crate::outbox::PgOutbox {
-                conn: &mut sink.conn,
-            },
-            ep,
-            options,
-        )
-        .await;
+        // The decisions for the hall go out while its records still come in (on a
+        // second connection, under the same lock): a bulk first sync opens tens of
+        // thousands of cases, and delivering them after the last page was measured
+        // at 5 of 29 s of a million-row ingest.
+        let finished = std::sync::atomic::AtomicBool::new(false);
+        let ingest = async {
+            let r = hcp_sync::sync_hall_into(&mut sink, ep.clone(), options, progress).await;
+            finished.store(true, std::sync::atomic::Ordering::Release);
+            (r, std::time::Instant::now())
+        };
+        let ((report, pushing), push) =
+            tokio::join!(ingest, self.push_during(&ep, options, &finished));
         // A connection whose unlock failed is broken: dropping it ends the session
         // and with it the lock.
         if sink
@@ -636,6 +667,52 @@ impl Hub {
 }
 
 impl Hub {
+    /// Delivers a hall's decisions until its sync has `finished`, on a connection
+    /// of its own: a round, then a short pause when it delivered nothing. The last
+    /// round starts after the sync ended, so every decision the sync queued goes
+    /// out (or stays pending with the reason, as before).
+    async fn push_during(
+        &self,
+        ep: &HallEndpoint,
+        options: &SyncOptions,
+        finished: &std::sync::atomic::AtomicBool,
+    ) -> hcp_sync::PushReport {
+        let mut total = hcp_sync::PushReport {
+            hall_id: ep.hall_id.clone(),
+            ..Default::default()
+        };
+        let mut conn = match self.conn().await {
+            Ok(c) => c,
+            Err(e) => {
+                total.error = Some(e.to_string());
+                return total;
+            }
+        };
+        loop {
+            let last = finished.load(std::sync::atomic::Ordering::Acquire);
+            let p = hcp_sync::push_hall_from(
+                &mut crate::outbox::PgOutbox { conn: &mut conn },
+                ep.clone(),
+                options,
+            )
+            .await;
+            let moved = p.accepted + p.duplicate + p.rejected;
+            total.accepted += p.accepted;
+            total.duplicate += p.duplicate;
+            total.rejected += p.rejected;
+            total.pending = p.pending;
+            if last {
+                total.error = p.error;
+                return total;
+            }
+            // Nothing to deliver yet, or the hall refused for now: the last round,
+            // after the sync, tries again and reports.
+            if moved == 0 || p.error.is_some() {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+    }
+
     /// Syncs every registered hall now and then every `every`, for ever (the
     /// hub's schedule). Failures are logged and retried at the next turn.
     pub async fn sync_on_schedule(&self, every: std::time::Duration, options: &SyncOptions) {

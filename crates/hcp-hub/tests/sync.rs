@@ -212,6 +212,36 @@ async fn the_hub_keeps_every_hall_record_once_and_serves_it_to_desktops_as_the_h
     assert_eq!(now.len(), expected.len());
     assert_eq!(now[kind_id].0, rev + 1);
 
+    // The hall forgets every cursor (410): the feed starts again from its first
+    // change, and every record comes back at a revision the hub has. The shortcut
+    // that takes first revisions for new finds the keys taken and falls back:
+    // nothing new, nothing doubled, no case opened twice.
+    let count = |sql: &'static str| {
+        let url = url.clone();
+        async move {
+            let c = common::client(&url).await;
+            c.query_one(sql, &[]).await.unwrap().get::<_, i64>(0)
+        }
+    };
+    let cases_before = count("SELECT count(*) FROM hub_cases").await;
+    let decisions_before = count("SELECT count(*) FROM hub_outbox").await;
+    srv.state.expire_cursors();
+    let restarted = synced(
+        hub.sync_halls(&[], &options(), no_progress())
+            .await
+            .unwrap(),
+    );
+    for r in &restarted {
+        assert_eq!((r.outcome.new, r.outcome.updated), (0, 0), "{r:?}");
+        assert!(r.outcome.unchanged > 0 && r.restarts == 1, "{r:?}");
+    }
+    assert_eq!(hub_records(&url).await, now);
+    assert_eq!(count("SELECT count(*) FROM hub_cases").await, cases_before);
+    assert_eq!(
+        count("SELECT count(*) FROM hub_outbox").await,
+        decisions_before
+    );
+
     // Desktops read it back over hall-api v1 with their session.
     let running = RunningHub::start(hub.clone(), "127.0.0.1:0".parse().unwrap())
         .await
