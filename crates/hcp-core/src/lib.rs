@@ -21,6 +21,7 @@ pub mod rating;
 pub mod role;
 pub mod validate;
 pub mod visit;
+pub mod warning;
 pub mod wire;
 
 pub use calendar::{Deadline, WorkingCalendar};

@@ -1,0 +1,847 @@
+//! 电子监察预警: the rules that find, while there is still time, what the monthly
+//! figures hide — a day of bad ratings far above what a unit normally gets, praise
+//! that looks rigged (刷好评), and raters who flood bad ratings. Pure functions over
+//! ratings; the store feeds them and keeps the alerts. Each rule and its parameters
+//! are written down in `docs/warnings.md`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::beijing;
+use crate::rating::is_bad_level;
+
+/// The evidence an alert keeps at most (the ids beyond are counted, not listed).
+pub const MAX_EVIDENCE: usize = 200;
+
+/// One rating as the rules see it.
+#[derive(Debug, Clone, Copy)]
+pub struct Rated<'a> {
+    /// 评价编号.
+    pub id: &'a str,
+    /// 大厅编码.
+    pub hall_id: &'a str,
+    /// 窗口号.
+    pub window_no: Option<&'a str>,
+    /// 工作人员工号.
+    pub staff_no: Option<&'a str>,
+    /// 事项编码.
+    pub item_code: Option<&'a str>,
+    /// 1–5.
+    pub level: u8,
+    /// 评价时间.
+    pub evaluated_at: DateTime<FixedOffset>,
+    /// 办理时间.
+    pub served_at: Option<DateTime<FixedOffset>>,
+    /// Whether it names the 办件编号 it rates.
+    pub has_serial_no: bool,
+    /// The evaluator (hashed ID number), if not anonymous.
+    pub id_hash: Option<&'a str>,
+}
+
+impl Rated<'_> {
+    fn day(&self) -> NaiveDate {
+        self.evaluated_at.with_timezone(&beijing()).date_naive()
+    }
+    fn is_bad(&self) -> bool {
+        is_bad_level(self.level)
+    }
+    fn is_good(&self) -> bool {
+        self.level >= 4
+    }
+}
+
+/// Which rule fired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// 差评突增: a day's bad ratings of a unit far above its own recent days.
+    Spike,
+    /// 疑似刷好评：同一评价人短期内反复评价同一窗口或人员.
+    RepeatRater,
+    /// 疑似刷好评：人员的好评集中于少数评价人.
+    Concentrated,
+    /// 疑似刷好评：同一窗口短时间内集中出现“非常满意”.
+    PraiseBurst,
+    /// 疑似恶意差评：同一评价人跨窗口、跨大厅或跨日多次差评.
+    MaliciousRater,
+}
+
+impl Rule {
+    /// Storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::Spike => "spike",
+            Rule::RepeatRater => "repeat_rater",
+            Rule::Concentrated => "concentrated",
+            Rule::PraiseBurst => "praise_burst",
+            Rule::MaliciousRater => "malicious_rater",
+        }
+    }
+    /// zh-CN label.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Rule::Spike => "差评突增",
+            Rule::RepeatRater => "疑似刷好评（同一评价人反复评价）",
+            Rule::Concentrated => "疑似刷好评（好评集中于少数评价人）",
+            Rule::PraiseBurst => "疑似刷好评（短时集中好评）",
+            Rule::MaliciousRater => "疑似恶意差评",
+        }
+    }
+}
+
+/// What an alert is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    /// 大厅.
+    Hall,
+    /// 窗口.
+    Window,
+    /// 工作人员.
+    Staff,
+    /// 事项.
+    Item,
+    /// 评价人 (by hashed ID).
+    Evaluator,
+}
+
+impl UnitKind {
+    /// Storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitKind::Hall => "hall",
+            UnitKind::Window => "window",
+            UnitKind::Staff => "staff",
+            UnitKind::Item => "item",
+            UnitKind::Evaluator => "evaluator",
+        }
+    }
+    fn label(self, code: &str) -> String {
+        match self {
+            UnitKind::Hall => "全厅".to_string(),
+            UnitKind::Window => format!("{code}窗口"),
+            UnitKind::Staff => format!("工号{code}"),
+            UnitKind::Item => format!("事项{code}"),
+            UnitKind::Evaluator => format!("评价人{}", short_hash(code)),
+        }
+    }
+}
+
+fn short_hash(h: &str) -> String {
+    h.chars().take(8).collect()
+}
+
+/// A unit of a hall (the hall itself, a window, a staff member, an item) or an
+/// evaluator.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Unit {
+    /// Which kind.
+    pub kind: UnitKind,
+    /// The hall (for an evaluator: the hall of the first rating in the evidence).
+    pub hall_id: String,
+    /// Window no., staff no., item code, id_hash; the hall's code for the hall.
+    pub code: String,
+}
+
+/// One warning, with its numbers and the ratings it rests on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// The rule.
+    pub rule: Rule,
+    /// The unit.
+    pub unit: Unit,
+    /// First day (Beijing) of what it looked at.
+    pub from: NaiveDate,
+    /// Last day.
+    pub to: NaiveDate,
+    /// What was seen (bad ratings that day, ratings by one rater…).
+    pub observed: f64,
+    /// What is normal, where the rule has a baseline (mean per day…).
+    pub baseline: Option<f64>,
+    /// The explanation with the numbers, zh-CN.
+    pub explanation: String,
+    /// The evaluations it rests on (at most [`MAX_EVIDENCE`]).
+    pub evidence: Vec<String>,
+}
+
+/// The rules' parameters (see `docs/warnings.md`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Params {
+    /// 差评突增: the tail probability under the unit's own Poisson rate below which
+    /// a day fires.
+    pub spike_alpha: f64,
+    /// …and the fewest bad ratings in a day that can fire at all.
+    pub spike_min_bad: u32,
+    /// …the days before it that make the baseline.
+    pub baseline_days: u32,
+    /// …the least rate per day assumed (a unit with no bad ratings at all).
+    pub baseline_floor: f64,
+    /// 同一评价人反复评价: this many good ratings of one window or staff member…
+    pub repeat_min: u32,
+    /// …within this many days.
+    pub repeat_days: i64,
+    /// 好评集中: a staff member with at least this many good ratings by named
+    /// evaluators in the period…
+    pub concentrated_min_good: u32,
+    /// …of which the top evaluators (this many)…
+    pub concentrated_top: usize,
+    /// …gave at least this share.
+    pub concentrated_share: f64,
+    /// 短时集中好评: this many 非常满意 on one window…
+    pub burst_min: u32,
+    /// …within this many minutes…
+    pub burst_minutes: i64,
+    /// …of which at least this share has no 办件编号 or came within
+    /// `fast_seconds` of the service.
+    pub burst_suspicious_share: f64,
+    /// A rating this soon after 办理时间 is suspicious.
+    pub fast_seconds: i64,
+    /// 恶意差评: one evaluator with at least this many bad ratings…
+    pub malicious_min_bad: u32,
+    /// …within this many days…
+    pub malicious_days: i64,
+    /// …across at least this many windows (or two halls, or this many days).
+    pub malicious_min_spread: u32,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            spike_alpha: 0.001,
+            spike_min_bad: 3,
+            baseline_days: 56,
+            baseline_floor: 0.05,
+            repeat_min: 4,
+            repeat_days: 7,
+            concentrated_min_good: 20,
+            concentrated_top: 3,
+            concentrated_share: 0.5,
+            burst_min: 8,
+            burst_minutes: 10,
+            burst_suspicious_share: 0.5,
+            fast_seconds: 15,
+            malicious_min_bad: 4,
+            malicious_days: 30,
+            malicious_min_spread: 3,
+        }
+    }
+}
+
+/// P(X ≥ k) for X ~ Poisson(λ).
+pub fn poisson_tail(k: u32, lambda: f64) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    let mut term = (-lambda).exp();
+    let mut below = term;
+    for i in 1..k {
+        term *= lambda / f64::from(i);
+        below += term;
+    }
+    (1.0 - below).max(0.0)
+}
+
+/// The fewest bad ratings in a day that fire for a unit whose baseline is
+/// `mean_per_day`.
+pub fn spike_threshold(mean_per_day: f64, p: &Params) -> u32 {
+    let lambda = mean_per_day.max(p.baseline_floor);
+    let mut k = p.spike_min_bad;
+    while poisson_tail(k, lambda) >= p.spike_alpha {
+        k += 1;
+    }
+    k
+}
+
+/// Whether `bad` ratings in a day is a spike for a unit whose baseline is
+/// `mean_per_day`.
+pub fn is_spike(bad: u32, mean_per_day: f64, p: &Params) -> bool {
+    bad >= spike_threshold(mean_per_day, p)
+}
+
+fn evidence(ids: impl IntoIterator<Item = String>) -> Vec<String> {
+    ids.into_iter().take(MAX_EVIDENCE).collect()
+}
+
+fn md(d: NaiveDate) -> String {
+    use chrono::Datelike;
+    format!("{}月{}日", d.month(), d.day())
+}
+
+/// 差评突增 on the days `from..=to`: each unit (hall, window, staff member, item)
+/// whose bad ratings of a day reach [`spike_threshold`] of its mean over the
+/// `baseline_days` before that day. `ratings` must cover the baseline too.
+pub fn spikes(ratings: &[Rated<'_>], from: NaiveDate, to: NaiveDate, p: &Params) -> Vec<Alert> {
+    let start = from - Duration::days(i64::from(p.baseline_days));
+    // unit → day → bad ratings' ids
+    let mut bad: BTreeMap<Unit, BTreeMap<NaiveDate, Vec<&str>>> = BTreeMap::new();
+    for r in ratings.iter().filter(|r| r.is_bad()) {
+        let day = r.day();
+        if day < start || day > to {
+            continue;
+        }
+        for (kind, code) in [
+            (UnitKind::Hall, Some(r.hall_id)),
+            (UnitKind::Window, r.window_no),
+            (UnitKind::Staff, r.staff_no),
+            (UnitKind::Item, r.item_code),
+        ] {
+            let Some(code) = code else { continue };
+            let unit = Unit {
+                kind,
+                hall_id: r.hall_id.to_owned(),
+                code: code.to_owned(),
+            };
+            bad.entry(unit)
+                .or_default()
+                .entry(day)
+                .or_default()
+                .push(r.id);
+        }
+    }
+    let mut out = vec![];
+    for (unit, days) in bad {
+        for (&day, ids) in days.range(from..=to) {
+            let n = ids.len() as u32;
+            if n < p.spike_min_bad {
+                continue;
+            }
+            let base_from = day - Duration::days(i64::from(p.baseline_days));
+            let before: usize = days.range(base_from..day).map(|(_, v)| v.len()).sum();
+            let mean = before as f64 / f64::from(p.baseline_days);
+            if !is_spike(n, mean, p) {
+                continue;
+            }
+            out.push(Alert {
+                rule: Rule::Spike,
+                explanation: format!(
+                    "{} {}差评 {} 条，近{}周日均 {:.1} 条",
+                    unit.kind.label(&unit.code),
+                    md(day),
+                    n,
+                    p.baseline_days / 7,
+                    mean
+                ),
+                unit: unit.clone(),
+                from: day,
+                to: day,
+                observed: f64::from(n),
+                baseline: Some(mean),
+                evidence: evidence(ids.iter().map(|s| (*s).to_owned())),
+            });
+        }
+    }
+    out
+}
+
+/// The densest run of `times` (sorted) within `span`: (start index, length).
+fn densest(times: &[DateTime<FixedOffset>], span: Duration) -> (usize, usize) {
+    let (mut best, mut len) = (0, 0);
+    let mut lo = 0;
+    for hi in 0..times.len() {
+        while times[hi] - times[lo] > span {
+            lo += 1;
+        }
+        if hi + 1 - lo > len {
+            (best, len) = (lo, hi + 1 - lo);
+        }
+    }
+    (best, len)
+}
+
+/// 疑似刷好评（同一评价人反复评价）: one evaluator giving one window or one staff
+/// member at least `repeat_min` good ratings within `repeat_days` days.
+pub fn repeat_raters(ratings: &[Rated<'_>], p: &Params) -> Vec<Alert> {
+    let mut groups: BTreeMap<(Unit, &str), Vec<&Rated<'_>>> = BTreeMap::new();
+    for r in ratings.iter().filter(|r| r.is_good()) {
+        let Some(who) = r.id_hash else { continue };
+        for (kind, code) in [
+            (UnitKind::Window, r.window_no),
+            (UnitKind::Staff, r.staff_no),
+        ] {
+            let Some(code) = code else { continue };
+            let unit = Unit {
+                kind,
+                hall_id: r.hall_id.to_owned(),
+                code: code.to_owned(),
+            };
+            groups.entry((unit, who)).or_default().push(r);
+        }
+    }
+    let mut out = vec![];
+    for ((unit, who), mut rs) in groups {
+        if (rs.len() as u32) < p.repeat_min {
+            continue;
+        }
+        rs.sort_by_key(|r| r.evaluated_at);
+        let times: Vec<_> = rs.iter().map(|r| r.evaluated_at).collect();
+        let (at, n) = densest(&times, Duration::days(p.repeat_days));
+        if (n as u32) < p.repeat_min {
+            continue;
+        }
+        let run = &rs[at..at + n];
+        let (first, last) = (run[0].day(), run[n - 1].day());
+        out.push(Alert {
+            rule: Rule::RepeatRater,
+            explanation: format!(
+                "评价人{} 在 {}至{} 对{}给出好评 {} 次（{} 天内 {} 次即预警）",
+                short_hash(who),
+                md(first),
+                md(last),
+                unit.kind.label(&unit.code),
+                n,
+                p.repeat_days,
+                p.repeat_min
+            ),
+            unit,
+            from: first,
+            to: last,
+            observed: n as f64,
+            baseline: None,
+            evidence: evidence(run.iter().map(|r| r.id.to_owned())),
+        });
+    }
+    out
+}
+
+/// 疑似刷好评（好评集中）: a staff member whose good ratings by named evaluators in
+/// `ratings` (one period) number at least `concentrated_min_good`, and of which
+/// the top `concentrated_top` evaluators gave at least `concentrated_share`.
+pub fn concentrated(ratings: &[Rated<'_>], p: &Params) -> Vec<Alert> {
+    let mut by_staff: BTreeMap<Unit, Vec<&Rated<'_>>> = BTreeMap::new();
+    for r in ratings
+        .iter()
+        .filter(|r| r.is_good() && r.id_hash.is_some())
+    {
+        let Some(staff) = r.staff_no else { continue };
+        by_staff
+            .entry(Unit {
+                kind: UnitKind::Staff,
+                hall_id: r.hall_id.to_owned(),
+                code: staff.to_owned(),
+            })
+            .or_default()
+            .push(r);
+    }
+    let mut out = vec![];
+    for (unit, rs) in by_staff {
+        let total = rs.len();
+        if (total as u32) < p.concentrated_min_good {
+            continue;
+        }
+        let mut per: HashMap<&str, Vec<&Rated<'_>>> = HashMap::new();
+        for r in &rs {
+            per.entry(r.id_hash.unwrap_or_default())
+                .or_default()
+                .push(r);
+        }
+        let mut top: Vec<(&str, Vec<&Rated<'_>>)> = per.into_iter().collect();
+        top.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
+        top.truncate(p.concentrated_top);
+        let from_top: usize = top.iter().map(|(_, v)| v.len()).sum();
+        let share = from_top as f64 / total as f64;
+        if share < p.concentrated_share {
+            continue;
+        }
+        let first = rs.iter().map(|r| r.day()).min().unwrap_or_default();
+        let last = rs.iter().map(|r| r.day()).max().unwrap_or_default();
+        out.push(Alert {
+            rule: Rule::Concentrated,
+            explanation: format!(
+                "{} 的 {} 条实名好评中，{} 位评价人给出 {} 条（{:.0}%）",
+                unit.kind.label(&unit.code),
+                total,
+                top.len(),
+                from_top,
+                share * 100.0
+            ),
+            unit,
+            from: first,
+            to: last,
+            observed: share,
+            baseline: None,
+            evidence: evidence(
+                top.iter()
+                    .flat_map(|(_, v)| v.iter().map(|r| r.id.to_owned())),
+            ),
+        });
+    }
+    out
+}
+
+/// Whether a rating carries a sign of being made up: no 办件编号, or given within
+/// `fast_seconds` of the service.
+fn suspicious(r: &Rated<'_>, p: &Params) -> bool {
+    !r.has_serial_no
+        || r.served_at
+            .is_some_and(|s| (r.evaluated_at - s) <= Duration::seconds(p.fast_seconds))
+}
+
+/// 疑似刷好评（短时集中好评）: at least `burst_min` 非常满意 on one window within
+/// `burst_minutes`, at least `burst_suspicious_share` of them without a 办件编号 or
+/// within seconds of the service. One alert per burst.
+pub fn praise_bursts(ratings: &[Rated<'_>], p: &Params) -> Vec<Alert> {
+    let mut by_window: BTreeMap<Unit, Vec<&Rated<'_>>> = BTreeMap::new();
+    for r in ratings.iter().filter(|r| r.level == 5) {
+        let Some(w) = r.window_no else { continue };
+        by_window
+            .entry(Unit {
+                kind: UnitKind::Window,
+                hall_id: r.hall_id.to_owned(),
+                code: w.to_owned(),
+            })
+            .or_default()
+            .push(r);
+    }
+    let span = Duration::minutes(p.burst_minutes);
+    let mut out = vec![];
+    for (unit, mut rs) in by_window {
+        rs.sort_by_key(|r| r.evaluated_at);
+        let mut lo = 0;
+        while lo < rs.len() {
+            let mut hi = lo;
+            while hi + 1 < rs.len() && rs[hi + 1].evaluated_at - rs[lo].evaluated_at <= span {
+                hi += 1;
+            }
+            let run = &rs[lo..=hi];
+            let n = run.len();
+            let odd = run.iter().filter(|r| suspicious(r, p)).count();
+            if n as u32 >= p.burst_min && odd as f64 >= p.burst_suspicious_share * n as f64 {
+                let (a, b) = (run[0].evaluated_at, run[n - 1].evaluated_at);
+                out.push(Alert {
+                    rule: Rule::PraiseBurst,
+                    explanation: format!(
+                        "{} {} {}—{} 的 {} 分钟内“非常满意” {} 条，其中 {} 条无办件编号或办结后 {} 秒内评价",
+                        unit.kind.label(&unit.code),
+                        md(run[0].day()),
+                        a.with_timezone(&beijing()).format("%H:%M"),
+                        b.with_timezone(&beijing()).format("%H:%M"),
+                        p.burst_minutes,
+                        n,
+                        odd,
+                        p.fast_seconds
+                    ),
+                    unit: unit.clone(),
+                    from: run[0].day(),
+                    to: run[n - 1].day(),
+                    observed: n as f64,
+                    baseline: None,
+                    evidence: evidence(run.iter().map(|r| r.id.to_owned())),
+                });
+                lo = hi + 1;
+            } else {
+                lo += 1;
+            }
+        }
+    }
+    out
+}
+
+/// 疑似恶意差评: one evaluator with at least `malicious_min_bad` bad ratings within
+/// `malicious_days`, spread over at least `malicious_min_spread` windows, or two
+/// halls, or `malicious_min_spread` days.
+pub fn malicious_raters(ratings: &[Rated<'_>], p: &Params) -> Vec<Alert> {
+    let mut by_rater: BTreeMap<&str, Vec<&Rated<'_>>> = BTreeMap::new();
+    for r in ratings.iter().filter(|r| r.is_bad()) {
+        if let Some(who) = r.id_hash {
+            by_rater.entry(who).or_default().push(r);
+        }
+    }
+    let mut out = vec![];
+    for (who, mut rs) in by_rater {
+        if (rs.len() as u32) < p.malicious_min_bad {
+            continue;
+        }
+        rs.sort_by_key(|r| r.evaluated_at);
+        let times: Vec<_> = rs.iter().map(|r| r.evaluated_at).collect();
+        let (at, n) = densest(&times, Duration::days(p.malicious_days));
+        if (n as u32) < p.malicious_min_bad {
+            continue;
+        }
+        let run = &rs[at..at + n];
+        let windows: HashSet<(&str, &str)> = run
+            .iter()
+            .filter_map(|r| r.window_no.map(|w| (r.hall_id, w)))
+            .collect();
+        let halls: HashSet<&str> = run.iter().map(|r| r.hall_id).collect();
+        let days: HashSet<NaiveDate> = run.iter().map(|r| r.day()).collect();
+        let spread = p.malicious_min_spread as usize;
+        if windows.len() < spread && halls.len() < 2 && days.len() < spread {
+            continue;
+        }
+        let (first, last) = (run[0].day(), run[n - 1].day());
+        out.push(Alert {
+            rule: Rule::MaliciousRater,
+            explanation: format!(
+                "评价人{} 在 {}至{} 差评 {} 条，涉及 {} 个大厅、{} 个窗口、{} 天",
+                short_hash(who),
+                md(first),
+                md(last),
+                n,
+                halls.len(),
+                windows.len(),
+                days.len()
+            ),
+            unit: Unit {
+                kind: UnitKind::Evaluator,
+                hall_id: run[0].hall_id.to_owned(),
+                code: who.to_owned(),
+            },
+            from: first,
+            to: last,
+            observed: n as f64,
+            baseline: None,
+            evidence: evidence(run.iter().map(|r| r.id.to_owned())),
+        });
+    }
+    out
+}
+
+/// Every rule over `ratings`; spikes on the days `from..=to` (the ratings must
+/// reach `baseline_days` before `from`), the others over the ratings given.
+pub fn all_alerts(ratings: &[Rated<'_>], from: NaiveDate, to: NaiveDate, p: &Params) -> Vec<Alert> {
+    let in_period: Vec<Rated<'_>> = ratings
+        .iter()
+        .filter(|r| (from..=to).contains(&r.day()))
+        .copied()
+        .collect();
+    let mut out = spikes(ratings, from, to, p);
+    out.extend(repeat_raters(&in_period, p));
+    out.extend(concentrated(&in_period, p));
+    out.extend(praise_bursts(&in_period, p));
+    out.extend(malicious_raters(&in_period, p));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(day: u32, h: u32, m: u32, s: u32) -> DateTime<FixedOffset> {
+        beijing()
+            .with_ymd_and_hms(2026, 10, day, h, m, s)
+            .unwrap()
+            .fixed_offset()
+    }
+
+    fn rated<'a>(id: &'a str, level: u8, when: DateTime<FixedOffset>) -> Rated<'a> {
+        Rated {
+            id,
+            hall_id: "340825-ZWFW",
+            window_no: Some("A03"),
+            staff_no: Some("1001"),
+            item_code: None,
+            level,
+            evaluated_at: when,
+            served_at: None,
+            has_serial_no: true,
+            id_hash: None,
+        }
+    }
+
+    fn d(day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 10, day).unwrap()
+    }
+
+    #[test]
+    fn the_poisson_tail_by_hand() {
+        // λ = 0.6: P(X ≥ 4) = 1 − e^−0.6 (1 + 0.6 + 0.18 + 0.036) = 0.003358…
+        assert!((poisson_tail(4, 0.6) - 0.003_358).abs() < 1e-5);
+        // P(X ≥ 5) = that − e^−0.6 · 0.6⁴/24 = 0.000394…
+        assert!((poisson_tail(5, 0.6) - 0.000_394).abs() < 1e-5);
+        assert_eq!(poisson_tail(0, 3.0), 1.0);
+    }
+
+    #[test]
+    fn the_smallest_spike_that_fires_and_the_largest_that_does_not() {
+        let p = Params::default();
+        // 近8周日均 0.6 条: 4 in a day does not fire, 5 does.
+        assert_eq!(spike_threshold(0.6, &p), 5);
+        assert!(!is_spike(4, 0.6, &p));
+        assert!(is_spike(5, 0.6, &p));
+        // A unit with no bad rating in eight weeks: the floor (0.05 a day) and the
+        // least count (3) decide — 3 fires, 2 never does.
+        assert_eq!(spike_threshold(0.0, &p), 3);
+        assert!(!is_spike(2, 0.0, &p));
+        // A busy unit (2 a day): 8 is still ordinary, 9 is not.
+        assert_eq!(spike_threshold(2.0, &p), 9);
+    }
+
+    #[test]
+    fn a_window_with_three_ratings_a_month_never_alarms_on_one_bad() {
+        let p = Params::default();
+        // Three ratings a month for three months, one of them bad on the last day.
+        let mut rs = vec![];
+        let ids: Vec<String> = (0..9).map(|i| format!("E{i}")).collect();
+        for (i, id) in ids.iter().enumerate() {
+            let when = beijing()
+                .with_ymd_and_hms(2026, 8 + (i / 3) as u32, 5 + (i % 3) as u32 * 10, 10, 0, 0)
+                .unwrap()
+                .fixed_offset();
+            rs.push(rated(id, if i == 8 { 1 } else { 5 }, when));
+        }
+        let last = rs[8].day();
+        assert!(spikes(&rs, last, last, &p).is_empty());
+        // Even one bad every month before it changes nothing.
+        rs[2].level = 1;
+        rs[5].level = 2;
+        assert!(spikes(&rs, last, last, &p).is_empty());
+    }
+
+    #[test]
+    fn a_spike_names_the_unit_the_day_and_the_baseline() {
+        let p = Params::default();
+        let ids: Vec<String> = (0..60).map(|i| format!("E{i:02}")).collect();
+        let mut rs = vec![];
+        // Eight weeks before 10-30: one bad rating every third day (17 in 56 days:
+        // 0.30 a day) on A03; then 5 on 10-30. Threshold at 0.30 a day: 4
+        // (P(X ≥ 3) = 0.0037, P(X ≥ 4) = 0.00023).
+        let base = beijing()
+            .with_ymd_and_hms(2026, 9, 4, 9, 0, 0)
+            .unwrap()
+            .fixed_offset();
+        for (i, id) in ids.iter().take(17).enumerate() {
+            rs.push(rated(id, 1, base + Duration::days(3 * i as i64)));
+        }
+        for i in 0..5 {
+            rs.push(rated(&ids[20 + i], 1, at(30, 9, i as u32, 0)));
+        }
+        assert_eq!(spike_threshold(17.0 / 56.0, &p), 4);
+        let alerts = spikes(&rs, d(30), d(30), &p);
+        let window: Vec<_> = alerts
+            .iter()
+            .filter(|a| a.unit.kind == UnitKind::Window)
+            .collect();
+        assert_eq!(window.len(), 1, "{alerts:?}");
+        let a = window[0];
+        assert_eq!(a.explanation, "A03窗口 10月30日差评 5 条，近8周日均 0.3 条");
+        assert_eq!(a.baseline, Some(17.0 / 56.0));
+        assert_eq!(a.evidence.len(), 5);
+        // The hall and the staff member carry the same ratings: they fire too.
+        assert!(alerts.iter().any(|a| a.unit.kind == UnitKind::Hall));
+        assert!(alerts.iter().any(|a| a.unit.kind == UnitKind::Staff));
+        // Three that day is within the normal: nothing.
+        rs.truncate(17 + 3);
+        assert!(spikes(&rs, d(30), d(30), &p).is_empty());
+    }
+
+    #[test]
+    fn one_rater_praising_one_window_again_and_again() {
+        let p = Params::default();
+        let ids: Vec<String> = (0..5).map(|i| format!("E{i}")).collect();
+        let mut rs: Vec<Rated<'_>> = (0..4)
+            .map(|i| Rated {
+                id_hash: Some("aa11bb22cc33dd44"),
+                ..rated(&ids[i], 5, at(10 + 2 * i as u32, 10, 0, 0))
+            })
+            .collect();
+        // Four in seven days (10-10 … 10-16): fires, on the window and the staff.
+        let alerts = repeat_raters(&rs, &p);
+        assert_eq!(alerts.len(), 2, "{alerts:?}");
+        assert!(alerts[0].explanation.contains("评价人aa11bb22"));
+        // Spread over more than seven days: nothing.
+        rs[3].evaluated_at = at(18, 10, 0, 0);
+        assert!(repeat_raters(&rs, &p).is_empty());
+        // Bad ratings are not praise.
+        rs[3].evaluated_at = at(16, 10, 0, 0);
+        rs[0].level = 1;
+        assert!(repeat_raters(&rs, &p).is_empty());
+    }
+
+    #[test]
+    fn praise_concentrated_on_few_raters() {
+        let p = Params::default();
+        let ids: Vec<String> = (0..40).map(|i| format!("E{i:02}")).collect();
+        let hashes: Vec<String> = (0..40).map(|i| format!("h{i:02}")).collect();
+        // 20 good ratings: 10 from three raters, 10 from ten others — 50 %: fires.
+        let mut rs = vec![];
+        for i in 0..20 {
+            let who = if i < 10 {
+                &hashes[i % 3]
+            } else {
+                &hashes[10 + i]
+            };
+            rs.push(Rated {
+                id_hash: Some(who.as_str()),
+                ..rated(&ids[i], 5, at(1 + i as u32, 10, 0, 0))
+            });
+        }
+        let alerts = concentrated(&rs, &p);
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(
+            alerts[0].explanation,
+            "工号1001 的 20 条实名好评中，3 位评价人给出 10 条（50%）"
+        );
+        // One of the ten from a new rater instead: 9 of 20, under half.
+        rs[9].id_hash = Some("h39");
+        assert!(concentrated(&rs, &p).is_empty());
+        // 19 ratings are too few to judge.
+        rs[9].id_hash = Some(hashes[0].as_str());
+        rs.pop();
+        assert!(concentrated(&rs, &p).is_empty());
+    }
+
+    #[test]
+    fn a_burst_of_top_ratings_without_service_behind_them() {
+        let p = Params::default();
+        let ids: Vec<String> = (0..12).map(|i| format!("E{i:02}")).collect();
+        // 8 非常满意 within 7 minutes, 4 without 办件编号: fires once.
+        let mut rs: Vec<Rated<'_>> = (0..8)
+            .map(|i| Rated {
+                has_serial_no: i % 2 == 0,
+                ..rated(&ids[i], 5, at(12, 14, i as u32, 0))
+            })
+            .collect();
+        let alerts = praise_bursts(&rs, &p);
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert!(
+            alerts[0]
+                .explanation
+                .starts_with("A03窗口 10月12日 14:00—14:07"),
+            "{}",
+            alerts[0].explanation
+        );
+        // Only 3 of 8 suspicious: ordinary busy hour.
+        rs[1].has_serial_no = true;
+        assert!(praise_bursts(&rs, &p).is_empty());
+        // …unless rated within seconds of the service.
+        rs[1].served_at = Some(at(12, 14, 1, 0) - Duration::seconds(5));
+        assert_eq!(praise_bursts(&rs, &p).len(), 1);
+        // Seven are not a burst.
+        rs.pop();
+        assert!(praise_bursts(&rs, &p).is_empty());
+    }
+
+    #[test]
+    fn a_rater_flooding_bad_ratings_across_windows() {
+        let p = Params::default();
+        let ids: Vec<String> = (0..6).map(|i| format!("E{i}")).collect();
+        let windows = ["A01", "A02", "B07", "A01"];
+        let mut rs: Vec<Rated<'_>> = (0..4)
+            .map(|i| Rated {
+                id_hash: Some("ffee0011"),
+                window_no: Some(windows[i]),
+                ..rated(&ids[i], 1, at(3, 9 + i as u32, 0, 0))
+            })
+            .collect();
+        // Four bad in one day over three windows: fires.
+        let alerts = malicious_raters(&rs, &p);
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(
+            alerts[0].explanation,
+            "评价人ffee0011 在 10月3日至10月3日 差评 4 条，涉及 1 个大厅、3 个窗口、1 天"
+        );
+        // Two windows, one hall, one day: an unhappy citizen, not a flood.
+        rs[2].window_no = Some("A02");
+        assert!(malicious_raters(&rs, &p).is_empty());
+        // The same over three days: fires again.
+        rs[1].evaluated_at = at(5, 9, 0, 0);
+        rs[2].evaluated_at = at(9, 9, 0, 0);
+        assert_eq!(malicious_raters(&rs, &p).len(), 1);
+        // Three bad ratings are never enough.
+        rs.pop();
+        assert!(malicious_raters(&rs, &p).is_empty());
+    }
+}
