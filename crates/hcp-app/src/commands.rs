@@ -133,6 +133,10 @@ commands! {
     hub_redo_action(HubActionArgs) -> hcp_store::QueuedAction;
     /// 放弃团队服务器未受理的操作。
     hub_drop_action(HubActionArgs) -> bool;
+    /// 预警：重新计算并列出某月的预警。
+    alerts(crate::alerts::AlertsArgs) -> crate::alerts::AlertList;
+    /// 确认或排除一条预警（记入审计）。
+    decide_alert(crate::alerts::DecideAlertArgs) -> hcp_store::AlertRow;
     /// 差评工单：一页。
     list_cases(hcp_store::CaseFilter) -> hcp_store::CasePage;
     /// 差评工单：各状态计数。

@@ -7,6 +7,7 @@
 //! by name with JSON, for the HTTP bridge; the Tauri shell calls the typed methods.
 //! Sync progress is broadcast as [`SyncEvent`]s ([`App::subscribe`]).
 
+mod alerts;
 mod cases;
 mod commands;
 #[cfg(feature = "demo")]
@@ -33,6 +34,7 @@ use hcp_store::{DayCount, EvaluationFilter, ProfileList, Store, TokenVault, Who}
 use hcp_sync::{HallEndpoint, HallReport, SyncEvent, SyncOptions, Token};
 use tokio::sync::broadcast;
 
+pub use alerts::{AlertList, AlertsArgs, DecideAlertArgs};
 pub use cases::{role_zh, to_action};
 pub use commands::{CommandSpec, command_specs};
 #[cfg(feature = "demo")]

@@ -1,5 +1,6 @@
 //! `hcp`: the command line of HCP Supervisor (好差评督查台).
 
+mod alerts;
 mod bench;
 mod bench_hub;
 mod bench_import;
@@ -74,6 +75,11 @@ enum Cmd {
     },
     /// 导入省级好差评系统导出的评价明细表格（.xlsx / .xls / .csv，UTF-8 或 GBK）
     Import(import::ImportArgs),
+    /// 电子监察预警：差评突增、疑似刷好评、疑似恶意差评
+    Alerts {
+        #[command(subcommand)]
+        cmd: alerts::AlertsCmd,
+    },
     /// 隔离区：校验未通过的记录
     Quarantine {
         #[command(subcommand)]
@@ -442,6 +448,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             cmd: CasesCmd::List(a),
         } => cases::list(&db_path(cli.db, "hcp.db")?, a),
         Cmd::Case { cmd } => cases::case(&db_path(cli.db, "hcp.db")?, cmd),
+        Cmd::Alerts { cmd } => alerts::run(&db_path(cli.db, "hcp.db")?, cmd),
         Cmd::Push { json } => cases::push(&db_path(cli.db, "hcp.db")?, json),
         Cmd::Calendar {
             cmd: CalendarCmd::Import { file },

@@ -6,6 +6,7 @@
 //! Every SQL string of the project lives in this crate, and every query binds its
 //! parameters.
 
+mod alerts;
 mod audit;
 mod browse;
 mod bundle;
@@ -27,6 +28,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::Connection;
 
+pub use alerts::{AlertRecompute, AlertRow};
 pub use audit::{AuditCheck, AuditEntry, AuditRow};
 pub use browse::{
     DayCount, EvaluationFilter, EvaluationListRow, FollowUp, PageKey, ProfileList, SpanCounts,
@@ -116,6 +118,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0013_replica.sql"),
     include_str!("../migrations/0014_hub_visits.sql"),
     include_str!("../migrations/0015_hub_queue_resolution.sql"),
+    include_str!("../migrations/0016_alerts.sql"),
 ];
 
 /// The schema version this build writes.

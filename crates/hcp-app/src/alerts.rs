@@ -1,0 +1,113 @@
+//! 电子监察预警: the month's alerts (recomputed when asked) and the officers'
+//! decisions on them. Directors read their hall's; shoppers none.
+
+use hcp_core::Role;
+use hcp_store::{AlertRecompute, AlertRow, Who};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::{App, AppError, AppResult, ErrorCode};
+
+/// `alerts`' arguments.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "AlertsArgs.ts")]
+pub struct AlertsArgs {
+    /// `YYYY-MM`; the current month (Beijing) when absent.
+    #[serde(default)]
+    pub month: Option<String>,
+    /// One rule only (`spike`, `repeat_rater`, `concentrated`, `praise_burst`,
+    /// `malicious_rater`).
+    #[serde(default)]
+    pub rule: Option<String>,
+}
+
+/// A month's alerts and what the recompute did.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export_to = "AlertList.ts")]
+pub struct AlertList {
+    /// The month.
+    pub month: String,
+    /// The recompute.
+    pub recompute: AlertRecompute,
+    /// The alerts, newest first.
+    pub alerts: Vec<AlertRow>,
+}
+
+/// `decide_alert`'s arguments.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "DecideAlertArgs.ts")]
+pub struct DecideAlertArgs {
+    /// The alert.
+    pub alert_id: i64,
+    /// `acknowledged` (确认) or `dismissed` (排除).
+    pub state: String,
+    /// 处置说明.
+    pub note: String,
+}
+
+const RULES: &[&str] = &[
+    "spike",
+    "repeat_rater",
+    "concentrated",
+    "praise_burst",
+    "malicious_rater",
+];
+
+impl App {
+    /// 预警：本月（或指定月份）重新计算后的预警列表。
+    pub async fn alerts(&self, a: AlertsArgs) -> AppResult<AlertList> {
+        let month = a.month.map(|m| m.trim().to_owned()).unwrap_or_else(|| {
+            chrono::Utc::now()
+                .with_timezone(&hcp_core::metrics::beijing())
+                .format("%Y-%m")
+                .to_string()
+        });
+        if let Some(r) = &a.rule
+            && !RULES.contains(&r.as_str())
+        {
+            return Err(AppError::invalid(format!(
+                "未知的预警类型 “{}”，可用：{}",
+                hcp_core::ident::printable(r),
+                RULES.join("、")
+            )));
+        }
+        self.with_store(move |s| {
+            let (p, _) = crate::cases::load_profile(s)?;
+            if p.role == Role::Shopper {
+                return Err(AppError::new(ErrorCode::Forbidden, "暗访员不能查看预警"));
+            }
+            let hall = crate::cases::scoped_hall(s, None)?;
+            let recompute = s.recompute_alerts(&month)?;
+            let alerts = s
+                .alerts(Some(&month), a.rule.as_deref())?
+                .into_iter()
+                .filter(|x| hall.as_ref().is_none_or(|h| &x.hall_id == h))
+                .collect();
+            Ok(AlertList {
+                month,
+                recompute,
+                alerts,
+            })
+        })
+        .await
+    }
+
+    /// 确认或排除一条预警（须填写处置说明，记入审计）。
+    pub async fn decide_alert(&self, a: DecideAlertArgs) -> AppResult<AlertRow> {
+        self.with_store(move |s| {
+            let (p, _) = crate::cases::load_profile(s)?;
+            if p.role != Role::Officer {
+                return Err(AppError::new(
+                    ErrorCode::Forbidden,
+                    "只有效能督查员可以处置预警",
+                ));
+            }
+            let who = Who {
+                name: &p.name,
+                actor: p.role.actor(),
+            };
+            Ok(s.decide_alert(a.alert_id, a.state.trim(), &a.note, who)?)
+        })
+        .await
+    }
+}

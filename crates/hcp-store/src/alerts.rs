@@ -1,0 +1,344 @@
+//! 电子监察预警 in the cache: the rules of `hcp_core::warning` run over a month's
+//! ratings (and the eight weeks before it, for the spikes' baselines), and the
+//! alerts they find kept with what the officers decided about them.
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
+use hcp_core::warning::{self, Params, Rated};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use crate::audit::{AuditEntry, append_in};
+use crate::cases::Who;
+use crate::{Result, Store, StoreError, now_text};
+
+/// One stored alert.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[ts(export_to = "AlertRow.ts")]
+pub struct AlertRow {
+    /// Its number.
+    pub alert_id: i64,
+    /// `spike`, `repeat_rater`, `concentrated`, `praise_burst`, `malicious_rater`.
+    pub rule: String,
+    /// The rule, zh-CN.
+    pub rule_label: String,
+    /// `hall`, `window`, `staff`, `item`, `evaluator`.
+    pub unit_kind: String,
+    /// 大厅编码.
+    pub hall_id: String,
+    /// Window no., staff no., item code, evaluator hash (the hall's code for the hall).
+    pub code: String,
+    /// First day (Beijing), `YYYY-MM-DD`.
+    pub day_from: String,
+    /// Last day.
+    pub day_to: String,
+    /// What was seen.
+    pub observed: f64,
+    /// What is normal, where the rule has a baseline.
+    pub baseline: Option<f64>,
+    /// The explanation with the numbers, zh-CN.
+    pub explanation: String,
+    /// The evaluations it rests on.
+    pub evidence: Vec<String>,
+    /// `open`, `acknowledged` (已确认) or `dismissed` (已排除).
+    pub state: String,
+    /// The officer's note.
+    pub note: Option<String>,
+    /// Who decided.
+    pub decided_by: Option<String>,
+    /// When (UTC).
+    pub decided_at: Option<String>,
+}
+
+/// What a recompute did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export_to = "AlertRecompute.ts")]
+pub struct AlertRecompute {
+    /// Ratings read (the month and the baseline weeks before it).
+    pub ratings: u64,
+    /// Alerts the rules found for the month.
+    pub found: u64,
+    /// …of which new.
+    pub new: u64,
+    /// Open alerts no longer found, removed.
+    pub removed: u64,
+}
+
+/// A rating's columns the rules read, as stored.
+struct Slim {
+    id: String,
+    hall_id: String,
+    window_no: Option<String>,
+    staff_no: Option<String>,
+    item_code: Option<String>,
+    level: u8,
+    evaluated_at: DateTime<FixedOffset>,
+    served_at: Option<DateTime<FixedOffset>>,
+    has_serial_no: bool,
+    id_hash: Option<String>,
+}
+
+fn parse_month(month: &str) -> Result<(NaiveDate, NaiveDate)> {
+    let first = NaiveDate::parse_from_str(&format!("{}-01", month.trim()), "%Y-%m-%d")
+        .map_err(|_| StoreError::Refused(format!("月份格式应为 YYYY-MM：{month}")))?;
+    let next = first
+        .checked_add_months(chrono::Months::new(1))
+        .ok_or_else(|| StoreError::Refused(format!("月份超出范围：{month}")))?;
+    Ok((first, next - Duration::days(1)))
+}
+
+const ALERT_COLUMNS: &str = "alert_id, rule, unit_kind, hall_id, code, day_from, day_to, observed, \
+                             baseline, explanation, evidence, state, note, decided_by, decided_at";
+
+fn alert_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
+    let rule: String = r.get(1)?;
+    let evidence: String = r.get(10)?;
+    Ok(AlertRow {
+        alert_id: r.get(0)?,
+        rule_label: rule_label(&rule).to_owned(),
+        rule,
+        unit_kind: r.get(2)?,
+        hall_id: r.get(3)?,
+        code: r.get(4)?,
+        day_from: r.get(5)?,
+        day_to: r.get(6)?,
+        observed: r.get(7)?,
+        baseline: r.get(8)?,
+        explanation: r.get(9)?,
+        evidence: serde_json::from_str(&evidence).unwrap_or_default(),
+        state: r.get(11)?,
+        note: r.get(12)?,
+        decided_by: r.get(13)?,
+        decided_at: r.get(14)?,
+    })
+}
+
+fn rule_label(rule: &str) -> &'static str {
+    use warning::Rule::*;
+    [
+        Spike,
+        RepeatRater,
+        Concentrated,
+        PraiseBurst,
+        MaliciousRater,
+    ]
+    .into_iter()
+    .find(|r| r.as_str() == rule)
+    .map_or("其他", |r| r.label_zh())
+}
+
+impl Store {
+    /// Runs the warning rules over `month` (`YYYY-MM`) and keeps what they find:
+    /// an alert found again gets its new numbers and keeps its decision; an open
+    /// one no longer found (a rating revised or withdrawn since) is removed; a
+    /// decided one is kept as decided.
+    pub fn recompute_alerts(&mut self, month: &str) -> Result<AlertRecompute> {
+        let (first, last) = parse_month(month)?;
+        let p = Params::default();
+        let from = first - Duration::days(i64::from(p.baseline_days));
+        // Beijing days → UTC instants: [from 00:00 +08:00, last+1 00:00 +08:00).
+        let lo = format!("{}T16:00:00Z", from - Duration::days(1));
+        let hi = format!("{last}T16:00:00Z");
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, hall_id, window_no, staff_no, item_code, level, evaluated_at, served_at,
+                    serial_no IS NOT NULL, evaluator_id_hash
+             FROM evaluations
+             WHERE evaluated_at >= ?1 AND evaluated_at < ?2
+               AND status <> 'withdrawn' AND excluded = 0",
+        )?;
+        let parse = |t: &str| DateTime::parse_from_rfc3339(t).ok();
+        type Cols = (
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            u8,
+            String,
+            Option<String>,
+            bool,
+            Option<String>,
+        );
+        let slim: Vec<Slim> = stmt
+            .query_map([&lo, &hi], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                ))
+            })?
+            .filter_map(|row: rusqlite::Result<Cols>| {
+                let (id, hall_id, window_no, staff_no, item_code, level, at, served, serial, who) =
+                    row.ok()?;
+                Some(Slim {
+                    id,
+                    hall_id,
+                    window_no,
+                    staff_no,
+                    item_code,
+                    level,
+                    // A time that does not parse was refused at sync; none get here.
+                    evaluated_at: parse(&at)?,
+                    served_at: served.as_deref().and_then(parse),
+                    has_serial_no: serial,
+                    id_hash: who,
+                })
+            })
+            .collect();
+        drop(stmt);
+        let rated: Vec<Rated<'_>> = slim
+            .iter()
+            .map(|s| Rated {
+                id: &s.id,
+                hall_id: &s.hall_id,
+                window_no: s.window_no.as_deref(),
+                staff_no: s.staff_no.as_deref(),
+                item_code: s.item_code.as_deref(),
+                level: s.level,
+                evaluated_at: s.evaluated_at,
+                served_at: s.served_at,
+                has_serial_no: s.has_serial_no,
+                id_hash: s.id_hash.as_deref(),
+            })
+            .collect();
+        let found = warning::all_alerts(&rated, first, last, &p);
+        let now = now_text();
+        let (lo_day, hi_day) = (first.to_string(), last.to_string());
+        let tx = self.write_tx()?;
+        let mut out = AlertRecompute {
+            ratings: rated.len() as u64,
+            found: found.len() as u64,
+            ..Default::default()
+        };
+        // The month's open alerts are stale until found again.
+        tx.execute(
+            "UPDATE alerts SET computed_at = '' WHERE state = 'open' AND day_from BETWEEN ?1 AND ?2",
+            params![lo_day, hi_day],
+        )?;
+        for a in &found {
+            let evidence = serde_json::to_string(&a.evidence)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let existed: bool = tx
+                .prepare_cached(
+                    "SELECT 1 FROM alerts WHERE rule = ?1 AND unit_kind = ?2 AND hall_id = ?3
+                       AND code = ?4 AND day_from = ?5",
+                )?
+                .query_row(
+                    params![
+                        a.rule.as_str(),
+                        a.unit.kind.as_str(),
+                        a.unit.hall_id,
+                        a.unit.code,
+                        a.from.to_string()
+                    ],
+                    |_| Ok(true),
+                )
+                .optional()?
+                .unwrap_or(false);
+            out.new += u64::from(!existed);
+            tx.prepare_cached(
+                "INSERT INTO alerts (rule, unit_kind, hall_id, code, day_from, day_to, observed,
+                    baseline, explanation, evidence, computed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT (rule, unit_kind, hall_id, code, day_from) DO UPDATE SET
+                    day_to = excluded.day_to, observed = excluded.observed,
+                    baseline = excluded.baseline, explanation = excluded.explanation,
+                    evidence = excluded.evidence, computed_at = excluded.computed_at",
+            )?
+            .execute(params![
+                a.rule.as_str(),
+                a.unit.kind.as_str(),
+                a.unit.hall_id,
+                a.unit.code,
+                a.from.to_string(),
+                a.to.to_string(),
+                a.observed,
+                a.baseline,
+                a.explanation,
+                evidence,
+                now
+            ])?;
+        }
+        out.removed = tx.execute(
+            "DELETE FROM alerts WHERE state = 'open' AND day_from BETWEEN ?1 AND ?2
+               AND computed_at = ''",
+            params![lo_day, hi_day],
+        )? as u64;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// The alerts whose first day is in `month` (all months when `None`), of one
+    /// rule or all, newest first.
+    pub fn alerts(&self, month: Option<&str>, rule: Option<&str>) -> Result<Vec<AlertRow>> {
+        let (lo, hi) = match month {
+            Some(m) => {
+                let (a, b) = parse_month(m)?;
+                (a.to_string(), b.to_string())
+            }
+            None => ("0000-01-01".to_owned(), "9999-12-31".to_owned()),
+        };
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts
+             WHERE day_from BETWEEN ?1 AND ?2 AND (?3 IS NULL OR rule = ?3)
+             ORDER BY day_from DESC, alert_id DESC"
+        ))?;
+        let rows = stmt.query_map(params![lo, hi, rule], alert_of)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// 确认 (`acknowledged`) or 排除 (`dismissed`) an alert, with a note (audited).
+    pub fn decide_alert(
+        &mut self,
+        alert_id: i64,
+        state: &str,
+        note: &str,
+        who: Who<'_>,
+    ) -> Result<AlertRow> {
+        if !matches!(state, "acknowledged" | "dismissed") {
+            return Err(StoreError::Refused("预警只能确认或排除".into()));
+        }
+        let note = note.trim();
+        if note.is_empty() || note.chars().count() > 2000 {
+            return Err(StoreError::Refused(
+                "请填写处置说明（不超过 2000 字）".into(),
+            ));
+        }
+        let tx = self.write_tx()?;
+        let changed = tx.execute(
+            "UPDATE alerts SET state = ?2, note = ?3, decided_by = ?4, decided_at = ?5
+             WHERE alert_id = ?1",
+            params![alert_id, state, note, who.name, now_text()],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::Refused(format!("没有编号为 {alert_id} 的预警")));
+        }
+        append_in(
+            &tx,
+            &AuditEntry {
+                actor: who.name,
+                role: who.actor.as_str(),
+                subject: &format!("alert:{alert_id}"),
+                action: if state == "acknowledged" {
+                    "alert_acknowledged"
+                } else {
+                    "alert_dismissed"
+                },
+                detail: &serde_json::json!({ "note": note }).to_string(),
+            },
+        )?;
+        let row = tx.query_row(
+            &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE alert_id = ?1"),
+            [alert_id],
+            alert_of,
+        )?;
+        tx.commit()?;
+        Ok(row)
+    }
+}
