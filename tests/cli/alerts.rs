@@ -134,7 +134,25 @@ async fn a_spike_and_a_flooding_rater_are_found_explained_and_decided() {
             )
         })
         .collect();
-    hall_appends(&srv, &hall, Value::Array([spike, flood].concat())).await;
+    // Z99 has served since 11-01 without a bad rating (a unit needs a week of its
+    // own history before a day can be judged a spike).
+    let mut history = bad(
+        &hall,
+        "H0",
+        1,
+        "Z99",
+        "2026-11-01T10:00:00+08:00",
+        "who-h",
+        "valid",
+    );
+    history["data"]["level"] = json!(5);
+    history["data"]["reasons"] = json!([]);
+    hall_appends(
+        &srv,
+        &hall,
+        Value::Array([vec![history], spike, flood].concat()),
+    )
+    .await;
     ok(&db, &["sync"]).await;
 
     let all = alerts(&db).await;
@@ -143,7 +161,7 @@ async fn a_spike_and_a_flooding_rater_are_found_explained_and_decided() {
     assert_eq!(s["day_from"], "2026-11-20");
     assert_eq!(
         s["explanation"],
-        "Z99窗口 11月20日差评 5 条，近8周日均 0.0 条"
+        "Z99窗口 11月20日差评 5 条，近3周日均 0.0 条"
     );
     assert_eq!(s["evidence"].as_array().unwrap().len(), 5);
     assert_eq!(s["state"], "open");

@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::beijing;
 use crate::rating::is_bad_level;
 
+/// A unit needs this many days of its own ratings before a day can be a spike.
+pub const MIN_HISTORY_DAYS: i64 = 7;
+
 /// The evidence an alert keeps at most (the ids beyond are counted, not listed).
 pub const MAX_EVIDENCE: usize = 200;
 
@@ -220,7 +223,7 @@ impl Default for Params {
             concentrated_share: 0.5,
             burst_min: 8,
             burst_minutes: 10,
-            burst_suspicious_share: 0.5,
+            burst_suspicious_share: 0.75,
             fast_seconds: 15,
             malicious_min_bad: 4,
             malicious_days: 30,
@@ -229,25 +232,70 @@ impl Default for Params {
     }
 }
 
-/// P(X ≥ k) for X ~ Poisson(λ).
+/// ln k!, exact below 20, Stirling's series above (error < 1e-10).
+fn ln_factorial(k: u32) -> f64 {
+    if k < 20 {
+        return (2..=k).map(|i| f64::from(i).ln()).sum();
+    }
+    let x = f64::from(k);
+    x * x.ln() - x + 0.5 * (2.0 * std::f64::consts::PI * x).ln() + 1.0 / (12.0 * x)
+        - 1.0 / (360.0 * x.powi(3))
+}
+
+/// P(X = k) for X ~ Poisson(λ), from logarithms (no underflow for large rates).
+fn poisson_pmf(k: u32, lambda: f64) -> f64 {
+    (-lambda + f64::from(k) * lambda.ln() - ln_factorial(k)).exp()
+}
+
+/// P(X ≥ k) for X ~ Poisson(λ). Small rates sum the lower terms directly; large
+/// rates (a whole hall's day) sum whichever tail is the small one, from its end
+/// nearest the mode, in logarithms — `e^−λ` alone underflows past λ ≈ 745.
 pub fn poisson_tail(k: u32, lambda: f64) -> f64 {
     if k == 0 {
         return 1.0;
     }
-    let mut term = (-lambda).exp();
-    let mut below = term;
-    for i in 1..k {
-        term *= lambda / f64::from(i);
-        below += term;
+    if lambda <= 0.0 {
+        return 0.0;
     }
-    (1.0 - below).max(0.0)
+    if lambda < 30.0 {
+        let mut term = (-lambda).exp();
+        let mut below = term;
+        for i in 1..k {
+            term *= lambda / f64::from(i);
+            below += term;
+        }
+        return (1.0 - below).max(0.0);
+    }
+    if f64::from(k) > lambda {
+        // Upper tail: from k up; the terms shrink from the start.
+        let (mut term, mut sum, mut i) = (poisson_pmf(k, lambda), 0.0, k);
+        while term > 0.0 && term >= sum * 1e-16 {
+            sum += term;
+            i += 1;
+            term *= lambda / f64::from(i);
+        }
+        sum.min(1.0)
+    } else {
+        // 1 − lower tail: from k − 1 down; the terms shrink from the start.
+        let (mut term, mut sum, mut i) = (poisson_pmf(k - 1, lambda), 0.0, k - 1);
+        loop {
+            sum += term;
+            if i == 0 || term < sum * 1e-16 {
+                break;
+            }
+            term *= f64::from(i) / lambda;
+            i -= 1;
+        }
+        (1.0 - sum).clamp(0.0, 1.0)
+    }
 }
 
 /// The fewest bad ratings in a day that fire for a unit whose baseline is
 /// `mean_per_day`.
 pub fn spike_threshold(mean_per_day: f64, p: &Params) -> u32 {
     let lambda = mean_per_day.max(p.baseline_floor);
-    let mut k = p.spike_min_bad;
+    // Below the rate itself the tail is over one half: start at the rate.
+    let mut k = p.spike_min_bad.max(lambda.floor() as u32);
     while poisson_tail(k, lambda) >= p.spike_alpha {
         k += 1;
     }
@@ -257,7 +305,7 @@ pub fn spike_threshold(mean_per_day: f64, p: &Params) -> u32 {
 /// Whether `bad` ratings in a day is a spike for a unit whose baseline is
 /// `mean_per_day`.
 pub fn is_spike(bad: u32, mean_per_day: f64, p: &Params) -> bool {
-    bad >= spike_threshold(mean_per_day, p)
+    bad >= p.spike_min_bad && poisson_tail(bad, mean_per_day.max(p.baseline_floor)) < p.spike_alpha
 }
 
 fn evidence(ids: impl IntoIterator<Item = String>) -> Vec<String> {
@@ -274,9 +322,11 @@ fn md(d: NaiveDate) -> String {
 /// `baseline_days` before that day. `ratings` must cover the baseline too.
 pub fn spikes(ratings: &[Rated<'_>], from: NaiveDate, to: NaiveDate, p: &Params) -> Vec<Alert> {
     let start = from - Duration::days(i64::from(p.baseline_days));
-    // unit → day → bad ratings' ids
+    // unit → day → bad ratings' ids; and the first day each unit was rated at all
+    // (its history: a unit new within the baseline weeks is judged on its own days).
     let mut bad: BTreeMap<Unit, BTreeMap<NaiveDate, Vec<&str>>> = BTreeMap::new();
-    for r in ratings.iter().filter(|r| r.is_bad()) {
+    let mut seen: HashMap<(UnitKind, &str, &str), NaiveDate> = HashMap::new();
+    for r in ratings {
         let day = r.day();
         if day < start || day > to {
             continue;
@@ -288,6 +338,11 @@ pub fn spikes(ratings: &[Rated<'_>], from: NaiveDate, to: NaiveDate, p: &Params)
             (UnitKind::Item, r.item_code),
         ] {
             let Some(code) = code else { continue };
+            let first = seen.entry((kind, r.hall_id, code)).or_insert(day);
+            *first = (*first).min(day);
+            if !r.is_bad() {
+                continue;
+            }
             let unit = Unit {
                 kind,
                 hall_id: r.hall_id.to_owned(),
@@ -302,14 +357,24 @@ pub fn spikes(ratings: &[Rated<'_>], from: NaiveDate, to: NaiveDate, p: &Params)
     }
     let mut out = vec![];
     for (unit, days) in bad {
+        let first_seen = seen
+            .get(&(unit.kind, unit.hall_id.as_str(), unit.code.as_str()))
+            .copied()
+            .unwrap_or(start);
         for (&day, ids) in days.range(from..=to) {
             let n = ids.len() as u32;
             if n < p.spike_min_bad {
                 continue;
             }
-            let base_from = day - Duration::days(i64::from(p.baseline_days));
+            // Its own days before this one, at most the baseline weeks; a unit
+            // with less than a week of history is not judged yet.
+            let base_from = (day - Duration::days(i64::from(p.baseline_days))).max(first_seen);
+            let history = (day - base_from).num_days();
+            if history < MIN_HISTORY_DAYS {
+                continue;
+            }
             let before: usize = days.range(base_from..day).map(|(_, v)| v.len()).sum();
-            let mean = before as f64 / f64::from(p.baseline_days);
+            let mean = before as f64 / history as f64;
             if !is_spike(n, mean, p) {
                 continue;
             }
@@ -320,7 +385,7 @@ pub fn spikes(ratings: &[Rated<'_>], from: NaiveDate, to: NaiveDate, p: &Params)
                     unit.kind.label(&unit.code),
                     md(day),
                     n,
-                    p.baseline_days / 7,
+                    (history + 6) / 7,
                     mean
                 ),
                 unit: unit.clone(),
@@ -655,6 +720,27 @@ mod tests {
     }
 
     #[test]
+    fn the_poisson_tail_of_a_whole_hall() {
+        // A hall with 700 bad ratings a day: e^−700 alone underflows. The tail is
+        // near one half at the mean, and about 1e-3 at 3.1 standard deviations.
+        let lambda = 700.0;
+        let at_mean = poisson_tail(700, lambda);
+        assert!((0.45..0.56).contains(&at_mean), "{at_mean}");
+        let sd = lambda.sqrt();
+        let far = poisson_tail((lambda + 3.1 * sd) as u32, lambda);
+        assert!((2e-4..3e-3).contains(&far), "{far}");
+        assert!(poisson_tail(600, lambda) > 0.99);
+        assert!(poisson_tail(900, lambda) < 1e-10);
+        // The two ways agree where they meet.
+        let (a, b) = (poisson_tail(45, 29.999), poisson_tail(45, 30.0));
+        assert!((a - b).abs() < 1e-4, "{a} {b}");
+        let p = Params::default();
+        let k = spike_threshold(lambda, &p);
+        assert!((780..800).contains(&k), "{k}");
+        assert!(!is_spike(k - 1, lambda, &p) && is_spike(k, lambda, &p));
+    }
+
+    #[test]
     fn the_smallest_spike_that_fires_and_the_largest_that_does_not() {
         let p = Params::default();
         // 近8周日均 0.6 条: 4 in a day does not fire, 5 does.
@@ -787,10 +873,10 @@ mod tests {
     fn a_burst_of_top_ratings_without_service_behind_them() {
         let p = Params::default();
         let ids: Vec<String> = (0..12).map(|i| format!("E{i:02}")).collect();
-        // 8 非常满意 within 7 minutes, 4 without 办件编号: fires once.
+        // 8 非常满意 within 7 minutes, 6 without 办件编号: fires once.
         let mut rs: Vec<Rated<'_>> = (0..8)
             .map(|i| Rated {
-                has_serial_no: i % 2 == 0,
+                has_serial_no: i >= 6,
                 ..rated(&ids[i], 5, at(12, 14, i as u32, 0))
             })
             .collect();
@@ -803,7 +889,7 @@ mod tests {
             "{}",
             alerts[0].explanation
         );
-        // Only 3 of 8 suspicious: ordinary busy hour.
+        // Only 5 of 8 suspicious: a busy hour, not a burst.
         rs[1].has_serial_no = true;
         assert!(praise_bursts(&rs, &p).is_empty());
         // …unless rated within seconds of the service.
