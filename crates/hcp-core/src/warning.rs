@@ -324,7 +324,8 @@ pub fn spikes(ratings: &[Rated<'_>], from: NaiveDate, to: NaiveDate, p: &Params)
     let start = from - Duration::days(i64::from(p.baseline_days));
     // unit → day → bad ratings' ids; and the first day each unit was rated at all
     // (its history: a unit new within the baseline weeks is judged on its own days).
-    let mut bad: BTreeMap<Unit, BTreeMap<NaiveDate, Vec<&str>>> = BTreeMap::new();
+    type Key<'k> = (UnitKind, &'k str, &'k str);
+    let mut bad: HashMap<Key<'_>, BTreeMap<NaiveDate, Vec<&str>>> = HashMap::new();
     let mut seen: HashMap<(UnitKind, &str, &str), NaiveDate> = HashMap::new();
     for r in ratings {
         let day = r.day();
@@ -343,24 +344,23 @@ pub fn spikes(ratings: &[Rated<'_>], from: NaiveDate, to: NaiveDate, p: &Params)
             if !r.is_bad() {
                 continue;
             }
-            let unit = Unit {
-                kind,
-                hall_id: r.hall_id.to_owned(),
-                code: code.to_owned(),
-            };
-            bad.entry(unit)
+            bad.entry((kind, r.hall_id, code))
                 .or_default()
                 .entry(day)
                 .or_default()
                 .push(r.id);
         }
     }
+    let mut bad: Vec<_> = bad.into_iter().collect();
+    bad.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out = vec![];
-    for (unit, days) in bad {
-        let first_seen = seen
-            .get(&(unit.kind, unit.hall_id.as_str(), unit.code.as_str()))
-            .copied()
-            .unwrap_or(start);
+    for (key, days) in bad {
+        let first_seen = seen.get(&key).copied().unwrap_or(start);
+        let unit = Unit {
+            kind: key.0,
+            hall_id: key.1.to_owned(),
+            code: key.2.to_owned(),
+        };
         for (&day, ids) in days.range(from..=to) {
             let n = ids.len() as u32;
             if n < p.spike_min_bad {
@@ -417,28 +417,42 @@ fn densest(times: &[DateTime<FixedOffset>], span: Duration) -> (usize, usize) {
 
 /// 疑似刷好评（同一评价人反复评价）: one evaluator giving one window or one staff
 /// member at least `repeat_min` good ratings within `repeat_days` days.
-pub fn repeat_raters(ratings: &[Rated<'_>], p: &Params) -> Vec<Alert> {
-    let mut groups: BTreeMap<(Unit, &str), Vec<&Rated<'_>>> = BTreeMap::new();
-    for r in ratings.iter().filter(|r| r.is_good()) {
-        let Some(who) = r.id_hash else { continue };
-        for (kind, code) in [
-            (UnitKind::Window, r.window_no),
-            (UnitKind::Staff, r.staff_no),
-        ] {
-            let Some(code) = code else { continue };
-            let unit = Unit {
-                kind,
-                hall_id: r.hall_id.to_owned(),
-                code: code.to_owned(),
-            };
-            groups.entry((unit, who)).or_default().push(r);
+pub fn repeat_raters<'a>(ratings: &[Rated<'a>], p: &Params) -> Vec<Alert> {
+    // Most (unit, rater) pairs occur once: count with borrowed keys first, keep
+    // the ratings only of pairs that can reach the threshold.
+    type Key<'k> = (UnitKind, &'k str, &'k str, &'k str);
+    let keys = |r: &Rated<'a>| -> [Option<Key<'a>>; 2] {
+        let who = r.id_hash.filter(|_| r.is_good());
+        [
+            who.zip(r.window_no)
+                .map(|(w, c)| (UnitKind::Window, r.hall_id, c, w)),
+            who.zip(r.staff_no)
+                .map(|(w, c)| (UnitKind::Staff, r.hall_id, c, w)),
+        ]
+    };
+    let mut counts: HashMap<Key<'a>, u32> = HashMap::new();
+    for r in ratings {
+        for k in keys(r).into_iter().flatten() {
+            *counts.entry(k).or_default() += 1;
         }
     }
-    let mut out = vec![];
-    for ((unit, who), mut rs) in groups {
-        if (rs.len() as u32) < p.repeat_min {
-            continue;
+    let mut groups: HashMap<Key<'a>, Vec<&Rated<'a>>> = HashMap::new();
+    for r in ratings {
+        for k in keys(r).into_iter().flatten() {
+            if counts[&k] >= p.repeat_min {
+                groups.entry(k).or_default().push(r);
+            }
         }
+    }
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = vec![];
+    for ((kind, hall, code, who), mut rs) in groups {
+        let unit = Unit {
+            kind,
+            hall_id: hall.to_owned(),
+            code: code.to_owned(),
+        };
         rs.sort_by_key(|r| r.evaluated_at);
         let times: Vec<_> = rs.iter().map(|r| r.evaluated_at).collect();
         let (at, n) = densest(&times, Duration::days(p.repeat_days));
@@ -474,23 +488,26 @@ pub fn repeat_raters(ratings: &[Rated<'_>], p: &Params) -> Vec<Alert> {
 /// `ratings` (one period) number at least `concentrated_min_good`, and of which
 /// the top `concentrated_top` evaluators gave at least `concentrated_share`.
 pub fn concentrated(ratings: &[Rated<'_>], p: &Params) -> Vec<Alert> {
-    let mut by_staff: BTreeMap<Unit, Vec<&Rated<'_>>> = BTreeMap::new();
+    let mut by_staff: HashMap<(&str, &str), Vec<&Rated<'_>>> = HashMap::new();
     for r in ratings
         .iter()
         .filter(|r| r.is_good() && r.id_hash.is_some())
     {
         let Some(staff) = r.staff_no else { continue };
-        by_staff
-            .entry(Unit {
-                kind: UnitKind::Staff,
-                hall_id: r.hall_id.to_owned(),
-                code: staff.to_owned(),
-            })
-            .or_default()
-            .push(r);
+        by_staff.entry((r.hall_id, staff)).or_default().push(r);
     }
+    let mut by_staff: Vec<_> = by_staff
+        .into_iter()
+        .filter(|(_, v)| v.len() as u32 >= p.concentrated_min_good)
+        .collect();
+    by_staff.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out = vec![];
-    for (unit, rs) in by_staff {
+    for ((hall, staff), rs) in by_staff {
+        let unit = Unit {
+            kind: UnitKind::Staff,
+            hall_id: hall.to_owned(),
+            code: staff.to_owned(),
+        };
         let total = rs.len();
         if (total as u32) < p.concentrated_min_good {
             continue;
@@ -547,21 +564,24 @@ fn suspicious(r: &Rated<'_>, p: &Params) -> bool {
 /// `burst_minutes`, at least `burst_suspicious_share` of them without a 办件编号 or
 /// within seconds of the service. One alert per burst.
 pub fn praise_bursts(ratings: &[Rated<'_>], p: &Params) -> Vec<Alert> {
-    let mut by_window: BTreeMap<Unit, Vec<&Rated<'_>>> = BTreeMap::new();
+    let mut by_window: HashMap<(&str, &str), Vec<&Rated<'_>>> = HashMap::new();
     for r in ratings.iter().filter(|r| r.level == 5) {
         let Some(w) = r.window_no else { continue };
-        by_window
-            .entry(Unit {
-                kind: UnitKind::Window,
-                hall_id: r.hall_id.to_owned(),
-                code: w.to_owned(),
-            })
-            .or_default()
-            .push(r);
+        by_window.entry((r.hall_id, w)).or_default().push(r);
     }
+    let mut by_window: Vec<_> = by_window
+        .into_iter()
+        .filter(|(_, v)| v.len() as u32 >= p.burst_min)
+        .collect();
+    by_window.sort_by(|a, b| a.0.cmp(&b.0));
     let span = Duration::minutes(p.burst_minutes);
     let mut out = vec![];
-    for (unit, mut rs) in by_window {
+    for ((hall, window), mut rs) in by_window {
+        let unit = Unit {
+            kind: UnitKind::Window,
+            hall_id: hall.to_owned(),
+            code: window.to_owned(),
+        };
         rs.sort_by_key(|r| r.evaluated_at);
         let mut lo = 0;
         while lo < rs.len() {

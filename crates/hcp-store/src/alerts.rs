@@ -2,6 +2,8 @@
 //! ratings (and the eight weeks before it, for the spikes' baselines), and the
 //! alerts they find kept with what the officers decided about them.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
 use hcp_core::warning::{self, Params, Rated};
 use rusqlite::{OptionalExtension, params};
@@ -63,18 +65,47 @@ pub struct AlertRecompute {
     pub removed: u64,
 }
 
-/// A rating's columns the rules read, as stored.
+/// A rating's columns the rules read; its text lives in the [`Arena`].
 struct Slim {
-    id: String,
-    hall_id: String,
-    window_no: Option<String>,
-    staff_no: Option<String>,
-    item_code: Option<String>,
+    id: Span,
+    hall_id: Span,
+    window_no: Option<Span>,
+    staff_no: Option<Span>,
+    item_code: Option<Span>,
     level: u8,
     evaluated_at: DateTime<FixedOffset>,
     served_at: Option<DateTime<FixedOffset>>,
     has_serial_no: bool,
-    id_hash: Option<String>,
+    id_hash: Option<Span>,
+}
+
+type Span = (usize, usize);
+
+/// The text of a million rows in one buffer instead of six million strings; codes
+/// that repeat (hall, window, staff, item) are kept once.
+#[derive(Default)]
+struct Arena {
+    text: String,
+    codes: HashMap<String, Span>,
+}
+
+impl Arena {
+    fn put(&mut self, s: &str) -> Span {
+        let a = self.text.len();
+        self.text.push_str(s);
+        (a, self.text.len())
+    }
+    fn code(&mut self, s: &str) -> Span {
+        if let Some(&span) = self.codes.get(s) {
+            return span;
+        }
+        let span = self.put(s);
+        self.codes.insert(s.to_owned(), span);
+        span
+    }
+    fn get(&self, (a, b): Span) -> &str {
+        &self.text[a..b]
+    }
 }
 
 fn parse_month(month: &str) -> Result<(NaiveDate, NaiveDate)> {
@@ -146,65 +177,48 @@ impl Store {
                AND status <> 'withdrawn' AND excluded = 0",
         )?;
         let parse = |t: &str| DateTime::parse_from_rfc3339(t).ok();
-        type Cols = (
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            u8,
-            String,
-            Option<String>,
-            bool,
-            Option<String>,
-        );
-        let slim: Vec<Slim> = stmt
-            .query_map([&lo, &hi], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                ))
-            })?
-            .filter_map(|row: rusqlite::Result<Cols>| {
-                let (id, hall_id, window_no, staff_no, item_code, level, at, served, serial, who) =
-                    row.ok()?;
-                Some(Slim {
-                    id,
-                    hall_id,
-                    window_no,
-                    staff_no,
-                    item_code,
-                    level,
-                    // A time that does not parse was refused at sync; none get here.
-                    evaluated_at: parse(&at)?,
-                    served_at: served.as_deref().and_then(parse),
-                    has_serial_no: serial,
-                    id_hash: who,
-                })
-            })
-            .collect();
+        let mut arena = Arena::default();
+        let mut slim: Vec<Slim> = vec![];
+        let mut rows = stmt.query([&lo, &hi])?;
+        while let Some(r) = rows.next()? {
+            let text = |i: usize| -> rusqlite::Result<Option<&str>> {
+                Ok(r.get_ref(i)?.as_str_or_null().ok().flatten())
+            };
+            // A time that does not parse was refused at sync; none get here.
+            let Some(evaluated_at) = text(6)?.and_then(parse) else {
+                continue;
+            };
+            let (Some(id), Some(hall)) = (text(0)?, text(1)?) else {
+                continue;
+            };
+            slim.push(Slim {
+                id: arena.put(id),
+                hall_id: arena.code(hall),
+                window_no: text(2)?.map(|t| arena.code(t)),
+                staff_no: text(3)?.map(|t| arena.code(t)),
+                item_code: text(4)?.map(|t| arena.code(t)),
+                level: r.get(5)?,
+                evaluated_at,
+                served_at: text(7)?.and_then(parse),
+                has_serial_no: r.get(8)?,
+                id_hash: text(9)?.map(|t| arena.put(t)),
+            });
+        }
+        drop(rows);
         drop(stmt);
         let rated: Vec<Rated<'_>> = slim
             .iter()
             .map(|s| Rated {
-                id: &s.id,
-                hall_id: &s.hall_id,
-                window_no: s.window_no.as_deref(),
-                staff_no: s.staff_no.as_deref(),
-                item_code: s.item_code.as_deref(),
+                id: arena.get(s.id),
+                hall_id: arena.get(s.hall_id),
+                window_no: s.window_no.map(|x| arena.get(x)),
+                staff_no: s.staff_no.map(|x| arena.get(x)),
+                item_code: s.item_code.map(|x| arena.get(x)),
                 level: s.level,
                 evaluated_at: s.evaluated_at,
                 served_at: s.served_at,
                 has_serial_no: s.has_serial_no,
-                id_hash: s.id_hash.as_deref(),
+                id_hash: s.id_hash.map(|x| arena.get(x)),
             })
             .collect();
         let found = warning::all_alerts(&rated, first, last, &p);
