@@ -23,7 +23,8 @@ export const useAppStore = defineStore("app", () => {
   const hubChanged = ref(0);
   let unlisten: (() => void) | null = null;
   let hubTimer: ReturnType<typeof setInterval> | null = null;
-  let exchanging = false;
+  /** The exchange in flight (the background round's or a click's). */
+  let inflight: Promise<HubExchange | null> | null = null;
   let lastPull = 0;
 
   async function load(): Promise<void> {
@@ -50,7 +51,7 @@ export const useAppStore = defineStore("app", () => {
    * half minute), so queued work goes out when the hub is back and another
    * officer's step shows up without a reload. */
   async function hubTick(): Promise<void> {
-    if (exchanging || hub.value?.link == null) return;
+    if (inflight || hub.value?.link == null) return;
     await refreshHub();
     const h = hub.value;
     if (!h?.link || h.state !== "connected") return;
@@ -59,21 +60,28 @@ export const useAppStore = defineStore("app", () => {
     await hubSync();
   }
 
-  /** 与团队服务器交换 now; what it did, or null (a single desk, busy or away). */
+  /** 与团队服务器交换 now; what it did, or null (a single desk, or the hub away or
+   * busy with a full sync). A click while the background round runs waits for it
+   * and then exchanges again, so what the user just queued goes too. */
   async function hubSync(): Promise<HubExchange | null> {
-    if (exchanging) return null;
-    exchanging = true;
+    while (inflight) await inflight;
+    inflight = (async () => {
+      try {
+        const x = await api.hubSync();
+        lastPull = Date.now();
+        if (x && (x.sent > 0 || x.cases > 0 || x.visits_received > 0 || x.visits_sent > 0 || x.reports > 0)) hubChanged.value++;
+        return x;
+      } catch {
+        // Away or busy: the header says which after the refresh below.
+        return null;
+      } finally {
+        await refreshHub();
+      }
+    })();
     try {
-      const x = await api.hubSync();
-      lastPull = Date.now();
-      if (x && (x.sent > 0 || x.cases > 0 || x.visits_received > 0 || x.visits_sent > 0 || x.reports > 0)) hubChanged.value++;
-      return x;
-    } catch {
-      // Away or busy: the header says which after the next refresh.
-      return null;
+      return await inflight;
     } finally {
-      exchanging = false;
-      await refreshHub();
+      inflight = null;
     }
   }
 
