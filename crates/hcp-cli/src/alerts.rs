@@ -52,6 +52,17 @@ pub fn run(db: &Path, cmd: AlertsCmd) -> Result<ExitCode, CliError> {
     let app = App::open(db).map_err(|e| CliError::Msg(e.message))?;
     let rt = runtime()?;
     let msg = |e: hcp_app::AppError| CliError::Msg(e.message);
+    let decide = |alert_id: i64, note: String, state: &str, done: &str| {
+        let a = rt
+            .block_on(app.decide_alert(DecideAlertArgs {
+                alert_id,
+                state: state.into(),
+                note,
+            }))
+            .map_err(msg)?;
+        println!("预警 #{} {done}：{}", a.alert_id, a.explanation);
+        Ok::<(), CliError>(())
+    };
     match cmd {
         AlertsCmd::List { month, kind, json } => {
             let list = rt
@@ -89,26 +100,8 @@ pub fn run(db: &Path, cmd: AlertsCmd) -> Result<ExitCode, CliError> {
                 }
             }
         }
-        AlertsCmd::Ack { id, note } => {
-            let a = rt
-                .block_on(app.decide_alert(DecideAlertArgs {
-                    alert_id: id,
-                    state: "acknowledged".into(),
-                    note,
-                }))
-                .map_err(msg)?;
-            println!("预警 #{} 已确认：{}", a.alert_id, a.explanation);
-        }
-        AlertsCmd::Dismiss { id, note } => {
-            let a = rt
-                .block_on(app.decide_alert(DecideAlertArgs {
-                    alert_id: id,
-                    state: "dismissed".into(),
-                    note,
-                }))
-                .map_err(msg)?;
-            println!("预警 #{} 已排除：{}", a.alert_id, a.explanation);
-        }
+        AlertsCmd::Ack { id, note } => decide(id, note, "acknowledged", "已确认")?,
+        AlertsCmd::Dismiss { id, note } => decide(id, note, "dismissed", "已排除")?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -265,21 +265,8 @@ impl Store {
         let action: Action = serde_json::from_str(&action)
             .map_err(|e| StoreError::Corrupt(format!("被拒绝的操作：{e}")))?;
         let q = queue_in(&tx, case_id, &action, who, at)?;
-        tx.execute(
-            "UPDATE hub_queue SET resolution = 'redone', resolved_at = ?2, redone_as = ?3
-             WHERE id = ?1",
-            params![id, now_text(), q.id],
-        )?;
-        append_in(
-            &tx,
-            &AuditEntry {
-                actor: who.name,
-                role: who.actor.as_str(),
-                subject: &format!("case:{case_id}"),
-                action: "hub_action_redone",
-                detail: &json!({ "refused": id, "queued": q.id, "summary": q.summary }).to_string(),
-            },
-        )?;
+        let detail = json!({ "refused": id, "queued": q.id, "summary": q.summary });
+        settle_refused(&tx, id, case_id, Some(&q.id), &detail, who)?;
         tx.commit()?;
         Ok(q)
     }
@@ -289,20 +276,7 @@ impl Store {
     pub fn drop_hub_action(&mut self, id: &str, who: Who<'_>) -> Result<()> {
         let tx = self.write_tx()?;
         let (case_id, _) = refused_in(&tx, id)?;
-        tx.execute(
-            "UPDATE hub_queue SET resolution = 'dropped', resolved_at = ?2 WHERE id = ?1",
-            params![id, now_text()],
-        )?;
-        append_in(
-            &tx,
-            &AuditEntry {
-                actor: who.name,
-                role: who.actor.as_str(),
-                subject: &format!("case:{case_id}"),
-                action: "hub_action_dropped",
-                detail: &json!({ "refused": id }).to_string(),
-            },
-        )?;
+        settle_refused(&tx, id, case_id, None, &json!({ "refused": id }), who)?;
         tx.commit()?;
         Ok(())
     }
@@ -375,6 +349,38 @@ impl Store {
         let rows = stmt.query_map(params![case_id, pending_only], queued_of)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// Marks the refused action `id` redone (as `redone_as`) or dropped, and audits it
+/// on its case.
+fn settle_refused(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    case_id: i64,
+    redone_as: Option<&str>,
+    detail: &serde_json::Value,
+    who: Who<'_>,
+) -> Result<()> {
+    let resolution = if redone_as.is_some() {
+        "redone"
+    } else {
+        "dropped"
+    };
+    tx.execute(
+        "UPDATE hub_queue SET resolution = ?2, resolved_at = ?3, redone_as = ?4 WHERE id = ?1",
+        params![id, resolution, now_text(), redone_as],
+    )?;
+    append_in(
+        tx,
+        &AuditEntry {
+            actor: who.name,
+            role: who.actor.as_str(),
+            subject: &format!("case:{case_id}"),
+            action: &format!("hub_action_{resolution}"),
+            detail: &detail.to_string(),
+        },
+    )?;
+    Ok(())
 }
 
 /// The refused, undecided action `id`: its case and the action (JSON).
