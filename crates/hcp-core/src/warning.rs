@@ -4,7 +4,7 @@
 //! ratings; the store feeds them and keeps the alerts. Each rule and its parameters
 //! are written down in `docs/warnings.md`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -181,6 +181,10 @@ pub struct Params {
     pub baseline_days: u32,
     /// …the least rate per day assumed (a unit with no bad ratings at all).
     pub baseline_floor: f64,
+    /// …and how many days of its peers' rate (the mean unit of its kind in its
+    /// hall) join its own history: a unit with a short or quiet history leans on
+    /// its peers, one with weeks of its own on itself.
+    pub baseline_prior_days: u32,
     /// 同一评价人反复评价: this many good ratings of one window or staff member…
     pub repeat_min: u32,
     /// …within this many days.
@@ -212,10 +216,11 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Params {
-            spike_alpha: 0.001,
+            spike_alpha: 0.000_025,
             spike_min_bad: 3,
             baseline_days: 56,
             baseline_floor: 0.05,
+            baseline_prior_days: 14,
             repeat_min: 4,
             repeat_days: 7,
             concentrated_min_good: 20,
@@ -318,8 +323,9 @@ fn md(d: NaiveDate) -> String {
 }
 
 /// 差评突增 on the days `from..=to`: each unit (hall, window, staff member, item)
-/// whose bad ratings of a day reach [`spike_threshold`] of its mean over the
-/// `baseline_days` before that day. `ratings` must cover the baseline too.
+/// whose bad ratings of a day reach [`spike_threshold`] of its mean per day of
+/// service (a day its hall had any rating) over the `baseline_days` before that
+/// day. `ratings` must cover the baseline too.
 pub fn spikes(ratings: &[Rated<'_>], from: NaiveDate, to: NaiveDate, p: &Params) -> Vec<Alert> {
     let start = from - Duration::days(i64::from(p.baseline_days));
     // unit → day → bad ratings' ids; and the first day each unit was rated at all
@@ -327,11 +333,15 @@ pub fn spikes(ratings: &[Rated<'_>], from: NaiveDate, to: NaiveDate, p: &Params)
     type Key<'k> = (UnitKind, &'k str, &'k str);
     let mut bad: HashMap<Key<'_>, BTreeMap<NaiveDate, Vec<&str>>> = HashMap::new();
     let mut seen: HashMap<(UnitKind, &str, &str), NaiveDate> = HashMap::new();
+    // The days each hall served anyone (had any rating): a day's mean is per day
+    // of service, so weekends and holidays do not thin the baseline.
+    let mut open: HashMap<&str, BTreeSet<NaiveDate>> = HashMap::new();
     for r in ratings {
         let day = r.day();
         if day < start || day > to {
             continue;
         }
+        open.entry(r.hall_id).or_default().insert(day);
         for (kind, code) in [
             (UnitKind::Hall, Some(r.hall_id)),
             (UnitKind::Window, r.window_no),
@@ -351,10 +361,24 @@ pub fn spikes(ratings: &[Rated<'_>], from: NaiveDate, to: NaiveDate, p: &Params)
                 .push(r.id);
         }
     }
-    let mut bad: Vec<_> = bad.into_iter().collect();
-    bad.sort_by(|a, b| a.0.cmp(&b.0));
+    // The peers' rate: bad ratings of a kind in a hall, per unit, per day served.
+    let mut units: HashMap<(UnitKind, &str), (usize, usize)> = HashMap::new();
+    for k in seen.keys() {
+        units.entry((k.0, k.1)).or_default().0 += 1;
+    }
+    for (k, days) in &bad {
+        units.entry((k.0, k.1)).or_default().1 += days.values().map(Vec::len).sum::<usize>();
+    }
+    let peer_rate = |kind: UnitKind, hall: &str| -> f64 {
+        let (n, total) = units.get(&(kind, hall)).copied().unwrap_or((1, 0));
+        let served = open.get(hall).map_or(1, |d| d.len().max(1));
+        total as f64 / n.max(1) as f64 / served as f64
+    };
+    let prior_days = f64::from(p.baseline_prior_days);
+    let mut bad: Vec<_> = bad.iter().collect();
+    bad.sort_by(|a, b| a.0.cmp(b.0));
     let mut out = vec![];
-    for (key, days) in bad {
+    for (&key, days) in bad {
         let first_seen = seen.get(&key).copied().unwrap_or(start);
         let unit = Unit {
             kind: key.0,
@@ -374,7 +398,12 @@ pub fn spikes(ratings: &[Rated<'_>], from: NaiveDate, to: NaiveDate, p: &Params)
                 continue;
             }
             let before: usize = days.range(base_from..day).map(|(_, v)| v.len()).sum();
-            let mean = before as f64 / history as f64;
+            let served = open
+                .get(key.1)
+                .map_or(0, |d| d.range(base_from..day).count())
+                .max(1);
+            let mean = (before as f64 + prior_days * peer_rate(key.0, key.1))
+                / (served as f64 + prior_days);
             if !is_spike(n, mean, p) {
                 continue;
             }
@@ -756,23 +785,30 @@ mod tests {
         assert!((a - b).abs() < 1e-4, "{a} {b}");
         let p = Params::default();
         let k = spike_threshold(lambda, &p);
-        assert!((780..800).contains(&k), "{k}");
+        assert!((795..820).contains(&k), "{k}");
         assert!(!is_spike(k - 1, lambda, &p) && is_spike(k, lambda, &p));
     }
 
     #[test]
     fn the_smallest_spike_that_fires_and_the_largest_that_does_not() {
         let p = Params::default();
-        // 近8周日均 0.6 条: 4 in a day does not fire, 5 does.
-        assert_eq!(spike_threshold(0.6, &p), 5);
-        assert!(!is_spike(4, 0.6, &p));
-        assert!(is_spike(5, 0.6, &p));
+        // 近8周日均 0.6 条 (α = 0.000025): P(X ≥ 6) = 0.000394 (by hand above)
+        // − e^−0.6 · 0.6⁵/120 = 0.0000389 is not below α; P(X ≥ 7) = that −
+        // e^−0.6 · 0.6⁶/720 = 0.0000033 is. 6 in a day does not fire, 7 does.
+        assert_eq!(spike_threshold(0.6, &p), 7);
+        assert!(!is_spike(6, 0.6, &p));
+        assert!(is_spike(7, 0.6, &p));
         // A unit with no bad rating in eight weeks: the floor (0.05 a day) and the
-        // least count (3) decide — 3 fires, 2 never does.
+        // least count (3) decide — 3 fires (P(X ≥ 3) at 0.05 = 1 − e^−0.05 ·
+        // 1.05125 = 0.0000201), 2 never does.
         assert_eq!(spike_threshold(0.0, &p), 3);
         assert!(!is_spike(2, 0.0, &p));
-        // A busy unit (2 a day): 8 is still ordinary, 9 is not.
-        assert_eq!(spike_threshold(2.0, &p), 9);
+        assert!(is_spike(3, 0.0, &p));
+        // A busy unit (2 a day): P(X ≥ 10) = 0.0000465, P(X ≥ 11) = 0.0000083 —
+        // 10 is still ordinary, 11 is not.
+        assert_eq!(spike_threshold(2.0, &p), 11);
+        assert!(!is_spike(10, 2.0, &p));
+        assert!(is_spike(11, 2.0, &p));
     }
 
     #[test]
@@ -800,21 +836,29 @@ mod tests {
     fn a_spike_names_the_unit_the_day_and_the_baseline() {
         let p = Params::default();
         let ids: Vec<String> = (0..60).map(|i| format!("E{i:02}")).collect();
+        let good: Vec<String> = (0..56).map(|i| format!("G{i:02}")).collect();
         let mut rs = vec![];
-        // Eight weeks before 10-30: one bad rating every third day (17 in 56 days:
-        // 0.30 a day) on A03; then 5 on 10-30. Threshold at 0.30 a day: 4
-        // (P(X ≥ 3) = 0.0037, P(X ≥ 4) = 0.00023).
+        // Eight weeks before 10-30 the hall serves every day (a good rating on
+        // B01 each day), and A03 gets one bad rating every third day: 17 in 56
+        // days of service, 0.30 a day. Then 5 on 10-30. Threshold at 0.30 a day:
+        // 5 (P(X ≥ 4) = 0.00021, P(X ≥ 5) = 0.000012, at the blended 0.28).
         let base = beijing()
             .with_ymd_and_hms(2026, 9, 4, 9, 0, 0)
             .unwrap()
             .fixed_offset();
+        for (i, id) in good.iter().enumerate() {
+            let mut r = rated(id, 5, base + Duration::days(i as i64));
+            r.window_no = Some("B01");
+            r.staff_no = Some("2001");
+            rs.push(r);
+        }
         for (i, id) in ids.iter().take(17).enumerate() {
             rs.push(rated(id, 1, base + Duration::days(3 * i as i64)));
         }
         for i in 0..5 {
             rs.push(rated(&ids[20 + i], 1, at(30, 9, i as u32, 0)));
         }
-        assert_eq!(spike_threshold(17.0 / 56.0, &p), 4);
+        assert_eq!(spike_threshold(17.0 / 56.0, &p), 5);
         let alerts = spikes(&rs, d(30), d(30), &p);
         let window: Vec<_> = alerts
             .iter()
@@ -823,13 +867,18 @@ mod tests {
         assert_eq!(window.len(), 1, "{alerts:?}");
         let a = window[0];
         assert_eq!(a.explanation, "A03窗口 10月30日差评 5 条，近8周日均 0.3 条");
-        assert_eq!(a.baseline, Some(17.0 / 56.0));
+        // The baseline leans 14 days on the peers: the two windows' 22 bad ratings
+        // over 57 days served, per window.
+        let peers = 22.0 / 2.0 / 57.0;
+        let blended = (17.0 + 14.0 * peers) / (56.0 + 14.0);
+        assert!((a.baseline.unwrap() - blended).abs() < 1e-12, "{a:?}");
+        assert_eq!(spike_threshold(blended, &p), 5);
         assert_eq!(a.evidence.len(), 5);
         // The hall and the staff member carry the same ratings: they fire too.
         assert!(alerts.iter().any(|a| a.unit.kind == UnitKind::Hall));
         assert!(alerts.iter().any(|a| a.unit.kind == UnitKind::Staff));
-        // Three that day is within the normal: nothing.
-        rs.truncate(17 + 3);
+        // Four that day is within the normal: nothing.
+        rs.truncate(56 + 17 + 4);
         assert!(spikes(&rs, d(30), d(30), &p).is_empty());
     }
 

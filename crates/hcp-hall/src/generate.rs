@@ -62,7 +62,8 @@ impl Rng {
         weights.len() - 1
     }
 
-    fn hex(&mut self, bytes: usize) -> String {
+    /// `bytes` random bytes as lowercase hex.
+    pub(crate) fn hex(&mut self, bytes: usize) -> String {
         let mut s = String::with_capacity(bytes * 2);
         for _ in 0..bytes.div_ceil(8) {
             s.push_str(&format!("{:016x}", self.next_u64()));
@@ -404,19 +405,15 @@ pub struct EvaluationMaker {
     rng: Rng,
     counter: u64,
     serial: u64,
-    /// Evaluators who complain often (for the malicious-evaluator rules).
-    frequent: Vec<String>,
 }
 
 impl EvaluationMaker {
-    fn new(shape: HallShape, mut rng: Rng) -> Self {
-        let frequent = (0..5).map(|_| rng.hex(32)).collect();
+    fn new(shape: HallShape, rng: Rng) -> Self {
         Self {
             shape,
             rng,
             counter: 0,
             serial: 0,
-            frequent,
         }
     }
 
@@ -484,11 +481,9 @@ impl EvaluationMaker {
             .then(|| at - Duration::seconds(60 + rng.below(40 * 60) as i64));
         let real_name = rng.chance(0.65);
         let evaluator = if real_name {
-            let id_hash = if hcp_core::rating::is_bad_level(level) && rng.chance(0.05) {
-                rng.pick(&self.frequent).clone()
-            } else {
-                rng.hex(32)
-            };
+            // Every named rating here is by someone new: raters who flood bad
+            // ratings or rig praise come only from `plant_anomalies`.
+            let id_hash = rng.hex(32);
             Evaluator {
                 real_name: true,
                 name_masked: Some(mask_name(rng)),

@@ -8,6 +8,7 @@
 mod change;
 pub mod feed;
 pub mod generate;
+pub mod plant;
 pub mod server;
 
 use std::path::Path;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub use feed::{HallState, NewChange};
 pub use generate::{GenSpec, GeneratedHall, SpanSpec, generate, generate_span};
+pub use plant::{AnswerKey, Plant, plant_anomalies};
 pub use server::{Faults, RunningServer, ServerState};
 
 /// `halls.json` of a data directory: which halls, with which tokens.

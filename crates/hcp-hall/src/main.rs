@@ -28,6 +28,9 @@ enum Cmd {
         /// 输出目录
         #[arg(long)]
         out: PathBuf,
+        /// 植入已知异常（差评突增、刷好评、恶意差评），答案写到 answer-key.json
+        #[arg(long)]
+        plant_anomalies: bool,
     },
     /// 提供 hall-api v1 接口（数据来自 --data 目录，或按参数现场生成）
     Serve {
@@ -120,14 +123,29 @@ fn main() {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.cmd {
-        Cmd::Generate { gen_args, out } => {
+        Cmd::Generate {
+            gen_args,
+            out,
+            plant_anomalies,
+        } => {
             let spec = gen_args.spec()?;
-            let halls: Vec<HallState> = hcp_hall::generate(&spec)
+            let mut generated = hcp_hall::generate(&spec);
+            let key = plant_anomalies.then(|| {
+                hcp_hall::plant_anomalies(&mut generated, spec.seed, spec.year, spec.month)
+            });
+            let halls: Vec<HallState> = generated
                 .into_iter()
                 .map(HallState::from_generated)
                 .collect();
             hcp_hall::save_dataset(&out, &halls, &hcp_hall::admin_token_for(spec.seed))
                 .map_err(|e| format!("写入 {} 失败：{e}", out.display()))?;
+            if let Some(key) = key {
+                let path = out.join(hcp_hall::plant::ANSWER_KEY_FILE);
+                let text = serde_json::to_vec_pretty(&key).map_err(|e| e.to_string())?;
+                std::fs::write(&path, text)
+                    .map_err(|e| format!("写入 {} 失败：{e}", path.display()))?;
+                println!("植入异常 {} 处，答案见 {}", key.plants.len(), path.display());
+            }
             for h in &halls {
                 println!(
                     "{}\t{}\t{} 条变更",
