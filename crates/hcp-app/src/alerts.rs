@@ -77,7 +77,13 @@ impl App {
                 return Err(AppError::new(ErrorCode::Forbidden, "暗访员不能查看预警"));
             }
             let hall = crate::cases::scoped_hall(s, None)?;
-            let recompute = s.recompute_alerts(&month)?;
+            // Only months a write touched since the last recompute are computed.
+            let recompute = s
+                .recompute_due_alerts()?
+                .into_iter()
+                .find(|(m, _)| *m == month)
+                .map(|(_, r)| r)
+                .unwrap_or_default();
             let alerts = s
                 .alerts(Some(&month), a.rule.as_deref())?
                 .into_iter()
@@ -90,6 +96,20 @@ impl App {
             })
         })
         .await
+    }
+
+    /// Recomputes the alerts of the months the last writes touched (after a sync,
+    /// an import, the demo); a failure is logged, the next read tries again.
+    pub(crate) async fn refresh_alerts(&self) {
+        let done = self.with_store(|s| Ok(s.recompute_due_alerts()?)).await;
+        match done {
+            Ok(months) => {
+                for (m, r) in months {
+                    tracing::info!(month = %m, ratings = r.ratings, found = r.found, new = r.new, "alerts recomputed");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e.message, "alerts recompute failed"),
+        }
     }
 
     /// 确认或排除一条预警（须填写处置说明，记入审计）。

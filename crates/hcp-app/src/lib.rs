@@ -243,6 +243,7 @@ impl App {
             // A replica: the hub delivers decisions to the halls; this desk sends
             // its queued actions to the hub and takes the office's cases.
             let hub = self.hub_exchange(&link).await;
+            self.refresh_alerts().await;
             return Ok(SyncResult {
                 reports,
                 pushed: vec![],
@@ -256,6 +257,7 @@ impl App {
             .map(|r| r.hall_id.clone())
             .collect();
         let pushed = self.push_to(Some(answered)).await.unwrap_or_default();
+        self.refresh_alerts().await;
         Ok(SyncResult {
             reports,
             pushed,

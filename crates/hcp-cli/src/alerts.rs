@@ -76,13 +76,17 @@ pub fn run(db: &Path, cmd: AlertsCmd) -> Result<ExitCode, CliError> {
                 );
                 return Ok(ExitCode::SUCCESS);
             }
-            println!(
-                "{} 预警 {} 条（本次新增 {}；读取评价 {} 条）",
-                list.month,
-                list.alerts.len(),
-                list.recompute.new,
-                list.recompute.ratings
-            );
+            if list.recompute.ratings > 0 {
+                println!(
+                    "{} 预警 {} 条（已按新数据重算：读取评价 {} 条，新增 {} 条）",
+                    list.month,
+                    list.alerts.len(),
+                    list.recompute.ratings,
+                    list.recompute.new
+                );
+            } else {
+                println!("{} 预警 {} 条", list.month, list.alerts.len());
+            }
             for a in &list.alerts {
                 println!(
                     "  #{} [{}] {} · {} · {}",

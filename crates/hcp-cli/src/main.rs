@@ -853,6 +853,15 @@ pub(crate) async fn sync_async(
     let b2 = bars.clone();
     let reports = hcp_sync::sync_halls(db, eps, opts, Arc::new(move |e| b2.on_event(e))).await;
     bars.finish();
+    // The months this sync touched get their alerts now, not at the next read.
+    match Store::open(db).and_then(|mut s| s.recompute_due_alerts()) {
+        Ok(months) => {
+            for (m, r) in months {
+                tracing::info!(month = %m, found = r.found, new = r.new, "alerts recomputed");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "alerts recompute failed; the next read retries"),
+    }
     Ok(reports)
 }
 

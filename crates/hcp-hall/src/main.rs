@@ -144,7 +144,11 @@ fn run(cli: Cli) -> Result<(), String> {
                 let text = serde_json::to_vec_pretty(&key).map_err(|e| e.to_string())?;
                 std::fs::write(&path, text)
                     .map_err(|e| format!("写入 {} 失败：{e}", path.display()))?;
-                println!("植入异常 {} 处，答案见 {}", key.plants.len(), path.display());
+                println!(
+                    "植入异常 {} 处，答案见 {}",
+                    key.plants.len(),
+                    path.display()
+                );
             }
             for h in &halls {
                 println!(

@@ -290,11 +290,7 @@ impl Planter {
             staff_no: s.staff.map(str::to_owned),
             channel: "window_device".into(),
             level: s.level,
-            reasons: if bad {
-                vec!["attitude".into()]
-            } else {
-                vec![]
-            },
+            reasons: if bad { vec!["attitude".into()] } else { vec![] },
             comment: if bad {
                 "等了很久没人理".into()
             } else {
@@ -321,12 +317,7 @@ impl Planter {
 /// evaluator praising one window again and again, a staff member praised mostly
 /// by three evaluators, a burst of 非常满意 on one window, and a rater flooding
 /// bad ratings over several windows (every third of them over two halls).
-pub fn plant_anomalies(
-    halls: &mut [GeneratedHall],
-    seed: u64,
-    year: i32,
-    month: u32,
-) -> AnswerKey {
+pub fn plant_anomalies(halls: &mut [GeneratedHall], seed: u64, year: i32, month: u32) -> AnswerKey {
     let views: Vec<HallView> = halls.iter().map(HallView::of).collect();
     let mut p = Planter {
         rng: Rng::new(seed ^ 0x504C_414E_5400),

@@ -288,6 +288,43 @@ impl Store {
         Ok(out)
     }
 
+    /// Recomputes the months a write has marked due since the last recompute (a
+    /// month with no ratings of its own has no alerts: it is only cleared), and
+    /// returns what was done, months oldest first.
+    pub fn recompute_due_alerts(&mut self) -> Result<Vec<(String, AlertRecompute)>> {
+        let due: Vec<String> = self
+            .conn
+            .prepare("SELECT month FROM alert_months_due ORDER BY month")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut out = vec![];
+        for month in due {
+            let (first, last) = parse_month(&month)?;
+            let rated: bool = self.conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM evaluation_days WHERE day BETWEEN ?1 AND ?2
+                   AND total > 0)",
+                params![first.to_string(), last.to_string()],
+                |r| r.get(0),
+            )?;
+            // Cleared first: a sync writing meanwhile marks it due again.
+            self.conn
+                .execute("DELETE FROM alert_months_due WHERE month = ?1", [&month])?;
+            if rated {
+                match self.recompute_alerts(&month) {
+                    Ok(r) => out.push((month, r)),
+                    Err(e) => {
+                        self.conn.execute(
+                            "INSERT OR IGNORE INTO alert_months_due (month) VALUES (?1)",
+                            [&month],
+                        )?;
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The alerts whose first day is in `month` (all months when `None`), of one
     /// rule or all, newest first.
     pub fn alerts(&self, month: Option<&str>, rule: Option<&str>) -> Result<Vec<AlertRow>> {

@@ -46,13 +46,50 @@ impl DayDeltas {
                 withdrawn = withdrawn + excluded.withdrawn, good = good + excluded.good,
                 bad = bad + excluded.bad",
         )?;
+        let mut months = std::collections::BTreeSet::new();
         for ((hall, day), f) in self.0 {
+            // A revision that moves no figure (5 → 4, a new 办件编号) may still move
+            // an alert: its months are due all the same.
+            months.extend(alert_months_of(&day));
             if f != [0; 4] {
                 stmt.execute(params![hall, day, f[0], f[1], f[2], f[3]])?;
             }
         }
+        let mut due =
+            tx.prepare_cached("INSERT OR IGNORE INTO alert_months_due (month) VALUES (?1)")?;
+        for m in months {
+            due.execute([m])?;
+        }
         Ok(())
     }
+}
+
+/// The months (`YYYY-MM`) whose alerts a rating of `day` (`YYYY-MM-DD`) can move:
+/// its own, and those of the 56 days after it, where it is in a spike's baseline,
+/// up to the current month.
+pub(crate) fn alert_months_of(day: &str) -> Vec<String> {
+    use chrono::{Datelike, Duration, NaiveDate};
+    let Ok(d) = NaiveDate::parse_from_str(day, "%Y-%m-%d") else {
+        return vec![];
+    };
+    let now = chrono::Utc::now()
+        .with_timezone(&hcp_core::metrics::beijing())
+        .date_naive();
+    let last = (d + Duration::days(i64::from(
+        hcp_core::warning::Params::default().baseline_days,
+    )))
+    .min(now)
+    .max(d);
+    let mut out = vec![];
+    let mut m = NaiveDate::from_ymd_opt(d.year(), d.month(), 1).unwrap_or(d);
+    while m <= last {
+        out.push(m.format("%Y-%m").to_string());
+        let Some(next) = m.checked_add_months(chrono::Months::new(1)) else {
+            break;
+        };
+        m = next;
+    }
+    out
 }
 
 /// The Beijing-time day of a stored UTC instant (`2026-10-31T16:10:00Z` → `2026-11-01`).

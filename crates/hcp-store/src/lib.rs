@@ -119,6 +119,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0014_hub_visits.sql"),
     include_str!("../migrations/0015_hub_queue_resolution.sql"),
     include_str!("../migrations/0016_alerts.sql"),
+    include_str!("../migrations/0017_alert_months.sql"),
 ];
 
 /// The schema version this build writes.
