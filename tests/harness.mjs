@@ -46,18 +46,27 @@ function startAndWait(cmd, args, pattern, env = {}) {
 }
 
 /** The reference hall with generated October 2026 data; returns its halls and tokens. */
-export async function startHall() {
+export async function startHall({ plant = false } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "hcp-e2e-hall-"));
   const tokensFile = path.join(dir, "tokens.json");
+  const gen = ["--seed", "5", "--halls", "2", "--evaluations", "4000", "--month", "2026-10"];
+  let source = gen;
+  if (plant) {
+    // The same halls with anomalies planted at known units (answer-key.json beside).
+    const data = path.join(dir, "data");
+    execFileSync(path.join(binDir, "hcp-hall"), ["generate", ...gen, "--plant-anomalies", "--out", data]);
+    source = ["--data", data];
+  }
   const { output } = await startAndWait(
     path.join(binDir, "hcp-hall"),
-    ["serve", "--seed", "5", "--halls", "2", "--evaluations", "4000", "--month", "2026-10", "--addr", "127.0.0.1:0", "--tokens-out", tokensFile],
+    ["serve", ...source, "--addr", "127.0.0.1:0", "--tokens-out", tokensFile],
     /hall \S+ http\S+\n[\s\S]*hall \S+ http\S+\n/,
   );
   const halls = [...output().matchAll(/hall (\S+) (http\S+)/g)].map((m) => ({ id: m[1], url: m[2] }));
   const base = /listening (http:\/\/\S+)/.exec(output())[1];
   const tokens = JSON.parse(readFileSync(tokensFile, "utf8"));
-  return { base, halls, tokens, admin: tokens.admin };
+  const answerKey = plant ? JSON.parse(readFileSync(path.join(dir, "data", "answer-key.json"), "utf8")) : null;
+  return { base, halls, tokens, admin: tokens.admin, answerKey };
 }
 
 /** `hcp serve-ui` on a fresh database; returns the URL with its token. */

@@ -167,7 +167,7 @@ async fn a_spike_and_a_flooding_rater_are_found_explained_and_decided() {
     assert_eq!(s["day_from"], "2026-11-20");
     assert_eq!(
         s["explanation"],
-        "Z99窗口 11月20日差评 5 条，近3周日均 0.0 条"
+        "Z99窗口 11月20日差评 5 条，近3周日均 0.01 条"
     );
     assert_eq!(s["evidence"].as_array().unwrap().len(), 5);
     assert_eq!(s["state"], "open");

@@ -95,6 +95,16 @@ async fn add_sync_export_and_remove_a_hall_without_leaking_the_token() {
             "evaluated_at": "2026-10-09T10:00:00+08:00", "status": "valid",
             "evaluator": {"real_name": true, "name_masked": "李*", "id_hash": "9f2c0000aaaa"}}),
     );
+    // A bad rating the citizen withdrew (rev 2): exported with its last state.
+    for (rev, status) in [(1, "valid"), (2, "withdrawn")] {
+        srv.append(
+            hall,
+            "evaluation",
+            &serde_json::json!({"id": "E-WITHDRAWN", "rev": rev, "hall_id": hall,
+                "channel": "web", "level": 2, "reasons": ["slow"], "comment": "排队太久",
+                "evaluated_at": "2026-10-12T10:00:00+08:00", "status": status}),
+        );
+    }
     let token = srv.token(hall).unwrap();
     let token_file = dir.path().join("token.txt");
     std::fs::write(&token_file, format!("{token}\n")).unwrap();

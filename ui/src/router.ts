@@ -13,6 +13,7 @@ export const routes: RouteRecordRaw[] = [
       { path: "cases", name: "cases", component: () => import("./views/CasesView.vue"), meta: { title: "menu.cases", icon: "Tickets" } },
       { path: "cases/:id(\\d+)", name: "case", component: () => import("./views/CaseDetailView.vue"), meta: { title: "menu.cases", hidden: true } },
       { path: "appeals", name: "appeals", component: () => import("./views/CasesView.vue"), props: { appeals: true }, meta: { title: "menu.appeals", icon: "Stamp" } },
+      { path: "alerts", name: "alerts", component: () => import("./views/AlertsView.vue"), meta: { title: "menu.alerts", icon: "Warning" } },
       { path: "visits", name: "visits", component: () => import("./views/VisitsView.vue"), meta: { title: "menu.visits", icon: "View" } },
       { path: "visits/:id", name: "visit", component: () => import("./views/VisitFormView.vue"), meta: { title: "menu.visits", hidden: true } },
       { path: "reports", name: "reports", component: () => import("./views/ReportsView.vue"), meta: { title: "menu.reports", icon: "Document" } },

@@ -13,6 +13,7 @@ describe("search form → filter", () => {
       department_code: null,
       window_no: "A01",
       staff_no: null,
+      item_code: null,
       text: null,
       include_withdrawn: false,
     });

@@ -2,7 +2,7 @@
 //! decisions on them. Directors read their hall's; shoppers none.
 
 use hcp_core::Role;
-use hcp_store::{AlertRecompute, AlertRow, Who};
+use hcp_store::{AlertDetail, AlertRecompute, AlertRow, Who};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -43,6 +43,14 @@ pub struct DecideAlertArgs {
     pub state: String,
     /// 处置说明.
     pub note: String,
+}
+
+/// `alert_detail`'s arguments.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "AlertDetailArgs.ts")]
+pub struct AlertDetailArgs {
+    /// The alert.
+    pub alert_id: i64,
 }
 
 const RULES: &[&str] = &[
@@ -94,6 +102,23 @@ impl App {
                 recompute,
                 alerts,
             })
+        })
+        .await
+    }
+
+    /// 预警详情：依据的评价与对象的逐日序列（大厅负责人只能看本厅的）。
+    pub async fn alert_detail(&self, a: AlertDetailArgs) -> AppResult<AlertDetail> {
+        self.with_store(move |s| {
+            let (p, _) = crate::cases::load_profile(s)?;
+            if p.role == Role::Shopper {
+                return Err(AppError::new(ErrorCode::Forbidden, "暗访员不能查看预警"));
+            }
+            let hall = crate::cases::scoped_hall(s, None)?;
+            let d = s.alert_detail(a.alert_id)?;
+            if hall.as_ref().is_some_and(|h| *h != d.alert.hall_id) {
+                return Err(AppError::new(ErrorCode::Forbidden, "只能查看本大厅的预警"));
+            }
+            Ok(d)
         })
         .await
     }

@@ -133,8 +133,10 @@ commands! {
     hub_redo_action(HubActionArgs) -> hcp_store::QueuedAction;
     /// 放弃团队服务器未受理的操作。
     hub_drop_action(HubActionArgs) -> bool;
-    /// 预警：重新计算并列出某月的预警。
+    /// 预警：列出某月的预警（有新数据的月份先重新计算）。
     alerts(crate::alerts::AlertsArgs) -> crate::alerts::AlertList;
+    /// 预警详情：依据的评价与对象的逐日序列。
+    alert_detail(crate::alerts::AlertDetailArgs) -> hcp_store::AlertDetail;
     /// 确认或排除一条预警（记入审计）。
     decide_alert(crate::alerts::DecideAlertArgs) -> hcp_store::AlertRow;
     /// 差评工单：一页。

@@ -203,6 +203,7 @@ impl App {
         self.with_store(move |s| {
             demo_visits(s, anchor)?;
             pick_typical(s, anchor)?;
+            decide_alerts(s, anchor)?;
             issue_last_month(s, anchor)?;
             Ok(())
         })
@@ -981,6 +982,53 @@ fn pick_typical(s: &mut Store, anchor: DateTime<Utc>) -> AppResult<()> {
     };
     for r in [escalated, late].into_iter().flatten() {
         s.set_typical(r.case_id, true, officer)?;
+    }
+    Ok(())
+}
+
+/// A few of last month's alerts decided by the demo officer (the report's 预警与
+/// 处置 shows them): a window's spike and a burst of praise confirmed, a spike
+/// of an item dismissed as the same event as its window's. The rest stay open.
+fn decide_alerts(s: &mut Store, anchor: DateTime<Utc>) -> AppResult<()> {
+    let today = bj(anchor).date_naive();
+    let last = today
+        .with_day(1)
+        .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
+        .unwrap_or(today);
+    let month = format!("{:04}-{:02}", last.year(), last.month());
+    s.recompute_due_alerts()?;
+    let alerts = s.alerts(Some(&month), None)?;
+    let officer = Who {
+        name: DEMO_OFFICER,
+        actor: Actor::Officer,
+    };
+    let first = |rule: &str, kind: &str| {
+        alerts
+            .iter()
+            .find(|a| a.rule == rule && a.unit_kind == kind && a.state == "open")
+            .map(|a| a.alert_id)
+    };
+    let decisions = [
+        (
+            first("spike", "window"),
+            "acknowledged",
+            "已约谈窗口负责人，当日差评逐件回访，要求三个工作日内报送整改情况",
+        ),
+        (
+            first("praise_burst", "window"),
+            "acknowledged",
+            "经调取评价器记录核实，系窗口人员代为评价，已责令整改并在全厅通报",
+        ),
+        (
+            first("spike", "item"),
+            "dismissed",
+            "与同日该窗口差评突增为同一事件，已并入窗口预警处置",
+        ),
+    ];
+    for (id, state, note) in decisions {
+        if let Some(id) = id {
+            s.decide_alert(id, state, note, officer)?;
+        }
     }
     Ok(())
 }

@@ -199,6 +199,7 @@ impl App {
             })
             .await?;
         if !sum.dry_run && (sum.new > 0 || sum.updated > 0) {
+            self.refresh_alerts().await;
             // Figures, cases and reports follow, as after a sync.
             let _ = self.events.send(SyncEvent::ImportProgress {
                 file_name: sum.file_name.clone(),

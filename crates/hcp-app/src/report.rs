@@ -210,14 +210,15 @@ impl App {
             let r = draft(s, &a.month, hall.as_deref(), &a.typical)?;
             let year = hcp_report::model::year_of(&r.month);
             let next = s.next_issue(&r.month, hall.as_deref(), i64::from(year))?;
-            let pages = hcp_pdf::to_page_images(&r, 1.5)
+            let (pages, texts) = hcp_pdf::to_preview_pages(&r, 1.5)
                 .map_err(pdf_err)?
-                .iter()
-                .map(|p| B64.encode(p))
-                .collect();
+                .into_iter()
+                .map(|(png, text)| (B64.encode(png), text))
+                .unzip();
             Ok(ReportPreview {
                 title: r.title,
                 pages,
+                texts,
                 next_version: next.0,
             })
         })

@@ -844,6 +844,8 @@ pub struct ReportPreview {
     pub title: String,
     /// PNG pages, base64.
     pub pages: Vec<String>,
+    /// Each page's text (for screen readers and search).
+    pub texts: Vec<String>,
     /// The issue this month and scope would get: version and number.
     pub next_version: i64,
 }

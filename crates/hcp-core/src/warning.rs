@@ -313,6 +313,16 @@ pub fn is_spike(bad: u32, mean_per_day: f64, p: &Params) -> bool {
     bad >= p.spike_min_bad && poisson_tail(bad, mean_per_day.max(p.baseline_floor)) < p.spike_alpha
 }
 
+/// A rate per day as the sentences print it: one decimal, two below 0.1 (a quiet
+/// unit's 0.04 is not "0.0").
+fn per_day(x: f64) -> String {
+    if x < 0.095 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.1}")
+    }
+}
+
 fn evidence(ids: impl IntoIterator<Item = String>) -> Vec<String> {
     ids.into_iter().take(MAX_EVIDENCE).collect()
 }
@@ -410,12 +420,12 @@ pub fn spikes(ratings: &[Rated<'_>], from: NaiveDate, to: NaiveDate, p: &Params)
             out.push(Alert {
                 rule: Rule::Spike,
                 explanation: format!(
-                    "{} {}差评 {} 条，近{}周日均 {:.1} 条",
+                    "{} {}差评 {} 条，近{}周日均 {} 条",
                     unit.kind.label(&unit.code),
                     md(day),
                     n,
                     (history + 6) / 7,
-                    mean
+                    per_day(mean)
                 ),
                 unit: unit.clone(),
                 from: day,

@@ -145,9 +145,13 @@ pub async fn start_demo(
     appended: &[DemoRecord],
     mut token: impl FnMut() -> String,
 ) -> std::io::Result<RunningServer> {
-    let generated = tokio::task::spawn_blocking(move || generate_span(&spec))
-        .await
-        .map_err(std::io::Error::other)?;
+    let generated = tokio::task::spawn_blocking(move || {
+        let mut halls = generate_span(&spec);
+        plant_demo(&mut halls, &spec);
+        halls
+    })
+    .await
+    .map_err(std::io::Error::other)?;
     let halls: Vec<HallState> = generated
         .into_iter()
         .map(|g| {
@@ -165,6 +169,36 @@ pub async fn start_demo(
         server.append(&a.hall, &a.kind, &a.data);
     }
     Ok(server)
+}
+
+/// The demo's anomalies, so that 预警 has something to show: every kind in the
+/// month before today's, and a spike and a burst of praise in this month's days
+/// before today (when it has a working day yet).
+fn plant_demo(halls: &mut [GeneratedHall], spec: &SpanSpec) {
+    use chrono::Datelike;
+    let today = spec.until.date_naive();
+    let Some(this_month) = today.with_day(1) else {
+        return;
+    };
+    let Some(prev_last) = this_month.pred_opt() else {
+        return;
+    };
+    let Some(prev_first) = prev_last.with_day(1) else {
+        return;
+    };
+    plant::plant_between(halls, spec.seed, prev_first, prev_last, 0, &plant::RULES);
+    if let Some(yesterday) = today.pred_opt()
+        && yesterday >= this_month
+    {
+        plant::plant_between(
+            halls,
+            spec.seed ^ 0x5EED,
+            this_month,
+            yesterday,
+            0,
+            &["spike", "praise_burst"],
+        );
+    }
 }
 
 /// `halls` generated halls of October 2026 (`evaluations` in all, from `seed`) on

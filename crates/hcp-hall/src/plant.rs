@@ -162,13 +162,16 @@ pub fn score(key: &AnswerKey, alerts: &[Found<'_>]) -> Vec<RuleScore> {
         .collect()
 }
 
+/// A window as planting sees it: its no., its staff nos., its department's
+/// items (code, name).
+type WindowView = (String, Vec<String>, Vec<(String, String)>);
+
 /// What planting needs of a hall: its windows with their staff and items, and
 /// how many named good ratings each staff member already has.
 struct HallView {
     hall_id: String,
     region: String,
-    /// (window no., its staff nos., its items' codes and names)
-    windows: Vec<(String, Vec<String>, Vec<(String, String)>)>,
+    windows: Vec<WindowView>,
     named_good: HashMap<String, usize>,
 }
 
@@ -222,8 +225,9 @@ impl HallView {
 /// Builds planted evaluations with ids that no generated one has.
 struct Planter {
     rng: Rng,
-    year: i32,
-    month: u32,
+    /// The days plants may fall on.
+    first: NaiveDate,
+    last: NaiveDate,
     counter: u64,
 }
 
@@ -254,23 +258,17 @@ impl Planter {
             .expect("fixed offset is unambiguous")
     }
 
-    /// A working day (Monday–Friday) of the month from `first_day` on, at least
-    /// `room` days before the month ends.
-    fn weekday(&mut self, first_day: u32, room: u32) -> NaiveDate {
-        let last = NaiveDate::from_ymd_opt(self.year, self.month, 1)
-            .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
-            .expect("valid month")
-            .pred_opt()
-            .expect("a day before")
-            .day()
-            - room;
-        loop {
-            let d = first_day + self.rng.below(u64::from(last - first_day + 1)) as u32;
-            let day = NaiveDate::from_ymd_opt(self.year, self.month, d).expect("a day");
-            if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
-                return day;
-            }
-        }
+    /// A working day (Monday–Friday) at least `after` days after the first day
+    /// and `room` days before the last; `None` when the range has none.
+    fn weekday(&mut self, after: i64, room: i64) -> Option<NaiveDate> {
+        let lo = self.first + Duration::days(after);
+        let hi = self.last - Duration::days(room);
+        let days: Vec<NaiveDate> = lo
+            .iter_days()
+            .take_while(|d| *d <= hi)
+            .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
+            .collect();
+        (!days.is_empty()).then(|| *self.rng.pick(&days))
     }
 
     fn evaluation(&mut self, v: &HallView, s: Shape<'_>) -> Evaluation {
@@ -318,13 +316,36 @@ impl Planter {
 /// by three evaluators, a burst of 非常满意 on one window, and a rater flooding
 /// bad ratings over several windows (every third of them over two halls).
 pub fn plant_anomalies(halls: &mut [GeneratedHall], seed: u64, year: i32, month: u32) -> AnswerKey {
+    let first = NaiveDate::from_ymd_opt(year, month, 1).expect("a valid month");
+    let last = first
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|d| d.pred_opt())
+        .expect("a valid month");
+    // The month's data begins on its first day: a spike needs days before it.
+    plant_between(halls, seed, first, last, 11, &RULES)
+}
+
+/// Plants the anomalies of `kinds` (rule names) on working days of
+/// `first..=last` (the demo: a spike and a burst in the days of this month before
+/// today), a spike no sooner than `spike_after` days after `first` (the days its
+/// baseline needs, where the data begins at `first`). A kind that needs more days
+/// than the range has is left out.
+pub fn plant_between(
+    halls: &mut [GeneratedHall],
+    seed: u64,
+    first: NaiveDate,
+    last: NaiveDate,
+    spike_after: i64,
+    kinds: &[&str],
+) -> AnswerKey {
     let views: Vec<HallView> = halls.iter().map(HallView::of).collect();
     let mut p = Planter {
         rng: Rng::new(seed ^ 0x504C_414E_5400),
-        year,
-        month,
+        first,
+        last,
         counter: 0,
     };
+    let wants = |k: &str| kinds.contains(&k);
     let mut plants = vec![];
     let mut added: Vec<Vec<Evaluation>> = vec![vec![]; halls.len()];
     for (hi, v) in views.iter().enumerate() {
@@ -339,152 +360,19 @@ pub fn plant_anomalies(halls: &mut [GeneratedHall], seed: u64, year: i32, month:
         let w = |k: usize| &v.windows[order[k]];
 
         // 差评突增: 6–9 bad ratings on one window in one working day.
-        let (wno, staff, items) = w(0);
-        let day = p.weekday(12, 0);
-        let n = 6 + p.rng.below(4) as usize;
-        let mut ids = vec![];
-        for _ in 0..n {
-            let at = p.at(day, 9, 8 * 60);
-            let staff_no = p.rng.pick(staff).clone();
-            let item = p.rng.pick(items).clone();
-            let after = 120 + p.rng.below(1800) as i64;
-            let who = p.rng.chance(0.6).then(|| p.hex());
-            let level = 1 + p.rng.below(2) as u8;
-            let e = p.evaluation(
-                v,
-                Shape {
-                    window: wno,
-                    staff: Some(&staff_no),
-                    item: &item,
-                    level,
-                    at,
-                    after_service: after,
-                    serial: true,
-                    id_hash: who.as_deref(),
-                },
-            );
-            ids.push(e.id.clone());
-            added[hi].push(e);
-        }
-        plants.push(Plant {
-            rule: "spike".into(),
-            hall_id: v.hall_id.clone(),
-            unit_kind: "window".into(),
-            code: wno.clone(),
-            day_from: day,
-            day_to: day,
-            what: format!("{wno}窗口 {day} 差评 {n} 条"),
-            evaluations: ids,
-        });
-
-        // 同一评价人反复评价: one evaluator praises one window 5–6 times in 5 days.
-        let (wno, staff, items) = w(1);
-        let who = p.hex();
-        let first = p.weekday(3, 5);
-        let n = 5 + p.rng.below(2) as usize;
-        let mut ids = vec![];
-        let mut last = first;
-        for k in 0..n {
-            let day = first + Duration::days((k as i64 * 5) / n as i64);
-            last = last.max(day);
-            let at = p.at(day, 9, 8 * 60);
-            let staff_no = p.rng.pick(staff).clone();
-            let item = p.rng.pick(items).clone();
-            let after = 60 + p.rng.below(600) as i64;
-            let e = p.evaluation(
-                v,
-                Shape {
-                    window: wno,
-                    staff: Some(&staff_no),
-                    item: &item,
-                    level: 5,
-                    at,
-                    after_service: after,
-                    serial: true,
-                    id_hash: Some(&who),
-                },
-            );
-            ids.push(e.id.clone());
-            added[hi].push(e);
-        }
-        plants.push(Plant {
-            rule: "repeat_rater".into(),
-            hall_id: v.hall_id.clone(),
-            unit_kind: "window".into(),
-            code: wno.clone(),
-            day_from: first,
-            day_to: last,
-            what: format!("同一评价人 5 天内对 {wno}窗口好评 {n} 次"),
-            evaluations: ids,
-        });
-
-        // 短时集中好评: 9–12 非常满意 on one window within 6 minutes, most without
-        // a 办件编号 or seconds after the service.
-        let (wno, staff, items) = w(2);
-        let day = p.weekday(1, 0);
-        let start = p.at(day, 10, 5 * 60);
-        let n = 9 + p.rng.below(4) as usize;
-        let mut ids = vec![];
-        for k in 0..n {
-            let at = start + Duration::seconds((k as i64 * 360) / n as i64);
-            let staff_no = p.rng.pick(staff).clone();
-            let item = p.rng.pick(items).clone();
-            // All but one: no 办件编号, or 2–11 s after the service.
-            let odd = k > 0;
-            let (serial, after) = match (odd, p.rng.chance(0.5)) {
-                (true, true) => (false, 60 + p.rng.below(600) as i64),
-                (true, false) => (true, 2 + p.rng.below(10) as i64),
-                (false, _) => (true, 120 + p.rng.below(900) as i64),
-            };
-            let e = p.evaluation(
-                v,
-                Shape {
-                    window: wno,
-                    staff: Some(&staff_no),
-                    item: &item,
-                    level: 5,
-                    at,
-                    after_service: after,
-                    serial,
-                    id_hash: None,
-                },
-            );
-            ids.push(e.id.clone());
-            added[hi].push(e);
-        }
-        plants.push(Plant {
-            rule: "praise_burst".into(),
-            hall_id: v.hall_id.clone(),
-            unit_kind: "window".into(),
-            code: wno.clone(),
-            day_from: day,
-            day_to: day,
-            what: format!("{wno}窗口 {day} 6 分钟内“非常满意” {n} 条"),
-            evaluations: ids,
-        });
-
-        // 好评集中: three evaluators give a staff member more good ratings over the
-        // month than everyone else together.
-        let (wno, staff, items) = w(3);
-        let staff_no = staff
-            .iter()
-            .min_by_key(|s| (v.named_good.get(*s).copied().unwrap_or(0), (*s).clone()))
-            .expect("a window with staff")
-            .clone();
-        let others = v.named_good.get(&staff_no).copied().unwrap_or(0);
-        let each = (others * 2 / 3 + 1).max(7);
-        let raters: Vec<String> = (0..3).map(|_| p.hex()).collect();
-        let mut ids = vec![];
-        let (mut lo, mut hi_day) = (None::<NaiveDate>, None::<NaiveDate>);
-        for who in &raters {
-            for _ in 0..each {
-                let day = p.weekday(1, 0);
-                lo = Some(lo.map_or(day, |d| d.min(day)));
-                hi_day = Some(hi_day.map_or(day, |d| d.max(day)));
+        if wants("spike")
+            && let Some(day) = p.weekday(spike_after, 0)
+        {
+            let (wno, staff, items) = w(0);
+            let n = 6 + p.rng.below(4) as usize;
+            let mut ids = vec![];
+            for _ in 0..n {
                 let at = p.at(day, 9, 8 * 60);
+                let staff_no = p.rng.pick(staff).clone();
                 let item = p.rng.pick(items).clone();
-                let after = 60 + p.rng.below(900) as i64;
-                let level = 4 + u8::from(p.rng.chance(0.8));
+                let after = 120 + p.rng.below(1800) as i64;
+                let who = p.rng.chance(0.6).then(|| p.hex());
+                let level = 1 + p.rng.below(2) as u8;
                 let e = p.evaluation(
                     v,
                     Shape {
@@ -495,79 +383,226 @@ pub fn plant_anomalies(halls: &mut [GeneratedHall], seed: u64, year: i32, month:
                         at,
                         after_service: after,
                         serial: true,
-                        id_hash: Some(who),
+                        id_hash: who.as_deref(),
                     },
                 );
                 ids.push(e.id.clone());
                 added[hi].push(e);
             }
+            plants.push(Plant {
+                rule: "spike".into(),
+                hall_id: v.hall_id.clone(),
+                unit_kind: "window".into(),
+                code: wno.clone(),
+                day_from: day,
+                day_to: day,
+                what: format!("{wno}窗口 {day} 差评 {n} 条"),
+                evaluations: ids,
+            });
         }
-        plants.push(Plant {
-            rule: "concentrated".into(),
-            hall_id: v.hall_id.clone(),
-            unit_kind: "staff".into(),
-            code: staff_no.clone(),
-            day_from: lo.expect("planted"),
-            day_to: hi_day.expect("planted"),
-            what: format!(
-                "3 位评价人各给工号{staff_no} 好评 {each} 条（其余实名好评约 {others} 条）"
-            ),
-            evaluations: ids,
-        });
+
+        // 同一评价人反复评价: one evaluator praises one window 5–6 times in 5 days.
+        if wants("repeat_rater")
+            && let Some(first) = p.weekday(2, 5)
+        {
+            let (wno, staff, items) = w(1);
+            let who = p.hex();
+            let n = 5 + p.rng.below(2) as usize;
+            let mut ids = vec![];
+            let mut last = first;
+            for k in 0..n {
+                let day = first + Duration::days((k as i64 * 5) / n as i64);
+                last = last.max(day);
+                let at = p.at(day, 9, 8 * 60);
+                let staff_no = p.rng.pick(staff).clone();
+                let item = p.rng.pick(items).clone();
+                let after = 60 + p.rng.below(600) as i64;
+                let e = p.evaluation(
+                    v,
+                    Shape {
+                        window: wno,
+                        staff: Some(&staff_no),
+                        item: &item,
+                        level: 5,
+                        at,
+                        after_service: after,
+                        serial: true,
+                        id_hash: Some(&who),
+                    },
+                );
+                ids.push(e.id.clone());
+                added[hi].push(e);
+            }
+            plants.push(Plant {
+                rule: "repeat_rater".into(),
+                hall_id: v.hall_id.clone(),
+                unit_kind: "window".into(),
+                code: wno.clone(),
+                day_from: first,
+                day_to: last,
+                what: format!("同一评价人 5 天内对 {wno}窗口好评 {n} 次"),
+                evaluations: ids,
+            });
+        }
+
+        // 短时集中好评: 9–12 非常满意 on one window within 6 minutes, most without
+        // a 办件编号 or seconds after the service.
+        if wants("praise_burst")
+            && let Some(day) = p.weekday(0, 0)
+        {
+            let (wno, staff, items) = w(2);
+            let start = p.at(day, 10, 5 * 60);
+            let n = 9 + p.rng.below(4) as usize;
+            let mut ids = vec![];
+            for k in 0..n {
+                let at = start + Duration::seconds((k as i64 * 360) / n as i64);
+                let staff_no = p.rng.pick(staff).clone();
+                let item = p.rng.pick(items).clone();
+                // All but one: no 办件编号, or 2–11 s after the service.
+                let odd = k > 0;
+                let (serial, after) = match (odd, p.rng.chance(0.5)) {
+                    (true, true) => (false, 60 + p.rng.below(600) as i64),
+                    (true, false) => (true, 2 + p.rng.below(10) as i64),
+                    (false, _) => (true, 120 + p.rng.below(900) as i64),
+                };
+                let e = p.evaluation(
+                    v,
+                    Shape {
+                        window: wno,
+                        staff: Some(&staff_no),
+                        item: &item,
+                        level: 5,
+                        at,
+                        after_service: after,
+                        serial,
+                        id_hash: None,
+                    },
+                );
+                ids.push(e.id.clone());
+                added[hi].push(e);
+            }
+            plants.push(Plant {
+                rule: "praise_burst".into(),
+                hall_id: v.hall_id.clone(),
+                unit_kind: "window".into(),
+                code: wno.clone(),
+                day_from: day,
+                day_to: day,
+                what: format!("{wno}窗口 {day} 6 分钟内“非常满意” {n} 条"),
+                evaluations: ids,
+            });
+        }
+
+        // 好评集中: three evaluators give a staff member more good ratings over the
+        // month than everyone else together.
+        if wants("concentrated") && p.weekday(0, 0).is_some() {
+            let (wno, staff, items) = w(3);
+            let staff_no = staff
+                .iter()
+                .min_by_key(|s| (v.named_good.get(*s).copied().unwrap_or(0), (*s).clone()))
+                .expect("a window with staff")
+                .clone();
+            let others = v.named_good.get(&staff_no).copied().unwrap_or(0);
+            let each = (others * 2 / 3 + 1).max(7);
+            let raters: Vec<String> = (0..3).map(|_| p.hex()).collect();
+            let mut ids = vec![];
+            let (mut lo, mut hi_day) = (None::<NaiveDate>, None::<NaiveDate>);
+            for who in &raters {
+                for _ in 0..each {
+                    let Some(day) = p.weekday(0, 0) else { break };
+                    lo = Some(lo.map_or(day, |d| d.min(day)));
+                    hi_day = Some(hi_day.map_or(day, |d| d.max(day)));
+                    let at = p.at(day, 9, 8 * 60);
+                    let item = p.rng.pick(items).clone();
+                    let after = 60 + p.rng.below(900) as i64;
+                    let level = 4 + u8::from(p.rng.chance(0.8));
+                    let e = p.evaluation(
+                        v,
+                        Shape {
+                            window: wno,
+                            staff: Some(&staff_no),
+                            item: &item,
+                            level,
+                            at,
+                            after_service: after,
+                            serial: true,
+                            id_hash: Some(who),
+                        },
+                    );
+                    ids.push(e.id.clone());
+                    added[hi].push(e);
+                }
+            }
+            plants.push(Plant {
+                rule: "concentrated".into(),
+                hall_id: v.hall_id.clone(),
+                unit_kind: "staff".into(),
+                code: staff_no.clone(),
+                day_from: lo.expect("planted"),
+                day_to: hi_day.expect("planted"),
+                what: format!(
+                    "3 位评价人各给工号{staff_no} 好评 {each} 条（其余实名好评约 {others} 条）"
+                ),
+                evaluations: ids,
+            });
+        }
 
         // 疑似恶意差评: 5–6 bad ratings over 3+ windows within 20 days; every third
         // one also in the next hall.
-        let who = p.hex();
-        let first = p.weekday(1, 19);
-        let n = 5 + p.rng.below(2) as usize;
-        let across = hi % 3 == 1 && hi + 1 < views.len() && views[hi + 1].windows.len() >= 3;
-        let mut ids = vec![];
-        let mut days = vec![];
-        for k in 0..n {
-            let (h, vv) = if across && k % 2 == 1 {
-                (hi + 1, &views[hi + 1])
-            } else {
-                (hi, v)
-            };
-            let (wno, staff, items) = &vv.windows[k % vv.windows.len()];
-            let day = first + Duration::days((k as i64 * 18) / n as i64);
-            let at = p.at(day, 9, 8 * 60);
-            let staff_no = p.rng.pick(staff).clone();
-            let item = p.rng.pick(items).clone();
-            let after = 300 + p.rng.below(1800) as i64;
-            let level = 1 + p.rng.below(2) as u8;
-            let e = p.evaluation(
-                vv,
-                Shape {
-                    window: wno,
-                    staff: Some(&staff_no),
-                    item: &item,
-                    level,
-                    at,
-                    after_service: after,
-                    serial: true,
-                    id_hash: Some(&who),
-                },
-            );
-            days.push(day);
-            ids.push(e.id.clone());
-            added[h].push(e);
+        if wants("malicious_rater")
+            && let Some(first) = p.weekday(0, 19)
+        {
+            let who = p.hex();
+            let n = 5 + p.rng.below(2) as usize;
+            let across = hi % 3 == 1 && hi + 1 < views.len() && views[hi + 1].windows.len() >= 3;
+            let mut ids = vec![];
+            let mut days = vec![];
+            for k in 0..n {
+                let (h, vv) = if across && k % 2 == 1 {
+                    (hi + 1, &views[hi + 1])
+                } else {
+                    (hi, v)
+                };
+                let (wno, staff, items) = &vv.windows[k % vv.windows.len()];
+                let day = first + Duration::days((k as i64 * 18) / n as i64);
+                let at = p.at(day, 9, 8 * 60);
+                let staff_no = p.rng.pick(staff).clone();
+                let item = p.rng.pick(items).clone();
+                let after = 300 + p.rng.below(1800) as i64;
+                let level = 1 + p.rng.below(2) as u8;
+                let e = p.evaluation(
+                    vv,
+                    Shape {
+                        window: wno,
+                        staff: Some(&staff_no),
+                        item: &item,
+                        level,
+                        at,
+                        after_service: after,
+                        serial: true,
+                        id_hash: Some(&who),
+                    },
+                );
+                days.push(day);
+                ids.push(e.id.clone());
+                added[h].push(e);
+            }
+            plants.push(Plant {
+                rule: "malicious_rater".into(),
+                hall_id: v.hall_id.clone(),
+                unit_kind: "evaluator".into(),
+                code: who,
+                day_from: days[0],
+                day_to: days[n - 1],
+                what: format!(
+                    "同一评价人 {} 天内差评 {n} 条，涉及 {} 个窗口{}",
+                    (days[n - 1] - days[0]).num_days() + 1,
+                    n.min(v.windows.len()),
+                    if across { "、2 个大厅" } else { "" }
+                ),
+                evaluations: ids,
+            });
         }
-        plants.push(Plant {
-            rule: "malicious_rater".into(),
-            hall_id: v.hall_id.clone(),
-            unit_kind: "evaluator".into(),
-            code: who,
-            day_from: days[0],
-            day_to: days[n - 1],
-            what: format!(
-                "同一评价人 {} 天内差评 {n} 条，涉及 {} 个窗口{}",
-                (days[n - 1] - days[0]).num_days() + 1,
-                n.min(v.windows.len()),
-                if across { "、2 个大厅" } else { "" }
-            ),
-            evaluations: ids,
-        });
     }
     for (g, mut extra) in halls.iter_mut().zip(added) {
         // They reach the hall after what it had, in the order they were given.
@@ -577,7 +612,7 @@ pub fn plant_anomalies(halls: &mut [GeneratedHall], seed: u64, year: i32, month:
     }
     AnswerKey {
         seed,
-        month: format!("{year:04}-{month:02}"),
+        month: first.format("%Y-%m").to_string(),
         plants,
     }
 }

@@ -114,6 +114,18 @@ pub fn to_pdf(r: &MonthlyReport) -> Result<Vec<u8>, PdfError> {
 
 /// The report's pages as PNG images (`pixel_per_pt` 1.5 ≈ 108 dpi) for the preview.
 pub fn to_page_images(r: &MonthlyReport, pixel_per_pt: f32) -> Result<Vec<Vec<u8>>, PdfError> {
+    Ok(to_preview_pages(r, pixel_per_pt)?
+        .into_iter()
+        .map(|p| p.0)
+        .collect())
+}
+
+/// The report's pages for the preview: each as a PNG image and as its text (the
+/// text runs in reading order, one per line), for screen readers and search.
+pub fn to_preview_pages(
+    r: &MonthlyReport,
+    pixel_per_pt: f32,
+) -> Result<Vec<(Vec<u8>, String)>, PdfError> {
     let doc = compile(r)?;
     doc.pages()
         .iter()
@@ -122,9 +134,26 @@ pub fn to_page_images(r: &MonthlyReport, pixel_per_pt: f32) -> Result<Vec<Vec<u8
                 pixel_per_pt: typst_utils::Scalar::new(f64::from(pixel_per_pt)),
                 ..Default::default()
             };
-            typst_render::render(p, &opts)
+            let png = typst_render::render(p, &opts)
                 .encode_png()
-                .map_err(|e| PdfError::Export(e.to_string()))
+                .map_err(|e| PdfError::Export(e.to_string()))?;
+            let mut text = String::new();
+            frame_text(&p.frame, &mut text);
+            Ok((png, text))
         })
         .collect()
+}
+
+fn frame_text(frame: &typst::layout::Frame, out: &mut String) {
+    for (_, item) in frame.items() {
+        match item {
+            typst::layout::FrameItem::Group(g) => frame_text(&g.frame, out),
+            typst::layout::FrameItem::Text(t) => {
+                // The report's own zero-width break hints are not text.
+                out.extend(t.text.chars().filter(|c| *c != '\u{200B}'));
+                out.push('\n');
+            }
+            _ => {}
+        }
+    }
 }

@@ -170,6 +170,25 @@ pub struct VisitLine {
     pub findings: Vec<String>,
 }
 
+/// A line of 预警与处置: an alert of the month and what the officers decided.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertLine {
+    /// 大厅.
+    pub hall: String,
+    /// 预警类型 (中文).
+    pub rule: String,
+    /// 对象: 全厅, A03窗口, 工号S1021, 事项…, 评价人（前 8 位）.
+    pub unit: String,
+    /// 日期: one day or first–last.
+    pub days: String,
+    /// The explanation with the numbers.
+    pub explanation: String,
+    /// 待处置 / 已确认 / 已排除.
+    pub state: String,
+    /// 处置说明.
+    pub note: Option<String>,
+}
+
 /// The scope.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scope {
@@ -269,6 +288,9 @@ pub struct MonthlyReport {
     pub appeals: Vec<AppealRow>,
     /// 暗访情况.
     pub visits: Vec<VisitLine>,
+    /// 预警与处置: the month's alerts (absent in reports issued before it).
+    #[serde(default)]
+    pub alerts: Vec<AlertLine>,
     /// 典型案例.
     pub typical_cases: Vec<LedgerRow>,
     /// The settings used.
@@ -697,6 +719,44 @@ pub fn build(
                 .collect(),
         });
     }
+    // Items are named, not numbered, in print.
+    let item_names: HashMap<(String, String), String> = store
+        .profile_names("items")?
+        .into_iter()
+        .map(|(h, c, n)| ((h, c), n))
+        .collect();
+    let alerts = store
+        .alerts(Some(&format!("{y:04}-{m:02}")), None)?
+        .into_iter()
+        .filter(|a| hall.is_none_or(|h| a.hall_id == h))
+        .map(|a| {
+            let item = item_names.get(&(a.hall_id.clone(), a.code.clone()));
+            AlertLine {
+                hall: hall_names
+                    .get(&a.hall_id)
+                    .cloned()
+                    .unwrap_or(a.hall_id.clone()),
+                unit: match (a.unit_kind.as_str(), item) {
+                    ("item", Some(name)) => format!("事项：{name}"),
+                    _ => alert_unit(&a.unit_kind, &a.code),
+                },
+                days: if a.day_from == a.day_to {
+                    md_zh(&a.day_from)
+                } else {
+                    format!("{}至{}", md_zh(&a.day_from), md_zh(&a.day_to))
+                },
+                state: match a.state.as_str() {
+                    "acknowledged" => "已确认",
+                    "dismissed" => "已排除",
+                    _ => "待处置",
+                }
+                .to_string(),
+                rule: a.rule_label,
+                explanation: a.explanation,
+                note: a.note,
+            }
+        })
+        .collect();
 
     Ok(MonthlyReport {
         schema: SCHEMA.into(),
@@ -717,10 +777,30 @@ pub fn build(
         overdue,
         appeals,
         visits,
+        alerts,
         typical_cases: typical,
         settings,
         issue: None,
     })
+}
+
+/// `2026-11-05` → `11月5日`.
+fn md_zh(day: &str) -> String {
+    NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .map(|d| format!("{}月{}日", d.month(), d.day()))
+        .unwrap_or_else(|_| day.to_owned())
+}
+
+/// Who or what an alert is about, as the report prints it.
+fn alert_unit(kind: &str, code: &str) -> String {
+    match kind {
+        "hall" => "全厅".to_string(),
+        "window" => format!("{code}窗口"),
+        "staff" => format!("工号{code}"),
+        "item" => format!("事项{code}"),
+        "evaluator" => format!("评价人{}", code.chars().take(8).collect::<String>()),
+        _ => code.to_string(),
+    }
 }
 
 /// The Beijing year of a month string (for the issue number).

@@ -272,6 +272,39 @@ pub fn to_xlsx(rep: &MonthlyReport) -> Result<Vec<u8>, ReportError> {
             ws.write(r, 3, v.findings.join("；")).map_err(e)?;
         }
     }
+    {
+        let ws = wb.add_worksheet().set_name("预警与处置").map_err(e)?;
+        header(
+            ws,
+            &f,
+            &[
+                ("预警类型", 30.0),
+                ("大厅", 22.0),
+                ("对象", 18.0),
+                ("日期", 22.0),
+                ("说明", 60.0),
+                ("处置", 10.0),
+                ("处置说明", 40.0),
+            ],
+        )?;
+        for (i, a) in rep.alerts.iter().enumerate() {
+            let r = i as u32 + 1;
+            for (c, v) in [
+                &a.rule,
+                &a.hall,
+                &a.unit,
+                &a.days,
+                &a.explanation,
+                &a.state,
+                a.note.as_ref().unwrap_or(&String::new()),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                ws.write(r, c as u16, v.as_str()).map_err(e)?;
+            }
+        }
+    }
     wb.save_to_buffer().map_err(e)
 }
 

@@ -393,3 +393,192 @@ impl Store {
         Ok(row)
     }
 }
+
+/// One day of an alert's unit: its ratings and its bad ratings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export_to = "AlertDay.ts")]
+pub struct AlertDay {
+    /// `YYYY-MM-DD` (Beijing).
+    pub day: String,
+    /// Ratings (not withdrawn, not excluded by an upheld appeal).
+    pub total: i64,
+    /// …of which bad.
+    pub bad: i64,
+}
+
+/// One rating an alert rests on, as the evidence table shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[ts(export_to = "AlertEvidence.ts")]
+pub struct AlertEvidence {
+    /// 评价编号.
+    pub id: String,
+    /// 大厅编码.
+    pub hall_id: String,
+    /// 评价时间 (UTC, RFC 3339).
+    pub evaluated_at: String,
+    /// 办理时间.
+    pub served_at: Option<String>,
+    /// 1–5.
+    pub level: i64,
+    /// `valid`, `revised`, `withdrawn`.
+    pub status: String,
+    /// 渠道.
+    pub channel: String,
+    /// 窗口号.
+    pub window_no: Option<String>,
+    /// 工号.
+    pub staff_no: Option<String>,
+    /// 事项名称.
+    pub item_name: Option<String>,
+    /// 办件编号.
+    pub serial_no: Option<String>,
+    /// Whether the evaluator is named (the hash itself is not shown).
+    pub real_name: bool,
+    /// The bad rating's case, where one was opened (an appeal on it can mark the
+    /// rater as malicious).
+    pub case_id: Option<i64>,
+}
+
+/// An alert with what an officer checks it against.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[ts(export_to = "AlertDetail.ts")]
+pub struct AlertDetail {
+    /// The alert.
+    pub alert: AlertRow,
+    /// 差评突增: the fewest bad ratings in a day that fire at its baseline.
+    pub threshold: Option<u32>,
+    /// The evaluations it rests on, oldest first (those still in the cache).
+    pub evidence: Vec<AlertEvidence>,
+    /// The unit's days around it (the baseline weeks before a spike), every day of
+    /// the span, zero-filled.
+    pub series: Vec<AlertDay>,
+}
+
+impl Store {
+    /// One alert with its evidence and its unit's daily series.
+    pub fn alert_detail(&self, alert_id: i64) -> Result<AlertDetail> {
+        let alert = self
+            .conn
+            .query_row(
+                &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE alert_id = ?1"),
+                [alert_id],
+                alert_of,
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::Refused(format!("没有编号为 {alert_id} 的预警")))?;
+        let p = Params::default();
+        let threshold = (alert.rule == warning::Rule::Spike.as_str())
+            .then(|| alert.baseline.map(|b| warning::spike_threshold(b, &p)))
+            .flatten();
+        let evaluator = alert.unit_kind == "evaluator";
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.id, e.hall_id, e.evaluated_at, e.served_at, e.level, e.status, e.channel,
+                    e.window_no, e.staff_no, e.item_name, e.serial_no, e.evaluator_real_name,
+                    (SELECT min(c.case_id) FROM cases c
+                      WHERE c.hall_id = e.hall_id AND c.evaluation_id = e.id)
+             FROM evaluations e
+             WHERE e.id = ?1
+               AND (CASE WHEN ?2 THEN e.evaluator_id_hash = ?3 ELSE e.hall_id = ?3 END)",
+        )?;
+        let mut evidence = vec![];
+        for id in &alert.evidence {
+            let key = if evaluator {
+                &alert.code
+            } else {
+                &alert.hall_id
+            };
+            let row = stmt
+                .query_row(params![id, evaluator, key], |r| {
+                    Ok(AlertEvidence {
+                        id: r.get(0)?,
+                        hall_id: r.get(1)?,
+                        evaluated_at: r.get(2)?,
+                        served_at: r.get(3)?,
+                        level: r.get(4)?,
+                        status: r.get(5)?,
+                        channel: r.get(6)?,
+                        window_no: r.get(7)?,
+                        staff_no: r.get(8)?,
+                        item_name: r.get(9)?,
+                        serial_no: r.get(10)?,
+                        real_name: r.get::<_, Option<bool>>(11)?.unwrap_or(false),
+                        case_id: r.get(12)?,
+                    })
+                })
+                .optional()?;
+            evidence.extend(row);
+        }
+        evidence.sort_by(|a, b| a.evaluated_at.cmp(&b.evaluated_at));
+        drop(stmt);
+        let series = self.alert_series(&alert, &p)?;
+        Ok(AlertDetail {
+            alert,
+            threshold,
+            evidence,
+            series,
+        })
+    }
+
+    fn alert_series(&self, a: &AlertRow, p: &Params) -> Result<Vec<AlertDay>> {
+        let parse = |d: &str| {
+            NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|e| StoreError::Corrupt(format!("预警日期 “{d}”：{e}")))
+        };
+        let (from, to) = (parse(&a.day_from)?, parse(&a.day_to)?);
+        let before = if a.rule == warning::Rule::Spike.as_str() {
+            i64::from(p.baseline_days)
+        } else {
+            14
+        };
+        let first = from - Duration::days(before);
+        let last = to + Duration::days(7);
+        let lo = format!("{}T16:00:00Z", first - Duration::days(1));
+        let hi = format!("{last}T16:00:00Z");
+        // The column is chosen from a fixed list, never from the alert's text.
+        let (column, scoped) = match a.unit_kind.as_str() {
+            "window" => ("window_no", true),
+            "staff" => ("staff_no", true),
+            "item" => ("item_code", true),
+            "evaluator" => ("evaluator_id_hash", false),
+            _ => ("hall_id", true),
+        };
+        let sql = format!(
+            "SELECT date(evaluated_at, '+8 hours'), count(*), sum(level <= ?5)
+             FROM evaluations
+             WHERE {column} = ?1 AND (?2 = 0 OR hall_id = ?3)
+               AND evaluated_at >= ?4 AND evaluated_at < ?6
+               AND status <> 'withdrawn' AND excluded = 0
+             GROUP BY 1"
+        );
+        let mut counts: HashMap<String, (i64, i64)> = HashMap::new();
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(
+            params![
+                a.code,
+                scoped,
+                a.hall_id,
+                lo,
+                hcp_core::rating::BAD_LEVEL_MAX,
+                hi
+            ],
+            |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        for row in rows {
+            let (d, total, bad) = row?;
+            counts.insert(d, (total, bad));
+        }
+        let mut out = vec![];
+        let mut d = first;
+        while d <= last {
+            let key = d.to_string();
+            let (total, bad) = counts.get(&key).copied().unwrap_or((0, 0));
+            out.push(AlertDay {
+                day: key,
+                total,
+                bad,
+            });
+            d += Duration::days(1);
+        }
+        Ok(out)
+    }
+}

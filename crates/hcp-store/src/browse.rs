@@ -35,6 +35,8 @@ pub struct EvaluationFilter {
     pub window_no: Option<String>,
     /// 工号.
     pub staff_no: Option<String>,
+    /// 事项编码.
+    pub item_code: Option<String>,
     /// Text that the comment contains.
     pub text: Option<String>,
     /// Include withdrawn ratings (off by default: they no longer count).
@@ -206,6 +208,9 @@ fn filter_where(f: &EvaluationFilter) -> Where {
     }
     if let Some(n) = text_value(&f.staff_no) {
         w.and("e.staff_no = ?", n);
+    }
+    if let Some(n) = text_value(&f.item_code) {
+        w.and("e.item_code = ?", n);
     }
     if let Some(t) = text_value(&f.text) {
         w.and("e.comment LIKE ? ESCAPE '\\'", like_pattern(&t));

@@ -28,7 +28,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::Connection;
 
-pub use alerts::{AlertRecompute, AlertRow};
+pub use alerts::{AlertDay, AlertDetail, AlertEvidence, AlertRecompute, AlertRow};
 pub use audit::{AuditCheck, AuditEntry, AuditRow};
 pub use browse::{
     DayCount, EvaluationFilter, EvaluationListRow, FollowUp, PageKey, ProfileList, SpanCounts,

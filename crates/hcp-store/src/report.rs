@@ -281,12 +281,14 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Names of a hall's departments, windows or staff: (hall, code) → name.
+    /// Names of a hall's departments, windows, staff or service items: (hall, code,
+    /// name).
     pub fn profile_names(&self, what: &str) -> Result<Vec<(String, String, String)>> {
         let sql = match what {
             "departments" => "SELECT hall_id, code, name FROM departments",
             "windows" => "SELECT hall_id, no, name FROM windows",
             "staff" => "SELECT hall_id, no, name FROM staff",
+            "items" => "SELECT hall_id, code, name FROM service_items",
             other => return Err(StoreError::Corrupt(format!("unknown list {other}"))),
         };
         let mut stmt = self.conn.prepare_cached(sql)?;

@@ -12,12 +12,14 @@ export interface SearchForm {
   department_code: string;
   window_no: string;
   staff_no: string;
+  /** Set only by a link (an item's alert); shown as a tag that clears it. */
+  item_code: string;
   text: string;
   include_withdrawn: boolean;
 }
 
 export function emptyForm(): SearchForm {
-  return { hall_id: "", levels: [], channel: "", days: null, department_code: "", window_no: "", staff_no: "", text: "", include_withdrawn: false };
+  return { hall_id: "", levels: [], channel: "", days: null, department_code: "", window_no: "", staff_no: "", item_code: "", text: "", include_withdrawn: false };
 }
 
 /** Form → the command's filter: blanks dropped, Beijing days → UTC [from, to). */
@@ -33,9 +35,34 @@ export function toFilter(f: SearchForm): EvaluationFilter {
     department_code: blank(f.department_code),
     window_no: blank(f.window_no),
     staff_no: blank(f.staff_no),
+    item_code: blank(f.item_code),
     text: blank(f.text),
     include_withdrawn: f.include_withdrawn,
   };
+}
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A link's query (`?hall=…&window=…&from=…&to=…&bad=1`, as the 预警 page makes)
+ * → the form. Anything malformed is left out; values are only ever compared, never
+ * run. */
+export function formFromQuery(q: Record<string, unknown>, badLevels: number[]): SearchForm {
+  const f = emptyForm();
+  const text = (k: string) => (typeof q[k] === "string" ? (q[k] as string).trim().slice(0, 200) : "");
+  f.hall_id = text("hall");
+  f.window_no = text("window");
+  f.staff_no = text("staff");
+  f.item_code = text("item");
+  const from = text("from");
+  const to = text("to");
+  if (DAY.test(from) && DAY.test(to) && from <= to) f.days = [from, to];
+  if (text("bad") === "1") f.levels = [...badLevels];
+  return f;
+}
+
+/** Whether a query carries any of the link's filters. */
+export function queryHasFilter(q: Record<string, unknown>): boolean {
+  return ["hall", "window", "staff", "item", "from", "bad"].some((k) => typeof q[k] === "string");
 }
 
 /** 评价查询: form → table paged by key in SQLite → detail drawer. */

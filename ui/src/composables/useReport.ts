@@ -11,6 +11,8 @@ export function useReport() {
   const hall = ref<string | null>(null);
   const halls = ref<HallSummary[]>([]);
   const pages = ref<string[]>([]);
+  /** Each page's text, read out by screen readers under its image. */
+  const texts = ref<string[]>([]);
   const nextVersion = ref(1);
   const issued = ref<IssuedReport[]>([]);
   const loading = ref(false);
@@ -40,6 +42,7 @@ export function useReport() {
     try {
       const p = await api.reportPreview({ month: month.value, hall_id: hall.value || null, typical: typical() });
       pages.value = p.pages;
+      texts.value = p.texts;
       nextVersion.value = p.next_version;
     } catch (e) {
       error.value = errorText(e);
@@ -87,5 +90,5 @@ export function useReport() {
     await api.openFile({ path: await api.saveFile({ file_name: f.file_name, data_base64: f.data_base64, ask: false }) });
   }
 
-  return { month, hall, halls, pages, nextVersion, issued, loading, error, typicalCases, loadTypical, unpick, preview, exportFile, issuedFile, issue, refreshIssued, load, openSaved };
+  return { month, hall, halls, pages, texts, nextVersion, issued, loading, error, typicalCases, loadTypical, unpick, preview, exportFile, issuedFile, issue, refreshIssued, load, openSaved };
 }

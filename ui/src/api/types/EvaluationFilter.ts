@@ -38,6 +38,10 @@ window_no: string | null,
  */
 staff_no: string | null, 
 /**
+ * 事项编码.
+ */
+item_code: string | null, 
+/**
  * Text that the comment contains.
  */
 text: string | null, 

@@ -13,6 +13,10 @@ title: string,
  */
 pages: Array<string>, 
 /**
+ * Each page's text (for screen readers and search).
+ */
+texts: Array<string>, 
+/**
  * The issue this month and scope would get: version and number.
  */
 next_version: number, };
