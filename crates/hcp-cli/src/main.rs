@@ -828,8 +828,36 @@ pub(crate) fn sync(
     runtime()?.block_on(sync_async(db, only, opts, show_progress))
 }
 
-/// [`sync`] inside a runtime.
+/// [`sync`] inside a runtime: the halls' records, then the alerts of the months
+/// the sync touched.
 pub(crate) async fn sync_async(
+    db: &Path,
+    only: &[String],
+    opts: &SyncOptions,
+    show_progress: bool,
+) -> Result<Vec<HallReport>, CliError> {
+    let reports = sync_records(db, only, opts, show_progress).await?;
+    // The months this sync touched get their alerts now, not at the next read.
+    match refresh_alerts(db) {
+        Ok(months) => {
+            for (m, r) in months {
+                tracing::info!(month = %m, found = r.found, new = r.new, "alerts recomputed");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "alerts recompute failed; the next read retries"),
+    }
+    Ok(reports)
+}
+
+/// Recomputes the alerts of the months writes have touched since the last time.
+pub(crate) fn refresh_alerts(
+    db: &Path,
+) -> Result<Vec<(String, hcp_store::AlertRecompute)>, hcp_store::StoreError> {
+    Store::open(db)?.recompute_due_alerts()
+}
+
+/// The halls' records only (the benchmark times the alerts apart).
+pub(crate) async fn sync_records(
     db: &Path,
     only: &[String],
     opts: &SyncOptions,
@@ -853,15 +881,6 @@ pub(crate) async fn sync_async(
     let b2 = bars.clone();
     let reports = hcp_sync::sync_halls(db, eps, opts, Arc::new(move |e| b2.on_event(e))).await;
     bars.finish();
-    // The months this sync touched get their alerts now, not at the next read.
-    match Store::open(db).and_then(|mut s| s.recompute_due_alerts()) {
-        Ok(months) => {
-            for (m, r) in months {
-                tracing::info!(month = %m, found = r.found, new = r.new, "alerts recomputed");
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "alerts recompute failed; the next read retries"),
-    }
     Ok(reports)
 }
 

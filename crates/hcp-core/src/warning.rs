@@ -4,7 +4,11 @@
 //! ratings; the store feeds them and keeps the alerts. Each rule and its parameters
 //! are written down in `docs/warnings.md`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The rules' hash maps and sets: foldhash, seeded at random per process.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -341,11 +345,11 @@ pub fn spikes(ratings: &[Rated<'_>], from: NaiveDate, to: NaiveDate, p: &Params)
     // unit → day → bad ratings' ids; and the first day each unit was rated at all
     // (its history: a unit new within the baseline weeks is judged on its own days).
     type Key<'k> = (UnitKind, &'k str, &'k str);
-    let mut bad: HashMap<Key<'_>, BTreeMap<NaiveDate, Vec<&str>>> = HashMap::new();
-    let mut seen: HashMap<(UnitKind, &str, &str), NaiveDate> = HashMap::new();
+    let mut bad: HashMap<Key<'_>, BTreeMap<NaiveDate, Vec<&str>>> = HashMap::default();
+    let mut seen: HashMap<(UnitKind, &str, &str), NaiveDate> = HashMap::default();
     // The days each hall served anyone (had any rating): a day's mean is per day
     // of service, so weekends and holidays do not thin the baseline.
-    let mut open: HashMap<&str, BTreeSet<NaiveDate>> = HashMap::new();
+    let mut open: HashMap<&str, BTreeSet<NaiveDate>> = HashMap::default();
     for r in ratings {
         let day = r.day();
         if day < start || day > to {
@@ -372,7 +376,7 @@ pub fn spikes(ratings: &[Rated<'_>], from: NaiveDate, to: NaiveDate, p: &Params)
         }
     }
     // The peers' rate: bad ratings of a kind in a hall, per unit, per day served.
-    let mut units: HashMap<(UnitKind, &str), (usize, usize)> = HashMap::new();
+    let mut units: HashMap<(UnitKind, &str), (usize, usize)> = HashMap::default();
     for k in seen.keys() {
         units.entry((k.0, k.1)).or_default().0 += 1;
     }
@@ -469,13 +473,13 @@ pub fn repeat_raters<'a>(ratings: &[Rated<'a>], p: &Params) -> Vec<Alert> {
                 .map(|(w, c)| (UnitKind::Staff, r.hall_id, c, w)),
         ]
     };
-    let mut counts: HashMap<Key<'a>, u32> = HashMap::new();
+    let mut counts: HashMap<Key<'a>, u32> = HashMap::default();
     for r in ratings {
         for k in keys(r).into_iter().flatten() {
             *counts.entry(k).or_default() += 1;
         }
     }
-    let mut groups: HashMap<Key<'a>, Vec<&Rated<'a>>> = HashMap::new();
+    let mut groups: HashMap<Key<'a>, Vec<&Rated<'a>>> = HashMap::default();
     for r in ratings {
         for k in keys(r).into_iter().flatten() {
             if counts[&k] >= p.repeat_min {
@@ -527,7 +531,7 @@ pub fn repeat_raters<'a>(ratings: &[Rated<'a>], p: &Params) -> Vec<Alert> {
 /// `ratings` (one period) number at least `concentrated_min_good`, and of which
 /// the top `concentrated_top` evaluators gave at least `concentrated_share`.
 pub fn concentrated(ratings: &[Rated<'_>], p: &Params) -> Vec<Alert> {
-    let mut by_staff: HashMap<(&str, &str), Vec<&Rated<'_>>> = HashMap::new();
+    let mut by_staff: HashMap<(&str, &str), Vec<&Rated<'_>>> = HashMap::default();
     for r in ratings
         .iter()
         .filter(|r| r.is_good() && r.id_hash.is_some())
@@ -551,7 +555,7 @@ pub fn concentrated(ratings: &[Rated<'_>], p: &Params) -> Vec<Alert> {
         if (total as u32) < p.concentrated_min_good {
             continue;
         }
-        let mut per: HashMap<&str, Vec<&Rated<'_>>> = HashMap::new();
+        let mut per: HashMap<&str, Vec<&Rated<'_>>> = HashMap::default();
         for r in &rs {
             per.entry(r.id_hash.unwrap_or_default())
                 .or_default()
@@ -603,7 +607,7 @@ fn suspicious(r: &Rated<'_>, p: &Params) -> bool {
 /// `burst_minutes`, at least `burst_suspicious_share` of them without a 办件编号 or
 /// within seconds of the service. One alert per burst.
 pub fn praise_bursts(ratings: &[Rated<'_>], p: &Params) -> Vec<Alert> {
-    let mut by_window: HashMap<(&str, &str), Vec<&Rated<'_>>> = HashMap::new();
+    let mut by_window: HashMap<(&str, &str), Vec<&Rated<'_>>> = HashMap::default();
     for r in ratings.iter().filter(|r| r.level == 5) {
         let Some(w) = r.window_no else { continue };
         by_window.entry((r.hall_id, w)).or_default().push(r);
