@@ -942,15 +942,20 @@ fn demo_photo(n: u32) -> Vec<u8> {
     out.into_inner()
 }
 
-/// The officer picks two of last month's cases as 典型案例 (加入典型案例): an
-/// escalated one and one that ran over its deadline.
-fn pick_typical(s: &mut Store, anchor: DateTime<Utc>) -> AppResult<()> {
+/// The month before the anchor's (Beijing), `YYYY-MM`: the demo's finished month.
+fn last_month(anchor: DateTime<Utc>) -> String {
     let today = bj(anchor).date_naive();
     let last = today
         .with_day(1)
         .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
         .unwrap_or(today);
-    let month = format!("{:04}-{:02}", last.year(), last.month());
+    format!("{:04}-{:02}", last.year(), last.month())
+}
+
+/// The officer picks two of last month's cases as 典型案例 (加入典型案例): an
+/// escalated one and one that ran over its deadline.
+fn pick_typical(s: &mut Store, anchor: DateTime<Utc>) -> AppResult<()> {
+    let month = last_month(anchor);
     if !s.typical_cases(&month, None)?.is_empty() {
         return Ok(());
     }
@@ -990,12 +995,7 @@ fn pick_typical(s: &mut Store, anchor: DateTime<Utc>) -> AppResult<()> {
 /// 处置 shows them): a window's spike and a burst of praise confirmed, a spike
 /// of an item dismissed as the same event as its window's. The rest stay open.
 fn decide_alerts(s: &mut Store, anchor: DateTime<Utc>) -> AppResult<()> {
-    let today = bj(anchor).date_naive();
-    let last = today
-        .with_day(1)
-        .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
-        .unwrap_or(today);
-    let month = format!("{:04}-{:02}", last.year(), last.month());
+    let month = last_month(anchor);
     s.recompute_due_alerts()?;
     let alerts = s.alerts(Some(&month), None)?;
     let officer = Who {
@@ -1036,12 +1036,7 @@ fn decide_alerts(s: &mut Store, anchor: DateTime<Utc>) -> AppResult<()> {
 /// Last month's reports, issued by the demo officer (once): all halls, and the
 /// main hall's own (what its director sees).
 fn issue_last_month(s: &mut Store, anchor: DateTime<Utc>) -> AppResult<()> {
-    let today = bj(anchor).date_naive();
-    let last = today
-        .with_day(1)
-        .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
-        .unwrap_or(today);
-    let month = format!("{:04}-{:02}", last.year(), last.month());
+    let month = last_month(anchor);
     // 太湖县 (the demo's main hall), for its director.
     let main_hall = s
         .halls()?
