@@ -395,3 +395,26 @@ test("the monthly report: preview of the exact pages, then PDF and Excel exports
   await xlsx.saveAs(xlsxPath);
   assert.equal(readFileSync(xlsxPath).subarray(0, 2).toString(), "PK");
 });
+
+test("the quarterly report: the period picker, the months' trend and its export", async () => {
+  await page.getByTestId("r-kind-quarterly").click();
+  const yearInput = page.locator('[data-testid="r-year"] input').first();
+  await yearInput.click();
+  await yearInput.fill("2026");
+  await yearInput.press("Enter");
+  await page.getByTestId("r-quarter").click();
+  await page.locator(".el-select-dropdown__item", { hasText: "第四季度" }).click();
+  await page.getByTestId("r-typical").getByText("2026年第四季度").waitFor();
+  await page.getByTestId("r-preview").click();
+  await page.getByTestId("r-page").first().waitFor({ timeout: 60_000 });
+  const text = (await page.getByTestId("r-page-text").allTextContents()).join("\n");
+  assert.match(text, /2026年第四季度政务服务/);
+  assert.match(text, /各月趋势/);
+  assert.match(text, /本季度/);
+  assert.match(text, /10月/);
+  const [xlsx] = await Promise.all([page.waitForEvent("download"), page.getByTestId("r-export-xlsx").click()]);
+  assert.match(xlsx.suggestedFilename(), /^2026-Q4好差评情况通报\.xlsx$/);
+  // Back to the monthly report for what follows.
+  await page.getByTestId("r-kind-monthly").click();
+  await page.locator('[data-testid="r-month"] input').first().waitFor();
+});

@@ -1,4 +1,4 @@
-//! The monthly report with the `hcp` binary on data synced from the real reference
+//! The monthly (and quarterly, yearly) report with the `hcp` binary on data synced from the real reference
 //! hall: a PDF whose text is Chinese and whose figures match the JSON, an Excel
 //! workbook, and an issued report that stays byte-identical after new data.
 
@@ -278,6 +278,90 @@ async fn the_pdf_reads_in_chinese_the_workbook_opens_and_an_issued_report_never_
             text.contains(&format!("留痕链头：第 {seq} 条 · {hash}")),
             "the footer carries the chain head: {text}"
         );
+
+        // The quarter holding October: the same October figures, a trend of its
+        // months, a PDF that says so; issued, it takes the year's next number.
+        let q_json = out.join("q4.json");
+        ok(
+            &d,
+            &[
+                "report",
+                "quarterly",
+                "--quarter",
+                "2026-Q4",
+                "--format",
+                "json",
+                "--out",
+                q_json.to_str().unwrap(),
+            ],
+        );
+        let q: Value = serde_json::from_str(&std::fs::read_to_string(&q_json).unwrap()).unwrap();
+        assert_eq!(q["kind"], "quarterly");
+        assert_eq!(q["title"], "2026年第四季度政务服务“好差评”情况通报");
+        assert_eq!(q["trend"][0]["month"], "2026-10");
+        assert_eq!(
+            q["trend"][0]["metrics"]["evaluations"], now["overall"]["evaluations"],
+            "October in the quarter is October's report"
+        );
+        assert_eq!(
+            q["overall"]["evaluations"], now["overall"]["evaluations"],
+            "the data hold October only"
+        );
+        let q_pdf = out.join("q4.pdf");
+        ok(
+            &d,
+            &[
+                "report",
+                "quarterly",
+                "--quarter",
+                "2026-Q4",
+                "--out",
+                q_pdf.to_str().unwrap(),
+            ],
+        );
+        let text = Command::new("pdftotext")
+            .args([q_pdf.to_str().unwrap(), "-"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(
+            text.contains("各月趋势") && text.contains("本季度"),
+            "{text}"
+        );
+        let y_json = out.join("y.json");
+        ok(
+            &d,
+            &[
+                "report",
+                "yearly",
+                "--year",
+                "2026",
+                "--format",
+                "json",
+                "--out",
+                y_json.to_str().unwrap(),
+            ],
+        );
+        let y: Value = serde_json::from_str(&std::fs::read_to_string(&y_json).unwrap()).unwrap();
+        assert_eq!(y["previous_name"], "上年度");
+        assert_eq!(y["overall"]["evaluations"], now["overall"]["evaluations"]);
+        // A month given where a quarter is asked is refused in words.
+        let wrong = hcp(
+            &d,
+            &[
+                "report",
+                "quarterly",
+                "--quarter",
+                "2026-10",
+                "--out",
+                "x.pdf",
+            ],
+        );
+        assert!(!wrong.status.success());
+        assert!(String::from_utf8_lossy(&wrong.stderr).contains("不是季度"));
+        let issued_q = ok(&d, &["report", "issue", "--quarter", "2026-Q4"]);
+        assert!(issued_q.contains("〔2026〕第2期"), "{issued_q}");
+        assert!(ok(&d, &["report", "list"]).contains("2026-Q4"));
     })
     .await
     .unwrap();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { beijingDayStartUtc, beijingDaysToUtcRange, beijingTime, count, monthLabel, percent, recordedLater } from "../src/utils/format";
+import { beijingDayStartUtc, beijingDaysToUtcRange, beijingTime, count, monthLabel, percent, periodLabel, recordedLater } from "../src/utils/format";
 
 describe("Beijing time", () => {
   it("shows UTC instants in Beijing time", () => {
@@ -26,11 +26,24 @@ describe("figures", () => {
     expect(percent({ numerator: 2, denominator: 3, percent: 66.67 })).toBe("66.67%");
     expect(count(1234567)).toBe("1,234,567");
     expect(monthLabel("2026-03")).toBe("2026年3月");
+    expect(periodLabel("2026-03")).toBe("2026年3月");
+    expect(periodLabel("2026-Q3")).toBe("2026年第三季度");
+    expect(periodLabel("2026")).toBe("2026年度");
+    expect(periodLabel("2026-Q9")).toBe("2026-Q9");
   });
 
   it("marks a timeline event recorded more than an hour after it happened", () => {
     expect(recordedLater({ at: "2026-12-01T02:00:00Z", acted_at: "2026-11-20T02:00:00Z" })).toBe(true);
     expect(recordedLater({ at: "2026-12-01T02:00:00Z", acted_at: "2026-12-01T01:30:00Z" })).toBe(false);
     expect(recordedLater({ at: "2026-12-01T02:00:00Z", acted_at: null })).toBe(false);
+  });
+});
+
+describe("report periods", () => {
+  it("keys each kind the way the commands take it", async () => {
+    const { periodKey } = await import("../src/composables/useReport");
+    expect(periodKey("monthly", "2026-10", "2026", 3)).toBe("2026-10");
+    expect(periodKey("quarterly", "2026-10", "2026", 3)).toBe("2026-Q3");
+    expect(periodKey("yearly", "2026-10", "2025", 3)).toBe("2025");
   });
 });

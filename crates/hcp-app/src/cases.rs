@@ -144,7 +144,7 @@ impl App {
     pub async fn typical_cases(&self, a: TypicalArgs) -> AppResult<Vec<hcp_store::TypicalCase>> {
         self.with_store(move |s| {
             let hall = scoped_hall(s, a.hall_id)?;
-            Ok(s.typical_cases(a.month.trim(), hall.as_deref())?)
+            typical_of_period(s, &a.month, hall.as_deref())
         })
         .await
     }
@@ -416,4 +416,19 @@ impl App {
         })
         .await
     }
+}
+
+/// The 典型案例 picked for a period (`2026-10`, `2026-Q3`, `2026`): each month's
+/// picks, in month order.
+pub(crate) fn typical_of_period(
+    s: &Store,
+    period: &str,
+    hall: Option<&str>,
+) -> AppResult<Vec<hcp_store::TypicalCase>> {
+    let period = hcp_core::metrics::Period::parse(period).map_err(AppError::invalid)?;
+    let mut picked = vec![];
+    for m in period.months() {
+        picked.extend(s.typical_cases(&m.to_string(), hall)?);
+    }
+    Ok(picked)
 }

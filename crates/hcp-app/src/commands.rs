@@ -219,11 +219,11 @@ commands! {
     set_typical(SetTypicalArgs) -> String;
     /// 某月的典型案例。
     typical_cases(TypicalArgs) -> Vec<hcp_store::TypicalCase>;
-    /// 月度通报预览。
+    /// 通报预览（月度、季度或年度）。
     report_preview(ReportArgs) -> ReportPreview;
-    /// 导出月度通报（PDF / Excel / JSON / HTML）。
+    /// 导出通报（PDF / Excel / JSON / HTML）。
     report_export(ReportExportArgs) -> FileData;
-    /// 签发月度通报。
+    /// 签发通报（月度、季度或年度）。
     report_issue(ReportIssueArgs) -> hcp_store::IssuedReport;
     /// 已签发的通报。
     report_list() -> Vec<hcp_store::IssuedReport>;

@@ -25,16 +25,16 @@ fn pdf_err(e: hcp_pdf::PdfError) -> AppError {
     AppError::new(ErrorCode::Internal, e.to_string())
 }
 
-/// The draft model of a month and scope, as of now.
+/// The draft model of a period (`2026-10`, `2026-Q3`, `2026`) and scope, as of now.
 pub fn draft(
     s: &Store,
     month: &str,
     hall: Option<&str>,
     typical: &[i64],
 ) -> AppResult<MonthlyReport> {
-    // No explicit list: the month's cases picked from the inbox (加入典型案例).
+    // No explicit list: the period's cases picked from the inbox (加入典型案例).
     let typical = if typical.is_empty() {
-        s.typical_cases(month.trim(), hall)?
+        crate::cases::typical_of_period(s, month, hall)?
             .into_iter()
             .map(|t| t.case_id)
             .collect()

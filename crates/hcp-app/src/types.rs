@@ -785,11 +785,11 @@ pub struct TemplateSection {
     pub items: Vec<String>,
 }
 
-/// Which report: a month and a scope.
+/// Which report: a period and a scope.
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export_to = "ReportArgs.ts")]
 pub struct ReportArgs {
-    /// `YYYY-MM`.
+    /// The period: a month `2026-10`, a quarter `2026-Q3` or a year `2026`.
     pub month: String,
     /// One hall; absent: all halls (a director: always their own).
     #[serde(default)]
@@ -803,7 +803,7 @@ pub struct ReportArgs {
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export_to = "ReportExportArgs.ts")]
 pub struct ReportExportArgs {
-    /// `YYYY-MM` (drafts).
+    /// The period of a draft: `2026-10`, `2026-Q3` or `2026`.
     #[serde(default)]
     pub month: Option<String>,
     /// The scope (drafts).
@@ -823,7 +823,7 @@ pub struct ReportExportArgs {
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export_to = "ReportIssueArgs.ts")]
 pub struct ReportIssueArgs {
-    /// `YYYY-MM`.
+    /// The period: `2026-10`, `2026-Q3` or `2026`.
     pub month: String,
     /// The scope.
     #[serde(default)]
@@ -846,7 +846,7 @@ pub struct ReportPreview {
     pub pages: Vec<String>,
     /// Each page's text (for screen readers and search).
     pub texts: Vec<String>,
-    /// The issue this month and scope would get: version and number.
+    /// The issue this period and scope would get: version and number.
     pub next_version: i64,
 }
 

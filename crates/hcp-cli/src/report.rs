@@ -1,5 +1,5 @@
-//! `hcp report monthly|issue|list|export`: the monthly report on the command line,
-//! through hcp-app like the window.
+//! `hcp report monthly|quarterly|yearly|issue|list|export`: the 通报 on the
+//! command line, through hcp-app like the window.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,6 +9,66 @@ use hcp_app::{ReportExportArgs, ReportIssueArgs};
 use hcp_store::Store;
 
 use crate::{CliError, export::local_time};
+
+/// Where a draft goes.
+#[derive(clap::Args)]
+pub struct DraftOut {
+    /// 只统计该大厅（默认全部大厅）
+    #[arg(long)]
+    hall: Option<String>,
+    /// 格式
+    #[arg(long, default_value = "pdf", value_parser = ["pdf", "xlsx", "json"])]
+    format: String,
+    /// 输出文件
+    #[arg(long)]
+    out: PathBuf,
+    /// 典型案例工单号（可重复；默认为各月加入典型案例的工单）
+    #[arg(long)]
+    typical: Vec<i64>,
+}
+
+/// Which period an issue is for: exactly one of month, quarter, year.
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct PeriodArg {
+    /// 月份，如 2026-10
+    #[arg(long)]
+    month: Option<String>,
+    /// 季度，如 2026-Q3
+    #[arg(long)]
+    quarter: Option<String>,
+    /// 年度，如 2026
+    #[arg(long)]
+    year: Option<String>,
+}
+
+impl PeriodArg {
+    fn key(self) -> Result<String, CliError> {
+        match (self.month, self.quarter, self.year) {
+            (Some(m), _, _) => checked(&m, "monthly"),
+            (_, Some(q), _) => checked(&q, "quarterly"),
+            (_, _, Some(y)) => checked(&y, "yearly"),
+            _ => Err(CliError::Msg(
+                "请用 --month、--quarter 或 --year 指定统计期间".into(),
+            )),
+        }
+    }
+}
+
+/// `value` as a period of `kind`, or a zh-CN reason (a month given to
+/// `--quarter` is refused, not silently reported).
+fn checked(value: &str, kind: &str) -> Result<String, CliError> {
+    let p = hcp_core::metrics::Period::parse(value).map_err(CliError::Msg)?;
+    if p.kind() != kind {
+        let want = match kind {
+            "monthly" => "月份，如 2026-10",
+            "quarterly" => "季度，如 2026-Q3",
+            _ => "年度，如 2026",
+        };
+        return Err(CliError::Msg(format!("“{}” 不是{want}", value.trim())));
+    }
+    Ok(p.to_string())
+}
 
 #[derive(Subcommand)]
 pub enum ReportCmd {
@@ -30,11 +90,26 @@ pub enum ReportCmd {
         #[arg(long)]
         typical: Vec<i64>,
     },
+    /// 生成季度通报（草稿）：各月趋势、季度红黑榜、整改与申诉合计
+    Quarterly {
+        /// 季度，如 2026-Q3（北京时间 7 月 1 日至 9 月 30 日）
+        #[arg(long)]
+        quarter: String,
+        #[command(flatten)]
+        out: DraftOut,
+    },
+    /// 生成年度通报（草稿）：各月趋势、年度红黑榜、整改与申诉合计
+    Yearly {
+        /// 年度，如 2026
+        #[arg(long)]
+        year: String,
+        #[command(flatten)]
+        out: DraftOut,
+    },
     /// 签发：冻结当前数据与 PDF，编号〔年〕第N期；再次签发为更正版本（须 --correction）
     Issue {
-        /// 月份
-        #[arg(long)]
-        month: String,
+        #[command(flatten)]
+        period: PeriodArg,
         /// 大厅（默认全部大厅）
         #[arg(long)]
         hall: Option<String>,
@@ -69,6 +144,29 @@ fn write(out: &Path, bytes: &[u8]) -> Result<(), CliError> {
         .map_err(|e| CliError::Msg(format!("无法写入 {}：{e}", out.display())))
 }
 
+/// Renders the draft of a period to a file.
+fn draft(store: &Store, period: String, d: DraftOut) -> Result<(), CliError> {
+    let t = std::time::Instant::now();
+    let (_, _, bytes) = hcp_app::report::export(
+        store,
+        &ReportExportArgs {
+            month: Some(period),
+            hall_id: d.hall,
+            report_id: None,
+            format: d.format,
+            typical: d.typical,
+        },
+    )
+    .map_err(m)?;
+    write(&d.out, &bytes)?;
+    eprintln!(
+        "已生成 {}（{:.2} s）",
+        d.out.display(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
     let mut store = Store::open(db)?;
     match cmd {
@@ -78,34 +176,28 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
             format,
             out,
             typical,
-        } => {
-            let t = std::time::Instant::now();
-            let (_, _, bytes) = hcp_app::report::export(
-                &store,
-                &ReportExportArgs {
-                    month: Some(month),
-                    hall_id: hall,
-                    report_id: None,
-                    format,
-                    typical,
-                },
-            )
-            .map_err(m)?;
-            write(&out, &bytes)?;
-            eprintln!(
-                "已生成 {}（{:.2} s）",
-                out.display(),
-                t.elapsed().as_secs_f64()
-            );
+        } => draft(
+            &store,
+            checked(&month, "monthly")?,
+            DraftOut {
+                hall,
+                format,
+                out,
+                typical,
+            },
+        )?,
+        ReportCmd::Quarterly { quarter, out } => {
+            draft(&store, checked(&quarter, "quarterly")?, out)?
         }
+        ReportCmd::Yearly { year, out } => draft(&store, checked(&year, "yearly")?, out)?,
         ReportCmd::Issue {
-            month,
+            period,
             hall,
             correction,
             typical,
         } => {
             let args = ReportIssueArgs {
-                month,
+                month: period.key()?,
                 hall_id: hall,
                 correction,
                 typical,
@@ -121,7 +213,7 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
                 hcp_app::report::issue(&mut store, &args).map_err(m)?
             };
             println!(
-                "已签发 {} 月度通报〔{}〕第{}期（第 {} 版，编号 {}），PDF sha256 {}",
+                "已签发 {} 通报〔{}〕第{}期（第 {} 版，编号 {}），PDF sha256 {}",
                 r.month,
                 r.year,
                 r.issue_no,

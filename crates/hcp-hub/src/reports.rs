@@ -17,18 +17,11 @@ const REPORT_LOCK: i64 = 0x4843_5052; // "HCPR"
 /// A PDF larger than this is not a monthly report.
 pub const MAX_REPORT_BYTES: usize = 24 * 1024 * 1024;
 
+/// A report's period (`2026-10`, `2026-Q3` or `2026`) and its year.
 fn check_month(m: &str) -> Result<i64> {
-    let ok = m.len() == 7
-        && m.as_bytes()[4] == b'-'
-        && m[..4].bytes().all(|b| b.is_ascii_digit())
-        && matches!(m[5..].parse::<u32>(), Ok(1..=12));
-    if !ok {
-        return Err(HubError::Invalid(format!(
-            "月份 “{}” 无效：应为 YYYY-MM",
-            hcp_core::ident::printable(m)
-        )));
-    }
-    Ok(m[..4].parse().unwrap_or(0))
+    hcp_core::metrics::Period::parse(m)
+        .map(|p| i64::from(p.year()))
+        .map_err(HubError::Invalid)
 }
 
 fn officer_only(who: &Account) -> Result<()> {

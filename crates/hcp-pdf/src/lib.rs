@@ -87,14 +87,68 @@ pub fn daily_chart_svg(r: &MonthlyReport) -> String {
     svg
 }
 
+/// 各月差评数 of a quarterly or yearly report as an SVG line chart.
+pub fn trend_chart_svg(r: &MonthlyReport) -> String {
+    register_chart_font();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 300)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let n = r.trend.len().max(1) as i32;
+        let max = r
+            .trend
+            .iter()
+            .map(|t| t.metrics.bad)
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let font = ("Noto Sans SC", 14).into_font();
+        let labels: Vec<String> = r.trend.iter().map(|t| t.label.clone()).collect();
+        let chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(30)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0..n + 1, 0i64..(max + max / 5 + 1));
+        if let Ok(mut chart) = chart {
+            let _ = chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(n as usize + 2)
+                .x_label_formatter(&|i| {
+                    usize::try_from(*i - 1)
+                        .ok()
+                        .and_then(|i| labels.get(i).cloned())
+                        .unwrap_or_default()
+                })
+                .y_desc("差评数")
+                .label_style(font.clone())
+                .axis_desc_style(font.clone())
+                .draw();
+            let color = RGBColor(192, 57, 43);
+            let points: Vec<(i32, i64)> = r
+                .trend
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (i as i32 + 1, t.metrics.bad))
+                .collect();
+            let _ = chart.draw_series(LineSeries::new(points.clone(), color.stroke_width(2)));
+            let _ = chart.draw_series(points.iter().map(|p| Circle::new(*p, 4, color.filled())));
+        }
+        let _ = root.present();
+    }
+    svg
+}
+
 fn inputs(r: &MonthlyReport) -> Result<Dict, PdfError> {
     let json = serde_json::to_string(r).map_err(|e| PdfError::Layout(e.to_string()))?;
     let mut d = Dict::new();
     d.insert("data".into(), json.into_value());
-    d.insert(
-        "chart".into(),
-        Bytes::new(daily_chart_svg(r).into_bytes()).into_value(),
-    );
+    let chart = if r.trend.is_empty() {
+        daily_chart_svg(r)
+    } else {
+        trend_chart_svg(r)
+    };
+    d.insert("chart".into(), Bytes::new(chart.into_bytes()).into_value());
     Ok(d)
 }
 
@@ -156,4 +210,42 @@ fn frame_text(frame: &typst::layout::Frame, out: &mut String) {
             _ => {}
         }
     }
+}
+
+/// A line chart as SVG (labels as text in Noto Sans SC): `points` are (x, y) in
+/// order; axes start at zero.
+pub fn line_chart_svg(title: &str, x_desc: &str, y_desc: &str, points: &[(f64, f64)]) -> String {
+    register_chart_font();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 360)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let x_max = points.iter().map(|p| p.0).fold(1.0, f64::max);
+        let y_max = points.iter().map(|p| p.1).fold(1.0, f64::max) * 1.15;
+        let font = ("Noto Sans SC", 14).into_font();
+        let chart = ChartBuilder::on(&root)
+            .caption(title, ("Noto Sans SC", 18).into_font())
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0f64..x_max, 0f64..y_max);
+        if let Ok(mut chart) = chart {
+            let _ = chart
+                .configure_mesh()
+                .x_desc(x_desc)
+                .y_desc(y_desc)
+                .label_style(font.clone())
+                .axis_desc_style(font.clone())
+                .y_label_formatter(&|v| format!("{v:.0}"))
+                .draw();
+            let color = RGBColor(41, 98, 255);
+            let _ = chart.draw_series(LineSeries::new(
+                points.iter().copied(),
+                color.stroke_width(2),
+            ));
+            let _ = chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, color.filled())));
+        }
+        let _ = root.present();
+    }
+    svg
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use hcp_core::case::{Case, CaseState};
-use hcp_core::metrics::{beijing, month_bounds_utc};
+use hcp_core::metrics::{Period, beijing};
 use hcp_store::{ReportCase, Store};
 use serde::{Deserialize, Serialize};
 
@@ -249,25 +249,61 @@ pub struct AuditHead {
     pub hash: String,
 }
 
-/// The monthly report model: everything every output shows.
+/// One month of a quarterly or yearly report's trend table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrendRow {
+    /// `2026-07`.
+    pub month: String,
+    /// `7月`.
+    pub label: String,
+    /// The month's figures (超期数 as of the month's end, or the cut-off).
+    pub metrics: Metrics,
+}
+
+fn monthly() -> String {
+    "monthly".into()
+}
+fn this_month() -> String {
+    "本月".into()
+}
+fn last_month() -> String {
+    "上月".into()
+}
+
+/// The report model (月度, 季度 or 年度通报): everything every output shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MonthlyReport {
     /// [`SCHEMA`].
     pub schema: String,
-    /// `2026-10`.
+    /// The period's key: `2026-10`, `2026-Q3` or `2026` (the field keeps its
+    /// first name, so reports issued before quarters existed still load and the
+    /// hub's API is unchanged).
     pub month: String,
+    /// `monthly`, `quarterly` or `yearly`.
+    #[serde(default = "monthly")]
+    pub kind: String,
+    /// How the text names the period and the one before: 本月/上月,
+    /// 本季度/上季度, 本年度/上年度.
+    #[serde(default = "this_month")]
+    pub current_name: String,
+    /// See `current_name`.
+    #[serde(default = "last_month")]
+    pub previous_name: String,
     /// 「2026年10月政务服务"好差评"情况通报」.
     pub title: String,
-    /// First and last Beijing day of the month.
+    /// First and last Beijing day of the period.
     pub period: (String, String),
     /// The scope.
     pub scope: Scope,
     /// Figures are as of this instant (UTC): the end of the month, or now.
     pub cutoff: String,
-    /// The month.
+    /// The period.
     pub overall: Metrics,
-    /// The month before, for 环比.
+    /// The period before, for 环比.
     pub previous: Metrics,
+    /// Quarterly and yearly: each month of the period up to the cut-off.
+    #[serde(default)]
+    pub trend: Vec<TrendRow>,
     /// Per department.
     pub by_department: Vec<GroupRow>,
     /// Per window.
@@ -278,7 +314,7 @@ pub struct MonthlyReport {
     pub red_list: Vec<GroupRow>,
     /// 黑榜: the lowest.
     pub black_list: Vec<GroupRow>,
-    /// 每日差评数: (Beijing day, count), every day of the month.
+    /// 每日差评数: (Beijing day, count), every day of the period.
     pub daily_bad: Vec<(String, i64)>,
     /// 差评整改台账: every case of the month's bad ratings.
     pub ledger: Vec<LedgerRow>,
@@ -310,10 +346,9 @@ fn callback_zh(code: &str) -> &'static str {
     hcp_core::case::CallbackResult::parse(code).map_or("—", |c| c.label_zh())
 }
 
-/// Parses `2026-10` (hcp-core's [`Month`](hcp_core::metrics::Month)).
-pub fn parse_month(m: &str) -> Result<(i32, u32), ReportError> {
-    let m = hcp_core::metrics::Month::parse(m).map_err(ReportError::Input)?;
-    Ok((m.year, m.month))
+/// Parses a report period (hcp-core's [`Period`]).
+pub fn parse_period(p: &str) -> Result<Period, ReportError> {
+    Period::parse(p).map_err(ReportError::Input)
 }
 
 struct CaseFacts {
@@ -494,18 +529,18 @@ fn group_rows(
         .collect()
 }
 
-/// Builds the report of `month` (`YYYY-MM`) for one hall or all, as of `now`.
+/// Builds the report of a period (`2026-10`, `2026-Q3` or `2026`) for one hall
+/// or all, as of `now`.
 pub fn build(
     store: &Store,
-    month: &str,
+    period: &str,
     hall: Option<&str>,
     settings: ReportSettings,
     now: DateTime<Utc>,
 ) -> Result<MonthlyReport, ReportError> {
-    let (y, m) = parse_month(month)?;
-    let (from, to) = month_bounds_utc(y, m).ok_or_else(|| ReportError::Input(month.into()))?;
-    let (py, pm) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
-    let (pfrom, pto) = month_bounds_utc(py, pm).ok_or_else(|| ReportError::Input(month.into()))?;
+    let period = parse_period(period)?;
+    let (from, to) = period.bounds_utc();
+    let (pfrom, pto) = period.previous().bounds_utc();
     let now_text = hcp_store::utc_text(now);
     let cutoff = if now_text < to { now_text } else { to.clone() };
     let halls = store.halls()?;
@@ -546,6 +581,26 @@ pub fn build(
         .collect();
     let (overall, counts) = metrics(store, hall, &from, &to, &cutoff, &cases)?;
     let (previous, _) = metrics(store, hall, &pfrom, &pto, &pto, &cases)?;
+    // Quarters and years: each month up to the cut-off, 超期数 as of its end.
+    let mut trend = vec![];
+    if !matches!(period, Period::Month(_)) {
+        for m in period.months() {
+            let (mfrom, mto) = m.bounds_utc();
+            if mfrom >= cutoff {
+                break;
+            }
+            let mcut = if mto < cutoff {
+                mto.clone()
+            } else {
+                cutoff.clone()
+            };
+            trend.push(TrendRow {
+                month: m.to_string(),
+                label: format!("{}月", m.month),
+                metrics: metrics(store, hall, &mfrom, &mto, &mcut, &cases)?.0,
+            });
+        }
+    }
 
     let name_map = |what: &str| -> Result<HashMap<(String, String), String>, ReportError> {
         Ok(store
@@ -593,11 +648,7 @@ pub fn build(
     let red_list: Vec<GroupRow> = ranked.iter().take(settings.top_n).cloned().collect();
     let black_list: Vec<GroupRow> = ranked.iter().rev().take(settings.top_n).cloned().collect();
 
-    let first = NaiveDate::from_ymd_opt(y, m, 1).ok_or_else(|| ReportError::Input(month.into()))?;
-    let last = first
-        .checked_add_months(chrono::Months::new(1))
-        .and_then(|d| d.pred_opt())
-        .ok_or_else(|| ReportError::Input(month.into()))?;
+    let (first, last) = period.days();
     let f = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
     let bad_days: HashMap<String, i64> = store
         .daily_bad(hall, &f(first), &f(last))?
@@ -725,8 +776,11 @@ pub fn build(
         .into_iter()
         .map(|(h, c, n)| ((h, c), n))
         .collect();
-    let alerts = store
-        .alerts(Some(&format!("{y:04}-{m:02}")), None)?
+    let mut period_alerts = vec![];
+    for m in period.months() {
+        period_alerts.extend(store.alerts(Some(&m.to_string()), None)?);
+    }
+    let alerts = period_alerts
         .into_iter()
         .filter(|a| hall.is_none_or(|h| a.hall_id == h))
         .map(|a| {
@@ -758,15 +812,24 @@ pub fn build(
         })
         .collect();
 
+    let (current_name, previous_name) = period.names_zh();
+    let label = match period {
+        Period::Year(y) => format!("{y}年度"),
+        p => p.label_zh(),
+    };
     Ok(MonthlyReport {
         schema: SCHEMA.into(),
-        month: format!("{y:04}-{m:02}"),
-        title: format!("{y}年{m}月政务服务\u{201c}好差评\u{201d}情况通报"),
+        month: period.to_string(),
+        kind: period.kind().into(),
+        current_name: current_name.into(),
+        previous_name: previous_name.into(),
+        title: format!("{label}政务服务\u{201c}好差评\u{201d}情况通报"),
         period: (f(first), f(last)),
         scope,
         cutoff,
         overall,
         previous,
+        trend,
         by_department,
         by_window,
         by_staff,
@@ -803,7 +866,10 @@ fn alert_unit(kind: &str, code: &str) -> String {
     }
 }
 
-/// The Beijing year of a month string (for the issue number).
-pub fn year_of(month: &str) -> i32 {
-    parse_month(month).map_or_else(|_| Utc::now().with_timezone(&beijing()).year(), |(y, _)| y)
+/// The Beijing year of a period (for the issue number).
+pub fn year_of(period: &str) -> i32 {
+    Period::parse(period).map_or_else(
+        |_| Utc::now().with_timezone(&beijing()).year(),
+        Period::year,
+    )
 }

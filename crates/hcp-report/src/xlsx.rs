@@ -141,10 +141,10 @@ pub fn to_xlsx(rep: &MonthlyReport) -> Result<Vec<u8>, ReportError> {
             &f,
             &[
                 ("指标", 16.0),
-                ("本月", 12.0),
+                (rep.current_name.as_str(), 12.0),
                 ("分子", 10.0),
                 ("分母", 10.0),
-                ("上月", 12.0),
+                (rep.previous_name.as_str(), 12.0),
             ],
         )?;
         let (o, p) = (&rep.overall, &rep.previous);
@@ -204,6 +204,42 @@ pub fn to_xlsx(rep: &MonthlyReport) -> Result<Vec<u8>, ReportError> {
         mean(ws, r, 1, &o.visit_mean_score.display, &f)?;
         ws.write(r, 3, o.visit_mean_score.count as f64).map_err(e)?;
         mean(ws, r, 4, &p.visit_mean_score.display, &f)?;
+    }
+    if !rep.trend.is_empty() {
+        let ws = wb.add_worksheet().set_name("各月趋势").map_err(e)?;
+        header(
+            ws,
+            &f,
+            &[
+                ("月份", 10.0),
+                ("评价量", 10.0),
+                ("好评率", 10.0),
+                ("差评数", 10.0),
+                ("差评率", 10.0),
+                ("综合评分", 10.0),
+                ("差评整改率", 12.0),
+                ("按期整改率", 12.0),
+                ("回访率", 10.0),
+                ("申诉数", 10.0),
+                ("申诉成立率", 12.0),
+                ("超期数", 10.0),
+            ],
+        )?;
+        for (i, t) in rep.trend.iter().enumerate() {
+            let (r, m) = (i as u32 + 1, &t.metrics);
+            ws.write(r, 0, t.month.as_str()).map_err(e)?;
+            ws.write(r, 1, m.evaluations as f64).map_err(e)?;
+            rate(ws, r, 2, &m.good_rate, &f)?;
+            ws.write(r, 3, m.bad as f64).map_err(e)?;
+            rate(ws, r, 4, &m.bad_rate, &f)?;
+            mean(ws, r, 5, &m.mean_score.display, &f)?;
+            rate(ws, r, 6, &m.rectification_rate, &f)?;
+            rate(ws, r, 7, &m.on_time_rate, &f)?;
+            rate(ws, r, 8, &m.callback_rate, &f)?;
+            ws.write(r, 9, m.appeals as f64).map_err(e)?;
+            rate(ws, r, 10, &m.appeal_upheld_rate, &f)?;
+            ws.write(r, 11, m.overdue as f64).map_err(e)?;
+        }
     }
     groups(&mut wb, "分部门", "部门", &rep.by_department, &f)?;
     groups(&mut wb, "分窗口", "窗口", &rep.by_window, &f)?;

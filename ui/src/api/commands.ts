@@ -135,11 +135,11 @@ export interface Commands {
   set_typical: { args: SetTypicalArgs; result: string };
   /** 某月的典型案例。 */
   typical_cases: { args: TypicalArgs; result: Array<TypicalCase> };
-  /** 月度通报预览。 */
+  /** 通报预览（月度、季度或年度）。 */
   report_preview: { args: ReportArgs; result: ReportPreview };
-  /** 导出月度通报（PDF / Excel / JSON / HTML）。 */
+  /** 导出通报（PDF / Excel / JSON / HTML）。 */
   report_export: { args: ReportExportArgs; result: FileData };
-  /** 签发月度通报。 */
+  /** 签发通报（月度、季度或年度）。 */
   report_issue: { args: ReportIssueArgs; result: IssuedReport };
   /** 已签发的通报。 */
   report_list: { args: null; result: Array<IssuedReport> };
@@ -286,11 +286,11 @@ export const api = {
   setTypical: (args: SetTypicalArgs) => call("set_typical", args),
   /** 某月的典型案例。 */
   typicalCases: (args: TypicalArgs) => call("typical_cases", args),
-  /** 月度通报预览。 */
+  /** 通报预览（月度、季度或年度）。 */
   reportPreview: (args: ReportArgs) => call("report_preview", args),
-  /** 导出月度通报（PDF / Excel / JSON / HTML）。 */
+  /** 导出通报（PDF / Excel / JSON / HTML）。 */
   reportExport: (args: ReportExportArgs) => call("report_export", args),
-  /** 签发月度通报。 */
+  /** 签发通报（月度、季度或年度）。 */
   reportIssue: (args: ReportIssueArgs) => call("report_issue", args),
   /** 已签发的通报。 */
   reportList: () => call("report_list", null),

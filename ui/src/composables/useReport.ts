@@ -1,13 +1,28 @@
-import { ref, watch } from "vue";
+import { computed, ref, watch } from "vue";
 import dayjs from "dayjs";
 import { api, errorText } from "../api";
 import type { FileData, HallSummary, IssuedReport, TypicalCase } from "../api/types";
 
-/** 月度通报: the month and hall chosen, the preview's pages, the issued reports and
- * the month's 典型案例, and the commands on them. The page shows messages and
- * delivers files; this holds the state and calls the API. */
+export type PeriodKind = "monthly" | "quarterly" | "yearly";
+
+/** The period key the commands take: `2026-10`, `2026-Q3` or `2026`. */
+export function periodKey(kind: PeriodKind, month: string, year: string, quarter: number): string {
+  if (kind === "quarterly") return `${year}-Q${quarter}`;
+  if (kind === "yearly") return year;
+  return month;
+}
+
+/** 通报 (monthly, quarterly, yearly): the period and hall chosen, the preview's
+ * pages, the issued reports and the period's 典型案例, and the commands on them.
+ * The page shows messages and delivers files; this holds the state and calls the API. */
 export function useReport() {
+  const kind = ref<PeriodKind>("monthly");
   const month = ref(dayjs().subtract(1, "month").format("YYYY-MM"));
+  /** The quarter before this one, and its year. */
+  const lastQuarter = dayjs().subtract(3, "month");
+  const year = ref(lastQuarter.format("YYYY"));
+  const quarter = ref(Math.floor(lastQuarter.month() / 3) + 1);
+  const period = computed(() => periodKey(kind.value, month.value, year.value, quarter.value));
   const hall = ref<string | null>(null);
   const halls = ref<HallSummary[]>([]);
   const pages = ref<string[]>([]);
@@ -18,9 +33,9 @@ export function useReport() {
   const loading = ref(false);
   const error = ref("");
   const typicalCases = ref<TypicalCase[]>([]);
-  /** 典型案例 are picked in the inbox (加入典型案例): the report uses the month's picks. */
+  /** 典型案例 are picked in the inbox (加入典型案例): the report uses the period's picks. */
   const typical = (): number[] => [];
-  const scope = () => ({ month: month.value, hall_id: hall.value || null });
+  const scope = () => ({ month: period.value, hall_id: hall.value || null });
 
   async function loadTypical(): Promise<void> {
     try {
@@ -40,7 +55,7 @@ export function useReport() {
     loading.value = true;
     error.value = "";
     try {
-      const p = await api.reportPreview({ month: month.value, hall_id: hall.value || null, typical: typical() });
+      const p = await api.reportPreview({ ...scope(), typical: typical() });
       pages.value = p.pages;
       texts.value = p.texts;
       nextVersion.value = p.next_version;
@@ -63,7 +78,7 @@ export function useReport() {
 
   /** Issues the previewed report (a correction note for a second version). */
   function issue(correction: string): Promise<IssuedReport> {
-    return api.reportIssue({ month: month.value, hall_id: hall.value || null, correction: correction.trim() || null, typical: typical() });
+    return api.reportIssue({ ...scope(), correction: correction.trim() || null, typical: typical() });
   }
 
   /** After issuing: the list of issued reports and the preview (its next version). */
@@ -82,7 +97,12 @@ export function useReport() {
     await typicalLoaded;
   }
 
-  watch([month, hall], () => void loadTypical());
+  watch([period, hall], () => {
+    // A new period: the old pages no longer match what the buttons would export.
+    pages.value = [];
+    texts.value = [];
+    void loadTypical();
+  });
 
   /** Saves a file into the download folder and opens it with the system's viewer
    * (the desktop's way to print a PDF). */
@@ -90,5 +110,5 @@ export function useReport() {
     await api.openFile({ path: await api.saveFile({ file_name: f.file_name, data_base64: f.data_base64, ask: false }) });
   }
 
-  return { month, hall, halls, pages, texts, nextVersion, issued, loading, error, typicalCases, loadTypical, unpick, preview, exportFile, issuedFile, issue, refreshIssued, load, openSaved };
+  return { kind, month, year, quarter, period, hall, halls, pages, texts, nextVersion, issued, loading, error, typicalCases, loadTypical, unpick, preview, exportFile, issuedFile, issue, refreshIssued, load, openSaved };
 }

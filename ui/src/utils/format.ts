@@ -50,6 +50,15 @@ export function monthLabel(month: string): string {
   return `${y}年${Number(m)}月`;
 }
 
+/** A report period as people say it: 2026年10月, 2026年第三季度, 2026年度. */
+export function periodLabel(period: string): string {
+  const q = /^(\d{4})-Q([1-4])$/.exec(period);
+  if (q) return `${q[1]}年第${["一", "二", "三", "四"][Number(q[2]) - 1]}季度`;
+  if (/^\d{4}$/.test(period)) return `${period}年度`;
+  if (/^\d{4}-\d{2}$/.test(period)) return monthLabel(period);
+  return period;
+}
+
 /**
  * Whether a timeline event was recorded well after it happened (an action
  * entered later, a hall record that arrived with a later sync): more than an hour.

@@ -5,7 +5,7 @@
  */
 export type ReportExportArgs = { 
 /**
- * `YYYY-MM` (drafts).
+ * The period of a draft: `2026-10`, `2026-Q3` or `2026`.
  */
 month: string | null, 
 /**

@@ -5,7 +5,7 @@
  */
 export type ReportIssueArgs = { 
 /**
- * `YYYY-MM`.
+ * The period: `2026-10`, `2026-Q3` or `2026`.
  */
 month: string, 
 /**

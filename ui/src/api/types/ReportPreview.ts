@@ -17,6 +17,6 @@ pages: Array<string>,
  */
 texts: Array<string>, 
 /**
- * The issue this month and scope would get: version and number.
+ * The issue this period and scope would get: version and number.
  */
 next_version: number, };
