@@ -287,6 +287,7 @@ async fn planted_anomalies_are_found_with_precision_and_recall_over_ninety_perce
         evaluations: 80_000,
         year: 2026,
         month: 10,
+        months: 1,
     };
     let clean = hcp_hall::generate(&spec);
     let windows: usize = clean.iter().map(|h| h.profile.windows.len()).sum();

@@ -625,12 +625,13 @@ fn to_do(
 }
 
 fn hall_summaries(s: &Store) -> AppResult<Vec<HallSummary>> {
+    let mut counts = s.all_hall_counts()?;
     s.halls()?
         .into_iter()
         .map(|h| {
             Ok(HallSummary {
                 sync: s.sync_state(&h.hall_id)?,
-                counts: s.hall_counts(&h.hall_id)?,
+                counts: counts.remove(&h.hall_id).unwrap_or_default(),
                 transport_warning: hcp_sync::transport_warning(&h.base_url),
                 hall: h,
             })

@@ -189,7 +189,10 @@ enum Cmd {
         /// 评价数
         #[arg(long, default_value_t = 1_000_000)]
         evaluations: usize,
-        /// 工作目录（默认临时目录）
+        /// 大厅数（多于 1 个时评价分布在 2026 年全年）
+        #[arg(long, default_value_t = 1)]
+        halls: usize,
+        /// 工作目录（默认临时目录；保留时再次运行复用生成的数据）
         #[arg(long)]
         work_dir: Option<PathBuf>,
     },
@@ -378,8 +381,9 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Cmd::Bench {
             evaluations,
+            halls,
             work_dir,
-        } => bench::run(evaluations, work_dir),
+        } => bench::run(evaluations, halls, work_dir),
         Cmd::BenchHub {
             pg,
             evaluations,

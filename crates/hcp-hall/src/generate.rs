@@ -86,6 +86,8 @@ pub struct GenSpec {
     pub year: i32,
     /// 1..=12.
     pub month: u32,
+    /// Months from `year`-`month` on (1: that month only; 12: a year of data).
+    pub months: u32,
 }
 
 /// What to generate over a span of days that ends now (the demo: the last weeks
@@ -109,6 +111,11 @@ pub struct SpanSpec {
 #[derive(Debug, Clone, Copy)]
 enum Period {
     Month(i32, u32),
+    /// `days` days from `first` (several months).
+    Days {
+        first: NaiveDate,
+        days: i64,
+    },
     Span {
         first: NaiveDate,
         until: DateTime<FixedOffset>,
@@ -535,6 +542,7 @@ impl EvaluationMaker {
     fn time_in(&mut self, period: Period) -> DateTime<FixedOffset> {
         match period {
             Period::Month(y, m) => self.time_in_month(y, m),
+            Period::Days { first, days } => self.time_in_days(first, days),
             Period::Span { first, until } => {
                 let last = until.date_naive();
                 let days = (last - first).num_days().max(0) + 1;
@@ -569,12 +577,15 @@ impl EvaluationMaker {
 
 /// Generates the halls of `spec`.
 pub fn generate(spec: &GenSpec) -> Vec<GeneratedHall> {
-    generate_halls(
-        spec.seed,
-        spec.halls,
-        spec.evaluations,
-        Period::Month(spec.year, spec.month),
-    )
+    let first = NaiveDate::from_ymd_opt(spec.year, spec.month, 1).expect("valid month");
+    let period = match first.checked_add_months(chrono::Months::new(spec.months.max(1))) {
+        Some(end) if spec.months > 1 => Period::Days {
+            first,
+            days: (end - first).num_days(),
+        },
+        _ => Period::Month(spec.year, spec.month),
+    };
+    generate_halls(spec.seed, spec.halls, spec.evaluations, period)
 }
 
 /// Generates the halls of a span of days ending at a cut-off.
@@ -760,7 +771,33 @@ mod tests {
             evaluations: 30_000,
             year: 2026,
             month: 10,
+            months: 1,
         }
+    }
+
+    #[test]
+    fn a_year_of_data_falls_in_every_month_of_it_and_no_other() {
+        let halls = generate(&GenSpec {
+            seed: 5,
+            halls: 2,
+            evaluations: 6_000,
+            year: 2026,
+            month: 1,
+            months: 12,
+        });
+        let mut months = std::collections::BTreeMap::new();
+        for h in &halls {
+            for c in h.changes.iter().filter(|c| c.kind == "evaluation") {
+                let v: serde_json::Value = serde_json::from_str(&c.data).unwrap();
+                let at = v["evaluated_at"].as_str().unwrap().to_owned();
+                *months.entry(at[..7].to_owned()).or_insert(0usize) += 1;
+            }
+        }
+        let keys: Vec<&str> = months.keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 12, "{months:?}");
+        assert_eq!((keys[0], keys[11]), ("2026-01", "2026-12"));
+        // Spread, not piled up: every month has at least half its share.
+        assert!(months.values().all(|n| *n >= 250), "{months:?}");
     }
 
     #[test]

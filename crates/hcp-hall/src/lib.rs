@@ -216,6 +216,7 @@ pub async fn serve_fixture(
         evaluations,
         year: 2026,
         month: 10,
+        months: 1,
     };
     serve_generated(
         &spec,

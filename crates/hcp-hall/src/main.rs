@@ -92,6 +92,9 @@ struct GenArgs {
     /// 评价所在月份，如 2026-10
     #[arg(long, default_value = "2026-10")]
     month: String,
+    /// 从该月起连续几个月（12：一整年）
+    #[arg(long, default_value_t = 1)]
+    months: u32,
 }
 
 impl GenArgs {
@@ -104,6 +107,7 @@ impl GenArgs {
             evaluations: self.evaluations,
             year: y,
             month: m,
+            months: self.months.clamp(1, 120),
         })
     }
 }

@@ -671,6 +671,7 @@ mod tests {
             evaluations: 80_000,
             year: 2026,
             month: 10,
+            months: 1,
         };
         let clean = generate(&spec);
         let (alerts, windows) = alerts_of(&clean);

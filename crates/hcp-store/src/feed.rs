@@ -266,6 +266,22 @@ impl Store {
     }
 
     /// Marks the start of a sync attempt.
+    /// [`record_sync_end`](Self::record_sync_end) for many halls in one
+    /// transaction: one disk flush for a sync of 500 halls, not 500.
+    pub fn record_sync_ends(&mut self, ends: &[SyncEnd]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for e in ends {
+            sync_end(
+                &tx,
+                &e.hall_id,
+                e.attempted_at,
+                e.error.as_deref().map_or(Ok(()), Err),
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Records how a sync attempt that began at `attempted_at` ended: `Ok` clears
     /// the last error. One write per attempt (the start is recorded with the end).
     pub fn record_sync_end(
@@ -274,23 +290,43 @@ impl Store {
         attempted_at: DateTime<Utc>,
         outcome: std::result::Result<(), &str>,
     ) -> Result<()> {
-        let now = now_text();
-        let attempted = utc_text(attempted_at);
-        match outcome {
-            Ok(()) => self.conn.execute(
-                "UPDATE sync_state SET last_attempt_at = ?3, last_success_at = ?2, last_error = NULL,
-                        last_error_at = NULL
-                 WHERE hall_id = ?1",
-                params![hall_id, now, attempted],
-            )?,
-            Err(reason) => self.conn.execute(
-                "UPDATE sync_state SET last_attempt_at = ?4, last_error = ?2, last_error_at = ?3
-                 WHERE hall_id = ?1",
-                params![hall_id, reason, now, attempted],
-            )?,
-        };
-        Ok(())
+        sync_end(&self.conn, hall_id, attempted_at, outcome)
     }
+}
+
+/// How a hall's sync ended, for [`Store::record_sync_ends`].
+#[derive(Debug, Clone)]
+pub struct SyncEnd {
+    /// 大厅编码.
+    pub hall_id: String,
+    /// When the sync began.
+    pub attempted_at: DateTime<Utc>,
+    /// Why it failed (zh-CN), or `None`.
+    pub error: Option<String>,
+}
+
+fn sync_end(
+    conn: &rusqlite::Connection,
+    hall_id: &str,
+    attempted_at: DateTime<Utc>,
+    outcome: std::result::Result<(), &str>,
+) -> Result<()> {
+    let now = now_text();
+    let attempted = utc_text(attempted_at);
+    match outcome {
+        Ok(()) => conn.execute(
+            "UPDATE sync_state SET last_attempt_at = ?3, last_success_at = ?2, last_error = NULL,
+                    last_error_at = NULL
+             WHERE hall_id = ?1",
+            params![hall_id, now, attempted],
+        )?,
+        Err(reason) => conn.execute(
+            "UPDATE sync_state SET last_attempt_at = ?4, last_error = ?2, last_error_at = ?3
+             WHERE hall_id = ?1",
+            params![hall_id, reason, now, attempted],
+        )?,
+    };
+    Ok(())
 }
 
 /// The case engine's rules, or `None` when the cache is a hub's replica (the hub

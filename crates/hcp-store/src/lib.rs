@@ -39,7 +39,7 @@ pub use cases::{
     CasePage, CaseRules, CaseStateCount, HubLink, OutboxRow, OutboxSummary, QueuedAction,
     SYSTEM_NAME, TypicalCase, Who,
 };
-pub use feed::{FeedRecord, PageOutcome, PageToApply, QuarantineEntry, SyncState};
+pub use feed::{FeedRecord, PageOutcome, PageToApply, QuarantineEntry, SyncEnd, SyncState};
 pub use halls::HallRecord;
 pub use imports::{ImportProfile, ImportRecord};
 pub use issued::{IssuedReport, NextIssue};
@@ -132,6 +132,15 @@ pub struct Store {
 }
 
 impl Store {
+    /// Moves everything from the write-ahead log into the database file and
+    /// empties the log, so the file alone holds the cache (its size is the
+    /// cache's size).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// Opens (creating if needed) the cache at `path` and brings it to the current
     /// schema.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {

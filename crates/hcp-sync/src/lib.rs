@@ -31,7 +31,7 @@ pub use client::{HallClient, HallEndpoint, RetryNotice, RetryPolicy, Timeouts, T
 pub use hub::{HubAccount, HubClient, HubHallInfo, HubSession};
 pub use peek::{MAX_CERTIFICATE_BYTES, PeekedCertificate, fingerprint, peek_certificate, to_pem};
 pub use push::{OutboxSource, PushReport, push_hall, push_hall_from, push_halls};
-pub use sink::{FeedSink, SqliteSink};
+pub use sink::{FeedSink, SqliteSink, StorePool};
 
 /// Why a hall could not be synced (zh-CN for people; never contains a token).
 #[derive(Debug, thiserror::Error)]
@@ -298,16 +298,18 @@ pub async fn sync_halls(
 ) -> Vec<HallReport> {
     let db = db.to_path_buf();
     let order: Vec<String> = halls.iter().map(|h| h.hall_id.clone()).collect();
+    let pool = sink::StorePool::default();
     let mut reports: Vec<HallReport> = futures::stream::iter(halls)
         .map(|ep| {
-            let db = db.clone();
+            let mut sink = SqliteSink::pooled(db.clone(), pool.clone());
             let progress = progress.clone();
             let options = options.clone();
-            async move { sync_hall(db, ep, &options, progress).await }
+            async move { sync_hall_into(&mut sink, ep, &options, progress).await }
         })
         .buffer_unordered(options.concurrency.max(1))
         .collect()
         .await;
+    pool.flush(db).await;
     reports.sort_by_key(|r| order.iter().position(|h| *h == r.hall_id));
     reports
 }

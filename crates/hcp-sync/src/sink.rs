@@ -5,9 +5,10 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use hcp_store::{PageOutcome, Store};
+use hcp_store::{PageOutcome, Store, SyncEnd};
 
 use crate::{FetchedBatch, SyncError, blocking};
 
@@ -39,16 +40,78 @@ pub trait FeedSink: Send {
     ) -> impl Future<Output = ()> + Send;
 }
 
+/// Open connections to one cache, kept between the halls of a sync: a hall takes
+/// one (its page cache warm, nothing to reopen) and gives it back when done, so a
+/// sync of 500 halls opens as many connections as it runs halls at once.
+/// How each hall ended is kept here too and written for all halls at once by
+/// [`flush`](Self::flush): one commit instead of one a hall.
+#[derive(Clone, Default)]
+pub struct StorePool {
+    stores: Arc<Mutex<Vec<Store>>>,
+    ends: Arc<Mutex<Vec<SyncEnd>>>,
+}
+
+impl StorePool {
+    fn take(&self) -> Option<Store> {
+        self.stores.lock().ok()?.pop()
+    }
+
+    fn put(&self, store: Store) {
+        if let Ok(mut v) = self.stores.lock() {
+            v.push(store);
+        }
+    }
+
+    /// Writes the halls' ends kept so far (best effort, like each end alone:
+    /// they only say when a hall was last synced and why it failed).
+    pub async fn flush(&self, db: PathBuf) {
+        let ends = self
+            .ends
+            .lock()
+            .map(|mut e| std::mem::take(&mut *e))
+            .unwrap_or_default();
+        if ends.is_empty() {
+            return;
+        }
+        let store = self.take();
+        let pool = self.clone();
+        let _ = blocking(move || {
+            let mut store = match store {
+                Some(s) => s,
+                None => Store::open(&db)?,
+            };
+            let out = store.record_sync_ends(&ends);
+            pool.put(store);
+            Ok(out?)
+        })
+        .await;
+    }
+}
+
 /// The desktop's cache: every call runs on the blocking pool.
 pub struct SqliteSink {
     db: PathBuf,
     store: Option<Store>,
+    pool: Option<StorePool>,
 }
 
 impl SqliteSink {
     /// The cache at `db` (opened on the first call).
     pub fn new(db: PathBuf) -> Self {
-        Self { db, store: None }
+        Self {
+            db,
+            store: None,
+            pool: None,
+        }
+    }
+
+    /// The cache at `db`, on a connection from `pool` (returned when dropped).
+    pub fn pooled(db: PathBuf, pool: StorePool) -> Self {
+        Self {
+            db,
+            store: None,
+            pool: Some(pool),
+        }
     }
 
     /// Runs `f` with the store on the blocking pool and keeps the store for the
@@ -57,7 +120,10 @@ impl SqliteSink {
         &mut self,
         f: impl FnOnce(&mut Store) -> Result<T, SyncError> + Send + 'static,
     ) -> Result<T, SyncError> {
-        let store = self.store.take();
+        let store = self
+            .store
+            .take()
+            .or_else(|| self.pool.as_ref().and_then(StorePool::take));
         let db = self.db.clone();
         let (store, out) = blocking(move || {
             let mut store = match store {
@@ -70,6 +136,14 @@ impl SqliteSink {
         .await?;
         self.store = Some(store);
         out
+    }
+}
+
+impl Drop for SqliteSink {
+    fn drop(&mut self) {
+        if let (Some(store), Some(pool)) = (self.store.take(), &self.pool) {
+            pool.put(store);
+        }
     }
 }
 
@@ -109,6 +183,16 @@ impl FeedSink for SqliteSink {
         attempted_at: DateTime<Utc>,
         outcome: Result<(), &str>,
     ) {
+        if let Some(pool) = &self.pool
+            && let Ok(mut ends) = pool.ends.lock()
+        {
+            ends.push(SyncEnd {
+                hall_id: hall_id.to_owned(),
+                attempted_at,
+                error: outcome.err().map(str::to_owned),
+            });
+            return;
+        }
         let hall_id = hall_id.to_owned();
         let outcome = outcome.map_err(str::to_owned);
         let _ = self

