@@ -10,6 +10,15 @@ use serde::{Deserialize, Serialize};
 use crate::calendar::{Deadline, WorkingCalendar};
 use crate::metrics::beijing;
 
+/// The closed states as an SQL list literal, for `concat!` into the store's
+/// queries (`state NOT IN …`); a test holds it to [`CaseState::is_closed`].
+#[macro_export]
+macro_rules! closed_states_sql {
+    () => {
+        "('closed', 'closed_escalated', 'closed_appealed', 'closed_revised')"
+    };
+}
+
 /// Where a case stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -1254,6 +1263,16 @@ impl DeadlinePolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sql_list_of_closed_states_is_the_closed_states() {
+        let closed: Vec<String> = CaseState::ALL
+            .iter()
+            .filter(|s| s.is_closed())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        assert_eq!(closed_states_sql!(), format!("({})", closed.join(", ")));
+    }
 
     fn at(s: &str) -> DateTime<FixedOffset> {
         DateTime::parse_from_rfc3339(s).unwrap()

@@ -560,8 +560,14 @@ pub fn build(
     let rules = store.case_rules()?;
     // Deadlines repeat: many cases share a Beijing day and a policy.
     let mut memo: HashMap<(NaiveDate, u32), hcp_core::calendar::Deadline> = HashMap::new();
+    // Closed cases matter only through their rating (this period or the one
+    // before) or their rectification deadline falling in the period: 15 working
+    // days plus any pause under appeal after the rating, well inside 180 days.
+    let since = DateTime::parse_from_rfc3339(&pfrom)
+        .map(|t| hcp_store::utc_text(t.with_timezone(&Utc) - chrono::Duration::days(180)))
+        .ok();
     let cases: Vec<(ReportCase, CaseFacts)> = store
-        .report_cases(hall)?
+        .report_cases(hall, since.as_deref())?
         .into_iter()
         .filter_map(|c| {
             let case: Case = serde_json::from_str(&c.body).ok()?;

@@ -156,8 +156,14 @@ impl Store {
         Ok(out)
     }
 
-    /// Every case of the scope (all months: deadlines and overdue need them).
-    pub fn report_cases(&self, hall_id: Option<&str>) -> Result<Vec<ReportCase>> {
+    /// The cases of the scope a report needs: every case still open (超期 needs
+    /// them, however old) and every case of a rating given at or after `since`
+    /// (UTC; `None`: all). Closed cases of older ratings are left in the cache.
+    pub fn report_cases(
+        &self,
+        hall_id: Option<&str>,
+        since: Option<&str>,
+    ) -> Result<Vec<ReportCase>> {
         let mut callbacks: std::collections::HashMap<i64, Vec<(String, String)>> =
             std::collections::HashMap::new();
         {
@@ -179,7 +185,7 @@ impl Store {
                 }
             }
         }
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn.prepare_cached(concat!(
             "SELECT c.case_id, c.kind, c.hall_id, c.evaluation_id, c.state, c.body, c.evaluated_at,
                     e.status IS NOT NULL AND e.status <> 'withdrawn' AND e.excluded = 0,
                     e.level, e.department_code, e.window_no, e.comment,
@@ -189,9 +195,12 @@ impl Store {
                     c.due_at
              FROM cases c LEFT JOIN evaluations e ON e.hall_id = c.hall_id AND e.id = c.evaluation_id
              WHERE (?1 IS NULL OR c.hall_id = ?1)
+               AND (?2 IS NULL OR c.evaluated_at >= ?2 OR c.state NOT IN ",
+            hcp_core::closed_states_sql!(),
+            ")
              ORDER BY c.evaluated_at, c.case_id",
-        )?;
-        let rows = stmt.query_map([hall_id], |r| {
+        ))?;
+        let rows = stmt.query_map(rusqlite::params![hall_id, since], |r| {
             Ok(ReportCase {
                 case_id: r.get(0)?,
                 kind: r.get(1)?,

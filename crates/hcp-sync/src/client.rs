@@ -149,53 +149,12 @@ impl HallClient {
             let p = format!("{}/", base.path());
             base.set_path(&p);
         }
-        let mut b = reqwest::Client::builder()
-            .connect_timeout(timeouts.connect)
-            .timeout(timeouts.request)
-            .user_agent(concat!("hcp-supervisor/", env!("CARGO_PKG_VERSION")))
-            // A hall that redirects is misconfigured: say so instead of following
-            // it (possibly to another host, with the token).
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_idle_timeout(Duration::from_secs(30));
-        if let Some(path) = &ep.ca_file {
-            let ca_err = |detail: String| SyncError::CaFile {
-                path: path.display().to_string(),
-                detail,
-            };
-            let len = std::fs::metadata(path)
-                .map_err(|e| ca_err(e.to_string()))?
-                .len();
-            if len > MAX_CA_FILE_BYTES {
-                return Err(ca_err(format!(
-                    "文件有 {len} 字节，超过 1 MiB，不像证书文件"
-                )));
-            }
-            let mut pem = vec![];
-            std::io::Read::read_to_end(
-                &mut std::io::Read::take(
-                    std::fs::File::open(path).map_err(|e| ca_err(e.to_string()))?,
-                    MAX_CA_FILE_BYTES + 1,
-                ),
-                &mut pem,
-            )
-            .map_err(|e| ca_err(e.to_string()))?;
-            if pem.len() as u64 > MAX_CA_FILE_BYTES {
-                return Err(ca_err("文件超过 1 MiB，不像证书文件".into()));
-            }
-            let certs =
-                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| SyncError::CaFile {
-                    path: path.display().to_string(),
-                    detail: e.to_string(),
-                })?;
-            if certs.is_empty() {
-                return Err(SyncError::CaFile {
-                    path: path.display().to_string(),
-                    detail: "文件中没有 PEM 格式的证书".into(),
-                });
-            }
-            b = b.tls_certs_merge(certs);
-        }
-        let http = b.build().map_err(|e| SyncError::Client(e.to_string()))?;
+        let http = match (&ep.ca_file, &options.shared_client) {
+            // Halls on the system roots share the sync's client (tokens go on each
+            // request, never on the client).
+            (None, Some(c)) => c.clone(),
+            (ca, _) => build_client(ca.as_deref(), &timeouts)?,
+        };
         let seed = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
@@ -605,4 +564,57 @@ async fn check(resp: reqwest::Response, cap: u64) -> Result<Bytes, Attempt> {
             detail,
         })),
     }
+}
+
+/// A client with the timeouts, no redirects, and the endpoint's extra CA file.
+pub(crate) fn build_client(
+    ca_file: Option<&std::path::Path>,
+    timeouts: &Timeouts,
+) -> Result<reqwest::Client, SyncError> {
+    let mut b = reqwest::Client::builder()
+        .connect_timeout(timeouts.connect)
+        .timeout(timeouts.request)
+        .user_agent(concat!("hcp-supervisor/", env!("CARGO_PKG_VERSION")))
+        // A hall that redirects is misconfigured: say so instead of following
+        // it (possibly to another host, with the token).
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(Duration::from_secs(30));
+    if let Some(path) = ca_file {
+        let ca_err = |detail: String| SyncError::CaFile {
+            path: path.display().to_string(),
+            detail,
+        };
+        let len = std::fs::metadata(path)
+            .map_err(|e| ca_err(e.to_string()))?
+            .len();
+        if len > MAX_CA_FILE_BYTES {
+            return Err(ca_err(format!(
+                "文件有 {len} 字节，超过 1 MiB，不像证书文件"
+            )));
+        }
+        let mut pem = vec![];
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(
+                std::fs::File::open(path).map_err(|e| ca_err(e.to_string()))?,
+                MAX_CA_FILE_BYTES + 1,
+            ),
+            &mut pem,
+        )
+        .map_err(|e| ca_err(e.to_string()))?;
+        if pem.len() as u64 > MAX_CA_FILE_BYTES {
+            return Err(ca_err("文件超过 1 MiB，不像证书文件".into()));
+        }
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| SyncError::CaFile {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        if certs.is_empty() {
+            return Err(SyncError::CaFile {
+                path: path.display().to_string(),
+                detail: "文件中没有 PEM 格式的证书".into(),
+            });
+        }
+        b = b.tls_certs_merge(certs);
+    }
+    b.build().map_err(|e| SyncError::Client(e.to_string()))
 }

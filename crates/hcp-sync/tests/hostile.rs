@@ -34,6 +34,7 @@ fn options() -> SyncOptions {
         },
         max_response_bytes: 8 * 1024 * 1024,
         stall_timeout: Duration::from_secs(30),
+        shared_client: None,
     }
 }
 

@@ -196,7 +196,9 @@ pub(crate) const FLAG_OPEN_CASES_OF: &str = concat!(
         WHERE e.evaluator_id_hash = ?1 AND e.evaluator_id_hash IS NOT NULL AND e.level <= ",
     hcp_core::bad_level_max!(),
     "
-          AND c.state NOT IN ('closed', 'closed_escalated', 'closed_appealed', 'closed_revised'))"
+          AND c.state NOT IN ",
+    hcp_core::closed_states_sql!(),
+    ")"
 );
 
 /// Marks the evaluator of an upheld malicious appeal and flags their open cases.

@@ -75,10 +75,10 @@ pub(crate) fn load_rules(conn: &rusqlite::Connection) -> Result<CaseRules> {
 /// or a policy changed).
 pub(super) fn recompute_deadlines(tx: &Transaction<'_>) -> Result<()> {
     let rules = load_rules(tx)?;
-    let mut read = tx.prepare(
-        "SELECT case_id, hall_id, body FROM cases
-         WHERE state NOT IN ('closed', 'closed_escalated', 'closed_appealed', 'closed_revised')",
-    )?;
+    let mut read = tx.prepare(concat!(
+        "SELECT case_id, hall_id, body FROM cases WHERE state NOT IN ",
+        hcp_core::closed_states_sql!()
+    ))?;
     let rows: Vec<(i64, String, String)> = read
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
