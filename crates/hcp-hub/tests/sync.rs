@@ -51,11 +51,18 @@ async fn hub_records(url: &str) -> Records {
 fn sqlite_records(db: &Path) -> Records {
     let c = rusqlite::Connection::open(db).unwrap();
     let mut out = Records::new();
-    for (kind, table) in [
-        ("evaluation", "evaluations"),
-        ("appeal", "appeals"),
-        ("rectification", "rectifications"),
-    ] {
+    // Evaluations through the store: it rebuilds the raw records it did not keep.
+    Store::open(db)
+        .unwrap()
+        .for_each_evaluation(None, |e| {
+            out.insert(
+                (e.hall_id, "evaluation".to_owned(), e.id),
+                (e.rev, e.raw_json),
+            );
+            Ok(())
+        })
+        .unwrap();
+    for (kind, table) in [("appeal", "appeals"), ("rectification", "rectifications")] {
         let mut s = c
             .prepare(&format!("SELECT hall_id, id, rev, raw_json FROM {table}"))
             .unwrap();

@@ -432,6 +432,29 @@ fn upsert_evaluation(
     let served = e.served_at.as_ref().map(ts);
     let evaluated = ts(&e.evaluated_at);
     let ev = &e.evaluator;
+    let columns = crate::raw::Columns {
+        hall_id: &e.hall_id,
+        id: &e.id,
+        rev: e.rev,
+        serial_no: e.serial_no.as_deref(),
+        item_code: e.item_code.as_deref(),
+        item_name: e.item_name.as_deref(),
+        department_code: e.department_code.as_deref(),
+        window_no: e.window_no.as_deref(),
+        staff_no: e.staff_no.as_deref(),
+        channel: &e.channel,
+        level: i64::from(e.level),
+        reasons: &reasons,
+        comment: &e.comment,
+        served_at: served.as_deref(),
+        evaluated_at: &evaluated,
+        real_name: ev.real_name,
+        name_masked: ev.name_masked.as_deref(),
+        phone_masked: ev.phone_masked.as_deref(),
+        id_hash: ev.id_hash.as_deref(),
+        status: e.status.as_str(),
+    };
+    let raw = crate::raw::to_store(&columns, rec.raw);
     let values = params![
         e.hall_id,
         e.id,
@@ -454,7 +477,7 @@ fn upsert_evaluation(
         ev.phone_masked,
         ev.id_hash,
         e.status.as_str(),
-        rec.raw,
+        raw,
         now
     ];
     let inserted = tx

@@ -259,17 +259,9 @@ impl Store {
     ) -> Result<std::collections::HashMap<String, (i64, String)>> {
         let tx = self.conn.unchecked_transaction()?;
         let mut out = std::collections::HashMap::new();
-        {
-            let mut stmt = tx.prepare_cached(
-                "SELECT rev, raw_json FROM evaluations WHERE hall_id = ?1 AND id = ?2",
-            )?;
-            for id in ids {
-                if let Some(v) = stmt
-                    .query_row(params![hall_id, id], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?
-                {
-                    out.insert((*id).to_owned(), v);
-                }
+        for id in ids {
+            if let Some(v) = crate::queries::evaluation_raw(&tx, hall_id, id)? {
+                out.insert((*id).to_owned(), v);
             }
         }
         tx.finish()?;

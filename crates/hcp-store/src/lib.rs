@@ -17,6 +17,7 @@ mod halls;
 mod imports;
 mod issued;
 mod queries;
+mod raw;
 mod report;
 mod tasks;
 mod vault;

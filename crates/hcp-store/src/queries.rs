@@ -55,11 +55,11 @@ pub struct EvaluationRow {
 pub(crate) const EVALUATION_COLUMNS: &str = "hall_id, id, rev, serial_no, item_code, item_name,
     department_code, window_no, staff_no, channel, level, reasons, comment, served_at,
     evaluated_at, evaluator_real_name, evaluator_name_masked, evaluator_phone_masked, status,
-    raw_json";
+    raw_json, evaluator_id_hash";
 
 /// An [`EvaluationRow`] from a row selected with [`EVALUATION_COLUMNS`].
 pub(crate) fn evaluation_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EvaluationRow> {
-    Ok(EvaluationRow {
+    let mut row = EvaluationRow {
         hall_id: r.get(0)?,
         id: r.get(1)?,
         rev: r.get(2)?,
@@ -80,7 +80,54 @@ pub(crate) fn evaluation_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Eva
         evaluator_phone_masked: r.get(17)?,
         status: r.get(18)?,
         raw_json: r.get(19)?,
-    })
+    };
+    if row.raw_json.is_empty() {
+        let id_hash: Option<String> = r.get(20)?;
+        row.raw_json =
+            crate::raw::rebuild(&raw_columns(&row, id_hash.as_deref())).unwrap_or_default();
+    }
+    Ok(row)
+}
+
+/// The columns of a row, for rebuilding its raw record.
+fn raw_columns<'a>(row: &'a EvaluationRow, id_hash: Option<&'a str>) -> crate::raw::Columns<'a> {
+    crate::raw::Columns {
+        hall_id: &row.hall_id,
+        id: &row.id,
+        rev: row.rev,
+        serial_no: row.serial_no.as_deref(),
+        item_code: row.item_code.as_deref(),
+        item_name: row.item_name.as_deref(),
+        department_code: row.department_code.as_deref(),
+        window_no: row.window_no.as_deref(),
+        staff_no: row.staff_no.as_deref(),
+        channel: &row.channel,
+        level: i64::from(row.level),
+        reasons: &row.reasons,
+        comment: &row.comment,
+        served_at: row.served_at.as_deref(),
+        evaluated_at: &row.evaluated_at,
+        real_name: row.evaluator_real_name,
+        name_masked: row.evaluator_name_masked.as_deref(),
+        phone_masked: row.evaluator_phone_masked.as_deref(),
+        id_hash,
+        status: &row.status,
+    }
+}
+
+/// The stored revision and raw record (rebuilt when not kept) of one evaluation.
+pub(crate) fn evaluation_raw(
+    conn: &rusqlite::Connection,
+    hall_id: &str,
+    id: &str,
+) -> rusqlite::Result<Option<(i64, String)>> {
+    use rusqlite::OptionalExtension;
+    conn.prepare_cached(&format!(
+        "SELECT {EVALUATION_COLUMNS} FROM evaluations WHERE hall_id = ?1 AND id = ?2"
+    ))?
+    .query_row([hall_id, id], evaluation_from_row)
+    .optional()
+    .map(|row| row.map(|r| (r.rev, r.raw_json)))
 }
 
 /// (hall_id, id, rev, status, level) of a stored evaluation.

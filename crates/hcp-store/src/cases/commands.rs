@@ -63,12 +63,8 @@ pub(super) fn write_transition(
     let signed = match t.signs {
         Signs::Nothing => None,
         Signs::HallRecord => hall_record_raw.map(sha256_hex),
-        Signs::Evaluation => tx
-            .prepare_cached("SELECT raw_json FROM evaluations WHERE hall_id = ?1 AND id = ?2")?
-            .query_row([hall_id, evaluation_id], |r| r.get::<_, String>(0))
-            .optional()?
-            .as_deref()
-            .map(sha256_hex),
+        Signs::Evaluation => crate::queries::evaluation_raw(tx, hall_id, evaluation_id)?
+            .map(|(_, raw)| sha256_hex(&raw)),
         Signs::LatestRectification => {
             record(RefersTo::LatestRectification).map(|r| sha256_hex(&r.1))
         }
