@@ -15,6 +15,7 @@ mod days;
 mod feed;
 mod halls;
 mod imports;
+mod indexes;
 mod issued;
 mod queries;
 mod raw;
@@ -121,6 +122,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0015_hub_queue_resolution.sql"),
     include_str!("../migrations/0016_alerts.sql"),
     include_str!("../migrations/0017_alert_months.sql"),
+    include_str!("../migrations/0018_deferred_indexes.sql"),
 ];
 
 /// The schema version this build writes.

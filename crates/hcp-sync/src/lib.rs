@@ -171,7 +171,15 @@ pub struct SyncOptions {
     /// per hall. It lives no longer than the call, so its connections never
     /// outlive the runtime that opened them. `None`: one client per hall.
     pub shared_client: Option<reqwest::Client>,
+    /// A sync of several halls that stores more new evaluations than this (and
+    /// than the cache held before) builds the time index of all halls once at its
+    /// end instead of row by row; 0: never.
+    pub bulk_rows: u64,
 }
+
+/// The default for [`SyncOptions::bulk_rows`]: below it, keeping the index row by
+/// row costs less than building it again.
+pub const DEFAULT_BULK_ROWS: u64 = 100_000;
 
 /// The default answer cap: 64 MiB, a few dozen times a full page of 5000 changes.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
@@ -189,6 +197,7 @@ impl Default for SyncOptions {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             stall_timeout: DEFAULT_STALL_TIMEOUT,
             shared_client: None,
+            bulk_rows: DEFAULT_BULK_ROWS,
         }
     }
 }
@@ -311,6 +320,15 @@ pub async fn sync_halls(
         options.shared_client = client::build_client(None, &options.timeouts).ok();
     }
     let options = &options;
+    let bulk_rows = if halls.len() > 1 {
+        options.bulk_rows
+    } else {
+        0
+    };
+    if let Err(e) = pool.begin(db.clone(), bulk_rows).await {
+        // Each hall opens the cache again and reports what is wrong with it.
+        tracing::warn!(error = %e, "sync start");
+    }
     let mut reports: Vec<HallReport> = futures::stream::iter(halls)
         .map(|ep| {
             let mut sink = SqliteSink::pooled(db.clone(), pool.clone());

@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -45,13 +46,77 @@ pub trait FeedSink: Send {
 /// sync of 500 halls opens as many connections as it runs halls at once.
 /// How each hall ended is kept here too and written for all halls at once by
 /// [`flush`](Self::flush): one commit instead of one a hall.
+///
+/// It also watches how much a sync brings: past `bulk` new rows (at least what the
+/// cache held when the sync began), the time index of all halls is dropped and
+/// built again by one sort at [`flush`](Self::flush) (see `hcp-store/src/indexes.rs`).
 #[derive(Clone, Default)]
 pub struct StorePool {
     stores: Arc<Mutex<Vec<Store>>>,
     ends: Arc<Mutex<Vec<SyncEnd>>>,
+    bulk: Arc<Bulk>,
+}
+
+#[derive(Default)]
+struct Bulk {
+    /// New rows past which indexes are deferred; 0: never.
+    threshold: AtomicU64,
+    stored: AtomicU64,
+    deferred: AtomicBool,
 }
 
 impl StorePool {
+    /// Before the halls: creates the indexes a killed sync left deferred, and sets
+    /// the bulk threshold to the larger of `bulk_rows` and the rows already cached
+    /// (`bulk_rows` 0: never defer).
+    pub async fn begin(&self, db: PathBuf, bulk_rows: u64) -> Result<(), SyncError> {
+        let store = self.take();
+        let pool = self.clone();
+        blocking(move || {
+            let mut store = match store {
+                Some(s) => s,
+                None => Store::open(&db)?,
+            };
+            let out = (|| {
+                let restored = store.restore_deferred_indexes()?;
+                if restored > 0 {
+                    tracing::info!(restored, "indexes a stopped sync deferred created again");
+                }
+                let held = store.evaluations_high_water()?;
+                Ok::<_, hcp_store::StoreError>(held)
+            })();
+            pool.put(store);
+            let held = out?;
+            let threshold = if bulk_rows == 0 {
+                0
+            } else {
+                bulk_rows.max(held)
+            };
+            pool.bulk.threshold.store(threshold, Ordering::Relaxed);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Counts `new` stored rows; the first time the count passes the threshold,
+    /// drops the deferrable indexes (best effort: kept, the sync is only slower).
+    fn stored(&self, store: &mut Store, new: u64) {
+        let threshold = self.bulk.threshold.load(Ordering::Relaxed);
+        let total = self.bulk.stored.fetch_add(new, Ordering::Relaxed) + new;
+        if threshold == 0 || total <= threshold || self.bulk.deferred.swap(true, Ordering::Relaxed)
+        {
+            return;
+        }
+        match store.defer_indexes() {
+            Ok(n) => tracing::info!(
+                deferred = n,
+                rows = total,
+                "bulk sync: index built at the end"
+            ),
+            Err(e) => tracing::warn!(error = %e, "bulk sync: index not deferred"),
+        }
+    }
+
     fn take(&self) -> Option<Store> {
         self.stores.lock().ok()?.pop()
     }
@@ -64,27 +129,47 @@ impl StorePool {
 
     /// Writes the halls' ends kept so far (best effort, like each end alone:
     /// they only say when a hall was last synced and why it failed).
+    /// Then creates the indexes deferred during the sync.
     pub async fn flush(&self, db: PathBuf) {
         let ends = self
             .ends
             .lock()
             .map(|mut e| std::mem::take(&mut *e))
             .unwrap_or_default();
-        if ends.is_empty() {
+        let deferred = self.bulk.deferred.swap(false, Ordering::Relaxed);
+        if ends.is_empty() && !deferred {
             return;
         }
         let store = self.take();
         let pool = self.clone();
-        let _ = blocking(move || {
+        let out = blocking(move || {
             let mut store = match store {
                 Some(s) => s,
                 None => Store::open(&db)?,
             };
-            let out = store.record_sync_ends(&ends);
+            let out = (|| {
+                if !ends.is_empty() {
+                    store.record_sync_ends(&ends)?;
+                }
+                if deferred {
+                    let started = std::time::Instant::now();
+                    let n = store.restore_deferred_indexes()?;
+                    tracing::info!(
+                        created = n,
+                        ms = started.elapsed().as_millis() as u64,
+                        "bulk sync: deferred indexes built"
+                    );
+                }
+                Ok::<_, hcp_store::StoreError>(())
+            })();
             pool.put(store);
             Ok(out?)
         })
         .await;
+        if let Err(e) = out {
+            // The next sync's begin creates what is still deferred.
+            tracing::warn!(error = %e, "sync end not fully written");
+        }
     }
 }
 
@@ -170,9 +255,14 @@ impl FeedSink for SqliteSink {
         mut batch: FetchedBatch,
     ) -> Result<PageOutcome, SyncError> {
         let hall_id = hall_id.to_owned();
+        let pool = self.pool.clone();
         self.with(move |store| {
             let pages = batch.pages()?;
-            Ok(store.apply_pages(&hall_id, &pages)?)
+            let out = store.apply_pages(&hall_id, &pages)?;
+            if let Some(pool) = &pool {
+                pool.stored(store, out.new);
+            }
+            Ok(out)
         })
         .await
     }

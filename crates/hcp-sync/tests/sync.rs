@@ -101,6 +101,80 @@ fn all_ok(reports: &[HallReport]) {
     }
 }
 
+fn has_time_index(db: &Path) -> bool {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'evaluations_by_instant'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap()
+        == 1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_sync_builds_the_time_index_at_its_end_and_the_next_one_keeps_it() {
+    let srv = server(3, 1_500).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hcp.db");
+    let eps = register(&srv, &db).await;
+    let opts = SyncOptions {
+        bulk_rows: 200,
+        ..options()
+    };
+    // Whether the index was there as each hall finished.
+    let seen = Arc::new(Mutex::new(vec![]));
+    let (seen2, db2) = (seen.clone(), db.clone());
+    let progress = Arc::new(move |e: &SyncEvent| {
+        if let SyncEvent::Finished { .. } = e {
+            seen2.lock().unwrap().push(has_time_index(&db2));
+        }
+    });
+    all_ok(&sync_halls(&db, eps.clone(), &opts, progress).await);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![false; 3],
+        "deferred after 200 rows"
+    );
+    assert!(has_time_index(&db), "built again at the end");
+    assert_same_as_server(&db, &srv);
+
+    // The cache now holds more than 200: new rows are few, the index stays.
+    for hall in srv.state.hall_ids() {
+        for i in 0..20 {
+            srv.append(
+                &hall,
+                "evaluation",
+                &json!({"id": format!("E-NEW-{i}"), "rev": 1, "hall_id": hall, "channel": "web",
+                        "level": 5, "evaluated_at": "2026-11-09T10:00:00+08:00", "status": "valid"}),
+            );
+        }
+    }
+    let seen3 = Arc::new(Mutex::new(vec![]));
+    let (seen4, db4) = (seen3.clone(), db.clone());
+    let progress = Arc::new(move |e: &SyncEvent| {
+        if let SyncEvent::Finished { .. } = e {
+            seen4.lock().unwrap().push(has_time_index(&db4));
+        }
+    });
+    all_ok(&sync_halls(&db, eps, &opts, progress).await);
+    assert_eq!(*seen3.lock().unwrap(), vec![true; 3]);
+    assert_same_as_server(&db, &srv);
+    // The reference server sends the wire struct as is: no second copy of those;
+    // the 60 appended with another key order are kept verbatim.
+    let (kept, rebuilt): (i64, i64) = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT sum(raw_json <> ''), sum(raw_json = '') FROM evaluations",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(kept, 60);
+    assert!(rebuilt >= 1_400, "{rebuilt}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_sync_matches_the_server_and_a_second_sync_changes_nothing() {
     let srv = server(3, 6_000).await;
