@@ -91,7 +91,7 @@ enum Cmd {
         #[arg(long)]
         serve: bool,
     },
-    /// 性能基准：一个月 100 万条评价（20 个大厅）的月度通报：模型/JSON、PDF、XLSX 用时
+    /// 性能基准：通报（默认一个月 100 万条评价、20 个大厅的月度通报）：模型/JSON、PDF、XLSX 用时
     BenchReport {
         /// 评价数
         #[arg(long, default_value_t = 1_000_000)]
@@ -102,6 +102,12 @@ enum Cmd {
         /// 工作目录（保留数据，再次运行时直接复用）
         #[arg(long)]
         work_dir: Option<PathBuf>,
+        /// 通报期间：月 2026-10、季度 2026-Q3 或年度 2026
+        #[arg(long, default_value = "2026-10")]
+        period: String,
+        /// 直接对已有的数据库出通报（如 hcp bench --work-dir 留下的 bench.db），不生成数据
+        #[arg(long)]
+        cache: Option<PathBuf>,
     },
     /// 性能基准：在已有数据的数据库上测工作台、评价列表首页/深页、计数的响应时间
     BenchQueries {
@@ -485,7 +491,9 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             evaluations,
             halls,
             work_dir,
-        } => bench::run_report(evaluations, halls, work_dir),
+            period,
+            cache,
+        } => bench::run_report(evaluations, halls, work_dir, &period, cache),
         Cmd::BenchQueries { runs } => {
             let db = db_path(cli.db, "hcp.db")?;
             bench_queries::run(&db, runs.max(1))

@@ -123,6 +123,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0016_alerts.sql"),
     include_str!("../migrations/0017_alert_months.sql"),
     include_str!("../migrations/0018_deferred_indexes.sql"),
+    include_str!("../migrations/0019_case_counts_index.sql"),
 ];
 
 /// The schema version this build writes.
