@@ -120,7 +120,7 @@ mod tests {
     #[test]
     fn a_definition_that_is_not_ours_is_never_run() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("c.db")).unwrap();
+        let mut s = Store::open(dir.path().join("c.db")).unwrap();
         s.conn
             .execute(
                 "INSERT INTO deferred_indexes (name, sql) VALUES ('evaluations_by_instant',
