@@ -113,6 +113,20 @@ fn has_time_index(db: &Path) -> bool {
         == 1
 }
 
+/// Syncs (every hall must succeed) and says whether the time index was there as
+/// each hall finished.
+async fn sync_watching_index(db: &Path, eps: Vec<HallEndpoint>, opts: &SyncOptions) -> Vec<bool> {
+    let seen = Arc::new(Mutex::new(vec![]));
+    let (seen2, db2) = (seen.clone(), db.to_path_buf());
+    let progress = Arc::new(move |e: &SyncEvent| {
+        if let SyncEvent::Finished { .. } = e {
+            seen2.lock().unwrap().push(has_time_index(&db2));
+        }
+    });
+    all_ok(&sync_halls(db, eps, opts, progress).await);
+    std::mem::take(&mut *seen.lock().unwrap())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bulk_sync_builds_the_time_index_at_its_end_and_the_next_one_keeps_it() {
     let srv = server(3, 1_500).await;
@@ -123,17 +137,8 @@ async fn a_bulk_sync_builds_the_time_index_at_its_end_and_the_next_one_keeps_it(
         bulk_rows: 200,
         ..options()
     };
-    // Whether the index was there as each hall finished.
-    let seen = Arc::new(Mutex::new(vec![]));
-    let (seen2, db2) = (seen.clone(), db.clone());
-    let progress = Arc::new(move |e: &SyncEvent| {
-        if let SyncEvent::Finished { .. } = e {
-            seen2.lock().unwrap().push(has_time_index(&db2));
-        }
-    });
-    all_ok(&sync_halls(&db, eps.clone(), &opts, progress).await);
     assert_eq!(
-        *seen.lock().unwrap(),
+        sync_watching_index(&db, eps.clone(), &opts).await,
         vec![false; 3],
         "deferred after 200 rows"
     );
@@ -151,15 +156,7 @@ async fn a_bulk_sync_builds_the_time_index_at_its_end_and_the_next_one_keeps_it(
             );
         }
     }
-    let seen3 = Arc::new(Mutex::new(vec![]));
-    let (seen4, db4) = (seen3.clone(), db.clone());
-    let progress = Arc::new(move |e: &SyncEvent| {
-        if let SyncEvent::Finished { .. } = e {
-            seen4.lock().unwrap().push(has_time_index(&db4));
-        }
-    });
-    all_ok(&sync_halls(&db, eps, &opts, progress).await);
-    assert_eq!(*seen3.lock().unwrap(), vec![true; 3]);
+    assert_eq!(sync_watching_index(&db, eps, &opts).await, vec![true; 3]);
     assert_same_as_server(&db, &srv);
     // The reference server sends the wire struct as is: no second copy of those;
     // the 60 appended with another key order are kept verbatim.
