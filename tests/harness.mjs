@@ -2,7 +2,7 @@
 // browser bridge (hcp serve-ui) on a fresh SQLite file, and Debian's Chromium
 // driven by playwright-core. Everything listens on 127.0.0.1 and is stopped after.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, mkdirSync, readdirSync, writeFileSync, existsSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readFileSync, mkdirSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -20,12 +20,20 @@ export const artifacts = path.join(repoDir, "artifacts", "e2e");
 mkdirSync(artifacts, { recursive: true });
 
 const children = [];
+// Every process's stderr goes to a file of its own under artifacts/e2e/logs, so a
+// failed run can be read afterwards (HCP_LOG sets the level, e.g. hcp_sync=debug).
+const logs = path.join(artifacts, "logs");
+mkdirSync(logs, { recursive: true });
+let spawned = 0;
 
 /** Starts a process and resolves with the first stdout match of `pattern`. */
 function startAndWait(cmd, args, pattern, env = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     children.push(child);
+    const log = createWriteStream(path.join(logs, `${String(++spawned).padStart(3, "0")}-${path.basename(cmd)}-${child.pid}.log`));
+    log.write(`${new Date().toISOString()} ${path.basename(cmd)} ${args.join(" ")}\n`);
+    child.stderr.pipe(log);
     let out = "";
     let err = "";
     const timer = setTimeout(() => reject(new Error(`${path.basename(cmd)} did not start in time:\n${out}\n${err}`)), 60_000);
