@@ -648,6 +648,11 @@ fn record_progress(board: &Mutex<SyncStatus>, e: &SyncEvent) {
         | SyncEvent::Restarted { hall_id } => hall_id,
         SyncEvent::Finished { report } => &report.hall_id,
         SyncEvent::ImportProgress { .. } => return,
+        SyncEvent::Ended { .. } => {
+            // Before the event goes out: whoever asks on hearing it hears "done".
+            b.running = false;
+            return;
+        }
     };
     let i = match b.halls.iter().position(|h| &h.hall_id == id) {
         Some(i) => i,
@@ -697,7 +702,7 @@ fn record_progress(board: &Mutex<SyncStatus>, e: &SyncEvent) {
             .into();
             h.message = report.error.clone();
         }
-        SyncEvent::ImportProgress { .. } => {}
+        SyncEvent::ImportProgress { .. } | SyncEvent::Ended { .. } => {}
     }
 }
 

@@ -71,6 +71,7 @@ async fn flow() {
         assert_eq!(&added.hall_id, h);
         assert!(added.new);
     }
+    let mut events = app.subscribe();
     let result = app.sync_now(SyncArgs::default()).await.unwrap();
     assert!(
         result.reports.iter().all(|r| r.error.is_none()),
@@ -78,6 +79,26 @@ async fn flow() {
     );
     let status = app.sync_status();
     assert!(!status.running);
+    // The window stops showing 同步中 on the last event: it says the sync ended,
+    // after every hall's `finished`.
+    let mut seen = vec![];
+    loop {
+        match events.try_recv() {
+            Ok(e) => seen.push(e),
+            Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => continue,
+            Err(_) => break,
+        }
+    }
+    assert!(
+        matches!(seen.last(), Some(hcp_sync::SyncEvent::Ended { halls: 2 })),
+        "{:?}",
+        seen.last()
+    );
+    let finished = seen
+        .iter()
+        .filter(|e| matches!(e, hcp_sync::SyncEvent::Finished { .. }))
+        .count();
+    assert_eq!(finished, 2);
     assert_eq!(status.halls.len(), 2);
     assert!(
         status.halls.iter().all(|h| h.state == "done" && h.new > 0),

@@ -80,7 +80,7 @@ impl SyncBars {
                 }
             }
             // `hcp import` draws its own bar.
-            SyncEvent::ImportProgress { .. } => {}
+            SyncEvent::ImportProgress { .. } | SyncEvent::Ended { .. } => {}
         }
     }
 

@@ -267,6 +267,14 @@ pub enum SyncEvent {
         /// The hall's report.
         report: HallReport,
     },
+    /// The whole sync ended: every hall, and what is written once at its end (the
+    /// halls' last attempts, an index a bulk sync deferred). Always the last event
+    /// of [`sync_halls`]; a front end that shows "syncing" stops here, not at the
+    /// last hall's `Finished`.
+    Ended {
+        /// Halls synced.
+        halls: u64,
+    },
     /// A spreadsheet import is under way (the app's one event stream carries it
     /// too: an imported file is a hall source).
     ImportProgress {
@@ -305,7 +313,8 @@ pub struct HallReport {
 pub type ProgressFn = Arc<dyn Fn(&SyncEvent) + Send + Sync>;
 
 /// Syncs every hall, `options.concurrency` at a time; one hall's failure does not
-/// stop the others. Reports come back in the order of `halls`.
+/// stop the others. Reports come back in the order of `halls`; the last event is
+/// [`SyncEvent::Ended`].
 pub async fn sync_halls(
     db: &Path,
     halls: Vec<HallEndpoint>,
@@ -340,6 +349,9 @@ pub async fn sync_halls(
         .collect()
         .await;
     pool.flush(db).await;
+    progress(&SyncEvent::Ended {
+        halls: reports.len() as u64,
+    });
     reports.sort_by_key(|r| order.iter().position(|h| *h == r.hall_id));
     reports
 }

@@ -113,15 +113,38 @@ fn has_time_index(db: &Path) -> bool {
         == 1
 }
 
+/// Whether every hall's last success is written.
+fn ends_written(db: &Path) -> bool {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) = 0 FROM halls h LEFT JOIN sync_state s USING (hall_id)
+             WHERE s.last_success_at IS NULL",
+            [],
+            |r| r.get::<_, bool>(0),
+        )
+        .unwrap()
+}
+
 /// Syncs (every hall must succeed) and says whether the time index was there as
-/// each hall finished.
-async fn sync_watching_index(db: &Path, eps: Vec<HallEndpoint>, opts: &SyncOptions) -> Vec<bool> {
+/// each hall finished (`finished:true|false`) and, at the sync's last event,
+/// whether the index and every hall's end were written (`ended:N:index:ends`).
+async fn sync_watching_index(db: &Path, eps: Vec<HallEndpoint>, opts: &SyncOptions) -> Vec<String> {
     let seen = Arc::new(Mutex::new(vec![]));
     let (seen2, db2) = (seen.clone(), db.to_path_buf());
-    let progress = Arc::new(move |e: &SyncEvent| {
-        if let SyncEvent::Finished { .. } = e {
-            seen2.lock().unwrap().push(has_time_index(&db2));
+    let progress = Arc::new(move |e: &SyncEvent| match e {
+        SyncEvent::Finished { .. } => {
+            seen2
+                .lock()
+                .unwrap()
+                .push(format!("finished:{}", has_time_index(&db2)));
         }
+        SyncEvent::Ended { halls } => seen2.lock().unwrap().push(format!(
+            "ended:{halls}:{}:{}",
+            has_time_index(&db2),
+            ends_written(&db2)
+        )),
+        _ => {}
     });
     all_ok(&sync_halls(db, eps, opts, progress).await);
     std::mem::take(&mut *seen.lock().unwrap())
@@ -137,12 +160,17 @@ async fn a_bulk_sync_builds_the_time_index_at_its_end_and_the_next_one_keeps_it(
         bulk_rows: 200,
         ..options()
     };
+    // Deferred after 200 rows; built again, and every hall's end written, before
+    // the last event (a front end stops showing 同步中 on it).
     assert_eq!(
         sync_watching_index(&db, eps.clone(), &opts).await,
-        vec![false; 3],
-        "deferred after 200 rows"
+        [
+            "finished:false",
+            "finished:false",
+            "finished:false",
+            "ended:3:true:true"
+        ]
     );
-    assert!(has_time_index(&db), "built again at the end");
     assert_same_as_server(&db, &srv);
 
     // The cache now holds more than 200: new rows are few, the index stays.
@@ -156,7 +184,15 @@ async fn a_bulk_sync_builds_the_time_index_at_its_end_and_the_next_one_keeps_it(
             );
         }
     }
-    assert_eq!(sync_watching_index(&db, eps, &opts).await, vec![true; 3]);
+    assert_eq!(
+        sync_watching_index(&db, eps, &opts).await,
+        [
+            "finished:true",
+            "finished:true",
+            "finished:true",
+            "ended:3:true:true"
+        ]
+    );
     assert_same_as_server(&db, &srv);
     // The reference server sends the wire struct as is: no second copy of those;
     // the 60 appended with another key order are kept verbatim.

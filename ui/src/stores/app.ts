@@ -31,19 +31,33 @@ export const useAppStore = defineStore("app", () => {
     const [i, v] = await Promise.all([api.appInfo(), api.vocabulary()]);
     info.value = i;
     vocabulary.value = v;
-    sync.value = await api.syncStatus();
+    await refreshSync();
     void refreshHub();
     if (!unlisten) {
       unlisten = await onSyncEvent((e) => {
         lastEvent.value = e;
-        void api.syncStatus().then((s) => (sync.value = s));
+        void refreshSync();
         if (e.event === "finished") {
           hubChanged.value++;
           void refreshHub();
         }
       });
     }
-    if (!hubTimer && typeof window !== "undefined") hubTimer = setInterval(() => void hubTick(), HUB_TICK_MS);
+    if (!hubTimer && typeof window !== "undefined")
+      hubTimer = setInterval(() => {
+        // A missed event (the stream reconnecting) must not leave 同步中 showing.
+        if (sync.value.running) void refreshSync();
+        void hubTick();
+      }, HUB_TICK_MS);
+  }
+
+  /** Asks for the sync board; only the newest answer is kept (answers to
+   * earlier asks can arrive after it and would show an older state). */
+  let syncAsked = 0;
+  async function refreshSync(): Promise<void> {
+    const mine = ++syncAsked;
+    const s = await api.syncStatus();
+    if (mine === syncAsked) sync.value = s;
   }
 
   /** The background round in hub mode: asks whether the hub answers; when it

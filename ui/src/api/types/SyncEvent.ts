@@ -53,7 +53,11 @@ hall_id: string, } | { "event": "finished",
 /**
  * The hall's report.
  */
-report: HallReport, } | { "event": "import_progress", 
+report: HallReport, } | { "event": "ended", 
+/**
+ * Halls synced.
+ */
+halls: number, } | { "event": "import_progress", 
 /**
  * The file's name.
  */
