@@ -4,9 +4,9 @@
 //! transaction, so a crash can neither skip nor double a record.
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use hcp_store::{PageOutcome, Store, SyncEnd};
@@ -41,9 +41,14 @@ pub trait FeedSink: Send {
     ) -> impl Future<Output = ()> + Send;
 }
 
-/// Open connections to one cache, kept between the halls of a sync: a hall takes
-/// one (its page cache warm, nothing to reopen) and gives it back when done, so a
-/// sync of 500 halls opens as many connections as it runs halls at once.
+/// The one connection to the cache that every hall of a sync writes through, one
+/// hall's call at a time. SQLite lets one writer in at a time anyway; with a
+/// connection per hall the others waited in its busy handler (sleeping up to
+/// 100 ms a try), and every commit by one connection emptied the page cache of
+/// the others (a connection drops its whole cache when another one changed the
+/// file) while each of them held up to 64 MiB. One connection keeps its cache
+/// warm for every hall; fetching and validating pages still runs for
+/// `concurrency` halls at once.
 /// How each hall ended is kept here too and written for all halls at once by
 /// [`flush`](Self::flush): one commit instead of one a hall.
 ///
@@ -52,7 +57,7 @@ pub trait FeedSink: Send {
 /// built again by one sort at [`flush`](Self::flush) (see `hcp-store/src/indexes.rs`).
 #[derive(Clone, Default)]
 pub struct StorePool {
-    stores: Arc<Mutex<Vec<Store>>>,
+    writer: Arc<Mutex<Option<Store>>>,
     ends: Arc<Mutex<Vec<SyncEnd>>>,
     bulk: Arc<Bulk>,
 }
@@ -66,27 +71,36 @@ struct Bulk {
 }
 
 impl StorePool {
+    /// Runs `f` on the sync's connection (opened at first use), waiting for the
+    /// hall that has it. Call on the blocking pool.
+    fn run<T>(
+        &self,
+        db: &Path,
+        f: impl FnOnce(&mut Store) -> Result<T, SyncError>,
+    ) -> Result<T, SyncError> {
+        // A panic in another hall's call left its transaction rolled back (a
+        // dropped transaction does): the connection itself is still good.
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let store = match &mut *writer {
+            Some(s) => s,
+            none => none.insert(Store::open(db)?),
+        };
+        f(store)
+    }
+
     /// Before the halls: creates the indexes a killed sync left deferred, and sets
     /// the bulk threshold to the larger of `bulk_rows` and the rows already cached
     /// (`bulk_rows` 0: never defer).
     pub async fn begin(&self, db: PathBuf, bulk_rows: u64) -> Result<(), SyncError> {
-        let store = self.take();
         let pool = self.clone();
         blocking(move || {
-            let mut store = match store {
-                Some(s) => s,
-                None => Store::open(&db)?,
-            };
-            let out = (|| {
+            let held = pool.run(&db, |store| {
                 let restored = store.restore_deferred_indexes()?;
                 if restored > 0 {
                     tracing::info!(restored, "indexes a stopped sync deferred created again");
                 }
-                let held = store.evaluations_high_water()?;
-                Ok::<_, hcp_store::StoreError>(held)
-            })();
-            pool.put(store);
-            let held = out?;
+                Ok(store.evaluations_high_water()?)
+            })?;
             let threshold = if bulk_rows == 0 {
                 0
             } else {
@@ -117,16 +131,6 @@ impl StorePool {
         }
     }
 
-    fn take(&self) -> Option<Store> {
-        self.stores.lock().ok()?.pop()
-    }
-
-    fn put(&self, store: Store) {
-        if let Ok(mut v) = self.stores.lock() {
-            v.push(store);
-        }
-    }
-
     /// Writes the halls' ends kept so far (best effort, like each end alone:
     /// they only say when a hall was last synced and why it failed).
     /// Then creates the indexes deferred during the sync.
@@ -140,14 +144,9 @@ impl StorePool {
         if ends.is_empty() && !deferred {
             return;
         }
-        let store = self.take();
         let pool = self.clone();
         let out = blocking(move || {
-            let mut store = match store {
-                Some(s) => s,
-                None => Store::open(&db)?,
-            };
-            let out = (|| {
+            pool.run(&db, |store| {
                 if !ends.is_empty() {
                     store.record_sync_ends(&ends)?;
                 }
@@ -160,10 +159,8 @@ impl StorePool {
                         "bulk sync: deferred indexes built"
                     );
                 }
-                Ok::<_, hcp_store::StoreError>(())
-            })();
-            pool.put(store);
-            Ok(out?)
+                Ok(())
+            })
         })
         .await;
         if let Err(e) = out {
@@ -190,7 +187,7 @@ impl SqliteSink {
         }
     }
 
-    /// The cache at `db`, on a connection from `pool` (returned when dropped).
+    /// The cache at `db`, through the connection `pool` shares among halls.
     pub fn pooled(db: PathBuf, pool: StorePool) -> Self {
         Self {
             db,
@@ -199,17 +196,17 @@ impl SqliteSink {
         }
     }
 
-    /// Runs `f` with the store on the blocking pool and keeps the store for the
-    /// next call.
+    /// Runs `f` with the store on the blocking pool: the pool's shared
+    /// connection, or this sink's own (kept for the next call).
     async fn with<T: Send + 'static>(
         &mut self,
         f: impl FnOnce(&mut Store) -> Result<T, SyncError> + Send + 'static,
     ) -> Result<T, SyncError> {
-        let store = self
-            .store
-            .take()
-            .or_else(|| self.pool.as_ref().and_then(StorePool::take));
         let db = self.db.clone();
+        if let Some(pool) = self.pool.clone() {
+            return blocking(move || Ok(pool.run(&db, f))).await?;
+        }
+        let store = self.store.take();
         let (store, out) = blocking(move || {
             let mut store = match store {
                 Some(s) => s,
@@ -221,14 +218,6 @@ impl SqliteSink {
         .await?;
         self.store = Some(store);
         out
-    }
-}
-
-impl Drop for SqliteSink {
-    fn drop(&mut self) {
-        if let (Some(store), Some(pool)) = (self.store.take(), &self.pool) {
-            pool.put(store);
-        }
     }
 }
 
