@@ -184,6 +184,10 @@ struct Progress {
     total: u64,
     next_mark: u64,
     marks: Vec<(f64, u64)>,
+    /// Halls finished so far, and the peak RSS when the last one did (before
+    /// the sync's end builds what a bulk sync deferred).
+    finished: usize,
+    rss_halls: Option<f64>,
 }
 
 /// Throughput between marks, as (changes so far, changes/s of the last step).
@@ -249,7 +253,16 @@ pub fn run(
     }));
     let start = Instant::now();
     let p2 = progress.clone();
+    let hall_count = served.halls.len();
     let on_event: hcp_sync::ProgressFn = std::sync::Arc::new(move |e: &hcp_sync::SyncEvent| {
+        if let hcp_sync::SyncEvent::Finished { .. } = e
+            && let Ok(mut p) = p2.lock()
+        {
+            p.finished += 1;
+            if p.finished == hall_count {
+                p.rss_halls = peak_rss_mib();
+            }
+        }
         if let hcp_sync::SyncEvent::Page {
             hall_id, records, ..
         } = e
@@ -293,6 +306,7 @@ pub fn run(
     let evals_per_s = stored as f64 / sync_time.as_secs_f64();
     let changes_per_s = records as f64 / sync_time.as_secs_f64();
     let marks = progress.lock().map(|p| p.marks.clone()).unwrap_or_default();
+    let rss_halls = progress.lock().ok().and_then(|p| p.rss_halls);
     let rates = step_rates(&marks);
     let svg = work.join("sync-throughput.svg");
     std::fs::write(
@@ -436,8 +450,9 @@ pub fn run(
     );
     match rss {
         Some(r) => println!(
-            "客户端峰值 RSS: {r:.0} MiB（同步前 {:.0} MiB）  目标 ≤ 300 MB: {}",
+            "客户端峰值 RSS: {r:.0} MiB（同步前 {:.0} MiB，各大厅同步完时 {}）  目标 ≤ 300 MB: {}",
             rss_before.unwrap_or(0.0),
+            rss_halls.map_or("无法读取".to_string(), |h| format!("{h:.0} MiB")),
             ok(r * 1.048_576 <= 300.0)
         ),
         None => println!("客户端峰值 RSS: 无法读取（非 Linux）"),

@@ -1,13 +1,15 @@
 //! `hcp bench-queries`: how fast the console's screens answer on a big cache
 //! (issue 3's targets): the dashboard, the first page of filtered evaluation lists,
-//! a page 200 pages deep (keyset paging), and the count beside the pager. Times are
-//! medians of repeated calls through hcp-app, the layer both front ends use.
+//! a page 200 pages deep (keyset paging), the count beside the pager, and the
+//! case inbox (差评工单) as it opens, on a hall's overdue cases and 200 pages
+//! deep. Times are medians of repeated calls through hcp-app, the layer both front
+//! ends use.
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use hcp_app::{App, DashboardArgs, EvaluationQuery};
+use hcp_app::{App, CaseCountArgs, DashboardArgs, EvaluationQuery};
 use hcp_store::EvaluationFilter;
 
 use crate::{CliError, runtime};
@@ -139,6 +141,53 @@ pub fn run(db: &Path, runs: usize) -> Result<ExitCode, CliError> {
         })
         .await?;
         println!("某大厅差评计数（分页器旁“共 N 条”，不阻塞首页）: {}", ms(c));
+
+        // 差评工单 as it opens: the 全部待办 tab's first page (soonest deadline
+        // first) and the tab badges, which the window asks for together.
+        let todo: Vec<String> = hcp_core::case::case_tabs()
+            .into_iter()
+            .find(|t| t.key == "todo")
+            .map(|t| t.states.iter().map(|s| s.as_str().to_owned()).collect())
+            .unwrap_or_default();
+        let inbox = |f: hcp_store::CaseFilter| {
+            let app = &app;
+            async move {
+                let page = app.list_cases(f).await.map_err(msg)?;
+                let counts = app
+                    .case_counts(CaseCountArgs::default())
+                    .await
+                    .map_err(msg)?;
+                Ok::<_, CliError>((page.total, counts.len()))
+            }
+        };
+        let first_page = |states: &[String]| hcp_store::CaseFilter {
+            states: states.to_vec(),
+            limit: Some(20),
+            ..hcp_store::CaseFilter::default()
+        };
+        let case_lists: Vec<(&str, hcp_store::CaseFilter)> = vec![
+            ("差评工单·全部待办，首页与页签计数", first_page(&todo)),
+            (
+                "差评工单·某大厅已超期，首页与页签计数",
+                hcp_store::CaseFilter {
+                    hall_id: Some(hall.clone()),
+                    urgency: Some("overdue".into()),
+                    ..first_page(&todo)
+                },
+            ),
+            (
+                "差评工单·全部待办，第 201 页与页签计数",
+                hcp_store::CaseFilter {
+                    offset: Some(200 * 20),
+                    ..first_page(&todo)
+                },
+            ),
+        ];
+        for (name, f) in &case_lists {
+            let t = median(runs, || inbox(f.clone())).await?;
+            worst = worst.max(t);
+            println!("{name}（20 条）: {}", ms(t));
+        }
         println!(
             "列表首页/深页最慢: {}  目标 ≤ 50 ms: {}",
             ms(worst),
