@@ -171,10 +171,35 @@ pub struct SyncOptions {
     /// per hall. It lives no longer than the call, so its connections never
     /// outlive the runtime that opened them. `None`: one client per hall.
     pub shared_client: Option<reqwest::Client>,
+    /// The fetch-ahead byte budget the halls of one sync share. [`sync_halls`]
+    /// makes one per call: every hall writes through one connection, so pages
+    /// fetched ahead by halls waiting for it are only memory (four halls, each
+    /// holding its whole feed ahead, were 300 MiB at 10M evaluations). `None`:
+    /// one budget per hall.
+    pub shared_budget: Option<FetchBudget>,
     /// A sync of several halls that stores more new evaluations than this (and
     /// than the cache held before) builds the time index of all halls once at its
     /// end instead of row by row; 0: never.
     pub bulk_rows: u64,
+}
+
+/// Bytes of fetched pages not yet stored, in KiB permits (a fair semaphore: a
+/// hall waiting for room gets it as the pages ahead of it are stored).
+#[derive(Debug, Clone)]
+pub struct FetchBudget {
+    permits: Arc<tokio::sync::Semaphore>,
+    kib: usize,
+}
+
+impl FetchBudget {
+    /// A budget of `bytes`.
+    pub fn new(bytes: usize) -> Self {
+        let kib = (bytes / 1024).max(1);
+        Self {
+            permits: Arc::new(tokio::sync::Semaphore::new(kib)),
+            kib,
+        }
+    }
 }
 
 /// The default for [`SyncOptions::bulk_rows`]: below it, keeping the index row by
@@ -197,6 +222,7 @@ impl Default for SyncOptions {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             stall_timeout: DEFAULT_STALL_TIMEOUT,
             shared_client: None,
+            shared_budget: None,
             bulk_rows: DEFAULT_BULK_ROWS,
         }
     }
@@ -328,6 +354,9 @@ pub async fn sync_halls(
     if options.shared_client.is_none() && halls.len() > 1 {
         options.shared_client = client::build_client(None, &options.timeouts).ok();
     }
+    if options.shared_budget.is_none() && halls.len() > 1 {
+        options.shared_budget = Some(FetchBudget::new(SHARED_FETCH_AHEAD_BYTES));
+    }
     let options = &options;
     let bulk_rows = if halls.len() > 1 {
         options.bulk_rows
@@ -422,8 +451,13 @@ async fn blocking<T: Send + 'static>(
 const FETCH_AHEAD_PAGES: usize = 6;
 
 /// …and bytes of page bodies, whatever their number: a hall that sends pages near
-/// the size cap cannot make the console hold six of them.
+/// the size cap cannot make the console hold six of them. A sync of several halls
+/// shares one such budget among all of them.
 const FETCH_AHEAD_BYTES: usize = 64 * 1024 * 1024;
+
+/// The budget the halls of one sync share: about five full pages, over half a
+/// second of the writer's work, while four halls fetch.
+const SHARED_FETCH_AHEAD_BYTES: usize = 16 * 1024 * 1024;
 
 /// At most this many changes are stored in one transaction.
 const MAX_BATCH_CHANGES: u64 = 30_000;
@@ -502,7 +536,11 @@ async fn run_hall<S: FeedSink>(
     // The fetcher runs ahead of the applier; the cursor is stored only by the
     // applier, together with the page.
     let (tx, mut rx) = mpsc::channel::<Result<Fetched, SyncError>>(FETCH_AHEAD_PAGES);
-    let budget = Arc::new(tokio::sync::Semaphore::new(FETCH_AHEAD_BYTES / 1024));
+    // Shared by the halls of one sync, or this hall's own.
+    let budget = options
+        .shared_budget
+        .clone()
+        .unwrap_or_else(|| FetchBudget::new(FETCH_AHEAD_BYTES));
     let fetcher = {
         let client = client.clone();
         let on_retry = on_retry.clone();
@@ -560,8 +598,9 @@ async fn run_hall<S: FeedSink>(
                             .body
                             .len()
                             .div_ceil(1024)
-                            .clamp(1, FETCH_AHEAD_BYTES / 1024);
-                        match budget.clone().acquire_many_owned(kib as u32).await {
+                            // A page larger than the whole budget takes all of it.
+                            .clamp(1, budget.kib);
+                        match budget.permits.clone().acquire_many_owned(kib as u32).await {
                             Ok(permit) => page.budget = Some(permit),
                             Err(_) => return,
                         }

@@ -35,6 +35,7 @@ fn options() -> SyncOptions {
         max_response_bytes: 8 * 1024 * 1024,
         stall_timeout: Duration::from_secs(30),
         shared_client: None,
+        shared_budget: None,
         bulk_rows: hcp_sync::DEFAULT_BULK_ROWS,
     }
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 use hcp_hall::{Faults, RunningServer};
 use hcp_store::Store;
 use hcp_sync::{
-    HallEndpoint, HallReport, RetryPolicy, SyncEvent, SyncOptions, Timeouts, Token, sync_halls,
+    FetchBudget, HallEndpoint, HallReport, RetryPolicy, SyncEvent, SyncOptions, Timeouts, Token,
+    sync_halls,
 };
 use serde_json::json;
 
@@ -148,6 +149,30 @@ async fn sync_watching_index(db: &Path, eps: Vec<HallEndpoint>, opts: &SyncOptio
     });
     all_ok(&sync_halls(db, eps, opts, progress).await);
     std::mem::take(&mut *seen.lock().unwrap())
+}
+
+/// The halls of a sync share one fetch-ahead budget. One far too small for a
+/// page (each takes all of it) makes the halls take turns; none waits forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn halls_sharing_a_budget_smaller_than_a_page_take_turns_and_all_finish() {
+    let srv = server(3, 1_500).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hcp.db");
+    let eps = register(&srv, &db).await;
+    let opts = SyncOptions {
+        shared_budget: Some(FetchBudget::new(1024)),
+        concurrency: 3,
+        ..options()
+    };
+    let reports = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        sync_halls(&db, eps, &opts, Arc::new(|_: &SyncEvent| {})),
+    )
+    .await
+    .expect("the halls took turns");
+    all_ok(&reports);
+    assert!(reports.iter().all(|r| r.pages > 1), "{reports:?}");
+    assert_same_as_server(&db, &srv);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
