@@ -124,6 +124,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0017_alert_months.sql"),
     include_str!("../migrations/0018_deferred_indexes.sql"),
     include_str!("../migrations/0019_case_counts_index.sql"),
+    include_str!("../migrations/0020_case_tally.sql"),
+    include_str!("../migrations/0021_cases_page_order.sql"),
 ];
 
 /// The schema version this build writes.

@@ -97,6 +97,185 @@ fn pending(store: &Store) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
+/// The tally the triggers keep equals counting the cases, and the counts read
+/// from it equal counting every case, whatever the time (before any deadline, in
+/// warning, overdue).
+fn check_tally(store: &Store) {
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    let rows = |sql: &str| -> Vec<(String, String, i64, i64)> {
+        conn.prepare(sql)
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    assert_eq!(
+        rows(
+            "SELECT hall_id, state, cases, with_due FROM case_tally WHERE cases > 0 ORDER BY 1, 2"
+        ),
+        rows(
+            "SELECT hall_id, state, count(*), count(due_at) FROM cases GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+    );
+    for now in [
+        "2026-09-28T12:00:00+08:00",
+        "2026-09-29T12:00:00+08:00",
+        "2026-10-08T12:00:00+08:00",
+        "2026-10-09T12:00:00+08:00",
+        "2026-10-12T12:00:00+08:00",
+        "2026-10-30T12:00:00+08:00",
+        "2027-06-01T12:00:00+08:00",
+    ] {
+        let now = at(now).with_timezone(&Utc);
+        let text = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        for hall in [None, Some(HALL)] {
+            let counted: Vec<(String, i64, i64, i64)> = conn
+                .prepare(
+                    "SELECT state, count(*), coalesce(sum(warn_at <= ?2 AND due_at >= ?2), 0),
+                            coalesce(sum(due_at < ?2), 0)
+                     FROM cases WHERE (?1 IS NULL OR hall_id = ?1) GROUP BY state ORDER BY state",
+                )
+                .unwrap()
+                .query_map(rusqlite::params![hall, text], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            let read: Vec<(String, i64, i64, i64)> = store
+                .case_counts(hall, now)
+                .unwrap()
+                .into_iter()
+                .map(|c| (c.state, c.total, c.warning, c.overdue))
+                .collect();
+            assert_eq!(read, counted, "at {text}, hall {hall:?}");
+            let open: Vec<String> = counted
+                .iter()
+                .filter(|c| !c.0.starts_with("closed"))
+                .map(|c| c.0.clone())
+                .collect();
+            let total = store
+                .list_cases(
+                    &CaseFilter {
+                        states: open.clone(),
+                        hall_id: hall.map(str::to_owned),
+                        ..CaseFilter::default()
+                    },
+                    now,
+                )
+                .unwrap()
+                .total;
+            // No states named: all of them.
+            let expected: i64 = counted
+                .iter()
+                .filter(|c| open.is_empty() || open.contains(&c.0))
+                .map(|c| c.1)
+                .sum();
+            assert_eq!(total, expected);
+        }
+    }
+}
+
+/// The inbox's pages, whatever the states, hall, urgency and offset, are the
+/// cases in deadline order (no deadline last, ties by case id), exactly as one
+/// sort of all of them gives.
+#[test]
+fn inbox_pages_follow_the_deadline_order_across_states() {
+    let (_d, mut store) = open();
+    let mut changes = vec![];
+    for i in 0..30 {
+        // Ten days, three ratings each: equal deadlines, broken by case id.
+        let day = 10 + i % 10;
+        changes.push((
+            "evaluation".to_string(),
+            serde_json::json!({
+                "id": format!("E{i:02}"), "rev": 1, "hall_id": HALL, "channel": "web",
+                "level": 1 + i % 2, "evaluated_at": format!("2026-08-{day}T10:00:00+08:00"),
+                "status": "valid", "evaluator": {"real_name": true, "id_hash": format!("h{i}")}
+            })
+            .to_string(),
+        ));
+    }
+    apply(&mut store, &changes);
+    // Some move on: appeals (under_appeal), revisions to good (closed, no deadline).
+    let mut more = vec![];
+    for i in [1, 4, 7, 22] {
+        more.push(appeal(
+            &format!("AP{i}"),
+            &format!("E{i:02}"),
+            "misdirected",
+        ));
+    }
+    for i in [2, 13, 25] {
+        more.push((
+            "evaluation".to_string(),
+            serde_json::json!({
+                "id": format!("E{i:02}"), "rev": 2, "hall_id": HALL, "channel": "web",
+                "level": 5, "evaluated_at": format!("2026-08-{}T10:00:00+08:00", 10 + i % 10),
+                "status": "revised", "evaluator": {"real_name": true, "id_hash": format!("h{i}")}
+            })
+            .to_string(),
+        ));
+    }
+    apply(&mut store, &more);
+    check_tally(&store);
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    let now = at("2026-08-20T12:00:00+08:00").with_timezone(&Utc);
+    let now_text = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let state_sets: [&[&str]; 4] = [
+        &["open", "under_appeal"],
+        &["under_appeal", "open", "open"],
+        &["closed_revised", "open"],
+        &["closed_revised"],
+    ];
+    for states in state_sets {
+        for urgency in [None, Some("overdue"), Some("warning"), Some("soon")] {
+            let marks = vec!["?"; states.len()].join(", ");
+            let cond = match urgency {
+                Some("overdue") => " AND due_at < ?",
+                Some("warning") => " AND warn_at <= ?",
+                Some("soon") => " AND warn_at <= ? AND due_at >= ?",
+                _ => "",
+            };
+            let sql = format!(
+                "SELECT case_id FROM cases WHERE state IN ({marks}){cond}
+                 ORDER BY due_at IS NULL, due_at, case_id"
+            );
+            let mut args: Vec<String> = states.iter().map(|s| s.to_string()).collect();
+            args.extend(std::iter::repeat_n(
+                now_text.clone(),
+                cond.matches('?').count(),
+            ));
+            let all: Vec<i64> = conn
+                .prepare(&sql)
+                .unwrap()
+                .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            for offset in [0, 1, 4, 7, 25, 40] {
+                let page = store
+                    .list_cases(
+                        &CaseFilter {
+                            states: states.iter().map(|s| s.to_string()).collect(),
+                            urgency: urgency.map(str::to_owned),
+                            limit: Some(4),
+                            offset: Some(offset),
+                            ..CaseFilter::default()
+                        },
+                        now,
+                    )
+                    .unwrap();
+                let ids: Vec<i64> = page.rows.iter().map(|r| r.case_id).collect();
+                let want: Vec<i64> = all.iter().skip(offset as usize).take(4).copied().collect();
+                assert_eq!(ids, want, "{states:?} {urgency:?} offset {offset}");
+                assert_eq!(page.total, all.len() as i64, "{states:?} {urgency:?}");
+            }
+        }
+    }
+}
+
 #[test]
 fn a_bad_rating_opens_one_case_and_replaying_the_feed_changes_nothing() {
     let (_d, mut store) = open();
@@ -139,6 +318,7 @@ fn appeal_upheld_excludes_the_rating_and_marks_a_malicious_evaluator() {
     apply(&mut store, &[appeal("AP1", "E1", "malicious")]);
     let c = only_case(&store);
     assert_eq!(c.state, "under_appeal");
+    check_tally(&store);
     let bad = |s: &Store| {
         s.day_span_counts(None, "2026-09-28", "2026-09-28")
             .unwrap()
@@ -158,6 +338,7 @@ fn appeal_upheld_excludes_the_rating_and_marks_a_malicious_evaluator() {
         )
         .unwrap();
     assert_eq!(only_case(&store).state, "closed_appealed");
+    check_tally(&store);
     assert_eq!(bad(&store), 0, "an upheld appeal takes the rating out");
     assert!(store.evaluation_days_drift().unwrap().is_empty());
     let kinds = pending(&store);
@@ -196,6 +377,7 @@ fn rectification_return_resubmit_accept_callback_closes() {
             .act_on_case(id, &a, OFFICER, None, at("2026-10-10T10:00:00+08:00"))
             .unwrap()
     };
+    check_tally(&store);
     act(
         &mut store,
         Action::Verify {
@@ -203,8 +385,10 @@ fn rectification_return_resubmit_accept_callback_closes() {
             note: "属实".into(),
         },
     );
+    check_tally(&store);
     apply(&mut store, &[rect("RC1", "E1", 1)]);
     assert_eq!(only_case(&store).state, "awaiting_signoff");
+    check_tally(&store);
     let err = store
         .act_on_case(
             id,
@@ -238,6 +422,7 @@ fn rectification_return_resubmit_accept_callback_closes() {
     );
     let c = only_case(&store);
     assert_eq!(c.state, "closed");
+    check_tally(&store);
     let detail = store.case_detail(id, Utc::now()).unwrap();
     let actions: Vec<_> = detail.timeline.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(
@@ -285,6 +470,7 @@ fn a_revision_to_good_or_a_withdrawal_closes_the_case() {
     apply(&mut store, &[eval("E1", 2, 4, "revised", "h1")]);
     let c = only_case(&store);
     assert_eq!(c.state, "closed_revised");
+    check_tally(&store);
     let detail = store.case_detail(c.case_id, Utc::now()).unwrap();
     assert!(
         detail
@@ -354,6 +540,7 @@ fn a_policy_or_calendar_change_moves_open_deadlines() {
         )
         .unwrap();
     let after = only_case(&store).due_at.unwrap();
+    check_tally(&store);
     assert_eq!(before, "2026-09-29T15:59:59Z");
     // 09-29, 09-30, then the National Day week: 10-08.
     assert_eq!(after, "2026-10-08T15:59:59Z");

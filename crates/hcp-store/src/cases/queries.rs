@@ -71,16 +71,16 @@ impl Store {
         // ?1 is "now" (for the urgency); every statement names it.
         let mut sql_where = String::from("?1 IS NOT NULL");
         let mut values: Vec<Value> = vec![Value::Text(now)];
-        if !f.states.is_empty() {
-            let marks: Vec<String> = f
-                .states
-                .iter()
-                .map(|s| {
-                    values.push(Value::Text(s.clone()));
-                    format!("?{}", values.len())
-                })
-                .collect();
-            sql_where.push_str(&format!(" AND c.state IN ({})", marks.join(", ")));
+        // The states' parameters; their condition is added below, to the count
+        // as `IN`, to the page as one ordered index range each.
+        let mut state_marks: Vec<usize> = Vec::new();
+        let mut seen: Vec<&String> = Vec::new();
+        for st in &f.states {
+            if !seen.contains(&st) {
+                seen.push(st);
+                values.push(Value::Text(st.clone()));
+                state_marks.push(values.len());
+            }
         }
         if let Some(h) = &f.hall_id {
             values.push(Value::Text(h.clone()));
@@ -116,18 +116,32 @@ impl Store {
                 id + 1
             ));
         }
+        let mut where_all = sql_where.clone();
+        if !state_marks.is_empty() {
+            let marks: Vec<String> = state_marks.iter().map(|m| format!("?{m}")).collect();
+            where_all.push_str(&format!(" AND c.state IN ({})", marks.join(", ")));
+        }
         // Only a text search looks at the evaluation: otherwise count and page the
         // cases alone and join the page's few rows, instead of joining every
         // matching case before sorting (190 ms → 6 ms on 43,000 open cases).
         let searches_text = f.text.as_deref().is_some_and(|t| !t.trim().is_empty());
-        let total: i64 = self
-            .conn
-            .prepare_cached(&if searches_text {
-                format!("SELECT count(*) FROM {LIST_FROM} WHERE {sql_where}")
-            } else {
-                format!("SELECT count(*) FROM cases c WHERE {sql_where}")
-            })?
-            .query_row(params_from_iter(values.iter()), |r| r.get(0))?;
+        // By state and hall alone (the inbox's tabs as they open): the tally.
+        let by_tally = !searches_text
+            && f.urgency.is_none()
+            && !f.flagged_only
+            && f.kind.is_none()
+            && f.assignee.is_none();
+        let total: i64 = if by_tally {
+            self.tally_total(&f.states, f.hall_id.as_deref())?
+        } else {
+            self.conn
+                .prepare_cached(&if searches_text {
+                    format!("SELECT count(*) FROM {LIST_FROM} WHERE {where_all}")
+                } else {
+                    format!("SELECT count(*) FROM cases c WHERE {where_all}")
+                })?
+                .query_row(params_from_iter(values.iter()), |r| r.get(0))?
+        };
         let limit = f.limit.unwrap_or(50).clamp(1, 500);
         let offset = f.offset.unwrap_or(0).max(0);
         values.push(Value::Integer(limit));
@@ -135,20 +149,69 @@ impl Store {
         let n = values.len();
         const ORDER: &str = "ORDER BY c.due_at IS NULL, c.due_at, c.case_id";
         let page = format!("LIMIT ?{} OFFSET ?{n}", n - 1);
-        let mut stmt = self.conn.prepare_cached(&if searches_text {
-            format!("SELECT {LIST_COLUMNS} FROM {LIST_FROM} WHERE {sql_where} {ORDER} {page}")
+        let sql = if searches_text {
+            format!("SELECT {LIST_COLUMNS} FROM {LIST_FROM} WHERE {where_all} {ORDER} {page}")
         } else {
+            // The page's ids first, then their rows and evaluations. With states
+            // named, each state's cases come in deadline order straight from
+            // `cases_by_due` (state, due_at, case_id, …), the first offset+limit
+            // of each, and only those are sorted together: 20 rows read for the
+            // first page of 430,000 open cases instead of a sort of all of them.
+            let ids = if state_marks.is_empty() {
+                format!("SELECT c.case_id FROM cases c WHERE {where_all} {ORDER} {page}")
+            } else {
+                values.push(Value::Integer(limit + offset));
+                let k = values.len();
+                let parts: Vec<String> = state_marks
+                    .iter()
+                    .map(|m| {
+                        format!(
+                            "SELECT * FROM (SELECT c.case_id, c.due_at FROM cases c
+                               WHERE {sql_where} AND c.state = ?{m} AND c.due_at IS NOT NULL
+                               ORDER BY c.due_at, c.case_id LIMIT ?{k})
+                             UNION ALL
+                             SELECT * FROM (SELECT c.case_id, c.due_at FROM cases c
+                               WHERE {sql_where} AND c.state = ?{m} AND c.due_at IS NULL
+                               ORDER BY c.case_id LIMIT ?{k})"
+                        )
+                    })
+                    .collect();
+                format!(
+                    "SELECT c.case_id FROM ({}) c {ORDER} {page}",
+                    parts.join(" UNION ALL ")
+                )
+            };
             let from = LIST_FROM.replacen(
                 "cases c",
-                &format!("(SELECT * FROM cases c WHERE {sql_where} {ORDER} {page}) c"),
+                &format!("({ids}) p JOIN cases c ON c.case_id = p.case_id"),
                 1,
             );
             format!("SELECT {LIST_COLUMNS} FROM {from} {ORDER}")
-        })?;
+        };
+        let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt
             .query_map(params_from_iter(values.iter()), list_row)?
             .collect::<rusqlite::Result<_>>()?;
         Ok(CasePage { rows, total })
+    }
+
+    /// Cases in `states` (all when empty) of one hall or all, from the tally.
+    fn tally_total(&self, states: &[String], hall_id: Option<&str>) -> Result<i64> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT state, sum(cases) FROM case_tally WHERE (?1 IS NULL OR hall_id = ?1)
+             GROUP BY state",
+        )?;
+        let rows = stmt.query_map(params![hall_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        let mut total = 0;
+        for row in rows {
+            let (state, n) = row?;
+            if states.is_empty() || states.contains(&state) {
+                total += n;
+            }
+        }
+        Ok(total)
     }
 
     /// Cases per state (all halls or one), with warnings and overdue counts.
@@ -157,19 +220,42 @@ impl Store {
         hall_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Vec<CaseStateCount>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT state, count(*), sum(warn_at <= ?2 AND due_at >= ?2), sum(due_at < ?2)
-             FROM cases WHERE (?1 IS NULL OR hall_id = ?1) GROUP BY state",
-        )?;
-        let rows = stmt.query_map(params![hall_id, utc_text(now)], |r| {
-            Ok(CaseStateCount {
-                state: r.get(0)?,
-                total: r.get(1)?,
-                warning: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
-                overdue: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
-            })
+        // Totals from the tally the triggers keep; then, per state, only the cases
+        // not yet due are counted (index alone): overdue is the rest of those
+        // with a deadline. At 430,000 open cases nearly all overdue, this reads a
+        // few rows instead of all of them.
+        let tally: Vec<(String, i64, i64)> = self
+            .conn
+            .prepare_cached(
+                "SELECT state, sum(cases), sum(with_due) FROM case_tally
+                 WHERE (?1 IS NULL OR hall_id = ?1)
+                 GROUP BY state HAVING sum(cases) > 0 ORDER BY state",
+            )?
+            .query_map(params![hall_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let now = utc_text(now);
+        let mut not_due = self.conn.prepare_cached(if hall_id.is_some() {
+            "SELECT count(*), coalesce(sum(warn_at <= ?1), 0) FROM cases
+             WHERE hall_id = ?3 AND state = ?2 AND due_at >= ?1"
+        } else {
+            "SELECT count(*), coalesce(sum(warn_at <= ?1), 0) FROM cases
+             WHERE state = ?2 AND due_at >= ?1 AND ?3 IS NULL"
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut out = Vec::with_capacity(tally.len());
+        for (state, total, with_due) in tally {
+            let (pending, soon): (i64, i64) = if with_due == 0 {
+                (0, 0)
+            } else {
+                not_due.query_row(params![now, state, hall_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            };
+            out.push(CaseStateCount {
+                state,
+                total,
+                warning: soon,
+                overdue: with_due - pending,
+            });
+        }
+        Ok(out)
     }
 
     /// A case with its evaluation, the hall's records, deadline, timeline and
