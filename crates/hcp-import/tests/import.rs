@@ -35,8 +35,18 @@ fn hall_id(s: &Store, name: &str) -> String {
         .hall_id
 }
 
+/// The hall's evaluations, counted; the tally the hall list reads must agree.
 fn total(s: &Store, hall: &str) -> i64 {
-    s.hall_counts(hall).unwrap().evaluations
+    let counted = s.hall_counts(hall).unwrap();
+    assert_eq!(
+        s.all_hall_counts()
+            .unwrap()
+            .get(hall)
+            .copied()
+            .unwrap_or_default(),
+        counted
+    );
+    counted.evaluations
 }
 
 fn list(s: &Store, hall: &str) -> Vec<hcp_store::EvaluationListRow> {

@@ -356,11 +356,15 @@ impl Store {
         first: &str,
         last: &str,
     ) -> Result<SpanCounts> {
-        let mut stmt = self.conn.prepare_cached(
+        // One hall: its key range; all halls: the days' totals (`day_tally`;
+        // ?1 is then NULL and names no hall).
+        let mut stmt = self.conn.prepare_cached(if hall_id.is_some() {
             "SELECT coalesce(sum(good + bad), 0), coalesce(sum(good), 0), coalesce(sum(bad), 0)
-             FROM evaluation_days
-             WHERE day >= ?2 AND day <= ?3 AND (?1 IS NULL OR hall_id = ?1)",
-        )?;
+             FROM evaluation_days WHERE hall_id = ?1 AND day >= ?2 AND day <= ?3"
+        } else {
+            "SELECT coalesce(sum(good + bad), 0), coalesce(sum(good), 0), coalesce(sum(bad), 0)
+             FROM day_tally WHERE day >= ?2 AND day <= ?3 AND ?1 IS NULL"
+        })?;
         Ok(
             stmt.query_row(rusqlite::params![hall_id, first, last], |r| {
                 Ok(SpanCounts {
@@ -379,11 +383,14 @@ impl Store {
         first: &str,
         last: &str,
     ) -> Result<Vec<DayCount>> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn.prepare_cached(if hall_id.is_some() {
             "SELECT day, sum(bad) FROM evaluation_days
-             WHERE day >= ?2 AND day <= ?3 AND (?1 IS NULL OR hall_id = ?1)
-             GROUP BY day HAVING sum(bad) > 0 ORDER BY day",
-        )?;
+             WHERE hall_id = ?1 AND day >= ?2 AND day <= ?3
+             GROUP BY day HAVING sum(bad) > 0 ORDER BY day"
+        } else {
+            "SELECT day, bad FROM day_tally
+             WHERE day >= ?2 AND day <= ?3 AND ?1 IS NULL AND bad > 0 ORDER BY day"
+        })?;
         let rows = stmt.query_map(rusqlite::params![hall_id, first, last], |r| {
             Ok(DayCount {
                 day: r.get(0)?,
@@ -403,7 +410,9 @@ impl Store {
     }
 
     /// (hall, day) rows where the per-day figures differ from a recount of the
-    /// evaluations (empty when consistent): for tests and `hcp` diagnostics.
+    /// evaluations, and ("*", day) where the days' totals over all halls
+    /// (`day_tally`) differ from the per-day figures' sum (empty when
+    /// consistent): for tests and `hcp` diagnostics.
     pub fn evaluation_days_drift(&self) -> Result<Vec<(String, String)>> {
         let mut stmt = self.conn.prepare(
             "WITH recount AS (
@@ -413,10 +422,19 @@ impl Store {
                        sum(status <> 'withdrawn' AND excluded = 0 AND level <= ?1) AS bad
                 FROM evaluations GROUP BY 1, 2),
              kept AS (SELECT hall_id, day, total, withdrawn, good, bad FROM evaluation_days
-                      WHERE total <> 0 OR withdrawn <> 0 OR good <> 0 OR bad <> 0)
+                      WHERE total <> 0 OR withdrawn <> 0 OR good <> 0 OR bad <> 0),
+             summed AS (SELECT '*' AS hall_id, day, sum(total) AS total,
+                               sum(withdrawn) AS withdrawn, sum(good) AS good, sum(bad) AS bad
+                        FROM kept GROUP BY day),
+             tally AS (SELECT '*' AS hall_id, day, total, withdrawn, good, bad FROM day_tally
+                       WHERE total <> 0 OR withdrawn <> 0 OR good <> 0 OR bad <> 0)
              SELECT hall_id, day FROM (SELECT * FROM recount EXCEPT SELECT * FROM kept)
              UNION
              SELECT hall_id, day FROM (SELECT * FROM kept EXCEPT SELECT * FROM recount)
+             UNION
+             SELECT hall_id, day FROM (SELECT * FROM summed EXCEPT SELECT * FROM tally)
+             UNION
+             SELECT hall_id, day FROM (SELECT * FROM tally EXCEPT SELECT * FROM summed)
              ORDER BY 1, 2",
         )?;
         let rows = stmt.query_map([hcp_core::rating::BAD_LEVEL_MAX], |r| {

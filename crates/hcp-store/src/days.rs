@@ -47,13 +47,42 @@ impl DayDeltas {
                 bad = bad + excluded.bad",
         )?;
         let mut months = std::collections::BTreeSet::new();
+        // The halls' totals move by the sum of their days' (`hall_tally`).
+        let mut halls: std::collections::HashMap<String, DayFigures> = Default::default();
+        // …and the days' totals over all halls by theirs (`day_tally`).
+        let mut days: std::collections::HashMap<String, DayFigures> = Default::default();
         for ((hall, day), f) in self.0 {
             // A revision that moves no figure (5 → 4, a new 办件编号) may still move
             // an alert: its months are due all the same.
             months.extend(alert_months_of(&day));
             if f != [0; 4] {
                 stmt.execute(params![hall, day, f[0], f[1], f[2], f[3]])?;
+                let h = halls.entry(hall).or_default();
+                for i in 0..4 {
+                    h[i] += f[i];
+                }
+                let d = days.entry(day).or_default();
+                for i in 0..4 {
+                    d[i] += f[i];
+                }
             }
+        }
+        let mut tally = tx.prepare_cached(
+            "INSERT INTO hall_tally (hall_id, evaluations, withdrawn, bad) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (hall_id) DO UPDATE SET evaluations = evaluations + excluded.evaluations,
+                withdrawn = withdrawn + excluded.withdrawn, bad = bad + excluded.bad",
+        )?;
+        for (hall, f) in halls {
+            tally.execute(params![hall, f[0], f[1], f[3]])?;
+        }
+        let mut by_day = tx.prepare_cached(
+            "INSERT INTO day_tally (day, total, withdrawn, good, bad) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (day) DO UPDATE SET total = total + excluded.total,
+                withdrawn = withdrawn + excluded.withdrawn, good = good + excluded.good,
+                bad = bad + excluded.bad",
+        )?;
+        for (day, f) in days {
+            by_day.execute(params![day, f[0], f[1], f[2], f[3]])?;
         }
         let mut due =
             tx.prepare_cached("INSERT OR IGNORE INTO alert_months_due (month) VALUES (?1)")?;

@@ -122,6 +122,13 @@ impl Store {
     pub fn remove_hall(&mut self, hall_id: &str, by: Who<'_>) -> Result<bool> {
         let tx = self.write_tx()?;
         for sql in [
+            // The days' totals over all halls lose this hall's share first.
+            "UPDATE day_tally SET total = day_tally.total - d.total,
+                withdrawn = day_tally.withdrawn - d.withdrawn, good = day_tally.good - d.good,
+                bad = day_tally.bad - d.bad
+             FROM (SELECT day, total, withdrawn, good, bad FROM evaluation_days
+                   WHERE hall_id = ?1) d
+             WHERE day_tally.day = d.day",
             "DELETE FROM evaluations WHERE hall_id = ?1",
             "DELETE FROM appeals WHERE hall_id = ?1",
             "DELETE FROM rectifications WHERE hall_id = ?1",
@@ -129,6 +136,7 @@ impl Store {
             "DELETE FROM sync_state WHERE hall_id = ?1",
             "DELETE FROM evaluation_days WHERE hall_id = ?1",
             "DELETE FROM import_halls WHERE hall_id = ?1",
+            "DELETE FROM hall_tally WHERE hall_id = ?1",
         ] {
             tx.execute(sql, [hall_id])?;
         }

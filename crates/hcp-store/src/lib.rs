@@ -126,6 +126,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0019_case_counts_index.sql"),
     include_str!("../migrations/0020_case_tally.sql"),
     include_str!("../migrations/0021_cases_page_order.sql"),
+    include_str!("../migrations/0022_hall_tally.sql"),
 ];
 
 /// The schema version this build writes.

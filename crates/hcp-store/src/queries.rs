@@ -254,39 +254,28 @@ impl Store {
         })
     }
 
-    /// Every hall's counts at once, for the tables that list all halls: one
-    /// grouped query per table instead of six queries a hall.
+    /// Every hall's counts at once, for the tables that list all halls: read from
+    /// `hall_tally`, which triggers keep with the rows it counts (migration 0022);
+    /// [`hall_counts`](Self::hall_counts) counts those rows for one hall.
     pub fn all_hall_counts(&self) -> Result<std::collections::HashMap<String, HallCounts>> {
-        let mut out: std::collections::HashMap<String, HallCounts> = Default::default();
         let mut stmt = self.conn.prepare_cached(
-            "SELECT hall_id, sum(total), sum(withdrawn), sum(bad) FROM evaluation_days
-             GROUP BY hall_id",
+            "SELECT hall_id, evaluations, withdrawn, bad, appeals, rectifications, quarantined
+             FROM hall_tally",
         )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let c = out.entry(r.get(0)?).or_default();
-            c.evaluations = r.get(1)?;
-            c.withdrawn = r.get(2)?;
-            c.bad = r.get(3)?;
-        }
-        for (table, set) in [
-            (
-                "appeals",
-                (|c, n| c.appeals = n) as fn(&mut HallCounts, i64),
-            ),
-            ("rectifications", |c, n| c.rectifications = n),
-            ("quarantine", |c, n| c.quarantined = n),
-        ] {
-            // A fixed table name, not input.
-            let mut stmt = self.conn.prepare_cached(&format!(
-                "SELECT hall_id, count(*) FROM {table} GROUP BY hall_id"
-            ))?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                set(out.entry(r.get(0)?).or_default(), r.get(1)?);
-            }
-        }
-        Ok(out)
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                HallCounts {
+                    evaluations: r.get(1)?,
+                    withdrawn: r.get(2)?,
+                    bad: r.get(3)?,
+                    appeals: r.get(4)?,
+                    rectifications: r.get(5)?,
+                    quarantined: r.get(6)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Quarantined records, newest first (all halls, or one).

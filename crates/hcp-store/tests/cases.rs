@@ -101,6 +101,16 @@ fn pending(store: &Store) -> Vec<(String, Option<String>)> {
 /// from it equal counting every case, whatever the time (before any deadline, in
 /// warning, overdue).
 fn check_tally(store: &Store) {
+    // The hall's tally (appeals, rectifications, figures) too.
+    assert_eq!(
+        store
+            .all_hall_counts()
+            .unwrap()
+            .get(HALL)
+            .cloned()
+            .unwrap_or_default(),
+        store.hall_counts(HALL).unwrap()
+    );
     let conn = rusqlite::Connection::open(store.path()).unwrap();
     let rows = |sql: &str| -> Vec<(String, String, i64, i64)> {
         conn.prepare(sql)

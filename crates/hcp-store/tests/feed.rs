@@ -53,6 +53,15 @@ fn open() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+/// The per-hall tally the triggers keep says what counting the rows says.
+fn check_hall_tally(store: &Store) {
+    let tally = store.all_hall_counts().unwrap();
+    assert_eq!(
+        tally.get(HALL).cloned().unwrap_or_default(),
+        store.hall_counts(HALL).unwrap()
+    );
+}
+
 #[test]
 fn same_page_twice_changes_nothing() {
     let (_d, mut store) = open();
@@ -107,6 +116,8 @@ fn invalid_record_is_quarantined_once_and_neighbours_kept() {
     assert_eq!(q[0].field, "level");
     assert!(q[0].reason.contains("评价等级为 7"));
     assert_eq!(store.hall_counts(HALL).unwrap().evaluations, 2);
+    check_hall_tally(&store);
+    assert_eq!(store.all_hall_counts().unwrap()[HALL].quarantined, 1);
 }
 
 #[test]
@@ -147,6 +158,16 @@ fn removing_a_hall_removes_its_cache() {
     );
     assert!(store.halls().unwrap().is_empty());
     assert!(store.evaluation_keys().unwrap().is_empty());
+    assert!(store.all_hall_counts().unwrap().is_empty());
+    let all = store
+        .day_span_counts(None, "2000-01-01", "2099-12-31")
+        .unwrap();
+    assert_eq!(
+        (all.counted, all.bad),
+        (0, 0),
+        "the days' totals lost the hall"
+    );
+    assert!(store.evaluation_days_drift().unwrap().is_empty());
     assert!(
         !store
             .remove_hall(
@@ -204,6 +225,7 @@ fn per_day_figures_follow_revisions_withdrawals_and_day_changes() {
         day("E3", 1, 2, "valid", "2026-10-08T09:00:00+08:00"),
     ];
     store.apply_page(HALL, &page(&p1, "c1")).unwrap();
+    check_hall_tally(&store);
     let oct = store
         .day_span_counts(None, "2026-10-01", "2026-10-31")
         .unwrap();
@@ -215,6 +237,7 @@ fn per_day_figures_follow_revisions_withdrawals_and_day_changes() {
         day("E2", 1, 1, "valid", "2026-11-01T00:10:00+08:00"),
     ];
     store.apply_page(HALL, &page(&p2, "c2")).unwrap();
+    check_hall_tally(&store);
     let oct = store
         .day_span_counts(None, "2026-10-01", "2026-10-31")
         .unwrap();

@@ -94,6 +94,14 @@ fn assert_same_as_server(db: &Path, srv: &RunningServer) {
         vec![],
         "per-day figures differ from a recount"
     );
+    let tally = store.all_hall_counts().unwrap();
+    for h in srv.state.hall_ids() {
+        assert_eq!(
+            tally.get(&h).copied().unwrap_or_default(),
+            store.hall_counts(&h).unwrap(),
+            "the hall tally of {h} differs from a recount"
+        );
+    }
 }
 
 fn all_ok(reports: &[HallReport]) {
