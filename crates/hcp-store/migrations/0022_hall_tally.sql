@@ -1,7 +1,7 @@
 -- Each hall's totals for 大厅与同步 and the 工作台's hall list, kept in the
 -- transaction that writes the rows they count: evaluations, withdrawn and bad
 -- ratings by the code that writes the per-day figures (one row a hall a
--- transaction, `days.rs`; a trigger on every per-day row cost the sync more),
+-- transaction, `days.rs`, rather than a trigger on every per-day row),
 -- appeals, rectifications and quarantined records by the triggers below. Counting them per hall read 182,500 per-day rows and every appeal and
 -- rectification at 10M evaluations: a third of the 工作台's time.
 CREATE TABLE hall_tally (
@@ -54,8 +54,9 @@ END;
 -- The 工作台's month and today figures and its daily bad ratings of all halls:
 -- the per-day figures summed over halls, one row a day, kept by the same code
 -- (`days.rs`). The primary key of `evaluation_days` starts with the hall, so a
--- range of days of all halls read every day of every hall; an index by day
--- instead cost the 1M/500-hall sync 15 % (every changed figure moved its entry).
+-- range of days of all halls read every day of every hall. Neither this table
+-- nor an index by day is free: either made the 1M/500-hall sync ~20 % slower
+-- (docs/benchmarks.md).
 CREATE TABLE day_tally (
     day       TEXT PRIMARY KEY,
     total     INTEGER NOT NULL,

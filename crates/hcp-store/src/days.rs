@@ -26,16 +26,24 @@ pub(crate) fn figures(level: i64, status: &str, excluded: bool) -> DayFigures {
     ]
 }
 
+/// `acc += sign × f`, figure by figure.
+fn add_figures(acc: &mut DayFigures, f: DayFigures, sign: i64) {
+    for (a, x) in acc.iter_mut().zip(f) {
+        *a += sign * x;
+    }
+}
+
 /// Changes to `evaluation_days` collected over a transaction, by (hall, Beijing day).
 #[derive(Default)]
 pub(crate) struct DayDeltas(std::collections::HashMap<(String, String), DayFigures>);
 
 impl DayDeltas {
     pub(crate) fn add(&mut self, hall_id: &str, day: String, f: DayFigures, sign: i64) {
-        let e = self.0.entry((hall_id.to_owned(), day)).or_default();
-        for i in 0..4 {
-            e[i] += sign * f[i];
-        }
+        add_figures(
+            self.0.entry((hall_id.to_owned(), day)).or_default(),
+            f,
+            sign,
+        );
     }
 
     pub(crate) fn write(self, tx: &Transaction<'_>) -> Result<()> {
@@ -57,14 +65,8 @@ impl DayDeltas {
             months.extend(alert_months_of(&day));
             if f != [0; 4] {
                 stmt.execute(params![hall, day, f[0], f[1], f[2], f[3]])?;
-                let h = halls.entry(hall).or_default();
-                for i in 0..4 {
-                    h[i] += f[i];
-                }
-                let d = days.entry(day).or_default();
-                for i in 0..4 {
-                    d[i] += f[i];
-                }
+                add_figures(halls.entry(hall).or_default(), f, 1);
+                add_figures(days.entry(day).or_default(), f, 1);
             }
         }
         let mut tally = tx.prepare_cached(
