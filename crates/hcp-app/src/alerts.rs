@@ -16,7 +16,7 @@ pub struct AlertsArgs {
     #[serde(default)]
     pub month: Option<String>,
     /// One rule only (`spike`, `repeat_rater`, `concentrated`, `praise_burst`,
-    /// `malicious_rater`).
+    /// `serial_run`, `malicious_rater`).
     #[serde(default)]
     pub rule: Option<String>,
 }
@@ -53,14 +53,6 @@ pub struct AlertDetailArgs {
     pub alert_id: i64,
 }
 
-const RULES: &[&str] = &[
-    "spike",
-    "repeat_rater",
-    "concentrated",
-    "praise_burst",
-    "malicious_rater",
-];
-
 impl App {
     /// 预警：本月（或指定月份）重新计算后的预警列表。
     pub async fn alerts(&self, a: AlertsArgs) -> AppResult<AlertList> {
@@ -71,12 +63,16 @@ impl App {
                 .to_string()
         });
         if let Some(r) = &a.rule
-            && !RULES.contains(&r.as_str())
+            && hcp_core::warning::Rule::parse(r).is_none()
         {
+            let known: Vec<&str> = hcp_core::warning::Rule::ALL
+                .iter()
+                .map(|r| r.as_str())
+                .collect();
             return Err(AppError::invalid(format!(
                 "未知的预警类型 “{}”，可用：{}",
                 hcp_core::ident::printable(r),
-                RULES.join("、")
+                known.join("、")
             )));
         }
         self.with_store(move |s| {

@@ -15,7 +15,7 @@ pub enum AlertsCmd {
         /// 月份 YYYY-MM（默认本月）
         #[arg(long)]
         month: Option<String>,
-        /// 只列一类：spike 差评突增 | repeat_rater | concentrated | praise_burst 疑似刷好评 | malicious_rater 疑似恶意差评
+        /// 只列一类：spike 差评突增 | repeat_rater | concentrated | praise_burst | serial_run 疑似刷好评 | malicious_rater 疑似恶意差评
         #[arg(long)]
         kind: Option<String>,
         /// 以 JSON 输出

@@ -53,6 +53,10 @@ pub fn is_bad_level(level: u8) -> bool {
     Level::new(level).is_some_and(Level::is_bad)
 }
 
+/// The wire spelling of 系统默认评价 ([`Channel::SystemDefault`]), as a literal for
+/// SQL text.
+pub const SYSTEM_DEFAULT: &str = "system_default";
+
 /// 评价渠道.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Channel {
@@ -70,13 +74,17 @@ pub enum Channel {
     Hotline,
     /// 自助终端.
     Kiosk,
+    /// 系统默认评价: the system filled the rating in because the citizen gave none
+    /// (provincial interfaces' `pf` 7 in some tables). No person stands behind it:
+    /// the report counts it apart and early warning never uses it as evidence.
+    SystemDefault,
     /// 其他 (also any channel a server adds later).
     Other,
 }
 
 impl Channel {
     /// Every channel, in display order.
-    pub const ALL: [Channel; 8] = [
+    pub const ALL: [Channel; 9] = [
         Self::WindowDevice,
         Self::QrCode,
         Self::Web,
@@ -84,6 +92,7 @@ impl Channel {
         Self::Sms,
         Self::Hotline,
         Self::Kiosk,
+        Self::SystemDefault,
         Self::Other,
     ];
 
@@ -97,6 +106,7 @@ impl Channel {
             "sms" => Self::Sms,
             "hotline" => Self::Hotline,
             "kiosk" => Self::Kiosk,
+            SYSTEM_DEFAULT => Self::SystemDefault,
             _ => Self::Other,
         }
     }
@@ -111,6 +121,7 @@ impl Channel {
             Self::Sms => "sms",
             Self::Hotline => "hotline",
             Self::Kiosk => "kiosk",
+            Self::SystemDefault => SYSTEM_DEFAULT,
             Self::Other => "other",
         }
     }
@@ -125,8 +136,14 @@ impl Channel {
             Self::Sms => "短信",
             Self::Hotline => "12345/电话",
             Self::Kiosk => "自助终端",
+            Self::SystemDefault => "系统默认评价",
             Self::Other => "其他",
         }
+    }
+
+    /// Whether a person gave the rating (everything but 系统默认评价).
+    pub fn is_by_a_person(self) -> bool {
+        self != Self::SystemDefault
     }
 
     /// Online channels have no window.

@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::beijing;
-use crate::rating::is_bad_level;
+use crate::rating::{Channel, is_bad_level};
 
 /// A unit needs this many days of its own ratings before a day can be a spike.
 pub const MIN_HISTORY_DAYS: i64 = 7;
@@ -35,14 +35,18 @@ pub struct Rated<'a> {
     pub staff_no: Option<&'a str>,
     /// 事项编码.
     pub item_code: Option<&'a str>,
+    /// 部门编码.
+    pub department_code: Option<&'a str>,
+    /// 评价渠道.
+    pub channel: Channel,
     /// 1–5.
     pub level: u8,
     /// 评价时间.
     pub evaluated_at: DateTime<FixedOffset>,
     /// 办理时间.
     pub served_at: Option<DateTime<FixedOffset>>,
-    /// Whether it names the 办件编号 it rates.
-    pub has_serial_no: bool,
+    /// The 办件编号 it rates, if it names one.
+    pub serial_no: Option<&'a str>,
     /// The evaluator (hashed ID number), if not anonymous.
     pub id_hash: Option<&'a str>,
 }
@@ -73,6 +77,10 @@ pub enum Rule {
     PraiseBurst,
     /// 疑似恶意差评：同一评价人跨窗口、跨大厅或跨日多次差评.
     MaliciousRater,
+    /// 疑似代理评价/系统件刷评: a run of consecutive 办件编号 of one department rated
+    /// 非常满意 anonymously through one online channel within minutes, mostly out of
+    /// hours or long after the service — what a script does.
+    SerialRun,
 }
 
 impl Rule {
@@ -84,7 +92,21 @@ impl Rule {
             Rule::Concentrated => "concentrated",
             Rule::PraiseBurst => "praise_burst",
             Rule::MaliciousRater => "malicious_rater",
+            Rule::SerialRun => "serial_run",
         }
+    }
+    /// Every rule, in the order the window lists them.
+    pub const ALL: [Rule; 6] = [
+        Rule::Spike,
+        Rule::RepeatRater,
+        Rule::Concentrated,
+        Rule::PraiseBurst,
+        Rule::SerialRun,
+        Rule::MaliciousRater,
+    ];
+    /// From its storage name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
     }
     /// zh-CN label.
     pub fn label_zh(self) -> &'static str {
@@ -94,6 +116,7 @@ impl Rule {
             Rule::Concentrated => "疑似刷好评（好评集中于少数评价人）",
             Rule::PraiseBurst => "疑似刷好评（短时集中好评）",
             Rule::MaliciousRater => "疑似恶意差评",
+            Rule::SerialRun => "疑似刷好评（连号代评）",
         }
     }
 }
@@ -112,6 +135,8 @@ pub enum UnitKind {
     Item,
     /// 评价人 (by hashed ID).
     Evaluator,
+    /// 部门 (by its code as the ratings name it).
+    Department,
 }
 
 impl UnitKind {
@@ -123,6 +148,7 @@ impl UnitKind {
             UnitKind::Staff => "staff",
             UnitKind::Item => "item",
             UnitKind::Evaluator => "evaluator",
+            UnitKind::Department => "department",
         }
     }
     fn label(self, code: &str) -> String {
@@ -132,6 +158,7 @@ impl UnitKind {
             UnitKind::Staff => format!("工号{code}"),
             UnitKind::Item => format!("事项{code}"),
             UnitKind::Evaluator => format!("评价人{}", short_hash(code)),
+            UnitKind::Department => format!("部门{code}"),
         }
     }
 }
@@ -215,6 +242,17 @@ pub struct Params {
     pub malicious_days: i64,
     /// …across at least this many windows (or two halls, or this many days).
     pub malicious_min_spread: u32,
+    /// 连号代评: at least this many consecutive 办件编号 of one department…
+    pub serial_run_min: u32,
+    /// …rated 非常满意, anonymously, through one online channel within this many
+    /// minutes…
+    pub serial_run_minutes: i64,
+    /// …of which at least this share out of office hours or long after the service.
+    pub serial_run_odd_share: f64,
+    /// Office hours (Beijing), `[start, end)` hours: a rating outside them is odd.
+    pub office_hours: (u32, u32),
+    /// A rating this many hours or more after 办理时间 is long after the service.
+    pub late_hours: i64,
 }
 
 impl Default for Params {
@@ -237,6 +275,11 @@ impl Default for Params {
             malicious_min_bad: 4,
             malicious_days: 30,
             malicious_min_spread: 3,
+            serial_run_min: 6,
+            serial_run_minutes: 15,
+            serial_run_odd_share: 0.75,
+            office_hours: (8, 18),
+            late_hours: 24,
         }
     }
 }
@@ -598,7 +641,7 @@ pub fn concentrated(ratings: &[Rated<'_>], p: &Params) -> Vec<Alert> {
 /// Whether a rating carries a sign of being made up: no 办件编号, or given within
 /// `fast_seconds` of the service.
 fn suspicious(r: &Rated<'_>, p: &Params) -> bool {
-    !r.has_serial_no
+    r.serial_no.is_none()
         || r.served_at
             .is_some_and(|s| (r.evaluated_at - s) <= Duration::seconds(p.fast_seconds))
 }
@@ -666,6 +709,146 @@ pub fn praise_bursts(ratings: &[Rated<'_>], p: &Params) -> Vec<Alert> {
     out
 }
 
+/// A 办件编号 split into its prefix and the number its trailing digits make
+/// (`340825-2026-0001234` → (`340825-2026-`, 1234)); `None` without trailing
+/// digits (or more than 18 of them).
+pub fn serial_number(serial: &str) -> Option<(&str, u64)> {
+    let digits = serial.len() - serial.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    if digits == 0 || digits > 18 {
+        return None;
+    }
+    let (prefix, tail) = serial.split_at(serial.len() - digits);
+    tail.parse().ok().map(|n| (prefix, n))
+}
+
+/// Whether a rating was given out of office hours or long after its service.
+fn odd_hour_or_late(r: &Rated<'_>, p: &Params) -> bool {
+    use chrono::Timelike;
+    let hour = r.evaluated_at.with_timezone(&beijing()).hour();
+    let out_of_hours = hour < p.office_hours.0 || hour >= p.office_hours.1;
+    let late = r
+        .served_at
+        .is_some_and(|s| r.evaluated_at - s >= Duration::hours(p.late_hours));
+    out_of_hours || late
+}
+
+/// The longest run of consecutive numbers among `rs` (each with its serial's
+/// number): the ratings that make it, in serial order. A 办件 rated twice counts
+/// once.
+fn longest_serial_run<'r, 'a>(rs: &[(&'r Rated<'a>, u64)]) -> Vec<&'r Rated<'a>> {
+    let mut by_no: Vec<(u64, &Rated<'a>)> = rs.iter().map(|(r, n)| (*n, *r)).collect();
+    by_no.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.evaluated_at.cmp(&b.1.evaluated_at)));
+    by_no.dedup_by_key(|x| x.0);
+    let (mut best, mut best_len) = (0, 0);
+    let mut start = 0;
+    for i in 0..by_no.len() {
+        if i > 0 && by_no[i].0 != by_no[i - 1].0 + 1 {
+            start = i;
+        }
+        if i + 1 - start > best_len {
+            (best, best_len) = (start, i + 1 - start);
+        }
+    }
+    by_no[best..best + best_len].iter().map(|x| x.1).collect()
+}
+
+/// 疑似刷好评（连号代评）: at least `serial_run_min` consecutive 办件编号 (one prefix)
+/// of one department rated 非常满意, anonymously, through one online channel within
+/// `serial_run_minutes`, at least `serial_run_odd_share` of them out of office
+/// hours or `late_hours` after the service. Citizens served one after another do
+/// not rate in serial order within minutes at night or days later; a script
+/// walking a list of finished 办件 does. One alert per run.
+pub fn serial_runs(ratings: &[Rated<'_>], p: &Params) -> Vec<Alert> {
+    type Key<'k> = (&'k str, Option<&'k str>, &'static str, &'k str);
+    let mut groups: HashMap<Key<'_>, Vec<(&Rated<'_>, u64)>> = HashMap::default();
+    for r in ratings {
+        if r.level != 5 || r.id_hash.is_some() || !r.channel.is_online() {
+            continue;
+        }
+        let Some((prefix, n)) = r.serial_no.and_then(serial_number) else {
+            continue;
+        };
+        groups
+            .entry((r.hall_id, r.department_code, r.channel.as_wire(), prefix))
+            .or_default()
+            .push((r, n));
+    }
+    let mut groups: Vec<_> = groups
+        .into_iter()
+        .filter(|(_, v)| v.len() as u32 >= p.serial_run_min)
+        .collect();
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    let span = Duration::minutes(p.serial_run_minutes);
+    let mut out = vec![];
+    for ((hall, department, channel, _), mut rs) in groups {
+        let unit = match department {
+            Some(d) => Unit {
+                kind: UnitKind::Department,
+                hall_id: hall.to_owned(),
+                code: d.to_owned(),
+            },
+            None => Unit {
+                kind: UnitKind::Hall,
+                hall_id: hall.to_owned(),
+                code: hall.to_owned(),
+            },
+        };
+        rs.sort_by_key(|(r, _)| r.evaluated_at);
+        let mut lo = 0;
+        while lo < rs.len() {
+            let mut hi = lo;
+            while hi + 1 < rs.len() && rs[hi + 1].0.evaluated_at - rs[lo].0.evaluated_at <= span {
+                hi += 1;
+            }
+            if ((hi + 1 - lo) as u32) < p.serial_run_min {
+                lo += 1;
+                continue;
+            }
+            let run = longest_serial_run(&rs[lo..=hi]);
+            let n = run.len();
+            let odd = run.iter().filter(|r| odd_hour_or_late(r, p)).count();
+            if (n as u32) < p.serial_run_min || (odd as f64) < p.serial_run_odd_share * n as f64 {
+                lo += 1;
+                continue;
+            }
+            let first_at = run
+                .iter()
+                .map(|r| r.evaluated_at)
+                .min()
+                .unwrap_or(rs[lo].0.evaluated_at);
+            let last_at = run.iter().map(|r| r.evaluated_at).max().unwrap_or(first_at);
+            let (from, to) = (
+                first_at.with_timezone(&beijing()).date_naive(),
+                last_at.with_timezone(&beijing()).date_naive(),
+            );
+            out.push(Alert {
+                rule: Rule::SerialRun,
+                explanation: format!(
+                    "{} {} {}—{} 连号办件 {}—{} 共 {} 件经{}匿名评为“非常满意”，其中 {} 件在非工作时间或办结 {} 小时后评价",
+                    unit.kind.label(&unit.code),
+                    md(from),
+                    first_at.with_timezone(&beijing()).format("%H:%M"),
+                    last_at.with_timezone(&beijing()).format("%H:%M"),
+                    run[0].serial_no.unwrap_or_default(),
+                    run[n - 1].serial_no.unwrap_or_default(),
+                    n,
+                    Channel::from_wire(channel).label_zh(),
+                    odd,
+                    p.late_hours
+                ),
+                unit: unit.clone(),
+                from,
+                to,
+                observed: n as f64,
+                baseline: None,
+                evidence: evidence(run.iter().map(|r| r.id.to_owned())),
+            });
+            lo = hi + 1;
+        }
+    }
+    out
+}
+
 /// 疑似恶意差评: one evaluator with at least `malicious_min_bad` bad ratings within
 /// `malicious_days`, spread over at least `malicious_min_spread` windows, or two
 /// halls, or `malicious_min_spread` days.
@@ -728,16 +911,24 @@ pub fn malicious_raters(ratings: &[Rated<'_>], p: &Params) -> Vec<Alert> {
 
 /// Every rule over `ratings`; spikes on the days `from..=to` (the ratings must
 /// reach `baseline_days` before `from`), the others over the ratings given.
+/// 系统默认评价 are left out: no person gave them, so they say nothing about a
+/// rater, a window or a day.
 pub fn all_alerts(ratings: &[Rated<'_>], from: NaiveDate, to: NaiveDate, p: &Params) -> Vec<Alert> {
-    let in_period: Vec<Rated<'_>> = ratings
+    let by_people: Vec<Rated<'_>> = ratings
+        .iter()
+        .filter(|r| r.channel.is_by_a_person())
+        .copied()
+        .collect();
+    let in_period: Vec<Rated<'_>> = by_people
         .iter()
         .filter(|r| (from..=to).contains(&r.day()))
         .copied()
         .collect();
-    let mut out = spikes(ratings, from, to, p);
+    let mut out = spikes(&by_people, from, to, p);
     out.extend(repeat_raters(&in_period, p));
     out.extend(concentrated(&in_period, p));
     out.extend(praise_bursts(&in_period, p));
+    out.extend(serial_runs(&in_period, p));
     out.extend(malicious_raters(&in_period, p));
     out
 }
@@ -761,10 +952,12 @@ mod tests {
             window_no: Some("A03"),
             staff_no: Some("1001"),
             item_code: None,
+            department_code: Some("D01"),
+            channel: Channel::WindowDevice,
             level,
             evaluated_at: when,
             served_at: None,
-            has_serial_no: true,
+            serial_no: Some("340825-2026-0001000"),
             id_hash: None,
         }
     }
@@ -959,7 +1152,7 @@ mod tests {
         // 8 非常满意 within 7 minutes, 6 without 办件编号: fires once.
         let mut rs: Vec<Rated<'_>> = (0..8)
             .map(|i| Rated {
-                has_serial_no: i >= 6,
+                serial_no: (i >= 6).then_some("340825-2026-0001000"),
                 ..rated(&ids[i], 5, at(12, 14, i as u32, 0))
             })
             .collect();
@@ -973,7 +1166,7 @@ mod tests {
             alerts[0].explanation
         );
         // Only 5 of 8 suspicious: a busy hour, not a burst.
-        rs[1].has_serial_no = true;
+        rs[1].serial_no = Some("340825-2026-0001001");
         assert!(praise_bursts(&rs, &p).is_empty());
         // …unless rated within seconds of the service.
         rs[1].served_at = Some(at(12, 14, 1, 0) - Duration::seconds(5));
@@ -1012,5 +1205,133 @@ mod tests {
         // Three bad ratings are never enough.
         rs.pop();
         assert!(malicious_raters(&rs, &p).is_empty());
+    }
+
+    #[test]
+    fn serial_numbers_split_at_their_trailing_digits() {
+        assert_eq!(
+            serial_number("340825-2026-0001234"),
+            Some(("340825-2026-", 1234))
+        );
+        assert_eq!(
+            serial_number("SP2026110500017"),
+            Some(("SP", 2026110500017))
+        );
+        assert_eq!(serial_number("无编号"), None);
+        assert_eq!(serial_number("X1234567890123456789"), None);
+    }
+
+    /// A script's run: consecutive 办件编号 of one department rated 非常满意,
+    /// anonymously, online, a minute apart at night.
+    fn script_run<'a>(ids: &'a [String], serials: &'a [String]) -> Vec<Rated<'a>> {
+        (0..ids.len())
+            .map(|i| Rated {
+                channel: Channel::App,
+                window_no: None,
+                staff_no: None,
+                serial_no: Some(serials[i].as_str()),
+                served_at: Some(at(3, 10, 0, 0)),
+                ..rated(&ids[i], 5, at(12, 23, i as u32, 0))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn consecutive_serials_rated_by_a_script_fire_once() {
+        let p = Params::default();
+        let ids: Vec<String> = (0..8).map(|i| format!("E{i}")).collect();
+        // Shuffled serials (a script walks its list, not the clock).
+        let serials: Vec<String> = [3, 1, 0, 2, 5, 4, 7, 6]
+            .iter()
+            .map(|k| format!("340825-2026-00012{k:02}"))
+            .collect();
+        let mut rs = script_run(&ids, &serials);
+        let alerts = serial_runs(&rs, &p);
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        let a = &alerts[0];
+        assert_eq!(a.unit.kind, UnitKind::Department);
+        assert_eq!(a.unit.code, "D01");
+        assert_eq!(a.evidence.len(), 8);
+        assert_eq!(
+            a.explanation,
+            "部门D01 10月12日 23:00—23:07 连号办件 340825-2026-0001200—340825-2026-0001207 \
+             共 8 件经移动端/小程序匿名评为“非常满意”，其中 8 件在非工作时间或办结 24 小时后评价"
+        );
+        // The same in office hours, an hour after the service: citizens, not a script.
+        for r in &mut rs {
+            r.evaluated_at -= Duration::hours(13);
+            r.served_at = Some(r.evaluated_at - Duration::hours(1));
+        }
+        assert!(serial_runs(&rs, &p).is_empty());
+        // …but days after the service it is a script again (late, not at night).
+        for r in &mut rs {
+            r.served_at = Some(r.evaluated_at - Duration::days(9));
+        }
+        assert_eq!(serial_runs(&rs, &p).len(), 1);
+    }
+
+    #[test]
+    fn citizens_served_one_after_another_in_the_evening_are_not_a_script() {
+        let p = Params::default();
+        // Extended hours: a department accepts a 办件 every 4 minutes from 17:30,
+        // and every citizen rates it anonymously by QR code, top marks, 10 minutes
+        // later — the most uniform real evening there is. Their ratings are as far
+        // apart as their services: never six in a quarter of an hour.
+        let ids: Vec<String> = (0..30).map(|i| format!("E{i}")).collect();
+        let serials: Vec<String> = (0..30).map(|k| format!("SP2026101200{k:02}")).collect();
+        let rs: Vec<Rated<'_>> = (0..30)
+            .map(|i| {
+                let served = at(12, 17, 30, 0) + Duration::minutes(4 * i as i64);
+                Rated {
+                    channel: Channel::QrCode,
+                    window_no: None,
+                    staff_no: None,
+                    serial_no: Some(serials[i].as_str()),
+                    served_at: Some(served),
+                    ..rated(&ids[i], 5, served + Duration::minutes(10))
+                }
+            })
+            .collect();
+        assert!(serial_runs(&rs, &p).is_empty());
+    }
+
+    #[test]
+    fn what_breaks_a_serial_run() {
+        let p = Params::default();
+        let ids: Vec<String> = (0..6).map(|i| format!("E{i}")).collect();
+        let serials: Vec<String> = (0..6).map(|k| format!("SP20261012{k:04}")).collect();
+        let rs = script_run(&ids, &serials);
+        assert_eq!(serial_runs(&rs, &p).len(), 1, "six is enough");
+        // A gap in the serials: two runs of 3 and 2.
+        let mut gap = rs.clone();
+        gap[3].serial_no = Some("SP202610129999");
+        assert!(serial_runs(&gap, &p).is_empty());
+        // Named raters are not anonymous scripts.
+        let mut named = rs.clone();
+        named[0].id_hash = Some("aa");
+        assert!(serial_runs(&named, &p).is_empty());
+        // At the window: a person at the counter.
+        let mut counter = rs.clone();
+        counter[2].channel = Channel::WindowDevice;
+        assert!(serial_runs(&counter, &p).is_empty());
+        // Two channels are two runs.
+        let mut mixed = rs.clone();
+        mixed[5].channel = Channel::Web;
+        assert!(serial_runs(&mixed, &p).is_empty());
+        // Spread over more than a quarter of an hour.
+        let mut slow = rs.clone();
+        slow[5].evaluated_at = slow[0].evaluated_at + Duration::minutes(16);
+        assert!(serial_runs(&slow, &p).is_empty());
+        // Another department's 办件 in the middle.
+        let mut other = rs.clone();
+        other[2].department_code = Some("D02");
+        assert!(serial_runs(&other, &p).is_empty());
+        // 系统默认评价 never counts as evidence of anything.
+        let mut system = rs.clone();
+        for r in &mut system {
+            r.channel = Channel::SystemDefault;
+        }
+        assert!(serial_runs(&system, &p).is_empty());
+        assert!(all_alerts(&system, d(1), d(31), &p).is_empty());
     }
 }

@@ -23,9 +23,9 @@ pub struct Plant {
     pub rule: String,
     /// The hall (for a rater across halls: the hall of the first rating).
     pub hall_id: String,
-    /// `window`, `staff` or `evaluator`.
+    /// `window`, `staff`, `department` or `evaluator`.
     pub unit_kind: String,
-    /// Window no., staff no., or the evaluator's `id_hash`.
+    /// Window no., staff no., department code, or the evaluator's `id_hash`.
     pub code: String,
     /// First day (Beijing).
     pub day_from: NaiveDate,
@@ -102,11 +102,12 @@ impl RuleScore {
 }
 
 /// The rules scored, in this order.
-pub const RULES: [&str; 5] = [
+pub const RULES: [&str; 6] = [
     "spike",
     "repeat_rater",
     "concentrated",
     "praise_burst",
+    "serial_run",
     "malicious_rater",
 ];
 
@@ -172,6 +173,8 @@ struct HallView {
     hall_id: String,
     region: String,
     windows: Vec<WindowView>,
+    /// Departments with items: (code, its items (code, name)).
+    departments: Vec<(String, Vec<(String, String)>)>,
     named_good: HashMap<String, usize>,
 }
 
@@ -200,6 +203,20 @@ impl HallView {
                 !staff.is_empty() && !items.is_empty()
             })
             .collect();
+        let departments = p
+            .departments
+            .iter()
+            .map(|d| {
+                let items = p
+                    .items
+                    .iter()
+                    .filter(|i| i.department_code.as_deref() == Some(d.code.as_str()))
+                    .map(|i| (i.code.clone(), i.name.clone()))
+                    .collect::<Vec<_>>();
+                (d.code.clone(), items)
+            })
+            .filter(|(_, items)| !items.is_empty())
+            .collect();
         let mut named_good: HashMap<String, usize> = HashMap::new();
         for c in g.changes.iter().filter(|c| c.kind == "evaluation") {
             let Ok(e) = serde_json::from_str::<Evaluation>(&c.data) else {
@@ -217,6 +234,7 @@ impl HallView {
             hall_id: p.hall_id.clone(),
             region: p.region_code.clone(),
             windows,
+            departments,
             named_good,
         }
     }
@@ -313,8 +331,9 @@ impl Planter {
 /// Plants anomalies into generated halls of one month (`year`, `month`), and
 /// returns where they are. Per hall: a spike of bad ratings on one window, an
 /// evaluator praising one window again and again, a staff member praised mostly
-/// by three evaluators, a burst of 非常满意 on one window, and a rater flooding
-/// bad ratings over several windows (every third of them over two halls).
+/// by three evaluators, a burst of 非常满意 on one window, a script praising a run
+/// of consecutive 办件编号 of one department at night, and a rater flooding bad
+/// ratings over several windows (every third of them over two halls).
 pub fn plant_anomalies(halls: &mut [GeneratedHall], seed: u64, year: i32, month: u32) -> AnswerKey {
     let first = NaiveDate::from_ymd_opt(year, month, 1).expect("a valid month");
     let last = first
@@ -547,6 +566,69 @@ pub fn plant_between(
             });
         }
 
+        // 连号代评: a script rates 8–11 consecutive 办件编号 of one department 非常满意,
+        // anonymously, through one online channel, a minute or so apart at night,
+        // days after the 办件 were finished.
+        if wants("serial_run")
+            && !v.departments.is_empty()
+            && let Some(day) = p.weekday(0, 0)
+        {
+            let (dept, items) = &v.departments[p.rng.below(v.departments.len() as u64) as usize];
+            let channel = *p.rng.pick(&["app", "web", "qr_code"]);
+            let n = 8 + p.rng.below(4) as usize;
+            let base = 1_000_000 + p.rng.below(8_000_000);
+            let start = p.at(day, 21, 120);
+            let served = start - Duration::days(2 + p.rng.below(9) as i64);
+            // The script walks its list in its own order, not the clock's.
+            let mut order: Vec<usize> = (0..n).collect();
+            for i in (1..n).rev() {
+                order.swap(i, p.rng.below(i as u64 + 1) as usize);
+            }
+            let mut ids = vec![];
+            let mut at = start;
+            for k in order {
+                p.counter += 1;
+                at += Duration::seconds(40 + p.rng.below(50) as i64);
+                let item = p.rng.pick(items).clone();
+                let e = Evaluation {
+                    id: format!("P{}{:06}", at.format("%Y%m%d"), p.counter),
+                    rev: 1,
+                    hall_id: v.hall_id.clone(),
+                    serial_no: Some(format!(
+                        "{}-{}-S{:07}",
+                        v.region,
+                        at.year(),
+                        base + k as u64
+                    )),
+                    item_code: Some(item.0),
+                    item_name: Some(item.1),
+                    department_code: Some(dept.clone()),
+                    window_no: None,
+                    staff_no: None,
+                    channel: channel.into(),
+                    level: 5,
+                    reasons: vec![],
+                    comment: String::new(),
+                    served_at: Some(served),
+                    evaluated_at: at,
+                    evaluator: Evaluator::default(),
+                    status: EvaluationStatus::Valid,
+                };
+                ids.push(e.id.clone());
+                added[hi].push(e);
+            }
+            plants.push(Plant {
+                rule: "serial_run".into(),
+                hall_id: v.hall_id.clone(),
+                unit_kind: "department".into(),
+                code: dept.clone(),
+                day_from: day,
+                day_to: at.with_timezone(&cst()).date_naive(),
+                what: format!("部门{dept} {day} 夜间连号 {n} 件匿名“非常满意”"),
+                evaluations: ids,
+            });
+        }
+
         // 疑似恶意差评: 5–6 bad ratings over 3+ windows within 20 days; every third
         // one also in the next hall.
         if wants("malicious_rater")
@@ -648,10 +730,12 @@ mod tests {
                 window_no: e.window_no.as_deref(),
                 staff_no: e.staff_no.as_deref(),
                 item_code: e.item_code.as_deref(),
+                department_code: e.department_code.as_deref(),
+                channel: hcp_core::rating::Channel::from_wire(&e.channel),
                 level: e.level,
                 evaluated_at: e.evaluated_at,
                 served_at: e.served_at,
-                has_serial_no: e.serial_no.is_some(),
+                serial_no: e.serial_no.as_deref(),
                 id_hash: e.evaluator.id_hash.as_deref(),
             })
             .collect();
@@ -683,7 +767,7 @@ mod tests {
         );
         let mut planted = clean.clone();
         let key = plant_anomalies(&mut planted, spec.seed, 2026, 10);
-        assert_eq!(key.plants.len(), 5 * 20);
+        assert_eq!(key.plants.len(), RULES.len() * 20);
         let (alerts, _) = alerts_of(&planted);
         let found: Vec<Found<'_>> = alerts
             .iter()

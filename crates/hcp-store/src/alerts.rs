@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
+use hcp_core::rating::Channel;
 use hcp_core::warning::{self, Params, Rated};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -19,11 +20,12 @@ use crate::{Result, Store, StoreError, now_text};
 pub struct AlertRow {
     /// Its number.
     pub alert_id: i64,
-    /// `spike`, `repeat_rater`, `concentrated`, `praise_burst`, `malicious_rater`.
+    /// `spike`, `repeat_rater`, `concentrated`, `praise_burst`, `serial_run`,
+    /// `malicious_rater` (`hcp_core::warning::Rule`).
     pub rule: String,
     /// The rule, zh-CN.
     pub rule_label: String,
-    /// `hall`, `window`, `staff`, `item`, `evaluator`.
+    /// `hall`, `window`, `staff`, `item`, `evaluator`, `department`.
     pub unit_kind: String,
     /// 大厅编码.
     pub hall_id: String,
@@ -72,10 +74,14 @@ struct Slim {
     window_no: Option<Span>,
     staff_no: Option<Span>,
     item_code: Option<Span>,
+    department_code: Option<Span>,
+    channel: Channel,
     level: u8,
     evaluated_at: DateTime<FixedOffset>,
     served_at: Option<DateTime<FixedOffset>>,
-    has_serial_no: bool,
+    /// The 办件编号's text only where a rule reads it (an anonymous online top
+    /// rating, for 连号代评); elsewhere an empty span says only that there is one.
+    serial_no: Option<Span>,
     id_hash: Option<Span>,
 }
 
@@ -144,17 +150,7 @@ fn alert_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
 }
 
 fn rule_label(rule: &str) -> &'static str {
-    use warning::Rule::*;
-    [
-        Spike,
-        RepeatRater,
-        Concentrated,
-        PraiseBurst,
-        MaliciousRater,
-    ]
-    .into_iter()
-    .find(|r| r.as_str() == rule)
-    .map_or("其他", |r| r.label_zh())
+    warning::Rule::parse(rule).map_or("其他", |r| r.label_zh())
 }
 
 impl Store {
@@ -171,7 +167,7 @@ impl Store {
         let hi = format!("{last}T16:00:00Z");
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, hall_id, window_no, staff_no, item_code, level, evaluated_at, served_at,
-                    serial_no IS NOT NULL, evaluator_id_hash
+                    serial_no, evaluator_id_hash, department_code, channel
              FROM evaluations
              WHERE evaluated_at >= ?1 AND evaluated_at < ?2
                AND status <> 'withdrawn' AND excluded = 0",
@@ -191,17 +187,24 @@ impl Store {
             let (Some(id), Some(hall)) = (text(0)?, text(1)?) else {
                 continue;
             };
+            let level: u8 = r.get(5)?;
+            let channel = Channel::from_wire(text(11)?.unwrap_or_default());
+            let id_hash = text(9)?.map(|t| arena.put(t));
+            let read_serial = level == 5 && id_hash.is_none() && channel.is_online();
+            let serial_no = text(8)?.map(|t| if read_serial { arena.put(t) } else { (0, 0) });
             slim.push(Slim {
                 id: arena.put(id),
                 hall_id: arena.code(hall),
                 window_no: text(2)?.map(|t| arena.code(t)),
                 staff_no: text(3)?.map(|t| arena.code(t)),
                 item_code: text(4)?.map(|t| arena.code(t)),
-                level: r.get(5)?,
+                department_code: text(10)?.map(|t| arena.code(t)),
+                channel,
+                level,
                 evaluated_at,
                 served_at: text(7)?.and_then(parse),
-                has_serial_no: r.get(8)?,
-                id_hash: text(9)?.map(|t| arena.put(t)),
+                serial_no,
+                id_hash,
             });
         }
         drop(rows);
@@ -214,10 +217,12 @@ impl Store {
                 window_no: s.window_no.map(|x| arena.get(x)),
                 staff_no: s.staff_no.map(|x| arena.get(x)),
                 item_code: s.item_code.map(|x| arena.get(x)),
+                department_code: s.department_code.map(|x| arena.get(x)),
+                channel: s.channel,
                 level: s.level,
                 evaluated_at: s.evaluated_at,
                 served_at: s.served_at,
-                has_serial_no: s.has_serial_no,
+                serial_no: s.serial_no.map(|x| arena.get(x)),
                 id_hash: s.id_hash.map(|x| arena.get(x)),
             })
             .collect();
@@ -539,6 +544,7 @@ impl Store {
             "window" => ("window_no", true),
             "staff" => ("staff_no", true),
             "item" => ("item_code", true),
+            "department" => ("department_code", true),
             "evaluator" => ("evaluator_id_hash", false),
             _ => ("hall_id", true),
         };

@@ -8,6 +8,7 @@ export const ALERT_RULES: { rule: string; short: string }[] = [
   { rule: "repeat_rater", short: "反复评价" },
   { rule: "concentrated", short: "好评集中" },
   { rule: "praise_burst", short: "短时集中好评" },
+  { rule: "serial_run", short: "连号代评" },
   { rule: "malicious_rater", short: "疑似恶意差评" },
 ];
 
@@ -26,6 +27,8 @@ export function unitLabel(a: Pick<AlertRow, "unit_kind" | "code">): string {
       return `事项${a.code}`;
     case "evaluator":
       return `评价人${a.code.slice(0, 8)}`;
+    case "department":
+      return `部门${a.code}`;
     default:
       return a.code;
   }
@@ -51,6 +54,7 @@ export function evaluationsQuery(a: AlertRow): Record<string, string> {
   if (a.unit_kind === "window") q.window = a.code;
   if (a.unit_kind === "staff") q.staff = a.code;
   if (a.unit_kind === "item") q.item = a.code;
+  if (a.unit_kind === "department") q.department = a.code;
   if (a.rule === "spike" || a.rule === "malicious_rater") q.bad = "1";
   return q;
 }

@@ -53,6 +53,7 @@ export function formFromQuery(q: Record<string, unknown>, badLevels: number[]): 
   f.window_no = text("window");
   f.staff_no = text("staff");
   f.item_code = text("item");
+  f.department_code = text("department");
   const from = text("from");
   const to = text("to");
   if (DAY.test(from) && DAY.test(to) && from <= to) f.days = [from, to];
@@ -62,7 +63,7 @@ export function formFromQuery(q: Record<string, unknown>, badLevels: number[]): 
 
 /** Whether a query carries any of the link's filters. */
 export function queryHasFilter(q: Record<string, unknown>): boolean {
-  return ["hall", "window", "staff", "item", "from", "bad"].some((k) => typeof q[k] === "string");
+  return ["hall", "window", "staff", "item", "department", "from", "bad"].some((k) => typeof q[k] === "string");
 }
 
 /** 评价查询: form → table paged by key in SQLite → detail drawer. */

@@ -9,7 +9,8 @@ export type AlertRow = {
  */
 alert_id: number, 
 /**
- * `spike`, `repeat_rater`, `concentrated`, `praise_burst`, `malicious_rater`.
+ * `spike`, `repeat_rater`, `concentrated`, `praise_burst`, `serial_run`,
+ * `malicious_rater` (`hcp_core::warning::Rule`).
  */
 rule: string, 
 /**
@@ -17,7 +18,7 @@ rule: string,
  */
 rule_label: string, 
 /**
- * `hall`, `window`, `staff`, `item`, `evaluator`.
+ * `hall`, `window`, `staff`, `item`, `evaluator`, `department`.
  */
 unit_kind: string, 
 /**

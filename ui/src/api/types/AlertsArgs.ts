@@ -10,6 +10,6 @@ export type AlertsArgs = {
 month: string | null, 
 /**
  * One rule only (`spike`, `repeat_rater`, `concentrated`, `praise_burst`,
- * `malicious_rater`).
+ * `serial_run`, `malicious_rater`).
  */
 rule: string | null, };
