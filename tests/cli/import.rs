@@ -77,3 +77,208 @@ fn a_second_name_linked_to_a_hall_imports_into_it() {
     let names: Value = serde_json::from_str(&ok(&db, &["import", "halls", "--json"])).unwrap();
     assert_eq!(names.as_array().unwrap().len(), 2, "{names}");
 }
+
+/// A province's 办件评价 interface file: its field codes as headers, its own
+/// channel table (6 短信, 7 系统默认评价) given on the command line and saved.
+fn write_interface(path: &Path) {
+    let mut t = String::from(
+        "areaCode,taskCode,taskName,projectNo,proDepart,proManager,pf,certkeyGOV,userName,\
+         userProp,satisfaction,evalDetail,writingEvaluation,assessTime,assessNumber,dataSource\n",
+    );
+    // 4 系统默认评价, 5 people's top ratings, 1 bad one.
+    let rows = [
+        ("7", "5"),
+        ("7", "5"),
+        ("7", "5"),
+        ("7", "5"),
+        ("1", "5"),
+        ("2", "5"),
+        ("3", "5"),
+        ("6", "5"),
+        ("1", "5"),
+        ("2", "1"),
+    ];
+    for (i, (pf, sat)) in rows.iter().enumerate() {
+        t.push_str(&format!(
+            "330108,330108001,居民身份证换领,ZJ{i:04},区公安分局,李警官,{pf},,330108199101010{i:03},1,{sat},,,\
+             2026-10-2{} 1{i}:00:00,1,133\n",
+            i % 8
+        ));
+    }
+    std::fs::write(path, t).unwrap();
+}
+
+fn report_overall(db: &Path, dir: &Path) -> Value {
+    let out = dir.join("r.json");
+    ok(
+        db,
+        &[
+            "report",
+            "monthly",
+            "--month",
+            "2026-10",
+            "--format",
+            "json",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
+    v["overall"].clone()
+}
+
+#[test]
+fn system_default_ratings_are_counted_apart_and_the_policy_says_which() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hcp.db");
+    let file = dir.path().join("zj.csv");
+    write_interface(&file);
+    ok(&db, &["user", "set", "--name", "陈静", "--role", "officer"]);
+    // A code outside the table is refused on the command line, by name.
+    let bad = hcp(
+        &db,
+        &["import", file.to_str().unwrap(), "--channel-code", "7=传真"],
+    );
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("传真"), "{}", text(&bad.stderr));
+    let s = summary(&ok(
+        &db,
+        &[
+            "import",
+            "--yes",
+            "--json",
+            "--hall",
+            "西湖区政务服务中心",
+            "--channel-code",
+            "6=短信",
+            "--channel-code",
+            "7=系统默认评价",
+            "--save-profile",
+            "浙江省办件评价接口",
+            file.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(
+        (s["new"].as_u64(), s["quarantined"].as_u64()),
+        (Some(10), Some(0)),
+        "{s}"
+    );
+
+    // Off by default: counted apart, left out of 评价量 and 好评率.
+    let o = report_overall(&db, dir.path());
+    assert_eq!(o["evaluations"], 6, "{o}");
+    assert_eq!(o["good_rate"]["display"], "83.33%", "{o}");
+    let sd = &o["system_default"];
+    assert_eq!(
+        (sd["count"].as_i64(), sd["counted"].as_bool()),
+        (Some(4), Some(false)),
+        "{sd}"
+    );
+    assert_eq!(sd["share"]["display"], "40.00%");
+    assert!(sd["text"].as_str().unwrap().contains("未计入"), "{sd}");
+
+    assert!(ok(&db, &["report", "policy", "--count-system-default", "on"]).contains("计入评价量"));
+    let o = report_overall(&db, dir.path());
+    assert_eq!(o["evaluations"], 10, "{o}");
+    assert_eq!(o["good_rate"]["display"], "90.00%", "{o}");
+    assert_eq!(o["system_default"]["counted"], true);
+    assert!(ok(&db, &["report", "policy"]).contains("计入评价量和好评率"));
+
+    // Shown as its own channel in the export.
+    let csv = dir.path().join("e.csv");
+    ok(
+        &db,
+        &[
+            "evaluations",
+            "export",
+            "--format",
+            "csv",
+            "--out",
+            csv.to_str().unwrap(),
+        ],
+    );
+    let exported = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(exported.matches("系统默认评价").count(), 4, "{exported}");
+    // …and the ID numbers the file carried are nowhere in it.
+    assert!(!exported.contains("330108199101010"), "{exported}");
+
+    // The saved profile reads the next file of this layout with the same table.
+    let profiles = ok(&db, &["import", "profiles", "--json"]);
+    assert!(
+        profiles.contains("浙江省办件评价接口") && profiles.contains("system_default"),
+        "{profiles}"
+    );
+}
+
+#[test]
+fn a_closed_pipe_ends_hcp_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hcp.db");
+    let file = dir.path().join("zj.csv");
+    write_interface(&file);
+    ok(
+        &db,
+        &[
+            "import",
+            "--yes",
+            "--hall",
+            "西湖区政务服务中心",
+            file.to_str().unwrap(),
+        ],
+    );
+    // The reader is gone before hcp prints its first line (`hcp … | head` once
+    // head has had its lines).
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hcp"))
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "evaluations",
+            "export",
+            "--format",
+            "jsonl",
+        ])
+        .env("HCP_TOKEN_STORE", "file")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert!(
+            out.status.success() || out.status.signal() == Some(libc_sigpipe()),
+            "{:?}",
+            out.status
+        );
+    }
+    // And as a shell runs it.
+    let sh = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' --db '{}' evaluations export --format jsonl | head -n 1",
+            env!("CARGO_BIN_EXE_hcp"),
+            db.display()
+        ))
+        .env("HCP_TOKEN_STORE", "file")
+        .output()
+        .unwrap();
+    assert_eq!(text(&sh.stdout).lines().count(), 1);
+    let err = text(&sh.stderr);
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+}
+
+/// SIGPIPE's number (13 on every Unix this runs on).
+#[cfg(unix)]
+fn libc_sigpipe() -> i32 {
+    13
+}

@@ -368,6 +368,7 @@ impl App {
                 halls,
                 calendar_years: rules.calendar.years().collect(),
                 imported_years: s.imported_calendar_years()?,
+                count_system_default: s.count_system_default()?,
             })
         })
         .await
@@ -387,6 +388,21 @@ impl App {
                 return Err(AppError::not_found(format!("没有编码为 “{h}” 的大厅")));
             }
             s.set_deadline_policy(a.hall_id.as_deref(), &to_policy(&a.policy), who)?;
+            Ok(())
+        })
+        .await?;
+        self.case_settings().await
+    }
+
+    /// Sets whether reports count 系统默认评价 in 评价量 and 好评率 (officers only).
+    pub async fn set_report_policy(&self, a: ReportPolicyArgs) -> AppResult<CaseSettings> {
+        self.with_store(move |s| {
+            let (p, _) = load_profile(s)?;
+            let who = Who {
+                name: &p.name,
+                actor: p.role.actor(),
+            };
+            s.set_count_system_default(a.count_system_default, who)?;
             Ok(())
         })
         .await?;

@@ -157,6 +157,8 @@ commands! {
     case_settings() -> CaseSettings;
     /// 设置办理时限。
     set_deadline_policy(SetPolicyArgs) -> CaseSettings;
+    /// 设置通报统计口径（系统默认评价是否计入好评率）。
+    set_report_policy(ReportPolicyArgs) -> CaseSettings;
     /// 导入一年的节假日数据。
     import_calendar(ImportCalendarArgs) -> i32;
     /// 暗访检查表模板。

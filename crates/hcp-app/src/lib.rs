@@ -357,6 +357,7 @@ impl App {
             let reasons: Vec<String> = serde_json::from_str(&e.reasons)
                 .map_err(|x| AppError::new(ErrorCode::Store, format!("本地记录已损坏：{x}")))?;
             let follow_ups = s.follow_ups(&r.hall_id, &r.id)?;
+            let versions = s.evaluation_versions(&r.hall_id, &r.id)?;
             Ok(EvaluationDetail {
                 hall_id: e.hall_id,
                 hall_name,
@@ -383,6 +384,7 @@ impl App {
                 evaluator_phone_masked: e.evaluator_phone_masked,
                 status: e.status,
                 follow_ups,
+                versions,
             })
         })
         .await

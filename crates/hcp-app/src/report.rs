@@ -43,6 +43,7 @@ pub fn draft(
     };
     let settings = ReportSettings {
         typical,
+        count_system_default: s.count_system_default()?,
         ..ReportSettings::default()
     };
     hcp_report::build(s, month, hall, settings, Utc::now()).map_err(report_err)

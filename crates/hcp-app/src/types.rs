@@ -229,6 +229,8 @@ pub struct EvaluationDetail {
     pub status: String,
     /// Appeals and rectifications the hall filed on it.
     pub follow_ups: Vec<FollowUp>,
+    /// Its versions, oldest first (首次评价, 二次评价, 改评…); the last counts.
+    pub versions: Vec<hcp_store::EvaluationVersion>,
 }
 
 /// `dashboard`.
@@ -533,6 +535,16 @@ pub struct CaseSettings {
     pub calendar_years: Vec<i32>,
     /// Of which imported by an officer.
     pub imported_years: Vec<i32>,
+    /// Whether reports count 系统默认评价 in 评价量 and 好评率 (off: counted apart).
+    pub count_system_default: bool,
+}
+
+/// The report's counting policy.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "ReportPolicyArgs.ts")]
+pub struct ReportPolicyArgs {
+    /// Whether 系统默认评价 count in 评价量 and 好评率.
+    pub count_system_default: bool,
 }
 
 /// Sets the default policy (`hall_id` absent) or a hall's.

@@ -200,6 +200,79 @@ async fn the_demo_is_a_lived_in_office_reached_through_the_real_paths() {
         Some("2026-10")
     );
 
+    // A hall without a server, run from files: the national standard's layout
+    // (a 二次评价 in a rating's history, 系统默认评价 counted apart in the issued
+    // report) and the province's 差评工单 export moving its cases.
+    let file_hall = store
+        .halls()
+        .unwrap()
+        .into_iter()
+        .find(|h| h.name == "怀宁县政务服务中心")
+        .expect("the demo's hall from files");
+    assert_eq!(file_hall.source, "file");
+    let revised = store
+        .list_evaluations(
+            &hcp_store::EvaluationFilter {
+                hall_id: Some(file_hall.hall_id.clone()),
+                include_withdrawn: true,
+                ..Default::default()
+            },
+            None,
+            500,
+        )
+        .unwrap()
+        .0
+        .into_iter()
+        .filter(|e| e.status == "revised")
+        .collect::<Vec<_>>();
+    assert!(!revised.is_empty(), "a 二次评价 in the file hall");
+    let versions = store
+        .evaluation_versions(&file_hall.hall_id, &revised[0].id)
+        .unwrap();
+    assert_eq!(versions.first().unwrap().how_label, "首次评价");
+    assert!(
+        versions
+            .iter()
+            .any(|v| v.how_label == "二次评价" || v.how_label == "追评"),
+        "{versions:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.action == "appeal_decided" && r.detail.contains("省平台驳回申诉")),
+        "the province's dismissal recorded as the officer's decision"
+    );
+    let file_cases = store
+        .list_cases(
+            &CaseFilter {
+                hall_id: Some(file_hall.hall_id.clone()),
+                ..CaseFilter::default()
+            },
+            today(),
+        )
+        .unwrap()
+        .rows;
+    assert!(
+        file_cases.iter().any(|c| c.state == "awaiting_signoff"),
+        "a rectification from the 工单 export: {file_cases:?}"
+    );
+    let sd = &model["overall"]["system_default"];
+    assert!(sd["count"].as_i64().unwrap() > 0, "{sd}");
+    assert_eq!(sd["counted"], false);
+    // Every rule has something to show last month, the script's serial run too.
+    let mut writer = Store::open(&db).unwrap();
+    writer.recompute_due_alerts().unwrap();
+    for rule in hcp_core::warning::Rule::ALL {
+        assert!(
+            !writer
+                .alerts(Some("2026-10"), Some(rule.as_str()))
+                .unwrap()
+                .is_empty(),
+            "no {} alert in the demo",
+            rule.as_str()
+        );
+    }
+    drop(writer);
+
     // Loading again (the app restarted) changes nothing.
     let audit_rows = store.verify_audit().unwrap().rows;
     drop(app);

@@ -36,6 +36,10 @@ pub struct ImportArgs {
     /// 数字等级的方向：five-best（5=非常满意）或 one-best（1=非常满意）
     #[arg(long, value_parser = ["five-best", "one-best"])]
     scale: Option<String>,
+    /// 本省的评价渠道代码表与国家标准不同时逐项指定，如 --channel-code 6=短信
+    /// --channel-code 7=系统默认评价（可重复；随 --save-profile 保存）
+    #[arg(long = "channel-code", value_name = "代码=渠道")]
+    channel_codes: Vec<String>,
     /// 只读取并统计，不写入
     #[arg(long)]
     dry_run: bool,
@@ -73,6 +77,35 @@ fn adjust(mut m: Mapping, a: &ImportArgs) -> Result<Mapping, CliError> {
     if let Some(h) = &a.hall {
         m.default_hall = Some(h.clone());
     }
+    for kv in &a.channel_codes {
+        let (code, channel) = kv.split_once('=').ok_or_else(|| {
+            CliError::Msg(format!(
+                "--channel-code 应写成 代码=渠道（如 7=系统默认评价），而不是 “{kv}”"
+            ))
+        })?;
+        let code = code.trim();
+        if code.is_empty() || code.len() > 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(CliError::Msg(format!(
+                "渠道代码应为 1–3 位数字，而不是 “{code}”"
+            )));
+        }
+        let wire = hcp_import::values::channel_code(channel.trim());
+        if hcp_core::rating::Channel::ALL
+            .iter()
+            .all(|c| c.as_wire() != wire)
+        {
+            let names: Vec<&str> = hcp_core::rating::Channel::ALL
+                .iter()
+                .map(|c| c.label_zh())
+                .collect();
+            return Err(CliError::Msg(format!(
+                "无法识别的渠道 “{}”；可用：{}",
+                channel.trim(),
+                names.join("、")
+            )));
+        }
+        m.channel_codes.insert(code.to_owned(), wire);
+    }
     match a.scale.as_deref() {
         Some("one-best") => m.level_scale = LevelScale::OneBest,
         Some("five-best") => m.level_scale = LevelScale::FiveBest,
@@ -98,6 +131,7 @@ fn print_inspection(i: &Inspection) {
         i.header_row,
         i.exported_at
     );
+    println!("格式：{}", i.layout);
     match &i.profile {
         Some(p) => println!("映射方案：{p}"),
         None => println!("映射方案：自动识别（新的表格格式，请核对）"),
@@ -137,6 +171,27 @@ fn print_inspection(i: &Inspection) {
                 "（无法判断，请用 --scale 确认）"
             }
         );
+    }
+    if !i.channel_codes.is_empty() {
+        let own = !i.mapping.channel_codes.is_empty();
+        println!(
+            "  评价渠道代码（{}）：",
+            if own {
+                "本方案的代码表"
+            } else {
+                "国家标准代码表；本省不同时用 --channel-code 代码=渠道 指定"
+            }
+        );
+        for c in &i.channel_codes {
+            println!(
+                "    {} → {}",
+                c.code,
+                c.channel
+                    .as_deref()
+                    .map(|w| hcp_core::rating::Channel::from_wire(w).label_zh())
+                    .unwrap_or("（不在代码表中，这些行将被隔离）")
+            );
+        }
     }
     if !i.new_halls.is_empty() {
         println!(
@@ -225,7 +280,10 @@ pub fn run(db: &Path, a: ImportArgs) -> Result<ExitCode, CliError> {
     let mut summaries = vec![];
     let mut stopped = false;
     for file in &a.files {
-        let explicit = !a.maps.is_empty() || a.hall.is_some() || a.scale.is_some();
+        let explicit = !a.maps.is_empty()
+            || a.hall.is_some()
+            || a.scale.is_some()
+            || !a.channel_codes.is_empty();
         let first = rt
             .block_on(app.import_inspect_path(file.clone(), None, a.profile.clone()))
             .map_err(msg)?;
@@ -246,6 +304,17 @@ pub fn run(db: &Path, a: ImportArgs) -> Result<ExitCode, CliError> {
         if !seen.missing.is_empty() {
             if !a.json {
                 print_inspection(&seen);
+            }
+            if seen
+                .mapping
+                .header(hcp_import::Field::EvaluatedAt)
+                .is_none()
+            {
+                return Err(CliError::Msg(format!(
+                    "{}：{}",
+                    seen.file_name,
+                    hcp_import::ImportError::NoEvaluationTime
+                )));
             }
             return Err(CliError::Msg(format!(
                 "{}：缺少必需的列：{}。用 --map 字段=表头 指定（如 --map level=满意度），或用 --hall 名称 指定大厅",
@@ -324,6 +393,19 @@ pub fn run(db: &Path, a: ImportArgs) -> Result<ExitCode, CliError> {
                     format!("；新建大厅：{}", sum.halls_created.join("、"))
                 }
             );
+            let moved: Vec<String> = [
+                (sum.revisions, "二次评价/追评"),
+                (sum.appeals, "申诉"),
+                (sum.verdicts, "申诉复核结论"),
+                (sum.rectifications, "整改回复"),
+            ]
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{what} {n}"))
+            .collect();
+            if !moved.is_empty() {
+                println!("  其中：{}", moved.join("，"));
+            }
             if sum.quarantined > 0 {
                 println!("  无法读取的行已隔离，查看原因：hcp quarantine list");
             }

@@ -338,7 +338,39 @@ pub enum CliError {
     Msg(String),
 }
 
+/// `hcp … | head`: when the reader of stdout goes away, stop quietly as other
+/// command-line tools do, instead of panicking on the next line printed. Rust
+/// ignores SIGPIPE, so every write after that fails; on Unix the signal's
+/// default (end the process) is restored, and where there is no such signal a
+/// failed print to a closed pipe ends the process without a message.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition at the start of `main`,
+    // before any other thread exists, is what `signal` is for.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        let closed = text.contains("failed printing to stdout")
+            && (text.contains("Broken pipe")
+                || text.contains("os error 32)")
+                || text.contains("os error 232)"));
+        if closed {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("HCP_LOG")

@@ -120,6 +120,13 @@ pub enum ReportCmd {
         #[arg(long)]
         typical: Vec<i64>,
     },
+    /// 通报统计口径：系统默认评价（评价人未评价、系统自动生成）是否计入评价量和好评率
+    /// （默认不计入，单独统计）；不带参数时显示当前设置
+    Policy {
+        /// on：计入；off：不计入（单独统计）
+        #[arg(long, value_parser = ["on", "off"])]
+        count_system_default: Option<String>,
+    },
     /// 列出已签发的通报
     List,
     /// 导出已签发的通报（PDF 为签发时的原文件）
@@ -221,6 +228,33 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
                 r.report_id,
                 r.document_sha256.as_deref().unwrap_or("—")
             );
+        }
+        ReportCmd::Policy {
+            count_system_default,
+        } => {
+            let on = match count_system_default.as_deref() {
+                None => store.count_system_default()?,
+                Some(v) => {
+                    drop(store);
+                    let app = hcp_app::App::open(db).map_err(m)?;
+                    let args = hcp_app::ReportPolicyArgs {
+                        count_system_default: v == "on",
+                    };
+                    crate::runtime()?
+                        .block_on(app.set_report_policy(args))
+                        .map_err(m)?
+                        .count_system_default
+                }
+            };
+            println!(
+                "系统默认评价：{}",
+                if on {
+                    "计入评价量和好评率"
+                } else {
+                    "不计入评价量和好评率（在通报中单独统计）"
+                }
+            );
+            return Ok(ExitCode::SUCCESS);
         }
         ReportCmd::List => {
             let list = store.issued_reports()?;

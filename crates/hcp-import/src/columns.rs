@@ -51,12 +51,43 @@ pub enum Field {
     Status,
     /// 办理时间.
     ServedAt,
+    /// 满意度代码 (GB/T 39046-2020 A.8: 1 = 非常满意 … 5 = 非常不满意).
+    LevelCode,
+    /// 评价次数 (首次评价 = 1, 二次评价 = 2): a second rating revises the first.
+    EvalCount,
+    /// 证件号码 (ID-card number or credit code of the rater): hashed, never kept.
+    IdNumber,
+    /// 用户类型 (个人 = 1, 法人 = 2).
+    UserType,
+    /// 是否匿名 (是 = 1, 否 = 2).
+    Anonymous,
+    /// 工单编号 (差评工单 exports).
+    OrderNo,
+    /// 工单状态.
+    OrderStatus,
+    /// 整改回复 (the hall's rectification).
+    RectifyReply,
+    /// 整改人.
+    Rectifier,
+    /// 整改时间.
+    RectifiedAt,
+    /// 申诉理由.
+    AppealReason,
+    /// 申诉时间.
+    AppealedAt,
+    /// 驳回理由 (the appeal was dismissed).
+    AppealRejection,
+    /// 追评等级 (the rater's later rating).
+    FollowUpLevel,
+    /// 追评文本.
+    FollowUpText,
 }
 
 /// Every field, in the order the preview lists them.
-pub const FIELDS: [Field; 20] = [
+pub const FIELDS: [Field; 35] = [
     Field::EvaluatedAt,
     Field::Level,
+    Field::LevelCode,
     Field::GoodBad,
     Field::Hall,
     Field::Region,
@@ -73,8 +104,22 @@ pub const FIELDS: [Field; 20] = [
     Field::Reasons,
     Field::EvaluatorName,
     Field::EvaluatorPhone,
+    Field::IdNumber,
+    Field::UserType,
+    Field::Anonymous,
     Field::Status,
+    Field::EvalCount,
     Field::ServedAt,
+    Field::OrderNo,
+    Field::OrderStatus,
+    Field::RectifyReply,
+    Field::Rectifier,
+    Field::RectifiedAt,
+    Field::AppealReason,
+    Field::AppealedAt,
+    Field::AppealRejection,
+    Field::FollowUpLevel,
+    Field::FollowUpText,
 ];
 
 impl Field {
@@ -101,6 +146,21 @@ impl Field {
             Field::EvaluatorPhone => "evaluator_phone",
             Field::Status => "status",
             Field::ServedAt => "served_at",
+            Field::LevelCode => "level_code",
+            Field::EvalCount => "eval_count",
+            Field::IdNumber => "id_number",
+            Field::UserType => "user_type",
+            Field::Anonymous => "anonymous",
+            Field::OrderNo => "order_no",
+            Field::OrderStatus => "order_status",
+            Field::RectifyReply => "rectify_reply",
+            Field::Rectifier => "rectifier",
+            Field::RectifiedAt => "rectified_at",
+            Field::AppealReason => "appeal_reason",
+            Field::AppealedAt => "appealed_at",
+            Field::AppealRejection => "appeal_rejection",
+            Field::FollowUpLevel => "follow_up_level",
+            Field::FollowUpText => "follow_up_text",
         }
     }
 
@@ -114,8 +174,11 @@ impl Field {
         self.synonyms()[0]
     }
 
-    /// The headers real exports use for it, the usual one first. Compared after
-    /// [`normalise_header`].
+    /// The headers real exports use for it, the usual one first: the Chinese
+    /// names of the provincial systems' exports, GB/T 39046-2020 表9's data items,
+    /// and the field codes of the provinces' 办件评价 interfaces (`projectNo`,
+    /// `assessTime`…; see `docs/import-layouts.md`). Compared after
+    /// [`normalise_header`] (ASCII lower-cased).
     pub fn synonyms(self) -> &'static [&'static str] {
         match self {
             Field::EvalId => &[
@@ -124,6 +187,8 @@ impl Field {
                 "评价流水号",
                 "评价单号",
                 "评价记录编号",
+                "evaluationid",
+                "evalid",
             ],
             Field::EvaluatedAt => &[
                 "评价时间",
@@ -131,6 +196,9 @@ impl Field {
                 "评价提交时间",
                 "提交时间",
                 "评价时间北京时间",
+                "assesstime",
+                "submittime",
+                "evaluatetime",
             ],
             Field::Level => &[
                 "评价等级",
@@ -142,7 +210,11 @@ impl Field {
                 "评价级别",
                 "满意程度",
                 "评分",
+                "整体满意度",
+                "satisfaction",
+                "levelcode",
             ],
+            Field::LevelCode => &["满意度代码", "满意度编码"],
             Field::GoodBad => &[
                 "好差评",
                 "好差评结果",
@@ -157,6 +229,9 @@ impl Field {
                 "评价来源",
                 "渠道",
                 "评价途径",
+                "评价渠道代码",
+                "pf",
+                "evaluatechannel",
             ],
             Field::SerialNo => &[
                 "办件编号",
@@ -166,10 +241,37 @@ impl Field {
                 "受理编号",
                 "申报号",
                 "办件号",
+                "办件统一编号",
+                "projectno",
+                "processnumber",
             ],
-            Field::ItemName => &["事项名称", "办理事项", "服务事项", "事项"],
-            Field::ItemCode => &["事项编码", "事项代码", "实施编码", "事项实施编码"],
-            Field::Department => &["实施部门", "办理部门", "部门", "部门名称", "实施主体"],
+            Field::ItemName => &[
+                "事项名称",
+                "办理事项",
+                "服务事项",
+                "事项",
+                "taskname",
+                "itemname",
+            ],
+            Field::ItemCode => &[
+                "事项编码",
+                "事项代码",
+                "实施编码",
+                "事项实施编码",
+                "事项统一编码",
+                "taskcode",
+                "itemcode",
+            ],
+            Field::Department => &[
+                "实施部门",
+                "办理部门",
+                "部门",
+                "部门名称",
+                "实施主体",
+                "受理部门",
+                "prodepart",
+                "prodepartment",
+            ],
             Field::Hall => &[
                 "大厅",
                 "大厅名称",
@@ -180,7 +282,15 @@ impl Field {
                 "所属大厅",
                 "评价对象",
             ],
-            Field::Region => &["行政区划", "区划", "区划代码", "行政区划代码", "所属区划"],
+            Field::Region => &[
+                "行政区划",
+                "区划",
+                "区划代码",
+                "行政区划代码",
+                "所属区划",
+                "地区",
+                "areacode",
+            ],
             Field::Window => &["窗口", "窗口号", "窗口编号", "窗口名称", "服务窗口"],
             Field::StaffNo => &["工号", "人员工号", "工作人员工号", "员工编号"],
             Field::StaffName => &[
@@ -190,6 +300,8 @@ impl Field {
                 "受理人",
                 "工作人员姓名",
                 "被评价人",
+                "办理人员",
+                "promanager",
             ],
             Field::Comment => &[
                 "评价内容",
@@ -198,12 +310,69 @@ impl Field {
                 "评价详情",
                 "留言",
                 "评价描述",
+                "文字评价",
+                "差评内容",
+                "writingevaluation",
+                "words",
             ],
-            Field::Reasons => &["差评原因", "评价标签", "差评标签", "不满意原因", "差评类型"],
-            Field::EvaluatorName => &["评价人", "评价人姓名", "办事人", "申请人", "办事群众"],
-            Field::EvaluatorPhone => &["联系电话", "手机号", "手机号码", "评价人电话", "联系方式"],
+            Field::Reasons => &[
+                "差评原因",
+                "评价标签",
+                "差评标签",
+                "不满意原因",
+                "差评类型",
+                "测评内容",
+                "evaldetail",
+                "contentcode",
+            ],
+            Field::EvaluatorName => &[
+                "评价人",
+                "评价人姓名",
+                "办事人",
+                "申请人",
+                "办事群众",
+                "差评人姓名",
+                "差评人",
+                "用户名称",
+                "username",
+            ],
+            Field::EvaluatorPhone => &[
+                "联系电话",
+                "手机号",
+                "手机号码",
+                "评价人电话",
+                "联系方式",
+                "差评人手机",
+                "差评人电话",
+                "评价人手机",
+                "mobile",
+                "usermobile",
+            ],
+            Field::IdNumber => &[
+                "证件号码",
+                "身份证号",
+                "身份证号码",
+                "评价人证件号码",
+                "评价人身份唯一标识",
+                "certkeygov",
+                "userid",
+                "idcard",
+            ],
+            Field::UserType => &["用户类型", "评价用户属性", "用户属性", "userprop"],
+            Field::Anonymous => &["是否匿名", "匿名", "anonymityflag"],
             Field::Status => &["评价状态", "状态", "数据状态"],
+            Field::EvalCount => &["评价次数", "assessnumber"],
             Field::ServedAt => &["办理时间", "办结时间", "受理时间", "服务时间"],
+            Field::OrderNo => &["工单编号", "工单号", "差评工单编号", "工单流水号"],
+            Field::OrderStatus => &["工单状态", "处理状态", "办理状态"],
+            Field::RectifyReply => &["整改回复", "整改情况", "整改措施", "整改内容", "处理结果"],
+            Field::Rectifier => &["整改人", "整改责任人", "整改负责人"],
+            Field::RectifiedAt => &["整改时间", "整改回复时间", "回复时间"],
+            Field::AppealReason => &["申诉理由", "申诉原因", "申诉内容"],
+            Field::AppealedAt => &["申诉时间"],
+            Field::AppealRejection => &["驳回理由", "驳回原因", "申诉驳回理由"],
+            Field::FollowUpLevel => &["追评等级", "追评满意度", "二次评价等级"],
+            Field::FollowUpText => &["追评文本", "追评内容", "二次评价内容"],
         }
     }
 }
@@ -259,6 +428,12 @@ pub struct Mapping {
     /// The hall every row belongs to, when the file has no hall column.
     #[serde(default)]
     pub default_hall: Option<String>,
+    /// A province's own 评价渠道 codes (code → the channel's word or hall-api code),
+    /// where its interface numbers channels differently from the national table
+    /// (GB/T 39046-2020 表9's order: 1 PC端 … 7 短信); they read over the national
+    /// table. Empty: the national one.
+    #[serde(default)]
+    pub channel_codes: BTreeMap<String, String>,
 }
 
 impl Mapping {
@@ -273,7 +448,10 @@ impl Mapping {
         if self.header(Field::EvaluatedAt).is_none() {
             out.push(Field::EvaluatedAt.label());
         }
-        if self.header(Field::Level).is_none() && self.header(Field::GoodBad).is_none() {
+        if self.header(Field::Level).is_none()
+            && self.header(Field::LevelCode).is_none()
+            && self.header(Field::GoodBad).is_none()
+        {
             out.push(Field::Level.label());
         }
         if self.header(Field::Hall).is_none()
@@ -461,9 +639,19 @@ pub fn detect(header: &Header, sample: &[Row]) -> (Mapping, bool) {
         let vals = values_of(level);
         if mostly(&vals, &|v| values::level_number(v).is_some()) {
             let h = normalise_header(level);
-            if ["分值", "星级", "评分", "分数", "得分"]
-                .iter()
-                .any(|s| h.contains(s))
+            // The 办件评价 interfaces define their code: 1 非常不满意 … 5 非常满意.
+            if [
+                "分值",
+                "星级",
+                "评分",
+                "分数",
+                "得分",
+                "satisfaction",
+                "levelcode",
+                "整体满意度",
+            ]
+            .iter()
+            .any(|s| h.contains(s))
             {
                 scale = LevelScale::FiveBest;
             } else if let Some((five, one)) = agreement(header, sample, level) {
@@ -483,9 +671,27 @@ pub fn detect(header: &Header, sample: &[Row]) -> (Mapping, bool) {
             columns,
             level_scale: scale,
             default_hall: None,
+            channel_codes: BTreeMap::new(),
         },
         sure,
     )
+}
+
+/// Which known layout a mapping reads (for the preview and the import log).
+pub fn layout_of(m: &Mapping) -> &'static str {
+    let interface = m.columns.values().any(|h| {
+        let h = normalise_header(h);
+        !h.is_empty() && h.is_ascii() && FIELDS.iter().any(|f| f.synonyms().iter().any(|s| *s == h))
+    });
+    if m.header(Field::OrderNo).is_some() {
+        "差评工单导出（工单编号、整改回复、申诉理由…）"
+    } else if interface {
+        "办件评价接口字段（projectNo、pf、satisfaction、assessTime…）"
+    } else if m.header(Field::LevelCode).is_some() || m.header(Field::EvalCount).is_some() {
+        "GB/T 39046-2020 表9 政务服务绩效评价基础数据集"
+    } else {
+        "评价明细导出"
+    }
 }
 
 /// How often a numeric level column agrees with a five-level word column under

@@ -1,24 +1,28 @@
-//! Spreadsheet import: the 评价明细 that provincial 好差评 systems export (xlsx,
-//! xls, CSV in UTF-8 or GBK) brought in as a hall source.
+//! Spreadsheet import: what the provincial 好差评 systems export (评价明细,
+//! 差评工单; xlsx, xls, CSV in UTF-8 or GBK) and files laid out the way the
+//! national standard (GB/T 39046-2020 表9) and the provinces' 办件评价 interfaces
+//! write ratings, brought in as a hall source.
 //!
 //! A file is read row by row ([`read`]); its header is found under the title rows
-//! and its columns recognised by their Chinese headers ([`columns`]); each row
-//! becomes a hall-api [`Evaluation`] ([`values`]) and goes through the very path
-//! a hall sync takes: the evaluation rules ([`hcp_core::validate::check_evaluation`]), the store's upsert
-//! by revision, quarantine, the case engine and the per-day figures, one page
-//! (20,000 rows, whatever their halls) per transaction.
-//!
-//! **Identity.** A row's id is its 评价编号 when the file has one; otherwise a key
-//! made from the hall, 办件编号, 评价时间, channel, window and staff, so the same
-//! row in two overlapping exports gets the same id.
+//! and its columns recognised by their Chinese headers or interface field codes
+//! ([`columns`]); each row becomes hall-api records ([`convert`], [`values`], the
+//! rater masked on the way in by [`personal`]) and goes through the very path a
+//! hall sync takes: the evaluation rules
+//! ([`hcp_core::validate::check_evaluation`]), the store's upsert by revision,
+//! quarantine, the case engine and the per-day figures, one batch (20,000 rows,
+//! whatever their halls) per transaction. `docs/import-layouts.md` lists every
+//! layout and code table.
 //!
 //! **Revision.** A file's revision is its export time (a 「导出时间」 title row,
-//! else the file's modification time), in seconds. A row that equals the stored
-//! evaluation changes nothing; a different one replaces it only when this export
-//! is newer than the one that wrote it — so re-importing an old file never rolls
-//! a 改评 back.
+//! else the file's modification time), in seconds; a 评价次数 of *n* ranks above
+//! every export of the (n−1)th. A row that equals the stored evaluation changes
+//! nothing; a different one replaces it only when it ranks above the one that
+//! wrote it — so re-importing an old file never rolls a 改评 back. A 差评工单 row
+//! never rewrites the rating a 评价明细 brought; it adds what happened after it.
 
 pub mod columns;
+mod convert;
+pub mod personal;
 pub mod read;
 pub mod values;
 
@@ -28,12 +32,16 @@ use std::path::Path;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use hcp_core::validate::ValidRecord;
-use hcp_core::wire::{Department, Evaluation, Evaluator, ServiceItem, Staff, Window};
-use hcp_store::{FeedRecord, PageToApply, QuarantineEntry, Store, Who};
+use hcp_core::wire::{
+    Appeal, Department, Evaluation, EvaluationStatus, Rectification, ServiceItem, Staff, Window,
+};
+use hcp_store::{FeedRecord, ImportItem, QuarantineEntry, Store, Who};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use columns::{FIELDS, Field, Mapping};
+pub use convert::hall_key;
+use convert::{Columns, Converted, WorkOrder, convert, is_summary_row, masked_cells};
 use read::{Cell, Row, Source};
 pub use values::LevelScale;
 
@@ -52,6 +60,14 @@ pub enum ImportError {
     /// Required columns are not mapped.
     #[error("缺少必需的列：{0}。请在预览中指定这些列对应的表头")]
     Missing(String),
+    /// The file has no 评价时间: it cannot be a list of ratings (a 差评详情表
+    /// exported without it, a summary sheet).
+    #[error(
+        "文件中没有“评价时间”列，无法作为评价数据导入：每条评价要按评价时间计入月份、计算整改时限。\
+         请在省平台重新导出“评价明细”或“差评工单”并勾选“评价时间”列；若文件中某列就是评价时间\
+         （列名不同），请在预览中把它指定为“评价时间”。本次未写入任何数据。"
+    )]
+    NoEvaluationTime,
     /// A mapping names a column the file does not have.
     #[error("映射中的列 “{0}” 在文件中不存在")]
     NoSuchColumn(String),
@@ -94,6 +110,10 @@ struct ReadyRow {
     row: u32,
     raw: String,
     evaluation: Evaluation,
+    /// 评价次数.
+    count: u8,
+    /// A 差评工单 row: what happened after the rating.
+    work_order: Option<Box<WorkOrder>>,
     /// Department, window, staff and item first seen in this row.
     profile: [Option<(String, String)>; 4],
 }
@@ -106,6 +126,7 @@ struct ReaderCtx<'a> {
     cols: &'a Columns,
     salt: &'a str,
     file_name: &'a str,
+    /// The export's time (seconds): the rows' revision.
     rev: i64,
     dry: bool,
     create_halls: bool,
@@ -135,15 +156,16 @@ fn read_rows(
                 Err(e) => {
                     let hall = x
                         .cols
-                        .text(&row, Field::Hall)
-                        .and_then(|n| halls.get(&hall_key(&n)).cloned().flatten())
+                        .row_hall_key(&row)
+                        .and_then(|k| halls.get(&k).cloned().flatten())
                         .unwrap_or_default();
                     let raw = serde_json::json!({
                         "file": x.file_name, "sheet": x.sheet, "row": row.no,
-                        "column": e.column, "cells": cells_json(x.header, &row)
+                        "column": e.column, "cells": masked_cells(x.cols, x.header, &row)
                     })
                     .to_string();
-                    let reason = format!("第 {} 行「{}」：{}", row.no, e.column, e.reason);
+                    let reason =
+                        personal::scrub(&format!("第 {} 行「{}」：{}", row.no, e.column, e.reason));
                     items.push(ReadItem::Bad(Box::new((
                         hall, row.no, e.column, reason, raw,
                     ))));
@@ -175,7 +197,7 @@ fn read_rows(
                                 x.cols.header(Field::Hall),
                                 c.hall_name
                             ),
-                            cells_json(x.header, &row).to_string(),
+                            masked_cells(x.cols, x.header, &row).to_string(),
                         ))),
                         Some(hall_id) => ready_row(x, &mut profile_seen, hall_id, row.no, c)?,
                     });
@@ -217,7 +239,7 @@ fn ready_row(
 ) -> Result<ReadItem, ImportError> {
     let mut e = c.evaluation;
     e.hall_id = hall_id.clone();
-    e.rev = x.rev;
+    e.rev = revision(x.rev, c.count);
     let raw = serde_json::to_string(&e).map_err(|x| ImportError::Unreadable(x.to_string()))?;
     if let Err(why) = hcp_core::validate::check_evaluation(&e, &hall_id) {
         return Ok(ReadItem::Bad(Box::new((
@@ -246,8 +268,24 @@ fn ready_row(
         row,
         raw,
         evaluation: e,
+        count: c.count,
+        work_order: c.work_order,
         profile,
     })))
+}
+
+/// How far a 评价次数 ranks a row's revision above every export time: the second
+/// rating of a 办件 outranks the first from any export, however much later.
+const COUNT_RANK: i64 = 10_000_000_000;
+
+/// A row's revision: its export's time, ranked by its 评价次数 when it has one
+/// above the first.
+fn revision(export_rev: i64, count: u8) -> i64 {
+    if count <= 1 {
+        export_rev
+    } else {
+        i64::from(count) * COUNT_RANK + export_rev
+    }
 }
 /// Rows shown in the preview.
 pub const PREVIEW_ROWS: usize = 20;
@@ -322,10 +360,30 @@ pub struct Inspection {
     pub new_halls: Vec<String>,
     /// The export's time as found (导出时间, else the file's modification time).
     pub exported_at: String,
-    /// The first rows, converted.
+    /// The first rows, converted (the rater's name, phone and ID number masked
+    /// as they would be stored).
     pub preview: Vec<PreviewRow>,
     /// Every field, for the mapping editor.
     pub fields: Vec<FieldInfo>,
+    /// Which known layout the mapping reads (评价明细, GB/T 39046 表9, 办件评价接口,
+    /// 差评工单).
+    pub layout: String,
+    /// The channel codes (digits) the sample's 评价渠道 holds, with what each
+    /// reads as now: the profile's own table, else the national one.
+    pub channel_codes: Vec<ChannelCodeRow>,
+}
+
+/// A 评价渠道 code seen in a file and how it reads.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export_to = "ChannelCodeRow.ts")]
+pub struct ChannelCodeRow {
+    /// The code as written (`6`).
+    pub code: String,
+    /// The national table's word for it (GB/T 39046-2020 表9 order), if any.
+    pub national: Option<String>,
+    /// The hall-api channel it reads as now; `None`: unknown (its rows would be
+    /// quarantined).
+    pub channel: Option<String>,
 }
 
 /// How to import.
@@ -376,6 +434,14 @@ pub struct ImportSummary {
     pub halls: Vec<String>,
     /// Nothing was written.
     pub dry_run: bool,
+    /// Later ratings that replaced an earlier one (二次评价, a 工单's 追评).
+    pub revisions: u64,
+    /// 差评工单: appeals filed (or changed) by this file.
+    pub appeals: u64,
+    /// 差评工单: appeal verdicts recorded (驳回 / 申诉成立).
+    pub verdicts: u64,
+    /// 差评工单: rectifications submitted (or resubmitted) by this file.
+    pub rectifications: u64,
 }
 
 /// Progress of a running import.
@@ -491,249 +557,6 @@ fn export_time(path: &Path, title: &[String]) -> DateTime<FixedOffset> {
     mtime.with_timezone(&hcp_core::metrics::beijing())
 }
 
-/// The columns of the mapping, as indexes.
-struct Columns {
-    idx: HashMap<Field, usize>,
-    mapping: Mapping,
-}
-
-impl Columns {
-    fn new(header: &columns::Header, mapping: Mapping) -> Result<Self, ImportError> {
-        let mut idx = HashMap::new();
-        for (key, name) in &mapping.columns {
-            let Some(f) = Field::from_key(key) else {
-                continue;
-            };
-            let c = header
-                .names
-                .iter()
-                .position(|n| n == name)
-                .ok_or_else(|| ImportError::NoSuchColumn(name.clone()))?;
-            idx.insert(f, c);
-        }
-        Ok(Self { idx, mapping })
-    }
-
-    fn cell<'r>(&self, row: &'r Row, f: Field) -> Option<&'r Cell> {
-        self.idx
-            .get(&f)
-            .and_then(|c| row.cells.get(*c))
-            .filter(|c| !c.is_blank())
-    }
-
-    fn text(&self, row: &Row, f: Field) -> Option<String> {
-        self.cell(row, f)
-            .map(values::clean)
-            .filter(|s| !s.is_empty())
-    }
-
-    fn header(&self, f: Field) -> String {
-        self.mapping.header(f).unwrap_or(f.label()).to_owned()
-    }
-}
-
-/// A row that cannot be read: the column and why.
-#[derive(Debug)]
-struct RowError {
-    column: String,
-    reason: String,
-}
-
-/// A row read into a record for a hall (by the hall's name in the file).
-struct Converted {
-    hall_key: String,
-    hall_name: String,
-    region: String,
-    evaluation: Evaluation,
-    department: Option<(String, String)>,
-    window: Option<(String, String)>,
-    staff: Option<(String, String)>,
-    item: Option<(String, String)>,
-}
-
-/// The normalised key of a hall name (spaces and width folded).
-pub fn hall_key(name: &str) -> String {
-    values::fold_width(name)
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect()
-}
-
-/// 合计 / 总计 / 小计 rows at the bottom (or between groups) are not data.
-fn is_summary_row(row: &Row) -> bool {
-    row.cells
-        .iter()
-        .find(|c| !c.is_blank())
-        .map(|c| {
-            let t = hall_key(&c.text());
-            ["合计", "总计", "小计", "汇总"]
-                .iter()
-                .any(|k| t.starts_with(k))
-        })
-        .unwrap_or(false)
-}
-
-fn convert(
-    cols: &Columns,
-    row: &Row,
-    salt: &str,
-    hall_of: &dyn Fn(&str) -> Option<String>,
-) -> Result<Converted, RowError> {
-    let err = |f: Field, reason: String| RowError {
-        column: cols.header(f),
-        reason,
-    };
-    let hall_name = cols.text(row, Field::Hall).or_else(|| {
-        cols.mapping
-            .default_hall
-            .clone()
-            .filter(|s| !s.trim().is_empty())
-    });
-    let region = cols.text(row, Field::Region).unwrap_or_default();
-    let hall_key = match (&hall_name, region.is_empty()) {
-        (Some(n), _) => hall_key(n),
-        (None, false) => hall_key(&region),
-        (None, true) => return Err(err(Field::Hall, "大厅为空".into())),
-    };
-    let hall_id = hall_of(&hall_key).unwrap_or_default();
-    let at_cell = cols
-        .cell(row, Field::EvaluatedAt)
-        .ok_or_else(|| err(Field::EvaluatedAt, "评价时间为空".into()))?;
-    let evaluated_at = values::parse_time(at_cell).ok_or_else(|| {
-        err(
-            Field::EvaluatedAt,
-            format!(
-                "无法识别的评价时间 “{}”",
-                hcp_core::ident::printable(&at_cell.text())
-            ),
-        )
-    })?;
-    let level = match (cols.cell(row, Field::Level), cols.cell(row, Field::GoodBad)) {
-        (Some(c), _) => {
-            values::parse_level(c, cols.mapping.level_scale).map_err(|e| err(Field::Level, e))?
-        }
-        (None, Some(c)) => values::good_bad_word(&values::clean(c))
-            .or_else(|| values::level_word(&values::clean(c)))
-            .ok_or_else(|| {
-                err(
-                    Field::GoodBad,
-                    format!(
-                        "无法识别的好差评 “{}”（应为 好评、中评 或 差评）",
-                        hcp_core::ident::printable(&c.text())
-                    ),
-                )
-            })?,
-        (None, None) => {
-            let f = if cols.idx.contains_key(&Field::Level) {
-                Field::Level
-            } else {
-                Field::GoodBad
-            };
-            return Err(err(f, "评价等级为空".into()));
-        }
-    };
-    let status = match cols.text(row, Field::Status) {
-        None => hcp_core::wire::EvaluationStatus::Valid,
-        Some(s) => values::status_of(&s).ok_or_else(|| {
-            err(
-                Field::Status,
-                format!(
-                    "无法识别的评价状态 “{}”（应为 有效、已改评 或 已撤评）",
-                    hcp_core::ident::printable(&s)
-                ),
-            )
-        })?,
-    };
-    let channel = cols
-        .text(row, Field::Channel)
-        .map(|c| values::channel_code(&c))
-        .unwrap_or_else(|| "other".into());
-    let serial_no = cols.text(row, Field::SerialNo);
-    let window_text = cols.text(row, Field::Window);
-    let staff_no = cols.text(row, Field::StaffNo);
-    let staff_name = cols.text(row, Field::StaffName);
-    let staff_key = staff_no.clone().or_else(|| staff_name.clone());
-    let department = cols.text(row, Field::Department);
-    let item_code = cols.text(row, Field::ItemCode);
-    let item_name = cols.text(row, Field::ItemName);
-    let id = match cols.text(row, Field::EvalId) {
-        Some(id) => {
-            if id.chars().count() > 64 {
-                return Err(err(Field::EvalId, "评价编号超过 64 个字符".into()));
-            }
-            id
-        }
-        None => {
-            // The same rating in two exports gets the same key; the level is
-            // not part of it, so a 改评 stays the same evaluation.
-            let mut h = Sha256::new();
-            for part in [
-                hall_key.as_str(),
-                serial_no.as_deref().unwrap_or(""),
-                &evaluated_at.timestamp().to_string(),
-                &channel,
-                window_text.as_deref().unwrap_or(""),
-                staff_key.as_deref().unwrap_or(""),
-            ] {
-                h.update(part.as_bytes());
-                h.update([0x1f]);
-            }
-            // Time first: exports are in time order, so new keys land at the end
-            // of the index instead of at random places in it.
-            format!(
-                "X{:010x}{}",
-                evaluated_at.timestamp().max(0),
-                hex::encode(&h.finalize()[..8])
-            )
-        }
-    };
-    let phone = cols.text(row, Field::EvaluatorPhone);
-    let name = cols.text(row, Field::EvaluatorName);
-    let evaluator = Evaluator {
-        real_name: name.is_some() || phone.is_some(),
-        name_masked: name.as_deref().and_then(values::mask_name),
-        phone_masked: phone.as_deref().and_then(values::mask_phone),
-        id_hash: phone
-            .as_deref()
-            .and_then(|p| values::evaluator_hash(salt, p)),
-    };
-    let served_at = cols.cell(row, Field::ServedAt).and_then(values::parse_time);
-    let evaluation = Evaluation {
-        id,
-        rev: 1,
-        hall_id,
-        serial_no,
-        item_code: item_code.clone().or_else(|| item_name.clone()),
-        item_name: item_name.clone(),
-        department_code: department.clone(),
-        window_no: window_text.clone(),
-        staff_no: staff_key.clone(),
-        channel,
-        level,
-        reasons: cols
-            .text(row, Field::Reasons)
-            .map(|r| values::reason_tags(&r))
-            .unwrap_or_default(),
-        comment: cols.text(row, Field::Comment).unwrap_or_default(),
-        served_at,
-        evaluated_at,
-        evaluator,
-        status,
-    };
-    Ok(Converted {
-        hall_name: hall_name.unwrap_or_else(|| region.clone()),
-        hall_key,
-        region,
-        evaluation,
-        department: department.map(|d| (d.clone(), d)),
-        window: window_text.map(|w| (w.clone(), w)),
-        staff: staff_key.map(|k| (k, staff_name.unwrap_or_default())),
-        item: item_code
-            .or_else(|| item_name.clone())
-            .map(|c| (c, item_name.unwrap_or_default())),
-    })
-}
-
 fn salt(store: &Store, write: bool) -> Result<String, ImportError> {
     if let Some(s) = store.setting(SALT_SETTING)? {
         return Ok(s);
@@ -783,7 +606,14 @@ pub fn inspect(
     let known = |key: &str| store.import_hall(key).ok().flatten();
     let mut new_halls: Vec<String> = vec![];
     let mut preview = vec![];
+    let mut codes: BTreeMap<String, ()> = BTreeMap::new();
     for row in opened.sample.iter().filter(|r| !is_summary_row(r)) {
+        if let Some(t) = cols.text(row, Field::Channel)
+            && t.len() <= 3
+            && t.bytes().all(|b| b.is_ascii_digit())
+        {
+            codes.insert(t, ());
+        }
         let converted = convert(&cols, row, &salt, &known);
         if let Ok(c) = &converted
             && c.evaluation.hall_id.is_empty()
@@ -792,8 +622,18 @@ pub fn inspect(
             new_halls.push(c.hall_name.clone());
         }
         if preview.len() < PREVIEW_ROWS {
-            let cells = (0..opened.header.names.len())
-                .map(|i| row.cells.get(i).map(Cell::text).unwrap_or_default())
+            let masked = masked_cells(&cols, &opened.header, row);
+            let cells = opened
+                .header
+                .names
+                .iter()
+                .map(|n| {
+                    masked
+                        .get(n)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default()
+                        .to_owned()
+                })
                 .collect();
             preview.push(match converted {
                 Ok(c) => PreviewRow {
@@ -825,13 +665,29 @@ pub fn inspect(
                     window: None,
                     staff: None,
                     comment: None,
-                    error: Some(format!("第 {} 行「{}」：{}", row.no, e.column, e.reason)),
+                    error: Some(personal::scrub(&format!(
+                        "第 {} 行「{}」：{}",
+                        row.no, e.column, e.reason
+                    ))),
                 },
             });
         }
     }
     let missing = mapping.missing().into_iter().map(str::to_owned).collect();
+    let channel_codes = codes
+        .into_keys()
+        .map(|code| ChannelCodeRow {
+            national: values::NATIONAL_CHANNEL_CODES
+                .iter()
+                .find(|(c, _, _)| *c == code.trim_start_matches('0'))
+                .map(|(_, w, _)| (*w).to_owned()),
+            channel: values::channel_of(&code, &mapping.channel_codes).ok(),
+            code,
+        })
+        .collect();
     Ok(Inspection {
+        layout: columns::layout_of(&mapping).to_owned(),
+        channel_codes,
         file_name: file_name(path),
         format: opened.source.format.as_str().into(),
         encoding: opened.source.encoding.map(|e| e.label().to_owned()),
@@ -859,11 +715,22 @@ pub fn inspect(
     })
 }
 
+/// A row waiting for its batch's transaction.
+struct PendingRow {
+    /// 行号.
+    row: u32,
+    /// The evaluation as stored.
+    raw: String,
+    evaluation: Evaluation,
+    /// 评价次数.
+    count: u8,
+    work_order: Option<Box<WorkOrder>>,
+}
+
 /// A hall's pending rows and what the file taught about its profile.
 #[derive(Default)]
 struct Pending {
-    /// (file row, raw, evaluation).
-    records: Vec<(u32, String, Evaluation)>,
+    records: Vec<PendingRow>,
     departments: BTreeMap<String, String>,
     windows: BTreeMap<String, String>,
     staff: BTreeMap<String, String>,
@@ -889,23 +756,6 @@ fn new_hall_id(store: &Store, key: &str, region: &str) -> Result<String, ImportE
     Err(ImportError::Unreadable(format!(
         "无法为大厅 “{key}” 分配编码"
     )))
-}
-
-/// A row's cells by their header, for quarantine.
-fn cells_json(header: &columns::Header, row: &Row) -> serde_json::Value {
-    serde_json::Value::Object(
-        header
-            .names
-            .iter()
-            .enumerate()
-            .filter_map(|(i, n)| {
-                row.cells
-                    .get(i)
-                    .filter(|c| !c.is_blank())
-                    .map(|c| (n.clone(), serde_json::Value::String(c.text())))
-            })
-            .collect(),
-    )
 }
 
 /// The hall a converted row belongs to: one a file or a server already named,
@@ -955,6 +805,9 @@ pub fn import_file(
         opts.mapping.clone(),
         opts.profile.as_deref(),
     )?;
+    if mapping.header(Field::EvaluatedAt).is_none() {
+        return Err(ImportError::NoEvaluationTime);
+    }
     let missing = mapping.missing();
     if !missing.is_empty() {
         return Err(ImportError::Missing(missing.join("、")));
@@ -1065,6 +918,8 @@ pub fn import_file(
                             row,
                             raw,
                             evaluation,
+                            count,
+                            work_order,
                             profile,
                         } = *r;
                         if seen_halls.insert(hall_id.clone()) {
@@ -1082,14 +937,22 @@ pub fn import_file(
                                     .insert(k, v);
                             }
                         }
-                        p.records.push((row, raw, evaluation));
+                        p.records.push(PendingRow {
+                            row,
+                            raw,
+                            evaluation,
+                            count,
+                            work_order,
+                        });
                         pending_rows += 1;
                         if pending_rows >= BATCH_ROWS {
                             pending_rows = 0;
                             let ctx = Flush {
                                 created: &created,
                                 rev,
+                                exported,
                                 dry,
+                                by,
                             };
                             flush_all(store, &mut pending, &ctx, &mut sum)
                         } else {
@@ -1125,7 +988,9 @@ pub fn import_file(
     let ctx = Flush {
         created: &created,
         rev,
+        exported,
         dry,
+        by,
     };
     flush_all(store, &mut pending, &ctx, &mut sum)?;
     write_quarantine(store, &mut quarantine, &sha, &opened.sheet, dry, &mut sum)?;
@@ -1170,13 +1035,61 @@ fn seq_for(sha: &str, sheet: &str, row: u32) -> i64 {
 struct Flush<'a> {
     /// Halls created by this import (by id).
     created: &'a HashSet<String>,
+    /// The export's time in seconds: the rows' revision.
     rev: i64,
+    /// …as a time: when an appeal, a rectification or a verdict the export does
+    /// not date was known.
+    exported: DateTime<FixedOffset>,
     dry: bool,
+    by: Who<'a>,
+}
+
+/// A record or verdict planned for a hall's part of the transaction; a record's
+/// raw text is kept beside it (`raw`: its index). (Nearly every item is a record:
+/// see `hcp_store::ImportItem`.)
+#[allow(clippy::large_enum_variant)]
+enum Planned {
+    Record {
+        seq: i64,
+        raw: usize,
+        record: ValidRecord,
+        revision: Option<&'static str>,
+    },
+    Verdict(hcp_store::AppealVerdict),
+}
+
+/// One hall's plan: the raw texts and the items in the order they happened.
+#[derive(Default)]
+struct HallPlan {
+    raws: Vec<String>,
+    items: Vec<Planned>,
+}
+
+impl HallPlan {
+    fn record(
+        &mut self,
+        seq: u32,
+        raw: String,
+        record: ValidRecord,
+        revision: Option<&'static str>,
+    ) {
+        self.raws.push(raw);
+        self.items.push(Planned::Record {
+            seq: i64::from(seq),
+            raw: self.raws.len() - 1,
+            record,
+            revision,
+        });
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String, ImportError> {
+    serde_json::to_string(v).map_err(|e| ImportError::Unreadable(e.to_string()))
 }
 
 /// Stores every hall's pending rows in one transaction: rows equal to what is
-/// stored, or older than it, are left out; the rest pass the evaluation rules
-/// (or go to quarantine) and are upserted by revision.
+/// stored, or older than it, are left out; the rest are upserted by revision,
+/// and a 工单 row's appeal, verdict, rectification and 追评 follow its rating.
 fn flush_all(
     store: &mut Store,
     pending: &mut HashMap<String, Pending>,
@@ -1185,79 +1098,47 @@ fn flush_all(
 ) -> Result<(), ImportError> {
     let mut halls: Vec<String> = pending.keys().cloned().collect();
     halls.sort();
-    // Per hall: the rows to write (file row, raw) and their evaluations.
-    let mut raws: Vec<(String, Vec<(u32, String)>)> = vec![];
-    let mut evaluations: Vec<Vec<Evaluation>> = vec![];
+    let mut plans: Vec<HallPlan> = Vec::with_capacity(halls.len());
     for hall_id in &halls {
-        let Some(p) = pending.get_mut(hall_id) else {
-            continue;
-        };
-        // A hall this import created has nothing stored before it: no lookups.
-        let mut known = if f.created.contains(hall_id) {
-            HashMap::new()
-        } else {
-            let ids: Vec<&str> = p.records.iter().map(|(_, _, e)| e.id.as_str()).collect();
-            store.evaluations_raw(hall_id, &ids)?
-        };
-        let mut rows = Vec::with_capacity(p.records.len());
-        let mut evs = Vec::with_capacity(p.records.len());
-        for (row, raw, e) in p.records.drain(..) {
-            let stored = known.remove(&e.id);
-            if let Some((old_rev, old_raw)) = &stored {
-                let same = serde_json::from_str::<Evaluation>(old_raw)
-                    .ok()
-                    .is_some_and(|mut old| {
-                        old.rev = e.rev;
-                        old == e
-                    });
-                if same || *old_rev >= f.rev {
-                    sum.unchanged += 1;
-                    continue;
-                }
-            }
-            if f.dry {
-                if stored.is_some() {
-                    sum.updated += 1;
-                } else {
-                    sum.new += 1;
-                }
-                continue;
-            }
-            rows.push((row, raw));
-            evs.push(e);
-        }
-        raws.push((hall_id.clone(), rows));
-        evaluations.push(evs);
+        let rows = pending
+            .get_mut(hall_id)
+            .map(|p| std::mem::take(&mut p.records))
+            .unwrap_or_default();
+        plans.push(plan_hall(store, hall_id, rows, f, sum)?);
     }
     if !f.dry {
-        let batch: Vec<(&str, PageToApply<'_>)> = raws
+        let batch: Vec<(&str, Vec<ImportItem<'_>>)> = halls
             .iter()
-            .zip(evaluations)
-            .map(|((hall, rows), evs)| {
-                (
-                    hall.as_str(),
-                    PageToApply {
-                        records: rows
-                            .iter()
-                            .zip(evs)
-                            .map(|((row, raw), e)| FeedRecord {
-                                seq: i64::from(*row),
-                                raw,
-                                record: ValidRecord::Evaluation(e),
-                            })
-                            .collect(),
-                        quarantined: vec![],
-                        skipped_unknown: 0,
-                        profile: None,
-                        next_cursor: "",
-                    },
-                )
+            .zip(plans.iter_mut())
+            .map(|(hall, plan)| {
+                let raws = &plan.raws;
+                let items = std::mem::take(&mut plan.items)
+                    .into_iter()
+                    .map(|item| match item {
+                        Planned::Record {
+                            seq,
+                            raw,
+                            record,
+                            revision,
+                        } => ImportItem::Record(FeedRecord {
+                            seq,
+                            raw: &raws[raw],
+                            record,
+                            revision,
+                        }),
+                        Planned::Verdict(v) => ImportItem::Verdict(v),
+                    })
+                    .collect();
+                (hall.as_str(), items)
             })
             .collect();
-        let out = store.apply_import_batch(&batch)?;
-        sum.new += out.new;
-        sum.updated += out.updated;
-        sum.unchanged += out.unchanged;
+        let out = store.apply_import_items(&batch, f.by)?;
+        sum.new += out.evaluations.new;
+        sum.updated += out.evaluations.updated;
+        sum.unchanged += out.evaluations.unchanged;
+        sum.appeals += out.appeals.new + out.appeals.updated;
+        sum.rectifications += out.rectifications.new + out.rectifications.updated;
+        sum.verdicts += out.verdicts;
         // What the file taught about each file-sourced hall's profile.
         for hall_id in &halls {
             let Some(p) = pending.get_mut(hall_id) else {
@@ -1300,6 +1181,257 @@ fn flush_all(
                 })
                 .collect();
             store.merge_file_profile(hall_id, &dept, &win, &staff, &items)?;
+        }
+    }
+    Ok(())
+}
+
+/// One hall's rows as records to write, in order. A dry run counts what would
+/// be written.
+fn plan_hall(
+    store: &Store,
+    hall_id: &str,
+    rows: Vec<PendingRow>,
+    f: &Flush<'_>,
+    sum: &mut ImportSummary,
+) -> Result<HallPlan, ImportError> {
+    // A hall this import created has nothing stored before it: no lookups.
+    let fresh = f.created.contains(hall_id);
+    let mut known: HashMap<String, (i64, String)> = if fresh {
+        HashMap::new()
+    } else {
+        let ids: Vec<&str> = rows.iter().map(|r| r.evaluation.id.as_str()).collect();
+        store.evaluations_raw(hall_id, &ids)?
+    };
+    let follow_up_ids = |suffix: &str| -> Vec<String> {
+        rows.iter()
+            .filter_map(|r| r.work_order.as_ref())
+            .map(|w| format!("GD-{}-{suffix}", w.order_no))
+            .collect()
+    };
+    let (appeal_ids, rect_ids) = (follow_up_ids("SS"), follow_up_ids("ZG"));
+    let (mut appeals, mut rects) = if fresh || appeal_ids.is_empty() {
+        (HashMap::new(), HashMap::new())
+    } else {
+        let a: Vec<&str> = appeal_ids.iter().map(String::as_str).collect();
+        let r: Vec<&str> = rect_ids.iter().map(String::as_str).collect();
+        (
+            store.follow_ups_raw(hall_id, "appeal", &a)?,
+            store.follow_ups_raw(hall_id, "rectification", &r)?,
+        )
+    };
+    let mut plan = HallPlan::default();
+    for r in rows {
+        let PendingRow {
+            row,
+            raw,
+            evaluation: e,
+            count,
+            work_order,
+        } = r;
+        let Some(wo) = work_order else {
+            if let Some((old_rev, old_raw)) = known.get(&e.id) {
+                let same = serde_json::from_str::<Evaluation>(old_raw)
+                    .ok()
+                    .is_some_and(|mut old| {
+                        old.rev = e.rev;
+                        old == e
+                    });
+                if same || *old_rev >= e.rev {
+                    sum.unchanged += 1;
+                    continue;
+                }
+                if f.dry {
+                    sum.updated += 1;
+                }
+            } else if f.dry {
+                sum.new += 1;
+            }
+            if count >= 2 {
+                sum.revisions += 1;
+            }
+            known.insert(e.id.clone(), (e.rev, raw.clone()));
+            plan.record(
+                row,
+                raw,
+                ValidRecord::Evaluation(e),
+                (count >= 2).then_some("second_rating"),
+            );
+            continue;
+        };
+        plan_work_order(
+            store,
+            hall_id,
+            fresh,
+            row,
+            raw,
+            e,
+            &wo,
+            f,
+            sum,
+            &mut known,
+            &mut plan,
+            &mut appeals,
+            &mut rects,
+        )?;
+    }
+    Ok(plan)
+}
+
+/// A 工单 row: its rating (found where a 评价明细 brought it, else added), then the
+/// appeal, its verdict, the rectification and the 追评 the export shows, each only
+/// when it is new or changed since the export that wrote it.
+#[allow(clippy::too_many_arguments)]
+fn plan_work_order(
+    store: &Store,
+    hall_id: &str,
+    fresh: bool,
+    row: u32,
+    raw: String,
+    mut e: Evaluation,
+    wo: &WorkOrder,
+    f: &Flush<'_>,
+    sum: &mut ImportSummary,
+    known: &mut HashMap<String, (i64, String)>,
+    plan: &mut HallPlan,
+    appeals: &mut HashMap<String, (i64, String)>,
+    rects: &mut HashMap<String, (i64, String)>,
+) -> Result<(), ImportError> {
+    // The rating: stored under its key, or the one bad rating of the hall at the
+    // same second (from a 评价明细 without 办件编号), else this row's own.
+    let mut stored = known.get(&e.id).cloned();
+    if stored.is_none() && !fresh {
+        let at = hcp_store::utc_text(e.evaluated_at.with_timezone(&Utc));
+        let found = store.bad_evaluations_at(hall_id, &at)?;
+        let same_channel: Vec<&(String, String)> =
+            found.iter().filter(|(_, ch)| *ch == e.channel).collect();
+        let pick = match (found.as_slice(), same_channel.as_slice()) {
+            ([one], _) => Some(one.0.clone()),
+            (_, [one]) => Some(one.0.clone()),
+            _ => None,
+        };
+        if let Some(id) = pick {
+            stored = store.evaluations_raw(hall_id, &[id.as_str()])?.remove(&id);
+            if stored.is_some() {
+                e.id = id;
+            }
+        }
+    }
+    let base: Evaluation = match stored.and_then(|(_, raw)| serde_json::from_str(&raw).ok()) {
+        Some(old) => {
+            sum.unchanged += 1;
+            old
+        }
+        None => {
+            if f.dry {
+                sum.new += 1;
+            }
+            known.insert(e.id.clone(), (e.rev, raw.clone()));
+            plan.record(row, raw, ValidRecord::Evaluation(e.clone()), None);
+            e
+        }
+    };
+    let when = |t: Option<DateTime<FixedOffset>>| t.unwrap_or(f.exported);
+    // A follow-up record is written when new or changed: a changed one outranks
+    // the stored rev.
+    let rev_of = |stored: Option<&(i64, String)>, same: bool| -> Option<i64> {
+        match stored {
+            None => Some(f.rev),
+            Some(_) if same => None,
+            Some((old, _)) => Some((*old + 1).max(f.rev)),
+        }
+    };
+    if let Some(a) = &wo.appeal {
+        let id = format!("GD-{}-SS", wo.order_no);
+        let old = appeals.get(&id);
+        let same = old.is_some_and(|(_, raw)| {
+            serde_json::from_str::<Appeal>(raw).is_ok_and(|o| {
+                o.statement == a.statement && o.ground == a.ground && o.evaluation_id == base.id
+            })
+        });
+        if let Some(rev) = rev_of(old, same) {
+            let appeal = Appeal {
+                id: id.clone(),
+                rev,
+                hall_id: hall_id.to_owned(),
+                evaluation_id: base.id.clone(),
+                filed_at: when(a.filed_at),
+                filed_by: format!("省平台工单{}", wo.order_no),
+                ground: a.ground.to_owned(),
+                statement: a.statement.clone(),
+                attachments: vec![],
+            };
+            let raw = to_json(&appeal)?;
+            appeals.insert(id, (rev, raw.clone()));
+            if f.dry {
+                sum.appeals += 1;
+            }
+            plan.record(row, raw, ValidRecord::Appeal(appeal), None);
+        }
+    }
+    if let Some((upheld, note)) = &wo.verdict {
+        if f.dry {
+            sum.verdicts += 1;
+        }
+        plan.items.push(Planned::Verdict(hcp_store::AppealVerdict {
+            evaluation_id: base.id.clone(),
+            upheld: *upheld,
+            note: note.clone(),
+            at: f.exported.min(Utc::now().fixed_offset()),
+        }));
+    }
+    if let Some(r) = &wo.rectification {
+        let id = format!("GD-{}-ZG", wo.order_no);
+        let old = rects.get(&id);
+        let same = old.is_some_and(|(_, raw)| {
+            serde_json::from_str::<Rectification>(raw).is_ok_and(|o| {
+                o.measures == r.measures && o.responsible == r.by && o.evaluation_id == base.id
+            })
+        });
+        if let Some(rev) = rev_of(old, same) {
+            let rect = Rectification {
+                id: id.clone(),
+                rev,
+                hall_id: hall_id.to_owned(),
+                evaluation_id: base.id.clone(),
+                submitted_at: when(r.at),
+                responsible: r.by.clone(),
+                measures: r.measures.clone(),
+                attachments: vec![],
+            };
+            let raw = to_json(&rect)?;
+            rects.insert(id, (rev, raw.clone()));
+            if f.dry {
+                sum.rectifications += 1;
+            }
+            plan.record(row, raw, ValidRecord::Rectification(rect), None);
+        }
+    }
+    // 追评: the rater's later rating replaces the first, as a 改评 would.
+    if let Some((level, text)) = &wo.follow_up {
+        let comment = if text.is_empty() {
+            base.comment.clone()
+        } else {
+            text.clone()
+        };
+        if base.level != *level || base.comment != comment {
+            let mut revised = base.clone();
+            revised.level = *level;
+            revised.comment = comment;
+            revised.status = EvaluationStatus::Revised;
+            revised.rev = base.rev + 1;
+            let raw = to_json(&revised)?;
+            known.insert(revised.id.clone(), (revised.rev, raw.clone()));
+            sum.revisions += 1;
+            if f.dry {
+                sum.updated += 1;
+            }
+            plan.record(
+                row,
+                raw,
+                ValidRecord::Evaluation(revised),
+                Some("follow_up"),
+            );
         }
     }
     Ok(())

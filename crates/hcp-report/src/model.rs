@@ -86,6 +86,56 @@ pub struct Metrics {
     pub overdue: i64,
     /// 暗访平均分: mean score of visits closed in the month.
     pub visit_mean_score: MeanView,
+    /// 系统默认评价, counted apart (absent in reports issued before it).
+    #[serde(default)]
+    pub system_default: SystemDefaultView,
+}
+
+/// 系统默认评价 of a period: ratings the system filled in because the citizen
+/// gave none. Whether the figures above count them is a policy setting (off by
+/// default); the report says which.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SystemDefaultView {
+    /// How many (valid: latest rev, not withdrawn, not excluded).
+    pub count: i64,
+    /// Their share of all valid ratings, theirs included.
+    pub share: RateView,
+    /// Whether 评价量, 各等级数, 好评率, 差评率 and 综合评分 include them.
+    pub counted: bool,
+    /// The sentence the report prints.
+    pub text: String,
+}
+
+impl Default for SystemDefaultView {
+    fn default() -> Self {
+        Self::of(0, 0, false)
+    }
+}
+
+impl SystemDefaultView {
+    /// `count` of `all` valid ratings, `counted` in the figures or not.
+    pub fn of(count: i64, all: i64, counted: bool) -> Self {
+        let share = RateView::of(count, all);
+        let text = if count == 0 {
+            "无系统默认评价".to_string()
+        } else {
+            format!(
+                "系统默认评价 {count} 件，占全部评价的 {}，{}",
+                share.display,
+                if counted {
+                    "已计入评价量和好评率（按设置）"
+                } else {
+                    "未计入评价量和好评率（按设置）"
+                }
+            )
+        };
+        Self {
+            count,
+            share,
+            counted,
+            text,
+        }
+    }
 }
 
 /// A row of the per-department / per-window / per-staff tables.
@@ -209,6 +259,9 @@ pub struct ReportSettings {
     /// overdue cases of the month, severest rating first.
     #[serde(default)]
     pub typical: Vec<i64>,
+    /// Whether 系统默认评价 count in 评价量 and the rates (policy; off by default).
+    #[serde(default)]
+    pub count_system_default: bool,
 }
 
 impl Default for ReportSettings {
@@ -217,6 +270,7 @@ impl Default for ReportSettings {
             top_n: 5,
             min_evaluations: 20,
             typical: vec![],
+            count_system_default: false,
         }
     }
 }
@@ -366,8 +420,15 @@ fn metrics(
     to: &str,
     cutoff: &str,
     cases: &[(ReportCase, CaseFacts)],
+    count_system_default: bool,
 ) -> Result<(Metrics, Vec<hcp_store::LevelCount>), ReportError> {
-    let counts = store.report_level_counts(hall, from, to)?;
+    let all = store.report_level_counts(hall, from, to)?;
+    let by_system: i64 = all.iter().filter(|c| c.system_default).map(|c| c.n).sum();
+    let everything: i64 = all.iter().map(|c| c.n).sum();
+    let counts: Vec<hcp_store::LevelCount> = all
+        .into_iter()
+        .filter(|c| count_system_default || !c.system_default)
+        .collect();
     let mut levels = [0i64; 5];
     for c in &counts {
         if (1..=5).contains(&c.level) {
@@ -481,6 +542,7 @@ fn metrics(
             appeal_upheld_rate: RateView::of(upheld, decided),
             overdue,
             visit_mean_score: MeanView::of(tenths_sum, scored, 1, 1),
+            system_default: SystemDefaultView::of(by_system, everything, count_system_default),
         },
         counts,
     ))
@@ -585,8 +647,9 @@ pub fn build(
             ))
         })
         .collect();
-    let (overall, counts) = metrics(store, hall, &from, &to, &cutoff, &cases)?;
-    let (previous, _) = metrics(store, hall, &pfrom, &pto, &pto, &cases)?;
+    let with_default = settings.count_system_default;
+    let (overall, counts) = metrics(store, hall, &from, &to, &cutoff, &cases, with_default)?;
+    let (previous, _) = metrics(store, hall, &pfrom, &pto, &pto, &cases, with_default)?;
     // Quarters and years: each month up to the cut-off, 超期数 as of its end.
     let mut trend = vec![];
     if !matches!(period, Period::Month(_)) {
@@ -603,7 +666,7 @@ pub fn build(
             trend.push(TrendRow {
                 month: m.to_string(),
                 label: format!("{}月", m.month),
-                metrics: metrics(store, hall, &mfrom, &mto, &mcut, &cases)?.0,
+                metrics: metrics(store, hall, &mfrom, &mto, &mcut, &cases, with_default)?.0,
             });
         }
     }
@@ -868,6 +931,7 @@ fn alert_unit(kind: &str, code: &str) -> String {
         "staff" => format!("工号{code}"),
         "item" => format!("事项{code}"),
         "evaluator" => format!("评价人{}", code.chars().take(8).collect::<String>()),
+        "department" => format!("部门{code}"),
         _ => code.to_string(),
     }
 }

@@ -173,7 +173,17 @@ pub fn to_xlsx(rep: &MonthlyReport) -> Result<Vec<u8>, ReportError> {
         count(ws, "差评数", o.bad, p.bad)?;
         count(ws, "申诉数", o.appeals, p.appeals)?;
         count(ws, "超期数", o.overdue, p.overdue)?;
-        let rates: [(&str, &RateView, &RateView); 7] = [
+        count(
+            ws,
+            if o.system_default.counted {
+                "系统默认评价（已计入评价量和好评率）"
+            } else {
+                "系统默认评价（未计入评价量和好评率）"
+            },
+            o.system_default.count,
+            p.system_default.count,
+        )?;
+        let rates: [(&str, &RateView, &RateView); 8] = [
             ("好评率", &o.good_rate, &p.good_rate),
             ("差评率", &o.bad_rate, &p.bad_rate),
             ("差评整改率", &o.rectification_rate, &p.rectification_rate),
@@ -185,6 +195,11 @@ pub fn to_xlsx(rep: &MonthlyReport) -> Result<Vec<u8>, ReportError> {
                 &p.callback_satisfaction,
             ),
             ("申诉成立率", &o.appeal_upheld_rate, &p.appeal_upheld_rate),
+            (
+                "系统默认评价占比",
+                &o.system_default.share,
+                &p.system_default.share,
+            ),
         ];
         for (name, now, before) in rates.iter() {
             ws.write(r, 0, *name).map_err(e)?;

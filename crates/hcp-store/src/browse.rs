@@ -129,6 +129,43 @@ pub struct FollowUp {
     pub text: String,
 }
 
+/// One version of an evaluation, as its history shows it (oldest first; the last
+/// one is the evaluation as it counts now).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export_to = "EvaluationVersion.ts")]
+pub struct EvaluationVersion {
+    /// Its rev.
+    pub rev: i64,
+    /// 1..5.
+    pub level: u8,
+    /// valid | revised | withdrawn.
+    pub status: String,
+    /// 评价渠道 code.
+    pub channel: String,
+    /// 评价时间 (UTC).
+    pub evaluated_at: String,
+    /// 评价内容.
+    pub comment: String,
+    /// How it came to be: `first`, `second_rating` (二次评价), `follow_up` (追评),
+    /// `revised` (改评), `withdrawn` (撤评), `updated` (更正).
+    pub how: String,
+    /// The same in Chinese.
+    pub how_label: String,
+    /// Whether this is the version that counts.
+    pub current: bool,
+}
+
+fn version_label(how: &str) -> &'static str {
+    match how {
+        "first" => "首次评价",
+        "second_rating" => "二次评价",
+        "follow_up" => "追评",
+        "revised" => "改评",
+        "withdrawn" => "撤评",
+        _ => "更正",
+    }
+}
+
 /// SQL `WHERE` fragments and their bound values.
 struct Where {
     sql: String,
@@ -346,6 +383,56 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// An evaluation's versions, oldest first: those a later rev replaced (each
+    /// named by what replaced it) and the current one. Empty when it is unknown.
+    pub fn evaluation_versions(
+        &self,
+        hall_id: &str,
+        evaluation_id: &str,
+    ) -> Result<Vec<EvaluationVersion>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT rev, level, status, channel, evaluated_at, comment, how FROM evaluation_history
+             WHERE hall_id = ?1 AND id = ?2
+             UNION ALL
+             SELECT rev, level, status, channel, evaluated_at, comment, NULL FROM evaluations
+             WHERE hall_id = ?1 AND id = ?2
+             ORDER BY 1",
+        )?;
+        let rows = stmt.query_map([hall_id, evaluation_id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, u8>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<String>>(6)?,
+            ))
+        })?;
+        let rows: Vec<_> = rows.collect::<rusqlite::Result<_>>()?;
+        // Each stored row names what replaced it: the next version is that.
+        let mut how = "first".to_owned();
+        let mut out = Vec::with_capacity(rows.len());
+        for (rev, level, status, channel, evaluated_at, comment, replaced_by) in rows {
+            let current = replaced_by.is_none();
+            out.push(EvaluationVersion {
+                rev,
+                level,
+                status,
+                channel,
+                evaluated_at,
+                comment,
+                how_label: version_label(&how).to_owned(),
+                how: how.clone(),
+                current,
+            });
+            if let Some(next) = replaced_by {
+                how = next;
+            }
+        }
+        Ok(out)
     }
 
     /// Counted / good / bad evaluations of the Beijing days `first..=last`

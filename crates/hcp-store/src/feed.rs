@@ -20,6 +20,10 @@ pub struct FeedRecord<'a> {
     pub raw: &'a str,
     /// The validated record.
     pub record: ValidRecord,
+    /// When it replaces a stored evaluation: how the rating's history names the
+    /// change (`second_rating` for a file's 二次评价, `follow_up` for a 工单's
+    /// 追评); `None` reads it from the record's status (改评, 撤评).
+    pub revision: Option<&'static str>,
 }
 
 /// A record refused by validation, kept whole with the reason.
@@ -50,6 +54,44 @@ pub struct PageToApply<'a> {
     pub profile: Option<HallProfile>,
     /// The cursor to resume from once this page is stored.
     pub next_cursor: &'a str,
+}
+
+/// One thing a spreadsheet row brings, in the order it happened.
+// Nearly every item is a record; boxing them to shrink the rare verdict's slot
+// would cost an allocation per row.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum ImportItem<'a> {
+    /// An evaluation, appeal or rectification, as a hall's feed would bring it.
+    Record(FeedRecord<'a>),
+    /// The provincial system's verdict on an appeal.
+    Verdict(AppealVerdict),
+}
+
+/// An appeal's verdict as a 差评工单 export carries it (驳回理由, 工单状态).
+#[derive(Debug, Clone)]
+pub struct AppealVerdict {
+    /// The evaluation whose case is under appeal.
+    pub evaluation_id: String,
+    /// 申诉成立 (else 驳回).
+    pub upheld: bool,
+    /// 复核意见 as the export gives it.
+    pub note: String,
+    /// When it was known to be decided (the export's time).
+    pub at: chrono::DateTime<chrono::FixedOffset>,
+}
+
+/// What applying a file's rows did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileOutcome {
+    /// The evaluations' upserts.
+    pub evaluations: PageOutcome,
+    /// The appeals'.
+    pub appeals: PageOutcome,
+    /// The rectifications'.
+    pub rectifications: PageOutcome,
+    /// Appeal verdicts that moved a case.
+    pub verdicts: u64,
 }
 
 /// What applying a page did.
@@ -152,46 +194,68 @@ impl Store {
         self.store_pages(hall_id, pages)
     }
 
-    /// Pages of several halls from one spreadsheet, in one transaction (one disk
-    /// flush for the lot), with the feed's upsert, quarantine, case engine and per-day
-    /// figures; the halls' feed cursors are left where they are.
-    pub fn apply_import_batch(&mut self, batch: &[(&str, PageToApply<'_>)]) -> Result<PageOutcome> {
-        if batch
-            .iter()
-            .all(|(_, p)| p.records.is_empty() && p.quarantined.is_empty())
-        {
-            return Ok(PageOutcome::default());
+    /// What the rows of a spreadsheet bring for several halls, in one transaction
+    /// (one disk flush for the lot): records through the feed's upsert, case
+    /// engine and per-day figures, and the provincial system's appeal verdicts as
+    /// `by`'s decisions; the halls' feed cursors are left where they are.
+    pub fn apply_import_items(
+        &mut self,
+        batch: &[(&str, Vec<ImportItem<'_>>)],
+        by: crate::cases::Who<'_>,
+    ) -> Result<FileOutcome> {
+        if batch.iter().all(|(_, items)| items.is_empty()) {
+            return Ok(FileOutcome::default());
         }
         let tx = self.write_tx()?;
-        let mut total = PageOutcome::default();
+        let mut total = FileOutcome::default();
         let now = now_text();
         let mut days = DayDeltas::default();
         let rules = case_engine(&tx)?;
-        for (hall_id, page) in batch {
-            let mut out = PageOutcome::default();
-            write_page(
-                &tx,
-                hall_id,
-                page,
-                &now,
-                &mut out,
-                &mut days,
-                rules.as_ref(),
-            )?;
+        for (hall_id, items) in batch {
+            let mut records = 0i64;
+            for item in items {
+                match item {
+                    ImportItem::Record(rec) => {
+                        records += 1;
+                        let out = match rec.record {
+                            ValidRecord::Appeal(_) => &mut total.appeals,
+                            ValidRecord::Rectification(_) => &mut total.rectifications,
+                            _ => &mut total.evaluations,
+                        };
+                        write_record(&tx, hall_id, rec, &now, out, &mut days, rules.as_ref())?;
+                    }
+                    ImportItem::Verdict(v) => {
+                        // Verdicts are decisions: only an officer's import records them,
+                        // and a hub's replica leaves cases to the hub.
+                        if let Some(rules) = &rules
+                            && by.actor == hcp_core::case::Actor::Officer
+                        {
+                            let action = hcp_core::case::Action::DecideAppeal {
+                                upheld: v.upheld,
+                                note: v.note.clone(),
+                            };
+                            if crate::cases::on_appeal_verdict(
+                                &tx,
+                                rules,
+                                hall_id,
+                                &v.evaluation_id,
+                                &action,
+                                v.at,
+                                by,
+                            )? {
+                                total.verdicts += 1;
+                            }
+                        }
+                    }
+                }
+            }
             let n = tx.execute(
-                "UPDATE sync_state SET records_total = records_total + ?2,
-                        quarantined_total = quarantined_total + ?3
-                 WHERE hall_id = ?1",
-                params![
-                    hall_id,
-                    (page.records.len() + page.quarantined.len()) as i64,
-                    out.quarantined as i64
-                ],
+                "UPDATE sync_state SET records_total = records_total + ?2 WHERE hall_id = ?1",
+                params![hall_id, records],
             )?;
             if n == 0 {
                 return Err(StoreError::UnknownHall((*hall_id).to_owned()));
             }
-            total.add(&out);
         }
         days.write(&tx)?;
         tx.commit()?;
@@ -356,50 +420,7 @@ fn write_page(
         write_profile(tx, profile)?;
     }
     for rec in &page.records {
-        let how = match &rec.record {
-            ValidRecord::Evaluation(e) => upsert_evaluation(tx, e, rec, now, days, rules)?,
-            ValidRecord::Appeal(a) => {
-                let how = upsert_appeal(tx, a, rec, now)?;
-                if let Some(rules) = rules
-                    && !matches!(how, Upsert::Unchanged)
-                {
-                    let f = crate::cases::FollowUpRecord {
-                        evaluation_id: a.evaluation_id.clone(),
-                        id: a.id.clone(),
-                        rev: a.rev,
-                        at: a.filed_at,
-                        ground: Some(a.ground.clone()),
-                        by: a.filed_by.clone(),
-                    };
-                    crate::cases::on_hall_record(tx, rules, hall_id, &f, rec.raw)?;
-                }
-                how
-            }
-            ValidRecord::Rectification(r) => {
-                let how = upsert_rectification(tx, r, rec, now)?;
-                if let Some(rules) = rules
-                    && !matches!(how, Upsert::Unchanged)
-                {
-                    let f = crate::cases::FollowUpRecord {
-                        evaluation_id: r.evaluation_id.clone(),
-                        id: r.id.clone(),
-                        rev: r.rev,
-                        at: r.submitted_at,
-                        ground: None,
-                        by: r.responsible.clone(),
-                    };
-                    crate::cases::on_hall_record(tx, rules, hall_id, &f, rec.raw)?;
-                }
-                how
-            }
-            ValidRecord::Profile(_) => Upsert::Unchanged,
-            ValidRecord::UnknownKind(_) => continue,
-        };
-        match how {
-            Upsert::New => out.new += 1,
-            Upsert::Updated => out.updated += 1,
-            Upsert::Unchanged => out.unchanged += 1,
-        }
+        write_record(tx, hall_id, rec, now, out, days, rules)?;
     }
     let mut q = tx.prepare_cached(
         "INSERT OR IGNORE INTO quarantine (hall_id, seq, kind, raw, field, reason, quarantined_at)
@@ -410,6 +431,64 @@ fn write_page(
             hall_id, e.seq, e.kind, e.raw, e.field, e.reason, now
         ])? as u64;
         tracing::warn!(hall_id, seq = e.seq, field = %e.field, "record quarantined");
+    }
+    Ok(())
+}
+
+/// One valid record of a page (or of a file's rows), with what it does to its
+/// case, inside the caller's transaction.
+fn write_record(
+    tx: &Transaction<'_>,
+    hall_id: &str,
+    rec: &FeedRecord<'_>,
+    now: &str,
+    out: &mut PageOutcome,
+    days: &mut DayDeltas,
+    rules: Option<&crate::cases::CaseRules>,
+) -> Result<()> {
+    let how = match &rec.record {
+        ValidRecord::Evaluation(e) => upsert_evaluation(tx, e, rec, now, days, rules)?,
+        ValidRecord::Appeal(a) => {
+            let how = upsert_appeal(tx, a, rec, now)?;
+            if let Some(rules) = rules
+                && !matches!(how, Upsert::Unchanged)
+            {
+                let f = crate::cases::FollowUpRecord {
+                    evaluation_id: a.evaluation_id.clone(),
+                    id: a.id.clone(),
+                    rev: a.rev,
+                    at: a.filed_at,
+                    ground: Some(a.ground.clone()),
+                    by: a.filed_by.clone(),
+                };
+                crate::cases::on_hall_record(tx, rules, hall_id, &f, rec.raw)?;
+            }
+            how
+        }
+        ValidRecord::Rectification(r) => {
+            let how = upsert_rectification(tx, r, rec, now)?;
+            if let Some(rules) = rules
+                && !matches!(how, Upsert::Unchanged)
+            {
+                let f = crate::cases::FollowUpRecord {
+                    evaluation_id: r.evaluation_id.clone(),
+                    id: r.id.clone(),
+                    rev: r.rev,
+                    at: r.submitted_at,
+                    ground: None,
+                    by: r.responsible.clone(),
+                };
+                crate::cases::on_hall_record(tx, rules, hall_id, &f, rec.raw)?;
+            }
+            how
+        }
+        ValidRecord::Profile(_) => Upsert::Unchanged,
+        ValidRecord::UnknownKind(_) => return Ok(()),
+    };
+    match how {
+        Upsert::New => out.new += 1,
+        Upsert::Updated => out.updated += 1,
+        Upsert::Unchanged => out.unchanged += 1,
     }
     Ok(())
 }
@@ -514,17 +593,50 @@ fn upsert_evaluation(
         return Ok(Upsert::New);
     }
     // Already stored: replace only with a higher rev, and move its day figures.
-    let (old_rev, old_level, old_status, old_at, excluded): (i64, i64, String, String, bool) = tx
+    type Stored = (i64, i64, String, String, bool, String, String);
+    let (old_rev, old_level, old_status, old_at, excluded, old_channel, old_comment): Stored = tx
         .prepare_cached(
-            "SELECT rev, level, status, evaluated_at, excluded FROM evaluations
+            "SELECT rev, level, status, evaluated_at, excluded, channel, comment FROM evaluations
              WHERE hall_id = ?1 AND id = ?2",
         )?
         .query_row(params![e.hall_id, e.id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
         })?;
     if old_rev >= e.rev {
         return Ok(Upsert::Unchanged);
     }
+    // The version replaced stays in the rating's history.
+    let how = rec.revision.unwrap_or(match e.status.as_str() {
+        "withdrawn" => "withdrawn",
+        "revised" => "revised",
+        _ => "updated",
+    });
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO evaluation_history (hall_id, id, rev, level, status, channel,
+            evaluated_at, comment, how, replaced_by_rev, replaced_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        e.hall_id,
+        e.id,
+        old_rev,
+        old_level,
+        old_status,
+        old_channel,
+        old_at,
+        old_comment,
+        how,
+        e.rev,
+        now
+    ])?;
     let new_figures = figures(i64::from(e.level), e.status.as_str(), excluded);
     tx.prepare_cached(
         "UPDATE evaluations SET rev = ?3, seq = ?4, serial_no = ?5, item_code = ?6, item_name = ?7,

@@ -130,6 +130,7 @@ impl Store {
                    WHERE hall_id = ?1) d
              WHERE day_tally.day = d.day",
             "DELETE FROM evaluations WHERE hall_id = ?1",
+            "DELETE FROM evaluation_history WHERE hall_id = ?1",
             "DELETE FROM appeals WHERE hall_id = ?1",
             "DELETE FROM rectifications WHERE hall_id = ?1",
             "DELETE FROM quarantine WHERE hall_id = ?1",

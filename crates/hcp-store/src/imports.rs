@@ -1,6 +1,6 @@
 //! Spreadsheet imports: the column profiles officers named, which hall a name in
 //! a file stands for, file-sourced halls, and the log of imported files. The rows
-//! themselves are stored by [`Store::apply_import_batch`] (the feed's upsert).
+//! themselves are stored by [`Store::apply_import_items`] (the feed's upsert).
 
 use hcp_core::wire::{Department, HallProfile, ServiceItem, Staff, Window};
 use rusqlite::{OptionalExtension, params};
@@ -266,6 +266,64 @@ impl Store {
         }
         tx.finish()?;
         Ok(out)
+    }
+
+    /// The stored revision and raw record of each of `ids` that a hall's appeals
+    /// (`appeal`) or rectifications (`rectification`) hold.
+    pub fn follow_ups_raw(
+        &self,
+        hall_id: &str,
+        kind: &str,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, (i64, String)>> {
+        // The table comes from this fixed pair, never from the caller's text.
+        let table = match kind {
+            "appeal" => "appeals",
+            "rectification" => "rectifications",
+            other => {
+                return Err(StoreError::Refused(format!(
+                    "未知的记录类型 “{}”",
+                    hcp_core::ident::printable(other)
+                )));
+            }
+        };
+        let tx = self.conn.unchecked_transaction()?;
+        let mut out = std::collections::HashMap::new();
+        {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT rev, raw_json FROM {table} WHERE hall_id = ?1 AND id = ?2"
+            ))?;
+            for id in ids {
+                if let Some(v) = stmt
+                    .query_row(params![hall_id, id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?
+                {
+                    out.insert((*id).to_owned(), v);
+                }
+            }
+        }
+        tx.finish()?;
+        Ok(out)
+    }
+
+    /// The bad ratings of a hall given at exactly `evaluated_at` (UTC text): where
+    /// a 差评工单 row without 评价编号 finds the rating a 评价明细 file brought.
+    /// (id, channel) of each.
+    pub fn bad_evaluations_at(
+        &self,
+        hall_id: &str,
+        evaluated_at: &str,
+    ) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare_cached(concat!(
+            "SELECT id, channel FROM evaluations
+             WHERE evaluated_at = ?2 AND hall_id = ?1 AND level <= ",
+            hcp_core::bad_level_max!(),
+            " AND status <> 'withdrawn' ORDER BY id"
+        ))?;
+        let rows = stmt.query_map(params![hall_id, evaluated_at], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Puts rows of a file that could not be read into quarantine (`hall_id` may

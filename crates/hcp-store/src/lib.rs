@@ -33,7 +33,8 @@ use rusqlite::Connection;
 pub use alerts::{AlertDay, AlertDetail, AlertEvidence, AlertRecompute, AlertRow};
 pub use audit::{AuditCheck, AuditEntry, AuditRow};
 pub use browse::{
-    DayCount, EvaluationFilter, EvaluationListRow, FollowUp, PageKey, ProfileList, SpanCounts,
+    DayCount, EvaluationFilter, EvaluationListRow, EvaluationVersion, FollowUp, PageKey,
+    ProfileList, SpanCounts,
 };
 pub use bundle::bundle_format;
 pub use cases::{
@@ -41,7 +42,10 @@ pub use cases::{
     CasePage, CaseRules, CaseStateCount, HubLink, OutboxRow, OutboxSummary, QueuedAction,
     SYSTEM_NAME, TypicalCase, Who,
 };
-pub use feed::{FeedRecord, PageOutcome, PageToApply, QuarantineEntry, SyncEnd, SyncState};
+pub use feed::{
+    AppealVerdict, FeedRecord, FileOutcome, ImportItem, PageOutcome, PageToApply, QuarantineEntry,
+    SyncEnd, SyncState,
+};
 pub use halls::HallRecord;
 pub use imports::{ImportProfile, ImportRecord};
 pub use issued::{IssuedReport, NextIssue};
@@ -127,6 +131,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0020_case_tally.sql"),
     include_str!("../migrations/0021_cases_page_order.sql"),
     include_str!("../migrations/0022_hall_tally.sql"),
+    include_str!("../migrations/0023_evaluation_history.sql"),
 ];
 
 /// The schema version this build writes.

@@ -20,6 +20,8 @@ pub struct LevelCount {
     pub staff_no: Option<String>,
     /// 1..5.
     pub level: u8,
+    /// Filled in by the system (系统默认评价), not given by a person.
+    pub system_default: bool,
     /// How many.
     pub n: i64,
 }
@@ -91,7 +93,38 @@ pub struct ReportVisit {
     pub closed_at: String,
 }
 
+/// The settings key of the report policy: 系统默认评价 count in 评价量 and the
+/// rates ("1") or are counted apart only (absent, the default).
+const COUNT_SYSTEM_DEFAULT: &str = "report.count_system_default";
+
 impl Store {
+    /// Whether reports count 系统默认评价 in 评价量, 好评率 and the other rates
+    /// (off by default: they are counted apart).
+    pub fn count_system_default(&self) -> Result<bool> {
+        Ok(self.setting(COUNT_SYSTEM_DEFAULT)?.as_deref() == Some("1"))
+    }
+
+    /// Sets that policy (officers only), audited.
+    pub fn set_count_system_default(&mut self, on: bool, who: crate::Who<'_>) -> Result<()> {
+        if who.actor != hcp_core::case::Actor::Officer {
+            return Err(StoreError::Refused(
+                "只有效能督查员可以修改通报统计口径".into(),
+            ));
+        }
+        let detail = serde_json::json!({ "count_system_default": on }).to_string();
+        self.set_setting_audited(
+            COUNT_SYSTEM_DEFAULT,
+            on.then_some("1"),
+            &crate::AuditEntry {
+                actor: who.name,
+                role: who.actor.as_str(),
+                subject: "policy:report",
+                action: "report_policy_set",
+                detail: &detail,
+            },
+        )
+    }
+
     /// Valid evaluations of `[from, to)` (UTC text) grouped to the staff level.
     /// Grouped here rather than by SQLite's GROUP BY: a province's month is a
     /// million rows, and SQLite would sort them all first.
@@ -102,16 +135,18 @@ impl Store {
         to: &str,
     ) -> Result<Vec<LevelCount>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT hall_id, department_code, window_no, staff_no, level
+            "SELECT hall_id, department_code, window_no, staff_no, level, channel = ?4
              FROM evaluations
              WHERE evaluated_at >= ?2 AND evaluated_at < ?3 AND (?1 IS NULL OR hall_id = ?1)
                AND status <> 'withdrawn' AND excluded = 0",
         )?;
-        let mut groups: std::collections::HashMap<String, (usize, [i64; 6])> =
+        // Per group, levels 1..5 given by people (slots 1–5) and filled in by the
+        // system (slots 7–11).
+        let mut groups: std::collections::HashMap<String, (usize, [i64; 12])> =
             std::collections::HashMap::new();
         let mut keys: Vec<[Option<String>; 4]> = vec![];
         let mut key = String::new();
-        let mut rows = stmt.query(params![hall_id, from, to])?;
+        let mut rows = stmt.query(params![hall_id, from, to, hcp_core::rating::SYSTEM_DEFAULT])?;
         while let Some(r) = rows.next()? {
             key.clear();
             for i in 0..4 {
@@ -127,12 +162,13 @@ impl Store {
                 key.push('\u{0}');
             }
             let level: i64 = r.get(4)?;
-            let slot = usize::try_from(level).unwrap_or(0).min(5);
+            let by_system: bool = r.get(5)?;
+            let slot = usize::try_from(level).unwrap_or(0).min(5) + 6 * usize::from(by_system);
             if let Some(g) = groups.get_mut(key.as_str()) {
                 g.1[slot] += 1;
                 continue;
             }
-            let mut counts = [0i64; 6];
+            let mut counts = [0i64; 12];
             counts[slot] = 1;
             groups.insert(key.clone(), (keys.len(), counts));
             keys.push([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]);
@@ -140,14 +176,16 @@ impl Store {
         let mut out = vec![];
         for (idx, counts) in groups.into_values() {
             let [hall, dep, win, staff] = keys[idx].clone();
-            for (level, n) in counts.iter().enumerate().skip(1) {
-                if *n > 0 {
+            for (slot, n) in counts.iter().enumerate() {
+                let level = slot % 6;
+                if *n > 0 && level > 0 {
                     out.push(LevelCount {
                         hall_id: hall.clone().unwrap_or_default(),
                         department_code: dep.clone(),
                         window_no: win.clone(),
                         staff_no: staff.clone(),
                         level: level as u8,
+                        system_default: slot >= 6,
                         n: *n,
                     });
                 }

@@ -65,6 +65,7 @@ fn apply(store: &mut Store, changes: &[(String, String)]) {
             seq: i as i64 + 1,
             raw,
             record,
+            revision: None,
         });
     }
     store.apply_page(HALL, &p).unwrap();

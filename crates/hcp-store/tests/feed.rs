@@ -34,7 +34,12 @@ fn page<'a>(raws: &'a [String], cursor: &'a str) -> PageToApply<'a> {
     for (i, raw) in raws.iter().enumerate() {
         let seq = i as i64 + 1;
         match validate_change("evaluation", raw, HALL) {
-            Ok(record) => p.records.push(FeedRecord { seq, raw, record }),
+            Ok(record) => p.records.push(FeedRecord {
+                seq,
+                raw,
+                record,
+                revision: None,
+            }),
             Err(e) => p.quarantined.push(QuarantineEntry {
                 seq,
                 kind: "evaluation".into(),

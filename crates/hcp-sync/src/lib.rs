@@ -1008,6 +1008,7 @@ impl FetchedBatch {
                     seq,
                     raw: text(&range)?,
                     record,
+                    revision: None,
                 });
             }
             for q in quarantined {

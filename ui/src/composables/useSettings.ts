@@ -45,6 +45,12 @@ export function useSettings() {
     return s !== null;
   }
 
+  async function saveReportPolicy(countSystemDefault: boolean): Promise<boolean> {
+    const s = await run(() => api.setReportPolicy({ count_system_default: countSystemDefault }));
+    if (s) settings.value = s;
+    return s !== null;
+  }
+
   async function importCalendar(text: string): Promise<number | null> {
     const year = await run(() => api.importCalendar({ json: text }));
     if (year !== null) settings.value = await api.caseSettings();
@@ -58,5 +64,5 @@ export function useSettings() {
     });
   }
 
-  return { profile, settings, halls, outbox, error, busy, load, saveProfile, savePolicy, importCalendar, push };
+  return { profile, settings, halls, outbox, error, busy, load, saveProfile, savePolicy, saveReportPolicy, importCalendar, push };
 }

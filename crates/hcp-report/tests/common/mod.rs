@@ -96,6 +96,7 @@ pub fn apply(s: &mut Store, changes: &[(String, String)]) {
             seq: i as i64 + 1,
             raw,
             record: validate_change(kind, raw, HALL).unwrap(),
+            revision: None,
         });
     }
     s.apply_page(HALL, &p).unwrap();

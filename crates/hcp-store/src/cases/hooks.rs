@@ -286,6 +286,43 @@ pub(crate) fn on_hall_record(
     Ok(())
 }
 
+/// The provincial system's verdict on an appeal (a 工单 export's 驳回理由 or
+/// 工单状态), recorded as `who`'s 申诉复核 when the case is under appeal. A case no
+/// longer under appeal (decided on this desk already, or closed) is left as it
+/// is. Returns whether the case moved.
+pub(crate) fn on_appeal_verdict(
+    tx: &Transaction<'_>,
+    rules: &CaseRules,
+    hall_id: &str,
+    evaluation_id: &str,
+    action: &Action,
+    at: DateTime<FixedOffset>,
+    who: Who<'_>,
+) -> Result<bool> {
+    let Some(stored) = load_case(
+        tx,
+        "hall_id = ?1 AND evaluation_id = ?2 AND kind = 'bad_rating'",
+        &[&hall_id, &evaluation_id],
+    )?
+    else {
+        return Ok(false);
+    };
+    if stored.case.state != hcp_core::case::CaseState::UnderAppeal {
+        return Ok(false);
+    }
+    let policy = rules.policy(hall_id);
+    match stored
+        .case
+        .apply(action, who.actor, at, &rules.calendar, &policy)
+    {
+        Ok(t) if t.case != stored.case => {
+            write_transition(tx, rules, &stored, &t, who, None, at)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
 /// Opens a rectification task for a mystery-shopper finding inside `tx` (kind
 /// `visit_finding`, keyed by `visit_id#item_id`): rectifying from `at`, with an
 /// audit row, and nothing for the hall's API. Returns the case id, or `None` when

@@ -21,4 +21,8 @@ calendar_years: Array<number>,
 /**
  * Of which imported by an officer.
  */
-imported_years: Array<number>, };
+imported_years: Array<number>, 
+/**
+ * Whether reports count 系统默认评价 in 评价量 and 好评率 (off: counted apart).
+ */
+count_system_default: boolean, };

@@ -47,4 +47,20 @@ halls: Array<string>,
 /**
  * Nothing was written.
  */
-dry_run: boolean, };
+dry_run: boolean, 
+/**
+ * Later ratings that replaced an earlier one (二次评价, a 工单's 追评).
+ */
+revisions: number, 
+/**
+ * 差评工单: appeals filed (or changed) by this file.
+ */
+appeals: number, 
+/**
+ * 差评工单: appeal verdicts recorded (驳回 / 申诉成立).
+ */
+verdicts: number, 
+/**
+ * 差评工单: rectifications submitted (or resubmitted) by this file.
+ */
+rectifications: number, };
