@@ -19,8 +19,9 @@ level_scale: LevelScale,
  */
 default_hall: string | null, 
 /**
- * A province's own 评价渠道 code table (code → the channel's word or hall-api
- * code), when its interface numbers channels differently from the national
- * table (GB/T 39046-2020 表9's order: 1 PC端 … 7 短信). Empty: the national one.
+ * A province's own 评价渠道 codes (code → the channel's word or hall-api code),
+ * where its interface numbers channels differently from the national table
+ * (GB/T 39046-2020 表9's order: 1 PC端 … 7 短信); they read over the national
+ * table. Empty: the national one.
  */
 channel_codes: { [key in string]: string }, };
