@@ -17,13 +17,14 @@ describe("预警", () => {
     expect(unitLabel(alert({ unit_kind: "staff", code: "S1021" }))).toBe("工号S1021");
     expect(unitLabel(alert({ unit_kind: "hall", code: "340825-ZWFW" }))).toBe("全厅");
     expect(unitLabel(alert({ unit_kind: "evaluator", code: "9f2c0000aaaabbbbcccc" }))).toBe("评价人9f2c0000");
+    expect(unitLabel(alert({ rule: "serial_run", unit_kind: "department", code: "县市场监管局" }))).toBe("部门县市场监管局");
     expect(alertDays(alert({}))).toBe("2026-10-12");
     expect(alertDays(alert({ day_to: "2026-10-16" }))).toBe("2026-10-12 至 2026-10-16");
   });
 
   it("counts open alerts by rule, every rule present", () => {
     const c = countByRule([alert({}), alert({ alert_id: 2 }), alert({ alert_id: 3, state: "acknowledged" }), alert({ alert_id: 4, rule: "praise_burst" })]);
-    expect(c).toEqual({ spike: 2, repeat_rater: 0, concentrated: 0, praise_burst: 1, malicious_rater: 0 });
+    expect(c).toEqual({ spike: 2, repeat_rater: 0, concentrated: 0, praise_burst: 1, serial_run: 0, malicious_rater: 0 });
     expect(countByRule([alert({ state: "dismissed" })], null).spike).toBe(1);
   });
 
@@ -47,6 +48,10 @@ describe("预警", () => {
     expect(evaluationsQuery(alert({ rule: "praise_burst" })).bad).toBeUndefined();
     expect(evaluationsQuery(alert({ rule: "malicious_rater", unit_kind: "evaluator", code: "abc" })).hall).toBeUndefined();
     expect(toFilter(formFromQuery(evaluationsQuery(alert({ unit_kind: "item", code: "11340825MB" })), [1, 2])).item_code).toBe("11340825MB");
+    // A script's serial run: its department, every rating (they are all praise).
+    const run = evaluationsQuery(alert({ rule: "serial_run", unit_kind: "department", code: "D07" }));
+    expect(run).toEqual({ hall: "340825-ZWFW", department: "D07", from: "2026-10-12", to: "2026-10-12" });
+    expect(toFilter(formFromQuery(run, [1, 2])).department_code).toBe("D07");
   });
 
   it("a crafted query fills nothing it should not", () => {
