@@ -24,7 +24,7 @@ const FILE_SIG_LEN: usize = FILE_SIG_PREFIX.len() + 128;
 /// At most this many files in a bundle…
 const MAX_FILES: usize = 2_000;
 /// …this many bytes in all, whatever the manifest says…
-const MAX_TOTAL_BYTES: u64 = 1 << 30;
+pub(crate) const MAX_TOTAL_BYTES: u64 = 1 << 30;
 /// …and this many in one file (a phone photo is a few MB).
 pub const MAX_FILE_BYTES: u64 = 30 * 1024 * 1024;
 
@@ -47,8 +47,10 @@ struct ManifestFile {
 pub(crate) struct OpenedBundle {
     /// The signer's public key.
     pub signer: [u8; 32],
-    /// Every file the manifest lists, by path.
+    /// The files the caller asked to keep (all of them for [`open_signed`]), by path.
     pub files: BTreeMap<String, Vec<u8>>,
+    /// Every file the manifest lists, by path, with its checked sha256 (hex).
+    pub listed: BTreeMap<String, String>,
 }
 
 impl OpenedBundle {
@@ -150,6 +152,20 @@ pub fn bundle_format(bytes: &[u8]) -> Option<String> {
 /// and the caps. `what` names the kind of file in messages (交件文件, 任务包…).
 /// Says nothing yet about whether the signer is trusted: the caller decides.
 pub(crate) fn open_signed(bytes: &[u8], format: &str, what: &str) -> Result<OpenedBundle> {
+    check_signed(bytes, format, what, &|_| true, MAX_TOTAL_BYTES)
+}
+
+/// [`open_signed`] keeping in memory only the files `keep` names: the others are
+/// hashed while they are decompressed, a block at a time, so checking a bundle
+/// costs a few blocks of memory whatever its files hold. Refused as soon as the
+/// manifest's total, or the bytes actually decompressed, pass `max_total`.
+pub(crate) fn check_signed(
+    bytes: &[u8],
+    format: &str,
+    what: &str,
+    keep: &dyn Fn(&str) -> bool,
+    max_total: u64,
+) -> Result<OpenedBundle> {
     let bad = |why: &str| StoreError::Refused(format!("{what}无效，未导入任何内容：{why}"));
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|_| bad("不是完整的文件（可能未传完或已损坏）"))?;
@@ -208,21 +224,73 @@ pub(crate) fn open_signed(bytes: &[u8], format: &str, what: &str) -> Result<Open
     if manifest.files.len() > MAX_FILES {
         return Err(bad(&format!("文件过多（{} 个）", manifest.files.len())));
     }
-    if manifest.files.iter().map(|f| f.size).sum::<u64>() > MAX_TOTAL_BYTES {
-        return Err(bad("内容总量超过 1 GiB"));
-    }
-    let mut files = BTreeMap::new();
+    let too_much = || bad(&format!("内容总量超过 {} MiB", max_total >> 20));
+    let mut declared: u64 = 0;
     for f in &manifest.files {
-        let b = read(&f.path, MAX_FILE_BYTES)?;
-        if b.len() as u64 != f.size || sha256_hex(&b) != f.sha256 {
+        if f.size > MAX_FILE_BYTES {
             return Err(bad(&format!(
-                "{} 的校验和不符（文件被改动过）",
+                "{} 过大",
                 hcp_core::ident::printable(&f.path)
             )));
         }
-        files.insert(f.path.clone(), b);
+        declared = declared.saturating_add(f.size);
     }
-    Ok(OpenedBundle { signer, files })
+    if declared > max_total {
+        return Err(too_much());
+    }
+    let mut files = BTreeMap::new();
+    let mut listed = BTreeMap::new();
+    let mut decompressed: u64 = 0;
+    for f in &manifest.files {
+        let mismatch = || {
+            bad(&format!(
+                "{} 的校验和不符（文件被改动过）",
+                hcp_core::ident::printable(&f.path)
+            ))
+        };
+        let entry = zip
+            .by_name(&f.path)
+            .map_err(|_| bad(&format!("缺少 {}", hcp_core::ident::printable(&f.path))))?;
+        // Never more than the manifest says (plus one byte to notice a longer file).
+        let mut entry = entry.take(f.size + 1);
+        let mut hasher = Sha256::new();
+        let mut kept = keep(&f.path).then(Vec::new);
+        let mut block = [0u8; 64 * 1024];
+        let mut n_read: u64 = 0;
+        loop {
+            let n = entry
+                .read(&mut block)
+                .map_err(|_| bad(&format!("{} 已损坏", hcp_core::ident::printable(&f.path))))?;
+            if n == 0 {
+                break;
+            }
+            n_read += n as u64;
+            decompressed += n as u64;
+            if n_read > f.size {
+                return Err(mismatch());
+            }
+            if decompressed > max_total {
+                return Err(too_much());
+            }
+            hasher.update(&block[..n]);
+            if let Some(k) = kept.as_mut() {
+                k.extend_from_slice(&block[..n]);
+            }
+        }
+        let sum = hex::encode(hasher.finalize());
+        if n_read != f.size || sum != f.sha256 {
+            return Err(mismatch());
+        }
+        listed.insert(f.path.clone(), sum);
+        if let Some(k) = kept {
+            files.insert(f.path.clone(), k);
+        }
+    }
+    Ok(OpenedBundle {
+        signer,
+        files,
+        listed,
+    })
 }
 
 #[cfg(test)]

@@ -54,9 +54,9 @@ pub use report::{LevelCount, ReportAppeal, ReportCase, ReportVisit};
 pub use tasks::{ReviewImport, TaskHall, TaskImport, VisitTaskRow};
 pub use vault::{OsKeyring, SecretStore, SecretStoreUnavailable, TokenLocation, TokenVault};
 pub use visits::{
-    HandinInfo, HubVisitUpload, ImportOutcome, KeyInfo, MAX_PHOTO_BYTES, VisitDetail, VisitFields,
-    VisitItemView, VisitPhoto, VisitReview, VisitRow, fingerprint, fingerprint_hex, inspect_handin,
-    now_beijing,
+    HANDIN_MAX_TOTAL, HandinInfo, HubVisitUpload, ImportOutcome, KeyInfo, MAX_PHOTO_BYTES,
+    VisitDetail, VisitFields, VisitItemView, VisitPhoto, VisitReview, VisitRow, fingerprint,
+    fingerprint_hex, inspect_handin, now_beijing,
 };
 
 /// Errors of the local cache.

@@ -10,7 +10,6 @@ use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::bundle::sha256_hex;
 use crate::cases::Who;
 use crate::{Result, Store, StoreError, now_text};
 
@@ -382,9 +381,16 @@ pub struct HandinInfo {
     pub shopper: String,
 }
 
-/// Checks a hand-in bundle without a cache (see [`HandinInfo`]).
+/// The most a hand-in's files may hold in all when the hub checks an upload: a
+/// visit's photos are a few dozen phone pictures of a few MB each.
+pub const HANDIN_MAX_TOTAL: u64 = 256 * 1024 * 1024;
+
+/// Checks a hand-in bundle without a cache (see [`HandinInfo`]). Only `visit.json`
+/// is kept in memory: photos are hashed while they are decompressed, and the
+/// bundle is refused as soon as its files pass [`HANDIN_MAX_TOTAL`], so a crafted
+/// bundle costs a few blocks of memory, not what it inflates to.
 pub fn inspect_handin(bytes: &[u8]) -> Result<HandinInfo> {
-    let c = check_handin(bytes)?;
+    let c = check_handin_with(bytes, &|p| p == "visit.json", HANDIN_MAX_TOTAL)?;
     Ok(HandinInfo {
         visit_id: c.doc.visit_id,
         rev: c.doc.rev,
@@ -396,10 +402,21 @@ pub fn inspect_handin(bytes: &[u8]) -> Result<HandinInfo> {
 }
 
 fn check_handin(bytes: &[u8]) -> Result<CheckedHandin> {
+    check_handin_with(bytes, &|_| true, crate::bundle::MAX_TOTAL_BYTES)
+}
+
+/// [`check_handin`] keeping only the files `keep` names (see
+/// [`crate::bundle::check_signed`]); every file's sum is checked either way.
+fn check_handin_with(
+    bytes: &[u8],
+    keep: &dyn Fn(&str) -> bool,
+    max_total: u64,
+) -> Result<CheckedHandin> {
     let bad = |why: &str| refused(format!("交件文件无效，未导入任何内容：{why}"));
-    let opened = crate::bundle::open_signed(bytes, BUNDLE_FORMAT, "交件文件")?;
+    let opened = crate::bundle::check_signed(bytes, BUNDLE_FORMAT, "交件文件", keep, max_total)?;
     let fingerprint = fingerprint(&opened.signer);
     let signer_hex = opened.signer_hex();
+    let listed = opened.listed;
     let files = opened.files;
     let doc: BundleVisit = serde_json::from_slice(
         files
@@ -431,13 +448,14 @@ fn check_handin(bytes: &[u8]) -> Result<CheckedHandin> {
         }
     }
     for p in &doc.photos {
-        let b = files.get(&format!("photos/{}", p.sha256)).ok_or_else(|| {
+        // Its sum was checked against the signed manifest while it was read.
+        let sum = listed.get(&format!("photos/{}", p.sha256)).ok_or_else(|| {
             bad(&format!(
                 "缺少照片 {}",
                 hcp_core::ident::printable(&p.sha256)
             ))
         })?;
-        if sha256_hex(b) != p.sha256 {
+        if *sum != p.sha256 {
             return Err(bad("照片与其摘要不符"));
         }
     }

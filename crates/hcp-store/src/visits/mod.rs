@@ -23,7 +23,7 @@ use crate::audit::{AuditEntry, append_in};
 use crate::cases::Who;
 use crate::{Result, Store, StoreError, now_text, utc_text};
 
-pub use handin::{HandinInfo, inspect_handin};
+pub use handin::{HANDIN_MAX_TOTAL, HandinInfo, inspect_handin};
 pub use hub::HubVisitUpload;
 pub use keys::{fingerprint, fingerprint_hex};
 pub use model::{
