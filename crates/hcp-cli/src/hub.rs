@@ -1,6 +1,7 @@
 //! `hcp hub …`: the office hub on PostgreSQL — set up the schema, serve the API,
-//! manage accounts, check the audit chain. Every command takes `--pg URL` (or
-//! `HCP_HUB_PG`); the URL is never printed (it may hold a password).
+//! manage accounts, check the audit chain. Every command takes the database from
+//! `HCP_HUB_PG`, `--pg-file FILE` or `--pg URL` (the last shows in the process
+//! list: not for a URL with a password); it is never printed.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,9 +15,26 @@ use crate::{CliError, runtime};
 /// Where the hub's database is.
 #[derive(Debug, Args)]
 pub struct PgArg {
-    /// PostgreSQL 连接串（URL 或 key=value 形式），也可用环境变量 HCP_HUB_PG
+    /// PostgreSQL 连接串（URL 或 key=value 形式）；含密码时请改用环境变量 HCP_HUB_PG 或 --pg-file（命令行参数在进程列表中可见）
     #[arg(long, env = "HCP_HUB_PG", hide_env_values = true)]
-    pg: String,
+    pg: Option<String>,
+    /// 存放 PostgreSQL 连接串的文件（第一行；优先于 --pg 与 HCP_HUB_PG）
+    #[arg(long)]
+    pg_file: Option<PathBuf>,
+}
+
+impl PgArg {
+    /// The connection string, from the environment, the file or the argument.
+    fn url(&self) -> Result<String, CliError> {
+        match (&self.pg, &self.pg_file) {
+            (_, Some(f)) => read_secret(f, "数据库连接串"),
+            (Some(u), None) => Ok(u.clone()),
+            (None, None) => Err(CliError::Msg(
+                "请用环境变量 HCP_HUB_PG、--pg-file 或 --pg 指定团队服务器的 PostgreSQL 数据库"
+                    .into(),
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -36,6 +54,9 @@ pub enum HubCmd {
         /// 每隔多少秒同步一次全部大厅（0 表示不定时同步）
         #[arg(long, default_value_t = 300)]
         sync_every: u64,
+        /// 最多同时使用的 PostgreSQL 连接数（请求、同步与送达合计；其余排队等候）
+        #[arg(long, default_value_t = hcp_hub::DEFAULT_POOL_SIZE)]
+        max_db_connections: usize,
         /// TLS 证书链文件（PEM）；与 --tls-key 一起使用时以 https 提供服务
         #[arg(long, requires = "tls_key")]
         tls_cert: Option<PathBuf>,
@@ -138,6 +159,13 @@ pub enum HubUserCmd {
         /// 登录名
         name: String,
     },
+    /// 解除暗访员账号绑定的全部签名密钥（电脑转交他人或密钥丢失时；下次交件的账号重新绑定）
+    UnbindKeys {
+        #[command(flatten)]
+        pg: PgArg,
+        /// 登录名
+        name: String,
+    },
     /// 重设密码（同时使其全部登录失效）
     ResetPassword {
         #[command(flatten)]
@@ -217,10 +245,13 @@ pub enum HubCalendarCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum HubAuditCmd {
-    /// 校验审计日志的哈希链
+    /// 校验审计日志的哈希链，并输出日志头 HEAD=序号:哈希（请另行保存，下次用 --expect-head 核对，可发现末尾被删除的记录）
     Verify {
         #[command(flatten)]
         pg: PgArg,
+        /// 此前记下的日志头（序号:哈希）：日志须仍包含该条且哈希相同
+        #[arg(long)]
+        expect_head: Option<String>,
     },
 }
 
@@ -260,7 +291,7 @@ async fn hall(cmd: HubHallCmd, by: Operator<'_>) -> Result<(), CliError> {
             ca_file,
         } => {
             let token = read_secret(&token_file, "令牌")?.trim().to_owned();
-            let hub = Hub::open(&pg.pg).await.map_err(err)?;
+            let hub = Hub::open(&pg.url()?).await.map_err(err)?;
             let (h, new) = hub
                 .add_hall(&url, &token, ca_file.as_deref(), by)
                 .await
@@ -273,7 +304,7 @@ async fn hall(cmd: HubHallCmd, by: Operator<'_>) -> Result<(), CliError> {
             println!("{verb} {}（{}）", h.name, h.hall_id);
         }
         HubHallCmd::List { pg } => {
-            let hub = Hub::open(&pg.pg).await.map_err(err)?;
+            let hub = Hub::open(&pg.url()?).await.map_err(err)?;
             println!("大厅编码\t名称\t地址");
             for h in hub.halls().await.map_err(err)? {
                 println!("{}\t{}\t{}", h.hall_id, h.name, h.base_url);
@@ -387,6 +418,9 @@ fn print_status(s: &hcp_app::HubStatus) {
     if let Some(m) = &s.message {
         println!("说明：{m}");
     }
+    if let Some(w) = &s.warning {
+        println!("注意：{w}");
+    }
     println!("待发送：{} 项", s.pending.len());
     for q in s.pending.iter().rev() {
         println!("  工单 {}：{}（{}）", q.case_id, q.summary, q.actor);
@@ -443,7 +477,7 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
     rt.block_on(async {
         match cmd {
             HubCmd::Init { pg } => {
-                let before = Hub::init(&pg.pg).await.map_err(err)?;
+                let before = Hub::init(&pg.url()?).await.map_err(err)?;
                 if before == hcp_hub::SCHEMA_VERSION {
                     println!("团队服务器数据库已是最新（版本 {before}）");
                 } else {
@@ -457,10 +491,13 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
                 pg,
                 addr,
                 sync_every,
+                max_db_connections,
                 tls_cert,
                 tls_key,
             } => {
-                let hub = Hub::open(&pg.pg).await.map_err(err)?;
+                let hub = Hub::open_with_pool(&pg.url()?, max_db_connections)
+                    .await
+                    .map_err(err)?;
                 let listen_err = |e: std::io::Error| CliError::Msg(format!("无法监听 {addr}：{e}"));
                 let srv = match (tls_cert, tls_key) {
                     (Some(cert), Some(key)) => {
@@ -481,6 +518,12 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
                     }
                 };
                 println!("HCP_HUB_URL={}", srv.url());
+                let delivery_hub = hub.clone();
+                let delivery = async move {
+                    delivery_hub
+                        .deliver_on_notice(&hcp_sync::SyncOptions::default())
+                        .await
+                };
                 let schedule = async move {
                     if sync_every == 0 {
                         return std::future::pending().await;
@@ -495,10 +538,11 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
                     _ = tokio::signal::ctrl_c() => {}
                     () = srv.wait() => {}
                     () = schedule => {}
+                    () = delivery => {}
                 }
             }
             HubCmd::Sync { pg, halls } => {
-                let hub = Hub::open(&pg.pg).await.map_err(err)?;
+                let hub = Hub::open(&pg.url()?).await.map_err(err)?;
                 let reports = hub
                     .sync_halls(
                         &halls,
@@ -554,18 +598,28 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
                 let json = std::fs::read_to_string(&file).map_err(|e| {
                     CliError::Msg(format!("无法读取节假日文件 {}：{e}", file.display()))
                 })?;
-                let hub = Hub::open(&pg.pg).await.map_err(err)?;
+                let hub = Hub::open(&pg.url()?).await.map_err(err)?;
                 let (year, moved) = hub.import_calendar(&json, by).await.map_err(err)?;
                 println!("已导入 {year} 年节假日数据；{moved} 张未办结工单的时限已重算");
             }
             HubCmd::Hall { cmd } => hall(cmd, by).await?,
             HubCmd::Audit {
-                cmd: HubAuditCmd::Verify { pg },
+                cmd: HubAuditCmd::Verify { pg, expect_head },
             } => {
-                let hub = Hub::open(&pg.pg).await.map_err(err)?;
-                match hcp_hub::verify_audit(&hub).await.map_err(err)? {
-                    AuditCheck::Intact { rows } => {
-                        println!("审计日志完整：共 {rows} 条，哈希链无断点")
+                let expect = expect_head
+                    .map(|h| h.parse::<hcp_hub::AuditHead>())
+                    .transpose()
+                    .map_err(err)?;
+                let hub = Hub::open(&pg.url()?).await.map_err(err)?;
+                match hcp_hub::verify_audit(&hub, expect.as_ref())
+                    .await
+                    .map_err(err)?
+                {
+                    AuditCheck::Intact { rows, head } => {
+                        println!("审计日志完整：共 {rows} 条，哈希链无断点");
+                        if let Some(h) = head {
+                            println!("HEAD={h}");
+                        }
                     }
                     AuditCheck::Broken { seq, reason } => {
                         println!("审计日志在第 {seq} 条处断开：{reason}");
@@ -596,7 +650,7 @@ async fn policy(cmd: HubPolicyCmd, by: Operator<'_>) -> Result<(), CliError> {
                 appeal_review,
                 warn_before,
             };
-            let hub = Hub::open(&pg.pg).await.map_err(err)?;
+            let hub = Hub::open(&pg.url()?).await.map_err(err)?;
             let moved = hub
                 .set_policy(hall.as_deref(), &policy, by)
                 .await
@@ -609,7 +663,7 @@ async fn policy(cmd: HubPolicyCmd, by: Operator<'_>) -> Result<(), CliError> {
             );
         }
         HubPolicyCmd::List { pg } => {
-            let hub = Hub::open(&pg.pg).await.map_err(err)?;
+            let hub = Hub::open(&pg.url()?).await.map_err(err)?;
             let (rows, years) = hub.policies().await.map_err(err)?;
             println!("范围\t核实\t整改\t申诉提出\t申诉复核\t预警提前");
             for r in rows {
@@ -650,7 +704,7 @@ async fn user(cmd: HubUserCmd, by: Operator<'_>) -> Result<(), CliError> {
         } => {
             let role = AccountRole::parse(&role).map_err(err)?;
             let password = read_password(&password_file)?;
-            let hub = Hub::open(&pg.pg).await.map_err(err)?;
+            let hub = Hub::open(&pg.url()?).await.map_err(err)?;
             let a = hub
                 .add_user(&name, role, hall.as_deref(), &password, by)
                 .await
@@ -663,7 +717,7 @@ async fn user(cmd: HubUserCmd, by: Operator<'_>) -> Result<(), CliError> {
             );
         }
         HubUserCmd::List { pg } => {
-            let hub = Hub::open(&pg.pg).await.map_err(err)?;
+            let hub = Hub::open(&pg.url()?).await.map_err(err)?;
             println!("登录名\t身份\t大厅\t状态");
             for a in hub.users().await.map_err(err)? {
                 let role = AccountRole::parse(a.role).map_err(err)?;
@@ -677,9 +731,14 @@ async fn user(cmd: HubUserCmd, by: Operator<'_>) -> Result<(), CliError> {
             }
         }
         HubUserCmd::Disable { pg, name } => {
-            let hub = Hub::open(&pg.pg).await.map_err(err)?;
+            let hub = Hub::open(&pg.url()?).await.map_err(err)?;
             hub.disable_user(&name, by).await.map_err(err)?;
             println!("已停用账号 {name}，其登录已全部失效");
+        }
+        HubUserCmd::UnbindKeys { pg, name } => {
+            let hub = Hub::open(&pg.url()?).await.map_err(err)?;
+            let n = hub.unbind_keys(&name, by).await.map_err(err)?;
+            println!("已解除账号 {name} 绑定的 {n} 把签名密钥");
         }
         HubUserCmd::ResetPassword {
             pg,
@@ -687,7 +746,7 @@ async fn user(cmd: HubUserCmd, by: Operator<'_>) -> Result<(), CliError> {
             password_file,
         } => {
             let password = read_password(&password_file)?;
-            let hub = Hub::open(&pg.pg).await.map_err(err)?;
+            let hub = Hub::open(&pg.url()?).await.map_err(err)?;
             hub.reset_password(&name, &password, by)
                 .await
                 .map_err(err)?;

@@ -371,14 +371,24 @@ fn quiet_on_closed_pipe() {
 
 fn main() -> ExitCode {
     quiet_on_closed_pipe();
+    let cli = Cli::parse();
+    // The hub is a service: its warnings (a hall that cannot be reached, a
+    // refused connection) go to its log by default. A desk's commands say what
+    // matters themselves.
+    let service = matches!(
+        &cli.cmd,
+        Cmd::Hub {
+            cmd: hub::HubCmd::Serve { .. } | hub::HubCmd::Sync { .. }
+        }
+    );
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("HCP_LOG")
-                .unwrap_or_else(|_| "error".into()),
+                .unwrap_or_else(|_| if service { "warn" } else { "error" }.into()),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -14,6 +14,8 @@ use crate::{Hub, HubError, Result};
 
 /// How long a session lasts.
 pub const SESSION_HOURS: i64 = 12;
+/// A session unused this long ends (a desk that is open syncs more often).
+pub const SESSION_IDLE_MINUTES: i64 = 120;
 /// After this many failed logins in a row a name is locked for
 /// [`LOCK_MINUTES`].
 pub const LOGIN_LOCK_AFTER: i32 = 5;
@@ -123,6 +125,16 @@ fn hash_password(password: &str) -> Result<String> {
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| HubError::Invalid(format!("无法计算密码摘要：{e}")))
+}
+
+/// A hash no password matches in practice, checked for unknown names.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let mut pw = [0u8; 24];
+        getrandom::fill(&mut pw).expect("the operating system's random generator");
+        hash_password(&hex::encode(pw)).unwrap_or_default()
+    })
 }
 
 fn password_matches(password: &str, stored: &str) -> bool {
@@ -298,21 +310,60 @@ impl Hub {
     /// [`LOGIN_LOCK_AFTER`] failures in a row the name is locked for a while;
     /// every failure is audited (never the password).
     pub async fn login(&self, name: &str, password: &str) -> Result<Session> {
+        self.login_from(name, password, None).await
+    }
+
+    /// [`Hub::login`] from the client at `client`: an address with too many failed
+    /// logins lately is refused before anything is read, hashed or written.
+    pub async fn login_from(
+        &self,
+        name: &str,
+        password: &str,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<Session> {
+        if let Some(left) = client.and_then(|ip| self.work.client_locked(ip)) {
+            return Err(HubError::TooManyAttempts(left));
+        }
+        // A name no account can have, or a password no account can have: refused
+        // before anything is hashed or written (a 2.5 KB name grows no log).
+        let outcome = if check_name(name).is_err() || password.len() > MAX_PASSWORD {
+            Err(HubError::BadLogin)
+        } else {
+            self.try_login(name, password).await
+        };
+        if matches!(outcome, Err(HubError::BadLogin)) {
+            if let Some(ip) = client {
+                self.work.client_failed(ip);
+            }
+            // A failed guess costs the guesser time, not the hub's CPU nor a
+            // database connection (it was handed back already).
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+        outcome
+    }
+
+    async fn try_login(&self, name: &str, password: &str) -> Result<Session> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await?;
-        let failures = tx
-            .query_opt(
+        // The name's row first, then its lock: logins for one name take turns, so
+        // parallel guesses each see the count the previous one left.
+        tx.execute(
+            "INSERT INTO hub_login_failures (account, failures, last_at) VALUES ($1, 0, now())
+             ON CONFLICT (account) DO NOTHING",
+            &[&name],
+        )
+        .await?;
+        let r = tx
+            .query_one(
                 "SELECT failures, last_at FROM hub_login_failures WHERE account = $1 FOR UPDATE",
                 &[&name],
             )
-            .await?
-            .map(|r| (r.get::<_, i32>(0), r.get::<_, DateTime<Utc>>(1)));
+            .await?;
+        let (failures, last): (i32, DateTime<Utc>) = (r.get(0), r.get(1));
         let now = Utc::now();
-        if let Some((n, last)) = failures
-            && n >= LOGIN_LOCK_AFTER
-            && now - last < Duration::minutes(LOCK_MINUTES)
-        {
-            let left = (Duration::minutes(LOCK_MINUTES) - (now - last)).num_minutes() + 1;
+        let window = Duration::minutes(LOCK_MINUTES);
+        if failures >= LOGIN_LOCK_AFTER && now - last < window {
+            let left = (window - (now - last)).num_minutes() + 1;
             return Err(HubError::TooManyAttempts(left));
         }
         let row = tx
@@ -321,16 +372,21 @@ impl Hub {
                 &[&name],
             )
             .await?;
-        let ok = row.as_ref().is_some_and(|r| {
-            !r.get::<_, bool>("disabled")
-                && password_matches(password, &r.get::<_, String>("password_hash"))
-        });
+        // An unknown name costs the same hash as a known one: no timing tells them apart.
+        let stored = row
+            .as_ref()
+            .map(|r| r.get::<_, String>("password_hash"))
+            .unwrap_or_else(|| dummy_hash().to_owned());
+        let matches = self.password_matches(password, stored).await;
+        let ok = matches && row.as_ref().is_some_and(|r| !r.get::<_, bool>("disabled"));
         let Some(row) = row.filter(|_| ok) else {
+            // A failure after the window has passed starts a new count.
             tx.execute(
-                "INSERT INTO hub_login_failures (account, failures, last_at) VALUES ($1, 1, now())
-                 ON CONFLICT (account) DO UPDATE SET failures = hub_login_failures.failures + 1,
-                    last_at = now()",
-                &[&name],
+                "UPDATE hub_login_failures SET last_at = now(),
+                    failures = CASE WHEN now() - last_at >= make_interval(mins => $2)
+                                    THEN 1 ELSE failures + 1 END
+                 WHERE account = $1",
+                &[&name, &(LOCK_MINUTES as i32)],
             )
             .await?;
             append(
@@ -345,8 +401,6 @@ impl Hub {
             )
             .await?;
             tx.commit().await?;
-            // A failed guess costs the guesser time, not the hub's CPU.
-            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
             return Err(HubError::BadLogin);
         };
         let account = account_of(&row)?;
@@ -357,11 +411,8 @@ impl Hub {
             &[&token_hash(&token), &account.name, &expires_at],
         )
         .await?;
-        tx.execute(
-            "DELETE FROM hub_login_failures WHERE account = $1",
-            &[&name],
-        )
-        .await?;
+        // The failures are not forgiven by a success in between: a guesser who
+        // also knows one right password gets no fresh five.
         append(
             &tx,
             &Entry {
@@ -381,25 +432,49 @@ impl Hub {
         })
     }
 
+    /// Checks a password on a blocking thread, [`crate::limits::ARGON2_AT_ONCE`]
+    /// at a time.
+    async fn password_matches(&self, password: &str, stored: String) -> bool {
+        let Ok(_permit) = self.work.argon2.acquire().await else {
+            return false;
+        };
+        let password = password.to_owned();
+        tokio::task::spawn_blocking(move || password_matches(&password, &stored))
+            .await
+            .unwrap_or(false)
+    }
+
     /// The account of a live session, or [`HubError::NoSession`].
     pub async fn session(&self, token: &str) -> Result<Account> {
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(HubError::NoSession);
         }
         let c = self.conn().await?;
+        let hash = token_hash(token);
         let row = c
             .query_opt(
-                "SELECT a.name, a.role, a.hall_id, a.disabled FROM hub_sessions s
+                "SELECT a.name, a.role, a.hall_id, a.disabled,
+                        s.last_seen_at < now() - interval '1 minute' AS stale
+                 FROM hub_sessions s
                  JOIN hub_accounts a ON a.name = s.account
                  WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
+                   AND s.last_seen_at > now() - make_interval(mins => $2)
                    AND NOT a.disabled",
-                &[&token_hash(token)],
+                &[&hash, &(SESSION_IDLE_MINUTES as i32)],
             )
             .await?;
-        match row {
-            Some(r) => account_of(&r),
-            None => Err(HubError::NoSession),
+        let Some(r) = row else {
+            return Err(HubError::NoSession);
+        };
+        // At most one write a minute per session.
+        if r.get::<_, bool>("stale") {
+            c.execute(
+                "UPDATE hub_sessions SET last_seen_at = now() WHERE token_hash = $1",
+                &[&hash],
+            )
+            .await?;
         }
+        account_of(&r)
     }
 
     /// Ends a session (audited). Ending one that is gone is not an error.

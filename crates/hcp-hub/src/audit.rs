@@ -55,6 +55,43 @@ pub(crate) async fn append(tx: &Transaction<'_>, e: &Entry<'_>) -> Result<i64> {
     Ok(seq)
 }
 
+/// The last row of the chain: its sequence number and hash. Kept outside the
+/// database (printed by `hcp hub audit verify`), it lets a later check notice
+/// rows deleted from the end, which the chain alone cannot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditHead {
+    /// Sequence number of the row.
+    pub seq: i64,
+    /// Its hash (64 hex digits).
+    pub hash: String,
+}
+
+impl std::fmt::Display for AuditHead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.seq, self.hash)
+    }
+}
+
+impl std::str::FromStr for AuditHead {
+    type Err = crate::HubError;
+    fn from_str(s: &str) -> Result<AuditHead> {
+        let bad = || {
+            crate::HubError::Invalid(
+                "审计日志头应写作 序号:哈希（hcp hub audit verify 输出的 HEAD=…）".into(),
+            )
+        };
+        let (seq, hash) = s.trim().split_once(':').ok_or_else(bad)?;
+        let seq: i64 = seq.parse().map_err(|_| bad())?;
+        if seq < 1 || hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        Ok(AuditHead {
+            seq,
+            hash: hash.to_ascii_lowercase(),
+        })
+    }
+}
+
 /// What a check of the chain found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuditCheck {
@@ -62,6 +99,8 @@ pub enum AuditCheck {
     Intact {
         /// Rows checked.
         rows: i64,
+        /// The last row (none for an empty log).
+        head: Option<AuditHead>,
     },
     /// The first row that does not fit.
     Broken {
@@ -72,18 +111,24 @@ pub enum AuditCheck {
     },
 }
 
-/// Walks the whole chain.
-pub async fn verify_audit(hub: &Hub) -> Result<AuditCheck> {
+/// Walks the whole chain, a row at a time (the log is never loaded whole). With
+/// `expect`, a head noted earlier must still be in it, with the same hash.
+pub async fn verify_audit(hub: &Hub, expect: Option<&AuditHead>) -> Result<AuditCheck> {
+    use futures::StreamExt;
     let c = hub.conn().await?;
     let rows = c
-        .query(
+        .query_raw(
             "SELECT seq, at, actor, role, subject, action, detail, prev_hash, hash
              FROM hub_audit ORDER BY seq",
-            &[],
+            std::iter::empty::<&(dyn tokio_postgres::types::ToSql + Sync)>(),
         )
         .await?;
+    let mut rows = std::pin::pin!(rows);
     let mut prev = GENESIS.to_owned();
-    for (expected, r) in (1i64..).zip(rows.iter()) {
+    let mut expected = 1i64;
+    let mut head = None;
+    while let Some(r) = rows.next().await {
+        let r = r?;
         let seq: i64 = r.get(0);
         if seq != expected {
             return Ok(AuditCheck::Broken {
@@ -120,9 +165,33 @@ pub async fn verify_audit(hub: &Hub) -> Result<AuditCheck> {
                 reason: "记录内容与其校验值不符（被修改过）".into(),
             });
         }
+        if let Some(x) = expect
+            && x.seq == seq
+            && x.hash != hash
+        {
+            return Ok(AuditCheck::Broken {
+                seq,
+                reason: "与此前记下的审计日志头不符（日志被替换过）".into(),
+            });
+        }
         prev = hash;
+        head = Some(seq);
+        expected += 1;
+    }
+    let rows = expected - 1;
+    if let Some(x) = expect
+        && x.seq > rows
+    {
+        return Ok(AuditCheck::Broken {
+            seq: rows + 1,
+            reason: format!(
+                "日志只到第 {rows} 条，此前记下的日志头为第 {} 条：末尾的记录被删除过",
+                x.seq
+            ),
+        });
     }
     Ok(AuditCheck::Intact {
-        rows: rows.len() as i64,
+        rows,
+        head: head.map(|seq| AuditHead { seq, hash: prev }),
     })
 }

@@ -1,8 +1,9 @@
 //! The connection to PostgreSQL and the schema's migrations.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::{Client, NoTls};
 
 use crate::{HubError, Result};
@@ -17,20 +18,33 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_reports.sql"),
     include_str!("../migrations/0007_settings.sql"),
     include_str!("../migrations/0008_visits.sql"),
+    include_str!("../migrations/0009_identities.sql"),
 ];
 
 /// The newest schema this build knows.
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 
-/// At most this many idle connections are kept.
-const MAX_IDLE: usize = 8;
+/// At most this many connections to PostgreSQL are open at once (requests, hall
+/// syncs and deliveries together); more wait in line for one.
+pub const DEFAULT_POOL_SIZE: usize = 20;
 
-/// The hub's database: a PostgreSQL URL (or key=value string) and a few open
-/// connections reused between requests.
+/// How long a request waits in line for a connection before it is told the hub
+/// is busy.
+pub const POOL_WAIT: Duration = Duration::from_secs(30);
+
+/// The hub's database: a PostgreSQL URL (or key=value string) and a bounded pool
+/// of connections reused between requests.
 #[derive(Clone)]
 pub struct Hub {
     url: Arc<str>,
     idle: Arc<Mutex<Vec<Client>>>,
+    /// One permit per connection that may be open.
+    permits: Arc<Semaphore>,
+    pool_size: usize,
+    /// Woken when a decision is queued for a hall (see `Hub::deliver_on_notice`).
+    pub(crate) outbox_notice: Arc<Notify>,
+    /// Per-process limits on expensive work (argon2, bundle checks).
+    pub(crate) work: Arc<crate::limits::Work>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -44,6 +58,9 @@ impl std::fmt::Debug for Hub {
 pub(crate) struct Conn {
     client: Option<Client>,
     idle: Arc<Mutex<Vec<Client>>>,
+    max_idle: usize,
+    /// Handed back when the connection is dropped (kept idle or closed).
+    _permit: OwnedSemaphorePermit,
 }
 
 impl std::ops::Deref for Conn {
@@ -74,7 +91,7 @@ impl Drop for Conn {
         if let Some(c) = self.client.take()
             && !c.is_closed()
             && let Ok(mut idle) = self.idle.try_lock()
-            && idle.len() < MAX_IDLE
+            && idle.len() < self.max_idle
         {
             idle.push(c);
         }
@@ -94,9 +111,19 @@ async fn connect(url: &str) -> Result<Client> {
 impl Hub {
     /// Opens the hub on an initialised database (see [`Hub::init`]).
     pub async fn open(url: &str) -> Result<Hub> {
+        Hub::open_with_pool(url, DEFAULT_POOL_SIZE).await
+    }
+
+    /// [`Hub::open`] with at most `pool_size` connections to PostgreSQL.
+    pub async fn open_with_pool(url: &str, pool_size: usize) -> Result<Hub> {
+        let pool_size = pool_size.max(2);
         let hub = Hub {
             url: url.into(),
             idle: Arc::new(Mutex::new(vec![])),
+            permits: Arc::new(Semaphore::new(pool_size)),
+            pool_size,
+            outbox_notice: Arc::new(Notify::new()),
+            work: Arc::new(crate::limits::Work::new()),
         };
         let c = hub.conn().await?;
         let exists: bool = c
@@ -177,8 +204,14 @@ impl Hub {
         Ok(before)
     }
 
-    /// A connection: an idle one, or a new one.
+    /// A connection: an idle one, or a new one once fewer than the pool's size
+    /// are open — waiting in line up to [`POOL_WAIT`] for one, then
+    /// [`HubError::Busy`].
     pub(crate) async fn conn(&self) -> Result<Conn> {
+        let permit = tokio::time::timeout(POOL_WAIT, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| HubError::Busy)?
+            .map_err(|_| HubError::Busy)?;
         let idle = self.idle.lock().await.pop();
         let client = match idle {
             Some(c) if !c.is_closed() => c,
@@ -187,6 +220,13 @@ impl Hub {
         Ok(Conn {
             client: Some(client),
             idle: self.idle.clone(),
+            max_idle: self.pool_size,
+            _permit: permit,
         })
+    }
+
+    /// How many connections to PostgreSQL this hub may open.
+    pub fn pool_size(&self) -> usize {
+        self.pool_size
     }
 }

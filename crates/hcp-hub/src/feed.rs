@@ -49,8 +49,12 @@ pub(crate) fn parse_cursor(feed: char, after: Option<&str>) -> Result<i64> {
 impl Hub {
     /// The halls the account may see: a director his own; everyone else all of them
     /// (a shopper needs the list to plan visits).
+    /// Never with their internal addresses: desks reach every hall through the hub.
     pub async fn visible_halls(&self, who: &Account) -> Result<Vec<HubHall>> {
-        let all = self.halls().await?;
+        let mut all = self.halls().await?;
+        for h in &mut all {
+            h.base_url.clear();
+        }
         Ok(match who.role {
             "director" => all
                 .into_iter()

@@ -18,7 +18,8 @@ pub struct HubHall {
     pub hall_id: String,
     /// 大厅名称.
     pub name: String,
-    /// Where its server is.
+    /// Where its server is (only on the hub's own machine: not given to desks).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub base_url: String,
 }
 

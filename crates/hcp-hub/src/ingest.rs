@@ -713,6 +713,103 @@ impl Hub {
         }
     }
 
+    /// Delivers decisions as soon as an accepted step queues them, for ever (run
+    /// beside [`Hub::sync_on_schedule`] by `hcp hub serve`): woken by each
+    /// accepted batch, it pushes every hall with pending decisions under that
+    /// hall's sync lock, so delivery stays one process at a time and exactly
+    /// once. A hall whose sync holds the lock is tried again shortly (that sync
+    /// delivers what it can meanwhile); one that cannot be reached is left to the
+    /// next scheduled sync, which reports it.
+    pub async fn deliver_on_notice(&self, options: &SyncOptions) {
+        loop {
+            self.outbox_notice.notified().await;
+            // A burst of steps goes out as one round.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            for _ in 0..150 {
+                match self.deliver_pending(options).await {
+                    Ok(true) => break,
+                    Ok(false) => tokio::time::sleep(std::time::Duration::from_secs(2)).await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "delivering decisions failed");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One delivery round over the halls with pending decisions; `false` when a
+    /// hall was busy (its lock held elsewhere) and should be tried again.
+    async fn deliver_pending(&self, options: &SyncOptions) -> Result<bool> {
+        let pending: Vec<String> = {
+            let c = self.conn().await?;
+            c.query(
+                "SELECT DISTINCT hall_id FROM hub_outbox WHERE state = 'pending'",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+        };
+        if pending.is_empty() {
+            return Ok(true);
+        }
+        let mut all_done = true;
+        for ep in self
+            .endpoints(&[])
+            .await?
+            .into_iter()
+            .filter(|e| pending.contains(&e.hall_id))
+        {
+            let mut conn = self.conn().await?;
+            let key = hall_lock_key(&ep.hall_id);
+            let locked: bool = conn
+                .query_one(
+                    "SELECT pg_try_advisory_lock($1, $2)",
+                    &[&SYNC_LOCK_SPACE, &key],
+                )
+                .await?
+                .get(0);
+            if !locked {
+                all_done = false;
+                continue;
+            }
+            let hall_id = ep.hall_id.clone();
+            let p = hcp_sync::push_hall_from(
+                &mut crate::outbox::PgOutbox { conn: &mut conn },
+                ep,
+                options,
+            )
+            .await;
+            if conn
+                .execute(
+                    "SELECT pg_advisory_unlock($1, $2)",
+                    &[&SYNC_LOCK_SPACE, &key],
+                )
+                .await
+                .is_err()
+            {
+                conn.discard();
+            }
+            match &p.error {
+                None => tracing::info!(
+                    %hall_id,
+                    delivered = p.accepted + p.duplicate,
+                    rejected = p.rejected,
+                    "decisions delivered"
+                ),
+                Some(e) => tracing::warn!(
+                    %hall_id,
+                    pending = p.pending,
+                    error = %e,
+                    "decisions not delivered; the next sync tries again"
+                ),
+            }
+        }
+        Ok(all_done)
+    }
+
     /// Syncs every registered hall now and then every `every`, for ever (the
     /// hub's schedule). Failures are logged and retried at the next turn.
     pub async fn sync_on_schedule(&self, every: std::time::Duration, options: &SyncOptions) {

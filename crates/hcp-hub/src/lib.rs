@@ -14,6 +14,7 @@ mod db;
 mod feed;
 mod halls;
 mod ingest;
+pub mod limits;
 mod outbox;
 mod reports;
 pub mod server;
@@ -21,10 +22,12 @@ mod settings;
 mod tls;
 mod visits;
 
-pub use accounts::{Account, AccountRole, LOGIN_LOCK_AFTER, Operator, SESSION_HOURS, Session};
-pub use audit::{AuditCheck, verify_audit};
+pub use accounts::{
+    Account, AccountRole, LOGIN_LOCK_AFTER, Operator, SESSION_HOURS, SESSION_IDLE_MINUTES, Session,
+};
+pub use audit::{AuditCheck, AuditHead, verify_audit};
 pub use cases::SYSTEM_NAME;
-pub use db::{Hub, SCHEMA_VERSION};
+pub use db::{DEFAULT_POOL_SIZE, Hub, POOL_WAIT, SCHEMA_VERSION};
 pub use feed::DEFAULT_PAGE_LIMIT;
 pub use halls::HubHall;
 pub use hcp_core::hub::{
@@ -79,6 +82,9 @@ pub enum HubError {
     /// No such thing on the hub.
     #[error("{0}")]
     NotFound(String),
+    /// Every database connection is in use and none came free in time.
+    #[error("团队服务器繁忙，请稍后再试")]
+    Busy,
     /// No such account.
     #[error("没有名为 “{0}” 的账号")]
     UnknownAccount(String),

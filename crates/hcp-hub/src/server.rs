@@ -1,7 +1,11 @@
-//! The hub's HTTP API for desktops (so far: sign in, who am I, sign out). JSON in
-//! and out; errors are `{code, message}` with a zh-CN message; bodies are capped.
+//! The hub's HTTP API for desktops. JSON in and out; errors are RFC 9457 problems
+//! with a zh-CN message. Every client may be hostile: connections are capped in
+//! all and per address, a request head must arrive within
+//! [`limits::HEADER_TIMEOUT`] and a whole request within
+//! [`limits::REQUEST_TIMEOUT`], the session and the role are checked before a
+//! body is read, and bodies are capped per route.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -10,13 +14,16 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use crate::{Hub, HubError};
+use crate::{Hub, HubError, limits};
 
 /// No request of this API needs more.
 const MAX_BODY: usize = 64 * 1024;
 
 /// A batch of actions: 500 with notes of a few thousand characters each.
 const MAX_ACTIONS_BODY: usize = 8 * 1024 * 1024;
+
+/// An issued report: the PDF in base64 and its model.
+const MAX_REPORT_BODY: usize = crate::MAX_REPORT_BYTES / 3 * 4 + 4 * 1024 * 1024;
 
 #[derive(Deserialize)]
 struct LoginBody {
@@ -33,6 +40,7 @@ fn error(e: HubError) -> Response {
         HubError::UnknownAccount(_) | HubError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
         HubError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
         HubError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+        HubError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
         _ => {
             tracing::warn!(error = %e, "hub request failed");
             (StatusCode::SERVICE_UNAVAILABLE, "hub_unavailable")
@@ -114,11 +122,53 @@ struct ChangesQuery {
 
 const CHANGES_QUERY: &str = "after 为游标，limit 为 1–5000 的整数";
 
-async fn login(State(hub): State<Hub>, body: BodyOf<LoginBody>) -> Response {
+/// The client's address, put on every request by the accept loop.
+#[derive(Clone, Copy, Debug)]
+struct Peer(std::net::IpAddr);
+
+async fn login(
+    State(hub): State<Hub>,
+    peer: Option<axum::Extension<Peer>>,
+    body: BodyOf<LoginBody>,
+) -> Response {
     let Ok(Json(b)) = body else {
         return malformed("需要 name 与 password");
     };
-    reply(hub.login(&b.name, &b.password).await)
+    let client = peer.map(|axum::Extension(Peer(ip))| ip);
+    reply(hub.login_from(&b.name, &b.password, client).await)
+}
+
+/// Refuses `who` unless its role is one of `roles` — before any body is read.
+fn role_in(who: &crate::Account, roles: &[&str], refusal: &str) -> crate::Result<()> {
+    if roles.contains(&who.role) {
+        Ok(())
+    } else {
+        Err(HubError::Forbidden(refusal.into()))
+    }
+}
+
+/// Reads a body of at most `limit` bytes (after the caller checked who asks).
+async fn read_body(body: axum::body::Body, limit: usize, what: &str) -> crate::Result<Vec<u8>> {
+    axum::body::to_bytes(body, limit)
+        .await
+        .map(Vec::from)
+        .map_err(|_| {
+            HubError::Invalid(format!(
+                "{what}过大或未传完（上限 {} MB）",
+                limit.div_ceil(1 << 20)
+            ))
+        })
+}
+
+/// A JSON body of at most `limit` bytes.
+async fn read_json<T: serde::de::DeserializeOwned>(
+    body: axum::body::Body,
+    limit: usize,
+    expected: &str,
+) -> crate::Result<T> {
+    let bytes = read_body(body, limit, "请求内容").await?;
+    serde_json::from_slice(&bytes)
+        .map_err(|_| HubError::Invalid(format!("请求格式错误：{expected}")))
 }
 
 async fn me(Signed(who): Signed) -> Response {
@@ -171,13 +221,23 @@ struct ActionsBody {
     actions: Vec<crate::ActionRequest>,
 }
 
-async fn actions(
-    State(hub): State<Hub>,
-    Signed(who): Signed,
-    body: BodyOf<ActionsBody>,
-) -> Response {
-    let Ok(Json(b)) = body else {
-        return malformed("需要 {\"actions\": [{id, case_id, expected_version, action}]}");
+async fn actions(State(hub): State<Hub>, Signed(who): Signed, body: axum::body::Body) -> Response {
+    if let Err(e) = role_in(
+        &who,
+        &["officer", "director"],
+        "只有效能督查员与大厅负责人可以办理工单",
+    ) {
+        return error(e);
+    }
+    let b: ActionsBody = match read_json(
+        body,
+        MAX_ACTIONS_BODY,
+        "需要 {\"actions\": [{id, case_id, expected_version, action}]}",
+    )
+    .await
+    {
+        Ok(b) => b,
+        Err(e) => return error(e),
     };
     reply(
         hub.act(&who, &b.actions)
@@ -215,10 +275,15 @@ async fn next_issue(
 async fn upload_report(
     State(hub): State<Hub>,
     Signed(who): Signed,
-    body: BodyOf<crate::ReportUpload>,
+    body: axum::body::Body,
 ) -> Response {
-    let Ok(Json(up)) = body else {
-        return malformed("通报上传内容不完整");
+    if let Err(e) = role_in(&who, &["officer"], "只有效能督查员可以签发通报") {
+        return error(e);
+    }
+    let up: crate::ReportUpload = match read_json(body, MAX_REPORT_BODY, "通报上传内容不完整").await
+    {
+        Ok(u) => u,
+        Err(e) => return error(e),
     };
     reply(hub.store_report(&who, &up).await)
 }
@@ -242,15 +307,19 @@ async fn get_report(
 async fn upload_visit(
     State(hub): State<Hub>,
     Signed(who): Signed,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> Response {
-    let Ok(bytes) = body else {
-        return error(HubError::Invalid(format!(
-            "交件文件过大或未传完（上限 {} MB）",
-            crate::MAX_VISIT_BYTES >> 20
-        )));
+    if let Err(e) = role_in(&who, &["shopper"], "只有暗访员账号可以上传暗访交件") {
+        return error(e);
+    }
+    // A few uploads at a time are read and checked; the rest wait their turn.
+    let Ok(_turn) = hub.work.uploads.acquire().await else {
+        return error(HubError::Busy);
     };
-    reply(hub.upload_visit(&who, Vec::from(bytes)).await)
+    match read_body(body, crate::MAX_VISIT_BYTES, "交件文件").await {
+        Ok(bytes) => reply(hub.upload_visit(&who, bytes).await),
+        Err(e) => error(e),
+    }
 }
 
 async fn visit_changes(
@@ -283,25 +352,12 @@ pub fn router(hub: Hub) -> Router {
         .route("/v1/me", get(me))
         .route("/v1/logout", post(logout))
         .route("/v1/halls", get(halls))
-        .route(
-            "/v1/actions",
-            post(actions).layer(DefaultBodyLimit::max(MAX_ACTIONS_BODY)),
-        )
+        .route("/v1/actions", post(actions))
         .route("/v1/cases/changes", get(case_changes))
         .route("/v1/reports/next", post(next_issue))
-        .route(
-            "/v1/reports",
-            get(list_reports)
-                .post(upload_report)
-                .layer(DefaultBodyLimit::max(
-                    crate::MAX_REPORT_BYTES / 3 * 4 + 4 * 1024 * 1024,
-                )),
-        )
+        .route("/v1/reports", get(list_reports).post(upload_report))
         .route("/v1/reports/{report_id}", get(get_report))
-        .route(
-            "/v1/visits",
-            post(upload_visit).layer(DefaultBodyLimit::max(crate::MAX_VISIT_BYTES)),
-        )
+        .route("/v1/visits", post(upload_visit))
         .route("/v1/visits/changes", get(visit_changes))
         .route("/v1/visits/{visit_id}", get(visit_bundle))
         .route("/v1/cases/{case_id}", get(case))
@@ -319,50 +375,119 @@ pub struct RunningHub {
     tls: bool,
 }
 
-impl RunningHub {
-    /// Listens on `addr` (`127.0.0.1:0` picks a free port).
-    pub async fn start(hub: Hub, addr: SocketAddr) -> std::io::Result<RunningHub> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let app = router(hub);
-        let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(error = %e, "hub server stopped");
-            }
-        });
-        Ok(RunningHub {
-            addr,
-            task: Some(task),
-            tls: false,
+/// Open connections per address, for [`limits::MAX_CONNECTIONS_PER_CLIENT`].
+type PerClient = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<IpAddr, usize>>>;
+
+/// One open connection's place in the counts, given back when it ends.
+struct Slot {
+    per_client: PerClient,
+    ip: IpAddr,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Slot {
+    /// A place for a connection from `ip`, or `None` when the hub or that address
+    /// has as many open as it may.
+    fn take(
+        total: &std::sync::Arc<tokio::sync::Semaphore>,
+        per_client: &PerClient,
+        ip: IpAddr,
+    ) -> Option<Slot> {
+        let permit = total.clone().try_acquire_owned().ok()?;
+        let mut map = per_client.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(ip).or_insert(0);
+        if *n >= limits::MAX_CONNECTIONS_PER_CLIENT {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            per_client: per_client.clone(),
+            ip,
+            _permit: permit,
         })
     }
+}
 
-    /// Listens on `addr` over TLS with `acceptor` (see [`crate::tls_acceptor`]).
-    pub async fn start_tls(
-        hub: Hub,
-        addr: SocketAddr,
-        acceptor: tokio_rustls::TlsAcceptor,
-    ) -> std::io::Result<RunningHub> {
-        use hyper_util::rt::{TokioExecutor, TokioIo};
-        use tower::Service;
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let app = router(hub);
-        let task = tokio::spawn(async move {
-            loop {
-                let (tcp, peer) = match listener.accept().await {
-                    Ok(c) => c,
-                    Err(e) => {
-                        // Out of file descriptors and the like: wait, do not spin.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                        continue;
-                    }
-                };
-                let acceptor = acceptor.clone();
-                let app = app.clone();
-                tokio::spawn(async move {
-                    let tls = match tokio::time::timeout(
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut map = self.per_client.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Serves one connection (HTTP/1.1 only: one request at a time, each head within
+/// the header timeout, each request within the request timeout).
+async fn serve_connection<I>(io: I, app: Router, peer: SocketAddr)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::Service;
+    let svc = hyper::service::service_fn(
+        move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+            let mut app = app.clone();
+            req.extensions_mut().insert(Peer(peer.ip()));
+            async move {
+                let req = req.map(axum::body::Body::new);
+                match tokio::time::timeout(limits::REQUEST_TIMEOUT, app.call(req)).await {
+                    Ok(r) => r,
+                    Err(_) => Ok(error(HubError::Invalid(format!(
+                        "请求超过 {} 秒未完成，已中止",
+                        limits::REQUEST_TIMEOUT.as_secs()
+                    )))),
+                }
+            }
+        },
+    );
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits::HEADER_TIMEOUT)
+        .max_buf_size(limits::MAX_HEAD_BYTES)
+        .max_headers(100);
+    if let Err(e) = builder.serve_connection(TokioIo::new(io), svc).await {
+        tracing::debug!(%peer, error = %e, "connection ended");
+    }
+}
+
+/// Accepts connections for ever, each served on a task of its own within the
+/// caps; `tls` wraps each in a handshake (itself bounded in time).
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
+    let total = std::sync::Arc::new(tokio::sync::Semaphore::new(limits::MAX_CONNECTIONS));
+    let per_client: PerClient = Default::default();
+    loop {
+        let (tcp, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of file descriptors and the like: wait, do not spin.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Some(slot) = Slot::take(&total, &per_client, peer.ip()) else {
+            tracing::warn!(%peer, "too many open connections: closed at once");
+            drop(tcp);
+            continue;
+        };
+        let app = app.clone();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let _ = tcp.set_nodelay(true);
+            match tls {
+                None => serve_connection(tcp, app, peer).await,
+                Some(acceptor) => {
+                    let stream = match tokio::time::timeout(
                         crate::tls::HANDSHAKE_TIMEOUT,
                         acceptor.accept(tcp),
                     )
@@ -375,21 +500,41 @@ impl RunningHub {
                         }
                         Err(_) => return,
                     };
-                    let svc = hyper::service::service_fn(move |req| app.clone().call(req));
-                    if let Err(e) =
-                        hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                            .serve_connection(TokioIo::new(tls), svc)
-                            .await
-                    {
-                        tracing::debug!(%peer, error = %e, "connection ended");
-                    }
-                });
+                    serve_connection(stream, app, peer).await
+                }
             }
         });
+    }
+}
+
+impl RunningHub {
+    /// Listens on `addr` (`127.0.0.1:0` picks a free port).
+    pub async fn start(hub: Hub, addr: SocketAddr) -> std::io::Result<RunningHub> {
+        RunningHub::serve(hub, addr, None).await
+    }
+
+    /// Listens on `addr` over TLS with `acceptor` (see [`crate::tls_acceptor`]).
+    pub async fn start_tls(
+        hub: Hub,
+        addr: SocketAddr,
+        acceptor: tokio_rustls::TlsAcceptor,
+    ) -> std::io::Result<RunningHub> {
+        RunningHub::serve(hub, addr, Some(acceptor)).await
+    }
+
+    async fn serve(
+        hub: Hub,
+        addr: SocketAddr,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> std::io::Result<RunningHub> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let is_tls = tls.is_some();
+        let task = tokio::spawn(accept_loop(listener, router(hub), tls));
         Ok(RunningHub {
             addr,
             task: Some(task),
-            tls: true,
+            tls: is_tls,
         })
     }
 

@@ -54,6 +54,8 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor> {
     .with_no_client_auth()
     .with_single_cert(certs, key)
     .map_err(|e| HubError::Invalid(format!("证书与私钥不匹配或无效：{e}")))?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // HTTP/1.1 only: one request at a time per connection, each head under the
+    // header timeout (see `limits`).
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }

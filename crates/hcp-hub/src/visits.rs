@@ -4,9 +4,12 @@
 //! keeps it verbatim and ties it to the signed-in account. Officers take the
 //! bundles from the visit feed and review them on their desks.
 //!
-//! A visit belongs to the account and the key that first handed it in: a newer
-//! revision must come from both again, so one shopper cannot replace another's
-//! report, nor a stolen session replace it with another key's.
+//! Who may hand in what: the shopper the bundle is signed as must be the account
+//! uploading it, and a signing key belongs to the first account that handed in
+//! with it (moving it is an administrator's step, audited). A visit belongs to
+//! the account and the key that first handed it in: a newer revision must come
+//! from both again, so one shopper cannot replace another's report, nor a stolen
+//! session replace it with another key's.
 
 use hcp_core::hub::{HubVisit, VisitPage, VisitUploadResult};
 use sha2::{Digest, Sha256};
@@ -62,7 +65,8 @@ impl Hub {
                 MAX_VISIT_BYTES >> 20
             )));
         }
-        // Signature checks and unzipping are CPU work: off the async workers.
+        // Signature checks and unzipping are CPU work: off the async workers. Only
+        // visit.json is kept; photos are hashed as they stream (see inspect_handin).
         let (bundle, info) = tokio::task::spawn_blocking(move || {
             let info = hcp_store::inspect_handin(&bundle);
             (bundle, info)
@@ -70,6 +74,13 @@ impl Hub {
         .await
         .map_err(|e| HubError::Invalid(format!("交件检查中断：{e}")))?;
         let info = info.map_err(|e| HubError::Invalid(e.to_string()))?;
+        if info.shopper != who.name {
+            return Err(HubError::Forbidden(format!(
+                "该交件的暗访员为 “{}”，与登录账号 {} 不符：只能上传本人填写并签名的交件",
+                hcp_core::ident::printable(&info.shopper),
+                who.name
+            )));
+        }
         let sha = hex::encode(Sha256::digest(&bundle));
         let mut c = self.conn().await?;
         let tx = c.transaction().await?;
@@ -87,6 +98,31 @@ impl Hub {
                 info.hall_id
             )));
         }
+        // The key is the first uploader's (uploads are serialised by the lock above).
+        let bound: Option<String> = tx
+            .query_opt(
+                "SELECT account FROM hub_signer_keys WHERE signer_key = $1",
+                &[&info.signer_key],
+            )
+            .await?
+            .map(|r| r.get(0));
+        let key_bound_now = match bound {
+            Some(account) if account != who.name => {
+                return Err(HubError::Forbidden(format!(
+                    "指纹为 {} 的签名密钥已绑定另一暗访员账号；如该电脑已转交他人，请管理员解除绑定（hcp hub user unbind-keys）",
+                    info.fingerprint
+                )));
+            }
+            Some(_) => false,
+            None => {
+                tx.execute(
+                    "INSERT INTO hub_signer_keys (signer_key, account) VALUES ($1, $2)",
+                    &[&info.signer_key, &who.name],
+                )
+                .await?;
+                true
+            }
+        };
         let stored = tx
             .query_opt(
                 "SELECT account, signer_key, rev FROM hub_visits WHERE visit_id = $1",
@@ -109,6 +145,9 @@ impl Hub {
                     )));
                 }
                 if i64::from(rev) >= info.rev {
+                    if key_bound_now {
+                        tx.commit().await?;
+                    }
                     return Ok(VisitUploadResult {
                         visit_id: info.visit_id,
                         rev: i64::from(rev),
@@ -140,6 +179,7 @@ impl Hub {
         let detail = serde_json::json!({
             "rev": info.rev, "hall_id": info.hall_id, "status": status,
             "signer": info.fingerprint, "sha256": sha, "size": bundle.len(),
+            "key_bound": key_bound_now,
         })
         .to_string();
         append(
@@ -159,6 +199,43 @@ impl Hub {
             rev: info.rev,
             status: status.into(),
         })
+    }
+
+    /// Frees every signing key bound to `account` (a laptop handed to another
+    /// shopper, a key lost): the next account to hand in with one binds it.
+    /// Audited; returns how many were freed.
+    pub async fn unbind_keys(&self, account: &str, by: crate::Operator<'_>) -> Result<u64> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await?;
+        let exists = tx
+            .query_opt("SELECT 1 FROM hub_accounts WHERE name = $1", &[&account])
+            .await?;
+        if exists.is_none() {
+            return Err(HubError::UnknownAccount(account.to_owned()));
+        }
+        let keys: Vec<String> = tx
+            .query(
+                "DELETE FROM hub_signer_keys WHERE account = $1 RETURNING signer_key",
+                &[&account],
+            )
+            .await?
+            .iter()
+            .map(|r| hcp_store::fingerprint_hex(&r.get::<_, String>(0)))
+            .collect();
+        let detail = serde_json::json!({ "fingerprints": keys }).to_string();
+        append(
+            &tx,
+            &Entry {
+                actor: by.name,
+                role: by.role,
+                subject: &format!("account:{account}"),
+                action: "signer_keys_unbound",
+                detail: &detail,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(keys.len() as u64)
     }
 
     /// The visit feed after `after` (`v{N}`), scoped to the account.

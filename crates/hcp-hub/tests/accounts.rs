@@ -189,16 +189,36 @@ async fn accounts_sessions_and_the_audit_chain() {
         .collect();
     assert!(!all.contains("correct horse") && !all.contains("new password"));
     let rows = actions.len() as i64;
-    assert_eq!(
-        verify_audit(&hub).await.unwrap(),
-        AuditCheck::Intact { rows }
-    );
+    let AuditCheck::Intact { rows: n, head } = verify_audit(&hub, None).await.unwrap() else {
+        panic!("the chain is broken");
+    };
+    let head = head.unwrap();
+    assert_eq!((n, head.seq), (rows, rows));
+    // The head as printed reads back, and a check against it passes…
+    let head: hcp_hub::AuditHead = head.to_string().parse().unwrap();
+    assert!(matches!(
+        verify_audit(&hub, Some(&head)).await.unwrap(),
+        AuditCheck::Intact { .. }
+    ));
+    // …until rows are deleted from the end: the shorter chain is still whole, but
+    // it no longer reaches the head noted before.
+    c.execute("DELETE FROM hub_audit WHERE seq = $1", &[&rows])
+        .await
+        .unwrap();
+    assert!(matches!(
+        verify_audit(&hub, None).await.unwrap(),
+        AuditCheck::Intact { .. }
+    ));
+    assert!(matches!(
+        verify_audit(&hub, Some(&head)).await.unwrap(),
+        AuditCheck::Broken { seq, .. } if seq == rows
+    ));
     // An edited row breaks the chain at that row.
     c.execute("UPDATE hub_audit SET actor = 'mallory' WHERE seq = 2", &[])
         .await
         .unwrap();
     assert!(matches!(
-        verify_audit(&hub).await.unwrap(),
+        verify_audit(&hub, None).await.unwrap(),
         AuditCheck::Broken { seq: 2, .. }
     ));
 }

@@ -385,7 +385,7 @@ async fn one_office_one_case_per_bad_rating_and_one_winner_per_step() {
     assert_eq!(actors.len(), 2);
     assert_eq!(actors[0], winner_name);
     assert!(matches!(
-        hcp_hub::verify_audit(&hub).await.unwrap(),
+        hcp_hub::verify_audit(&hub, None).await.unwrap(),
         hcp_hub::AuditCheck::Intact { .. }
     ));
 

@@ -72,8 +72,8 @@ async fn an_administrator_registers_halls_whose_tokens_never_leave_the_hub() {
             assert!(!detail.contains(&srv.token(id).unwrap()), "{detail}");
         }
     }
-    assert_eq!(
-        verify_audit(&hub).await.unwrap(),
-        AuditCheck::Intact { rows: 3 }
-    );
+    assert!(matches!(
+        verify_audit(&hub, None).await.unwrap(),
+        AuditCheck::Intact { rows: 3, .. }
+    ));
 }

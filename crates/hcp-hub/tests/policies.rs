@@ -117,7 +117,7 @@ async fn policies_and_the_calendar_set_on_the_hub_move_open_deadlines() {
         assert_eq!(due, expected, "case {id}");
     }
     assert!(matches!(
-        hcp_hub::verify_audit(&hub).await.unwrap(),
+        hcp_hub::verify_audit(&hub, None).await.unwrap(),
         hcp_hub::AuditCheck::Intact { .. }
     ));
 }

@@ -174,7 +174,7 @@ async fn the_hub_numbers_issued_reports_once_per_office() {
         Err(HubError::Forbidden(_))
     ));
     assert!(matches!(
-        hcp_hub::verify_audit(&hub).await.unwrap(),
+        hcp_hub::verify_audit(&hub, None).await.unwrap(),
         hcp_hub::AuditCheck::Intact { .. }
     ));
 }

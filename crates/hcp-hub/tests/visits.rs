@@ -115,10 +115,11 @@ async fn a_shoppers_upload_is_tied_to_the_account_and_key_and_only_officers_see_
     // Again (a retried upload): nothing changes.
     let r = hub.upload_visit(&li, rev1.clone()).await.unwrap();
     assert_eq!(r.status, "unchanged");
-    // Another shopper's account cannot replace it, even with the very same file.
+    // Another shopper's account cannot hand it in, even the very same file: the
+    // bundle is signed as 李明.
     let e = hub.upload_visit(&zhao, rev1.clone()).await.unwrap_err();
     assert!(
-        matches!(&e, HubError::Forbidden(m) if m.contains("另一暗访员账号")),
+        matches!(&e, HubError::Forbidden(m) if m.contains("与登录账号")),
         "{e}"
     );
 
@@ -213,7 +214,45 @@ async fn a_shoppers_upload_is_tied_to_the_account_and_key_and_only_officers_see_
 
     // Every hand-in is in the hub's audit chain.
     assert!(matches!(
-        verify_audit(&hub).await.unwrap(),
+        verify_audit(&hub, None).await.unwrap(),
         AuditCheck::Intact { .. }
     ));
+
+    // A signing key is the first uploader's: the same laptop's key used for
+    // another shopper's name is refused until an administrator frees it.
+    let mallory = Who {
+        name: "赵六",
+        actor: Actor::Shopper,
+    };
+    let id = a.create_visit(&hall, CURRENT_TEMPLATE, mallory).unwrap();
+    for item in ChecklistTemplate::v1().items() {
+        a.set_visit_answer(&id, &item.id, Some(&Answer::Pass), None, mallory)
+            .unwrap();
+    }
+    a.submit_visit(&id, mallory).unwrap();
+    let theirs = a.export_visit_bytes(&id).unwrap();
+    let e = hub.upload_visit(&zhao, theirs.clone()).await.unwrap_err();
+    assert!(
+        matches!(&e, HubError::Forbidden(m) if m.contains("已绑定另一暗访员账号")),
+        "{e}"
+    );
+    assert_eq!(hub.unbind_keys("李明", ADMIN).await.unwrap(), 1);
+    let r = hub.upload_visit(&zhao, theirs).await.unwrap();
+    assert_eq!(r.status, "new");
+    // Now the key is 赵六's: 李明's next revision from that laptop is refused.
+    a.reopen_visit(&visit, SHOPPER).unwrap();
+    a.submit_visit(&visit, SHOPPER).unwrap();
+    let rev3 = a.export_visit_bytes(&visit).unwrap();
+    let e = hub.upload_visit(&li, rev3).await.unwrap_err();
+    assert!(matches!(e, HubError::Forbidden(_)), "{e}");
+    let c = common::client(&url).await;
+    let unbound: i64 = c
+        .query_one(
+            "SELECT count(*) FROM hub_audit WHERE action = 'signer_keys_unbound'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(unbound, 1);
 }
