@@ -115,8 +115,9 @@ impl App {
             .map_or_else(|| "hcp.db".into(), |n| n.to_string_lossy().into_owned());
         let path = self.db.with_file_name(format!("{name}.hub-ca.pem"));
         let tmp = path.with_extension("pem.tmp");
+        // Readable by this user only, like the cache beside it.
         let write = || -> std::io::Result<()> {
-            std::fs::write(&tmp, hcp_sync::to_pem(&der))?;
+            hcp_store::write_private(&tmp, hcp_sync::to_pem(&der).as_bytes())?;
             std::fs::rename(&tmp, &path)
         };
         write()
@@ -136,6 +137,14 @@ impl App {
         let mut a = a;
         if let Some(pem) = a.pinned_certificate.take() {
             a.ca_file = Some(self.pin_certificate(&pem)?);
+        }
+        // Signing in again ends the previous session first, so reconnects leave
+        // no live sessions behind (best effort: one the hub cannot be told of
+        // ends at its idle limit).
+        if let Ok(Some(old)) = self.hub_link().await
+            && let Ok(client) = self.hub_client(&old)
+        {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), client.logout()).await;
         }
         let ca = a.ca_file.as_deref().map(std::path::Path::new);
         let session = HubClient::login(&url, a.name.trim(), &a.password, ca, &self.options).await?;
@@ -243,11 +252,13 @@ impl App {
                 link: None,
                 state: "standalone".into(),
                 message: None,
+                warning: None,
                 pending,
                 rejected,
                 visits,
             });
         };
+        let warning = hcp_sync::transport_warning(&link.url);
         let (state, message) = match self.hub_probe(&link).await {
             Ok(()) => ("connected".to_string(), None),
             Err((state, message)) => (state, Some(message)),
@@ -256,6 +267,7 @@ impl App {
             link: Some(link),
             state,
             message,
+            warning,
             pending,
             rejected,
             visits,

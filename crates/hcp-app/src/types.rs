@@ -931,6 +931,8 @@ pub struct HubStatus {
     pub state: String,
     /// Why it is offline or expired, zh-CN.
     pub message: Option<String>,
+    /// A hub reached over plain http on the network: what that exposes, zh-CN.
+    pub warning: Option<String>,
     /// Actions waiting for the hub (待发送), newest first.
     pub pending: Vec<hcp_store::QueuedAction>,
     /// Actions the hub refused, newest first (the last 50).

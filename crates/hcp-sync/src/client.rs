@@ -286,6 +286,25 @@ impl HallClient {
             .await
     }
 
+    /// `POST rel` with no body, once, the answer's body ignored (a sign-out).
+    pub(crate) async fn post_nothing(&self, rel: &str) -> Result<(), SyncError> {
+        let resp = self
+            .http
+            .post(self.url(rel))
+            .bearer_auth(self.token.secret())
+            .send()
+            .await
+            .map_err(|e| SyncError::Client(e.to_string()))?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(SyncError::Client(format!(
+                "HTTP {}",
+                resp.status().as_u16()
+            )))
+        }
+    }
+
     /// `POST v1/decisions`, with retries (safe: the ids make it idempotent).
     pub async fn post_decisions(
         &self,
@@ -566,7 +585,8 @@ async fn check(resp: reqwest::Response, cap: u64) -> Result<Bytes, Attempt> {
     }
 }
 
-/// A client with the timeouts, no redirects, and the endpoint's extra CA file.
+/// A client with the timeouts, no redirects, and — with a CA file — trust in
+/// exactly that file's certificates (see `trust`).
 pub(crate) fn build_client(
     ca_file: Option<&std::path::Path>,
     timeouts: &Timeouts,
@@ -604,17 +624,21 @@ pub(crate) fn build_client(
         if pem.len() as u64 > MAX_CA_FILE_BYTES {
             return Err(ca_err("文件超过 1 MiB，不像证书文件".into()));
         }
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| SyncError::CaFile {
-            path: path.display().to_string(),
-            detail: e.to_string(),
-        })?;
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<_, _>>()
+            .map_err(|e| ca_err(e.to_string()))?;
         if certs.is_empty() {
             return Err(SyncError::CaFile {
                 path: path.display().to_string(),
                 detail: "文件中没有 PEM 格式的证书".into(),
             });
         }
-        b = b.tls_certs_merge(certs);
+        // Exactly the file's certificates, as pins or roots; never the system's
+        // roots besides (see `trust`).
+        let config = crate::trust::client_config(&certs).map_err(|e| ca_err(e.to_string()))?;
+        b = b.tls_backend_preconfigured(config);
     }
     b.build().map_err(|e| SyncError::Client(e.to_string()))
 }

@@ -85,9 +85,9 @@ pub struct HubClient {
 }
 
 impl HubClient {
-    /// A client for the hub at `url` with the session `token`, trusting the CA
-    /// certificates in `ca_file` besides the system's (an intranet hub's own CA or
-    /// self-signed certificate).
+    /// A client for the hub at `url` with the session `token`; with `ca_file`, it
+    /// trusts only that file's certificates (the pinned hub certificate, or an
+    /// intranet CA), never the system's roots besides.
     pub fn new(
         url: &str,
         token: &str,
@@ -138,6 +138,11 @@ impl HubClient {
                 SyncError::Unauthorized => SyncError::Sink("用户名或密码错误".into()),
                 e => hub_err(e),
             })
+    }
+
+    /// Ends the session on the hub (once; a session already gone is fine).
+    pub async fn logout(&self) -> Result<(), SyncError> {
+        self.http.post_nothing("v1/logout").await
     }
 
     /// Who the session belongs to (checks that it still works).

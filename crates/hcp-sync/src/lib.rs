@@ -13,6 +13,7 @@ mod hub;
 mod peek;
 mod push;
 mod sink;
+mod trust;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

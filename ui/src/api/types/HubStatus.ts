@@ -20,6 +20,10 @@ state: string,
  */
 message: string | null, 
 /**
+ * A hub reached over plain http on the network: what that exposes, zh-CN.
+ */
+warning: string | null, 
+/**
  * Actions waiting for the hub (待发送), newest first.
  */
 pending: Array<QueuedAction>, 
