@@ -73,7 +73,8 @@ pub fn hub_command(pg_url: &str, args: &[&str]) -> Command {
 
 /// A running `hcp hub serve`, killed with SIGKILL when dropped.
 pub struct ServedHub {
-    child: Child,
+    /// The process (its pid for /proc).
+    pub child: Child,
     /// The `HCP_HUB_URL` it printed once listening.
     pub url: String,
 }
