@@ -127,6 +127,55 @@ impl PgCluster {
     pub fn url(&self, db: &str) -> String {
         format!("host=127.0.0.1 port={} user=hcp dbname={db}", self.port)
     }
+
+    /// The same database over the cluster's Unix socket (never TLS).
+    pub fn socket_url(&self, db: &str) -> String {
+        format!(
+            "host={} port={} user=hcp dbname={db}",
+            self.dir.path().display(),
+            self.port
+        )
+    }
+
+    /// Turns TLS on with this certificate and key and accepts TCP connections
+    /// only over TLS from then on (`hostssl`); the Unix socket stays open for the
+    /// test's own checks.
+    pub async fn require_tls(&self, cert_pem: &str, key_pem: &str) {
+        let data = self.dir.path().join("data");
+        for (name, text) in [("server.crt", cert_pem), ("server.key", key_pem)] {
+            let path = data.join(name);
+            std::fs::write(&path, text).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            if is_root() {
+                let ok = Command::new("chown")
+                    .arg("postgres:postgres")
+                    .arg(&path)
+                    .status()
+                    .unwrap()
+                    .success();
+                assert!(ok, "chown postgres");
+            }
+        }
+        let hba = data.join("pg_hba.conf");
+        std::fs::write(
+            &hba,
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+        )
+        .unwrap();
+        let c = client(&self.socket_url("postgres")).await;
+        c.batch_execute("ALTER SYSTEM SET ssl = on").await.unwrap();
+        c.batch_execute("SELECT pg_reload_conf()").await.unwrap();
+        // The reload is asynchronous: wait until the server says TLS is on.
+        for _ in 0..100 {
+            let on: String = c.query_one("SHOW ssl", &[]).await.unwrap().get(0);
+            if on == "on" {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("TLS did not come on");
+    }
 }
 
 impl Drop for PgCluster {

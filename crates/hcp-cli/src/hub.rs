@@ -21,9 +21,20 @@ pub struct PgArg {
     /// 存放 PostgreSQL 连接串的文件（第一行；优先于 --pg 与 HCP_HUB_PG）
     #[arg(long)]
     pg_file: Option<PathBuf>,
+    /// 以 TLS 连接数据库：数据库服务器的证书或其 CA（PEM）；也可用环境变量 HCP_HUB_PG_CA
+    #[arg(long, env = "HCP_HUB_PG_CA")]
+    pg_ca_file: Option<PathBuf>,
 }
 
 impl PgArg {
+    /// Pool size default, TLS as asked.
+    fn db_options(&self) -> hcp_hub::DbOptions {
+        hcp_hub::DbOptions {
+            ca_file: self.pg_ca_file.clone(),
+            ..Default::default()
+        }
+    }
+
     /// The connection string, from the environment, the file or the argument.
     fn url(&self) -> Result<String, CliError> {
         match (&self.pg, &self.pg_file) {
@@ -291,7 +302,9 @@ async fn hall(cmd: HubHallCmd, by: Operator<'_>) -> Result<(), CliError> {
             ca_file,
         } => {
             let token = read_secret(&token_file, "令牌")?.trim().to_owned();
-            let hub = Hub::open(&pg.url()?).await.map_err(err)?;
+            let hub = Hub::open_with(&pg.url()?, &pg.db_options())
+                .await
+                .map_err(err)?;
             let (h, new) = hub
                 .add_hall(&url, &token, ca_file.as_deref(), by)
                 .await
@@ -304,7 +317,9 @@ async fn hall(cmd: HubHallCmd, by: Operator<'_>) -> Result<(), CliError> {
             println!("{verb} {}（{}）", h.name, h.hall_id);
         }
         HubHallCmd::List { pg } => {
-            let hub = Hub::open(&pg.url()?).await.map_err(err)?;
+            let hub = Hub::open_with(&pg.url()?, &pg.db_options())
+                .await
+                .map_err(err)?;
             println!("大厅编码\t名称\t地址");
             for h in hub.halls().await.map_err(err)? {
                 println!("{}\t{}\t{}", h.hall_id, h.name, h.base_url);
@@ -477,7 +492,7 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
     rt.block_on(async {
         match cmd {
             HubCmd::Init { pg } => {
-                let before = Hub::init(&pg.url()?).await.map_err(err)?;
+                let before = Hub::init_with(&pg.url()?, &pg.db_options()).await.map_err(err)?;
                 if before == hcp_hub::SCHEMA_VERSION {
                     println!("团队服务器数据库已是最新（版本 {before}）");
                 } else {
@@ -495,9 +510,11 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
                 tls_cert,
                 tls_key,
             } => {
-                let hub = Hub::open_with_pool(&pg.url()?, max_db_connections)
-                    .await
-                    .map_err(err)?;
+                let options = hcp_hub::DbOptions {
+                    pool_size: max_db_connections,
+                    ..pg.db_options()
+                };
+                let hub = Hub::open_with(&pg.url()?, &options).await.map_err(err)?;
                 let listen_err = |e: std::io::Error| CliError::Msg(format!("无法监听 {addr}：{e}"));
                 let srv = match (tls_cert, tls_key) {
                     (Some(cert), Some(key)) => {
@@ -542,7 +559,7 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
                 }
             }
             HubCmd::Sync { pg, halls } => {
-                let hub = Hub::open(&pg.url()?).await.map_err(err)?;
+                let hub = Hub::open_with(&pg.url()?, &pg.db_options()).await.map_err(err)?;
                 let reports = hub
                     .sync_halls(
                         &halls,
@@ -598,7 +615,7 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
                 let json = std::fs::read_to_string(&file).map_err(|e| {
                     CliError::Msg(format!("无法读取节假日文件 {}：{e}", file.display()))
                 })?;
-                let hub = Hub::open(&pg.url()?).await.map_err(err)?;
+                let hub = Hub::open_with(&pg.url()?, &pg.db_options()).await.map_err(err)?;
                 let (year, moved) = hub.import_calendar(&json, by).await.map_err(err)?;
                 println!("已导入 {year} 年节假日数据；{moved} 张未办结工单的时限已重算");
             }
@@ -610,7 +627,7 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
                     .map(|h| h.parse::<hcp_hub::AuditHead>())
                     .transpose()
                     .map_err(err)?;
-                let hub = Hub::open(&pg.url()?).await.map_err(err)?;
+                let hub = Hub::open_with(&pg.url()?, &pg.db_options()).await.map_err(err)?;
                 match hcp_hub::verify_audit(&hub, expect.as_ref())
                     .await
                     .map_err(err)?
@@ -650,7 +667,9 @@ async fn policy(cmd: HubPolicyCmd, by: Operator<'_>) -> Result<(), CliError> {
                 appeal_review,
                 warn_before,
             };
-            let hub = Hub::open(&pg.url()?).await.map_err(err)?;
+            let hub = Hub::open_with(&pg.url()?, &pg.db_options())
+                .await
+                .map_err(err)?;
             let moved = hub
                 .set_policy(hall.as_deref(), &policy, by)
                 .await
@@ -663,7 +682,9 @@ async fn policy(cmd: HubPolicyCmd, by: Operator<'_>) -> Result<(), CliError> {
             );
         }
         HubPolicyCmd::List { pg } => {
-            let hub = Hub::open(&pg.url()?).await.map_err(err)?;
+            let hub = Hub::open_with(&pg.url()?, &pg.db_options())
+                .await
+                .map_err(err)?;
             let (rows, years) = hub.policies().await.map_err(err)?;
             println!("范围\t核实\t整改\t申诉提出\t申诉复核\t预警提前");
             for r in rows {
@@ -704,7 +725,9 @@ async fn user(cmd: HubUserCmd, by: Operator<'_>) -> Result<(), CliError> {
         } => {
             let role = AccountRole::parse(&role).map_err(err)?;
             let password = read_password(&password_file)?;
-            let hub = Hub::open(&pg.url()?).await.map_err(err)?;
+            let hub = Hub::open_with(&pg.url()?, &pg.db_options())
+                .await
+                .map_err(err)?;
             let a = hub
                 .add_user(&name, role, hall.as_deref(), &password, by)
                 .await
@@ -717,7 +740,9 @@ async fn user(cmd: HubUserCmd, by: Operator<'_>) -> Result<(), CliError> {
             );
         }
         HubUserCmd::List { pg } => {
-            let hub = Hub::open(&pg.url()?).await.map_err(err)?;
+            let hub = Hub::open_with(&pg.url()?, &pg.db_options())
+                .await
+                .map_err(err)?;
             println!("登录名\t身份\t大厅\t状态");
             for a in hub.users().await.map_err(err)? {
                 let role = AccountRole::parse(a.role).map_err(err)?;
@@ -731,12 +756,16 @@ async fn user(cmd: HubUserCmd, by: Operator<'_>) -> Result<(), CliError> {
             }
         }
         HubUserCmd::Disable { pg, name } => {
-            let hub = Hub::open(&pg.url()?).await.map_err(err)?;
+            let hub = Hub::open_with(&pg.url()?, &pg.db_options())
+                .await
+                .map_err(err)?;
             hub.disable_user(&name, by).await.map_err(err)?;
             println!("已停用账号 {name}，其登录已全部失效");
         }
         HubUserCmd::UnbindKeys { pg, name } => {
-            let hub = Hub::open(&pg.url()?).await.map_err(err)?;
+            let hub = Hub::open_with(&pg.url()?, &pg.db_options())
+                .await
+                .map_err(err)?;
             let n = hub.unbind_keys(&name, by).await.map_err(err)?;
             println!("已解除账号 {name} 绑定的 {n} 把签名密钥");
         }
@@ -746,7 +775,9 @@ async fn user(cmd: HubUserCmd, by: Operator<'_>) -> Result<(), CliError> {
             password_file,
         } => {
             let password = read_password(&password_file)?;
-            let hub = Hub::open(&pg.url()?).await.map_err(err)?;
+            let hub = Hub::open_with(&pg.url()?, &pg.db_options())
+                .await
+                .map_err(err)?;
             hub.reset_password(&name, &password, by)
                 .await
                 .map_err(err)?;

@@ -32,11 +32,58 @@ pub const DEFAULT_POOL_SIZE: usize = 20;
 /// is busy.
 pub const POOL_WAIT: Duration = Duration::from_secs(30);
 
+/// How the hub reaches its database besides the connection string.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// At most this many connections (see [`DEFAULT_POOL_SIZE`]).
+    pub pool_size: usize,
+    /// TLS to PostgreSQL: the server's certificate must be one of this file's
+    /// certificates or chain to one of them (the same exact trust as a desk's
+    /// pinned hub). `None`: no TLS (a Unix socket or loopback).
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            pool_size: DEFAULT_POOL_SIZE,
+            ca_file: None,
+        }
+    }
+}
+
+/// A PostgreSQL TLS connector trusting exactly the certificates of `ca_file`.
+fn tls_connector(ca_file: &std::path::Path) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let bad = |why: String| {
+        HubError::Invalid(format!(
+            "数据库证书文件 {} 无法使用：{why}",
+            ca_file.display()
+        ))
+    };
+    let meta = std::fs::metadata(ca_file).map_err(|e| bad(e.to_string()))?;
+    if meta.len() > 1024 * 1024 {
+        return Err(bad("超过 1 MiB，不像证书文件".into()));
+    }
+    let pem = std::fs::read(ca_file).map_err(|e| bad(e.to_string()))?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| bad(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(bad("文件中没有 PEM 格式的证书".into()));
+    }
+    let config = hcp_sync::exact_trust_config(&certs, vec![b"postgresql".to_vec()])
+        .map_err(|e| bad(e.to_string()))?;
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
 /// The hub's database: a PostgreSQL URL (or key=value string) and a bounded pool
 /// of connections reused between requests.
 #[derive(Clone)]
 pub struct Hub {
     url: Arc<str>,
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     idle: Arc<Mutex<Vec<Client>>>,
     /// One permit per connection that may be open.
     permits: Arc<Semaphore>,
@@ -98,8 +145,23 @@ impl Drop for Conn {
     }
 }
 
-async fn connect(url: &str) -> Result<Client> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+async fn connect(
+    url: &str,
+    tls: Option<&tokio_postgres_rustls::MakeRustlsConnect>,
+) -> Result<Client> {
+    let Some(tls) = tls else {
+        let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(error = %e, "hub database connection ended");
+            }
+        });
+        return Ok(client);
+    };
+    // With a certificate file, TLS is required: never a fallback to clear text.
+    let mut config: tokio_postgres::Config = url.parse()?;
+    config.ssl_mode(tokio_postgres::config::SslMode::Require);
+    let (client, connection) = config.connect(tls.clone()).await?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::warn!(error = %e, "hub database connection ended");
@@ -111,14 +173,16 @@ async fn connect(url: &str) -> Result<Client> {
 impl Hub {
     /// Opens the hub on an initialised database (see [`Hub::init`]).
     pub async fn open(url: &str) -> Result<Hub> {
-        Hub::open_with_pool(url, DEFAULT_POOL_SIZE).await
+        Hub::open_with(url, &DbOptions::default()).await
     }
 
-    /// [`Hub::open`] with at most `pool_size` connections to PostgreSQL.
-    pub async fn open_with_pool(url: &str, pool_size: usize) -> Result<Hub> {
-        let pool_size = pool_size.max(2);
+    /// [`Hub::open`] with a pool size and TLS to the database.
+    pub async fn open_with(url: &str, options: &DbOptions) -> Result<Hub> {
+        let pool_size = options.pool_size.max(2);
+        let tls = options.ca_file.as_deref().map(tls_connector).transpose()?;
         let hub = Hub {
             url: url.into(),
+            tls,
             idle: Arc::new(Mutex::new(vec![])),
             permits: Arc::new(Semaphore::new(pool_size)),
             pool_size,
@@ -156,7 +220,13 @@ impl Hub {
     /// again, and from two processes at once (the second waits, then finds
     /// nothing to do).
     pub async fn init(url: &str) -> Result<i32> {
-        let mut c = connect(url).await?;
+        Hub::init_with(url, &DbOptions::default()).await
+    }
+
+    /// [`Hub::init`] with TLS to the database as `options` say.
+    pub async fn init_with(url: &str, options: &DbOptions) -> Result<i32> {
+        let tls = options.ca_file.as_deref().map(tls_connector).transpose()?;
+        let mut c = connect(url, tls.as_ref()).await?;
         // Two processes creating it at once: PostgreSQL may answer the loser with a
         // unique or duplicate-table error although the table now exists.
         if let Err(e) = c
@@ -215,7 +285,7 @@ impl Hub {
         let idle = self.idle.lock().await.pop();
         let client = match idle {
             Some(c) if !c.is_closed() => c,
-            _ => connect(&self.url).await?,
+            _ => connect(&self.url, self.tls.as_ref()).await?,
         };
         Ok(Conn {
             client: Some(client),

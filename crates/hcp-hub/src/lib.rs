@@ -27,7 +27,7 @@ pub use accounts::{
 };
 pub use audit::{AuditCheck, AuditHead, verify_audit};
 pub use cases::SYSTEM_NAME;
-pub use db::{DEFAULT_POOL_SIZE, Hub, POOL_WAIT, SCHEMA_VERSION};
+pub use db::{DEFAULT_POOL_SIZE, DbOptions, Hub, POOL_WAIT, SCHEMA_VERSION};
 pub use feed::DEFAULT_PAGE_LIMIT;
 pub use halls::HubHall;
 pub use hcp_core::hub::{

@@ -116,3 +116,59 @@ async fn desks_reach_a_hub_over_tls_when_they_trust_its_certificate() {
 fn plain_url(base: &str) -> String {
     base.replacen("https://", "http://", 1)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_reaches_postgresql_over_tls_and_only_with_the_right_certificate() {
+    let pg = common::PgCluster::start();
+    let url = pg.database("pgtls").await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let right = dir.path().join("db.pem");
+    let wrong = dir.path().join("other.pem");
+    std::fs::write(&right, server.cert.pem()).unwrap();
+    std::fs::write(&wrong, other.cert.pem()).unwrap();
+    pg.require_tls(&server.cert.pem(), &server.signing_key.serialize_pem())
+        .await;
+    let tls = |ca: &std::path::Path| hcp_hub::DbOptions {
+        ca_file: Some(ca.to_path_buf()),
+        ..Default::default()
+    };
+
+    // Clear text is refused by the server now (hostssl only).
+    assert!(Hub::init(&url).await.is_err());
+    // Another certificate pinned: refused by the hub before anything is sent.
+    let e = Hub::init_with(&url, &tls(&wrong)).await.unwrap_err();
+    assert!(matches!(e, hcp_hub::HubError::Db(_)), "{e}");
+    // The database's own certificate: the hub works over TLS.
+    Hub::init_with(&url, &tls(&right)).await.unwrap();
+    let hub = Hub::open_with(&url, &tls(&right)).await.unwrap();
+    hub.add_user(
+        "陈静",
+        AccountRole::Person(Role::Officer),
+        None,
+        PASSWORD,
+        ADMIN,
+    )
+    .await
+    .unwrap();
+    hub.login("陈静", PASSWORD).await.unwrap();
+    // And the server saw TLS on every connection the hub opened.
+    let c = common::client(&pg.socket_url("pgtls")).await;
+    let (tcp, plain): (i64, i64) = {
+        let r = c
+            .query_one(
+                "SELECT count(*), count(*) FILTER (WHERE NOT s.ssl) FROM pg_stat_activity a
+                 JOIN pg_stat_ssl s ON s.pid = a.pid
+                 WHERE a.datname = 'pgtls' AND a.client_addr IS NOT NULL",
+                &[],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert!(
+        tcp >= 1 && plain == 0,
+        "{tcp} connections, {plain} in clear"
+    );
+}

@@ -14,6 +14,7 @@ mod peek;
 mod push;
 mod sink;
 mod trust;
+pub use trust::exact_trust_config;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

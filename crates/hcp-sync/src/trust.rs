@@ -105,9 +105,20 @@ impl ServerCertVerifier for FileTrust {
     }
 }
 
-/// A rustls client configuration trusting exactly `certs` (see [`FileTrust`]).
+/// A rustls client configuration trusting exactly `certs` (see the module), for
+/// HTTP (ALPN h2 and http/1.1).
 pub(crate) fn client_config(
     certs: &[CertificateDer<'static>],
+) -> Result<rustls::ClientConfig, rustls::Error> {
+    exact_trust_config(certs, vec![b"h2".to_vec(), b"http/1.1".to_vec()])
+}
+
+/// A rustls client configuration trusting exactly `certs`: the server's
+/// certificate is one of them (by SHA-256) or chains to one of them, never the
+/// system's roots; `alpn` as given (e.g. `postgresql` for the hub's database).
+pub fn exact_trust_config(
+    certs: &[CertificateDer<'static>],
+    alpn: Vec<Vec<u8>>,
 ) -> Result<rustls::ClientConfig, rustls::Error> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let verifier = Arc::new(FileTrust::new(certs, provider.clone()));
@@ -116,6 +127,6 @@ pub(crate) fn client_config(
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = alpn;
     Ok(config)
 }
