@@ -92,6 +92,20 @@ async fn accounts_sessions_and_the_audit_chain() {
         .map(|r| r.get(0))
         .collect();
     assert!(!hashes.contains(&s.token));
+    // A session left unused past the idle limit ends before its 12 hours.
+    let idle = hub.login("陈静", "correct horse 1").await.unwrap();
+    c.execute(
+        "UPDATE hub_sessions SET last_seen_at = now() - make_interval(mins => $1 + 1)
+         WHERE token_hash = encode(sha256($2::text::bytea), 'hex')",
+        &[&(hcp_hub::SESSION_IDLE_MINUTES as i32), &idle.token],
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        hub.session(&idle.token).await,
+        Err(HubError::NoSession)
+    ));
+    assert_eq!(hub.session(&s.token).await.unwrap().name, "陈静");
 
     // Wrong password, unknown name, disabled account: one answer for all.
     assert!(matches!(
