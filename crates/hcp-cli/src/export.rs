@@ -46,7 +46,9 @@ pub fn run(
             (Box::new(std::io::BufWriter::new(f)), Some(tmp))
         }
         None => (
-            Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            Box::new(std::io::BufWriter::new(QuietStdout(
+                std::io::stdout().lock(),
+            ))),
             None,
         ),
     };
@@ -86,4 +88,24 @@ pub fn run(
             .map_err(|e| CliError::Msg(format!("无法写入 {}：{e}", out.display())))?;
     }
     Ok(n)
+}
+
+/// Standard output that ends the process quietly (exit code 0) once its reader
+/// has gone (`hcp … export | head`), as command-line tools do.
+pub struct QuietStdout<'a>(pub std::io::StdoutLock<'a>);
+
+impl std::io::Write for QuietStdout<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.0.write(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+            r => r,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.0.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+            r => r,
+        }
+    }
 }

@@ -339,17 +339,12 @@ pub enum CliError {
 }
 
 /// `hcp … | head`: when the reader of stdout goes away, stop quietly as other
-/// command-line tools do, instead of panicking on the next line printed. Rust
-/// ignores SIGPIPE, so every write after that fails; on Unix the signal's
-/// default (end the process) is restored, and where there is no such signal a
-/// failed print to a closed pipe ends the process without a message.
+/// command-line tools do, instead of panicking on the next line printed. SIGPIPE
+/// stays ignored (Rust's default): restoring its default would also end `hcp hub
+/// serve` or a sync the moment a peer resets a socket it writes to. So a print
+/// to a closed stdout ends the process here without a message, and the export
+/// writes through [`export::QuietStdout`], which does the same.
 fn quiet_on_closed_pipe() {
-    #[cfg(unix)]
-    // SAFETY: restoring a signal's default disposition at the start of `main`,
-    // before any other thread exists, is what `signal` is for.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let text = info
