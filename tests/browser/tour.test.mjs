@@ -133,7 +133,10 @@ test("月度通报 has last month's issue and its 典型案例", async () => {
 
 test("大厅与同步 shows the halls and a quarantined record", async () => {
   await visit("halls", () => rows("hall-table").first().waitFor());
-  assert.equal(await rows("hall-table").count(), 3);
+  // Three halls synced from their servers, and 怀宁县 whose ratings came as files
+  // (a GB/T 39046 export and a 差评工单 export).
+  assert.equal(await rows("hall-table").count(), 4);
+  assert.match(await page.getByTestId("hall-table").innerText(), /怀宁县/);
   await rows("quarantine-table").first().waitFor();
   assert.deepEqual(await empties(), []);
   await shot("09-halls");
