@@ -20,20 +20,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const PASSWORD: &str = "correct horse 1";
 
-async fn admin(pg_url: &str, args: &[&str]) -> String {
-    let mut c = common::hub_command(pg_url, args);
-    let out = tokio::task::spawn_blocking(move || c.output().unwrap())
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "hcp hub {args:?}\nstdout: {}\nstderr: {}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
 /// A hub database with one reference hall (synced once) and these accounts
 /// (name, role, hall).
 struct Office {
@@ -50,10 +36,10 @@ async fn office(name: &str, accounts: &[(&str, &str)]) -> Office {
     let dir = tempfile::tempdir().unwrap();
     let srv = hcp_hall::serve_fixture(47, 1, 300, "admin").await;
     let hall = srv.state.hall_ids()[0].clone();
-    admin(&url, &["init"]).await;
+    common::hub_admin(&url, &["init"]).await;
     let tf = dir.path().join("token");
     std::fs::write(&tf, srv.token(&hall).unwrap()).unwrap();
-    admin(
+    common::hub_admin(
         &url,
         &[
             "hall",
@@ -79,9 +65,9 @@ async fn office(name: &str, accounts: &[(&str, &str)]) -> Office {
         if *role == "director" {
             args.extend(["--hall", hall.as_str()]);
         }
-        admin(&url, &args).await;
+        common::hub_admin(&url, &args).await;
     }
-    admin(&url, &["sync"]).await;
+    common::hub_admin(&url, &["sync"]).await;
     Office {
         _cluster: cluster,
         url,
@@ -740,6 +726,23 @@ async fn a_pinned_desk_trusts_its_pin_and_nothing_else() {
     )
     .await;
     assert!(!ok, "{said}");
+    // Clients that give up mid-handshake and reset the connection (as a desk
+    // that does not trust the certificate does) leave the hub serving: a write
+    // to a reset socket must not end the process (SIGPIPE stays ignored).
+    let addr = addr_of(&leaf_hub.url);
+    for _ in 0..20 {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        // A TLS handshake record header and a few bytes of a ClientHello.
+        s.write_all(&[
+            0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
+        ])
+        .await
+        .unwrap();
+        s.set_zero_linger().unwrap();
+        drop(s);
+    }
+    let (ok, said) = connect(d, "after-resets", &leaf_hub.url, Some("leaf.pem"), None).await;
+    assert!(ok, "{said}");
     // The intranet CA's leaf pinned, and the intranet CA as the file: both in.
     let (ok, said) = connect(d, "pinned-leaf", &leaf_hub.url, Some("leaf.pem"), None).await;
     assert!(ok, "{said}");

@@ -45,20 +45,6 @@ async fn ok(db: &Path, args: &[&str]) -> String {
 }
 
 /// `hcp hub …` (the administrator's commands) on a blocking thread.
-async fn admin(pg_url: &str, args: &[&str]) -> String {
-    let mut c = common::hub_command(pg_url, args);
-    let out = tokio::task::spawn_blocking(move || c.output().unwrap())
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "hcp hub …\nstdout: {}\nstderr: {}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
 fn serve(pg_url: &str, addr: &str) -> common::ServedHub {
     common::serve_hub(pg_url, addr, &["--sync-every", "0"])
 }
@@ -105,11 +91,11 @@ async fn an_office_of_two_officers_and_a_director_on_one_hub() {
 
     let srv = hcp_hall::serve_fixture(61, 2, 600, "admin").await;
     let ids = srv.state.hall_ids();
-    admin(&url, &["init"]).await;
+    common::hub_admin(&url, &["init"]).await;
     for id in &ids {
         let tf = dir.path().join(format!("{id}.token"));
         std::fs::write(&tf, srv.token(id).unwrap()).unwrap();
-        admin(
+        common::hub_admin(
             &url,
             &[
                 "hall",
@@ -126,13 +112,13 @@ async fn an_office_of_two_officers_and_a_director_on_one_hub() {
         ("周敏", "officer"),
         ("李明", "shopper"),
     ] {
-        admin(
+        common::hub_admin(
             &url,
             &["user", "add", name, "--role", role, "--password-file", pw],
         )
         .await;
     }
-    admin(
+    common::hub_admin(
         &url,
         &[
             "user",
@@ -147,7 +133,7 @@ async fn an_office_of_two_officers_and_a_director_on_one_hub() {
         ],
     )
     .await;
-    admin(&url, &["sync"]).await;
+    common::hub_admin(&url, &["sync"]).await;
     let hub = serve(&url, "127.0.0.1:0");
 
     // Three desks connect and sync from the hub.
@@ -359,8 +345,8 @@ async fn an_office_of_two_officers_and_a_director_on_one_hub() {
     assert_eq!(case(winner, open[0]).await["case"]["state"], "closed");
 
     // The hub tells the hall, once.
-    admin(&url, &["sync"]).await;
-    admin(&url, &["sync"]).await;
+    common::hub_admin(&url, &["sync"]).await;
+    common::hub_admin(&url, &["sync"]).await;
     let evaluation = seen["case"]["evaluation_id"].as_str().unwrap().to_owned();
     let log = srv
         .state
@@ -407,7 +393,7 @@ async fn an_office_of_two_officers_and_a_director_on_one_hub() {
     };
     let due_before = rectifying(&cases(&d).await);
     assert!(!due_before.is_empty());
-    admin(
+    common::hub_admin(
         &url,
         &["policy", "set", "--hall", &ids[0], "--rectify", "5"],
     )

@@ -19,20 +19,6 @@ use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse 1";
 
-async fn admin(pg_url: &str, args: &[&str]) -> String {
-    let mut c = common::hub_command(pg_url, args);
-    let out = tokio::task::spawn_blocking(move || c.output().unwrap())
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "hcp hub …\nstdout: {}\nstderr: {}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
 async fn count(c: &tokio_postgres::Client, sql: &str) -> i64 {
     c.query_one(sql, &[]).await.unwrap().get(0)
 }
@@ -76,10 +62,10 @@ async fn setup(
     let dir = tempfile::tempdir().unwrap();
     let srv = hcp_hall::serve_fixture(seed, 1, evaluations, "admin").await;
     let hall = srv.state.hall_ids()[0].clone();
-    admin(&url, &["init"]).await;
+    common::hub_admin(&url, &["init"]).await;
     let tf = dir.path().join("token");
     std::fs::write(&tf, srv.token(&hall).unwrap()).unwrap();
-    admin(
+    common::hub_admin(
         &url,
         &[
             "hall",
@@ -190,7 +176,7 @@ async fn the_hub_killed_mid_sync_and_mid_delivery_loses_and_doubles_nothing() {
 
     // Restarted: the sync finishes and the delivery is settled.
     srv.state.set_faults(Faults::default());
-    admin(&url, &["sync"]).await;
+    common::hub_admin(&url, &["sync"]).await;
 
     let (records, cases) = desk_truth(&srv, &hall, dir.path()).await;
     let on_hub: BTreeMap<(String, String), i64> = c
@@ -287,7 +273,7 @@ async fn two_hub_processes_on_one_database_one_killed_mid_batch() {
     let (_cluster, url, srv, hall, dir) = setup("pair", 73, 30_000).await;
     let pw = dir.path().join("pw");
     std::fs::write(&pw, PASSWORD).unwrap();
-    admin(
+    common::hub_admin(
         &url,
         &[
             "user",
@@ -300,7 +286,7 @@ async fn two_hub_processes_on_one_database_one_killed_mid_batch() {
         ],
     )
     .await;
-    admin(&url, &["sync"]).await;
+    common::hub_admin(&url, &["sync"]).await;
     let c = pg::client(&url).await;
     let open: Vec<i64> = c
         .query(

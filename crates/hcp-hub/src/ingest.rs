@@ -42,6 +42,33 @@ fn hall_lock_key(hall_id: &str) -> i32 {
     i32::from_be_bytes([d[0], d[1], d[2], d[3]])
 }
 
+/// Takes the hall's sync lock on `conn` if no other session holds it: the one
+/// lock under which a hall is synced and its decisions delivered.
+async fn try_hall_lock(conn: &Conn, hall_id: &str) -> Result<bool> {
+    Ok(conn
+        .query_one(
+            "SELECT pg_try_advisory_lock($1, $2)",
+            &[&SYNC_LOCK_SPACE, &hall_lock_key(hall_id)],
+        )
+        .await?
+        .get(0))
+}
+
+/// Releases the hall's sync lock; a connection whose unlock failed is broken,
+/// and dropping it ends the session and with it the lock.
+async fn hall_unlock(conn: &mut Conn, hall_id: &str) {
+    if conn
+        .execute(
+            "SELECT pg_advisory_unlock($1, $2)",
+            &[&SYNC_LOCK_SPACE, &hall_lock_key(hall_id)],
+        )
+        .await
+        .is_err()
+    {
+        conn.discard();
+    }
+}
+
 fn sink_err(e: tokio_postgres::Error) -> SyncError {
     SyncError::Sink(HubError::Db(e).to_string())
 }
@@ -595,15 +622,7 @@ impl Hub {
         progress: ProgressFn,
     ) -> Result<HubSyncReport> {
         let conn = self.conn().await?;
-        let key = hall_lock_key(&ep.hall_id);
-        let locked: bool = conn
-            .query_one(
-                "SELECT pg_try_advisory_lock($1, $2)",
-                &[&SYNC_LOCK_SPACE, &key],
-            )
-            .await?
-            .get(0);
-        if !locked {
+        if !try_hall_lock(&conn, &ep.hall_id).await? {
             return Ok(HubSyncReport::Busy {
                 hall_id: ep.hall_id,
             });
@@ -627,19 +646,7 @@ impl Hub {
         };
         let ((report, pushing), push) =
             tokio::join!(ingest, self.push_during(&ep, options, &finished));
-        // A connection whose unlock failed is broken: dropping it ends the session
-        // and with it the lock.
-        if sink
-            .conn
-            .execute(
-                "SELECT pg_advisory_unlock($1, $2)",
-                &[&SYNC_LOCK_SPACE, &key],
-            )
-            .await
-            .is_err()
-        {
-            sink.conn.discard();
-        }
+        hall_unlock(&mut sink.conn, &ep.hall_id).await;
         // After a bulk sync, vacuum and analyze the records at once rather than
         // leave it to autovacuum: until then the first reader of each new row
         // (a desk's first sync through the hub) pays for setting its hint bits and
@@ -763,15 +770,7 @@ impl Hub {
             .filter(|e| pending.contains(&e.hall_id))
         {
             let mut conn = self.conn().await?;
-            let key = hall_lock_key(&ep.hall_id);
-            let locked: bool = conn
-                .query_one(
-                    "SELECT pg_try_advisory_lock($1, $2)",
-                    &[&SYNC_LOCK_SPACE, &key],
-                )
-                .await?
-                .get(0);
-            if !locked {
+            if !try_hall_lock(&conn, &ep.hall_id).await? {
                 all_done = false;
                 continue;
             }
@@ -782,16 +781,7 @@ impl Hub {
                 options,
             )
             .await;
-            if conn
-                .execute(
-                    "SELECT pg_advisory_unlock($1, $2)",
-                    &[&SYNC_LOCK_SPACE, &key],
-                )
-                .await
-                .is_err()
-            {
-                conn.discard();
-            }
+            hall_unlock(&mut conn, &hall_id).await;
             match &p.error {
                 None => tracing::info!(
                     %hall_id,

@@ -71,6 +71,21 @@ pub fn hub_command(pg_url: &str, args: &[&str]) -> Command {
     c
 }
 
+/// `hcp hub ARGS…` off the async runtime, insisting it succeeds; its output.
+pub async fn hub_admin(pg_url: &str, args: &[&str]) -> String {
+    let mut c = hub_command(pg_url, args);
+    let out = tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "hcp hub {args:?}\nstdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
 /// A running `hcp hub serve`, killed with SIGKILL when dropped.
 pub struct ServedHub {
     /// The process (its pid for /proc).
