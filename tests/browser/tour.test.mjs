@@ -161,5 +161,22 @@ test("a director's 工作台: his hall's figures, his open cases and his hall's 
   assert.match(await page.getByTestId("latest-report").innerText(), /340825-ZWFW/);
   assert.deepEqual(await empties(), []);
   await shot("11-director-dashboard");
+  // His menu has no 暗访; 大厅与同步 shows his hall only, with nothing to add,
+  // sync or remove (the commands refuse those too).
+  const menu = await page.locator('[data-testid^="menu-"]').evaluateAll((els) => els.map((e) => e.dataset.testid));
+  assert.deepEqual(menu, ["menu-dashboard", "menu-evaluations", "menu-cases", "menu-appeals", "menu-alerts", "menu-reports", "menu-halls", "menu-settings"]);
+  await visit("halls", () => rows("hall-table").first().waitFor());
+  assert.equal(await rows("hall-table").count(), 1);
+  for (const id of ["open-add-hall", "sync-all", "open-import"]) assert.equal(await page.getByTestId(id).count(), 0, id);
+  await shot("12-director-halls");
+
+  // A shopper's window: 暗访 and 设置 only, opening on 暗访.
+  await bridge(url, "set_user", { name: "李明", role: "shopper", hall_id: null });
+  await page.goto(`${url.split("?")[0]}#/dashboard`);
+  await page.reload();
+  await page.waitForFunction(() => location.hash.startsWith("#/visits"));
+  const shopperMenu = await page.locator('[data-testid^="menu-"]').evaluateAll((els) => els.map((e) => e.dataset.testid));
+  assert.deepEqual(shopperMenu, ["menu-visits", "menu-settings"]);
+  await shot("13-shopper-visits");
   await bridge(url, "set_user", { name: "陈静", role: "officer", hall_id: null });
 });

@@ -67,6 +67,7 @@ pub fn ts_bindings() -> Result<Vec<(String, String)>, String> {
         hcp_store::EvaluationVersion,
         UserProfile,
         hcp_core::Role,
+        hcp_core::Capability,
         CaseIdArgs,
         CaseCountArgs,
         CaseActionInput,

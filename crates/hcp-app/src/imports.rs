@@ -11,8 +11,6 @@ use hcp_store::{ImportProfile, Store, Who};
 use hcp_sync::SyncEvent;
 use serde::{Deserialize, Serialize};
 
-use hcp_core::Role;
-
 use crate::ErrorCode;
 use crate::cases::load_profile;
 use crate::{App, AppError, AppResult};
@@ -103,12 +101,9 @@ fn staged_file(db: &Path, staged: &str) -> AppResult<PathBuf> {
 
 fn officer(s: &Store) -> AppResult<(String, hcp_core::case::Actor)> {
     let (p, _) = load_profile(s)?;
-    if p.role != Role::Officer {
-        return Err(AppError::new(
-            ErrorCode::Forbidden,
-            "只有督查员可以导入评价表格",
-        ));
-    }
+    p.role
+        .check(hcp_core::Capability::ImportFiles)
+        .map_err(|why| AppError::new(ErrorCode::Forbidden, why))?;
     Ok((p.name.clone(), p.role.actor()))
 }
 

@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{Datelike, NaiveDate, Utc};
 use hcp_core::metrics::{Rate, beijing};
-use hcp_core::{Channel, Level, ReasonTag, Role};
+use hcp_core::{Capability, Channel, Level, ReasonTag, Role};
 use hcp_store::{DayCount, EvaluationFilter, ProfileList, Store, TokenVault, Who};
 use hcp_sync::{HallEndpoint, HallReport, SyncEvent, SyncOptions, Token};
 use tokio::sync::broadcast;
@@ -142,6 +142,7 @@ impl App {
             has_halls,
             demo_running: self.demo.lock().await.is_some(),
             user_name: profile.name,
+            capabilities: profile.role.capabilities(),
             role: profile.role,
             hall_id: profile.hall_id,
             profile_set,
@@ -150,12 +151,39 @@ impl App {
     }
 
     /// Every hall with its sync state and counts.
+    /// A director: his hall only (a shopper needs every hall's name to plan a
+    /// visit; his menu shows no figures).
     pub async fn list_halls(&self) -> AppResult<Vec<HallSummary>> {
-        self.with_store(|s| hall_summaries(s)).await
+        self.with_store(|s| {
+            let (p, _) = cases::load_profile(s)?;
+            let mut halls = hall_summaries(s)?;
+            if let Some(own) = p
+                .hall_id
+                .as_deref()
+                .filter(|_| !p.role.may(Capability::AllHalls))
+            {
+                halls.retain(|h| h.hall.hall_id == own);
+            }
+            Ok(halls)
+        })
+        .await
+    }
+
+    /// Refuses a command the profile's role may not run (the UI hides it too,
+    /// but the command decides).
+    async fn require(&self, c: Capability) -> AppResult<()> {
+        self.with_store(move |s| {
+            let (p, _) = cases::load_profile(s)?;
+            p.role
+                .check(c)
+                .map_err(|why| AppError::new(ErrorCode::Forbidden, why))
+        })
+        .await
     }
 
     /// Registers a hall: fetches its profile, keeps its token out of the cache.
     pub async fn add_hall(&self, args: AddHallArgs) -> AppResult<AddedHall> {
+        self.require(Capability::ManageHalls).await?;
         let url = args.url.trim();
         if url.is_empty() {
             return Err(AppError::invalid("请填写大厅接口地址"));
@@ -180,6 +208,7 @@ impl App {
     /// Removes a hall, its cached records and its token. The removal and its
     /// audit row commit together; the token goes after.
     pub async fn remove_hall(&self, args: HallIdArgs) -> AppResult<bool> {
+        self.require(Capability::ManageHalls).await?;
         let db = self.db.clone();
         self.with_store(move |s| {
             let (user, _) = cases::load_profile(s)?;
@@ -201,6 +230,11 @@ impl App {
 
     /// Syncs the given halls (all when none are named). One sync at a time.
     pub async fn sync_now(&self, args: SyncArgs) -> AppResult<SyncResult> {
+        // A desk linked to the hub refreshes from it whoever uses it; on a single
+        // desk only the office syncs halls.
+        if self.hub_link().await?.is_none() {
+            self.require(Capability::SyncHalls).await?;
+        }
         let Ok(_guard) = self.sync_lock.try_lock() else {
             return Err(AppError::new(ErrorCode::Busy, "已有同步正在进行，请稍候"));
         };

@@ -25,6 +25,9 @@ pub struct AppInfo {
     pub user_name: String,
     /// The profile's role.
     pub role: hcp_core::Role,
+    /// What the role may see and do (menus and buttons follow it; the commands
+    /// check it again).
+    pub capabilities: Vec<hcp_core::Capability>,
     /// A director's hall.
     pub hall_id: Option<String>,
     /// Whether the user set the profile (otherwise the OS account name is used).

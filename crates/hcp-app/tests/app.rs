@@ -262,6 +262,42 @@ async fn flow() {
     })
     .await
     .unwrap();
+    // A director manages no halls: adding, removing and syncing are refused by
+    // the commands (not only hidden), and he sees his own hall only.
+    let info = app.app_info().await.unwrap();
+    assert!(
+        !info
+            .capabilities
+            .contains(&hcp_core::Capability::ManageHalls)
+    );
+    let e = app
+        .add_hall(AddHallArgs {
+            url: srv.base_url(&halls[1]),
+            token: srv.token(&halls[1]).unwrap(),
+            ca_file: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "forbidden");
+    assert_eq!(e.message, "大厅负责人不能添加或移除大厅");
+    let e = app
+        .remove_hall(hcp_app::HallIdArgs {
+            hall_id: halls[1].clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "forbidden");
+    let e = app.sync_now(SyncArgs { halls: vec![] }).await.unwrap_err();
+    assert_eq!(e.code, "forbidden");
+    assert_eq!(e.message, "大厅负责人不能同步大厅");
+    let listed: Vec<String> = app
+        .list_halls()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.hall.hall_id)
+        .collect();
+    assert_eq!(listed, [halls[0].clone()]);
     let own = app.list_cases(Default::default()).await.unwrap();
     assert!(own.total > 0 && own.total < all.total);
     assert!(own.rows.iter().all(|r| r.hall_id == halls[0]));

@@ -13,6 +13,7 @@
 //!   precisely what is wrong with it (for the quarantine).
 
 pub mod calendar;
+pub mod capability;
 pub mod case;
 pub mod hub;
 pub mod ident;
@@ -25,6 +26,7 @@ pub mod warning;
 pub mod wire;
 
 pub use calendar::{Deadline, WorkingCalendar};
+pub use capability::Capability;
 pub use rating::{Channel, Level, ReasonTag};
 pub use role::Role;
 pub use validate::{InvalidRecord, ValidRecord, validate_change};

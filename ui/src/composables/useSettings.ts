@@ -1,6 +1,7 @@
 import { reactive, ref } from "vue";
 import { api, errorText } from "../api";
 import type { CaseSettings, DeadlinePolicyView, HallSummary, OutboxSummary, UserProfile } from "../api/types";
+import { roleHasHall } from "../utils/roles";
 
 /** 设置: the local user profile, deadline policies, the calendar, decision delivery. */
 export function useSettings() {
@@ -36,7 +37,7 @@ export function useSettings() {
   }
 
   async function saveProfile(): Promise<UserProfile | null> {
-    return run(() => api.setUser({ ...profile, hall_id: profile.role === "director" ? profile.hall_id : null }));
+    return run(() => api.setUser({ ...profile, hall_id: roleHasHall(profile.role) ? profile.hall_id : null }));
   }
 
   async function savePolicy(hallId: string | null, policy: DeadlinePolicyView): Promise<boolean> {

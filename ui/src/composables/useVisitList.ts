@@ -15,7 +15,6 @@ export interface PlannedHall {
  * the messages and where files go. */
 export function useVisitList() {
   const store = useAppStore();
-  const role = computed(() => store.info?.role ?? "officer");
   const rows = ref<VisitRow[]>([]);
   const halls = ref<HallSummary[]>([]);
   const key = ref<KeyInfo | null>(null);
@@ -32,7 +31,7 @@ export function useVisitList() {
         api.listHalls(),
         api.ownKey(),
         api.trustedKeys(),
-        role.value === "shopper" ? api.visitTasks() : Promise.resolve([]),
+        store.can("file_visits") ? api.visitTasks() : Promise.resolve([]),
       ]);
     } catch (e) {
       error.value = errorText(e);
@@ -76,5 +75,5 @@ export function useVisitList() {
     return halls.value.find((h) => h.hall.hall_id === id)?.hall.name ?? id;
   }
 
-  return { role, rows, halls, apiHalls, key, trusted, tasks, error, load, create, trust, revoke, importFile, exportPlan, hallName };
+  return { rows, halls, apiHalls, key, trusted, tasks, error, load, create, trust, revoke, importFile, exportPlan, hallName };
 }

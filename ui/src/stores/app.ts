@@ -1,7 +1,7 @@
 import { defineStore } from "pinia";
 import { ref, computed } from "vue";
 import { api, onSyncEvent } from "../api";
-import type { AppInfo, HubExchange, HubStatus, SyncEvent, SyncStatus, Vocabulary } from "../api/types";
+import type { AppInfo, Capability, HubExchange, HubStatus, SyncEvent, SyncStatus, Vocabulary } from "../api/types";
 
 /** How often the window asks the hub whether it answers (and sends what waits). */
 const HUB_TICK_MS = 5_000;
@@ -144,11 +144,16 @@ export const useAppStore = defineStore("app", () => {
     for (const c of vocabulary.value?.case_states ?? []) m.set(c.code, c.name);
     return (code: string) => m.get(code) ?? code;
   });
-  const isOfficer = computed(() => info.value?.role === "officer");
+  /** What the viewer may see and do, as the Rust side decided it (`AppInfo.capabilities`):
+   * menus, buttons and filters follow it; the commands check it again. */
+  const can = computed(() => {
+    const mine = new Set<Capability>(info.value?.capabilities ?? []);
+    return (c: Capability) => mine.has(c);
+  });
   const isBad = computed(() => {
     const bad = new Set((vocabulary.value?.levels ?? []).filter((l) => l.is_bad).map((l) => l.level));
     return (level: number) => bad.has(level);
   });
 
-  return { info, vocabulary, online, sync, lastEvent, hub, hubChanged, refreshHub, hubSync, load, ensureVocabulary, refreshInfo, levelName, channelName, reasonName, caseStateName, isOfficer, isBad };
+  return { info, vocabulary, online, sync, lastEvent, hub, hubChanged, refreshHub, hubSync, load, ensureVocabulary, refreshInfo, levelName, channelName, reasonName, caseStateName, can, isBad };
 });

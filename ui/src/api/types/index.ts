@@ -13,6 +13,7 @@ export type { AllowedAction } from "./AllowedAction";
 export type { AppError } from "./AppError";
 export type { AppInfo } from "./AppInfo";
 export type { AssignCasesArgs } from "./AssignCasesArgs";
+export type { Capability } from "./Capability";
 export type { CaseActionArgs } from "./CaseActionArgs";
 export type { CaseActionInput } from "./CaseActionInput";
 export type { CaseChange } from "./CaseChange";
