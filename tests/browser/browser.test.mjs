@@ -196,10 +196,20 @@ test("one bad-rating case from the inbox to closed, every decision delivered to 
   assert.equal(await openCaseFromInbox(), "待核实");
   assert.match(await page.getByTestId("detail-case-comment").innerText(), /跑了三趟/);
   assert.match(await page.getByTestId("deadline").innerText(), /核实时限/);
-  // Refused without a note: the zh-CN reason shows in the dialog, nothing changes.
+  // Nothing chosen for the officer, and nothing sent without a conclusion and a
+  // note: each missing field says so in zh-CN, and no request leaves.
   await page.getByTestId("act-verify").click();
+  assert.equal(await page.getByTestId("action-dialog").locator(".el-radio.is-checked").count(), 0);
+  let requests = 0;
+  const count = (r) => { if (r.url().includes("/api/case_action")) requests++; };
+  page.on("request", count);
   await page.getByTestId("action-submit").click();
-  assert.match(await page.getByTestId("action-error").innerText(), /请填写核实说明/);
+  await page.getByTestId("action-dialog").locator(".el-form-item__error").nth(1).waitFor();
+  const errors = await page.getByTestId("action-dialog").locator(".el-form-item__error").allInnerTexts();
+  assert.deepEqual(errors, ["请先选择", "请填写核实说明"]);
+  assert.equal(await page.getByTestId("action-error").count(), 0);
+  page.off("request", count);
+  assert.equal(requests, 0, "no request without the required fields");
   await page.getByRole("button", { name: "取消" }).click();
   await act("verify", { choose: "outcome-true", text: "调取窗口录像，情况属实", expect: "整改中" });
   await shot("08-case-verified");

@@ -104,6 +104,19 @@ test("申诉复核 has appeals waiting", async () => {
   await visit("appeals", () => page.waitForFunction(() => document.querySelectorAll('[data-testid="case-state"]').length > 0));
   assert.deepEqual(await empties(), []);
   await shot("05-appeals");
+  // 申诉复核 of one: nothing is pre-selected, and 申诉成立 says what it does.
+  await page.getByTestId("open-case").first().click();
+  await page.getByTestId("act-decideAppeal").click();
+  const dialog = page.getByTestId("action-dialog");
+  await dialog.waitFor();
+  assert.equal(await dialog.locator(".el-radio.is-checked").count(), 0, "no verdict chosen for the officer");
+  await page.getByTestId("verdict-upheld").click();
+  const means = await page.getByTestId("verdict-consequence").innerText();
+  assert.match(means, /不再计入任何统计/);
+  assert.match(means, /恶意评价人员/);
+  await shot("05b-appeal-upheld-consequences");
+  await dialog.getByRole("button", { name: "取消" }).click();
+  await dialog.waitFor({ state: "hidden" });
 });
 
 test("暗访 has visits in every stage, with photos and trusted keys", async () => {

@@ -1,7 +1,6 @@
 //! 电子监察预警: the month's alerts (recomputed when asked) and the officers'
 //! decisions on them. Directors read their hall's; shoppers none.
 
-use hcp_core::Role;
 use hcp_store::{AlertDetail, AlertRecompute, AlertRow, Who};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -77,7 +76,7 @@ impl App {
         }
         self.with_store(move |s| {
             let (p, _) = crate::cases::load_profile(s)?;
-            if p.role == Role::Shopper {
+            if !p.role.may(hcp_core::Capability::ViewAlerts) {
                 return Err(AppError::new(ErrorCode::Forbidden, "暗访员不能查看预警"));
             }
             let hall = crate::cases::scoped_hall(s, None)?;
@@ -106,7 +105,7 @@ impl App {
     pub async fn alert_detail(&self, a: AlertDetailArgs) -> AppResult<AlertDetail> {
         self.with_store(move |s| {
             let (p, _) = crate::cases::load_profile(s)?;
-            if p.role == Role::Shopper {
+            if !p.role.may(hcp_core::Capability::ViewAlerts) {
                 return Err(AppError::new(ErrorCode::Forbidden, "暗访员不能查看预警"));
             }
             let hall = crate::cases::scoped_hall(s, None)?;
@@ -137,7 +136,7 @@ impl App {
     pub async fn decide_alert(&self, a: DecideAlertArgs) -> AppResult<AlertRow> {
         self.with_store(move |s| {
             let (p, _) = crate::cases::load_profile(s)?;
-            if p.role != Role::Officer {
+            if !p.role.may(hcp_core::Capability::HandleAlerts) {
                 return Err(AppError::new(
                     ErrorCode::Forbidden,
                     "只有效能督查员可以处置预警",

@@ -275,7 +275,7 @@ impl App {
                 // A replica: the action waits for the office hub, which decides.
                 let stored = s.case_detail_for(a.case_id, Utc::now(), p.role.actor())?;
                 hall_scope(&p, Some(stored.case.hall_id.clone()))?;
-                if p.role != Role::Officer {
+                if !p.role.may(hcp_core::Capability::DecideCases) {
                     return Err(AppError::new(
                         ErrorCode::Refused,
                         "只有效能督查员可以办理工单",
@@ -418,7 +418,7 @@ impl App {
         }
         self.with_store(move |s| {
             let (p, _) = load_profile(s)?;
-            if p.role != Role::Officer {
+            if !p.role.may(hcp_core::Capability::EditPolicies) {
                 return Err(AppError::new(
                     ErrorCode::Forbidden,
                     "只有效能督查员可以导入节假日数据",

@@ -312,7 +312,7 @@ impl App {
     pub async fn hub_redo_action(&self, a: HubActionArgs) -> AppResult<hcp_store::QueuedAction> {
         self.with_store(move |s| {
             let (p, _) = crate::cases::load_profile(s)?;
-            if p.role != Role::Officer {
+            if !p.role.may(hcp_core::Capability::DecideCases) {
                 return Err(AppError::new(
                     ErrorCode::Forbidden,
                     "只有效能督查员可以办理工单",
@@ -425,7 +425,7 @@ impl App {
         a: crate::ReportIssueArgs,
     ) -> AppResult<hcp_store::IssuedReport> {
         let (p, _) = self.with_store(|s| crate::cases::load_profile(s)).await?;
-        if p.role != Role::Officer {
+        if !p.role.may(hcp_core::Capability::IssueReports) {
             return Err(AppError::new(
                 ErrorCode::Forbidden,
                 "只有效能督查员可以签发通报",

@@ -93,7 +93,7 @@ pub fn render(r: &MonthlyReport, format: &str) -> AppResult<(String, &'static st
 /// Issues a report: the model and the PDF as they are now, frozen.
 pub fn issue(s: &mut Store, a: &ReportIssueArgs) -> AppResult<IssuedReport> {
     let (p, _) = load_profile(s)?;
-    if p.role != Role::Officer {
+    if !p.role.may(hcp_core::Capability::IssueReports) {
         return Err(AppError::new(
             ErrorCode::Forbidden,
             "只有效能督查员可以签发通报",
