@@ -359,10 +359,32 @@ async fn the_pdf_reads_in_chinese_the_workbook_opens_and_an_issued_report_never_
         );
         assert!(!wrong.status.success());
         assert!(String::from_utf8_lossy(&wrong.stderr).contains("不是季度"));
-        let issued_q = ok(&d, &["report", "issue", "--quarter", "2026-Q4"]);
+        // 2026-Q4 has not ended (today is in it or before its end): refused
+        // unless the officer confirms issuing it early.
+        let early = hcp(&d, &["report", "issue", "--quarter", "2026-Q4"]);
+        assert!(!early.status.success());
+        assert!(
+            String::from_utf8_lossy(&early.stderr).contains("尚未结束"),
+            "{}",
+            String::from_utf8_lossy(&early.stderr)
+        );
+        let issued_q = ok(&d, &["report", "issue", "--quarter", "2026-Q4", "--early"]);
         assert!(issued_q.contains("〔2026〕第2期"), "{issued_q}");
         assert!(ok(&d, &["report", "list"]).contains("2026-Q4"));
     })
     .await
     .unwrap();
+}
+
+/// A 通报 is signed by a named person: a desk whose user never gave a name
+/// (签发人 would read 本机用户) is refused before anything is rendered or numbered.
+#[test]
+fn a_default_signer_cannot_issue() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hcp.db");
+    let out = hcp(&db, &["report", "issue", "--month", "2026-10"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("签发人尚未设置"), "{err}");
+    assert!(!ok(&db, &["report", "list"]).contains("〔"));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { beijingDayStartUtc, beijingDaysToUtcRange, beijingTime, count, monthLabel, percent, periodLabel, recordedLater } from "../src/utils/format";
+import { beijingDayStartUtc, beijingDaysToUtcRange, beijingTime, count, monthLabel, percent, periodEnded, periodLabel, recordedLater } from "../src/utils/format";
 
 describe("Beijing time", () => {
   it("shows UTC instants in Beijing time", () => {
@@ -45,5 +45,18 @@ describe("report periods", () => {
     expect(periodKey("monthly", "2026-10", "2026", 3)).toBe("2026-10");
     expect(periodKey("quarterly", "2026-10", "2026", 3)).toBe("2026-Q3");
     expect(periodKey("yearly", "2026-10", "2025", 3)).toBe("2025");
+  });
+});
+
+describe("periodEnded", () => {
+  it("says a month, quarter or year has ended only once Beijing's today is past it", () => {
+    expect(periodEnded("2026-11", "2026-12-07")).toBe(true);
+    expect(periodEnded("2026-12", "2026-12-07")).toBe(false);
+    expect(periodEnded("2026-12", "2027-01-01")).toBe(true);
+    expect(periodEnded("2026-Q3", "2026-10-01")).toBe(true);
+    expect(periodEnded("2026-Q4", "2026-12-31")).toBe(false);
+    expect(periodEnded("2026-Q4", "2027-01-01")).toBe(true);
+    expect(periodEnded("2026", "2026-12-31")).toBe(false);
+    expect(periodEnded("2025", "2026-01-01")).toBe(true);
   });
 });

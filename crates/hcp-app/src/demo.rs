@@ -1251,6 +1251,7 @@ fn issue_last_month(s: &mut Store, anchor: DateTime<Utc>) -> AppResult<()> {
                 hall_id,
                 correction: None,
                 typical: vec![],
+                early: false,
             },
             DEMO_OFFICER,
         )?;

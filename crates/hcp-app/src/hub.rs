@@ -424,13 +424,14 @@ impl App {
         link: &HubLink,
         a: crate::ReportIssueArgs,
     ) -> AppResult<hcp_store::IssuedReport> {
-        let (p, _) = self.with_store(|s| crate::cases::load_profile(s)).await?;
+        let (p, named) = self.with_store(|s| crate::cases::load_profile(s)).await?;
         if !p.role.may(hcp_core::Capability::IssueReports) {
             return Err(AppError::new(
                 ErrorCode::Forbidden,
                 "只有效能督查员可以签发通报",
             ));
         }
+        crate::report::check_issuable(named, &a)?;
         if let Err((_, why)) = self.hub_probe(link).await {
             return Err(AppError::new(
                 ErrorCode::HallUnreachable,

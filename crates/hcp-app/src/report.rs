@@ -92,14 +92,42 @@ pub fn render(r: &MonthlyReport, format: &str) -> AppResult<(String, &'static st
 
 /// Issues a report: the model and the PDF as they are now, frozen.
 pub fn issue(s: &mut Store, a: &ReportIssueArgs) -> AppResult<IssuedReport> {
-    let (p, _) = load_profile(s)?;
+    let (p, named) = load_profile(s)?;
     if !p.role.may(hcp_core::Capability::IssueReports) {
         return Err(AppError::new(
             ErrorCode::Forbidden,
             "只有效能督查员可以签发通报",
         ));
     }
+    check_issuable(named, a)?;
     issue_as(s, a, &p.name)
+}
+
+/// A 通报 is an official act: signed by a named person (not the desk's default
+/// user), and for a period that has ended unless the officer confirmed issuing it
+/// early (`early`).
+pub(crate) fn check_issuable(named: bool, a: &ReportIssueArgs) -> AppResult<()> {
+    if !named {
+        return Err(AppError::new(
+            ErrorCode::Refused,
+            "签发人尚未设置：请先在 设置 中填写姓名与身份（hcp user set --name 姓名 --role officer），通报的签发人不能是“本机用户”",
+        ));
+    }
+    let period = hcp_core::metrics::Period::parse(&a.month).map_err(AppError::invalid)?;
+    let (_, last) = period.days();
+    let today = Utc::now()
+        .with_timezone(&hcp_core::metrics::beijing())
+        .date_naive();
+    if today <= last && !a.early {
+        return Err(AppError::new(
+            ErrorCode::Refused,
+            format!(
+                "{}尚未结束（至 {last}），现在签发只含已过去的天数；确需提前签发请确认“提前签发”（hcp report issue --early）",
+                period.label_zh()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Issues a report signed by the officer `issuer`, numbered by this desk.

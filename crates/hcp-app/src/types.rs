@@ -849,6 +849,9 @@ pub struct ReportIssueArgs {
     /// 典型案例: case ids chosen by the officer (empty: chosen automatically).
     #[serde(default)]
     pub typical: Vec<i64>,
+    /// 提前签发: the officer confirmed issuing a period that has not ended yet.
+    #[serde(default)]
+    pub early: bool,
 }
 
 /// The preview: the exact pages as images.

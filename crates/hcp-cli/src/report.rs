@@ -119,6 +119,9 @@ pub enum ReportCmd {
         /// 典型案例工单号（可重复）
         #[arg(long)]
         typical: Vec<i64>,
+        /// 确认提前签发尚未结束的月份/季度/年度（只含已过去的天数）
+        #[arg(long)]
+        early: bool,
     },
     /// 通报统计口径：系统默认评价（评价人未评价、系统自动生成）是否计入评价量和好评率
     /// （默认不计入，单独统计）；不带参数时显示当前设置
@@ -202,12 +205,14 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
             hall,
             correction,
             typical,
+            early,
         } => {
             let args = ReportIssueArgs {
                 month: period.key()?,
                 hall_id: hall,
                 correction,
                 typical,
+                early,
             };
             let r = if store.hub_link()?.is_some() {
                 // Hub mode: the office's hub gives the number and keeps the issue.

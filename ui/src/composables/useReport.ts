@@ -77,8 +77,8 @@ export function useReport() {
   }
 
   /** Issues the previewed report (a correction note for a second version). */
-  function issue(correction: string): Promise<IssuedReport> {
-    return api.reportIssue({ ...scope(), correction: correction.trim() || null, typical: typical() });
+  function issue(correction: string, early = false): Promise<IssuedReport> {
+    return api.reportIssue({ ...scope(), correction: correction.trim() || null, typical: typical(), early });
   }
 
   /** After issuing: the list of issued reports and the preview (its next version). */

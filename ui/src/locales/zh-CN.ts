@@ -594,6 +594,9 @@ export default {
     findingTasks: "已生成整改任务 {n} 件（见差评工单·暗访发现问题）",
   },
   reports: {
+    earlyTitle: "提前签发",
+    earlyText: "{period}尚未结束，现在签发的通报只含已过去的天数，之后的评价不会计入。确定提前签发吗？",
+    earlyConfirm: "确认提前签发",
     kind: "通报类别",
     kinds: { monthly: "月度", quarterly: "季度", yearly: "年度" },
     month: "月份",

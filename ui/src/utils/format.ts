@@ -59,6 +59,21 @@ export function periodLabel(period: string): string {
   return period;
 }
 
+/** Whether a period (`2026-11`, `2026-Q4`, `2026`) has ended by Beijing's `today`
+ * (`YYYY-MM-DD`). */
+export function periodEnded(period: string, today: string): boolean {
+  const q = /^(\d{4})-Q([1-4])$/.exec(period);
+  const m = /^(\d{4})-(\d{2})$/.exec(period);
+  const y = /^(\d{4})$/.exec(period);
+  // The first month after the period, as YYYY-MM; the period has ended once today is in it or later.
+  let after: string;
+  if (q) after = Number(q[2]) === 4 ? `${Number(q[1]) + 1}-01` : `${q[1]}-${String(Number(q[2]) * 3 + 1).padStart(2, "0")}`;
+  else if (m) after = Number(m[2]) === 12 ? `${Number(m[1]) + 1}-01` : `${m[1]}-${String(Number(m[2]) + 1).padStart(2, "0")}`;
+  else if (y) after = `${Number(y[1]) + 1}-01`;
+  else return true;
+  return today.slice(0, 7) >= after;
+}
+
 /**
  * Whether a timeline event was recorded well after it happened (an action
  * entered later, a hall record that arrived with a later sync): more than an hour.

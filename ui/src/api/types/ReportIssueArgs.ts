@@ -19,4 +19,8 @@ correction: string | null,
 /**
  * 典型案例: case ids chosen by the officer (empty: chosen automatically).
  */
-typical: Array<number>, };
+typical: Array<number>, 
+/**
+ * 提前签发: the officer confirmed issuing a period that has not ended yet.
+ */
+early: boolean, };
