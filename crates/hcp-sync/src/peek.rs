@@ -8,9 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rustls::DigitallySignedStruct;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::client::danger::ServerCertVerified;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -18,6 +16,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use crate::SyncError;
+use crate::trust::{CertDecision, Checked};
 
 /// A certificate bigger than this is not one an office would use.
 pub const MAX_CERTIFICATE_BYTES: usize = 64 * 1024;
@@ -58,15 +57,15 @@ pub fn to_pem(der: &[u8]) -> String {
 }
 
 /// Keeps the end-entity certificate and accepts it; the handshake signature is
-/// still checked, so the server proved it holds the certificate's key.
+/// still checked (by [`Checked`]), so the server proved it holds the
+/// certificate's key.
 #[derive(Debug)]
 struct Capture {
     seen: Mutex<Option<Vec<u8>>>,
-    provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for Capture {
-    fn verify_server_cert(
+impl CertDecision for Capture {
+    fn decide(
         &self,
         end_entity: &CertificateDer<'_>,
         _intermediates: &[CertificateDer<'_>],
@@ -79,40 +78,6 @@ impl ServerCertVerifier for Capture {
         }
         *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(end_entity.to_vec());
         Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
     }
 }
 
@@ -138,8 +103,10 @@ pub async fn peek_certificate(
     let port = parsed.port_or_known_default().unwrap_or(443);
     let name = ServerName::try_from(host.clone()).map_err(|_| bad("主机名无效"))?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let capture = Arc::new(Capture {
-        seen: Mutex::new(None),
+    let capture = Arc::new(Checked {
+        decision: Capture {
+            seen: Mutex::new(None),
+        },
         provider: provider.clone(),
     });
     let config = rustls::ClientConfig::builder_with_provider(provider)
@@ -168,6 +135,7 @@ pub async fn peek_certificate(
     // Nothing is sent: the connection only served to read the certificate.
     drop(stream);
     let der = capture
+        .decision
         .seen
         .lock()
         .unwrap_or_else(|p| p.into_inner())

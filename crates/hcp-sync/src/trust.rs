@@ -19,37 +19,29 @@ use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signat
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use sha2::{Digest, Sha256};
 
-/// The verifier for one certificate file.
+/// What a verifier decides about the certificate a server presented; the
+/// handshake signature checks around it are always [`Checked`]'s.
+pub(crate) trait CertDecision: std::fmt::Debug + Send + Sync {
+    /// Accepts or refuses the server's certificate.
+    fn decide(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error>;
+}
+
+/// A verifier: `decision` on the certificate, and the handshake signature checked
+/// with `provider`'s algorithms, so the server proved it holds the key.
 #[derive(Debug)]
-pub(crate) struct FileTrust {
-    pins: Vec<[u8; 32]>,
-    chains: Option<Arc<WebPkiServerVerifier>>,
-    provider: Arc<CryptoProvider>,
+pub(crate) struct Checked<D> {
+    pub decision: D,
+    pub provider: Arc<CryptoProvider>,
 }
 
-impl FileTrust {
-    /// Trust in `certs` (DER), as pins and as roots.
-    pub(crate) fn new(certs: &[CertificateDer<'static>], provider: Arc<CryptoProvider>) -> Self {
-        let pins = certs.iter().map(|c| Sha256::digest(c).into()).collect();
-        let mut roots = rustls::RootCertStore::empty();
-        // A certificate that cannot be a root (a leaf) is still a pin.
-        let (added, _) = roots.add_parsable_certificates(certs.iter().cloned());
-        let chains = (added > 0)
-            .then(|| {
-                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                    .build()
-                    .ok()
-            })
-            .flatten();
-        FileTrust {
-            pins,
-            chains,
-            provider,
-        }
-    }
-}
-
-impl ServerCertVerifier for FileTrust {
+impl<D: CertDecision> ServerCertVerifier for Checked<D> {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -58,16 +50,8 @@ impl ServerCertVerifier for FileTrust {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let sum: [u8; 32] = Sha256::digest(end_entity).into();
-        if self.pins.contains(&sum) {
-            return Ok(ServerCertVerified::assertion());
-        }
-        match &self.chains {
-            Some(v) => v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now),
-            None => Err(rustls::Error::General(
-                "服务器证书与本机固定（信任）的证书不符".into(),
-            )),
-        }
+        self.decision
+            .decide(end_entity, intermediates, server_name, ocsp, now)
     }
 
     fn verify_tls12_signature(
@@ -105,6 +89,53 @@ impl ServerCertVerifier for FileTrust {
     }
 }
 
+/// Exactly one certificate file's trust: its certificates as pins and as roots.
+#[derive(Debug)]
+pub(crate) struct FileTrust {
+    pins: Vec<[u8; 32]>,
+    chains: Option<Arc<WebPkiServerVerifier>>,
+}
+
+impl FileTrust {
+    /// Trust in `certs` (DER), as pins and as roots.
+    pub(crate) fn new(certs: &[CertificateDer<'static>], provider: Arc<CryptoProvider>) -> Self {
+        let pins = certs.iter().map(|c| Sha256::digest(c).into()).collect();
+        let mut roots = rustls::RootCertStore::empty();
+        // A certificate that cannot be a root (a leaf) is still a pin.
+        let (added, _) = roots.add_parsable_certificates(certs.iter().cloned());
+        let chains = (added > 0)
+            .then(|| {
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                    .build()
+                    .ok()
+            })
+            .flatten();
+        FileTrust { pins, chains }
+    }
+}
+
+impl CertDecision for FileTrust {
+    fn decide(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let sum: [u8; 32] = Sha256::digest(end_entity).into();
+        if self.pins.contains(&sum) {
+            return Ok(ServerCertVerified::assertion());
+        }
+        match &self.chains {
+            Some(v) => v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now),
+            None => Err(rustls::Error::General(
+                "服务器证书与本机固定（信任）的证书不符".into(),
+            )),
+        }
+    }
+}
+
 /// A rustls client configuration trusting exactly `certs` (see the module), for
 /// HTTP (ALPN h2 and http/1.1).
 pub(crate) fn client_config(
@@ -121,7 +152,10 @@ pub fn exact_trust_config(
     alpn: Vec<Vec<u8>>,
 ) -> Result<rustls::ClientConfig, rustls::Error> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier = Arc::new(FileTrust::new(certs, provider.clone()));
+    let verifier = Arc::new(Checked {
+        decision: FileTrust::new(certs, provider.clone()),
+        provider: provider.clone(),
+    });
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .dangerous()
