@@ -49,18 +49,10 @@ pub fn role_zh(role: &str) -> &'static str {
 }
 
 /// A director may look only at their own hall.
-fn hall_scope(p: &UserProfile, asked: Option<String>) -> AppResult<Option<String>> {
-    if p.role != Role::Director {
-        return Ok(asked);
-    }
-    let own = p.hall_id.clone();
-    match (&asked, &own) {
-        (Some(a), Some(o)) if a != o => Err(AppError::new(
-            ErrorCode::Forbidden,
-            "大厅负责人只能查看本大厅的工单",
-        )),
-        _ => Ok(own),
-    }
+pub(crate) fn hall_scope(p: &UserProfile, asked: Option<String>) -> AppResult<Option<String>> {
+    p.role
+        .hall_scope(p.hall_id.as_deref(), asked)
+        .map_err(|why| AppError::new(ErrorCode::Forbidden, why))
 }
 
 /// The hall a query may see: a director's own, whatever was asked.

@@ -552,6 +552,9 @@ impl App {
             }
             let name = link.account.clone();
             self.with_store(move |s| {
+                if accepted {
+                    s.mark_visit_exported(&visit_id, rev)?;
+                }
                 Ok(s.settle_hub_visit(
                     &visit_id,
                     rev,

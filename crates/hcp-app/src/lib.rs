@@ -156,15 +156,13 @@ impl App {
     pub async fn list_halls(&self) -> AppResult<Vec<HallSummary>> {
         self.with_store(|s| {
             let (p, _) = cases::load_profile(s)?;
-            let mut halls = hall_summaries(s)?;
-            if let Some(own) = p
-                .hall_id
-                .as_deref()
-                .filter(|_| !p.role.may(Capability::AllHalls))
-            {
-                halls.retain(|h| h.hall.hall_id == own);
-            }
-            Ok(halls)
+            // A shopper is not held to a hall (he plans visits); a director is.
+            let only = if p.role.may(Capability::FileVisits) {
+                None
+            } else {
+                cases::hall_scope(&p, None)?
+            };
+            hall_summaries(s, only.as_deref())
         })
         .await
     }
@@ -481,7 +479,7 @@ impl App {
                 bad_rate: Rate::of(month_counts.bad, month_counts.counted).into(),
                 month_counts,
                 daily_bad: every_day(year, month, &by_day),
-                halls: hall_summaries(s)?,
+                halls: hall_summaries(s, h)?,
                 todo,
                 urgent_cases,
                 latest_report,
@@ -494,6 +492,14 @@ impl App {
     pub async fn form_options(&self, args: DashboardArgs) -> AppResult<FormOptions> {
         let hall = args.hall_id.filter(|h| !h.trim().is_empty());
         self.with_store(move |s| {
+            // A director's selects offer his hall alone, and its units.
+            let (p, _) = cases::load_profile(s)?;
+            let hall = cases::hall_scope(&p, hall)?;
+            let own = if p.role.may(Capability::AllHalls) {
+                None
+            } else {
+                p.hall_id.clone()
+            };
             let h = hall.as_deref();
             let list = |what| -> AppResult<Vec<CodeName>> {
                 Ok(s.profile_options(h, what)?
@@ -505,6 +511,7 @@ impl App {
                 halls: s
                     .halls()?
                     .into_iter()
+                    .filter(|h| own.as_ref().is_none_or(|o| *o == h.hall_id))
                     .map(|h| CodeName {
                         code: h.hall_id,
                         name: h.name,
@@ -622,6 +629,8 @@ fn to_do(
         todo.warning += c.warning;
         todo.overdue += c.overdue;
         match c.state.as_str() {
+            "rectifying" => todo.rectifying += c.total,
+            "appeal_window" => todo.appeal_window += c.total,
             "open" => todo.verify += c.total,
             "awaiting_signoff" => todo.signoff += c.total,
             "awaiting_callback" | "explained" => todo.callback += c.total,
@@ -629,12 +638,32 @@ fn to_do(
             _ => {}
         }
     }
-    if role == Role::Officer {
+    if role.may(Capability::ReviewVisits) {
         todo.visits_to_review = s
             .list_visits(None)?
             .iter()
             .filter(|v| v.origin == "imported" && v.state == "submitted")
             .count() as i64;
+    }
+    // The hall's most pressing rectification: how many working days it has left.
+    if todo.rectifying > 0 {
+        let soonest = s
+            .list_cases(
+                &hcp_store::CaseFilter {
+                    states: vec!["rectifying".into()],
+                    hall_id: hall.map(str::to_owned),
+                    limit: Some(1),
+                    ..hcp_store::CaseFilter::default()
+                },
+                now,
+            )?
+            .rows;
+        if let Some(c) = soonest.first().filter(|c| c.due_at.is_some()) {
+            todo.rectify_days_left = s
+                .case_detail(c.case_id, now)?
+                .deadline
+                .map(|d| d.working_days_left);
+        }
     }
     let open: Vec<String> = hcp_core::case::CaseState::ALL
         .iter()
@@ -655,15 +684,17 @@ fn to_do(
     let latest = s
         .issued_reports()?
         .into_iter()
-        .filter(|r| role != Role::Director || r.hall_id.as_deref() == hall)
+        .filter(|r| role.may(Capability::AllHalls) || r.hall_id.as_deref() == hall)
         .max_by(|a, b| (&a.month, a.version).cmp(&(&b.month, b.version)));
     Ok((todo, urgent, latest))
 }
 
-fn hall_summaries(s: &Store) -> AppResult<Vec<HallSummary>> {
+/// The halls with their sync state and counts (`only`: that hall alone).
+fn hall_summaries(s: &Store, only: Option<&str>) -> AppResult<Vec<HallSummary>> {
     let mut counts = s.all_hall_counts()?;
     s.halls()?
         .into_iter()
+        .filter(|h| only.is_none_or(|o| o == h.hall_id))
         .map(|h| {
             Ok(HallSummary {
                 sync: s.sync_state(&h.hall_id)?,

@@ -7,7 +7,7 @@ use chrono::{Datelike, Utc};
 use hcp_report::{MonthlyReport, ReportSettings};
 use hcp_store::{IssuedReport, Store, Who};
 
-use hcp_core::Role;
+use hcp_core::Capability;
 
 use crate::ErrorCode;
 use crate::cases::{load_profile, scoped_hall};
@@ -239,6 +239,14 @@ impl App {
             let r = draft(s, &a.month, hall.as_deref(), &a.typical)?;
             let year = hcp_report::model::year_of(&r.month);
             let next = s.next_issue(&r.month, hall.as_deref(), i64::from(year))?;
+            let (profile, named) = load_profile(s)?;
+            let scope_name = match hall.as_deref() {
+                Some(h) => s
+                    .hall_profile(h)
+                    .map(|p| p.name)
+                    .unwrap_or_else(|_| h.to_owned()),
+                None => "全部大厅".to_owned(),
+            };
             let (pages, texts) = hcp_pdf::to_preview_pages(&r, 1.5)
                 .map_err(pdf_err)?
                 .into_iter()
@@ -249,6 +257,10 @@ impl App {
                 pages,
                 texts,
                 next_version: next.0,
+                next_year: next.1,
+                next_issue_no: next.2,
+                scope_name,
+                signer: named.then_some(profile.name),
             })
         })
         .await
@@ -276,10 +288,10 @@ impl App {
         self.with_store(|s| {
             let (p, _) = load_profile(s)?;
             let all = s.issued_reports()?;
-            Ok(if p.role == Role::Director {
-                all.into_iter().filter(|r| r.hall_id == p.hall_id).collect()
-            } else {
+            Ok(if p.role.may(Capability::AllHalls) {
                 all
+            } else {
+                all.into_iter().filter(|r| r.hall_id == p.hall_id).collect()
             })
         })
         .await

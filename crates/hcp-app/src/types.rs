@@ -297,6 +297,12 @@ pub struct Todo {
     pub appeals: i64,
     /// 暗访交件待审核.
     pub visits_to_review: i64,
+    /// 整改中: the hall has to submit a rectification (a director's work).
+    pub rectifying: i64,
+    /// Working days left on the soonest rectification (negative: overdue by).
+    pub rectify_days_left: Option<i64>,
+    /// 申诉期: found unfounded; the hall may still appeal.
+    pub appeal_window: i64,
 }
 
 /// Options for the 评价查询 form's selects.
@@ -866,6 +872,14 @@ pub struct ReportPreview {
     pub texts: Vec<String>,
     /// The issue this period and scope would get: version and number.
     pub next_version: i64,
+    /// 〔year〕 of that issue.
+    pub next_year: i64,
+    /// 第 N 期 of that issue (a hub numbers the office's issues itself).
+    pub next_issue_no: i64,
+    /// 范围: 全部大厅 or the hall's name.
+    pub scope_name: String,
+    /// 签发人: the profile's name, `None` while the desk's user gave none.
+    pub signer: Option<String>,
 }
 
 /// A file to save where the user keeps downloads (the desktop window's export).

@@ -3,9 +3,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use hcp_core::Role;
 use hcp_core::case::Actor;
 use hcp_core::visit::{Answer, ChecklistTemplate};
+use hcp_core::{Capability, Role};
 use hcp_store::{
     ImportOutcome, KeyInfo, ReviewImport, Store, TaskImport, VisitDetail, VisitPhoto, VisitReview,
     VisitRow, VisitTaskRow, Who,
@@ -25,15 +25,16 @@ fn decode(b64: &str, what: &str) -> AppResult<Vec<u8>> {
         .map_err(|_| AppError::invalid(format!("{what}数据无法读取（base64 格式错误）")))
 }
 
-/// What a viewer may see of a visit: directors only their hall, never the shopper.
+/// What a viewer may see of a visit: those who neither visit nor review (a
+/// director) only their hall's, and never who the shopper was.
 fn redact(row: &mut VisitRow, role: Role, own_hall: Option<&str>) -> AppResult<()> {
-    if role == Role::Director {
-        if own_hall != Some(row.hall_id.as_str()) {
-            return Err(AppError::new(
-                ErrorCode::Forbidden,
-                "大厅负责人只能查看本大厅的暗访记录",
-            ));
-        }
+    if !role.may(Capability::ViewVisits) && !role.may_read_hall(own_hall, &row.hall_id) {
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            format!("{}只能查看本大厅的暗访记录", role.label_zh()),
+        ));
+    }
+    if !role.may(Capability::SeeShopperNames) && !role.may(Capability::FileVisits) {
         row.shopper = None;
     }
     Ok(())
@@ -63,11 +64,9 @@ impl App {
     pub async fn list_visits(&self, a: VisitListArgs) -> AppResult<Vec<VisitRow>> {
         self.with_store(move |s| {
             let (_, _, own, role) = who_of(s)?;
-            let hall = if role == Role::Director {
-                own.clone()
-            } else {
-                a.hall_id
-            };
+            let hall = role
+                .hall_scope(own.as_deref(), a.hall_id)
+                .map_err(|why| AppError::new(ErrorCode::Forbidden, why))?;
             let mut rows = s.list_visits(hall.as_deref())?;
             for r in &mut rows {
                 redact(r, role, own.as_deref())?;
@@ -251,7 +250,9 @@ impl App {
                 });
             let _ = std::fs::remove_file(&path);
             let bytes = result?;
-            let hall = s.visit_detail(&a.visit_id)?.visit.hall_id;
+            let v = s.visit_detail(&a.visit_id)?.visit;
+            s.mark_visit_exported(&a.visit_id, v.rev)?;
+            let hall = v.hall_id;
             Ok(FileData {
                 file_name: format!("暗访-{hall}-{}.hcpv", &a.visit_id[..8]),
                 mime: "application/octet-stream".into(),

@@ -298,6 +298,52 @@ async fn flow() {
         .map(|h| h.hall.hall_id)
         .collect();
     assert_eq!(listed, [halls[0].clone()]);
+    // No other hall's numbers anywhere: the dashboard's hall table, the search
+    // form's selects, the ratings, the report's scope.
+    let dash = app.dashboard(DashboardArgs::default()).await.unwrap();
+    let dash_halls: Vec<&str> = dash.halls.iter().map(|h| h.hall.hall_id.as_str()).collect();
+    assert_eq!(dash_halls, [halls[0].as_str()]);
+    assert!(dash.todo.rectifying >= 0 && dash.todo.visits_to_review == 0);
+    let e = app
+        .dashboard(DashboardArgs {
+            month: None,
+            hall_id: Some(halls[1].clone()),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "forbidden");
+    assert_eq!(e.message, "大厅负责人只能查看本大厅的数据");
+    let opts = app.form_options(DashboardArgs::default()).await.unwrap();
+    let opt_halls: Vec<&str> = opts.halls.iter().map(|h| h.code.as_str()).collect();
+    assert_eq!(opt_halls, [halls[0].as_str()]);
+    let page = app
+        .query_evaluations(EvaluationQuery {
+            filter: EvaluationFilter::default(),
+            after: None,
+            limit: Some(500),
+        })
+        .await
+        .unwrap();
+    assert!(!page.rows.is_empty());
+    assert!(page.rows.iter().all(|r| r.hall_id == halls[0]));
+    let e = app
+        .count_evaluations(EvaluationFilter {
+            hall_id: Some(halls[1].clone()),
+            ..EvaluationFilter::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "forbidden");
+    let preview = app
+        .report_preview(hcp_app::ReportArgs {
+            month: dash.month.clone(),
+            hall_id: None,
+            typical: vec![],
+        })
+        .await
+        .unwrap();
+    assert_eq!(preview.scope_name, dash.halls[0].hall.name);
+    assert_eq!(preview.signer.as_deref(), Some("李主任"));
     let own = app.list_cases(Default::default()).await.unwrap();
     assert!(own.total > 0 && own.total < all.total);
     assert!(own.rows.iter().all(|r| r.hall_id == halls[0]));
@@ -341,6 +387,13 @@ async fn flow() {
         .await
         .unwrap();
     assert_eq!(d.timeline.last().unwrap().actor, "陈静");
+    // The deadline states its rule; the clock runs from the evaluation.
+    let dl = d.deadline.as_ref().unwrap();
+    assert!(
+        dl.rule.starts_with("自评价之日起") && dl.rule.ends_with("个工作日内整改反馈"),
+        "{}",
+        dl.rule
+    );
     assert!(
         d.evaluation.unwrap().raw_json.is_empty(),
         "the raw record (with the ID hash) never reaches the UI"

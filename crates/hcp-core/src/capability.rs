@@ -1,8 +1,8 @@
 //! What a person may see and do, decided once from the role: the store, the app's
 //! commands, the CLI and the UI all ask [`Role::may`] (the UI receives the list as
 //! the viewer's capabilities and builds its menus and buttons from it). A
-//! director's capabilities hold for his own hall only; the hall scoping itself is
-//! applied where the data is read.
+//! director's capabilities hold for his own hall only: [`Role::hall_scope`] turns
+//! the hall a query asked for into the one it may cover, for the desk and the hub.
 
 use serde::Serialize;
 
@@ -142,6 +142,35 @@ impl Role {
             Err(format!("{}不能{}", self.label_zh(), c.label_zh()))
         }
     }
+
+    /// Whether a person of this role (belonging to `own` hall, for a director)
+    /// may read `hall`'s ratings, cases, alerts and reports.
+    pub fn may_read_hall(self, own: Option<&str>, hall: &str) -> bool {
+        self.may(Capability::ViewRatings) && (self.may(Capability::AllHalls) || own == Some(hall))
+    }
+
+    /// The hall a query by this role may cover: what was asked (`None` = all)
+    /// for the office; a director's own hall whatever was asked, and a refusal
+    /// when he asked for another. One rule for the desk and the hub.
+    pub fn hall_scope(
+        self,
+        own: Option<&str>,
+        asked: Option<String>,
+    ) -> Result<Option<String>, String> {
+        if self.may(Capability::AllHalls) || !self.may(Capability::ViewRatings) {
+            return Ok(asked);
+        }
+        let Some(own) = own else {
+            return Err(format!(
+                "{}尚未指定所属大厅，请先在设置中填写",
+                self.label_zh()
+            ));
+        };
+        match asked {
+            Some(a) if a != own => Err(format!("{}只能查看本大厅的数据", self.label_zh())),
+            _ => Ok(Some(own.to_owned())),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -203,5 +232,29 @@ mod tests {
             Role::Director.check(Capability::ManageHalls).unwrap_err(),
             "大厅负责人不能添加或移除大厅"
         );
+    }
+
+    #[test]
+    fn a_director_is_held_to_his_hall() {
+        let d = Role::Director;
+        assert_eq!(d.hall_scope(Some("H1"), None), Ok(Some("H1".into())));
+        assert_eq!(
+            d.hall_scope(Some("H1"), Some("H1".into())),
+            Ok(Some("H1".into()))
+        );
+        assert_eq!(
+            d.hall_scope(Some("H1"), Some("H2".into())).unwrap_err(),
+            "大厅负责人只能查看本大厅的数据"
+        );
+        assert!(d.hall_scope(None, None).is_err());
+        assert_eq!(Role::Officer.hall_scope(None, None), Ok(None));
+        assert_eq!(
+            Role::Officer.hall_scope(None, Some("H2".into())),
+            Ok(Some("H2".into()))
+        );
+        assert!(d.may_read_hall(Some("H1"), "H1"));
+        assert!(!d.may_read_hall(Some("H1"), "H2"));
+        assert!(Role::Officer.may_read_hall(None, "H2"));
+        assert!(!Role::Shopper.may_read_hall(None, "H1"));
     }
 }

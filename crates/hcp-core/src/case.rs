@@ -301,7 +301,7 @@ pub struct Case {
     pub before_appeal: Option<CaseState>,
     /// When the pending appeal was filed.
     pub appeal_filed_at: Option<DateTime<FixedOffset>>,
-    /// When the appeal window opened (verification "not true"/"misrated").
+    /// When the case was verified (the appeal window runs from it).
     pub verified_at: Option<DateTime<FixedOffset>>,
     /// Working days the rectification clock spent paused under appeal.
     pub paused_working_days: u32,
@@ -475,12 +475,12 @@ impl Case {
                     return Err(refuse_state());
                 }
                 need(note, "核实说明")?;
+                // Kept for every outcome: the appeal window runs from it, and a
+                // late verification is the office's delay, not the hall's.
+                c.verified_at = Some(at);
                 c.state = match outcome {
                     VerifyOutcome::True | VerifyOutcome::PartlyTrue => S::Rectifying,
-                    VerifyOutcome::NotTrue | VerifyOutcome::Misrated => {
-                        c.verified_at = Some(at);
-                        S::AppealWindow
-                    }
+                    VerifyOutcome::NotTrue | VerifyOutcome::Misrated => S::AppealWindow,
                     VerifyOutcome::NoLegalBasis => S::Explained,
                 };
             }
@@ -680,6 +680,61 @@ impl Case {
             ),
             _ => None,
         }
+    }
+
+    /// The rule behind the current deadline, as the case page states it
+    /// (「自评价之日起 5 个工作日内整改反馈」).
+    pub fn deadline_rule(&self, policy: &DeadlinePolicy) -> Option<String> {
+        use CaseState as S;
+        let paused = if self.paused_working_days > 0 {
+            format!(
+                "（申诉期间暂停的 {} 个工作日顺延）",
+                self.paused_working_days
+            )
+        } else {
+            String::new()
+        };
+        Some(match self.state {
+            S::Open => format!("自评价之日起 {} 个工作日内核实", policy.verify),
+            S::Rectifying | S::AwaitingSignoff => {
+                format!("自评价之日起 {} 个工作日内整改反馈{paused}", policy.rectify)
+            }
+            S::UnderAppeal => format!("自提出申诉之日起 {} 个工作日内复核", policy.appeal_review),
+            S::AppealWindow => format!("自核实之日起 {} 个工作日内提出申诉", policy.appeal_filing),
+            S::Explained | S::AwaitingCallback => {
+                format!("自评价之日起 {} 个工作日内回访办结{paused}", policy.rectify)
+            }
+            _ => return None,
+        })
+    }
+
+    /// Working days by which the office verified after its own 核实时限, when the
+    /// current deadline still runs from the evaluation (so part of any delay is
+    /// the office's, not the hall's).
+    pub fn verified_late_by(
+        &self,
+        calendar: &WorkingCalendar,
+        policy: &DeadlinePolicy,
+    ) -> Option<i64> {
+        use CaseState as S;
+        if !matches!(
+            self.state,
+            S::Rectifying | S::AwaitingSignoff | S::Explained | S::AwaitingCallback
+        ) {
+            return None;
+        }
+        let verified = self.verified_at?;
+        let due = calendar.deadline(self.evaluated_at, policy.verify);
+        if verified <= due.due_at {
+            return None;
+        }
+        let day = verified.with_timezone(&beijing()).date_naive();
+        Some(
+            calendar
+                .working_days_between(due.last_day, day)
+                .value
+                .max(1),
+        )
     }
 
     /// 超期预警 / 超期 at `now` for the current deadline.
@@ -1361,6 +1416,40 @@ mod tests {
         );
         assert_eq!(c.state, CaseState::Closed);
         assert!(c.closed_at.is_some());
+    }
+
+    #[test]
+    fn a_deadline_states_its_rule_and_the_offices_own_delay() {
+        let policy = DeadlinePolicy::default();
+        let open = Case::open(at(T0));
+        assert_eq!(
+            open.deadline_rule(&policy).unwrap(),
+            format!("自评价之日起 {} 个工作日内核实", policy.verify)
+        );
+        // Verified the next working day (within 核实时限): nothing to explain.
+        let on_time = step(
+            &open,
+            verify(VerifyOutcome::True),
+            Actor::Officer,
+            "2026-09-29T09:00:00+08:00",
+        );
+        assert_eq!(on_time.verified_late_by(&cal(), &policy), None);
+        assert!(
+            on_time
+                .deadline_rule(&policy)
+                .unwrap()
+                .ends_with("个工作日内整改反馈")
+        );
+        // Verified on 10-09 (after the National Day holiday) although due on
+        // 09-29: 09-30, 10-08 and 10-09 are the office's working days of delay.
+        let late = step(
+            &open,
+            verify(VerifyOutcome::True),
+            Actor::Officer,
+            "2026-10-09T09:00:00+08:00",
+        );
+        assert_eq!(late.verified_late_by(&cal(), &policy), Some(3));
+        assert_eq!(Case::open(at(T0)).verified_late_by(&cal(), &policy), None);
     }
 
     #[test]

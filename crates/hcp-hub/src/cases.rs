@@ -6,6 +6,7 @@
 //! nothing) and the case version the officer saw (a stale one is a conflict).
 
 use chrono::{DateTime, FixedOffset, Utc};
+use hcp_core::Capability;
 use hcp_core::case::{Action, Actor, Case, DecisionOut, RefersTo, Signs, Transition};
 use hcp_core::wire::Decision;
 use serde::Serialize;
@@ -681,7 +682,7 @@ impl Hub {
     pub async fn act(&self, who: &Account, batch: &[ActionRequest]) -> Result<Vec<ActionResult>> {
         // Before anything is read or written: the case ids of a batch say nothing
         // to whom may not act on them.
-        if !matches!(who.role, "officer" | "director") {
+        if !who.may(Capability::ViewCases) {
             return Err(HubError::Forbidden(
                 "只有效能督查员与大厅负责人可以办理工单".into(),
             ));
@@ -777,8 +778,8 @@ impl Hub {
                 format!("没有编号为 {} 的工单", a.case_id),
             ));
         };
-        if who.role != "officer" {
-            let message = if who.role == "director" {
+        if !who.may(Capability::DecideCases) {
+            let message = if who.may(Capability::ViewCases) {
                 "大厅负责人不能办理工单：工单由效能督查员办理"
             } else {
                 "该账号不能办理工单"
@@ -912,11 +913,7 @@ impl Hub {
     }
 
     fn check_case_reader(who: &Account, hall_id: Option<&str>) -> Result<()> {
-        let ok = match who.role {
-            "officer" => true,
-            "director" => hall_id.is_none() || who.hall_id.as_deref() == hall_id,
-            _ => false,
-        };
+        let ok = who.may(Capability::ViewCases) && hall_id.is_none_or(|h| who.may_read_hall(h));
         if ok {
             Ok(())
         } else {
@@ -961,11 +958,7 @@ impl Hub {
             .unwrap_or(crate::DEFAULT_PAGE_LIMIT)
             .clamp(1, hcp_core::wire::MAX_PAGE_LIMIT);
         let c = self.conn().await?;
-        let hall = if who.role == "director" {
-            who.hall_id.clone()
-        } else {
-            None
-        };
+        let hall = who.hall_scope(None)?;
         let rows = c
             .query(
                 &format!(

@@ -10,26 +10,49 @@
 
 use hcp_core::wire::MAX_PAGE_LIMIT;
 
+use hcp_core::{Capability, Role};
+
 use crate::{Account, Hub, HubError, HubHall, Result};
 
 /// The default page size, as in hall-api v1.
 pub const DEFAULT_PAGE_LIMIT: u32 = 1000;
 
 impl Account {
+    /// The person's role (`None` for an administrator, who does no case work).
+    pub fn person(&self) -> Option<Role> {
+        self.role.parse().ok()
+    }
+
+    /// Whether the account may see or do `c`: the same table as the desk's
+    /// (`hcp_core::Role::may`); an administrator none of it.
+    pub fn may(&self, c: Capability) -> bool {
+        self.person().is_some_and(|r| r.may(c))
+    }
+
+    /// The hall a query by this account may cover (a director: his own).
+    pub fn hall_scope(&self, asked: Option<String>) -> Result<Option<String>> {
+        match self.person() {
+            Some(r) => r
+                .hall_scope(self.hall_id.as_deref(), asked)
+                .map_err(HubError::Forbidden),
+            None => Err(HubError::Forbidden(format!(
+                "账号 {} 无权查看大厅数据",
+                self.name
+            ))),
+        }
+    }
+
     /// Whether the account may read the hall's ratings, appeals and rectifications.
     pub fn may_read_hall(&self, hall_id: &str) -> bool {
-        match self.role {
-            "officer" => true,
-            "director" => self.hall_id.as_deref() == Some(hall_id),
-            _ => false,
-        }
+        self.person()
+            .is_some_and(|r| r.may_read_hall(self.hall_id.as_deref(), hall_id))
     }
 
     /// Whether the account may read the hall's profile (its windows, staff and
     /// items): whoever may read its ratings, and shoppers, who fill visit reports
     /// against it.
     pub fn may_read_profile(&self, hall_id: &str) -> bool {
-        self.role == "shopper" || self.may_read_hall(hall_id)
+        self.may(Capability::FileVisits) || self.may_read_hall(hall_id)
     }
 }
 
@@ -55,12 +78,14 @@ impl Hub {
         for h in &mut all {
             h.base_url.clear();
         }
-        Ok(match who.role {
-            "director" => all
-                .into_iter()
-                .filter(|h| who.hall_id.as_deref() == Some(h.hall_id.as_str()))
-                .collect(),
-            _ => all,
+        // A shopper needs every hall's name to plan visits; the rest see the
+        // halls whose figures they may read.
+        Ok(if who.may(Capability::FileVisits) {
+            all
+        } else {
+            all.into_iter()
+                .filter(|h| who.may_read_hall(&h.hall_id))
+                .collect()
         })
     }
 

@@ -5,6 +5,7 @@
 //! again), so numbers are unique per office.
 
 use base64::Engine;
+use hcp_core::Capability;
 use hcp_core::hub::{HubReport, HubReportFull, NextIssueArgs, NextIssueNo, ReportUpload};
 use sha2::{Digest, Sha256};
 
@@ -25,7 +26,7 @@ fn check_month(m: &str) -> Result<i64> {
 }
 
 fn officer_only(who: &Account) -> Result<()> {
-    if who.role == "officer" {
+    if who.may(Capability::IssueReports) {
         Ok(())
     } else {
         Err(HubError::Forbidden("只有效能督查员可以签发通报".into()))
@@ -178,16 +179,13 @@ impl Hub {
 
     /// The issued reports the account may see (a director: his hall's), oldest first.
     pub async fn reports(&self, who: &Account) -> Result<Vec<HubReport>> {
-        let hall = match who.role {
-            "officer" => None,
-            "director" => who.hall_id.clone(),
-            _ => {
-                return Err(HubError::Forbidden(format!(
-                    "账号 {} 无权查看通报",
-                    who.name
-                )));
-            }
-        };
+        if !who.may(Capability::ViewReports) {
+            return Err(HubError::Forbidden(format!(
+                "账号 {} 无权查看通报",
+                who.name
+            )));
+        }
+        let hall = who.hall_scope(None)?;
         let c = self.conn().await?;
         Ok(c.query(
             &format!(

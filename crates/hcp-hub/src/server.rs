@@ -139,8 +139,8 @@ async fn login(
 }
 
 /// Refuses `who` unless its role is one of `roles` — before any body is read.
-fn role_in(who: &crate::Account, roles: &[&str], refusal: &str) -> crate::Result<()> {
-    if roles.contains(&who.role) {
+fn needs(who: &crate::Account, c: hcp_core::Capability, refusal: &str) -> crate::Result<()> {
+    if who.may(c) {
         Ok(())
     } else {
         Err(HubError::Forbidden(refusal.into()))
@@ -222,9 +222,9 @@ struct ActionsBody {
 }
 
 async fn actions(State(hub): State<Hub>, Signed(who): Signed, body: axum::body::Body) -> Response {
-    if let Err(e) = role_in(
+    if let Err(e) = needs(
         &who,
-        &["officer", "director"],
+        hcp_core::Capability::ViewCases,
         "只有效能督查员与大厅负责人可以办理工单",
     ) {
         return error(e);
@@ -277,7 +277,11 @@ async fn upload_report(
     Signed(who): Signed,
     body: axum::body::Body,
 ) -> Response {
-    if let Err(e) = role_in(&who, &["officer"], "只有效能督查员可以签发通报") {
+    if let Err(e) = needs(
+        &who,
+        hcp_core::Capability::IssueReports,
+        "只有效能督查员可以签发通报",
+    ) {
         return error(e);
     }
     let up: crate::ReportUpload = match read_json(body, MAX_REPORT_BODY, "通报上传内容不完整").await
@@ -309,7 +313,11 @@ async fn upload_visit(
     Signed(who): Signed,
     body: axum::body::Body,
 ) -> Response {
-    if let Err(e) = role_in(&who, &["shopper"], "只有暗访员账号可以上传暗访交件") {
+    if let Err(e) = needs(
+        &who,
+        hcp_core::Capability::FileVisits,
+        "只有暗访员账号可以上传暗访交件",
+    ) {
         return error(e);
     }
     // A few uploads at a time are read and checked; the rest wait their turn.

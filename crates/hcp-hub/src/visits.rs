@@ -11,6 +11,7 @@
 //! from both again, so one shopper cannot replace another's report, nor a stolen
 //! session replace it with another key's.
 
+use hcp_core::Capability;
 use hcp_core::hub::{HubVisit, VisitPage, VisitUploadResult};
 use sha2::{Digest, Sha256};
 
@@ -24,13 +25,15 @@ pub use hcp_core::hub::MAX_VISIT_BYTES;
 
 /// Who reads which visits: an officer all, a shopper his own; nobody else.
 fn visit_reader(who: &Account) -> Result<Option<&str>> {
-    match who.role {
-        "officer" => Ok(None),
-        "shopper" => Ok(Some(&who.name)),
-        _ => Err(HubError::Forbidden(format!(
+    if who.may(Capability::ReviewVisits) {
+        Ok(None)
+    } else if who.may(Capability::FileVisits) {
+        Ok(Some(&who.name))
+    } else {
+        Err(HubError::Forbidden(format!(
             "账号 {} 无权查看暗访记录",
             who.name
-        ))),
+        )))
     }
 }
 
@@ -56,7 +59,7 @@ impl Hub {
     /// Takes a hand-in bundle from a shopper (audited). The same revision again is
     /// `unchanged`; a newer one from the same account and key `replaced`.
     pub async fn upload_visit(&self, who: &Account, bundle: Vec<u8>) -> Result<VisitUploadResult> {
-        if who.role != "shopper" {
+        if !who.may(Capability::FileVisits) {
             return Err(HubError::Forbidden("只有暗访员账号可以上传暗访交件".into()));
         }
         if bundle.len() > MAX_VISIT_BYTES {

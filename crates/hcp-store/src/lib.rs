@@ -132,6 +132,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0021_cases_page_order.sql"),
     include_str!("../migrations/0022_hall_tally.sql"),
     include_str!("../migrations/0023_evaluation_history.sql"),
+    include_str!("../migrations/0024_visit_exported.sql"),
 ];
 
 /// The schema version this build writes.

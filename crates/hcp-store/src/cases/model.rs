@@ -156,6 +156,11 @@ pub struct CaseDeadline {
     pub urgency: Urgency,
     /// Rests on the Monday–Friday fallback: a year without official data.
     pub estimated: bool,
+    /// The rule it follows (「自评价之日起 5 个工作日内整改反馈」).
+    pub rule: String,
+    /// Working days the office verified after its own 核实时限 while this
+    /// deadline still runs from the evaluation: that part is not the hall's.
+    pub office_delay: Option<i64>,
 }
 
 /// Everything the case page shows.

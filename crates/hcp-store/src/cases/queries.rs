@@ -306,6 +306,8 @@ impl Store {
                         policy.warn_before,
                     ),
                     estimated: d.estimated,
+                    rule: stored.case.deadline_rule(&policy).unwrap_or_default(),
+                    office_delay: stored.case.verified_late_by(&rules.calendar, &policy),
                 }
             });
         let evaluation = self

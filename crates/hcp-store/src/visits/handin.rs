@@ -64,6 +64,15 @@ impl Store {
         crate::bundle::write_bytes(out, &bytes)
     }
 
+    /// Records that revision `rev` of a visit left this desk (a file or an upload).
+    pub fn mark_visit_exported(&self, visit_id: &str, rev: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE visits SET exported_rev = max(coalesce(exported_rev, 0), ?2) WHERE visit_id = ?1",
+            params![visit_id, rev],
+        )?;
+        Ok(())
+    }
+
     /// A submitted visit as a signed bundle (what [`Store::export_visit`] writes,
     /// and what a shopper's desk uploads to the office hub).
     pub fn export_visit_bytes(&self, visit_id: &str) -> Result<Vec<u8>> {

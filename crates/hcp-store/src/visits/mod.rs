@@ -458,7 +458,7 @@ impl Store {
             .prepare_cached(
                 "SELECT v.visit_id, v.hall_id, h.name, v.template_version, v.state, v.rev, v.shopper,
                         v.origin, v.signer, v.fields, v.review_note, v.updated_at, v.reviewed_by,
-                        v.review_rev, v.reviewed_at, v.review_items
+                        v.review_rev, v.reviewed_at, v.review_items, v.exported_rev
                  FROM visits v LEFT JOIN halls h ON h.hall_id = v.hall_id WHERE v.visit_id = ?1",
             )?
             .query_row([visit_id], |r| {
@@ -471,6 +471,7 @@ impl Store {
                     template_version: r.get(3)?,
                     state: r.get(4)?,
                     rev: r.get(5)?,
+                    exported_rev: r.get(16)?,
                     shopper: r.get(6)?,
                     origin: r.get(7)?,
                     signer: r.get(8)?,

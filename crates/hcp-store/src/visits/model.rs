@@ -69,6 +69,8 @@ pub struct VisitRow {
     pub state: String,
     /// Hand-in revision (0 until first submitted).
     pub rev: i64,
+    /// The revision last exported or uploaded from this desk (`None`: never).
+    pub exported_rev: Option<i64>,
     /// 暗访员 (`None` for viewers who must not see it).
     pub shopper: Option<String>,
     /// `local` (filled here) or `imported` (from a bundle).

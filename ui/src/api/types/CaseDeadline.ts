@@ -27,4 +27,13 @@ urgency: "on_time" | "warning" | "overdue",
 /**
  * Rests on the Monday–Friday fallback: a year without official data.
  */
-estimated: boolean, };
+estimated: boolean, 
+/**
+ * The rule it follows (「自评价之日起 5 个工作日内整改反馈」).
+ */
+rule: string, 
+/**
+ * Working days the office verified after its own 核实时限 while this
+ * deadline still runs from the evaluation: that part is not the hall's.
+ */
+office_delay: number | null, };

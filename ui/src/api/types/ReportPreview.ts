@@ -19,4 +19,20 @@ texts: Array<string>,
 /**
  * The issue this period and scope would get: version and number.
  */
-next_version: number, };
+next_version: number, 
+/**
+ * 〔year〕 of that issue.
+ */
+next_year: number, 
+/**
+ * 第 N 期 of that issue (a hub numbers the office's issues itself).
+ */
+next_issue_no: number, 
+/**
+ * 范围: 全部大厅 or the hall's name.
+ */
+scope_name: string, 
+/**
+ * 签发人: the profile's name, `None` while the desk's user gave none.
+ */
+signer: string | null, };

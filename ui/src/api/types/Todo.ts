@@ -31,4 +31,16 @@ appeals: number,
 /**
  * 暗访交件待审核.
  */
-visits_to_review: number, };
+visits_to_review: number, 
+/**
+ * 整改中: the hall has to submit a rectification (a director's work).
+ */
+rectifying: number, 
+/**
+ * Working days left on the soonest rectification (negative: overdue by).
+ */
+rectify_days_left: number | null, 
+/**
+ * 申诉期: found unfounded; the hall may still appeal.
+ */
+appeal_window: number, };

@@ -30,6 +30,10 @@ state: string,
  */
 rev: number, 
 /**
+ * The revision last exported or uploaded from this desk (`None`: never).
+ */
+exported_rev: number | null, 
+/**
  * 暗访员 (`None` for viewers who must not see it).
  */
 shopper: string | null, 
