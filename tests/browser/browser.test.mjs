@@ -237,14 +237,22 @@ test("one bad-rating case from the inbox to closed, every decision delivered to 
   assert.match(steps[3], /整改验收通过/);
   assert.match(steps[4], /回访结果：满意/);
   assert.equal(await page.getByTestId("case-actions").count(), 0, "a closed case offers no actions");
+  // The decisions left by themselves after each step (the opening went out with
+  // the sync); the verification is listed beside them, kept on this desk.
+  await page.waitForFunction(() => {
+    const s = [...document.querySelectorAll('[data-testid="decision-state"]')].map((e) => e.textContent.trim());
+    return s.length === 5 && s.slice(0, 4).every((x) => x === "已送达");
+  }, null, { timeout: 60_000 });
   const delivery = await page.getByTestId("decision-state").allInnerTexts();
-  assert.deepEqual(delivery, ["待发送", "待发送", "待发送", "已送达"], "newest first; the opening went out with the sync");
+  assert.deepEqual(delivery, ["已送达", "已送达", "已送达", "已送达", "本机记录"], "newest first, the verification last");
+  assert.equal(await page.getByTestId("decisions-send").count(), 0, "nothing left to send by hand");
   await shot("09-case-closed");
 
-  // Push from the inbox; the hall has each decision once.
+  // 立即发送 on the inbox stays as a fallback: nothing is sent twice; the hall
+  // has each decision once.
   await page.getByTestId("menu-cases").click();
   await page.getByTestId("push-now").click();
-  await page.locator(".el-message--success", { hasText: "已向大厅送达" }).waitFor();
+  await page.locator(".el-message--info", { hasText: "没有待发送的决定" }).waitFor();
   const res = await fetch(`${hall.base}/admin/h/${hall.halls[0].id}/decisions`, { headers: { authorization: `Bearer ${hall.admin}` } });
   const mine = (await res.json()).decisions.filter((d) => d.evaluation_id === CASE_EVAL);
   assert.deepEqual(

@@ -26,6 +26,8 @@ after(async () => {
 });
 
 const shot = (name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+/** A dialog's opening animation ends before its picture is taken. */
+const settled = () => page.waitForFunction(() => [...document.querySelectorAll(".el-overlay-dialog")].every((o) => !o.getAnimations({ subtree: true }).some((a) => a.playState === "running")));
 
 /** The test ids of visible empty tables and empty states on the page, except
  * those a user has to ask for first (`allowed`). */
@@ -59,6 +61,8 @@ test("工作台 opens on the officer's to-do list, with the figures, the deadlin
   await page.getByTestId("stat-month").waitFor();
   assert.notEqual((await page.getByTestId("stat-month").innerText()).trim(), "0");
   assert.deepEqual(await empties(), []);
+  // The demo's desk has no named user yet: the window asks for one.
+  assert.match(await page.getByTestId("profile-prompt").innerText(), /姓名/);
   await shot("01-dashboard");
   // A figure opens the inbox filtered to it.
   await page.getByTestId("todo-signoff").click();
@@ -142,6 +146,19 @@ test("月度通报 has last month's issue and its 典型案例", async () => {
   // The page preview waits for the user to ask for it (it renders every page).
   assert.deepEqual(await empties(["r-pages"]), []);
   await shot("08-reports");
+  // 签发 states the issue, the scope and the signer — and the demo's unnamed
+  // user cannot sign.
+  await page.getByTestId("r-preview").click();
+  await page.getByTestId("r-page").first().waitFor({ timeout: 120_000 });
+  await page.getByTestId("r-issue").click();
+  await page.getByTestId("r-issue-facts").waitFor();
+  assert.match(await page.getByTestId("r-issue-no").innerText(), /^〔\d{4}〕第\d+期$/);
+  assert.equal(await page.getByTestId("r-issue-scope").innerText(), "全部大厅");
+  assert.match(await page.getByTestId("r-issue-signer").innerText(), /尚未设置/);
+  assert.ok(await page.getByTestId("r-issue-submit").isDisabled(), "an unnamed user cannot sign");
+  await settled();
+  await shot("08b-issue-unnamed");
+  await page.getByTestId("r-issue-dialog").getByRole("button", { name: "取消" }).click();
 });
 
 test("大厅与同步 shows the halls and a quarantined record", async () => {
@@ -171,7 +188,14 @@ test("a director's 工作台: his hall's figures, his open cases and his hall's 
   await rows("urgent-cases").first().waitFor();
   const halls = await page.getByTestId("urgent-cases").locator("tbody tr td:nth-child(2)").allInnerTexts();
   assert.ok(halls.every((h) => h.includes("太湖县")), halls.join(","));
-  assert.match(await page.getByTestId("latest-report").innerText(), /340825-ZWFW/);
+  assert.match(await page.getByTestId("latest-report").innerText(), /太湖县/);
+  // His tiles are his hall's work; the hall table and every figure are his hall's.
+  for (const key of ["rectifying", "overdue", "appeal-window", "appeals", "signoff"]) await page.getByTestId(`todo-${key}`).waitFor();
+  assert.equal(await page.getByTestId("todo-verify").count(), 0);
+  assert.equal(await rows("hall-status-table").count(), 1);
+  assert.match(await page.getByTestId("hall-status-table").innerText(), /太湖县/);
+  assert.equal(await page.getByTestId("dashboard-sync").count(), 0);
+  assert.equal(await page.getByTestId("profile-prompt").count(), 0);
   assert.deepEqual(await empties(), []);
   await shot("11-director-dashboard");
   // His menu has no 暗访; 大厅与同步 shows his hall only, with nothing to add,
@@ -182,6 +206,20 @@ test("a director's 工作台: his hall's figures, his open cases and his hall's 
   assert.equal(await rows("hall-table").count(), 1);
   for (const id of ["open-add-hall", "sync-all", "open-import"]) assert.equal(await page.getByTestId(id).count(), 0, id);
   await shot("12-director-halls");
+  // 评价查询: the hall filter is his hall, locked; every row is his hall's; the
+  // count arrives.
+  await visit("evaluations", () => rows("evaluation-table").first().waitFor());
+  assert.ok(await page.getByTestId("f-hall").locator("input").isDisabled(), "hall filter locked");
+  assert.match(await page.getByTestId("f-hall").innerText(), /太湖县/);
+  const evHalls = await page.getByTestId("evaluation-table").locator("tbody tr td:nth-child(2)").allInnerTexts();
+  assert.ok(evHalls.length > 0 && evHalls.every((h) => h.includes("太湖县")), evHalls.join(","));
+  await page.waitForFunction(() => /共/.test(document.querySelector('[data-testid="total"]')?.textContent ?? ""));
+  await shot("12b-director-evaluations");
+  // 通报: the scope is his hall, fixed.
+  await visit("reports", () => page.getByTestId("r-hall").waitFor());
+  assert.ok(await page.getByTestId("r-hall").locator("input").isDisabled(), "scope fixed");
+  assert.match(await page.getByTestId("r-hall").innerText(), /太湖县/);
+  assert.equal(await page.getByTestId("r-issue").count(), 0);
 
   // A shopper's window: 暗访 and 设置 only, opening on 暗访.
   await bridge(url, "set_user", { name: "李明", role: "shopper", hall_id: null });
@@ -189,7 +227,25 @@ test("a director's 工作台: his hall's figures, his open cases and his hall's 
   await page.reload();
   await page.waitForFunction(() => location.hash.startsWith("#/visits"));
   const shopperMenu = await page.locator('[data-testid^="menu-"]').evaluateAll((els) => els.map((e) => e.dataset.testid));
-  assert.deepEqual(shopperMenu, ["menu-visits", "menu-settings"]);
+  assert.deepEqual(shopperMenu, ["menu-visits", "menu-outbox", "menu-settings"]);
   await shot("13-shopper-visits");
+  // 待发送 on his own laptop: the submitted visits not yet handed in.
+  await visit("outbox", () => page.getByTestId("outbox-local-visits").waitFor());
+  await shot("13b-shopper-outbox");
+
+  // A named officer: 签发 shows the issue, the scope and his name.
   await bridge(url, "set_user", { name: "陈静", role: "officer", hall_id: null });
+  await page.goto(`${url.split("?")[0]}#/reports`);
+  await page.reload();
+  await page.getByTestId("r-preview").click();
+  await page.getByTestId("r-page").first().waitFor({ timeout: 120_000 });
+  await page.getByTestId("r-issue").click();
+  await page.getByTestId("r-issue-facts").waitFor();
+  assert.equal(await page.getByTestId("r-issue-signer").innerText(), "陈静");
+  assert.equal(await page.getByTestId("r-issue-scope").innerText(), "全部大厅");
+  assert.match(await page.getByTestId("r-issue-no").innerText(), /^〔\d{4}〕第\d+期$/);
+  assert.ok(!(await page.getByTestId("r-issue-submit").isDisabled()));
+  await settled();
+  await shot("14-issue-dialog");
+  await page.getByTestId("r-issue-dialog").getByRole("button", { name: "取消" }).click();
 });

@@ -67,8 +67,10 @@ export function queryHasFilter(q: Record<string, unknown>): boolean {
 }
 
 /** 评价查询: form → table paged by key in SQLite → detail drawer. */
-export function useEvaluationSearch(pageSize = 20) {
-  const form = reactive<SearchForm>(emptyForm());
+export function useEvaluationSearch(pageSize = 20, lockedHall: () => string | null = () => null) {
+  /** An empty form; a viewer held to one hall (a director) keeps it. */
+  const fresh = (): SearchForm => ({ ...emptyForm(), hall_id: lockedHall() ?? "" });
+  const form = reactive<SearchForm>(fresh());
   const rows = ref<EvaluationListRow[]>([]);
   const loading = ref(false);
   const error = ref("");
@@ -124,12 +126,15 @@ export function useEvaluationSearch(pageSize = 20) {
       .then((n) => {
         if (mine === countSeq) total.value = n;
       })
-      .catch(() => undefined);
+      .catch(() => {
+        // Never "counting…" forever: the pages still work without a total.
+        if (mine === countSeq) total.value = -1;
+      });
     await fetchPage();
   }
 
   async function reset(): Promise<void> {
-    Object.assign(form, emptyForm());
+    Object.assign(form, fresh());
     await loadOptions();
     await search();
   }

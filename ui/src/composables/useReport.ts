@@ -1,6 +1,7 @@
 import { computed, ref, watch } from "vue";
 import dayjs from "dayjs";
 import { api, errorText } from "../api";
+import { useAppStore } from "../stores/app";
 import type { FileData, HallSummary, IssuedReport, TypicalCase } from "../api/types";
 
 export type PeriodKind = "monthly" | "quarterly" | "yearly";
@@ -16,6 +17,9 @@ export function periodKey(kind: PeriodKind, month: string, year: string, quarter
  * pages, the issued reports and the period's 典型案例, and the commands on them.
  * The page shows messages and delivers files; this holds the state and calls the API. */
 export function useReport() {
+  const store = useAppStore();
+  /** A director's hall (his reports cover it alone); `null` for the office. */
+  const lockedHall = (): string | null => (store.info && !store.can("all_halls") ? store.info.hall_id : null);
   const kind = ref<PeriodKind>("monthly");
   const month = ref(dayjs().subtract(1, "month").format("YYYY-MM"));
   /** The quarter before this one, and its year. */
@@ -29,6 +33,8 @@ export function useReport() {
   /** Each page's text, read out by screen readers under its image. */
   const texts = ref<string[]>([]);
   const nextVersion = ref(1);
+  /** What the 签发 dialog states: the issue, the scope and the signer. */
+  const nextIssue = ref<{ year: number; no: number; scope: string; signer: string | null } | null>(null);
   const issued = ref<IssuedReport[]>([]);
   const loading = ref(false);
   const error = ref("");
@@ -59,6 +65,7 @@ export function useReport() {
       pages.value = p.pages;
       texts.value = p.texts;
       nextVersion.value = p.next_version;
+      nextIssue.value = { year: p.next_year, no: p.next_issue_no, scope: p.scope_name, signer: p.signer };
     } catch (e) {
       error.value = errorText(e);
     } finally {
@@ -91,6 +98,8 @@ export function useReport() {
     const typicalLoaded = loadTypical();
     try {
       [halls.value, issued.value] = await Promise.all([api.listHalls(), api.reportList()]);
+      // A director's 通报 is his hall's: the scope is fixed to it.
+      if (lockedHall()) hall.value = lockedHall();
     } catch (e) {
       error.value = errorText(e);
     }
@@ -110,5 +119,5 @@ export function useReport() {
     await api.openFile({ path: await api.saveFile({ file_name: f.file_name, data_base64: f.data_base64, ask: false }) });
   }
 
-  return { kind, month, year, quarter, period, hall, halls, pages, texts, nextVersion, issued, loading, error, typicalCases, loadTypical, unpick, preview, exportFile, issuedFile, issue, refreshIssued, load, openSaved };
+  return { kind, month, year, quarter, period, hall, halls, pages, texts, nextVersion, nextIssue, lockedHall, issued, loading, error, typicalCases, loadTypical, unpick, preview, exportFile, issuedFile, issue, refreshIssued, load, openSaved };
 }
