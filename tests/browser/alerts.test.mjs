@@ -48,14 +48,24 @@ test("a planted spike opens with its evidence and series, and is acknowledged wi
   const plant = hall.answerKey.plants.find((p) => p.rule === "spike");
   await page.getByTestId("alerts-spike").click();
   await page.getByTestId("alerts").waitFor();
-  const row = page.getByTestId("alerts-table").locator("tr.el-table__row", { hasText: `${plant.code}窗口` }).filter({ hasText: plant.hall_id }).first();
+  // Halls and windows by name, not code.
+  const hallName = (await bridge(url, "list_halls", null)).find((h) => h.hall.hall_id === plant.hall_id).hall.name;
+  const row = page.getByTestId("alerts-table").locator("tr.el-table__row", { hasText: `${plant.code}窗口` }).filter({ hasText: hallName }).first();
   await row.click();
   const drawer = page.getByTestId("alert-drawer");
+  assert.match(await drawer.locator(".el-descriptions").innerText(), new RegExp(hallName));
   const explanation = await drawer.getByTestId("alert-detail-explanation").innerText();
   assert.match(explanation, new RegExp(`^${plant.code}窗口 \\d+月\\d+日差评 \\d+ 条，近\\d周日均 [\\d.]+ 条$`));
   // Every planted rating is in the evidence table (the day may add ordinary ones).
   const evidence = await drawer.getByTestId("alert-evidence").locator("tr.el-table__row td:first-child").allInnerTexts();
   for (const id of plant.evaluations) assert.ok(evidence.includes(id), `${id} in the evidence`);
+  // The whole evidence table fits the drawer: its last column (工单) is not cut off.
+  const fits = await drawer.evaluate((el) => {
+    const body = el.querySelector(".el-drawer__body").getBoundingClientRect();
+    const head = [...el.querySelectorAll('[data-testid="alert-evidence"] th')].pop().getBoundingClientRect();
+    return head.right <= body.right + 1;
+  });
+  assert.ok(fits, "工单 column visible");
   // The daily series is drawn (ECharts, loaded with the first chart).
   await drawer.getByTestId("alert-series").locator("canvas").first().waitFor();
   await shot("alerts-2-detail");

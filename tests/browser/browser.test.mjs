@@ -325,13 +325,39 @@ test("a shopper fills a visit with a photo, submits and exports; an officer impo
       else await passes.nth(k).click();
     }
     if (i === 2) {
+      // A deduction without grounds says it needs a note or a photo.
+      await shop.getByTestId("grounds-3.3").waitFor();
+      // A wrong photo goes back off; the right one can be looked at closely.
+      const wrong = path.join(artifacts, "e2e-wrong-photo.png");
+      writeFileSync(wrong, Buffer.concat([PHOTO, Buffer.from("wrong")]));
+      await shop.getByTestId("photo-3.3").setInputFiles(wrong);
+      await shop.getByTestId("photo-thumb").locator("img").waitFor();
+      await shop.getByTestId("photo-remove").click();
+      await shop.locator(".el-message-box .el-button--primary").click();
+      await shop.waitForFunction(() => document.querySelectorAll('[data-testid="photo-thumb"]').length === 0);
       await shop.locator('textarea[data-testid="note-3.3"]').fill("窗口人员说“不归我管”");
       const photo = path.join(artifacts, "e2e-photo.png");
       writeFileSync(photo, PHOTO);
       await shop.getByTestId("photo-3.3").setInputFiles(photo);
       await shop.getByTestId("photo-thumb").locator("img").waitFor();
+      assert.equal(await shop.getByTestId("grounds-3.3").count(), 0);
+      await shop.getByTestId("photo-enlarge").click();
+      await shop.getByTestId("photo-big").waitFor();
+      assert.ok(await shop.getByTestId("photo-big").evaluate((img) => img.complete && img.naturalWidth > 0), "the photo shows");
+      await shop.getByTestId("photo-dialog").locator(".el-dialog__headerbtn").click();
     }
   }
+  // Times are typed as people type them, in the format the field shows.
+  await shop.getByTestId("section-info").click();
+  await shop.getByTestId("visit-start").fill("1005");
+  await shop.getByTestId("visit-start").press("Tab");
+  await shop.getByTestId("visit-end").fill("9:30");
+  await shop.getByTestId("visit-end").press("Tab");
+  await shop.getByText("结束时间早于开始时间").waitFor();
+  await shop.getByTestId("visit-end").fill("10点50");
+  await shop.getByTestId("visit-end").press("Tab");
+  await shop.waitForFunction(() => document.querySelector('[data-testid="visit-end"]')?.value === "10:50");
+  assert.equal(await shop.getByTestId("visit-start").inputValue(), "10:05");
   await shop.waitForFunction(() => /已自动保存/.test(document.querySelector('[data-testid="saved-indicator"]')?.textContent ?? ""));
   assert.match(await shop.getByTestId("visit-progress").innerText(), /41\/41/);
   assert.equal((await shop.getByTestId("running-score").innerText()).trim(), "99.0"); // (101 - 1) / 101
@@ -341,14 +367,30 @@ test("a shopper fills a visit with a photo, submits and exports; an officer impo
   await shop.reload();
   await shop.getByTestId("section-2").click();
   assert.equal(await shop.locator('textarea[data-testid="note-3.3"]').inputValue(), "窗口人员说“不归我管”");
+  await shop.getByTestId("section-info").click();
+  assert.equal(await shop.getByTestId("visit-start").inputValue(), "10:05");
+  assert.equal(await shop.getByTestId("visit-end").inputValue(), "10:50");
+  await shop.getByTestId("section-2").click();
 
   await shop.getByTestId("submit-visit").click();
   await shop.waitForFunction(() => document.querySelector('[data-testid="visit-state-tag"]')?.textContent?.trim() === "已提交");
+  // Submitted, not yet handed in: 待发送 lists it.
+  const form = shop.url();
+  await shop.getByTestId("menu-outbox").click();
+  await shop.getByTestId("outbox-local-visits").locator(".el-table__body tbody tr").first().waitFor();
+  assert.equal(await shop.getByTestId("outbox-export-visit").count(), 1);
+  await shop.goto(form);
+  await shop.getByTestId("export-visit").waitFor();
   const [download] = await Promise.all([shop.waitForEvent("download"), shop.getByTestId("export-visit").click()]);
   const bundle = path.join(artifacts, "visit.hcpv");
   await download.saveAs(bundle);
   assert.match(download.suggestedFilename(), /\.hcpv$/);
+  // Exported: marked in the list, and nothing waits in 待发送.
   await shop.goto(`${shopUrl}#/visits`);
+  await shop.getByTestId("visit-exported").first().waitFor();
+  await shop.getByTestId("menu-outbox").click();
+  await shop.getByTestId("outbox-local-visits").locator(".el-table__empty-text").waitFor();
+  await shop.getByTestId("menu-visits").click();
   const publicKey = await field(shop, "public-key").inputValue();
   assert.match(publicKey, /^[0-9a-f]{64}$/);
   await shop.close();

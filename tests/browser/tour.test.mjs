@@ -168,6 +168,7 @@ test("大厅与同步 shows the halls and a quarantined record", async () => {
   assert.equal(await rows("hall-table").count(), 4);
   assert.match(await page.getByTestId("hall-table").innerText(), /怀宁县/);
   await rows("quarantine-table").first().waitFor();
+  for (const kind of await page.getByTestId("quarantine-kind").allInnerTexts()) assert.match(kind, /^[\u4e00-\u9fa5]+$/, `类型 in Chinese: ${kind}`);
   assert.deepEqual(await empties(), []);
   await shot("09-halls");
 });

@@ -232,8 +232,10 @@ async fn add_sync_export_and_remove_a_hall_without_leaking_the_token() {
     let bytes = std::fs::read(&csv).unwrap();
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
     let s = String::from_utf8(bytes[3..].to_vec()).unwrap();
-    assert!(s.starts_with("大厅编码,评价编号,版本,"));
+    assert!(s.starts_with("大厅编码,大厅名称,评价编号,版本,"));
     let first = s.lines().nth(1).unwrap();
+    // Names beside the codes: the hall's (and its units' where the profile has them).
+    assert!(first.contains("政务服务"), "{first}");
     assert!(first.contains("2026-10-"), "{first}");
     assert!(
         !first.contains("+08:00") && !["T0", "T1", "T2"].iter().any(|t| first.contains(t)),

@@ -7,7 +7,7 @@ function alert(over: Partial<AlertRow>): AlertRow {
   return {
     alert_id: 1, rule: "spike", rule_label: "差评突增", unit_kind: "window", hall_id: "340825-ZWFW", code: "A03",
     day_from: "2026-10-12", day_to: "2026-10-12", observed: 9, baseline: 0.6, explanation: "A03窗口 10月12日差评 9 条，近8周日均 0.6 条",
-    evidence: ["E1"], state: "open", note: null, decided_by: null, decided_at: null, ...over,
+    evidence: ["E1"], state: "open", note: null, decided_by: null, decided_at: null, hall_name: null, unit_name: null, ...over,
   };
 }
 
@@ -18,6 +18,11 @@ describe("预警", () => {
     expect(unitLabel(alert({ unit_kind: "hall", code: "340825-ZWFW" }))).toBe("全厅");
     expect(unitLabel(alert({ unit_kind: "evaluator", code: "9f2c0000aaaabbbbcccc" }))).toBe("评价人9f2c0000");
     expect(unitLabel(alert({ rule: "serial_run", unit_kind: "department", code: "县市场监管局" }))).toBe("部门县市场监管局");
+    // With the names from the hall's profile.
+    expect(unitLabel(alert({ unit_name: "综合受理" }))).toBe("A03窗口（综合受理）");
+    expect(unitLabel(alert({ unit_kind: "staff", code: "S1021", unit_name: "王敏" }))).toBe("王敏（工号S1021）");
+    expect(unitLabel(alert({ unit_kind: "item", code: "11340825MB705176784000009001", unit_name: "不动产登记" }))).toBe("事项：不动产登记");
+    expect(unitLabel(alert({ unit_kind: "item", code: "113408" }))).toBe("事项编码113408");
     expect(alertDays(alert({}))).toBe("2026-10-12");
     expect(alertDays(alert({ day_to: "2026-10-16" }))).toBe("2026-10-12 至 2026-10-16");
   });

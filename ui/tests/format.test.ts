@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { beijingDayStartUtc, beijingDaysToUtcRange, beijingTime, count, monthLabel, percent, periodEnded, periodLabel, recordedLater } from "../src/utils/format";
+import { beijingDayStartUtc, beijingDaysToUtcRange, beijingTime, caseSubject, count, typedTime, visitDayTime, visitInstant, monthLabel, percent, periodEnded, periodLabel, recordedLater } from "../src/utils/format";
 
 describe("Beijing time", () => {
   it("shows UTC instants in Beijing time", () => {
@@ -58,5 +58,28 @@ describe("periodEnded", () => {
     expect(periodEnded("2026-Q4", "2027-01-01")).toBe(true);
     expect(periodEnded("2026", "2026-12-31")).toBe(false);
     expect(periodEnded("2025", "2026-01-01")).toBe(true);
+  });
+});
+
+describe("caseSubject", () => {
+  it("names a visit finding by its visit and checklist item, a rating by its number", () => {
+    expect(caseSubject("visit_finding", "c5e26a79-1111-2222-3333-444455556666#7.3")).toBe("暗访记录 c5e26a79 · 检查项 7.3");
+    expect(caseSubject("bad_rating", "E20261008000123")).toBe("E20261008000123");
+  });
+});
+
+describe("typed visit times", () => {
+  it("takes the ways people type a time of day", () => {
+    for (const s of ["10:05", "10:05:00", "1005", "10点05", "10.05", "10：05", " 10:05 "]) expect(typedTime(s)).toBe("10:05");
+    expect(typedTime("9")).toBe("09:00");
+    expect(typedTime("25:00")).toBeNull();
+    expect(typedTime("10:75")).toBeNull();
+    expect(typedTime("上午")).toBeNull();
+  });
+  it("stores Beijing day and time as an instant and reads it back", () => {
+    expect(visitInstant("2026-12-07", "10:05")).toBe("2026-12-07T10:05:00+08:00");
+    expect(visitDayTime("2026-12-07T02:05:00Z")).toEqual({ day: "2026-12-07", time: "10:05" });
+    expect(visitDayTime(null)).toEqual({ day: "", time: "" });
+    expect(visitInstant("", "10:05")).toBeNull();
   });
 });

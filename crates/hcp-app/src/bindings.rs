@@ -98,6 +98,7 @@ pub fn ts_bindings() -> Result<Vec<(String, String)>, String> {
         VisitAnswerArgs,
         VisitFieldsArgs,
         VisitPhotoArgs,
+        VisitPhotoRefArgs,
         VisitReviewArgs,
         FileData,
         ImportVisitArgs,

@@ -175,6 +175,8 @@ commands! {
     set_visit_fields(VisitFieldsArgs) -> hcp_store::VisitDetail;
     /// 添加照片。
     attach_visit_photo(VisitPhotoArgs) -> hcp_store::VisitPhoto;
+    /// 删除照片。
+    detach_visit_photo(VisitPhotoRefArgs) -> hcp_store::VisitDetail;
     /// 照片（或缩略图）。
     visit_photo(PhotoArgs) -> FileData;
     /// 提交暗访。

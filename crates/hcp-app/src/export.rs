@@ -6,6 +6,7 @@
 //! Citizens write the comments: a CSV cell that a spreadsheet would take for a
 //! formula gets a leading `'`; the workbook writes text as text.
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use base64::Engine as _;
@@ -22,15 +23,18 @@ use crate::{App, AppError, AppResult, ExportEvaluationsArgs, FileData};
 pub const MAX_WINDOW_EXPORT_ROWS: i64 = 100_000;
 
 /// The columns, with a width for the workbook.
-pub const EVALUATION_COLUMNS: [(&str, f64); 20] = [
+pub const EVALUATION_COLUMNS: [(&str, f64); 23] = [
     ("大厅编码", 14.0),
+    ("大厅名称", 24.0),
     ("评价编号", 18.0),
     ("版本", 6.0),
     ("办件编号", 22.0),
     ("事项编码", 16.0),
     ("事项名称", 24.0),
     ("部门编码", 16.0),
+    ("部门名称", 20.0),
     ("窗口号", 8.0),
+    ("窗口名称", 16.0),
     ("工号", 8.0),
     ("评价渠道", 12.0),
     ("评价等级", 8.0),
@@ -73,18 +77,62 @@ fn reasons_zh(json: &str) -> String {
         .join("、")
 }
 
-/// One evaluation's cells, for people: labels for codes, Beijing times.
-pub fn evaluation_cells(r: &EvaluationRow) -> [String; 20] {
+/// The names beside the codes of an export: each hall's, and its departments'
+/// and windows' from its profile (read once per export).
+#[derive(Debug, Default)]
+pub struct UnitNames {
+    halls: HashMap<String, String>,
+    departments: HashMap<(String, String), String>,
+    windows: HashMap<(String, String), String>,
+}
+
+impl UnitNames {
+    /// The names of every hall `s` knows.
+    pub fn load(s: &hcp_store::Store) -> hcp_store::Result<Self> {
+        let mut n = UnitNames::default();
+        for h in s.halls()? {
+            for (code, name) in
+                s.profile_options(Some(&h.hall_id), hcp_store::ProfileList::Departments)?
+            {
+                n.departments.insert((h.hall_id.clone(), code), name);
+            }
+            for (no, name) in
+                s.profile_options(Some(&h.hall_id), hcp_store::ProfileList::Windows)?
+            {
+                n.windows.insert((h.hall_id.clone(), no), name);
+            }
+            n.halls.insert(h.hall_id, h.name);
+        }
+        Ok(n)
+    }
+
+    fn of(map: &HashMap<(String, String), String>, hall: &str, code: &Option<String>) -> String {
+        code.as_ref()
+            .and_then(|c| map.get(&(hall.to_owned(), c.clone())))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// The columns Excel should read as numbers: 版本, 评价等级.
+const NUMBER_COLUMNS: [usize; 2] = [3, 13];
+
+/// One evaluation's cells, for people: names beside codes, labels for codes,
+/// Beijing times.
+pub fn evaluation_cells(r: &EvaluationRow, names: &UnitNames) -> [String; 23] {
     let o = |v: &Option<String>| v.clone().unwrap_or_default();
     [
         r.hall_id.clone(),
+        names.halls.get(&r.hall_id).cloned().unwrap_or_default(),
         r.id.clone(),
         r.rev.to_string(),
         o(&r.serial_no),
         o(&r.item_code),
         o(&r.item_name),
         o(&r.department_code),
+        UnitNames::of(&names.departments, &r.hall_id, &r.department_code),
         o(&r.window_no),
+        UnitNames::of(&names.windows, &r.hall_id, &r.window_no),
         o(&r.staff_no),
         Channel::from_wire(&r.channel).label_zh().to_string(),
         r.level.to_string(),
@@ -105,24 +153,25 @@ pub fn evaluation_cells(r: &EvaluationRow) -> [String; 20] {
 /// Writes evaluations as CSV: BOM and header first, then [`EvaluationCsv::row`].
 pub struct EvaluationCsv<W: Write> {
     w: csv::Writer<W>,
+    names: UnitNames,
 }
 
 impl<W: Write> EvaluationCsv<W> {
-    /// Starts the file.
-    pub fn new(mut sink: W) -> std::io::Result<Self> {
+    /// Starts the file; `names` fill the name columns.
+    pub fn new(mut sink: W, names: UnitNames) -> std::io::Result<Self> {
         sink.write_all("\u{feff}".as_bytes())?;
         let mut w = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
             .from_writer(sink);
         w.write_record(EVALUATION_COLUMNS.iter().map(|c| c.0))
             .map_err(std::io::Error::other)?;
-        Ok(Self { w })
+        Ok(Self { w, names })
     }
 
     /// One evaluation.
     pub fn row(&mut self, r: &EvaluationRow) -> std::io::Result<()> {
         self.w
-            .write_record(evaluation_cells(r).map(neutralise_formula))
+            .write_record(evaluation_cells(r, &self.names).map(neutralise_formula))
             .map_err(std::io::Error::other)
     }
 
@@ -157,7 +206,7 @@ impl App {
             }
             let stamp = hcp_store::now_beijing().format("%Y%m%d-%H%M");
             let (bytes, name, mime) = if format == "csv" {
-                let mut csv = EvaluationCsv::new(Vec::new())
+                let mut csv = EvaluationCsv::new(Vec::new(), UnitNames::load(s)?)
                     .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
                 let mut err = None;
                 s.for_each_matching_evaluation(&f, |r| match csv.row(&r) {
@@ -176,16 +225,16 @@ impl App {
                 (bytes, format!("评价明细-{stamp}.csv"), "text/csv")
             } else {
                 let mut rows = vec![];
+                let names = UnitNames::load(s)?;
                 s.for_each_matching_evaluation(&f, |r| {
-                    let cells = evaluation_cells(&r);
+                    let cells = evaluation_cells(&r, &names);
                     rows.push(
                         cells
                             .into_iter()
                             .enumerate()
-                            .map(|(i, c)| match (i, c.parse::<f64>()) {
-                                // 版本, 评价等级: numbers Excel can sum.
-                                (2 | 10, Ok(n)) => Cell::Number(n),
-                                (_, _) => Cell::Text(c),
+                            .map(|(i, c)| match c.parse::<f64>() {
+                                Ok(n) if NUMBER_COLUMNS.contains(&i) => Cell::Number(n),
+                                _ => Cell::Text(c),
                             })
                             .collect(),
                     );

@@ -647,6 +647,18 @@ pub struct VisitPhotoArgs {
     pub data_base64: String,
 }
 
+/// A photo of an item, to take off.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "VisitPhotoRefArgs.ts")]
+pub struct VisitPhotoRefArgs {
+    /// Visit id.
+    pub visit_id: String,
+    /// Item id.
+    pub item_id: String,
+    /// The photo's content address.
+    pub sha256: String,
+}
+
 /// The officer's review.
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export_to = "VisitReviewArgs.ts")]

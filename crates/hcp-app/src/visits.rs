@@ -159,6 +159,24 @@ impl App {
         .await
     }
 
+    /// Takes a wrong photo off an item; the visit as it is now.
+    pub async fn detach_visit_photo(&self, a: VisitPhotoRefArgs) -> AppResult<VisitDetail> {
+        if a.sha256.len() != 64 || !a.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(AppError::invalid("照片编号格式错误"));
+        }
+        self.with_store(move |s| {
+            let (name, actor, _, _) = who_of(s)?;
+            s.detach_visit_photo(
+                &a.visit_id,
+                &a.item_id,
+                &a.sha256,
+                Who { name: &name, actor },
+            )?;
+            Ok(s.visit_detail(&a.visit_id)?)
+        })
+        .await
+    }
+
     /// A photo or its thumbnail.
     pub async fn visit_photo(&self, a: PhotoArgs) -> AppResult<FileData> {
         if a.sha256.len() != 64 || !a.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -71,7 +71,9 @@ pub fn run(
                 .map_err(|e| CliError::Msg(format!("写入失败：{e}")))?;
         }
         Format::Csv => {
-            let mut w = hcp_app::export::EvaluationCsv::new(sink)
+            let names = hcp_app::export::UnitNames::load(store)
+                .map_err(|e| CliError::Msg(format!("无法读取大厅资料：{e}")))?;
+            let mut w = hcp_app::export::EvaluationCsv::new(sink, names)
                 .map_err(|e| CliError::Msg(format!("写入失败：{e}")))?;
             store.for_each_evaluation(hall, |row| {
                 w.row(&row)?;

@@ -51,6 +51,11 @@ pub struct AlertRow {
     pub decided_by: Option<String>,
     /// When (UTC).
     pub decided_at: Option<String>,
+    /// 大厅名称.
+    pub hall_name: Option<String>,
+    /// The unit's name (window, staff, item, department), when the hall's
+    /// profile has it.
+    pub unit_name: Option<String>,
 }
 
 /// What a recompute did.
@@ -123,8 +128,21 @@ fn parse_month(month: &str) -> Result<(NaiveDate, NaiveDate)> {
     Ok((first, next - Duration::days(1)))
 }
 
+/// The alert's columns, then the names people read beside the codes: the hall's,
+/// and the unit's from the hall's profile (an item not in it: from the first
+/// rating the alert rests on; a rater has none).
 const ALERT_COLUMNS: &str = "alert_id, rule, unit_kind, hall_id, code, day_from, day_to, observed, \
-                             baseline, explanation, evidence, state, note, decided_by, decided_at";
+     baseline, explanation, evidence, state, note, decided_by, decided_at, \
+     (SELECT h.name FROM halls h WHERE h.hall_id = alerts.hall_id), \
+     CASE unit_kind \
+       WHEN 'window' THEN (SELECT w.name FROM windows w WHERE w.hall_id = alerts.hall_id AND w.no = alerts.code) \
+       WHEN 'staff' THEN (SELECT s.name FROM staff s WHERE s.hall_id = alerts.hall_id AND s.no = alerts.code) \
+       WHEN 'department' THEN (SELECT d.name FROM departments d WHERE d.hall_id = alerts.hall_id AND d.code = alerts.code) \
+       WHEN 'item' THEN coalesce( \
+         (SELECT i.name FROM service_items i WHERE i.hall_id = alerts.hall_id AND i.code = alerts.code), \
+         (SELECT e.item_name FROM evaluations e WHERE e.hall_id = alerts.hall_id \
+            AND e.id = json_extract(alerts.evidence, '$[0]'))) \
+     END";
 
 fn alert_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
     let rule: String = r.get(1)?;
@@ -146,6 +164,8 @@ fn alert_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
         note: r.get(12)?,
         decided_by: r.get(13)?,
         decided_at: r.get(14)?,
+        hall_name: r.get(15)?,
+        unit_name: r.get(16)?,
     })
 }
 

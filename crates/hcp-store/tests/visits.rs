@@ -44,17 +44,68 @@ fn png(seed: u8) -> Vec<u8> {
     out.into_inner()
 }
 
-/// Fills every item: all pass except a deduction on 3.3 and n/a on 8.3.
+/// Fills every item: all pass except a deduction on 3.3 (with its note) and n/a
+/// on 8.3.
 fn fill(s: &mut Store, id: &str) {
     for item in ChecklistTemplate::v1().items() {
-        let a = match item.id.as_str() {
-            "3.3" => Answer::Deduct { points: 2 },
-            "8.3" => Answer::NotApplicable,
-            _ => Answer::Pass,
+        let (a, note) = match item.id.as_str() {
+            "3.3" => (Answer::Deduct { points: 2 }, Some("窗口人员离岗十分钟")),
+            "8.3" => (Answer::NotApplicable, None),
+            _ => (Answer::Pass, None),
         };
-        s.set_visit_answer(id, &item.id, Some(&a), None, SHOPPER)
+        s.set_visit_answer(id, &item.id, Some(&a), note, SHOPPER)
             .unwrap();
     }
+}
+
+#[test]
+fn a_deduction_needs_a_note_or_a_photo_and_a_wrong_photo_comes_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path(), "shopper");
+    let id = s.create_visit(HALL, "v1", SHOPPER).unwrap();
+    fill(&mut s, &id);
+    s.set_visit_answer(
+        &id,
+        "5.1",
+        Some(&Answer::Deduct { points: 1 }),
+        None,
+        SHOPPER,
+    )
+    .unwrap();
+    let err = s.submit_visit(&id, SHOPPER).unwrap_err().to_string();
+    assert!(
+        err.contains("扣分条目须写明情况或附照片") && err.contains("5.1"),
+        "{err}"
+    );
+    assert!(!err.contains("3.3"), "3.3 has its note: {err}");
+    // A photo alone is grounds enough; a wrong one comes off again (and its file
+    // with it, as no other visit uses it).
+    let wrong = s
+        .attach_visit_photo(&id, "5.1", &png(7), "错拍.png", SHOPPER)
+        .unwrap();
+    assert!(s.photo_path(&wrong.sha256).exists());
+    s.detach_visit_photo(&id, "5.1", &wrong.sha256, SHOPPER)
+        .unwrap();
+    assert!(!s.photo_path(&wrong.sha256).exists());
+    assert!(
+        s.detach_visit_photo(&id, "5.1", &wrong.sha256, SHOPPER)
+            .is_err()
+    );
+    assert!(s.submit_visit(&id, SHOPPER).is_err());
+    s.attach_visit_photo(&id, "5.1", &png(8), "取号机故障.png", SHOPPER)
+        .unwrap();
+    assert_eq!(s.submit_visit(&id, SHOPPER).unwrap(), 1);
+    // Handed in: its photos stay as they were.
+    let kept = s.visit_detail(&id).unwrap();
+    let sha = kept
+        .items
+        .iter()
+        .find(|i| i.item_id == "5.1")
+        .unwrap()
+        .photos[0]
+        .sha256
+        .clone();
+    assert!(s.detach_visit_photo(&id, "5.1", &sha, SHOPPER).is_err());
 }
 
 /// Everything an import could touch: visits, answers, photos, audit rows, files.

@@ -15,20 +15,21 @@ export const ALERT_RULES: { rule: string; short: string }[] = [
 export const ALERT_STATES: Record<string, string> = { open: "待处置", acknowledged: "已确认", dismissed: "已排除" };
 
 /** Who or what an alert is about, as a person reads it. */
-export function unitLabel(a: Pick<AlertRow, "unit_kind" | "code">): string {
+export function unitLabel(a: Pick<AlertRow, "unit_kind" | "code"> & { unit_name?: string | null }): string {
+  const name = a.unit_name?.trim();
   switch (a.unit_kind) {
     case "hall":
       return "全厅";
     case "window":
-      return `${a.code}窗口`;
+      return name ? `${a.code}窗口（${name}）` : `${a.code}窗口`;
     case "staff":
-      return `工号${a.code}`;
+      return name ? `${name}（工号${a.code}）` : `工号${a.code}`;
     case "item":
-      return `事项${a.code}`;
+      return name ? `事项：${name}` : `事项编码${a.code}`;
     case "evaluator":
       return `评价人${a.code.slice(0, 8)}`;
     case "department":
-      return `部门${a.code}`;
+      return name ?? `部门${a.code}`;
     default:
       return a.code;
   }

@@ -88,6 +88,20 @@ export function useVisit(visitId: () => string) {
     await loadThumbs();
   }
 
+  /** Takes a wrong photo off an item. */
+  async function removePhoto(item_id: string, sha256: string): Promise<void> {
+    await save(async () => {
+      detail.value = await api.detachVisitPhoto({ visit_id: visitId(), item_id, sha256 });
+    });
+  }
+
+  /** The full photo, as a data URL, to look at closely. */
+  async function photoUrl(sha256: string): Promise<string> {
+    const f = await api.visitPhoto({ sha256, thumbnail: false });
+    // The bytes are an image of whatever kind the camera wrote; browsers sniff it.
+    return `data:image/jpeg;base64,${f.data_base64}`;
+  }
+
   const editable = computed(() => {
     const v = detail.value?.visit;
     return !!v && v.origin === "local" && ["planned", "in_field", "returned"].includes(v.state);
@@ -125,5 +139,5 @@ export function useVisit(visitId: () => string) {
   const bundle = () => api.exportVisit({ visit_id: visitId() });
   const reviewFile = () => api.exportReview({ visit_id: visitId() });
 
-  return { detail, template, section, error, saving, savedAt, saveError, thumbs, load, answer, note, fields, addPhotos, editable, submit, reopen, close, review, bundle, reviewFile };
+  return { detail, template, section, error, saving, savedAt, saveError, thumbs, load, answer, note, fields, addPhotos, removePhoto, photoUrl, editable, submit, reopen, close, review, bundle, reviewFile };
 }

@@ -84,3 +84,37 @@ export function recordedLater(e: { at: string; acted_at: string | null }): boole
   const r = Date.parse(e.at);
   return !Number.isNaN(a) && !Number.isNaN(r) && r - a > 3600 * 1000;
 }
+
+/** What a case is about, as people read it: a rating's number, or for a visit
+ * finding (`<visit uuid>#<item>`) the visit and the checklist item. */
+export function caseSubject(kind: string, evaluationId: string): string {
+  if (kind !== "visit_finding") return evaluationId;
+  const [visit, item] = evaluationId.split("#");
+  return item ? `暗访记录 ${visit.slice(0, 8)} · 检查项 ${item}` : `暗访记录 ${visit.slice(0, 8)}`;
+}
+
+/** A time of day as people type it (`10:05`, `10:05:00`, `1005`, `10点05`,
+ * `10.05`) as `HH:mm`, or `null` when it is not one. */
+export function typedTime(text: string): string | null {
+  const s = text.trim().replace(/[：.．点时]/g, ":").replace(/分$/, "");
+  const m = /^(\d{1,2})(?::?(\d{2}))(?::\d{2})?$/.exec(s) ?? /^(\d{1,2}):?$/.exec(s);
+  if (!m) return null;
+  const h = Number(m[1]);
+  const min = Number(m[2] ?? "0");
+  if (h > 23 || min > 59) return null;
+  return `${String(h).padStart(2, "0")}:${String(min).padStart(2, "0")}`;
+}
+
+/** A stored instant as its Beijing day and `HH:mm` (both empty when unset). */
+export function visitDayTime(iso: string | null | undefined): { day: string; time: string } {
+  if (!iso) return { day: "", time: "" };
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return { day: "", time: "" };
+  const b = new Date(t + 8 * 3600_000).toISOString();
+  return { day: b.slice(0, 10), time: b.slice(11, 16) };
+}
+
+/** A Beijing day and `HH:mm` as the instant the visit form stores. */
+export function visitInstant(day: string, time: string): string | null {
+  return day && time ? `${day}T${time}:00+08:00` : null;
+}

@@ -296,6 +296,29 @@ impl Store {
         let unanswered = (total - answered).max(0) as u32;
         let (_, next, _) =
             Self::visit_step(&tx, visit_id, &VisitAction::Submit { unanswered }, who)?;
+        // A deduction is a finding the hall will have to answer: it needs its
+        // grounds, a note or a photo.
+        let bare: Vec<String> = answers_of(&tx, visit_id)?
+            .into_iter()
+            .filter(|(_, a)| matches!(a, Answer::Deduct { .. }))
+            .map(|(item, _)| item)
+            .filter(|item| {
+                let grounded: rusqlite::Result<bool> = tx
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM visit_answers WHERE visit_id = ?1 AND item_id = ?2
+                                          AND trim(note) <> '')
+                             OR EXISTS (SELECT 1 FROM visit_photos WHERE visit_id = ?1 AND item_id = ?2)",
+                    )
+                    .and_then(|mut s| s.query_row(params![visit_id, item], |r| r.get(0)));
+                !grounded.unwrap_or(false)
+            })
+            .collect();
+        if !bare.is_empty() {
+            return Err(refused(format!(
+                "扣分条目须写明情况或附照片：{} 既无说明也无照片",
+                bare.join("、")
+            )));
+        }
         let now = now_text();
         tx.execute(
             "UPDATE visits SET state = ?2, rev = rev + 1, submitted_at = ?3, updated_at = ?3

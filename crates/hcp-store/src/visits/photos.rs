@@ -149,4 +149,42 @@ impl Store {
         }
         Ok(photo)
     }
+
+    /// Takes a photo off an item (a wrong picture) while the visit can still be
+    /// edited; the file goes once no visit uses it. Audited.
+    pub fn detach_visit_photo(
+        &mut self,
+        visit_id: &str,
+        item_id: &str,
+        sha256: &str,
+        who: Who<'_>,
+    ) -> Result<()> {
+        let tx = self.write_tx()?;
+        let (_, next, _) = Self::visit_step(&tx, visit_id, &VisitAction::Edit, who)?;
+        let gone = tx.execute(
+            "DELETE FROM visit_photos WHERE visit_id = ?1 AND item_id = ?2 AND sha256 = ?3",
+            params![visit_id, item_id, sha256],
+        )?;
+        if gone == 0 {
+            return Err(refused("该条目没有这张照片"));
+        }
+        touch(&tx, visit_id, next)?;
+        audit_visit(
+            &tx,
+            who,
+            visit_id,
+            "visit_photo_removed",
+            serde_json::json!({"item_id": item_id, "sha256": sha256}),
+        )?;
+        let still_used: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM visit_photos WHERE sha256 = ?1)",
+            [sha256],
+            |r| r.get(0),
+        )?;
+        tx.commit()?;
+        if !still_used {
+            self.remove_photos(&[sha256.to_owned()]);
+        }
+        Ok(())
+    }
 }

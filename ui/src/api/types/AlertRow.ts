@@ -68,4 +68,13 @@ decided_by: string | null,
 /**
  * When (UTC).
  */
-decided_at: string | null, };
+decided_at: string | null, 
+/**
+ * 大厅名称.
+ */
+hall_name: string | null, 
+/**
+ * The unit's name (window, staff, item, department), when the hall's
+ * profile has it.
+ */
+unit_name: string | null, };

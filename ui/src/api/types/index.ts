@@ -132,6 +132,7 @@ export type { VisitItemView } from "./VisitItemView";
 export type { VisitListArgs } from "./VisitListArgs";
 export type { VisitPhoto } from "./VisitPhoto";
 export type { VisitPhotoArgs } from "./VisitPhotoArgs";
+export type { VisitPhotoRefArgs } from "./VisitPhotoRefArgs";
 export type { VisitReviewArgs } from "./VisitReviewArgs";
 export type { VisitRow } from "./VisitRow";
 export type { VisitTaskRow } from "./VisitTaskRow";
