@@ -76,12 +76,27 @@ test("评价查询 lists the demo's ratings", async () => {
   await visit("evaluations", () => rows("evaluation-table").first().waitFor());
   assert.deepEqual(await empties(), []);
   await shot("02-evaluations");
+  // 上月 in one click: the range is last month's first to last day.
+  await page.getByTestId("f-days").locator("input").first().click();
+  await page.locator(".el-picker-panel__shortcut:visible", { hasText: "上月" }).click();
+  const first = await page.getByTestId("f-days").locator("input").first().inputValue();
+  const today = new Date(Date.now() + 8 * 3600_000);
+  const last = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - 1, 1)).toISOString().slice(0, 10);
+  assert.equal(first, last);
 });
 
 test("差评工单 has every state, and a case shows its whole history", async () => {
   await visit("cases", () => rows("case-table").first().waitFor());
   assert.deepEqual(await empties(), []);
   await shot("03-cases");
+  // 返回列表 comes back to the tab the case was opened from.
+  await page.locator("#tab-rectifying").click();
+  await page.waitForFunction(() => location.hash.includes("tab=rectifying"));
+  await rows("case-table").first().waitFor();
+  await page.getByTestId("open-case").first().click();
+  await page.getByTestId("case-back").click();
+  await page.waitForFunction(() => location.hash.startsWith("#/cases?") && location.hash.includes("tab=rectifying"));
+  assert.equal(await page.locator(".el-tabs__item.is-active").getAttribute("id"), "tab-rectifying");
   // A closed case with a full history: opened, verified, rectified, accepted, called back.
   const closed = await bridge(url, "list_cases", { states: ["closed"], limit: 100 });
   let c = null;

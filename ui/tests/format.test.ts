@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { beijingDayStartUtc, beijingDaysToUtcRange, beijingTime, caseSubject, count, typedTime, visitDayTime, visitInstant, monthLabel, percent, periodEnded, periodLabel, recordedLater } from "../src/utils/format";
+import { beijingDayStartUtc, beijingDaysToUtcRange, beijingTime, caseSubject, count, dayRangeShortcuts, typedTime, visitDayTime, visitInstant, monthLabel, percent, periodEnded, periodLabel, recordedLater } from "../src/utils/format";
 
 describe("Beijing time", () => {
   it("shows UTC instants in Beijing time", () => {
@@ -81,5 +81,16 @@ describe("typed visit times", () => {
     expect(visitDayTime("2026-12-07T02:05:00Z")).toEqual({ day: "2026-12-07", time: "10:05" });
     expect(visitDayTime(null)).toEqual({ day: "", time: "" });
     expect(visitInstant("", "10:05")).toBeNull();
+  });
+});
+
+describe("dayRangeShortcuts", () => {
+  it("gives this month, last month and the last 7 and 30 days", () => {
+    const s = Object.fromEntries(dayRangeShortcuts("2026-03-05").map((x) => [x.text, x.days]));
+    expect(s["本月"]).toEqual(["2026-03-01", "2026-03-05"]);
+    expect(s["上月"]).toEqual(["2026-02-01", "2026-02-28"]);
+    expect(s["近7天"]).toEqual(["2026-02-27", "2026-03-05"]);
+    expect(s["近30天"]).toEqual(["2026-02-04", "2026-03-05"]);
+    expect(Object.fromEntries(dayRangeShortcuts("2026-01-10").map((x) => [x.text, x.days]))["上月"]).toEqual(["2025-12-01", "2025-12-31"]);
   });
 });

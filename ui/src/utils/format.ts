@@ -118,3 +118,18 @@ export function visitDayTime(iso: string | null | undefined): { day: string; tim
 export function visitInstant(day: string, time: string): string | null {
   return day && time ? `${day}T${time}:00+08:00` : null;
 }
+
+/** The date range shortcuts (本月, 上月, 近7天, 近30天) for Beijing `today`
+ * (`YYYY-MM-DD`), as `[first, last]` days. */
+export function dayRangeShortcuts(today: string): { text: string; days: [string, string] }[] {
+  const [y, m, d] = today.split("-").map(Number);
+  const iso = (dt: Date) => dt.toISOString().slice(0, 10);
+  const day = (yy: number, mm: number, dd: number) => new Date(Date.UTC(yy, mm - 1, dd));
+  const back = (n: number) => iso(day(y, m, d - n));
+  return [
+    { text: "本月", days: [iso(day(y, m, 1)), today] },
+    { text: "上月", days: [iso(day(y, m - 1, 1)), iso(day(y, m, 0))] },
+    { text: "近7天", days: [back(6), today] },
+    { text: "近30天", days: [back(29), today] },
+  ];
+}
