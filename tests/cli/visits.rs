@@ -116,6 +116,22 @@ async fn a_visit_survives_a_sigkill_is_handed_in_and_accepted_elsewhere() {
         )
         .await;
     }
+    // A refusal is the user's to fix, not a server fault: 422 with its reason.
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/submit_visit"))
+        .header("x-hcp-token", &token)
+        .header("content-type", "application/json")
+        .body(json!({ "visit_id": id }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "refused");
+    assert!(
+        body["message"].as_str().unwrap().contains("未填写"),
+        "{body}"
+    );
     // One more in flight, then SIGKILL.
     let (b2, t2, id2, item2) = (base.clone(), token.clone(), id.clone(), rest[0].clone());
     let inflight = tokio::spawn(async move {

@@ -127,7 +127,9 @@ fn error_response(e: AppError) -> Response {
         ErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
         ErrorCode::NotFound | ErrorCode::UnknownCommand => StatusCode::NOT_FOUND,
         ErrorCode::Busy => StatusCode::CONFLICT,
-        ErrorCode::Forbidden => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        // The rules said no (a state, a missing note): the user's to fix.
+        ErrorCode::Refused => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::HallUnreachable | ErrorCode::Unauthorized => StatusCode::BAD_GATEWAY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };

@@ -60,12 +60,12 @@ fn task_package(office: &Store, dir: &Path) -> Vec<u8> {
 
 fn fill(s: &mut Store, id: &str) {
     for item in ChecklistTemplate::v1().items() {
-        let a = if item.id == "3.3" {
-            Answer::Deduct { points: 2 }
+        let (a, note) = if item.id == "3.3" {
+            (Answer::Deduct { points: 2 }, Some("一次性告知不到位"))
         } else {
-            Answer::Pass
+            (Answer::Pass, None)
         };
-        s.set_visit_answer(id, &item.id, Some(&a), None, SHOPPER)
+        s.set_visit_answer(id, &item.id, Some(&a), note, SHOPPER)
             .unwrap();
     }
 }
