@@ -274,8 +274,12 @@ export async function fillVisit(page, deduct = []) {
     const n = await passes.count();
     for (let k = 0; k < n; k++) {
       const id = (await passes.nth(k).getAttribute("data-testid")).slice(5);
-      if (deduct.includes(id)) await page.getByTestId(`deduct-${id}`).click();
-      else await passes.nth(k).click();
+      if (deduct.includes(id)) {
+        // A deduction needs its grounds (a note or a photo) to be handed in.
+        await page.getByTestId(`deduct-${id}`).click();
+        await page.locator(`textarea[data-testid="note-${id}"]`).fill(`${id} 现场所见`);
+        await page.locator(`textarea[data-testid="note-${id}"]`).blur();
+      } else await passes.nth(k).click();
     }
   }
   await page.waitForFunction(() => /已自动保存/.test(document.querySelector('[data-testid="saved-indicator"]')?.textContent ?? ""));

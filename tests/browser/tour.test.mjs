@@ -236,6 +236,9 @@ test("a director's 工作台: his hall's figures, his open cases and his hall's 
   assert.ok(await page.getByTestId("r-hall").locator("input").isDisabled(), "scope fixed");
   assert.match(await page.getByTestId("r-hall").innerText(), /太湖县/);
   assert.equal(await page.getByTestId("r-issue").count(), 0);
+  // No shopper's name reaches him, and no other hall's visit.
+  const seen = await bridge(url, "list_visits", {});
+  assert.ok(seen.length > 0 && seen.every((v) => v.shopper === null && v.hall_id === "340825-ZWFW"), JSON.stringify(seen.map((v) => [v.hall_id, v.shopper])));
 
   // A shopper's window: 暗访 and 设置 only, opening on 暗访.
   await bridge(url, "set_user", { name: "李明", role: "shopper", hall_id: null });
