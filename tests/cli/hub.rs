@@ -145,6 +145,23 @@ async fn an_administrator_sets_up_the_hub_and_an_officer_signs_in() {
         summary.contains(&id) && summary.contains("全部成功"),
         "{summary}"
     );
+    // A hall another process is syncing (the serving hub) is skipped, and a run
+    // that synced nothing says so and does not exit 0.
+    let (space, key) = hcp_hub::sync_lock_keys(&id);
+    let holder = pg::client(&url).await;
+    holder
+        .execute("SELECT pg_advisory_lock($1, $2)", &[&space, &key])
+        .await
+        .unwrap();
+    let out = hub(&url, &["sync"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("本次跳过") && said.contains("未同步任何大厅"),
+        "{said}"
+    );
+    assert!(!said.contains("全部成功"), "{said}");
+    drop(holder);
     let out = hub(&url, &["sync", "--hall", "no-such-hall"]);
     assert!(!out.status.success());
     assert!(

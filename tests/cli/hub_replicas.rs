@@ -285,9 +285,29 @@ async fn an_office_of_two_officers_and_a_director_on_one_hub() {
         (if won_a { &sb } else { &sa }).contains("受理 0，未受理 1"),
         "{sa}\n{sb}"
     );
-    // The loser sees why, and the winner's step, after the next sync.
+    // The loser sees why, and the winner's step, after the next sync — at the
+    // time it happened on the hub, not when this desk received it.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     ok(loser, &["sync"]).await;
     let seen = case(loser, open[0]).await;
+    let hub_at: chrono::DateTime<chrono::Utc> = pg::client(&url)
+        .await
+        .query_one(
+            "SELECT at FROM hub_case_events WHERE case_id = $1 ORDER BY version DESC LIMIT 1",
+            &[&open[0]],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let step = seen["timeline"].as_array().unwrap().last().unwrap();
+    let acted = chrono::DateTime::parse_from_rfc3339(step["acted_at"].as_str().unwrap()).unwrap();
+    assert_eq!(acted.timestamp(), hub_at.timestamp(), "{step}");
+    let shown = ok(loser, &["case", "show", &open[0].to_string()]).await;
+    let when = hub_at
+        .with_timezone(&hcp_core::metrics::beijing())
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    assert!(shown.contains(&format!("  {when}")), "{when} in:\n{shown}");
     assert_eq!(seen["case"]["state"], "explained");
     let mine = &seen["queued"][0];
     assert_eq!(mine["state"], "rejected");

@@ -88,26 +88,48 @@ impl PgCluster {
                 "--locale=C.UTF-8",
             ],
         );
-        let port = free_port();
+        let cluster = PgCluster {
+            dir,
+            bin,
+            port: free_port(),
+        };
+        cluster.resume();
+        cluster
+    }
+
+    /// Stops the server (a PostgreSQL outage); [`PgCluster::resume`] brings it back
+    /// on the same port with the same data.
+    pub fn stop(&self) {
+        let data = self.dir.path().join("data");
+        run(
+            &self.bin,
+            "pg_ctl",
+            &["-D", data.to_str().unwrap(), "-m", "fast", "-w", "stop"],
+        );
+    }
+
+    /// Starts the server (again).
+    pub fn resume(&self) {
+        let data = self.dir.path().join("data");
         let opts = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            dir.path().display()
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
         );
         run(
-            &bin,
+            &self.bin,
             "pg_ctl",
             &[
                 "-D",
                 data.to_str().unwrap(),
                 "-l",
-                dir.path().join("log").to_str().unwrap(),
+                self.dir.path().join("log").to_str().unwrap(),
                 "-w",
                 "-o",
                 &opts,
                 "start",
             ],
         );
-        PgCluster { dir, bin, port }
     }
 
     /// A connection string for a fresh database `name` on this cluster.

@@ -314,9 +314,21 @@ fn print_detail(d: &CaseDetail) {
     }
     println!("\n时间线：");
     for e in &d.timeline {
+        // When the step happened (on the hub, or as the hall reported it); when
+        // this desk recorded it only if that was later.
+        let happened = e.acted_at.as_deref().unwrap_or(&e.at);
+        let received = match (
+            chrono::DateTime::parse_from_rfc3339(happened),
+            chrono::DateTime::parse_from_rfc3339(&e.at),
+        ) {
+            (Ok(a), Ok(r)) if r - a > chrono::TimeDelta::minutes(1) => {
+                format!("（本机 {} 收到）", local_time(&e.at))
+            }
+            _ => String::new(),
+        };
         println!(
-            "  {}  {}（{}）  {}{}",
-            local_time(&e.at),
+            "  {}{received}  {}（{}）  {}{}",
+            local_time(happened),
             e.actor,
             match e.role.as_str() {
                 "system" => "系统",

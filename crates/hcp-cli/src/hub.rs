@@ -220,21 +220,21 @@ pub enum HubPolicyCmd {
         /// 只对该大厅
         #[arg(long)]
         hall: Option<String>,
-        /// 核实/回访时限
-        #[arg(long, default_value_t = 1)]
-        verify: u32,
+        /// 核实/回访时限（只改给出的各项，其余保持不变）
+        #[arg(long)]
+        verify: Option<u32>,
         /// 整改反馈时限
-        #[arg(long, default_value_t = 15)]
-        rectify: u32,
+        #[arg(long)]
+        rectify: Option<u32>,
         /// 申诉提出时限
-        #[arg(long, default_value_t = 3)]
-        appeal_filing: u32,
+        #[arg(long)]
+        appeal_filing: Option<u32>,
         /// 申诉复核时限
-        #[arg(long, default_value_t = 5)]
-        appeal_review: u32,
-        /// 超期预警提前量
-        #[arg(long, default_value_t = 2)]
-        warn_before: u32,
+        #[arg(long)]
+        appeal_review: Option<u32>,
+        /// 即将超期提醒提前量
+        #[arg(long)]
+        warn_before: Option<u32>,
     },
     /// 列出时限设置与已导入的节假日年份
     List {
@@ -315,6 +315,13 @@ async fn hall(cmd: HubHallCmd, by: Operator<'_>) -> Result<(), CliError> {
                 "已更新大厅"
             };
             println!("{verb} {}（{}）", h.name, h.hall_id);
+            // The same warning a desk shows for a hall served in clear text.
+            if let Some(w) = hcp_sync::transport_warning(&url) {
+                eprintln!("注意：{w}");
+            }
+            if !new {
+                println!("该大厅已登记：地址与令牌已按本次给出的更新（更换令牌即用此命令）");
+            }
         }
         HubHallCmd::List { pg } => {
             let hub = Hub::open_with(&pg.url()?, &pg.db_options())
@@ -534,7 +541,16 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
                             .map_err(listen_err)?
                     }
                 };
-                println!("HCP_HUB_URL={}", srv.url());
+                if addr.ip().is_unspecified() {
+                    // 0.0.0.0 is where it listens, not an address a desk can use.
+                    let shown = reachable_url(&srv.url(), addr);
+                    eprintln!(
+                        "正在监听本机所有网卡（{addr}）。桌面端请使用本机在内网中的地址（下行为自动判断的地址）；启用 https 时，该地址须与证书中的主机名或 IP 一致"
+                    );
+                    println!("HCP_HUB_URL={shown}");
+                } else {
+                    println!("HCP_HUB_URL={}", srv.url());
+                }
                 let delivery_hub = hub.clone();
                 let delivery = async move {
                     delivery_hub
@@ -569,6 +585,7 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
                     .await
                     .map_err(err)?;
                 let mut synced = vec![];
+                let mut skipped = 0usize;
                 for r in reports {
                     match r {
                         hcp_hub::HubSyncReport::Synced { sync, push, .. } => {
@@ -585,11 +602,22 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
                             synced.push(sync)
                         }
                         hcp_hub::HubSyncReport::Busy { hall_id } => {
+                            skipped += 1;
                             println!("{hall_id}\t另一团队服务器进程正在同步该大厅，本次跳过")
                         }
                     }
                 }
+                if synced.is_empty() && skipped > 0 {
+                    // Nothing was synced: not a success to report (exit 3).
+                    println!(
+                        "未同步任何大厅：{skipped} 个大厅均由另一团队服务器进程（如正在运行的 hcp hub serve）同步中，本次已跳过"
+                    );
+                    return Ok(ExitCode::from(3));
+                }
                 crate::print_summary(&synced);
+                if skipped > 0 {
+                    println!("另有 {skipped} 个大厅由另一团队服务器进程同步中，本次已跳过");
+                }
                 if synced.iter().any(|r| r.error.is_some()) {
                     return Ok(ExitCode::from(2));
                 }
@@ -660,7 +688,7 @@ async fn policy(cmd: HubPolicyCmd, by: Operator<'_>) -> Result<(), CliError> {
             appeal_review,
             warn_before,
         } => {
-            let policy = hcp_core::case::DeadlinePolicy {
+            let change = hcp_hub::PolicyChange {
                 verify,
                 rectify,
                 appeal_filing,
@@ -670,15 +698,20 @@ async fn policy(cmd: HubPolicyCmd, by: Operator<'_>) -> Result<(), CliError> {
             let hub = Hub::open_with(&pg.url()?, &pg.db_options())
                 .await
                 .map_err(err)?;
-            let moved = hub
-                .set_policy(hall.as_deref(), &policy, by)
+            let (p, moved) = hub
+                .change_policy(hall.as_deref(), &change, by)
                 .await
                 .map_err(err)?;
             println!(
-                "已设置{}的办理时限；{moved} 张未办结工单的时限已重算",
+                "已设置{}的办理时限：核实 {}、整改 {}、申诉提出 {}、申诉复核 {}、提前 {} 个工作日提醒；{moved} 张未办结工单的时限已重算",
                 hall.as_deref()
                     .map(|h| format!("大厅 {h} "))
-                    .unwrap_or_else(|| "默认".into())
+                    .unwrap_or_else(|| "默认".into()),
+                p.verify,
+                p.rectify,
+                p.appeal_filing,
+                p.appeal_review,
+                p.warn_before
             );
         }
         HubPolicyCmd::List { pg } => {
@@ -686,17 +719,21 @@ async fn policy(cmd: HubPolicyCmd, by: Operator<'_>) -> Result<(), CliError> {
                 .await
                 .map_err(err)?;
             let (rows, years) = hub.policies().await.map_err(err)?;
-            println!("范围\t核实\t整改\t申诉提出\t申诉复核\t预警提前");
+            println!("范围\t核实\t整改\t申诉提出\t申诉复核\t提醒提前\t修改人\t修改时间");
             for r in rows {
                 let p = r.policy;
                 println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     r.hall_id.as_deref().unwrap_or("默认"),
                     p.verify,
                     p.rectify,
                     p.appeal_filing,
                     p.appeal_review,
-                    p.warn_before
+                    p.warn_before,
+                    r.updated_by.as_deref().unwrap_or("（内置）"),
+                    r.updated_at
+                        .map(|t| crate::export::local_time(&t.to_rfc3339()))
+                        .unwrap_or_else(|| "—".into())
                 );
             }
             if !years.is_empty() {
@@ -785,4 +822,31 @@ async fn user(cmd: HubUserCmd, by: Operator<'_>) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// The URL a desk on the network can use for a hub bound to every interface:
+/// this machine's address on the route out (no packet is sent), else its name.
+fn reachable_url(bound: &str, addr: std::net::SocketAddr) -> String {
+    let probe = if addr.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    };
+    let target = if addr.is_ipv4() {
+        "192.0.2.1:9"
+    } else {
+        "[2001:db8::1]:9"
+    };
+    let local = std::net::UdpSocket::bind(probe)
+        .and_then(|s| s.connect(target).and_then(|()| s.local_addr()))
+        .map(|a| a.ip())
+        .ok()
+        .filter(|ip| !ip.is_unspecified() && !ip.is_loopback());
+    let host = match local {
+        Some(std::net::IpAddr::V6(v6)) => format!("[{v6}]"),
+        Some(ip) => ip.to_string(),
+        None => std::env::var("HOSTNAME").unwrap_or_else(|_| "本机地址".into()),
+    };
+    let scheme = bound.split("://").next().unwrap_or("http");
+    format!("{scheme}://{host}:{}/", addr.port())
 }

@@ -19,7 +19,24 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_settings.sql"),
     include_str!("../migrations/0008_visits.sql"),
     include_str!("../migrations/0009_identities.sql"),
+    include_str!("../migrations/0010_schema_key.sql"),
 ];
+
+/// `hub_schema` must hold one row; more means a backup was restored into the
+/// live database. Refused with what to do, before anything reads the version.
+async fn check_schema_rows<C: tokio_postgres::GenericClient>(c: &C) -> Result<()> {
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM hub_schema", &[])
+        .await?
+        .get(0);
+    if n > 1 {
+        return Err(HubError::Invalid(format!(
+            "团队服务器数据库状态异常：hub_schema 中有 {n} 行（应为 1 行），通常是把备份恢复进了正在使用的数据库。\
+             请停止团队服务器，新建一个空数据库，用 pg_restore 恢复到新库，再用新库启动（见 docs/hub-admin.md 的“恢复”）"
+        )));
+    }
+    Ok(())
+}
 
 /// The newest schema this build knows.
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
@@ -197,6 +214,7 @@ impl Hub {
         if !exists {
             return Err(HubError::NotInitialised);
         }
+        check_schema_rows(&*c).await?;
         let found: i32 = c
             .query_one("SELECT version FROM hub_schema", &[])
             .await?
@@ -249,6 +267,7 @@ impl Hub {
         let tx = c.transaction().await?;
         tx.batch_execute("LOCK TABLE hub_schema IN EXCLUSIVE MODE")
             .await?;
+        check_schema_rows(&tx).await?;
         let row = tx.query_opt("SELECT version FROM hub_schema", &[]).await?;
         let before: i32 = match row {
             Some(r) => r.get(0),
@@ -293,6 +312,20 @@ impl Hub {
             max_idle: self.pool_size,
             _permit: permit,
         })
+    }
+
+    /// Whether PostgreSQL answers (`SELECT 1` on a pooled connection).
+    /// A pooled connection the server closed (a restart) is dropped and the
+    /// question asked once more on a new one.
+    pub async fn ping(&self) -> Result<()> {
+        let mut c = self.conn().await?;
+        if c.simple_query("SELECT 1").await.is_ok() {
+            return Ok(());
+        }
+        c.discard();
+        drop(c);
+        self.conn().await?.simple_query("SELECT 1").await?;
+        Ok(())
     }
 
     /// How many connections to PostgreSQL this hub may open.

@@ -38,7 +38,7 @@ pub use hcp_core::hub::{HubReport, HubReportFull, NextIssueArgs, NextIssueNo, Re
 pub use hcp_core::hub::{HubVisit, VisitPage, VisitUploadResult};
 pub use ingest::{HubSyncReport, SyncTiming, no_progress, sync_lock_keys};
 pub use reports::MAX_REPORT_BYTES;
-pub use settings::PolicyRow;
+pub use settings::{PolicyChange, PolicyRow};
 pub use tls::acceptor as tls_acceptor;
 pub use visits::MAX_VISIT_BYTES;
 

@@ -352,10 +352,23 @@ async fn visit_bundle(
     }
 }
 
+/// `ok` only when the hub can reach its database too (a load balancer or a
+/// monitor must not send desks to a hub whose PostgreSQL is gone).
+async fn health(State(hub): State<Hub>) -> Response {
+    match tokio::time::timeout(std::time::Duration::from_secs(5), hub.ping()).await {
+        Ok(Ok(())) => "ok".into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health: database unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+    }
+}
+
 /// The routes.
 pub fn router(hub: Hub) -> Router {
     Router::new()
-        .route("/v1/health", get(|| async { "ok" }))
+        .route("/v1/health", get(health))
         .route("/v1/login", post(login))
         .route("/v1/me", get(me))
         .route("/v1/logout", post(logout))

@@ -94,6 +94,44 @@ pub struct PolicyRow {
     pub hall_id: Option<String>,
     /// The working days.
     pub policy: DeadlinePolicy,
+    /// Who set it last, and when (`None`: the built-in default, never set).
+    pub updated_by: Option<String>,
+    /// When.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Some of a policy's limits, as an admin names them (`hcp hub policy set
+/// --rectify 10`): the others stay as they are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PolicyChange {
+    /// 核实/回访.
+    pub verify: Option<u32>,
+    /// 整改反馈.
+    pub rectify: Option<u32>,
+    /// 申诉提出.
+    pub appeal_filing: Option<u32>,
+    /// 申诉复核.
+    pub appeal_review: Option<u32>,
+    /// 即将超期提醒.
+    pub warn_before: Option<u32>,
+}
+
+impl PolicyChange {
+    /// Whether it names no limit at all.
+    pub fn is_empty(&self) -> bool {
+        *self == PolicyChange::default()
+    }
+
+    /// `base` with the named limits changed.
+    pub fn apply(&self, base: DeadlinePolicy) -> DeadlinePolicy {
+        DeadlinePolicy {
+            verify: self.verify.unwrap_or(base.verify),
+            rectify: self.rectify.unwrap_or(base.rectify),
+            appeal_filing: self.appeal_filing.unwrap_or(base.appeal_filing),
+            appeal_review: self.appeal_review.unwrap_or(base.appeal_review),
+            warn_before: self.warn_before.unwrap_or(base.warn_before),
+        }
+    }
 }
 
 impl Hub {
@@ -116,6 +154,29 @@ impl Hub {
         let value = serde_json::to_string(policy).map_err(|e| HubError::Invalid(e.to_string()))?;
         self.set_setting(&key, &value, "deadline_policy_set", &value, by)
             .await
+    }
+
+    /// Changes the named limits of the default policy or of one hall's (a hall
+    /// without its own starts from the default); the others keep their values.
+    /// Returns the policy now in force there and how many open cases moved.
+    pub async fn change_policy(
+        &self,
+        hall_id: Option<&str>,
+        change: &PolicyChange,
+        by: Operator<'_>,
+    ) -> Result<(DeadlinePolicy, u64)> {
+        if change.is_empty() {
+            return Err(HubError::Invalid(
+                "请至少指定一项时限（--verify、--rectify、--appeal-filing、--appeal-review、--warn-before）".into(),
+            ));
+        }
+        let rules = Rules::load(&*self.conn().await?).await?;
+        let base = hall_id
+            .and_then(|h| rules.hall_policies.get(h).copied())
+            .unwrap_or(rules.default_policy);
+        let policy = change.apply(base);
+        let moved = self.set_policy(hall_id, &policy, by).await?;
+        Ok((policy, moved))
     }
 
     /// Imports one year of holiday-cn data (replacing an earlier import of that
@@ -178,16 +239,31 @@ impl Hub {
     pub async fn policies(&self) -> Result<(Vec<PolicyRow>, Vec<i32>)> {
         let c = self.conn().await?;
         let rules = Rules::load(&*c).await?;
-        let mut rows = vec![PolicyRow {
-            hall_id: None,
-            policy: rules.default_policy,
-        }];
+        let who: HashMap<String, (String, DateTime<Utc>)> = c
+            .query(
+                "SELECT key, updated_by, updated_at FROM hub_settings WHERE key LIKE 'policy.%'",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), (r.get(1), r.get(2))))
+            .collect();
+        let row = |hall_id: Option<String>, policy: DeadlinePolicy| {
+            let key = hall_id.as_ref().map_or(POLICY_DEFAULT.to_owned(), |h| {
+                format!("{POLICY_HALL_PREFIX}{h}")
+            });
+            let set = who.get(&key).cloned();
+            PolicyRow {
+                hall_id,
+                policy,
+                updated_by: set.as_ref().map(|s| s.0.clone()),
+                updated_at: set.map(|s| s.1),
+            }
+        };
+        let mut rows = vec![row(None, rules.default_policy)];
         let mut halls: Vec<_> = rules.hall_policies.into_iter().collect();
         halls.sort_by(|a, b| a.0.cmp(&b.0));
-        rows.extend(halls.into_iter().map(|(h, p)| PolicyRow {
-            hall_id: Some(h),
-            policy: p,
-        }));
+        rows.extend(halls.into_iter().map(|(h, p)| row(Some(h), p)));
         let years = c
             .query(
                 "SELECT substr(key, 15) FROM hub_settings WHERE key LIKE 'calendar.year.%' ORDER BY key",

@@ -88,6 +88,49 @@ async fn policies_and_the_calendar_set_on_the_hub_move_open_deadlines() {
     let (rows, _) = hub.policies().await.unwrap();
     assert_eq!(rows[1].hall_id.as_deref(), Some(hall.as_str()));
     assert_eq!(rows[1].policy, five);
+    assert_eq!(rows[1].updated_by.as_deref(), Some("root"));
+    assert!(rows[0].updated_by.is_none(), "the default was never set");
+
+    // Naming one limit changes that one only: 核实 set to 2, then 整改 to 10,
+    // and 核实 is still 2 (it was reset to the default once).
+    let (p, _) = hub
+        .change_policy(
+            Some(&hall),
+            &hcp_hub::PolicyChange {
+                verify: Some(2),
+                ..Default::default()
+            },
+            ADMIN,
+        )
+        .await
+        .unwrap();
+    assert_eq!((p.verify, p.rectify), (2, 5));
+    let (p, _) = hub
+        .change_policy(
+            Some(&hall),
+            &hcp_hub::PolicyChange {
+                rectify: Some(10),
+                ..Default::default()
+            },
+            ADMIN,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        p,
+        DeadlinePolicy {
+            verify: 2,
+            rectify: 10,
+            ..five
+        }
+    );
+    assert!(
+        hub.change_policy(None, &hcp_hub::PolicyChange::default(), ADMIN)
+            .await
+            .is_err()
+    );
+    // Back to five days to rectify for what follows.
+    hub.set_policy(Some(&hall), &five, ADMIN).await.unwrap();
 
     // A calendar year that is not holiday-cn data: refused.
     assert!(
