@@ -166,13 +166,14 @@ export async function startHub(pgUrl, hall, accounts, password, { allHalls = fal
   admin(["init"]);
   const pw = path.join(dir, "pw.txt");
   writeFileSync(pw, `${password}\n`);
-  for (const [name, role, hallId] of accounts) {
-    admin(["user", "add", name, "--role", role, ...(hallId ? ["--hall", hallId] : []), "--password-file", pw]);
-  }
+  // Halls first: a director's account names a hall the hub knows.
   for (const h of allHalls ? hall.halls : hall.halls.slice(0, 1)) {
     const tokenFile = path.join(dir, `token-${h.id}.txt`);
     writeFileSync(tokenFile, hall.tokens[h.id]);
     admin(["hall", "add", h.url, "--token-file", tokenFile]);
+  }
+  for (const [name, role, hallId] of accounts) {
+    admin(["user", "add", name, "--role", role, ...(hallId ? ["--hall", hallId] : []), "--password-file", pw]);
   }
   admin(["sync"]);
   let child = null;

@@ -103,13 +103,16 @@ async fn an_administrator_sets_up_the_hub_and_an_officer_signs_in() {
             pw,
         ],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Not a hall this hub knows: refused, saying how to register it first.
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("hcp hub hall add"),
+        "{}",
+        text(&out.stderr)
+    );
     let list = text(&hub(&url, &["user", "list"]).stdout);
     assert!(list.contains("陈静\t效能督查员\t—\t正常"), "{list}");
-    assert!(
-        list.contains("王主任\t大厅负责人\t340825-ZWFW\t正常"),
-        "{list}"
-    );
+    assert!(!list.contains("王主任"), "{list}");
 
     // A hall registered on the hub with its token from a file; listed without it.
     let hall = hcp_hall::serve_fixture(41, 1, 50, "admin").await;
@@ -136,6 +139,27 @@ async fn an_administrator_sets_up_the_hub_and_an_officer_signs_in() {
     let list = text(&hub(&url, &["hall", "list"]).stdout);
     assert!(list.contains(&id), "{list}");
     assert!(!list.contains(&token), "{list}");
+    // Now the hall is known, its director can be created.
+    let out = hub(
+        &url,
+        &[
+            "user",
+            "add",
+            "王主任",
+            "--role",
+            "director",
+            "--hall",
+            &id,
+            "--password-file",
+            pw,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let users = text(&hub(&url, &["user", "list"]).stdout);
+    assert!(
+        users.contains(&format!("王主任\t大厅负责人\t{id}\t正常")),
+        "{users}"
+    );
 
     // Synced on demand: every record of the hall, then nothing new.
     let out = hub(&url, &["sync"]);
@@ -145,6 +169,21 @@ async fn an_administrator_sets_up_the_hub_and_an_officer_signs_in() {
         summary.contains(&id) && summary.contains("全部成功"),
         "{summary}"
     );
+    // The admin's overview: the database, the hall's last sync, no error, the
+    // audit head to keep.
+    let out = hub(&url, &["health"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let health = text(&out.stdout);
+    assert!(
+        health.contains("数据库：可用") && health.contains("被锁定的账号：无"),
+        "{health}"
+    );
+    let line = health.lines().find(|l| l.starts_with(id.as_str())).unwrap();
+    assert!(
+        line.contains("\t—\t0\t0"),
+        "synced, no error, nothing waiting: {line}"
+    );
+    assert!(health.contains("审计日志头：HEAD="), "{health}");
     // A hall another process is syncing (the serving hub) is skipped, and a run
     // that synced nothing says so and does not exit 0.
     let (space, key) = hcp_hub::sync_lock_keys(&id);

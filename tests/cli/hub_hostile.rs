@@ -748,11 +748,72 @@ async fn a_pinned_desk_trusts_its_pin_and_nothing_else() {
     assert!(ok, "{said}");
     let (ok, said) = connect(d, "ca-file", &leaf_hub.url, Some("ca.pem"), None).await;
     assert!(ok, "{said}");
+    // The desk keeps its own copy (owner-only): the file given may go away.
+    let kept = d.join("ca-file.db.hub-ca.pem");
+    assert_eq!(
+        std::fs::read(&kept).unwrap(),
+        std::fs::read(d.join("ca.pem")).unwrap()
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    std::fs::rename(d.join("ca.pem"), d.join("ca.pem.moved")).unwrap();
+    let mut status = std::process::Command::new(env!("CARGO_BIN_EXE_hcp"));
+    status
+        .arg("--db")
+        .arg(d.join("ca-file.db"))
+        .arg("sync")
+        .env_remove("HCP_DB")
+        .env_remove("SSL_CERT_DIR")
+        .env("HCP_TOKEN_STORE", "file")
+        .env("SSL_CERT_FILE", d.join("no-roots.pem"));
+    let out = tokio::task::spawn_blocking(move || status.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    std::fs::rename(d.join("ca.pem.moved"), d.join("ca.pem")).unwrap();
     // openssl's default self-signed certificate pinned: in; unpinned: refused.
     let (ok, said) = connect(d, "pinned-self", &self_hub.url, Some("self.pem"), None).await;
     assert!(ok, "{said}");
     let (ok, said) = connect(d, "unpinned-self", &self_hub.url, None, None).await;
     assert!(!ok, "{said}");
+    // Refused with the fingerprint to compare and the way to trust it, in zh-CN,
+    // no log line or TLS library words.
+    assert!(
+        said.contains("证书指纹（SHA-256）：") && said.contains("hcp hub fingerprint"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("ERROR") && !said.contains("UnknownIssuer") && !said.contains('\u{1b}'),
+        "{said}"
+    );
+    let fp = std::process::Command::new(env!("CARGO_BIN_EXE_hcp"))
+        .args(["hub", "fingerprint", &self_hub.url, "--save"])
+        .arg(d.join("saved.pem"))
+        .output()
+        .unwrap();
+    assert!(fp.status.success(), "{}", text(&fp.stderr));
+    let shown = text(&fp.stdout);
+    let line = shown
+        .lines()
+        .find(|l| l.starts_with("证书指纹"))
+        .unwrap()
+        .to_owned();
+    assert!(
+        said.contains(line.trim_start_matches("证书指纹（SHA-256）：")),
+        "{said}\n{shown}"
+    );
+    let (ok, said) = connect(d, "saved-self", &self_hub.url, Some("saved.pem"), None).await;
+    assert!(ok, "the saved certificate works as --ca-file: {said}");
     drop(o.srv);
 }
 

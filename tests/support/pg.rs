@@ -225,3 +225,19 @@ pub async fn client(url: &str) -> tokio_postgres::Client {
     tokio::spawn(conn);
     c
 }
+
+/// Registers a hall row on a hub database directly (no hall server): for tests of
+/// accounts and reports that only need the hall to exist.
+#[allow(dead_code)]
+pub async fn hub_hall_row(url: &str, hall_id: &str) {
+    client(url)
+        .await
+        .execute(
+            "INSERT INTO hub_halls (hall_id, name, base_url, token, profile_json, added_by)
+             VALUES ($1, $1, 'http://127.0.0.1:9/', 'test-token', '{}', 'test')
+             ON CONFLICT (hall_id) DO NOTHING",
+            &[&hall_id],
+        )
+        .await
+        .unwrap();
+}

@@ -126,6 +126,34 @@ impl App {
         Ok(path.display().to_string())
     }
 
+    /// Copies a CA file (the intranet CA, or the hub's own certificate) beside
+    /// the cache as `<db>.hub-ca.pem`, readable by this user only; returns its path.
+    fn keep_ca_file(&self, given: &std::path::Path) -> AppResult<String> {
+        const MAX: u64 = 256 * 1024;
+        let bad = |why: String| AppError::invalid(format!("证书文件 {}：{why}", given.display()));
+        let meta = std::fs::metadata(given).map_err(|e| bad(format!("无法读取（{e}）")))?;
+        if meta.len() > MAX {
+            return Err(bad("超过 256 KB，不像证书文件".into()));
+        }
+        let text = std::fs::read_to_string(given).map_err(|e| bad(format!("无法读取（{e}）")))?;
+        if !text.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(bad("不含 PEM 格式的证书".into()));
+        }
+        let name = self
+            .db
+            .file_name()
+            .map_or_else(|| "hcp.db".into(), |n| n.to_string_lossy().into_owned());
+        let path = self.db.with_file_name(format!("{name}.hub-ca.pem"));
+        if std::path::absolute(given).ok() == std::path::absolute(&path).ok() {
+            return Ok(path.display().to_string());
+        }
+        let tmp = path.with_extension("pem.tmp");
+        hcp_store::write_private(&tmp, text.as_bytes())
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| AppError::new(ErrorCode::Internal, format!("无法保存证书文件：{e}")))?;
+        Ok(path.display().to_string())
+    }
+
     /// 连接团队服务器：登录并把本机数据目录变为团队服务器的副本。
     pub async fn hub_connect(&self, a: HubConnectArgs) -> AppResult<HubStatus> {
         let url = a.url.trim().to_owned();
@@ -137,6 +165,10 @@ impl App {
         let mut a = a;
         if let Some(pem) = a.pinned_certificate.take() {
             a.ca_file = Some(self.pin_certificate(&pem)?);
+        } else if let Some(given) = a.ca_file.take() {
+            // Kept beside the cache (owner-only): a moved or deleted file must not
+            // stop the desk from syncing, nor someone else swap it.
+            a.ca_file = Some(self.keep_ca_file(std::path::Path::new(&given))?);
         }
         // Signing in again ends the previous session first, so reconnects leave
         // no live sessions behind (best effort: one the hub cannot be told of

@@ -83,6 +83,14 @@ pub enum HubCmd {
         #[arg(long = "hall")]
         halls: Vec<String>,
     },
+    /// 团队服务器运行概况：数据库、各大厅最近同步与错误、待发送的决定、被锁定的账号、审计日志头
+    Health {
+        #[command(flatten)]
+        pg: PgArg,
+        /// 以 JSON 输出
+        #[arg(long)]
+        json: bool,
+    },
     /// 账号管理
     User {
         #[command(subcommand)]
@@ -118,9 +126,17 @@ pub enum HubCmd {
         /// 存放密码的文件（第一行）；也可用环境变量 HCP_HUB_PASSWORD
         #[arg(long)]
         password_file: Option<PathBuf>,
-        /// 额外信任的 CA 证书（PEM），用于内网 CA 或自签名证书的团队服务器
+        /// 额外信任的 CA 证书（PEM），用于内网 CA 或自签名证书的团队服务器（复制到本机数据目录保存）
         #[arg(long)]
         ca_file: Option<PathBuf>,
+    },
+    /// 显示团队服务器证书的指纹（SHA-256，与窗口中核对的相同）；--save 保存该证书供 --ca-file 使用
+    Fingerprint {
+        /// 团队服务器地址（https://…）
+        url: String,
+        /// 把证书（PEM）保存到此文件
+        #[arg(long)]
+        save: Option<PathBuf>,
     },
     /// 显示团队服务器连接、账号与待发送的操作
     Status {
@@ -165,6 +181,13 @@ pub enum HubUserCmd {
     },
     /// 停用账号（同时使其全部登录失效）
     Disable {
+        #[command(flatten)]
+        pg: PgArg,
+        /// 登录名
+        name: String,
+    },
+    /// 启用账号（停用后恢复，并解除因密码错误过多造成的锁定）；账号不删除：其姓名签在审计日志与决定中
+    Enable {
         #[command(flatten)]
         pg: PgArg,
         /// 登录名
@@ -365,18 +388,61 @@ fn desk(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
                     )
                 })?,
             };
-            let s = rt
-                .block_on(app.hub_connect(hcp_app::HubConnectArgs {
-                    url,
-                    name: user,
-                    password,
-                    ca_file:
-                        ca_file.map(|p| std::path::absolute(&p).unwrap_or(p).display().to_string()),
-                    pinned_certificate: None,
-                }))
-                .map_err(|e| CliError::Msg(e.message))?;
+            let unpinned = ca_file.is_none();
+            let connected = rt.block_on(app.hub_connect(hcp_app::HubConnectArgs {
+                url: url.clone(),
+                name: user,
+                password,
+                ca_file:
+                    ca_file.map(|p| std::path::absolute(&p).unwrap_or(p).display().to_string()),
+                pinned_certificate: None,
+            }));
+            let s = match connected {
+                Ok(s) => s,
+                Err(e) => {
+                    // A certificate the system does not trust (self-signed, an
+                    // intranet CA): say so with its fingerprint to compare, and how
+                    // to trust it — not the TLS library's words.
+                    let untrusted = unpinned
+                        && url.trim().starts_with("https://")
+                        && (e.message.contains("UnknownIssuer")
+                            || e.message.contains("certificate")
+                            || e.message.contains("证书")
+                            || matches!(e.code, hcp_app::ErrorCode::HallUnreachable));
+                    if untrusted
+                        && let Ok(c) = rt.block_on(
+                            app.hub_peek_certificate(hcp_app::HubPeekArgs { url: url.clone() }),
+                        )
+                    {
+                        return Err(CliError::Msg(format!(
+                            "团队服务器 {} 的证书不受本机信任（自签名或内网 CA 签发）。\n证书指纹（SHA-256）：{}\n请向团队服务器管理员核对指纹（管理员在服务器上运行 openssl x509 -in 证书 -noout -fingerprint -sha256）；\n一致时保存证书：hcp hub fingerprint {} --save hub.crt，再用 --ca-file hub.crt 连接。",
+                            c.address,
+                            c.sha256,
+                            url.trim()
+                        )));
+                    }
+                    return Err(CliError::Msg(e.message));
+                }
+            };
             println!("已连接团队服务器；运行 hcp sync 取得大厅数据与工单。");
             s
+        }
+        HubCmd::Fingerprint { url, save } => {
+            let c = rt
+                .block_on(app.hub_peek_certificate(hcp_app::HubPeekArgs { url }))
+                .map_err(|e| CliError::Msg(e.message))?;
+            println!("地址：{}", c.address);
+            println!("证书指纹（SHA-256）：{}", c.sha256);
+            if let Some(path) = save {
+                std::fs::write(&path, &c.pem)
+                    .map_err(|e| CliError::Msg(format!("无法写入 {}：{e}", path.display())))?;
+                println!(
+                    "证书已保存到 {}；核对指纹无误后用 hcp hub connect … --ca-file {} 连接",
+                    path.display(),
+                    path.display()
+                );
+            }
+            return Ok(ExitCode::SUCCESS);
         }
         HubCmd::Status { json } => {
             let s = rt
@@ -486,7 +552,11 @@ fn print_status(s: &hcp_app::HubStatus) {
 pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
     if matches!(
         cmd,
-        HubCmd::Connect { .. } | HubCmd::Status { .. } | HubCmd::Redo { .. } | HubCmd::Drop { .. }
+        HubCmd::Connect { .. }
+            | HubCmd::Fingerprint { .. }
+            | HubCmd::Status { .. }
+            | HubCmd::Redo { .. }
+            | HubCmd::Drop { .. }
     ) {
         return desk(cmd, db);
     }
@@ -574,6 +644,53 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
                     () = delivery => {}
                 }
             }
+            HubCmd::Health { pg, json } => {
+                let hub = Hub::open_with(&pg.url()?, &pg.db_options()).await.map_err(err)?;
+                let o = hub.overview().await.map_err(err)?;
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&o).map_err(|e| CliError::Msg(e.to_string()))?
+                    );
+                } else {
+                    println!("数据库：可用");
+                    println!("大厅编码\t名称\t最近成功同步\t最近错误\t待发送决定\t被拒收决定");
+                    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                        t.map(|t| crate::export::local_time(&t.to_rfc3339()))
+                            .unwrap_or_else(|| "—".into())
+                    };
+                    for h in &o.halls {
+                        let error = match (&h.last_error, h.last_error_at) {
+                            (Some(e), at) => format!("{}（{}）", e, when(at)),
+                            _ => "—".into(),
+                        };
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}\t{}",
+                            h.hall_id,
+                            h.name,
+                            when(h.last_success_at),
+                            error,
+                            h.pending_decisions,
+                            h.rejected_decisions
+                        );
+                    }
+                    if o.locked.is_empty() {
+                        println!("被锁定的账号：无");
+                    } else {
+                        for (name, until) in &o.locked {
+                            println!("被锁定的账号：{name}（至 {}）", when(Some(*until)));
+                        }
+                    }
+                    match &o.audit_head {
+                        Some(h) => println!("审计日志头：HEAD={h}"),
+                        None => println!("审计日志头：（空）"),
+                    }
+                }
+                // A hall whose last sync failed is worth a non-zero exit for monitors.
+                if o.halls.iter().any(|h| h.last_error.is_some()) {
+                    return Ok(ExitCode::from(1));
+                }
+            }
             HubCmd::Sync { pg, halls } => {
                 let hub = Hub::open_with(&pg.url()?, &pg.db_options()).await.map_err(err)?;
                 let reports = hub
@@ -623,6 +740,7 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
                 }
             }
             HubCmd::Connect { .. }
+            | HubCmd::Fingerprint { .. }
             | HubCmd::Status { .. }
             | HubCmd::Redo { .. }
             | HubCmd::Drop { .. } => unreachable!("handled above"),
@@ -798,6 +916,13 @@ async fn user(cmd: HubUserCmd, by: Operator<'_>) -> Result<(), CliError> {
                 .map_err(err)?;
             hub.disable_user(&name, by).await.map_err(err)?;
             println!("已停用账号 {name}，其登录已全部失效");
+        }
+        HubUserCmd::Enable { pg, name } => {
+            let hub = Hub::open_with(&pg.url()?, &pg.db_options())
+                .await
+                .map_err(err)?;
+            hub.enable_user(&name, by).await.map_err(err)?;
+            println!("已启用账号 {name}（如因密码错误被锁定，已解除）");
         }
         HubUserCmd::UnbindKeys { pg, name } => {
             let hub = Hub::open_with(&pg.url()?, &pg.db_options())

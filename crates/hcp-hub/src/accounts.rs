@@ -20,7 +20,7 @@ pub const SESSION_IDLE_MINUTES: i64 = 120;
 /// [`LOCK_MINUTES`].
 pub const LOGIN_LOCK_AFTER: i32 = 5;
 /// How long the lock lasts.
-const LOCK_MINUTES: i64 = 15;
+pub(crate) const LOCK_MINUTES: i64 = 15;
 /// Passwords shorter than this are refused.
 const MIN_PASSWORD: usize = 8;
 /// Or longer than this (argon2 of a megabyte is a denial of service).
@@ -219,6 +219,20 @@ impl Hub {
         let hash = hash_password(password)?;
         let mut c = self.conn().await?;
         let tx = c.transaction().await?;
+        if let Some(h) = &hall_id {
+            let known: bool = tx
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM hub_halls WHERE hall_id = $1)",
+                    &[h],
+                )
+                .await?
+                .get(0);
+            if !known {
+                return Err(HubError::Invalid(format!(
+                    "团队服务器上没有编码为 “{h}” 的大厅：请先用 hcp hub hall add 登记该大厅（hcp hub hall list 可查看已登记的大厅），再创建其大厅负责人账号"
+                )));
+            }
+        }
         let inserted = tx
             .execute(
                 "INSERT INTO hub_accounts (name, role, hall_id, password_hash)
@@ -277,6 +291,41 @@ impl Hub {
             return Err(HubError::UnknownAccount(name.to_owned()));
         }
         end_sessions(&tx, name, "account_disabled", by).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Enables a disabled account and lifts a lockout of its name (too many wrong
+    /// passwords), audited. Accounts are never deleted: their names sign the audit
+    /// log and the decisions sent to halls.
+    pub async fn enable_user(&self, name: &str, by: Operator<'_>) -> Result<()> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await?;
+        let n = tx
+            .execute(
+                "UPDATE hub_accounts SET disabled = FALSE WHERE name = $1",
+                &[&name],
+            )
+            .await?;
+        if n == 0 {
+            return Err(HubError::UnknownAccount(name.to_owned()));
+        }
+        tx.execute(
+            "DELETE FROM hub_login_failures WHERE account = $1",
+            &[&name],
+        )
+        .await?;
+        append(
+            &tx,
+            &Entry {
+                actor: by.name,
+                role: by.role,
+                subject: &format!("account:{name}"),
+                action: "account_enabled",
+                detail: "{}",
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

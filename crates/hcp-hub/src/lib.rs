@@ -16,6 +16,7 @@ mod halls;
 mod ingest;
 pub mod limits;
 mod outbox;
+mod overview;
 mod reports;
 pub mod server;
 mod settings;
@@ -37,6 +38,7 @@ pub use hcp_core::hub::{
 pub use hcp_core::hub::{HubReport, HubReportFull, NextIssueArgs, NextIssueNo, ReportUpload};
 pub use hcp_core::hub::{HubVisit, VisitPage, VisitUploadResult};
 pub use ingest::{HubSyncReport, SyncTiming, no_progress, sync_lock_keys};
+pub use overview::{HallHealth, Overview};
 pub use reports::MAX_REPORT_BYTES;
 pub use settings::{PolicyChange, PolicyRow};
 pub use tls::acceptor as tls_acceptor;

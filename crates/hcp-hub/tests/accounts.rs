@@ -45,6 +45,19 @@ async fn accounts_sessions_and_the_audit_chain() {
     hub.add_user("陈静", officer, None, "correct horse 1", ADMIN)
         .await
         .unwrap();
+    // A director of a hall the hub does not know: refused, saying how to register it.
+    let e = hub
+        .add_user(
+            "王主任",
+            director,
+            Some("999999-XXXX"),
+            "battery staple 2",
+            ADMIN,
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("hcp hub hall add"), "{e}");
+    common::hub_hall_row(&url, "340825-ZWFW").await;
     hub.add_user(
         "王主任",
         director,
@@ -172,6 +185,22 @@ async fn accounts_sessions_and_the_audit_chain() {
         hub.disable_user("无此人", ADMIN).await,
         Err(HubError::UnknownAccount(_))
     ));
+    // Enabled again: signs in; the admin's overview lists a locked name until
+    // it is enabled (which lifts the lock).
+    hub.enable_user("王主任", ADMIN).await.unwrap();
+    hub.login("王主任", "battery staple 2").await.unwrap();
+    for _ in 0..hcp_hub::LOGIN_LOCK_AFTER {
+        let _ = hub.login("王主任", "wrong password").await;
+    }
+    let o = hub.overview().await.unwrap();
+    assert_eq!(
+        o.locked.iter().map(|l| l.0.as_str()).collect::<Vec<_>>(),
+        ["王主任"]
+    );
+    assert!(o.audit_head.is_some());
+    hub.enable_user("王主任", ADMIN).await.unwrap();
+    assert!(hub.overview().await.unwrap().locked.is_empty());
+    hub.login("王主任", "battery staple 2").await.unwrap();
 
     // Everything above is in the chain, failed logins included, no password.
     let actions: Vec<String> = c
@@ -188,6 +217,7 @@ async fn accounts_sessions_and_the_audit_chain() {
         "password_reset",
         "logout",
         "account_disabled",
+        "account_enabled",
     ] {
         assert!(
             actions.iter().any(|x| x == a),

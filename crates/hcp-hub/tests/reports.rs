@@ -38,6 +38,7 @@ async fn the_hub_numbers_issued_reports_once_per_office() {
     let url = pg.database("reports").await;
     Hub::init(&url).await.unwrap();
     let hub = Hub::open(&url).await.unwrap();
+    common::hub_hall_row(&url, "H1").await;
     for (name, role, hall) in [
         ("陈静", Role::Officer, None),
         ("周敏", Role::Officer, None),
