@@ -146,6 +146,12 @@ impl PgCluster {
         self.url(name)
     }
 
+    /// A client program of this PostgreSQL (`pg_dump`, `pg_restore`, …).
+    #[allow(dead_code)]
+    pub fn tool(&self, name: &str) -> PathBuf {
+        self.bin.join(name)
+    }
+
     pub fn url(&self, db: &str) -> String {
         format!("host=127.0.0.1 port={} user=hcp dbname={db}", self.port)
     }

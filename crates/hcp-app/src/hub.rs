@@ -46,10 +46,51 @@ impl App {
             .hub_client_with(link, &quick)
             .map_err(|e| ("expired".to_string(), e.message))?;
         match client.me().await {
-            Ok(_) => Ok(()),
-            Err(e @ hcp_sync::SyncError::HubSessionEnded) => Err(("expired".into(), e.to_string())),
+            Ok(me) => match (&link.epoch, me.epoch) {
+                (Some(had), Some(now)) if *had != now => {
+                    Err(("epoch".into(), self.epoch_changed(link).await.message))
+                }
+                // A link made before hubs named their database: it learns it now.
+                (None, Some(now)) => {
+                    let mut l = link.clone();
+                    l.epoch = Some(now);
+                    let _ = self.with_store(move |s| Ok(s.set_hub_link(&l)?)).await;
+                    Ok(())
+                }
+                _ => Ok(()),
+            },
+            Err(e @ hcp_sync::SyncError::HubSessionEnded) => {
+                // The session may be unknown because the hub is another database
+                // (a backup from before it): that, not "sign in again", is the news.
+                if let Some(had) = &link.epoch
+                    && let Ok(Some(now)) = client.epoch().await
+                    && *had != now
+                {
+                    return Err(("epoch".into(), self.epoch_changed(link).await.message));
+                }
+                Err(("expired".into(), e.to_string()))
+            }
             Err(e) => Err(("offline".into(), e.to_string())),
         }
+    }
+
+    /// The hub now serves another database than the one this cache replicates
+    /// (a backup restored, a new database): what it means and what to do, with
+    /// how many of this desk's steps wait unsent (kept here for review).
+    pub(crate) async fn epoch_changed(&self, link: &HubLink) -> AppError {
+        let waiting = self
+            .with_store(|s| Ok(s.hub_queue(None, true)?.len()))
+            .await
+            .unwrap_or(0);
+        AppError::new(
+            ErrorCode::Refused,
+            format!(
+                "团队服务器 {} 的数据已不是本机上次同步的那一份（可能恢复了备份或更换了数据库），本机副本已停止同步，以免与团队服务器不一致。\
+                 请用一个新的数据文件重新连接（hcp --db 新文件 hub connect …；窗口：设置 → 数据文件），本文件保留不动：\
+                 其中 {waiting} 项未发送的操作可用 hcp --db 本文件 hub status 查看，再按团队服务器的现状重新办理。",
+                link.url
+            ),
+        )
     }
 
     pub(crate) fn hub_client(&self, link: &HubLink) -> AppResult<HubClient> {
@@ -173,19 +214,29 @@ impl App {
         // Signing in again ends the previous session first, so reconnects leave
         // no live sessions behind (best effort: one the hub cannot be told of
         // ends at its idle limit).
-        if let Ok(Some(old)) = self.hub_link().await
-            && let Ok(client) = self.hub_client(&old)
+        let previous = self.hub_link().await.ok().flatten();
+        if let Some(old) = &previous
+            && let Ok(client) = self.hub_client(old)
         {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), client.logout()).await;
         }
         let ca = a.ca_file.as_deref().map(std::path::Path::new);
         let session = HubClient::login(&url, a.name.trim(), &a.password, ca, &self.options).await?;
+        // Signing in again to a hub whose database is not the one this cache
+        // replicates (a restored backup): refused, never merged.
+        if let Some(old) = &previous
+            && let (Some(had), Some(now)) = (&old.epoch, &session.epoch)
+            && had != now
+        {
+            return Err(self.epoch_changed(old).await);
+        }
         let link = HubLink {
             url: url.clone(),
             account: session.account.name.clone(),
             role: session.account.role.clone(),
             hall_id: session.account.hall_id.clone(),
             ca_file: a.ca_file.clone(),
+            epoch: session.epoch.clone(),
         };
         let profile = profile_of(&link)?;
         let l2 = link.clone();
@@ -310,7 +361,18 @@ impl App {
     /// `None` on a single desk.
     pub async fn hub_exchange_now(&self) -> AppResult<Option<HubExchange>> {
         match self.hub_link().await? {
-            Some(link) => Ok(Some(self.hub_exchange(&link).await)),
+            Some(link) => {
+                // Never exchange with another database than the one replicated here.
+                if let Err((state, why)) = self.hub_probe(&link).await
+                    && state == "epoch"
+                {
+                    return Ok(Some(HubExchange {
+                        error: Some(why),
+                        ..HubExchange::default()
+                    }));
+                }
+                Ok(Some(self.hub_exchange(&link).await))
+            }
             None => Ok(None),
         }
     }
@@ -327,6 +389,9 @@ impl App {
             return Err(AppError::new(ErrorCode::Busy, "已有同步正在进行，请稍候"));
         };
         if let Err((state, why)) = self.hub_probe(&link).await {
+            if state == "epoch" {
+                return Err(AppError::new(ErrorCode::Refused, why));
+            }
             let code = if state == "expired" {
                 ErrorCode::Unauthorized
             } else {
@@ -464,7 +529,10 @@ impl App {
             ));
         }
         crate::report::check_issuable(named, &a)?;
-        if let Err((_, why)) = self.hub_probe(link).await {
+        if let Err((state, why)) = self.hub_probe(link).await {
+            if state == "epoch" {
+                return Err(AppError::new(ErrorCode::Refused, why));
+            }
             return Err(AppError::new(
                 ErrorCode::HallUnreachable,
                 format!("签发通报需要连接团队服务器（期号由团队服务器统一编排）：{why}"),

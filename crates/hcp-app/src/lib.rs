@@ -262,8 +262,11 @@ impl App {
             ));
         }
         if let Some(link) = &link
-            && let Err((_, why)) = self.hub_probe(link).await
+            && let Err((state, why)) = self.hub_probe(link).await
         {
+            if state == "epoch" {
+                return Err(AppError::new(ErrorCode::Refused, why));
+            }
             // The hub is away: everything local keeps working, actions wait.
             return Err(AppError::new(
                 ErrorCode::HallUnreachable,

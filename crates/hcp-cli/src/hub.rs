@@ -489,6 +489,7 @@ fn print_status(s: &hcp_app::HubStatus) {
     let state = match s.state.as_str() {
         "connected" => "已连接".to_string(),
         "expired" => "登录已过期".to_string(),
+        "epoch" => "服务器数据已更换，已停止同步".to_string(),
         _ => "离线".to_string(),
     };
     let role = AccountRole::parse(&link.role)

@@ -88,6 +88,8 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
     /// Who.
     pub account: Account,
+    /// Which database answered ([`Hub::epoch`]): a desk keeps it and checks it.
+    pub epoch: String,
 }
 
 fn token_hash(token: &str) -> String {
@@ -478,6 +480,7 @@ impl Hub {
             token,
             expires_at,
             account,
+            epoch: self.epoch().to_owned(),
         })
     }
 

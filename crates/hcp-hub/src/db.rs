@@ -22,6 +22,34 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_schema_key.sql"),
 ];
 
+/// A digest of `<system identifier>-<database oid>` (the OID alone where the
+/// server does not offer `pg_control_system()`, as some PostgreSQL-compatible
+/// databases do not).
+async fn database_epoch<C: tokio_postgres::GenericClient>(c: &C) -> Result<String> {
+    let oid: String = c
+        .query_one(
+            "SELECT oid::text FROM pg_database WHERE datname = current_database()",
+            &[],
+        )
+        .await?
+        .get(0);
+    let system = c
+        .query_one(
+            "SELECT system_identifier::text FROM pg_control_system()",
+            &[],
+        )
+        .await
+        .ok()
+        .map(|r| r.get::<_, String>(0));
+    let name = match system {
+        Some(s) => format!("{s}-{oid}"),
+        None => format!("db-{oid}"),
+    };
+    // Shown without a session (health): a digest, not the server's identifiers.
+    use sha2::Digest;
+    Ok(hex::encode(&sha2::Sha256::digest(name.as_bytes())[..12]))
+}
+
 /// `hub_schema` must hold one row; more means a backup was restored into the
 /// live database. Refused with what to do, before anything reads the version.
 async fn check_schema_rows<C: tokio_postgres::GenericClient>(c: &C) -> Result<()> {
@@ -109,6 +137,8 @@ pub struct Hub {
     pub(crate) outbox_notice: Arc<Notify>,
     /// Per-process limits on expensive work (argon2, bundle checks).
     pub(crate) work: Arc<crate::limits::Work>,
+    /// Which database this is (see [`Hub::epoch`]).
+    epoch: Arc<str>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -205,6 +235,7 @@ impl Hub {
             pool_size,
             outbox_notice: Arc::new(Notify::new()),
             work: Arc::new(crate::limits::Work::new()),
+            epoch: Arc::from(""),
         };
         let c = hub.conn().await?;
         let exists: bool = c
@@ -230,8 +261,20 @@ impl Hub {
                 "团队服务器数据库版本为 {found}，需要 {SCHEMA_VERSION}：请先运行 hcp hub init --pg … 升级"
             )));
         }
+        let epoch = database_epoch(&*c).await?;
         drop(c);
-        Ok(hub)
+        Ok(Hub {
+            epoch: Arc::from(epoch),
+            ..hub
+        })
+    }
+
+    /// Which database the hub serves: a digest of the PostgreSQL cluster's system
+    /// identifier and the database's OID. A backup restored into a new database, or onto
+    /// another server, is another epoch: desks that replicated the old one see
+    /// the change and stop instead of staying silently ahead of the hub.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
     }
 
     /// Creates or upgrades the schema; returns the version before. Safe to run

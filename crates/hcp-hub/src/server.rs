@@ -171,8 +171,20 @@ async fn read_json<T: serde::de::DeserializeOwned>(
         .map_err(|_| HubError::Invalid(format!("请求格式错误：{expected}")))
 }
 
-async fn me(Signed(who): Signed) -> Response {
-    Json(who).into_response()
+/// The account, and which database the hub serves (desks compare it).
+#[derive(serde::Serialize)]
+struct Me<'a> {
+    #[serde(flatten)]
+    account: crate::Account,
+    epoch: &'a str,
+}
+
+async fn me(State(hub): State<Hub>, Signed(who): Signed) -> Response {
+    Json(Me {
+        account: who,
+        epoch: hub.epoch(),
+    })
+    .into_response()
 }
 
 async fn logout(State(hub): State<Hub>, headers: HeaderMap) -> Response {
@@ -355,13 +367,26 @@ async fn visit_bundle(
 /// `ok` only when the hub can reach its database too (a load balancer or a
 /// monitor must not send desks to a hub whose PostgreSQL is gone).
 async fn health(State(hub): State<Hub>) -> Response {
+    // The epoch goes with every answer: a desk without a valid session (the
+    // backup restored predates it) still learns which database this is.
+    let epoch = [("x-hcp-epoch", hub.epoch().to_owned())];
     match tokio::time::timeout(std::time::Duration::from_secs(5), hub.ping()).await {
-        Ok(Ok(())) => "ok".into_response(),
+        Ok(Ok(())) => (epoch, "ok").into_response(),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "health: database unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                epoch,
+                "database unavailable",
+            )
+                .into_response()
         }
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            epoch,
+            "database unavailable",
+        )
+            .into_response(),
     }
 }
 

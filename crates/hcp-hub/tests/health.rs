@@ -22,6 +22,12 @@ async fn health_follows_the_database() {
 
     let r = get().await;
     assert_eq!(r.status().as_u16(), 200);
+    // Which database this is, to anyone (a digest, not the server's identifiers).
+    let epoch = r.headers()["x-hcp-epoch"].to_str().unwrap().to_owned();
+    assert!(
+        epoch.len() == 24 && epoch.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{epoch}"
+    );
     assert_eq!(r.text().await.unwrap(), "ok");
 
     pg.stop();
@@ -29,10 +35,11 @@ async fn health_follows_the_database() {
     assert_eq!(r.status().as_u16(), 503);
     assert_eq!(r.text().await.unwrap(), "database unavailable");
 
-    // Back: the pool reconnects and health says so.
+    // Back: the pool reconnects and health says so; the same database, the same epoch.
     pg.resume();
     let r = get().await;
     assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["x-hcp-epoch"].to_str().unwrap(), epoch);
 }
 
 /// A backup restored into the live database left two rows in `hub_schema`, and

@@ -286,6 +286,26 @@ impl HallClient {
             .await
     }
 
+    /// `GET rel` once, without the session, and one header of the answer (a
+    /// hub's `x-hcp-epoch` on its health check, whatever the status).
+    pub(crate) async fn get_header(
+        &self,
+        rel: &str,
+        header: &str,
+    ) -> Result<Option<String>, SyncError> {
+        let resp = self
+            .http
+            .get(self.url(rel))
+            .send()
+            .await
+            .map_err(|e| SyncError::Client(e.to_string()))?;
+        Ok(resp
+            .headers()
+            .get(header)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(128).collect()))
+    }
+
     /// `POST rel` with no body, once, the answer's body ignored (a sign-out).
     pub(crate) async fn post_nothing(&self, rel: &str) -> Result<(), SyncError> {
         let resp = self

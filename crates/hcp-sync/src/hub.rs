@@ -22,6 +22,9 @@ pub struct HubAccount {
     /// A director's hall.
     #[serde(default)]
     pub hall_id: Option<String>,
+    /// Which database the hub serves (`/v1/me`; absent from older hubs).
+    #[serde(default)]
+    pub epoch: Option<String>,
 }
 
 /// A signed-in session.
@@ -31,6 +34,9 @@ pub struct HubSession {
     pub token: String,
     /// Who.
     pub account: HubAccount,
+    /// Which database the hub serves (absent from older hubs).
+    #[serde(default)]
+    pub epoch: Option<String>,
 }
 
 /// A hall the account may see.
@@ -143,6 +149,13 @@ impl HubClient {
     /// Ends the session on the hub (once; a session already gone is fine).
     pub async fn logout(&self) -> Result<(), SyncError> {
         self.http.post_nothing("v1/logout").await
+    }
+
+    /// Which database the hub serves, asked without a session (`/v1/health`'s
+    /// `x-hcp-epoch` header): a desk whose session the hub does not know — a
+    /// restored backup predates it — still learns that the hub is another one.
+    pub async fn epoch(&self) -> Result<Option<String>, SyncError> {
+        self.http.get_header("v1/health", "x-hcp-epoch").await
     }
 
     /// Who the session belongs to (checks that it still works).

@@ -109,6 +109,7 @@ export default {
     stateConnected: "已连接",
     stateOffline: "离线（{n} 项待发送）",
     stateExpired: "登录已过期",
+    stateEpoch: "服务器数据已更换，已停止同步",
     certTitle: "首次连接：请核对团队服务器的证书",
     certWhy: "本机系统不信任该服务器的证书（自签名或单位内网 CA 签发），尚未发送账号与密码。",
     certAddress: "服务器",

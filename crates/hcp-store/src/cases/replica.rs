@@ -37,6 +37,10 @@ pub struct HubLink {
     /// self-signed certificate), if any.
     #[serde(default)]
     pub ca_file: Option<String>,
+    /// Which database of the hub this cache replicates (its epoch); another one
+    /// (a restored backup, a new database) stops the sync.
+    #[serde(default)]
+    pub epoch: Option<String>,
 }
 
 /// An action waiting for the hub, or answered by it.

@@ -24,4 +24,9 @@ hall_id: string | null,
  * The CA certificate file trusted for the hub (an intranet CA or a
  * self-signed certificate), if any.
  */
-ca_file: string | null, };
+ca_file: string | null, 
+/**
+ * Which database of the hub this cache replicates (its epoch); another one
+ * (a restored backup, a new database) stops the sync.
+ */
+epoch: string | null, };

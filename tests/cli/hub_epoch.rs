@@ -1,0 +1,225 @@
+//! A hub restored from an older backup must not leave desks silently ahead of
+//! it. The hub names the database it serves (its epoch: the cluster's system
+//! identifier and the database's OID); a desk keeps the epoch it replicates and,
+//! when the hub answers with another one, stops syncing, says so in zh-CN, and
+//! keeps its own unsent steps for review. Real PostgreSQL, `pg_dump` and
+//! `pg_restore` into a new database, as docs/hub-admin.md tells an admin to.
+
+#[path = "../support/pg.rs"]
+mod pg;
+
+mod common;
+use common::text;
+
+use std::path::Path;
+use std::process::Output;
+
+const PASSWORD: &str = "correct horse 1";
+
+async fn run(db: &Path, args: &[&str]) -> Output {
+    let db = db.to_path_buf();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        common::hcp(&db, &a)
+    })
+    .await
+    .unwrap()
+}
+
+async fn ok(db: &Path, args: &[&str]) -> String {
+    let out = run(db, args).await;
+    assert!(
+        out.status.success(),
+        "hcp {args:?}\nstdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_desk_stops_when_the_hub_was_restored_from_an_older_backup() {
+    let cluster = pg::PgCluster::start();
+    let url = cluster.database("office").await;
+    let dir = tempfile::tempdir().unwrap();
+    common::hub_admin(&url, &["init"]).await;
+    let srv = hcp_hall::serve_fixture(61, 1, 300, "admin").await;
+    let id = srv.state.hall_ids()[0].clone();
+    let tf = dir.path().join("hall.token");
+    std::fs::write(&tf, srv.token(&id).unwrap()).unwrap();
+    common::hub_admin(
+        &url,
+        &[
+            "hall",
+            "add",
+            &srv.base_url(&id),
+            "--token-file",
+            tf.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, PASSWORD).unwrap();
+    let pw = pw.to_str().unwrap();
+    common::hub_admin(
+        &url,
+        &[
+            "user",
+            "add",
+            "陈静",
+            "--role",
+            "officer",
+            "--password-file",
+            pw,
+        ],
+    )
+    .await;
+    common::hub_admin(&url, &["sync"]).await;
+
+    // The backup, taken now.
+    let dump = dir.path().join("office.dump");
+    let out = std::process::Command::new(cluster.tool("pg_dump"))
+        .args(["-Fc", "-f"])
+        .arg(&dump)
+        .arg("-d")
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pg_dump: {}", text(&out.stderr));
+
+    // A desk connects and syncs; the office works on after the backup.
+    let hub = common::serve_hub(&url, "127.0.0.1:0", &["--sync-every", "0"]);
+    let port = hub
+        .url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    let desk = dir.path().join("chen.db");
+    ok(
+        &desk,
+        &[
+            "hub",
+            "connect",
+            &hub.url,
+            "--user",
+            "陈静",
+            "--password-file",
+            pw,
+        ],
+    )
+    .await;
+    ok(&desk, &["sync"]).await;
+    let cases: serde_json::Value =
+        serde_json::from_str(&ok(&desk, &["cases", "list", "--json", "--limit", "1000"]).await)
+            .unwrap();
+    let open: Vec<i64> = cases["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["state"] == "open")
+        .map(|c| c["case_id"].as_i64().unwrap())
+        .collect();
+    assert!(open.len() >= 2, "{cases}");
+    let (open, later) = (open[0], open[1]);
+    ok(
+        &desk,
+        &[
+            "case",
+            "verify",
+            &open.to_string(),
+            "--outcome",
+            "true",
+            "--note",
+            "调取录像属实",
+        ],
+    )
+    .await;
+    ok(&desk, &["sync"]).await;
+    // One more step waits on the desk, unsent, when the hub goes down.
+    drop(hub);
+    ok(
+        &desk,
+        &[
+            "case",
+            "verify",
+            &later.to_string(),
+            "--outcome",
+            "true",
+            "--note",
+            "属实",
+        ],
+    )
+    .await;
+
+    // The admin restores the backup into a new database and serves it at the same
+    // address (as docs/hub-admin.md says).
+    let restored = cluster.database("office_restored").await;
+    let out = std::process::Command::new(cluster.tool("pg_restore"))
+        .arg("-d")
+        .arg(&restored)
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pg_restore: {}", text(&out.stderr));
+    let _hub = common::serve_hub(
+        &restored,
+        &format!("127.0.0.1:{port}"),
+        &["--sync-every", "0"],
+    );
+
+    // The desk's sync stops with the reason and what to do, and sends nothing.
+    let out = run(&desk, &["sync"]).await;
+    assert!(!out.status.success());
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        said.contains("已不是本机上次同步的那一份") && said.contains("新的数据文件"),
+        "{said}"
+    );
+    let status = ok(&desk, &["hub", "status"]).await;
+    assert!(status.contains("服务器数据已更换，已停止同步"), "{status}");
+    // Its unsent step is still listed for review.
+    assert!(status.contains("待发送：1 项"), "{status}");
+    // Signing in again on this file is refused the same way; a new file works.
+    let again = run(
+        &desk,
+        &[
+            "hub",
+            "connect",
+            &format!("http://127.0.0.1:{port}/"),
+            "--user",
+            "陈静",
+            "--password-file",
+            pw,
+        ],
+    )
+    .await;
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("已不是本机上次同步的那一份"),
+        "{}",
+        text(&again.stderr)
+    );
+    let fresh = dir.path().join("chen-2.db");
+    ok(
+        &fresh,
+        &[
+            "hub",
+            "connect",
+            &format!("http://127.0.0.1:{port}/"),
+            "--user",
+            "陈静",
+            "--password-file",
+            pw,
+        ],
+    )
+    .await;
+    ok(&fresh, &["sync"]).await;
+    // The restored hub knows the case as the backup had it: not verified.
+    let c: serde_json::Value =
+        serde_json::from_str(&ok(&fresh, &["case", "show", &open.to_string(), "--json"]).await)
+            .unwrap();
+    assert_eq!(c["case"]["state"], "open");
+}
