@@ -5,37 +5,14 @@
 //! an open one are withdrawn.
 
 mod common;
-use common::hcp;
+use common::{ok_async as ok, run_async as run};
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use hcp_hall::RunningServer;
 use serde_json::{Value, json};
 
 const ADMIN: &str = "admin";
-
-async fn run(db: &Path, args: &[&str]) -> Output {
-    let db = db.to_path_buf();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let a: Vec<&str> = args.iter().map(String::as_str).collect();
-        hcp(&db, &a)
-    })
-    .await
-    .unwrap()
-}
-
-async fn ok(db: &Path, args: &[&str]) -> String {
-    let out = run(db, args).await;
-    assert!(
-        out.status.success(),
-        "hcp {args:?} failed\nstdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 async fn fails(db: &Path, args: &[&str]) -> String {
     let out = run(db, args).await;

@@ -2,11 +2,11 @@
 //! reference hall on 127.0.0.1:0 played through its admin endpoint.
 
 mod common;
-use common::hcp;
+use common::{ok_async as ok, run_async as run};
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hcp_hall::{Faults, RunningServer};
@@ -14,29 +14,6 @@ use hcp_store::Store;
 use serde_json::{Value, json};
 
 const ADMIN: &str = "admin";
-
-/// Runs hcp on a blocking thread (the hall serves on this test's runtime).
-async fn run(db: &Path, args: &[&str]) -> Output {
-    let db = db.to_path_buf();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let a: Vec<&str> = args.iter().map(String::as_str).collect();
-        hcp(&db, &a)
-    })
-    .await
-    .unwrap()
-}
-
-async fn ok(db: &Path, args: &[&str]) -> String {
-    let out = run(db, args).await;
-    assert!(
-        out.status.success(),
-        "hcp {args:?} failed\nstdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 async fn hall_server(evaluations: usize, seed: u64) -> (RunningServer, String) {
     let srv = hcp_hall::serve_fixture(seed, 1, evaluations, ADMIN).await;

@@ -10,33 +10,9 @@ mod pg;
 
 mod common;
 use common::text;
-
-use std::path::Path;
-use std::process::Output;
+use common::{ok_async as ok, run_async as run};
 
 const PASSWORD: &str = "correct horse 1";
-
-async fn run(db: &Path, args: &[&str]) -> Output {
-    let db = db.to_path_buf();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let a: Vec<&str> = args.iter().map(String::as_str).collect();
-        common::hcp(&db, &a)
-    })
-    .await
-    .unwrap()
-}
-
-async fn ok(db: &Path, args: &[&str]) -> String {
-    let out = run(db, args).await;
-    assert!(
-        out.status.success(),
-        "hcp {args:?}\nstdout: {}\nstderr: {}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_desk_stops_when_the_hub_was_restored_from_an_older_backup() {

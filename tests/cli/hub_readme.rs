@@ -10,9 +10,9 @@
 mod pg;
 
 mod common;
+use common::ok_async as ok;
 use common::text;
 
-use std::path::Path;
 use std::process::Command;
 
 const PASSWORD: &str = "correct horse 1";
@@ -26,23 +26,6 @@ fn must(c: &mut Command, what: &str) -> String {
         text(&out.stderr)
     );
     text(&out.stdout)
-}
-
-async fn desk(db: &Path, args: Vec<String>) -> String {
-    let db = db.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        let a: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = common::hcp(&db, &a);
-        assert!(
-            out.status.success(),
-            "hcp {a:?}\nstdout: {}\nstderr: {}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        text(&out.stdout)
-    })
-    .await
-    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -159,25 +142,29 @@ async fn the_admin_steps_as_written_work_from_install_to_a_restore() {
 
     // A desk connects with the certificate as --ca-file and syncs.
     let a = dir.path().join("chen.db");
-    let said = desk(
-        &a,
-        [
-            "hub",
-            "connect",
-            &hub.url,
-            "--user",
-            "陈静",
-            "--password-file",
-            &pw,
-            "--ca-file",
-            crt.to_str().unwrap(),
-        ]
-        .map(String::from)
-        .to_vec(),
-    )
-    .await;
+    let connect = |db: std::path::PathBuf, url: String| {
+        let (pw, crt) = (pw.clone(), crt.clone());
+        async move {
+            ok(
+                &db,
+                &[
+                    "hub",
+                    "connect",
+                    &url,
+                    "--user",
+                    "陈静",
+                    "--password-file",
+                    &pw,
+                    "--ca-file",
+                    crt.to_str().unwrap(),
+                ],
+            )
+            .await
+        }
+    };
+    let said = connect(a.clone(), hub.url.clone()).await;
     assert!(said.contains("已连接团队服务器"), "{said}");
-    desk(&a, vec!["sync".into()]).await;
+    ok(&a, &["sync"]).await;
 
     // Backup: pg_dump -Fc.
     let dump = dir.path().join("hcp_hub.dump");
@@ -214,33 +201,10 @@ async fn the_admin_steps_as_written_work_from_install_to_a_restore() {
 
     // A new desk sees the office as the backup had it.
     let b = dir.path().join("chen-2.db");
-    desk(
-        &b,
-        [
-            "hub",
-            "connect",
-            &hub.url,
-            "--user",
-            "陈静",
-            "--password-file",
-            &pw,
-            "--ca-file",
-            crt.to_str().unwrap(),
-        ]
-        .map(String::from)
-        .to_vec(),
-    )
-    .await;
-    desk(&b, vec!["sync".into()]).await;
-    let page: serde_json::Value = serde_json::from_str(
-        &desk(
-            &b,
-            ["cases", "list", "--json", "--limit", "100000"]
-                .map(String::from)
-                .to_vec(),
-        )
-        .await,
-    )
-    .unwrap();
+    connect(b.clone(), hub.url.clone()).await;
+    ok(&b, &["sync"]).await;
+    let page: serde_json::Value =
+        serde_json::from_str(&ok(&b, &["cases", "list", "--json", "--limit", "100000"]).await)
+            .unwrap();
     assert_eq!(page["total"].as_i64().unwrap(), cases_before);
 }

@@ -11,6 +11,7 @@ mod pg;
 
 mod common;
 use common::text;
+use common::{ok_async as ok, run_async as run};
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -20,29 +21,6 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 const PASSWORD: &str = "correct horse 1";
-
-/// `hcp …` on a blocking thread (the hall serves on this test's runtime).
-async fn run(db: &Path, args: &[&str]) -> Output {
-    let db = db.to_path_buf();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let a: Vec<&str> = args.iter().map(String::as_str).collect();
-        common::hcp(&db, &a)
-    })
-    .await
-    .unwrap()
-}
-
-async fn ok(db: &Path, args: &[&str]) -> String {
-    let out = run(db, args).await;
-    assert!(
-        out.status.success(),
-        "hcp {args:?}\nstdout: {}\nstderr: {}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
 
 /// `hcp hub …` (the administrator's commands) on a blocking thread.
 fn serve(pg_url: &str, addr: &str) -> common::ServedHub {

@@ -150,11 +150,7 @@ impl App {
         if der.is_empty() || der[0] != 0x30 || der.len() > hcp_sync::MAX_CERTIFICATE_BYTES {
             return Err(bad());
         }
-        let name = self
-            .db
-            .file_name()
-            .map_or_else(|| "hcp.db".into(), |n| n.to_string_lossy().into_owned());
-        let path = self.db.with_file_name(format!("{name}.hub-ca.pem"));
+        let path = self.hub_ca_path();
         let tmp = path.with_extension("pem.tmp");
         // Readable by this user only, like the cache beside it.
         let write = || -> std::io::Result<()> {
@@ -165,6 +161,15 @@ impl App {
             .map_err(|e| AppError::new(ErrorCode::Internal, format!("无法保存服务器证书：{e}")))?;
         tracing::info!(fingerprint = %hcp_sync::fingerprint(&der), "hub certificate pinned");
         Ok(path.display().to_string())
+    }
+
+    /// Where the hub's trusted certificate(s) live: `<data file>.hub-ca.pem`.
+    fn hub_ca_path(&self) -> std::path::PathBuf {
+        let name = self
+            .db
+            .file_name()
+            .map_or_else(|| "hcp.db".into(), |n| n.to_string_lossy().into_owned());
+        self.db.with_file_name(format!("{name}.hub-ca.pem"))
     }
 
     /// Copies a CA file (the intranet CA, or the hub's own certificate) beside
@@ -180,11 +185,7 @@ impl App {
         if !text.contains("-----BEGIN CERTIFICATE-----") {
             return Err(bad("不含 PEM 格式的证书".into()));
         }
-        let name = self
-            .db
-            .file_name()
-            .map_or_else(|| "hcp.db".into(), |n| n.to_string_lossy().into_owned());
-        let path = self.db.with_file_name(format!("{name}.hub-ca.pem"));
+        let path = self.hub_ca_path();
         if std::path::absolute(given).ok() == std::path::absolute(&path).ok() {
             return Ok(path.display().to_string());
         }

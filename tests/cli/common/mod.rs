@@ -35,6 +35,30 @@ pub fn ok(db: &Path, args: &[&str]) -> String {
     text(&out.stdout)
 }
 
+/// [`hcp`] off the async runtime (a hall or hub serves on the test's runtime).
+pub async fn run_async(db: &Path, args: &[&str]) -> Output {
+    let db = db.to_path_buf();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        hcp(&db, &a)
+    })
+    .await
+    .unwrap()
+}
+
+/// [`ok`] off the async runtime.
+pub async fn ok_async(db: &Path, args: &[&str]) -> String {
+    let out = run_async(db, args).await;
+    assert!(
+        out.status.success(),
+        "hcp {args:?}\nstdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
 /// `hcp hall add URL --token-file FILE`, off the async runtime.
 pub async fn add_hall(db: &Path, url: String, token_file: std::path::PathBuf) -> Output {
     let db = db.to_path_buf();
