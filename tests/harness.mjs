@@ -108,6 +108,28 @@ export async function appendToHall(hall, adminToken, base, changes) {
 
 const clusters = [];
 
+/** A copy of the database of `pgUrl` under `name` (as a restored backup is: the
+ * same data, another database), on the same cluster; returns its connection
+ * string. Nothing may be connected to the source. */
+export async function copyDatabase(pgUrl, name) {
+  const root = "/usr/lib/postgresql";
+  const version = readdirSync(root).filter((v) => existsSync(path.join(root, v, "bin", "psql"))).sort((a, b) => Number(a) - Number(b)).pop();
+  const psql = path.join(root, version, "bin", "psql");
+  const source = /dbname=(\S+)/.exec(pgUrl)[1];
+  const until = Date.now() + 20_000;
+  for (;;) {
+    try {
+      execFileSync(psql, [pgUrl, "-v", "ON_ERROR_STOP=1", "-c", `CREATE DATABASE "${name}" TEMPLATE "${source}"`], { stdio: "pipe" });
+      break;
+    } catch (e) {
+      // A killed hub's sessions take a moment to leave the source database.
+      if (Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  return pgUrl.replace(/dbname=\S+/, `dbname=${name}`);
+}
+
 export function stopAll() {
   for (const c of children) c.kill("SIGTERM");
   for (const stop of clusters.splice(0)) stop();
@@ -178,8 +200,8 @@ export async function startHub(pgUrl, hall, accounts, password, { allHalls = fal
   admin(["sync"]);
   let child = null;
   const tlsArgs = tls ? selfSignedCertificate(dir) : [];
-  const serve = async (addr) => {
-    const started = await startAndWait(hcp, ["hub", "serve", "--addr", addr, "--sync-every", "0", ...tlsArgs], /HCP_HUB_URL=(\S+)/, { HCP_HUB_PG: pgUrl });
+  const serve = async (addr, pg = pgUrl) => {
+    const started = await startAndWait(hcp, ["hub", "serve", "--addr", addr, "--sync-every", "0", ...tlsArgs], /HCP_HUB_URL=(\S+)/, { HCP_HUB_PG: pg });
     child = started.child;
     return started.match[1];
   };
@@ -197,9 +219,10 @@ export async function startHub(pgUrl, hall, accounts, password, { allHalls = fal
       child.kill("SIGKILL");
       await gone;
     },
-    /** Starts it again on the same address. */
-    async start() {
-      await serve(addr);
+    /** Starts it again on the same address (on another database, e.g. a
+     * restored backup, when `pg` is given). */
+    async start(pg) {
+      await serve(addr, pg);
     },
     /** One round of the hub's hall sync (records in, decisions out). */
     sync() {

@@ -8,15 +8,16 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { artifacts, bridge, certificateFingerprint, field, launchBrowser, startHall, startHub, startPostgres, startUi, stopAll } from "../harness.mjs";
+import { artifacts, bridge, certificateFingerprint, copyDatabase, field, launchBrowser, startHall, startHub, startPostgres, startUi, stopAll } from "../harness.mjs";
 
 const PASSWORD = "correct horse 1";
-let hubUrl, uiUrl, browser, page, hall;
+let hubUrl, uiUrl, browser, page, hall, hub, pg;
 
 before(async () => {
-  const pg = await startPostgres();
+  pg = await startPostgres();
   hall = await startHall();
-  hubUrl = (await startHub(pg, hall, [["陈静", "officer"]], PASSWORD)).url;
+  hub = await startHub(pg, hall, [["陈静", "officer"]], PASSWORD);
+  hubUrl = hub.url;
   uiUrl = await startUi();
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
@@ -92,6 +93,46 @@ test("an action on a case waits as 待发送, the next sync delivers it and the 
   }
   assert.equal((await page.getByTestId("hub-queue-state").first().innerText()).trim(), "已受理");
   await page.screenshot({ path: path.join(artifacts, "hub-case-accepted.png") });
+});
+
+test("the hub is restored from a backup: the desk stops and says so, then rebuilds its replica on request with its unsent step held for review", async () => {
+  await hub.stop();
+  // One more step while the hub is away: it waits as 待发送.
+  await page.getByTestId("menu-dashboard").click();
+  await page.getByTestId("urgent-cases").locator("tbody tr").first().click();
+  await page.getByTestId("detail-state").waitFor();
+  assert.equal((await page.getByTestId("detail-state").innerText()).trim(), "待核实");
+  const caseId = Number(/cases\/(\d+)/.exec(page.url())[1]);
+  await page.getByTestId("act-verify").click();
+  await page.getByTestId("action-dialog").waitFor();
+  await page.getByTestId("outcome-true").click();
+  await page.locator('textarea[data-testid="action-text"], [data-testid="action-text"] textarea').first().fill("属实");
+  await page.getByTestId("action-submit").click();
+  await page.locator(".el-message--success", { hasText: "已记入待发送" }).waitFor();
+
+  // The admin serves a restored copy at the same address: another database.
+  await hub.start(await copyDatabase(pg, "office_restored"));
+  await page.waitForFunction(() => /服务器数据已更换/.test(document.querySelector('[data-testid="hub-state"]')?.textContent ?? ""), null, { timeout: 60_000 });
+  await page.screenshot({ path: path.join(artifacts, "hub-epoch.png") });
+
+  await page.getByTestId("hub-state").click();
+  await page.getByTestId("hub-rebuild-dialog").waitFor();
+  await field(page, "hub-rebuild-password").fill(PASSWORD);
+  await page.getByTestId("hub-rebuild-submit").click();
+  const box = page.locator(".el-message-box", { hasText: "原数据文件保留为" });
+  await box.waitFor({ timeout: 60_000 });
+  assert.match(await box.innerText(), /1 项操作已带入/);
+  await page.screenshot({ path: path.join(artifacts, "hub-rebuilt.png") });
+  await box.locator(".el-message-box__btns button").first().click();
+  await page.waitForURL(/\/outbox/);
+  const held = page.getByTestId("outbox-rejected");
+  await held.waitFor();
+  assert.match(await held.innerText(), new RegExp(`#${caseId}[\\s\\S]*重建前未被团队服务器受理`));
+  await page.waitForFunction(() => /团队服务器 · 已连接/.test(document.querySelector('[data-testid="hub-state"]')?.textContent ?? ""));
+  const status = await bridge(uiUrl, "hub_status", null);
+  assert.equal(status.state, "connected");
+  assert.equal(status.pending.length, 0, "nothing is sent by itself");
+  assert.deepEqual(status.rejected.map((q) => [q.case_id, q.reason]), [[caseId, "epoch"]]);
 });
 
 test("a hub over https with a self-signed certificate: its fingerprint is shown before anything is sent, and pinned once trusted", async () => {

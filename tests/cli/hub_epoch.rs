@@ -151,7 +151,7 @@ async fn a_desk_stops_when_the_hub_was_restored_from_an_older_backup() {
     assert!(!out.status.success());
     let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(
-        said.contains("已不是本机上次同步的那一份") && said.contains("新的数据文件"),
+        said.contains("已不是本机上次同步的那一份") && said.contains("hcp hub rebuild"),
         "{said}"
     );
     let status = ok(&desk, &["hub", "status"]).await;
@@ -178,24 +178,59 @@ async fn a_desk_stops_when_the_hub_was_restored_from_an_older_backup() {
         "{}",
         text(&again.stderr)
     );
-    let fresh = dir.path().join("chen-2.db");
-    ok(
-        &fresh,
-        &[
-            "hub",
-            "connect",
-            &format!("http://127.0.0.1:{port}/"),
-            "--user",
-            "陈静",
-            "--password-file",
-            pw,
-        ],
-    )
-    .await;
-    ok(&fresh, &["sync"]).await;
-    // The restored hub knows the case as the backup had it: not verified.
+    // 重建副本: a new replica of the hub as it is now; the old file is kept
+    // beside it and the unsent step comes along, held for review.
+    let rebuilt = ok(&desk, &["hub", "rebuild", "--password-file", pw]).await;
+    assert!(rebuilt.contains("原数据文件保留为"), "{rebuilt}");
+    assert!(rebuilt.contains("带入，待复核"), "{rebuilt}");
+    let kept: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("chen.db.before-rebuild-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(
+        !dir.path().join("chen.db.rebuilding").exists(),
+        "the file being built is gone once swapped in"
+    );
+    // The kept file still holds the old replica: the case as that desk saw it.
+    let old_copy = dir.path().join(&kept[0]);
+    let before: serde_json::Value =
+        serde_json::from_str(&ok(&old_copy, &["case", "show", &open.to_string(), "--json"]).await)
+            .unwrap();
+    assert_ne!(before["case"]["state"], "open", "{before}");
+    // The rebuilt desk knows the case as the restored hub has it: not verified.
     let c: serde_json::Value =
-        serde_json::from_str(&ok(&fresh, &["case", "show", &open.to_string(), "--json"]).await)
+        serde_json::from_str(&ok(&desk, &["case", "show", &open.to_string(), "--json"]).await)
             .unwrap();
     assert_eq!(c["case"]["state"], "open");
+    // The held step is listed on its case, not sent by itself.
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&desk, &["hub", "status", "--json"]).await).unwrap();
+    assert_eq!(status["state"], "connected", "{status}");
+    assert_eq!(status["pending"].as_array().unwrap().len(), 0, "{status}");
+    let held = status["rejected"].as_array().unwrap();
+    assert_eq!(held.len(), 1, "{status}");
+    assert_eq!(held[0]["case_id"].as_i64(), Some(later));
+    assert_eq!(held[0]["reason"], "epoch");
+    assert!(
+        held[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("重建前未被团队服务器受理"),
+        "{status}"
+    );
+    // The officer takes it again on the case as it is now; the hub accepts it.
+    let id = held[0]["id"].as_str().unwrap().to_owned();
+    ok(&desk, &["hub", "redo", &id]).await;
+    ok(&desk, &["sync"]).await;
+    let c: serde_json::Value =
+        serde_json::from_str(&ok(&desk, &["case", "show", &later.to_string(), "--json"]).await)
+            .unwrap();
+    assert_ne!(c["case"]["state"], "open", "{c}");
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&desk, &["hub", "status", "--json"]).await).unwrap();
+    assert_eq!(status["rejected"].as_array().unwrap().len(), 0, "{status}");
+    assert_eq!(status["pending"].as_array().unwrap().len(), 0, "{status}");
 }

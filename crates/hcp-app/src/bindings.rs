@@ -159,6 +159,8 @@ pub fn ts_bindings() -> Result<Vec<(String, String)>, String> {
         hcp_store::AlertRecompute,
         hcp_sync::PeekedCertificate,
         HubStatus,
+        HubRebuildArgs,
+        HubRebuildResult,
         HubExchange,
         hcp_store::HubLink,
         hcp_store::QueuedAction,

@@ -129,6 +129,8 @@ commands! {
     hub_status() -> HubStatus;
     /// 与团队服务器交换：按顺序发送待发送的操作与交件，取回工单、交件与通报（不同步评价）。
     hub_sync() -> Option<HubExchange>;
+    /// 重建副本：团队服务器恢复了备份或更换了数据库后，按其现有数据重建本机副本。
+    hub_rebuild(HubRebuildArgs) -> HubRebuildResult;
     /// 重新办理团队服务器未受理的操作（按工单的最新情况）。
     hub_redo_action(HubActionArgs) -> hcp_store::QueuedAction;
     /// 放弃团队服务器未受理的操作。

@@ -10,7 +10,7 @@ use hcp_sync::{HallEndpoint, HubClient, Token};
 
 use crate::{
     App, AppError, AppResult, ErrorCode, HubActionArgs, HubConnectArgs, HubExchange, HubPeekArgs,
-    HubStatus, UserProfile,
+    HubRebuildArgs, HubRebuildResult, HubStatus, SyncArgs, UserProfile,
 };
 
 /// Where the session token is kept in the token vault (not a hall code).
@@ -79,15 +79,15 @@ impl App {
     /// how many of this desk's steps wait unsent (kept here for review).
     pub(crate) async fn epoch_changed(&self, link: &HubLink) -> AppError {
         let waiting = self
-            .with_store(|s| Ok(s.hub_queue(None, true)?.len()))
+            .with_store(|s| Ok(s.unsettled_hub_actions()?.len()))
             .await
             .unwrap_or(0);
         AppError::new(
             ErrorCode::Refused,
             format!(
                 "团队服务器 {} 的数据已不是本机上次同步的那一份（可能恢复了备份或更换了数据库），本机副本已停止同步，以免与团队服务器不一致。\
-                 请用一个新的数据文件重新连接（命令行 hcp --db 新文件 hub connect …；桌面应用以环境变量 HCP_DB 指定新文件后启动），本文件保留不动：\
-                 其中 {waiting} 项未发送的操作可用 hcp --db 本文件 hub status 查看，再按团队服务器的现状重新办理。",
+                 请重建副本（窗口中点击顶部的团队服务器状态，或命令行 hcp hub rebuild）：按团队服务器现有数据建立新的数据文件，原文件保留在旁；\
+                 本机 {waiting} 项未被受理的操作带入新副本待复核，按工单现状重新办理或放弃。",
                 link.url
             ),
         )
@@ -263,6 +263,211 @@ impl App {
         .await?;
         self.hub_refresh_halls(&link, &session.token).await?;
         self.hub_status().await
+    }
+
+    /// 重建副本: the hub now serves another database (a restored backup), so this
+    /// desk's copies are not the office's any more. An officer's or director's
+    /// replica is built anew in a new file from the hub as it is now and swapped in;
+    /// the old file is kept beside it, untouched, and the steps the hub had not
+    /// taken come along held for review (redo on the case as it is now, or drop).
+    /// A shopper's desk holds no copies: it keeps its file and hands in every
+    /// submitted visit again. Nothing is changed until the new replica is complete.
+    pub async fn hub_rebuild(&self, a: HubRebuildArgs) -> AppResult<HubRebuildResult> {
+        let Some(link) = self.hub_link().await? else {
+            return Err(AppError::invalid(
+                "本机没有连接团队服务器，没有副本需要重建",
+            ));
+        };
+        if a.password.is_empty() {
+            return Err(AppError::invalid("请输入密码"));
+        }
+        let Ok(_sync) = self.sync_lock.try_lock() else {
+            return Err(AppError::new(ErrorCode::Busy, "正在同步，请稍候再重建副本"));
+        };
+        let who_role = profile_of(&link).map(|p| p.role.actor()).ok();
+        if !link.reads_records() {
+            return self.rebuild_in_place(link, &a.password).await;
+        }
+        let name = self
+            .db
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "hcp.db".into());
+        let tmp = self.db.with_file_name(format!("{name}.rebuilding"));
+        remove_db_files(&tmp);
+        let built = self.build_replica(&tmp, &link, &a.password).await;
+        let fresh = match built {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                remove_db_files(&tmp);
+                return Err(e);
+            }
+        };
+        let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+        let previous = self
+            .db
+            .with_file_name(format!("{name}.before-rebuild-{stamp}"));
+        let carried = self.with_store(|s| Ok(s.unsettled_hub_actions()?)).await?;
+        let held_ids: Vec<String> = carried.iter().map(|c| c.id().to_owned()).collect();
+        let who_name = link.account.clone();
+        let prev_name = previous
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let actor = who_role.unwrap_or(hcp_core::case::Actor::Officer);
+        let kept = fresh
+            .with_store(move |s| {
+                s.hold_carried_actions(
+                    &carried,
+                    &prev_name,
+                    Who {
+                        name: &who_name,
+                        actor,
+                    },
+                )?;
+                Ok(())
+            })
+            .await;
+        let token = TokenVault::for_database(&tmp).get(HUB_VAULT_KEY);
+        drop(fresh);
+        let token = match (kept, token) {
+            (Ok(()), Ok(Some(t))) => t,
+            (Err(e), _) => {
+                remove_db_files(&tmp);
+                return Err(e);
+            }
+            (_, Err(e)) => {
+                remove_db_files(&tmp);
+                return Err(e.into());
+            }
+            (_, Ok(None)) => {
+                remove_db_files(&tmp);
+                return Err(AppError::new(ErrorCode::Internal, "新副本没有登录凭据"));
+            }
+        };
+        // The swap, with no connection open on either file.
+        {
+            let _alone = self.gate.write().await;
+            self.stores
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clear();
+            swap_db_files(&self.db, &tmp, &previous)?;
+        }
+        remove_db_files(&tmp);
+        // The new file signs in with the new session and trusts what the old did.
+        let vault = TokenVault::for_database(&self.db);
+        vault.set(HUB_VAULT_KEY, &token)?;
+        let mut relinked = self
+            .hub_link()
+            .await?
+            .ok_or_else(|| AppError::new(ErrorCode::Internal, "新副本没有团队服务器连接设置"))?;
+        relinked.ca_file = link.ca_file.clone();
+        let halls = self
+            .with_store(move |s| {
+                s.set_hub_link(&relinked)?;
+                Ok(s.halls()?)
+            })
+            .await?;
+        for h in halls {
+            vault.set(&h.hall_id, &token)?;
+        }
+        let held = self
+            .with_store(move |s| {
+                let all = s.hub_queue(None, false)?;
+                Ok(all
+                    .into_iter()
+                    .filter(|q| held_ids.contains(&q.id))
+                    .collect::<Vec<_>>())
+            })
+            .await?;
+        tracing::info!(previous = %previous.display(), held = held.len(), "replica rebuilt");
+        Ok(HubRebuildResult {
+            previous_file: Some(previous.display().to_string()),
+            held,
+            visits_resent: 0,
+            status: self.hub_status().await?,
+        })
+    }
+
+    /// A new replica of the hub as it is now, in `file`, complete (its first
+    /// sync done); the progress shows in this window.
+    async fn build_replica(
+        &self,
+        file: &std::path::Path,
+        link: &HubLink,
+        password: &str,
+    ) -> AppResult<App> {
+        let fresh = App::open(file)?.with_sync_options(self.options.clone());
+        let mut events = fresh.subscribe();
+        let forward = self.events.clone();
+        let relay = tokio::spawn(async move {
+            while let Ok(e) = events.recv().await {
+                let _ = forward.send(e);
+            }
+        });
+        let done = async {
+            fresh
+                .hub_connect(HubConnectArgs {
+                    url: link.url.clone(),
+                    name: link.account.clone(),
+                    password: password.to_owned(),
+                    ca_file: link.ca_file.clone(),
+                    pinned_certificate: None,
+                })
+                .await?;
+            let synced = fresh.sync_now(SyncArgs::default()).await?;
+            if let Some(why) = synced.hub.and_then(|h| h.error) {
+                return Err(AppError::new(
+                    ErrorCode::HallUnreachable,
+                    format!(
+                        "新副本未能从团队服务器取得全部工单：{why}；原数据文件未改动，请稍后重试"
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        .await;
+        relay.abort();
+        done.map(|()| fresh)
+    }
+
+    /// A shopper's (or administrator's) desk after the hub was restored: signs in
+    /// to the hub as it is now, takes its epoch and hands every submitted visit in
+    /// again (the hub keeps those it has and takes back those it lost).
+    async fn rebuild_in_place(&self, link: HubLink, password: &str) -> AppResult<HubRebuildResult> {
+        let ca = link.ca_file.as_deref().map(std::path::Path::new);
+        let session =
+            HubClient::login(&link.url, &link.account, password, ca, &self.options).await?;
+        let epoch = session.epoch.clone().unwrap_or_default();
+        let relinked = HubLink {
+            epoch: session.epoch.clone(),
+            ..link.clone()
+        };
+        let actor = profile_of(&link)
+            .map(|p| p.role.actor())
+            .unwrap_or(hcp_core::case::Actor::Shopper);
+        let name = link.account.clone();
+        let (resent, halls) = self
+            .with_store(move |s| {
+                let n = s.forget_hub_answers(&epoch, Who { name: &name, actor })?;
+                s.set_hub_link(&relinked)?;
+                Ok((n, s.halls()?))
+            })
+            .await?;
+        let vault = TokenVault::for_database(&self.db);
+        vault.set(HUB_VAULT_KEY, &session.token)?;
+        for h in halls {
+            vault.set(&h.hall_id, &session.token)?;
+        }
+        // Handed in now when the hub answers; else on the next sync.
+        let _ = self.hub_exchange(&link).await;
+        Ok(HubRebuildResult {
+            previous_file: None,
+            held: vec![],
+            visits_resent: resent,
+            status: self.hub_status().await?,
+        })
     }
 
     /// Registers the halls the account may see, each synced through the hub with
@@ -725,4 +930,60 @@ impl App {
             }
         }
     }
+}
+
+/// Removes a SQLite file with its journal files and token vault file (a replica
+/// being built that was given up).
+fn remove_db_files(file: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm", "-journal", ".tokens"] {
+        let mut p = file.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(p));
+    }
+    let vault = TokenVault::for_database(file);
+    let _ = vault.remove(HUB_VAULT_KEY);
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let _ = std::fs::remove_file(file.with_file_name(format!("{name}.hub-ca.pem")));
+}
+
+/// `current` becomes `previous` and `fresh` becomes `current`; on failure the old
+/// file is put back. No connection may be open on either.
+fn swap_db_files(
+    current: &std::path::Path,
+    fresh: &std::path::Path,
+    previous: &std::path::Path,
+) -> AppResult<()> {
+    let with = |p: &std::path::Path, suffix: &str| {
+        let mut s = p.as_os_str().to_owned();
+        s.push(suffix);
+        std::path::PathBuf::from(s)
+    };
+    let failed = |e: std::io::Error| {
+        AppError::new(
+            ErrorCode::Internal,
+            format!(
+                "无法替换数据文件 {}：{e}；原数据文件未改动",
+                current.display()
+            ),
+        )
+    };
+    std::fs::rename(current, previous).map_err(failed)?;
+    for suffix in ["-wal", "-shm"] {
+        if with(current, suffix).exists() {
+            let _ = std::fs::rename(with(current, suffix), with(previous, suffix));
+        }
+    }
+    if let Err(e) = std::fs::rename(fresh, current) {
+        let _ = std::fs::rename(previous, current);
+        for suffix in ["-wal", "-shm"] {
+            if with(previous, suffix).exists() {
+                let _ = std::fs::rename(with(previous, suffix), with(current, suffix));
+            }
+        }
+        return Err(failed(e));
+    }
+    Ok(())
 }

@@ -55,6 +55,9 @@ pub struct App {
     /// statements stay cached; a command takes one (or opens one when all are in
     /// use, so a long import never blocks the pages) and gives it back.
     stores: Arc<Mutex<Vec<Store>>>,
+    /// Held (shared) by every command while it uses a connection; a replica's
+    /// rebuild takes it alone to swap the cache file with no connection open.
+    gate: Arc<tokio::sync::RwLock<()>>,
     events: broadcast::Sender<SyncEvent>,
     board: Arc<Mutex<SyncStatus>>,
     sync_lock: tokio::sync::Mutex<()>,
@@ -75,6 +78,7 @@ impl App {
         Ok(Self {
             db,
             stores: Arc::new(Mutex::new(vec![first])),
+            gate: Arc::new(tokio::sync::RwLock::new(())),
             events,
             board: Arc::new(Mutex::new(SyncStatus::default())),
             sync_lock: tokio::sync::Mutex::new(()),
@@ -108,7 +112,9 @@ impl App {
     ) -> AppResult<T> {
         let db = self.db.clone();
         let stores = self.stores.clone();
+        let gate = self.gate.clone().read_owned().await;
         tokio::task::spawn_blocking(move || {
+            let _gate = gate;
             let idle = stores.lock().ok().and_then(|mut s| s.pop());
             let mut store = match idle {
                 Some(s) => s,

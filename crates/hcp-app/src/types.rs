@@ -973,6 +973,30 @@ pub struct HubStatus {
     pub visits: Vec<hcp_store::HubVisitUpload>,
 }
 
+/// `hub_rebuild`'s arguments.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "HubRebuildArgs.ts")]
+pub struct HubRebuildArgs {
+    /// The account's password (the session may not exist on a restored hub);
+    /// sent to the hub once, never stored.
+    pub password: String,
+}
+
+/// What rebuilding the replica did.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export_to = "HubRebuildResult.ts")]
+pub struct HubRebuildResult {
+    /// Where the previous replica was kept, untouched (for review); `None` when
+    /// the data file was kept (a shopper's desk holds no copies of cases).
+    pub previous_file: Option<String>,
+    /// This desk's steps the hub had not taken, held for review on their cases.
+    pub held: Vec<hcp_store::QueuedAction>,
+    /// Submitted visits that will be handed in again.
+    pub visits_resent: u64,
+    /// The link now.
+    pub status: HubStatus,
+}
+
 /// What one exchange with the hub did.
 #[derive(Debug, Clone, Default, Serialize, TS)]
 #[ts(export_to = "HubExchange.ts")]

@@ -144,6 +144,12 @@ pub enum HubCmd {
         #[arg(long)]
         json: bool,
     },
+    /// 团队服务器恢复了备份或更换了数据库后：从团队服务器现有数据重建本机副本（原数据文件保留在旁；未被受理的操作带入新副本待复核）
+    Rebuild {
+        /// 存放密码的文件（第一行）；也可用环境变量 HCP_HUB_PASSWORD
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
     /// 按工单的最新情况重新办理一项未受理的操作（编号见 hcp hub status）
     Redo {
         /// 操作编号
@@ -367,6 +373,18 @@ fn operator_name() -> String {
         .unwrap_or_else(|| "hub-admin".to_owned())
 }
 
+/// The account's password for the desk: from a file, else `HCP_HUB_PASSWORD`.
+fn desk_password(file: Option<PathBuf>) -> Result<String, CliError> {
+    match file {
+        Some(f) => read_password(&f),
+        None => std::env::var("HCP_HUB_PASSWORD").map_err(|_| {
+            CliError::Msg(
+                "请用 --password-file 指定存放密码的文件（或设置环境变量 HCP_HUB_PASSWORD）".into(),
+            )
+        }),
+    }
+}
+
 /// The desk's side: connect this cache to a hub, show the link's state.
 fn desk(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
     let db = crate::db_path(db, "hcp.db")?;
@@ -379,15 +397,7 @@ fn desk(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
             password_file,
             ca_file,
         } => {
-            let password = match password_file {
-                Some(f) => read_password(&f)?,
-                None => std::env::var("HCP_HUB_PASSWORD").map_err(|_| {
-                    CliError::Msg(
-                        "请用 --password-file 指定存放密码的文件（或设置环境变量 HCP_HUB_PASSWORD）"
-                            .into(),
-                    )
-                })?,
-            };
+            let password = desk_password(password_file)?;
             let unpinned = ca_file.is_none();
             let connected = rt.block_on(app.hub_connect(hcp_app::HubConnectArgs {
                 url: url.clone(),
@@ -467,6 +477,26 @@ fn desk(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
             );
             rt.block_on(app.hub_status())
                 .map_err(|e| CliError::Msg(e.message))?
+        }
+        HubCmd::Rebuild { password_file } => {
+            let password = desk_password(password_file)?;
+            let r = rt
+                .block_on(app.hub_rebuild(hcp_app::HubRebuildArgs { password }))
+                .map_err(|e| CliError::Msg(e.message))?;
+            match &r.previous_file {
+                Some(f) => println!("已从团队服务器重建本机副本；原数据文件保留为 {f}"),
+                None => println!(
+                    "已按团队服务器现有数据重新连接；{} 份已提交的暗访记录将重新交件",
+                    r.visits_resent
+                ),
+            }
+            if !r.held.is_empty() {
+                println!(
+                    "重建前未被团队服务器受理的操作 {} 项已带入，待复核（见下方“未受理”）",
+                    r.held.len()
+                );
+            }
+            r.status
         }
         HubCmd::Drop { id } => {
             rt.block_on(app.hub_drop_action(hcp_app::HubActionArgs { id }))
@@ -556,6 +586,7 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
         HubCmd::Connect { .. }
             | HubCmd::Fingerprint { .. }
             | HubCmd::Status { .. }
+            | HubCmd::Rebuild { .. }
             | HubCmd::Redo { .. }
             | HubCmd::Drop { .. }
     ) {
@@ -743,6 +774,7 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
             HubCmd::Connect { .. }
             | HubCmd::Fingerprint { .. }
             | HubCmd::Status { .. }
+            | HubCmd::Rebuild { .. }
             | HubCmd::Redo { .. }
             | HubCmd::Drop { .. } => unreachable!("handled above"),
             HubCmd::User { cmd } => user(cmd, by).await?,

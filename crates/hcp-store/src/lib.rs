@@ -38,9 +38,9 @@ pub use browse::{
 };
 pub use bundle::bundle_format;
 pub use cases::{
-    AllowedAction, CaseChange, CaseDeadline, CaseDetail, CaseEvent, CaseFilter, CaseListRow,
-    CasePage, CaseRules, CaseStateCount, HubLink, OutboxRow, OutboxSummary, QueuedAction,
-    SYSTEM_NAME, TypicalCase, Who,
+    AllowedAction, CarriedAction, CaseChange, CaseDeadline, CaseDetail, CaseEvent, CaseFilter,
+    CaseListRow, CasePage, CaseRules, CaseStateCount, HELD_AFTER_REBUILD, HubLink, OutboxRow,
+    OutboxSummary, QueuedAction, SYSTEM_NAME, TypicalCase, Who,
 };
 pub use feed::{
     AppealVerdict, FeedRecord, FileOutcome, ImportItem, PageOutcome, PageToApply, QuarantineEntry,

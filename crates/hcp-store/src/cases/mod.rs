@@ -33,7 +33,7 @@ pub use model::{
     CasePage, CaseStateCount, OutboxRow, OutboxSummary, TypicalCase,
 };
 use outbox::queue_decision;
-pub use replica::{HubLink, QueuedAction};
+pub use replica::{CarriedAction, HELD_AFTER_REBUILD, HubLink, QueuedAction};
 pub use rules::CaseRules;
 pub(crate) use rules::load_rules;
 

@@ -355,6 +355,124 @@ impl Store {
     }
 }
 
+/// A step of this desk the hub has not taken (waiting, or refused and not yet
+/// redone or dropped), carried into a rebuilt replica for the officer's review.
+#[derive(Debug, Clone)]
+pub struct CarriedAction {
+    id: String,
+    case_id: i64,
+    expected_version: i64,
+    action: String,
+    summary: String,
+    actor: String,
+    queued_at: String,
+}
+
+impl CarriedAction {
+    /// The step's UUID (kept in the new replica).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Store {
+    /// The steps this desk took that the hub has not taken: still waiting, or
+    /// refused and not yet redone or dropped (oldest first).
+    pub fn unsettled_hub_actions(&self) -> Result<Vec<CarriedAction>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, case_id, expected_version, action, summary, actor, queued_at
+             FROM hub_queue
+             WHERE state = 'pending' OR (state = 'rejected' AND resolution IS NULL)
+             ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(CarriedAction {
+                id: r.get(0)?,
+                case_id: r.get(1)?,
+                expected_version: r.get(2)?,
+                action: r.get(3)?,
+                summary: r.get(4)?,
+                actor: r.get(5)?,
+                queued_at: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A rebuilt replica takes the old one's unsettled steps as held for review
+    /// (reason `epoch`): none is sent by itself to a hub whose cases may differ
+    /// from those the step was taken on; the officer redoes each on the case as
+    /// the hub has it now, or drops it. `old_file` (the kept replica) is named in
+    /// the audit entry.
+    pub fn hold_carried_actions(
+        &mut self,
+        carried: &[CarriedAction],
+        old_file: &str,
+        who: Who<'_>,
+    ) -> Result<()> {
+        let tx = self.write_tx()?;
+        let now = now_text();
+        for a in carried {
+            tx.prepare_cached(
+                "INSERT INTO hub_queue (id, case_id, expected_version, action, summary, actor,
+                    queued_at, state, reason, message, answered_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'rejected', 'epoch', ?8, ?9)
+                 ON CONFLICT (id) DO NOTHING",
+            )?
+            .execute(params![
+                a.id,
+                a.case_id,
+                a.expected_version,
+                a.action,
+                a.summary,
+                a.actor,
+                a.queued_at,
+                HELD_AFTER_REBUILD,
+                now
+            ])?;
+        }
+        append_in(
+            &tx,
+            &AuditEntry {
+                actor: who.name,
+                role: who.actor.as_str(),
+                subject: "hub",
+                action: "hub_replica_rebuilt",
+                detail: &json!({
+                    "previous_file": old_file,
+                    "held": carried.iter().map(|a| &a.id).collect::<Vec<_>>(),
+                })
+                .to_string(),
+            },
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A replica that hands in but reads nothing (a shopper's): after the hub was
+    /// restored, every submitted visit is sent again (the hub keeps what it has and
+    /// takes back what it lost). Returns how many will be sent; audited.
+    pub fn forget_hub_answers(&mut self, epoch: &str, who: Who<'_>) -> Result<u64> {
+        let tx = self.write_tx()?;
+        let n = tx.execute("DELETE FROM hub_visit_uploads", [])? as u64;
+        append_in(
+            &tx,
+            &AuditEntry {
+                actor: who.name,
+                role: who.actor.as_str(),
+                subject: "hub",
+                action: "hub_replica_rebuilt",
+                detail: &json!({ "epoch": epoch, "visits_to_resend": n }).to_string(),
+            },
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+}
+
+/// What a step carried into a rebuilt replica says until the officer acts on it.
+pub const HELD_AFTER_REBUILD: &str = "团队服务器恢复了较早的数据，本机副本已重建；此操作是重建前未被团队服务器受理的，未自动发送：请按工单现状重新办理或放弃";
+
 /// Marks the refused action `id` redone (as `redone_as`) or dropped, and audits it
 /// on its case.
 fn settle_refused(

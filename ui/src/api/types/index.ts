@@ -61,6 +61,8 @@ export type { HubConnectArgs } from "./HubConnectArgs";
 export type { HubExchange } from "./HubExchange";
 export type { HubLink } from "./HubLink";
 export type { HubPeekArgs } from "./HubPeekArgs";
+export type { HubRebuildArgs } from "./HubRebuildArgs";
+export type { HubRebuildResult } from "./HubRebuildResult";
 export type { HubStatus } from "./HubStatus";
 export type { HubVisitUpload } from "./HubVisitUpload";
 export type { ImportCalendarArgs } from "./ImportCalendarArgs";
