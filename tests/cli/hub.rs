@@ -265,3 +265,231 @@ async fn an_administrator_sets_up_the_hub_and_an_officer_signs_in() {
     );
     assert!(!text(&out.stdout).contains("dbname"));
 }
+
+/// What an admin's `hub hall remove` and `hub user remove` do: a hall added by
+/// mistake goes; a hall with records stops being synced while its records and
+/// cases stay as history, its undelivered decisions are marked and its directors
+/// disabled; an account that acted is never deleted. Admin steps are signed by the
+/// person behind sudo (or HCP_ADMIN), not by the service account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_removes_a_hall_and_a_mistaken_account() {
+    let cluster = pg::PgCluster::start();
+    let url = cluster.database("removal").await;
+    let dir = tempfile::tempdir().unwrap();
+    common::hub_admin(&url, &["init"]).await;
+    let fixture = hcp_hall::serve_fixture(43, 2, 120, "admin").await;
+    let ids = fixture.state.hall_ids();
+    let (kept, mistaken) = (ids[0].clone(), ids[1].clone());
+    let add_hall = |id: &str| {
+        let tf = dir.path().join(format!("{id}.token"));
+        std::fs::write(&tf, fixture.token(id).unwrap()).unwrap();
+        vec![
+            "hall".to_owned(),
+            "add".to_owned(),
+            fixture.base_url(id),
+            "--token-file".to_owned(),
+            tf.to_str().unwrap().to_owned(),
+        ]
+    };
+    let args = add_hall(&kept);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    common::hub_admin(&url, &args).await;
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "correct horse 1").unwrap();
+    let pw = pw.to_str().unwrap();
+    // The director's account is added by 李管理 through sudo.
+    let out = common::hub_command(
+        &url,
+        &[
+            "user",
+            "add",
+            "王主任",
+            "--role",
+            "director",
+            "--hall",
+            &kept,
+            "--password-file",
+            pw,
+        ],
+    )
+    .env("SUDO_USER", "李管理")
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    common::hub_admin(&url, &["sync"]).await;
+    let db = pg::client(&url).await;
+    let signed: String = db
+        .query_one(
+            "SELECT actor FROM hub_audit WHERE subject = 'account:王主任' AND action = 'account_added'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(signed, "李管理");
+
+    // A hall added by mistake, never synced: removing it deletes it.
+    let args = add_hall(&mistaken);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    common::hub_admin(&url, &args).await;
+    let said = common::hub_admin(&url, &["hall", "remove", &mistaken, "--yes"]).await;
+    assert!(said.contains("已删除大厅"), "{said}");
+    assert!(
+        !common::hub_admin(&url, &["hall", "list"])
+            .await
+            .contains(&mistaken)
+    );
+
+    // A hall with records: without --yes only what would happen, nothing done.
+    let cases_before: i64 = db
+        .query_one(
+            "SELECT count(*) FROM hub_cases WHERE hall_id = $1",
+            &[&kept],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(cases_before > 0);
+    let said = common::hub_admin(&url, &["hall", "remove", &kept]).await;
+    assert!(
+        said.contains("未办结工单")
+            && said.contains("将停用该大厅负责人账号：王主任")
+            && said.contains("--yes"),
+        "{said}"
+    );
+    assert!(
+        common::hub_admin(&url, &["user", "list"])
+            .await
+            .contains("王主任\t大厅负责人")
+    );
+    assert!(
+        !common::hub_admin(&url, &["hall", "list"])
+            .await
+            .contains("已移除")
+    );
+    // A decision waits for the hall when it goes.
+    db.execute(
+        "INSERT INTO hub_outbox (id, hall_id, case_id, kind, body)
+         SELECT 'waiting-1', hall_id, case_id, 'callback', '{}' FROM hub_cases
+         WHERE hall_id = $1 LIMIT 1",
+        &[&kept],
+    )
+    .await
+    .unwrap();
+    let said = common::hub_admin(&url, &["hall", "remove", &kept, "--yes"]).await;
+    assert!(
+        said.contains("已移除") && said.contains("已停用该大厅负责人账号：王主任"),
+        "{said}"
+    );
+    let list = common::hub_admin(&url, &["hall", "list"]).await;
+    assert!(
+        list.contains(&format!("{kept}\t")) && list.contains("已移除"),
+        "{list}"
+    );
+    let users = common::hub_admin(&url, &["user", "list"]).await;
+    assert!(
+        users.contains(&format!("王主任\t大厅负责人\t{kept}\t已停用")),
+        "{users}"
+    );
+    // History kept; the token forgotten; the decision marked, not sent.
+    let row = db
+        .query_one(
+            "SELECT (SELECT count(*) FROM hub_cases WHERE hall_id = $1),
+                    (SELECT token FROM hub_halls WHERE hall_id = $1),
+                    (SELECT state FROM hub_outbox WHERE id = 'waiting-1')",
+            &[&kept],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), cases_before);
+    assert_eq!(row.get::<_, String>(1), "");
+    assert_eq!(row.get::<_, String>(2), "undeliverable");
+    // Not synced any more, by name or in a full round; no new director for it.
+    let out = hub(&url, &["sync", "--hall", &kept]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("已从团队服务器移除"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = hub(
+        &url,
+        &[
+            "user",
+            "add",
+            "赵主任",
+            "--role",
+            "director",
+            "--hall",
+            &kept,
+            "--password-file",
+            pw,
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("已移除"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Adding it again brings it back.
+    let args = add_hall(&kept);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    common::hub_admin(&url, &args).await;
+    assert!(
+        !common::hub_admin(&url, &["hall", "list"])
+            .await
+            .contains("已移除")
+    );
+    common::hub_admin(&url, &["sync", "--hall", &kept]).await;
+
+    // An account created by mistake goes; one that signed in stays.
+    common::hub_admin(
+        &url,
+        &[
+            "user",
+            "add",
+            "陈晶",
+            "--role",
+            "officer",
+            "--password-file",
+            pw,
+        ],
+    )
+    .await;
+    common::hub_admin(
+        &url,
+        &[
+            "user",
+            "add",
+            "陈静",
+            "--role",
+            "officer",
+            "--password-file",
+            pw,
+        ],
+    )
+    .await;
+    let served = common::serve_hub(&url, "127.0.0.1:0", &["--sync-every", "0"]);
+    let r = reqwest::Client::new()
+        .post(format!("{}v1/login", served.url))
+        .json(&serde_json::json!({"name": "陈静", "password": "correct horse 1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    drop(served);
+    let said = common::hub_admin(&url, &["user", "remove", "陈晶"]).await;
+    assert!(said.contains("已删除账号 陈晶"), "{said}");
+    let out = hub(&url, &["user", "remove", "陈静"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("已有办理记录") && text(&out.stderr).contains("user disable"),
+        "{}",
+        text(&out.stderr)
+    );
+    let users = common::hub_admin(&url, &["user", "list"]).await;
+    assert!(!users.contains("陈晶") && users.contains("陈静"), "{users}");
+    let out = hub(&url, &["audit", "verify"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

@@ -199,6 +199,13 @@ pub enum HubUserCmd {
         /// 登录名
         name: String,
     },
+    /// 删除误建的账号（从未办理任何事项）；已有办理记录的账号不能删除，请停用
+    Remove {
+        #[command(flatten)]
+        pg: PgArg,
+        /// 登录名
+        name: String,
+    },
     /// 解除暗访员账号绑定的全部签名密钥（电脑转交他人或密钥丢失时；下次交件的账号重新绑定）
     UnbindKeys {
         #[command(flatten)]
@@ -237,6 +244,16 @@ pub enum HubHallCmd {
     List {
         #[command(flatten)]
         pg: PgArg,
+    },
+    /// 移除大厅：不再同步、删除其令牌；已有的评价、工单与暗访记录保留（历史数据），未送达的决定不再发送，该大厅负责人账号停用。不加 --yes 时只列出影响
+    Remove {
+        #[command(flatten)]
+        pg: PgArg,
+        /// 大厅编码
+        hall_id: String,
+        /// 确认移除
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -358,18 +375,75 @@ async fn hall(cmd: HubHallCmd, by: Operator<'_>) -> Result<(), CliError> {
                 .map_err(err)?;
             println!("大厅编码\t名称\t地址");
             for h in hub.halls().await.map_err(err)? {
-                println!("{}\t{}\t{}", h.hall_id, h.name, h.base_url);
+                if h.removed {
+                    println!(
+                        "{}\t{}\t（已移除：不再同步，历史数据保留）",
+                        h.hall_id, h.name
+                    );
+                } else {
+                    println!("{}\t{}\t{}", h.hall_id, h.name, h.base_url);
+                }
             }
+        }
+        HubHallCmd::Remove { pg, hall_id, yes } => {
+            let hub = Hub::open_with(&pg.url()?, &pg.db_options())
+                .await
+                .map_err(err)?;
+            let r = hub
+                .remove_hall(hall_id.trim(), yes, by)
+                .await
+                .map_err(err)?;
+            print_removal(&r);
         }
     }
     Ok(())
 }
 
-/// The operating-system account runs the hub's administration.
+/// What removing a hall does (before `--yes`) or did.
+fn print_removal(r: &hcp_hub::HallRemoval) {
+    let who = format!("大厅 {}（{}）", r.hall_id, r.name);
+    if r.deleted {
+        if r.done {
+            println!("已删除{who}：团队服务器上没有它的任何数据");
+        } else {
+            println!("{who}在团队服务器上没有任何数据：移除即删除其登记。");
+        }
+    } else {
+        println!(
+            "{who}：评价等记录 {} 条，未办结工单 {} 张，已办结工单 {} 张，暗访记录 {} 份，未送达的决定 {} 条。",
+            r.records, r.open_cases, r.closed_cases, r.visits, r.undelivered
+        );
+        let head = if r.done { "已移除" } else { "移除后" };
+        println!(
+            "{head}：不再同步该大厅，其令牌已删除；上述记录与工单作为历史数据保留（已签发的通报、各桌面副本仍可查阅），未办结的工单保持现状，未送达的决定不再发送。"
+        );
+    }
+    if !r.directors.is_empty() {
+        let verb = if r.done { "已停用" } else { "将停用" };
+        println!("{verb}该大厅负责人账号：{}", r.directors.join("、"));
+    }
+    if r.done {
+        println!(
+            "要恢复同步：重新 hcp hub hall add 该大厅地址（停用的账号用 hcp hub user enable 启用）。"
+        );
+    } else {
+        println!("确认移除请加 --yes 重新运行。");
+    }
+}
+
+/// Who runs the hub's administration, as the audit log names them: `HCP_ADMIN`
+/// when set (a named administrator), else the person behind `sudo` (`SUDO_USER`:
+/// `sudo -u hcp hcp hub …` is the documented way, and every admin would otherwise
+/// be `hcp` or `root`), else the operating-system account.
 fn operator_name() -> String {
-    ["USERNAME", "USER"]
+    ["HCP_ADMIN", "SUDO_USER", "USERNAME", "USER"]
         .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .find_map(|k| {
+            std::env::var(k)
+                .ok()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty() && v.len() <= 64 && !v.chars().any(char::is_control))
+        })
         .unwrap_or_else(|| "hub-admin".to_owned())
 }
 
@@ -956,6 +1030,13 @@ async fn user(cmd: HubUserCmd, by: Operator<'_>) -> Result<(), CliError> {
                 .map_err(err)?;
             hub.enable_user(&name, by).await.map_err(err)?;
             println!("已启用账号 {name}（如因密码错误被锁定，已解除）");
+        }
+        HubUserCmd::Remove { pg, name } => {
+            let hub = Hub::open_with(&pg.url()?, &pg.db_options())
+                .await
+                .map_err(err)?;
+            hub.remove_user(&name, by).await.map_err(err)?;
+            println!("已删除账号 {name}");
         }
         HubUserCmd::UnbindKeys { pg, name } => {
             let hub = Hub::open_with(&pg.url()?, &pg.db_options())

@@ -160,7 +160,7 @@ fn account_of(row: &tokio_postgres::Row) -> Result<Account> {
 
 /// Ends every live session of `name` and audits `action` by `by`, inside `tx`:
 /// what disabling an account and resetting its password both do.
-async fn end_sessions(
+pub(crate) async fn end_sessions(
     tx: &tokio_postgres::Transaction<'_>,
     name: &str,
     action: &str,
@@ -224,14 +224,14 @@ impl Hub {
         if let Some(h) = &hall_id {
             let known: bool = tx
                 .query_one(
-                    "SELECT EXISTS (SELECT 1 FROM hub_halls WHERE hall_id = $1)",
+                    "SELECT EXISTS (SELECT 1 FROM hub_halls WHERE hall_id = $1 AND removed_at IS NULL)",
                     &[h],
                 )
                 .await?
                 .get(0);
             if !known {
                 return Err(HubError::Invalid(format!(
-                    "团队服务器上没有编码为 “{h}” 的大厅：请先用 hcp hub hall add 登记该大厅（hcp hub hall list 可查看已登记的大厅），再创建其大厅负责人账号"
+                    "团队服务器上没有编码为 “{h}” 的大厅（或该大厅已移除）：请先用 hcp hub hall add 登记该大厅（hcp hub hall list 可查看已登记的大厅），再创建其大厅负责人账号"
                 )));
             }
         }
@@ -298,8 +298,8 @@ impl Hub {
     }
 
     /// Enables a disabled account and lifts a lockout of its name (too many wrong
-    /// passwords), audited. Accounts are never deleted: their names sign the audit
-    /// log and the decisions sent to halls.
+    /// passwords), audited. An account that acted is never deleted (its name signs
+    /// the audit log and the decisions sent to halls); see [`Hub::remove_user`].
     pub async fn enable_user(&self, name: &str, by: Operator<'_>) -> Result<()> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await?;
@@ -325,6 +325,60 @@ impl Hub {
                 subject: &format!("account:{name}"),
                 action: "account_enabled",
                 detail: "{}",
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes an account that never did anything (created by mistake: a typo in
+    /// the name, the wrong role), audited. An account whose name is in the audit
+    /// log as an actor, on a step sent by a desk or on a visit stays: disable it.
+    pub async fn remove_user(&self, name: &str, by: Operator<'_>) -> Result<()> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await?;
+        let Some(row) = tx
+            .query_opt(
+                "SELECT role, hall_id FROM hub_accounts WHERE name = $1 FOR UPDATE",
+                &[&name],
+            )
+            .await?
+        else {
+            return Err(HubError::UnknownAccount(name.to_owned()));
+        };
+        let acted: bool = tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM hub_audit WHERE actor = $1 AND action <> 'login_failed')
+                     OR EXISTS (SELECT 1 FROM hub_actions WHERE account = $1)
+                     OR EXISTS (SELECT 1 FROM hub_visits WHERE account = $1)",
+                &[&name],
+            )
+            .await?
+            .get(0);
+        if acted {
+            return Err(HubError::Invalid(format!(
+                "账号 “{name}” 已有办理记录（其姓名签在审计日志、决定或暗访记录中），不能删除：请用 hcp hub user disable 停用"
+            )));
+        }
+        for sql in [
+            "DELETE FROM hub_sessions WHERE account = $1",
+            "DELETE FROM hub_signer_keys WHERE account = $1",
+            "DELETE FROM hub_login_failures WHERE account = $1",
+            "DELETE FROM hub_accounts WHERE name = $1",
+        ] {
+            tx.execute(sql, &[&name]).await?;
+        }
+        let role: String = row.get(0);
+        let hall_id: Option<String> = row.get(1);
+        append(
+            &tx,
+            &Entry {
+                actor: by.name,
+                role: by.role,
+                subject: &format!("account:{name}"),
+                action: "account_removed",
+                detail: &serde_json::json!({ "role": role, "hall_id": hall_id }).to_string(),
             },
         )
         .await?;

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_visits.sql"),
     include_str!("../migrations/0009_identities.sql"),
     include_str!("../migrations/0010_schema_key.sql"),
+    include_str!("../migrations/0011_hall_removed.sql"),
 ];
 
 /// A digest of `<system identifier>-<database oid>` (the OID alone where the

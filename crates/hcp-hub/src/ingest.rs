@@ -559,7 +559,8 @@ impl Hub {
         let c = self.conn().await?;
         let rows = c
             .query(
-                "SELECT hall_id, base_url, token, ca_file FROM hub_halls ORDER BY hall_id",
+                "SELECT hall_id, base_url, token, ca_file, removed_at IS NOT NULL
+                 FROM hub_halls ORDER BY hall_id",
                 &[],
             )
             .await?;
@@ -567,6 +568,15 @@ impl Hub {
         for r in rows {
             let hall_id: String = r.get(0);
             if !only.is_empty() && !only.contains(&hall_id) {
+                continue;
+            }
+            // A removed hall is history: nothing to fetch, no token to fetch with.
+            if r.get::<_, bool>(4) {
+                if only.contains(&hall_id) {
+                    return Err(HubError::Invalid(format!(
+                        "大厅 “{hall_id}” 已从团队服务器移除，不再同步（重新 hcp hub hall add 可恢复）"
+                    )));
+                }
                 continue;
             }
             out.push(HallEndpoint {

@@ -30,7 +30,7 @@ pub use audit::{AuditCheck, AuditHead, verify_audit};
 pub use cases::SYSTEM_NAME;
 pub use db::{DEFAULT_POOL_SIZE, DbOptions, Hub, POOL_WAIT, SCHEMA_VERSION};
 pub use feed::DEFAULT_PAGE_LIMIT;
-pub use halls::HubHall;
+pub use halls::{HallRemoval, HubHall};
 pub use hcp_core::hub::{
     ActionRequest, ActionResult, CaseChange, CasePage, CaseView, MAX_ACTIONS_PER_REQUEST,
     TimelineEntry,
@@ -48,7 +48,7 @@ pub use visits::MAX_VISIT_BYTES;
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
     /// PostgreSQL said no (or could not be reached).
-    #[error("团队服务器数据库错误：{0}")]
+    #[error("团队服务器数据库错误：{}", db_text(.0))]
     Db(#[from] tokio_postgres::Error),
     /// The database was set up by a newer hub.
     #[error(
@@ -90,6 +90,18 @@ pub enum HubError {
     /// No such account.
     #[error("没有名为 “{0}” 的账号")]
     UnknownAccount(String),
+}
+
+/// What PostgreSQL said, not only "db error": its message (never the DETAIL
+/// line, which may quote row values) and SQLSTATE, or the connection's error.
+fn db_text(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(d) => format!("{}（SQLSTATE {}）", d.message(), d.code().code()),
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}：{cause}"),
+            None => e.to_string(),
+        },
+    }
 }
 
 /// Results of the hub.

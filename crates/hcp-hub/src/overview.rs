@@ -58,6 +58,7 @@ impl Hub {
                         (SELECT count(*) FROM hub_outbox o WHERE o.hall_id = h.hall_id AND o.state = 'pending'),
                         (SELECT count(*) FROM hub_outbox o WHERE o.hall_id = h.hall_id AND o.state = 'rejected')
                  FROM hub_halls h LEFT JOIN hub_sync_state s ON s.hall_id = h.hall_id
+                 WHERE h.removed_at IS NULL
                  ORDER BY h.hall_id",
                 &[],
             )
