@@ -51,6 +51,19 @@ async fn a_desk_stops_when_the_hub_was_restored_from_an_older_backup() {
         ],
     )
     .await;
+    common::hub_admin(
+        &url,
+        &[
+            "user",
+            "add",
+            "李明",
+            "--role",
+            "shopper",
+            "--password-file",
+            pw,
+        ],
+    )
+    .await;
     common::hub_admin(&url, &["sync"]).await;
 
     // The backup, taken now.
@@ -114,6 +127,37 @@ async fn a_desk_stops_when_the_hub_was_restored_from_an_older_backup() {
     )
     .await;
     ok(&desk, &["sync"]).await;
+    // A shopper hands a visit in after the backup.
+    let shop = dir.path().join("li.db");
+    ok(
+        &shop,
+        &[
+            "hub",
+            "connect",
+            &hub.url,
+            "--user",
+            "李明",
+            "--password-file",
+            pw,
+        ],
+    )
+    .await;
+    ok(&shop, &["sync"]).await;
+    let visit = ok(&shop, &["visit", "new", "--hall", &id])
+        .await
+        .lines()
+        .find_map(|l| {
+            l.split_whitespace()
+                .find(|w| w.len() == 36 && w.matches('-').count() == 4)
+        })
+        .expect("the new visit's id")
+        .to_owned();
+    for item in hcp_core::visit::ChecklistTemplate::v1().items() {
+        ok(&shop, &["visit", "set", &visit, &item.id, "pass"]).await;
+    }
+    ok(&shop, &["visit", "submit", &visit]).await;
+    let out = ok(&shop, &["sync"]).await;
+    assert!(out.contains("交件 1 份"), "{out}");
     // One more step waits on the desk, unsent, when the hub goes down.
     drop(hub);
     ok(
@@ -233,4 +277,27 @@ async fn a_desk_stops_when_the_hub_was_restored_from_an_older_backup() {
         serde_json::from_str(&ok(&desk, &["hub", "status", "--json"]).await).unwrap();
     assert_eq!(status["rejected"].as_array().unwrap().len(), 0, "{status}");
     assert_eq!(status["pending"].as_array().unwrap().len(), 0, "{status}");
+
+    // The shopper's desk keeps its file and hands the visit the restored hub lost
+    // in again.
+    let out = run(&shop, &["sync"]).await;
+    assert!(!out.status.success());
+    let rebuilt = ok(&shop, &["hub", "rebuild", "--password-file", pw]).await;
+    assert!(
+        rebuilt.contains("1 份已提交的暗访记录将重新交件"),
+        "{rebuilt}"
+    );
+    ok(&shop, &["sync"]).await;
+    let db = pg::client(&restored).await;
+    let held: i64 = db
+        .query_one(
+            "SELECT count(*) FROM hub_visits WHERE visit_id = $1",
+            &[&visit],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(held, 1, "the restored hub has the visit back");
+    let status = ok(&shop, &["hub", "status"]).await;
+    assert!(!status.contains("待交件"), "{status}");
 }
