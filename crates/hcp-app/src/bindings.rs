@@ -160,6 +160,7 @@ pub fn ts_bindings() -> Result<Vec<(String, String)>, String> {
         hcp_sync::PeekedCertificate,
         HubStatus,
         HubRebuildArgs,
+        OfficeSettings,
         HubRebuildResult,
         HubExchange,
         hcp_store::HubLink,

@@ -233,6 +233,10 @@ commands! {
     report_issue(ReportIssueArgs) -> hcp_store::IssuedReport;
     /// 已签发的通报。
     report_list() -> Vec<hcp_store::IssuedReport>;
+    /// 设置：发文机关（通报公文的版头、署名、主送、抄送、印发机关）。
+    office_settings() -> OfficeSettings;
+    /// 保存发文机关设置（记入审计）。
+    set_office_settings(OfficeSettings) -> OfficeSettings;
     /// 保存文件（下载目录，或桌面版的另存为对话框）。
     save_file(SaveFileArgs) -> String;
     /// 用系统默认程序打开文件。

@@ -1230,6 +1230,21 @@ fn decide_alerts(s: &mut Store, anchor: DateTime<Utc>) -> AppResult<()> {
 /// main hall's own (what its director sees).
 fn issue_last_month(s: &mut Store, anchor: DateTime<Utc>) -> AppResult<()> {
     let month = last_month(anchor);
+    // The issuing office, as 设置 → 发文机关 would have it: the 通报 is a 公文.
+    if crate::report::office_settings(s)?.name.is_empty() {
+        crate::report::keep_office(
+            s,
+            crate::OfficeSettings {
+                name: "示范市政务服务管理局".into(),
+                mark: String::new(),
+                code: "示政管".into(),
+                to: vec!["各县（市、区）政务服务中心".into(), "市直有关部门".into()],
+                cc: vec!["市纪委监委".into(), "市政府办公室".into()],
+                printer: "示范市政务服务管理局办公室".into(),
+            },
+            DEMO_OFFICER,
+        )?;
+    }
     // 太湖县 (the demo's main hall), for its director.
     let main_hall = s
         .halls()?

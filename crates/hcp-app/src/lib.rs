@@ -694,7 +694,8 @@ fn to_do(
         .issued_reports()?
         .into_iter()
         .filter(|r| role.may(Capability::AllHalls) || r.hall_id.as_deref() == hall)
-        .max_by(|a, b| (&a.month, a.version).cmp(&(&b.month, b.version)));
+        // The one issued last (two scopes of one month both are 第1版).
+        .max_by_key(|r| r.report_id);
     Ok((todo, urgent, latest))
 }
 

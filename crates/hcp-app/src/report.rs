@@ -41,12 +41,139 @@ pub fn draft(
     } else {
         typical.to_vec()
     };
+    let chosen = !typical.is_empty();
     let settings = ReportSettings {
         typical,
         count_system_default: s.count_system_default()?,
         ..ReportSettings::default()
     };
-    hcp_report::build(s, month, hall, settings, Utc::now()).map_err(report_err)
+    let mut r = hcp_report::build(s, month, hall, settings, Utc::now()).map_err(report_err)?;
+    // None chosen and none picked in the inbox: the period's overdue cases, the
+    // oldest first, as the report page promises.
+    if !chosen && r.typical_cases.is_empty() {
+        r.typical_cases = r.overdue.iter().take(AUTO_TYPICAL).cloned().collect();
+        r.settings.typical = r.typical_cases.iter().map(|c| c.case_id).collect();
+    }
+    r.office = Some(office_for(s, hall)?);
+    Ok(r)
+}
+
+/// How many overdue cases become 典型案例 when none were chosen.
+const AUTO_TYPICAL: usize = 3;
+
+/// Where the office's 公文 settings are kept.
+const OFFICE_SETTING: &str = "report.office";
+
+/// 设置 → 发文机关 (empty until set).
+pub fn office_settings(s: &Store) -> AppResult<OfficeSettings> {
+    Ok(match s.setting(OFFICE_SETTING)? {
+        Some(v) => serde_json::from_str(&v).unwrap_or_default(),
+        None => OfficeSettings::default(),
+    })
+}
+
+/// The office a report is issued by: a hall director's report of their hall is
+/// the hall's own; otherwise 设置 → 发文机关 (效能督查部门 until it is set).
+fn office_for(s: &Store, hall: Option<&str>) -> AppResult<hcp_report::model::Office> {
+    let (p, _) = load_profile(s)?;
+    if p.role == hcp_core::Role::Director
+        && let Some(h) = hall
+    {
+        let name = s
+            .hall_profile(h)
+            .map(|p| p.name)
+            .unwrap_or_else(|_| h.to_owned());
+        return Ok(hcp_report::model::Office {
+            name,
+            ..Default::default()
+        });
+    }
+    let o = office_settings(s)?;
+    Ok(hcp_report::model::Office {
+        name: o.name,
+        mark: o.mark,
+        code: o.code,
+        to: o.to,
+        cc: o.cc,
+        printer: o.printer,
+    })
+}
+
+/// Checks and keeps 设置 → 发文机关 (audited); the office's officers set it.
+pub fn set_office_settings(s: &mut Store, o: OfficeSettings) -> AppResult<OfficeSettings> {
+    let (p, _) = load_profile(s)?;
+    if !p.role.may(Capability::IssueReports) {
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "只有效能督查员可以设置发文机关",
+        ));
+    }
+    keep_office(s, o, &p.name)
+}
+
+/// Checks and keeps 设置 → 发文机关 as `who` (audited).
+pub(crate) fn keep_office(
+    s: &mut Store,
+    o: OfficeSettings,
+    who: &str,
+) -> AppResult<OfficeSettings> {
+    let clean = |v: &str, what: &str, max: usize| -> AppResult<String> {
+        let v = v.trim();
+        if v.chars().count() > max || v.chars().any(char::is_control) {
+            return Err(AppError::invalid(format!(
+                "{what}过长或含有控制字符（不超过 {max} 字）"
+            )));
+        }
+        Ok(v.to_owned())
+    };
+    let list = |v: &[String], what: &str| -> AppResult<Vec<String>> {
+        if v.len() > 40 {
+            return Err(AppError::invalid(format!("{what}最多 40 个")));
+        }
+        v.iter()
+            .map(|x| clean(x, what, 60))
+            .filter(|x| x.as_ref().map_or(true, |x| !x.is_empty()))
+            .collect()
+    };
+    let o = OfficeSettings {
+        name: clean(&o.name, "发文机关名称", 40)?,
+        mark: clean(&o.mark, "发文机关标志", 40)?,
+        code: clean(&o.code, "机关代字", 12)?,
+        to: list(&o.to, "主送机关")?,
+        cc: list(&o.cc, "抄送机关")?,
+        printer: clean(&o.printer, "印发机关", 40)?,
+    };
+    if o.name.is_empty() {
+        return Err(AppError::invalid(
+            "请填写发文机关名称（如 某某市政务服务管理局）",
+        ));
+    }
+    let json =
+        serde_json::to_string(&o).map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
+    s.set_setting_audited(
+        OFFICE_SETTING,
+        Some(&json),
+        &hcp_store::AuditEntry {
+            actor: who,
+            role: "officer",
+            subject: "settings",
+            action: "office_settings",
+            detail: &json,
+        },
+    )?;
+    Ok(o)
+}
+
+/// A draft PDF's layout from its argument.
+fn layout_of(v: Option<&str>) -> AppResult<hcp_pdf::Layout> {
+    match v.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(hcp_pdf::Layout::Brief),
+        Some(v) => hcp_pdf::Layout::parse(v).ok_or_else(|| {
+            AppError::invalid(format!(
+                "版式 “{v}” 无效：应为 official（公文）或 brief（数据简报）"
+            ))
+        }),
+    }
 }
 
 fn file(name: String, mime: &str, bytes: &[u8]) -> FileData {
@@ -57,8 +184,17 @@ fn file(name: String, mime: &str, bytes: &[u8]) -> FileData {
     }
 }
 
-/// Renders a model in a format: (file name, MIME, bytes).
+/// Renders a model in a format (a PDF as the data brief): (file name, MIME, bytes).
 pub fn render(r: &MonthlyReport, format: &str) -> AppResult<(String, &'static str, Vec<u8>)> {
+    render_as(r, format, hcp_pdf::Layout::Brief)
+}
+
+/// Renders a model in a format, a PDF in `layout`.
+pub fn render_as(
+    r: &MonthlyReport,
+    format: &str,
+    layout: hcp_pdf::Layout,
+) -> AppResult<(String, &'static str, Vec<u8>)> {
     let base = format!(
         "{}好差评情况通报{}",
         r.month,
@@ -70,9 +206,12 @@ pub fn render(r: &MonthlyReport, format: &str) -> AppResult<(String, &'static st
     );
     match format {
         "pdf" => Ok((
-            format!("{base}.pdf"),
+            match layout {
+                hcp_pdf::Layout::Official => format!("{base}（公文稿）.pdf"),
+                hcp_pdf::Layout::Brief => format!("{base}（数据简报）.pdf"),
+            },
             "application/pdf",
-            hcp_pdf::to_pdf(r).map_err(pdf_err)?,
+            hcp_pdf::to_pdf_as(r, layout).map_err(pdf_err)?,
         )),
         "xlsx" => Ok((
             format!("{base}.xlsx"),
@@ -151,7 +290,9 @@ pub(crate) fn render_issue(
 ) -> AppResult<(String, Vec<u8>)> {
     let mut r = draft(s, &a.month, a.hall_id.as_deref(), &a.typical)?;
     let today = Utc::now().with_timezone(&hcp_core::metrics::beijing());
+    let doc_number = r.office.as_ref().map(|o| o.doc_number(next.1, next.2));
     r.issue = Some(hcp_report::model::IssueInfo {
+        doc_number,
         number: format!("〔{}〕第{}期", next.1, next.2),
         version: next.0,
         correction: if next.0 > 1 {
@@ -165,7 +306,8 @@ pub(crate) fn render_issue(
             .audit_head()?
             .map(|(seq, hash)| hcp_report::model::AuditHead { seq, hash }),
     });
-    let pdf = hcp_pdf::to_pdf(&r).map_err(pdf_err)?;
+    // What is issued, and kept, is the 公文.
+    let pdf = hcp_pdf::to_pdf_as(&r, hcp_pdf::Layout::Official).map_err(pdf_err)?;
     let json = hcp_report::to_json(&r).map_err(report_err)?;
     Ok((json, pdf))
 }
@@ -211,24 +353,58 @@ pub fn export(s: &Store, a: &ReportExportArgs) -> AppResult<(String, &'static st
         scoped_hall(s, meta.hall_id.clone())?;
         let model: MonthlyReport = serde_json::from_str(&json)
             .map_err(|e| AppError::new(ErrorCode::Store, format!("已签发通报的快照已损坏：{e}")))?;
+        let scope = match meta.hall_id.as_deref() {
+            Some(h) => s
+                .hall_profile(h)
+                .map(|p| p.name)
+                .unwrap_or_else(|_| h.to_owned()),
+            None => "全部大厅".to_owned(),
+        };
+        // Named by period, scope and 期号 (two scopes of one month are two files).
+        let name = safe_file_name(&format!(
+            "{}好差评情况通报-{scope}-〔{}〕第{}期{}",
+            meta.month,
+            meta.year,
+            meta.issue_no,
+            if meta.version > 1 {
+                format!("（第{}版）", meta.version)
+            } else {
+                String::new()
+            }
+        ));
         if a.format == "pdf"
             && let Some(doc) = doc
         {
             // Exactly the bytes that were issued.
-            return Ok((
-                format!("{}好差评情况通报（第{}版）.pdf", meta.month, meta.version),
-                "application/pdf",
-                doc,
-            ));
+            return Ok((format!("{name}.pdf"), "application/pdf", doc));
         }
-        return render(&model, &a.format);
+        let (file, mime, bytes) = render(&model, &a.format)?;
+        let ext = file.rsplit('.').next().unwrap_or("bin");
+        return Ok((format!("{name}.{ext}"), mime, bytes));
     }
     let month = a
         .month
         .as_deref()
         .ok_or_else(|| AppError::invalid("请选择月份"))?;
     let hall = scoped_hall(s, a.hall_id.clone())?;
-    render(&draft(s, month, hall.as_deref(), &a.typical)?, &a.format)
+    let layout = layout_of(a.layout.as_deref())?;
+    render_as(
+        &draft(s, month, hall.as_deref(), &a.typical)?,
+        &a.format,
+        layout,
+    )
+}
+
+/// A file name any desktop accepts: no path separators or characters Windows
+/// refuses.
+fn safe_file_name(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect()
 }
 
 impl App {
@@ -247,7 +423,8 @@ impl App {
                     .unwrap_or_else(|_| h.to_owned()),
                 None => "全部大厅".to_owned(),
             };
-            let (pages, texts) = hcp_pdf::to_preview_pages(&r, 1.5)
+            let layout = layout_of(a.layout.as_deref())?;
+            let (pages, texts) = hcp_pdf::to_preview_pages(&r, layout, 1.5)
                 .map_err(pdf_err)?
                 .into_iter()
                 .map(|(png, text)| (B64.encode(png), text))
@@ -281,6 +458,16 @@ impl App {
             return self.issue_through_hub(&link, a).await;
         }
         self.with_store(move |s| issue(s, &a)).await
+    }
+
+    /// 设置 → 发文机关.
+    pub async fn office_settings(&self) -> AppResult<OfficeSettings> {
+        self.with_store(|s| office_settings(s)).await
+    }
+
+    /// Sets 设置 → 发文机关 (officers; audited).
+    pub async fn set_office_settings(&self, o: OfficeSettings) -> AppResult<OfficeSettings> {
+        self.with_store(move |s| set_office_settings(s, o)).await
     }
 
     /// Issued reports (a director: their hall's).

@@ -830,6 +830,32 @@ pub struct ReportArgs {
     /// 典型案例: case ids chosen by the officer (empty: chosen automatically).
     #[serde(default)]
     pub typical: Vec<i64>,
+    /// `official` (公文, what issuing stores) or `brief` (数据简报, the default).
+    #[serde(default)]
+    pub layout: Option<String>,
+}
+
+/// 设置 → 发文机关: how the issued 通报 (a 公文) names the office.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export_to = "OfficeSettings.ts")]
+pub struct OfficeSettings {
+    /// 发文机关名称 (署名), e.g. 某某市政务服务管理局.
+    pub name: String,
+    /// 发文机关标志 (版头); empty: the name followed by 文件.
+    #[serde(default)]
+    pub mark: String,
+    /// 机关代字 of the 发文字号, e.g. 某政管 → 某政管〔2026〕3号.
+    #[serde(default)]
+    pub code: String,
+    /// 主送机关, one per entry.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// 抄送机关, one per entry.
+    #[serde(default)]
+    pub cc: Vec<String>,
+    /// 印发机关; empty: the office itself.
+    #[serde(default)]
+    pub printer: String,
 }
 
 /// An export of a draft or an issued report.
@@ -850,6 +876,9 @@ pub struct ReportExportArgs {
     /// 典型案例: case ids chosen by the officer (empty: chosen automatically).
     #[serde(default)]
     pub typical: Vec<i64>,
+    /// A draft PDF's layout: `official` (公文) or `brief` (数据简报, the default).
+    #[serde(default)]
+    pub layout: Option<String>,
 }
 
 /// Issue (签发) a report; a correction needs its note.

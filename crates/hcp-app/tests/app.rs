@@ -339,6 +339,7 @@ async fn flow() {
             month: dash.month.clone(),
             hall_id: None,
             typical: vec![],
+            layout: None,
         })
         .await
         .unwrap();

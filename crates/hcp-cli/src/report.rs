@@ -22,9 +22,12 @@ pub struct DraftOut {
     /// 输出文件
     #[arg(long)]
     out: PathBuf,
-    /// 典型案例工单号（可重复；默认为各月加入典型案例的工单）
+    /// 典型案例工单号（可重复；默认为各月加入典型案例的工单，没有时取最早的超期工单）
     #[arg(long)]
     typical: Vec<i64>,
+    /// PDF 版式：brief 数据简报（屏幕阅读）| official 公文（GB/T 9704，签发时保存的即此版式）
+    #[arg(long, default_value = "brief", value_parser = ["brief", "official"])]
+    layout: String,
 }
 
 /// Which period an issue is for: exactly one of month, quarter, year.
@@ -86,9 +89,33 @@ pub enum ReportCmd {
         /// 输出文件
         #[arg(long)]
         out: PathBuf,
-        /// 典型案例工单号（可重复；默认自动选取本月超期工单）
+        /// 典型案例工单号（可重复；默认为本月加入典型案例的工单，没有时取最早的超期工单）
         #[arg(long)]
         typical: Vec<i64>,
+        /// PDF 版式：brief 数据简报 | official 公文
+        #[arg(long, default_value = "brief", value_parser = ["brief", "official"])]
+        layout: String,
+    },
+    /// 发文机关设置（签发的通报为公文：版头、发文字号、署名、主送、抄送、印发机关）；不带参数时显示当前设置
+    Office {
+        /// 发文机关名称（署名），如 某某市政务服务管理局
+        #[arg(long)]
+        name: Option<String>,
+        /// 发文机关标志（版头红字；默认为名称加“文件”）
+        #[arg(long)]
+        mark: Option<String>,
+        /// 机关代字（发文字号 代字〔2026〕3号）
+        #[arg(long)]
+        code: Option<String>,
+        /// 主送机关（可重复；给出时替换原列表）
+        #[arg(long = "to")]
+        to: Vec<String>,
+        /// 抄送机关（可重复；给出时替换原列表）
+        #[arg(long = "cc")]
+        cc: Vec<String>,
+        /// 印发机关（默认为发文机关）
+        #[arg(long)]
+        printer: Option<String>,
     },
     /// 生成季度通报（草稿）：各月趋势、季度红黑榜、整改与申诉合计
     Quarterly {
@@ -165,6 +192,7 @@ fn draft(store: &Store, period: String, d: DraftOut) -> Result<(), CliError> {
             report_id: None,
             format: d.format,
             typical: d.typical,
+            layout: Some(d.layout),
         },
     )
     .map_err(m)?;
@@ -186,6 +214,7 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
             format,
             out,
             typical,
+            layout,
         } => draft(
             &store,
             checked(&month, "monthly")?,
@@ -194,8 +223,74 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
                 format,
                 out,
                 typical,
+                layout,
             },
         )?,
+        ReportCmd::Office {
+            name,
+            mark,
+            code,
+            to,
+            cc,
+            printer,
+        } => {
+            let mut o = hcp_app::report::office_settings(&store).map_err(m)?;
+            let changing = name.is_some()
+                || mark.is_some()
+                || code.is_some()
+                || !to.is_empty()
+                || !cc.is_empty()
+                || printer.is_some();
+            if changing {
+                if let Some(v) = name {
+                    o.name = v;
+                }
+                if let Some(v) = mark {
+                    o.mark = v;
+                }
+                if let Some(v) = code {
+                    o.code = v;
+                }
+                if !to.is_empty() {
+                    o.to = to;
+                }
+                if !cc.is_empty() {
+                    o.cc = cc;
+                }
+                if let Some(v) = printer {
+                    o.printer = v;
+                }
+                o = hcp_app::report::set_office_settings(&mut store, o).map_err(m)?;
+                println!("已保存发文机关设置");
+            }
+            let or_dash = |v: &str| {
+                if v.is_empty() {
+                    "—".to_owned()
+                } else {
+                    v.to_owned()
+                }
+            };
+            println!("发文机关：{}", or_dash(&o.name));
+            println!(
+                "发文机关标志：{}",
+                if o.mark.is_empty() && !o.name.is_empty() {
+                    format!("{}文件", o.name)
+                } else {
+                    or_dash(&o.mark)
+                }
+            );
+            println!("机关代字：{}", or_dash(&o.code));
+            println!("主送机关：{}", or_dash(&o.to.join("，")));
+            println!("抄送机关：{}", or_dash(&o.cc.join("，")));
+            println!(
+                "印发机关：{}",
+                if o.printer.is_empty() {
+                    or_dash(&o.name)
+                } else {
+                    o.printer.clone()
+                }
+            );
+        }
         ReportCmd::Quarterly { quarter, out } => {
             draft(&store, checked(&quarter, "quarterly")?, out)?
         }
@@ -292,6 +387,7 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
                     report_id: Some(id),
                     format,
                     typical: vec![],
+                    layout: None,
                 },
             )
             .map_err(m)?;

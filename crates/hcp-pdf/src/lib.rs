@@ -15,6 +15,33 @@ use typst_layout::PagedDocument;
 static REGULAR: &[u8] = include_bytes!("../../../assets/fonts/NotoSansSC-Regular.ttf");
 static BOLD: &[u8] = include_bytes!("../../../assets/fonts/NotoSansSC-Bold.ttf");
 static TEMPLATE: &str = include_str!("../../../assets/report/monthly.typ");
+static OFFICIAL: &str = include_str!("../../../assets/report/official.typ");
+// The 公文's faces (GB/T 9704: 仿宋 body, 小标宋 title, 楷体 second-level headings),
+// Fandol from TeX Live (GPL with the font exception: embedding is free), subset.
+static FANG: &[u8] = include_bytes!("../../../assets/fonts/FandolFang-Regular.otf");
+static SONG_BOLD: &[u8] = include_bytes!("../../../assets/fonts/FandolSong-Bold.otf");
+static KAI: &[u8] = include_bytes!("../../../assets/fonts/FandolKai-Regular.otf");
+
+/// Which document: the 公文 an office issues, or the data brief for the screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// 数据简报: tables and the chart in one flow, for reading on screen.
+    #[default]
+    Brief,
+    /// 公文 (GB/T 9704-2012): 版头, 正文, 附件, 版记 — what issuing stores.
+    Official,
+}
+
+impl Layout {
+    /// `brief` or `official`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "brief" => Some(Self::Brief),
+            "official" => Some(Self::Official),
+            _ => None,
+        }
+    }
+}
 
 /// Why a document could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -27,16 +54,23 @@ pub enum PdfError {
     Export(String),
 }
 
-fn engine() -> &'static TypstEngine<typst_as_lib::TypstTemplateMainFile> {
-    static ENGINE: OnceLock<TypstEngine<typst_as_lib::TypstTemplateMainFile>> = OnceLock::new();
-    ENGINE.get_or_init(|| {
+type Engine = TypstEngine<typst_as_lib::TypstTemplateMainFile>;
+
+fn engine(layout: Layout) -> &'static Engine {
+    static BRIEF: OnceLock<Engine> = OnceLock::new();
+    static OFFICIAL_ENGINE: OnceLock<Engine> = OnceLock::new();
+    let build = |template: &'static str| {
         TypstEngine::builder()
-            .main_file(TEMPLATE)
-            .fonts([REGULAR, BOLD])
-            // System CJK fonts as a fallback for characters the subset lacks.
+            .main_file(template)
+            .fonts([REGULAR, BOLD, FANG, SONG_BOLD, KAI])
+            // System CJK fonts as a fallback for characters the subsets lack.
             .search_fonts_with(TypstKitFontOptions::default().include_system_fonts(true))
             .build()
-    })
+    };
+    match layout {
+        Layout::Brief => BRIEF.get_or_init(|| build(TEMPLATE)),
+        Layout::Official => OFFICIAL_ENGINE.get_or_init(|| build(OFFICIAL)),
+    }
 }
 
 fn register_chart_font() {
@@ -75,9 +109,12 @@ pub fn daily_chart_svg(r: &MonthlyReport) -> String {
                     .style(RGBColor(192, 57, 43).filled())
                     .margin(2)
                     .data(
+                        // A day without a bad rating draws no bar (a zero-height
+                        // rectangle is invalid SVG to the PDF engine).
                         r.daily_bad
                             .iter()
                             .enumerate()
+                            .filter(|(_, d)| d.1 > 0)
                             .map(|(i, d)| (i as u32 + 1, d.1)),
                     ),
             );
@@ -152,23 +189,28 @@ fn inputs(r: &MonthlyReport) -> Result<Dict, PdfError> {
     Ok(d)
 }
 
-fn compile(r: &MonthlyReport) -> Result<PagedDocument, PdfError> {
-    engine()
+fn compile(r: &MonthlyReport, layout: Layout) -> Result<PagedDocument, PdfError> {
+    engine(layout)
         .compile_with_input(inputs(r)?)
         .output
         .map_err(|e| PdfError::Layout(e.to_string()))
 }
 
-/// The report as PDF bytes.
+/// The report as PDF bytes, as the data brief.
 pub fn to_pdf(r: &MonthlyReport) -> Result<Vec<u8>, PdfError> {
-    let doc = compile(r)?;
+    to_pdf_as(r, Layout::Brief)
+}
+
+/// The report as PDF bytes in a layout.
+pub fn to_pdf_as(r: &MonthlyReport, layout: Layout) -> Result<Vec<u8>, PdfError> {
+    let doc = compile(r, layout)?;
     typst_pdf::pdf(&doc, &typst_pdf::PdfOptions::default())
         .map_err(|e| PdfError::Export(format!("{e:?}")))
 }
 
 /// The report's pages as PNG images (`pixel_per_pt` 1.5 ≈ 108 dpi) for the preview.
 pub fn to_page_images(r: &MonthlyReport, pixel_per_pt: f32) -> Result<Vec<Vec<u8>>, PdfError> {
-    Ok(to_preview_pages(r, pixel_per_pt)?
+    Ok(to_preview_pages(r, Layout::Brief, pixel_per_pt)?
         .into_iter()
         .map(|p| p.0)
         .collect())
@@ -178,9 +220,10 @@ pub fn to_page_images(r: &MonthlyReport, pixel_per_pt: f32) -> Result<Vec<Vec<u8
 /// text runs in reading order, one per line), for screen readers and search.
 pub fn to_preview_pages(
     r: &MonthlyReport,
+    layout: Layout,
     pixel_per_pt: f32,
 ) -> Result<Vec<(Vec<u8>, String)>, PdfError> {
-    let doc = compile(r)?;
+    let doc = compile(r, layout)?;
     doc.pages()
         .iter()
         .map(|p| {
@@ -203,8 +246,7 @@ fn frame_text(frame: &typst::layout::Frame, out: &mut String) {
         match item {
             typst::layout::FrameItem::Group(g) => frame_text(&g.frame, out),
             typst::layout::FrameItem::Text(t) => {
-                // The report's own zero-width break hints are not text.
-                out.extend(t.text.chars().filter(|c| *c != '\u{200B}'));
+                out.push_str(&t.text);
                 out.push('\n');
             }
             _ => {}

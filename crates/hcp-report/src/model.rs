@@ -172,6 +172,9 @@ pub struct LedgerRow {
     pub evaluated_at: String,
     /// 等级.
     pub level: Option<u8>,
+    /// 等级的中文名 (不满意…); absent in reports issued before it.
+    #[serde(default)]
+    pub level_name: Option<String>,
     /// 窗口.
     pub window_no: Option<String>,
     /// 评价内容.
@@ -280,6 +283,9 @@ impl Default for ReportSettings {
 pub struct IssueInfo {
     /// 〔2026〕第3期.
     pub number: String,
+    /// 发文字号 as the 公文 prints it (某政管〔2026〕3号); absent before it existed.
+    #[serde(default)]
+    pub doc_number: Option<String>,
     /// 1, 2, … (2+ are corrections).
     pub version: i64,
     /// 更正说明.
@@ -388,6 +394,42 @@ pub struct MonthlyReport {
     /// Number and signature once issued.
     #[serde(default)]
     pub issue: Option<IssueInfo>,
+    /// The issuing office as the 公文 names it (absent: 效能督查部门, no 版头 code).
+    #[serde(default)]
+    pub office: Option<Office>,
+}
+
+/// The issuing office as a 公文 (GB/T 9704-2012) names it: 设置 → 发文机关.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Office {
+    /// 发文机关名称 (署名), e.g. 某某市政务服务管理局.
+    pub name: String,
+    /// 发文机关标志 (版头, red); empty: the name followed by 文件.
+    #[serde(default)]
+    pub mark: String,
+    /// 发文字号的机关代字, e.g. 某政管 (→ 某政管〔2026〕3号); empty: 〔2026〕第3期.
+    #[serde(default)]
+    pub code: String,
+    /// 主送机关.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// 抄送机关 (版记).
+    #[serde(default)]
+    pub cc: Vec<String>,
+    /// 印发机关 (版记); empty: the name.
+    #[serde(default)]
+    pub printer: String,
+}
+
+impl Office {
+    /// 发文字号 of issue `no` of `year`: 代字〔2026〕3号, or 〔2026〕第3期 without a 代字.
+    pub fn doc_number(&self, year: i64, no: i64) -> String {
+        if self.code.trim().is_empty() {
+            format!("〔{year}〕第{no}期")
+        } else {
+            format!("{}〔{year}〕{no}号", self.code.trim())
+        }
+    }
 }
 
 fn to_beijing(utc: &str, fmt: &str) -> String {
@@ -746,6 +788,10 @@ pub fn build(
             evaluation_id: c.evaluation_id.clone(),
             evaluated_at: to_beijing(&c.evaluated_at, "%Y-%m-%d %H:%M"),
             level: c.level,
+            level_name: c
+                .level
+                .and_then(hcp_core::rating::Level::new)
+                .map(|l| l.label_zh().to_owned()),
             window_no: c.window_no.clone(),
             comment: c.comment.clone().unwrap_or_default(),
             state: case.state.label_zh().to_string(),
@@ -913,6 +959,7 @@ pub fn build(
         typical_cases: typical,
         settings,
         issue: None,
+        office: None,
     })
 }
 

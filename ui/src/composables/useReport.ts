@@ -28,6 +28,8 @@ export function useReport() {
   const quarter = ref(Math.floor(lastQuarter.month() / 3) + 1);
   const period = computed(() => periodKey(kind.value, month.value, year.value, quarter.value));
   const hall = ref<string | null>(null);
+  /** 版式: the data brief for the screen, or the 公文 issuing stores. */
+  const layout = ref<"brief" | "official">("brief");
   const halls = ref<HallSummary[]>([]);
   const pages = ref<string[]>([]);
   /** Each page's text, read out by screen readers under its image. */
@@ -61,7 +63,7 @@ export function useReport() {
     loading.value = true;
     error.value = "";
     try {
-      const p = await api.reportPreview({ ...scope(), typical: typical() });
+      const p = await api.reportPreview({ ...scope(), typical: typical(), layout: layout.value });
       pages.value = p.pages;
       texts.value = p.texts;
       nextVersion.value = p.next_version;
@@ -75,12 +77,12 @@ export function useReport() {
 
   /** The report being previewed as a file (pdf | xlsx). */
   function exportFile(format: string): Promise<FileData> {
-    return api.reportExport({ ...scope(), report_id: null, format, typical: typical() });
+    return api.reportExport({ ...scope(), report_id: null, format, typical: typical(), layout: layout.value });
   }
 
   /** An issued report's PDF, as it was issued. */
   function issuedFile(id: number): Promise<FileData> {
-    return api.reportExport({ month: null, hall_id: null, report_id: id, format: "pdf", typical: [] });
+    return api.reportExport({ month: null, hall_id: null, report_id: id, format: "pdf", typical: [], layout: null });
   }
 
   /** Issues the previewed report (a correction note for a second version). */
@@ -106,7 +108,7 @@ export function useReport() {
     await typicalLoaded;
   }
 
-  watch([period, hall], () => {
+  watch([period, hall, layout], () => {
     // A new period: the old pages no longer match what the buttons would export.
     pages.value = [];
     texts.value = [];
@@ -119,5 +121,5 @@ export function useReport() {
     await api.openFile({ path: await api.saveFile({ file_name: f.file_name, data_base64: f.data_base64, ask: false }) });
   }
 
-  return { kind, month, year, quarter, period, hall, halls, pages, texts, nextVersion, nextIssue, lockedHall, issued, loading, error, typicalCases, loadTypical, unpick, preview, exportFile, issuedFile, issue, refreshIssued, load, openSaved };
+  return { kind, month, year, quarter, period, hall, layout, halls, pages, texts, nextVersion, nextIssue, lockedHall, issued, loading, error, typicalCases, loadTypical, unpick, preview, exportFile, issuedFile, issue, refreshIssued, load, openSaved };
 }

@@ -15,4 +15,8 @@ hall_id: string | null,
 /**
  * 典型案例: case ids chosen by the officer (empty: chosen automatically).
  */
-typical: Array<number>, };
+typical: Array<number>, 
+/**
+ * `official` (公文, what issuing stores) or `brief` (数据简报, the default).
+ */
+layout: string | null, };

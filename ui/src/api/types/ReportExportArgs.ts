@@ -23,4 +23,8 @@ format: string,
 /**
  * 典型案例: case ids chosen by the officer (empty: chosen automatically).
  */
-typical: Array<number>, };
+typical: Array<number>, 
+/**
+ * A draft PDF's layout: `official` (公文) or `brief` (数据简报, the default).
+ */
+layout: string | null, };

@@ -86,6 +86,7 @@ export type { KeyInfo } from "./KeyInfo";
 export type { LevelScale } from "./LevelScale";
 export type { LevelWord } from "./LevelWord";
 export type { NewVisitArgs } from "./NewVisitArgs";
+export type { OfficeSettings } from "./OfficeSettings";
 export type { OpenFileArgs } from "./OpenFileArgs";
 export type { OutboxRow } from "./OutboxRow";
 export type { OutboxSummary } from "./OutboxSummary";
