@@ -447,7 +447,7 @@ test("the monthly report: preview of the exact pages, then PDF and Excel exports
   const [pdf] = await Promise.all([page.waitForEvent("download"), page.getByTestId("r-export-pdf").click()]);
   const pdfPath = path.join(artifacts, "report.pdf");
   await pdf.saveAs(pdfPath);
-  assert.match(pdf.suggestedFilename(), /^2026-10好差评情况通报\.pdf$/);
+  assert.match(pdf.suggestedFilename(), /^2026-10好差评情况通报（数据简报）\.pdf$/);
   assert.equal(readFileSync(pdfPath).subarray(0, 5).toString(), "%PDF-");
 
   const [xlsx] = await Promise.all([page.waitForEvent("download"), page.getByTestId("r-export-xlsx").click()]);

@@ -5,7 +5,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { bridge, launchBrowser, repoDir, startUi, stopAll } from "../harness.mjs";
 
 const shots = path.join(repoDir, "artifacts", "tour");
@@ -174,6 +175,52 @@ test("月度通报 has last month's issue and its 典型案例", async () => {
   await settled();
   await shot("08b-issue-unnamed");
   await page.getByTestId("r-issue-dialog").getByRole("button", { name: "取消" }).click();
+});
+
+test("通报 as a 公文 and the 公示 page, which opens offline with no console error", async () => {
+  // The 公文 layout: 版头 and body, page by page.
+  await page.getByTestId("r-layout-official").click();
+  await page.getByTestId("r-preview").click();
+  await page.getByTestId("r-page").first().waitFor({ timeout: 120_000 });
+  const first = await page.getByTestId("r-page").first().getAttribute("alt");
+  assert.ok(first !== null);
+  await shot("08c-report-official");
+  // 生成公示: a folder with the page and the open data.
+  await page.getByTestId("r-publish").click();
+  await page.getByTestId("r-published").waitFor();
+  const folder = (await page.getByTestId("r-publish-folder").innerText()).trim();
+  assert.ok(existsSync(path.join(folder, "index.html")), folder);
+  for (const f of ["data.json", "halls.csv", "departments.csv", "windows.csv", "cases.csv"]) assert.ok(existsSync(path.join(folder, f)), f);
+  await settled();
+  await shot("08d-publish-dialog");
+  await page.getByTestId("r-published").locator(".el-dialog__footer").getByRole("button", { name: "关闭" }).click();
+
+  // The page, as the public opens it: no network at all, nothing fetched, no error.
+  const context = await browser.newContext({ offline: true, viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  const requests = [];
+  await context.route("**/*", (route) => (route.request().url().startsWith("file:") ? route.continue() : route.abort()));
+  const pub = await context.newPage();
+  pub.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") errors.push(m.text());
+  });
+  pub.on("pageerror", (e) => errors.push(String(e)));
+  pub.on("request", (r) => {
+    if (!r.url().startsWith("file:") && !r.url().startsWith("data:")) requests.push(r.url());
+  });
+  await pub.goto(pathToFileURL(path.join(folder, "index.html")).href);
+  await pub.getByRole("heading", { name: /情况公示/ }).waitFor();
+  const text = await pub.locator("main").innerText();
+  assert.match(text, /窗口红黑榜/);
+  assert.match(text, /差评整改情况/);
+  assert.match(text, /扫码查看/);
+  assert.ok((await pub.locator("table tbody tr").count()) > 10, "the tables are filled");
+  assert.ok(await pub.locator(".qr img").evaluate((img) => img.complete && img.naturalWidth > 0), "the QR code renders");
+  assert.deepEqual(errors, []);
+  assert.deepEqual(requests, []);
+  await pub.screenshot({ path: path.join(shots, "08e-publish-page.png"), fullPage: false });
+  await context.close();
+  rmSync(folder, { recursive: true, force: true });
 });
 
 test("大厅与同步 shows the halls and a quarantined record", async () => {

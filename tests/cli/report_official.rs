@@ -483,7 +483,129 @@ async fn the_issued_report_is_a_gongwen_per_gb_t_9704() {
 
         check_text(&pdf, "公文");
         check_text(&brief, "数据简报");
+
+        // 公示: a page and open data with no personal data and no free text.
+        ok(
+            &d,
+            &[
+                "report",
+                "office",
+                "--public-url",
+                "https://zwfw.example.gov.cn/hcp/gongshi/",
+            ],
+        );
+        let public = root.join("gongshi");
+        let said = ok(
+            &d,
+            &[
+                "report",
+                "publish",
+                "--month",
+                "2026-10",
+                "--out",
+                public.to_str().unwrap(),
+            ],
+        );
+        assert!(said.contains("已生成公示"), "{said}");
+        check_public(&d, &public);
     })
     .await
     .unwrap();
+}
+
+/// Everything personal or free-text in the cache, looked for in every file of a
+/// 公示: raters' masked names and phones, ID hashes, staff names, comments,
+/// appeal statements and rectification measures.
+fn check_public(db: &Path, dir: &Path) {
+    let mut files = vec![];
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        files.push((
+            p.file_name().unwrap().to_string_lossy().into_owned(),
+            std::fs::read_to_string(&p).unwrap(),
+        ));
+    }
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    for want in [
+        "index.html",
+        "data.json",
+        "halls.csv",
+        "departments.csv",
+        "windows.csv",
+        "cases.csv",
+    ] {
+        assert!(names.contains(&want), "{want} missing: {names:?}");
+    }
+    let c = rusqlite::Connection::open(db).unwrap();
+    let column = |sql: &str| -> Vec<String> {
+        let mut st = c.prepare(sql).unwrap();
+        st.query_map([], |r| r.get::<_, Option<String>>(0))
+            .unwrap()
+            .filter_map(|v| v.unwrap())
+            .filter(|v| !v.trim().is_empty())
+            .collect()
+    };
+    // Names of halls, departments and windows are published; a person's name
+    // that happens to be part of one is not a leak.
+    let public_names = column(
+        "SELECT name FROM halls UNION ALL SELECT name FROM departments UNION ALL SELECT name FROM windows",
+    )
+    .join("\n");
+    let mut secrets: Vec<(&str, String)> = vec![];
+    for (what, sql, min_chars) in [
+        (
+            "评价人（脱敏姓名）",
+            "SELECT DISTINCT evaluator_name_masked FROM evaluations",
+            2,
+        ),
+        (
+            "评价人电话",
+            "SELECT DISTINCT evaluator_phone_masked FROM evaluations",
+            7,
+        ),
+        (
+            "评价人身份标识",
+            "SELECT DISTINCT evaluator_id_hash FROM evaluations",
+            16,
+        ),
+        ("工作人员姓名", "SELECT DISTINCT name FROM staff", 2),
+        ("评价内容", "SELECT DISTINCT comment FROM evaluations", 6),
+        ("申诉陈述", "SELECT DISTINCT statement FROM appeals", 6),
+        (
+            "整改措施",
+            "SELECT DISTINCT measures FROM rectifications",
+            6,
+        ),
+    ] {
+        let values = column(sql);
+        assert!(!values.is_empty(), "the cache has no {what} to look for");
+        for v in values {
+            if v.chars().count() >= min_chars && !public_names.contains(&v) {
+                secrets.push((what, v));
+            }
+        }
+    }
+    assert!(
+        secrets.len() > 50,
+        "only {} values to look for",
+        secrets.len()
+    );
+    for (file, text) in &files {
+        for (what, v) in &secrets {
+            assert!(!text.contains(v.as_str()), "{file} holds a {what}: {v}");
+        }
+    }
+    let html = &files.iter().find(|(n, _)| n == "index.html").unwrap().1;
+    assert!(!html.contains("<script"), "the page runs no script");
+    assert!(html.contains("窗口红黑榜") && html.contains("差评整改情况"));
+    assert!(
+        html.contains("data:image/svg+xml;base64,"),
+        "the QR code to the page's address"
+    );
+    let cases = &files.iter().find(|(n, _)| n == "cases.csv").unwrap().1;
+    assert!(
+        cases.starts_with('\u{FEFF}'),
+        "Excel/WPS read UTF-8 with a BOM"
+    );
+    assert!(cases.lines().count() > 10, "{cases}");
 }

@@ -161,6 +161,8 @@ pub fn ts_bindings() -> Result<Vec<(String, String)>, String> {
         HubStatus,
         HubRebuildArgs,
         OfficeSettings,
+        ReportPublishArgs,
+        PublishedFiles,
         HubRebuildResult,
         HubExchange,
         hcp_store::HubLink,

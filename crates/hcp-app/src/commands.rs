@@ -233,6 +233,8 @@ commands! {
     report_issue(ReportIssueArgs) -> hcp_store::IssuedReport;
     /// 已签发的通报。
     report_list() -> Vec<hcp_store::IssuedReport>;
+    /// 公示：生成某期的公示网页与开放数据（不含个人信息与评价内容）。
+    report_publish(ReportPublishArgs) -> PublishedFiles;
     /// 设置：发文机关（通报公文的版头、署名、主送、抄送、印发机关）。
     office_settings() -> OfficeSettings;
     /// 保存发文机关设置（记入审计）。

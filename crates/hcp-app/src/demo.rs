@@ -1241,6 +1241,7 @@ fn issue_last_month(s: &mut Store, anchor: DateTime<Utc>) -> AppResult<()> {
                 to: vec!["各县（市、区）政务服务中心".into(), "市直有关部门".into()],
                 cc: vec!["市纪委监委".into(), "市政府办公室".into()],
                 printer: "示范市政务服务管理局办公室".into(),
+                public_url: "https://zwfw.example.gov.cn/hcp/gongshi/".into(),
             },
             DEMO_OFFICER,
         )?;

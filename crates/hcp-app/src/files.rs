@@ -125,7 +125,56 @@ fn create_unique(dir: &Path, name: &str) -> std::io::Result<(PathBuf, std::fs::F
     }
 }
 
+/// A new folder `name`, or `name (2)` … when taken, in `dir`.
+fn create_unique_dir(dir: &Path, name: &str) -> std::io::Result<PathBuf> {
+    let clean = clean_name(name);
+    let mut n = 1;
+    loop {
+        let p = if n == 1 {
+            dir.join(&clean)
+        } else {
+            dir.join(format!("{clean} ({n})"))
+        };
+        match std::fs::create_dir(&p) {
+            Ok(()) => return Ok(p),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 10_000 => n += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 impl App {
+    /// Writes `files` into a new folder `name` in the exports folder; returns the
+    /// folder and its `index.html` (remembered: it may be opened).
+    pub(crate) async fn save_folder(
+        &self,
+        name: &str,
+        files: hcp_report::publish::PublicFiles,
+    ) -> AppResult<(String, String)> {
+        let dir = match &self.exports.dir {
+            Some(d) => d.clone(),
+            None => user_save_dir()?,
+        };
+        let name = name.to_owned();
+        let folder = tokio::task::spawn_blocking(move || -> AppResult<PathBuf> {
+            let failed = |e: std::io::Error| {
+                AppError::new(
+                    ErrorCode::Internal,
+                    format!("无法在 {} 中保存公示：{e}", dir.display()),
+                )
+            };
+            std::fs::create_dir_all(&dir).map_err(failed)?;
+            let folder = create_unique_dir(&dir, &name).map_err(failed)?;
+            for (file, bytes) in files {
+                std::fs::write(folder.join(file), bytes).map_err(failed)?;
+            }
+            Ok(folder)
+        })
+        .await??;
+        let index = self.remember_saved(folder.join("index.html"));
+        Ok((folder.display().to_string(), index))
+    }
+
     /// Notes a file this run saved (only those may be opened) and names it.
     fn remember_saved(&self, path: PathBuf) -> String {
         let shown = path.display().to_string();
@@ -247,7 +296,9 @@ impl App {
             .unwrap_or_else(|p| p.into_inner())
             .contains(&path);
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if !saved || openable_extension(name).is_none() || !path.is_file() {
+        // A 公示 page this run wrote (no script in it) opens in the browser too.
+        let page = name == "index.html";
+        if !saved || (openable_extension(name).is_none() && !page) || !path.is_file() {
             return Err(AppError::invalid(
                 "只能打开督查台本次保存的导出文件（PDF、Excel、CSV、JSON、暗访交件）",
             ));

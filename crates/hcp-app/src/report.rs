@@ -142,7 +142,14 @@ pub(crate) fn keep_office(
         to: list(&o.to, "主送机关")?,
         cc: list(&o.cc, "抄送机关")?,
         printer: clean(&o.printer, "印发机关", 40)?,
+        public_url: clean(&o.public_url, "公示网址", 300)?,
     };
+    if !(o.public_url.is_empty()
+        || o.public_url.starts_with("https://")
+        || o.public_url.starts_with("http://"))
+    {
+        return Err(AppError::invalid("公示网址应以 https:// 或 http:// 开头"));
+    }
     if o.name.is_empty() {
         return Err(AppError::invalid(
             "请填写发文机关名称（如 某某市政务服务管理局）",
@@ -162,6 +169,36 @@ pub(crate) fn keep_office(
         },
     )?;
     Ok(o)
+}
+
+/// 公示: the files of a period's public page and open data, checked to hold no
+/// personal data or free text (the model's comments, measures and names stay out).
+pub fn publish(
+    s: &Store,
+    month: &str,
+    hall: Option<&str>,
+) -> AppResult<(String, hcp_report::publish::PublicFiles)> {
+    let hall = scoped_hall(s, hall.map(str::to_owned))?;
+    let r = draft(s, month, hall.as_deref(), &[])?;
+    let url = office_settings(s)?.public_url;
+    let names = |id: &str| {
+        s.hall_profile(id)
+            .map(|p| p.name)
+            .unwrap_or_else(|_| id.to_owned())
+    };
+    let p = hcp_report::publish::public_report(
+        &r,
+        &names,
+        Some(url.as_str()).filter(|u| !u.is_empty()),
+    );
+    let files = hcp_report::publish::files(&p)
+        .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
+    let name = safe_file_name(&format!(
+        "好差评公示-{}{}",
+        r.month,
+        hall.as_deref().map(|h| format!("-{h}")).unwrap_or_default()
+    ));
+    Ok((name, files))
 }
 
 /// A draft PDF's layout from its argument.
@@ -458,6 +495,15 @@ impl App {
             return self.issue_through_hub(&link, a).await;
         }
         self.with_store(move |s| issue(s, &a)).await
+    }
+
+    /// 公示: writes a period's public page and open data into a new folder.
+    pub async fn report_publish(&self, a: ReportPublishArgs) -> AppResult<PublishedFiles> {
+        let (name, files) = self
+            .with_store(move |s| publish(s, &a.month, a.hall_id.as_deref()))
+            .await?;
+        let (folder, index) = self.save_folder(&name, files).await?;
+        Ok(PublishedFiles { folder, index })
     }
 
     /// 设置 → 发文机关.

@@ -856,6 +856,30 @@ pub struct OfficeSettings {
     /// 印发机关; empty: the office itself.
     #[serde(default)]
     pub printer: String,
+    /// 公示网址: where the 公示 page is published (its QR code points there).
+    #[serde(default)]
+    pub public_url: String,
+}
+
+/// `report_publish`: a period's 公示.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export_to = "ReportPublishArgs.ts")]
+pub struct ReportPublishArgs {
+    /// The period: `2026-11`, `2026-Q4` or `2026`.
+    pub month: String,
+    /// One hall (its screen); absent: all halls.
+    #[serde(default)]
+    pub hall_id: Option<String>,
+}
+
+/// Where a 公示 was written.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export_to = "PublishedFiles.ts")]
+pub struct PublishedFiles {
+    /// The folder (index.html, data.json and the CSVs).
+    pub folder: String,
+    /// Its page.
+    pub index: String,
 }
 
 /// An export of a draft or an issued report.

@@ -116,6 +116,20 @@ pub enum ReportCmd {
         /// 印发机关（默认为发文机关）
         #[arg(long)]
         printer: Option<String>,
+        /// 公示网址（公示网页发布的地址；公示页的二维码指向它）
+        #[arg(long)]
+        public_url: Option<String>,
+    },
+    /// 公示：生成某期的公示网页（index.html，可离线打开）与开放数据（data.json、CSV），不含个人信息与评价内容
+    Publish {
+        #[command(flatten)]
+        period: PeriodArg,
+        /// 只公示该大厅（大厅显示屏用；默认全部大厅）
+        #[arg(long)]
+        hall: Option<String>,
+        /// 输出目录（不存在时创建）
+        #[arg(long)]
+        out: PathBuf,
     },
     /// 生成季度通报（草稿）：各月趋势、季度红黑榜、整改与申诉合计
     Quarterly {
@@ -233,6 +247,7 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
             to,
             cc,
             printer,
+            public_url,
         } => {
             let mut o = hcp_app::report::office_settings(&store).map_err(m)?;
             let changing = name.is_some()
@@ -240,7 +255,8 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
                 || code.is_some()
                 || !to.is_empty()
                 || !cc.is_empty()
-                || printer.is_some();
+                || printer.is_some()
+                || public_url.is_some();
             if changing {
                 if let Some(v) = name {
                     o.name = v;
@@ -259,6 +275,9 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
                 }
                 if let Some(v) = printer {
                     o.printer = v;
+                }
+                if let Some(v) = public_url {
+                    o.public_url = v;
                 }
                 o = hcp_app::report::set_office_settings(&mut store, o).map_err(m)?;
                 println!("已保存发文机关设置");
@@ -289,6 +308,21 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
                 } else {
                     o.printer.clone()
                 }
+            );
+            println!("公示网址：{}", or_dash(&o.public_url));
+        }
+        ReportCmd::Publish { period, hall, out } => {
+            let (_, files) =
+                hcp_app::report::publish(&store, &period.key()?, hall.as_deref()).map_err(m)?;
+            std::fs::create_dir_all(&out)
+                .map_err(|e| CliError::Msg(format!("无法创建 {}：{e}", out.display())))?;
+            for (name, bytes) in &files {
+                write(&out.join(name), bytes)?;
+            }
+            println!(
+                "已生成公示：{}（另有 data.json 与 {} 个 CSV 文件）",
+                out.join("index.html").display(),
+                files.len() - 2
             );
         }
         ReportCmd::Quarterly { quarter, out } => {

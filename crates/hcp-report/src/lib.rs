@@ -3,6 +3,7 @@
 //! tables as sheets). Issued reports are frozen snapshots kept by hcp-store.
 
 pub mod model;
+pub mod publish;
 pub mod xlsx;
 
 pub use model::{MonthlyReport, ReportSettings, SCHEMA, build};

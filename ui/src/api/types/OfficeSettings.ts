@@ -27,4 +27,8 @@ cc: Array<string>,
 /**
  * 印发机关; empty: the office itself.
  */
-printer: string, };
+printer: string, 
+/**
+ * 公示网址: where the 公示 page is published (its QR code points there).
+ */
+public_url: string, };
