@@ -203,6 +203,36 @@ async fn an_office_of_two_officers_and_a_director_on_one_hub() {
         text(&refused.stderr)
     );
 
+    // 发文机关 is the office's: set on the hub, taken by each desk at its sync
+    // (the 公文 it issues signs and numbers with it); a desk cannot set its own.
+    let said = common::hub_admin(
+        &url,
+        &[
+            "office",
+            "--name",
+            "测试市政务服务管理局",
+            "--code",
+            "测政管",
+            "--to",
+            "各县（市、区）政务服务中心",
+        ],
+    )
+    .await;
+    assert!(said.contains("已保存发文机关设置"), "{said}");
+    ok(&a, &["sync"]).await;
+    let shown = ok(&a, &["report", "office"]).await;
+    assert!(
+        shown.contains("发文机关：测试市政务服务管理局") && shown.contains("机关代字：测政管"),
+        "{shown}"
+    );
+    let refused = run(&a, &["report", "office", "--name", "别的局"]).await;
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("团队服务器上统一设置"),
+        "{}",
+        text(&refused.stderr)
+    );
+
     // The officers share one inbox; the director has his hall's part of it.
     let all_a = cases(&a).await;
     let all_b = cases(&b).await;

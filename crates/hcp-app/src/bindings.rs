@@ -160,7 +160,7 @@ pub fn ts_bindings() -> Result<Vec<(String, String)>, String> {
         hcp_sync::PeekedCertificate,
         HubStatus,
         HubRebuildArgs,
-        OfficeSettings,
+        hcp_core::office::Office,
         ReportPublishArgs,
         PublishedFiles,
         HubRebuildResult,

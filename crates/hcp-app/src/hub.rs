@@ -691,6 +691,15 @@ impl App {
                 ));
             }
         }
+        // The office's 发文机关, as the hub keeps it (a hub from before it had
+        // none to give: the desk keeps what it has).
+        if link.reads_records()
+            && let Ok(Some(office)) = client.office().await
+        {
+            let who = link.account.clone();
+            self.with_store(move |s| crate::report::take_office_from_hub(s, office, &who))
+                .await?;
+        }
         if link.role == "shopper" {
             // New halls to visit, then the visits submitted since the last upload.
             self.hub_refresh_halls(link, &self.hub_token()?).await?;

@@ -88,19 +88,18 @@ fn office_for(s: &Store, hall: Option<&str>) -> AppResult<hcp_report::model::Off
             ..Default::default()
         });
     }
-    let o = office_settings(s)?;
-    Ok(hcp_report::model::Office {
-        name: o.name,
-        mark: o.mark,
-        code: o.code,
-        to: o.to,
-        cc: o.cc,
-        printer: o.printer,
-    })
+    office_settings(s)
 }
 
-/// Checks and keeps 设置 → 发文机关 (audited); the office's officers set it.
+/// Checks and keeps 设置 → 发文机关 (audited); the office's officers set it. A
+/// desk linked to a hub takes it from the hub instead.
 pub fn set_office_settings(s: &mut Store, o: OfficeSettings) -> AppResult<OfficeSettings> {
+    if s.hub_link()?.is_some() {
+        return Err(AppError::new(
+            ErrorCode::Refused,
+            "本机连接团队服务器时，发文机关由管理员在团队服务器上统一设置（hcp hub office …），同步时取回",
+        ));
+    }
     let (p, _) = load_profile(s)?;
     if !p.role.may(Capability::IssueReports) {
         return Err(AppError::new(
@@ -111,50 +110,21 @@ pub fn set_office_settings(s: &mut Store, o: OfficeSettings) -> AppResult<Office
     keep_office(s, o, &p.name)
 }
 
+/// The hub's 发文机关 kept here (audited when it changed).
+pub(crate) fn take_office_from_hub(s: &mut Store, o: OfficeSettings, who: &str) -> AppResult<()> {
+    if office_settings(s)? != o {
+        keep_office(s, o, who)?;
+    }
+    Ok(())
+}
+
 /// Checks and keeps 设置 → 发文机关 as `who` (audited).
 pub(crate) fn keep_office(
     s: &mut Store,
     o: OfficeSettings,
     who: &str,
 ) -> AppResult<OfficeSettings> {
-    let clean = |v: &str, what: &str, max: usize| -> AppResult<String> {
-        let v = v.trim();
-        if v.chars().count() > max || v.chars().any(char::is_control) {
-            return Err(AppError::invalid(format!(
-                "{what}过长或含有控制字符（不超过 {max} 字）"
-            )));
-        }
-        Ok(v.to_owned())
-    };
-    let list = |v: &[String], what: &str| -> AppResult<Vec<String>> {
-        if v.len() > 40 {
-            return Err(AppError::invalid(format!("{what}最多 40 个")));
-        }
-        v.iter()
-            .map(|x| clean(x, what, 60))
-            .filter(|x| x.as_ref().map_or(true, |x| !x.is_empty()))
-            .collect()
-    };
-    let o = OfficeSettings {
-        name: clean(&o.name, "发文机关名称", 40)?,
-        mark: clean(&o.mark, "发文机关标志", 40)?,
-        code: clean(&o.code, "机关代字", 12)?,
-        to: list(&o.to, "主送机关")?,
-        cc: list(&o.cc, "抄送机关")?,
-        printer: clean(&o.printer, "印发机关", 40)?,
-        public_url: clean(&o.public_url, "公示网址", 300)?,
-    };
-    if !(o.public_url.is_empty()
-        || o.public_url.starts_with("https://")
-        || o.public_url.starts_with("http://"))
-    {
-        return Err(AppError::invalid("公示网址应以 https:// 或 http:// 开头"));
-    }
-    if o.name.is_empty() {
-        return Err(AppError::invalid(
-            "请填写发文机关名称（如 某某市政务服务管理局）",
-        ));
-    }
+    let o = o.checked().map_err(AppError::invalid)?;
     let json =
         serde_json::to_string(&o).map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
     s.set_setting_audited(

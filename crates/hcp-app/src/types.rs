@@ -836,30 +836,7 @@ pub struct ReportArgs {
 }
 
 /// 设置 → 发文机关: how the issued 通报 (a 公文) names the office.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
-#[ts(export_to = "OfficeSettings.ts")]
-pub struct OfficeSettings {
-    /// 发文机关名称 (署名), e.g. 某某市政务服务管理局.
-    pub name: String,
-    /// 发文机关标志 (版头); empty: the name followed by 文件.
-    #[serde(default)]
-    pub mark: String,
-    /// 机关代字 of the 发文字号, e.g. 某政管 → 某政管〔2026〕3号.
-    #[serde(default)]
-    pub code: String,
-    /// 主送机关, one per entry.
-    #[serde(default)]
-    pub to: Vec<String>,
-    /// 抄送机关, one per entry.
-    #[serde(default)]
-    pub cc: Vec<String>,
-    /// 印发机关; empty: the office itself.
-    #[serde(default)]
-    pub printer: String,
-    /// 公示网址: where the 公示 page is published (its QR code points there).
-    #[serde(default)]
-    pub public_url: String,
-}
+pub type OfficeSettings = hcp_core::office::Office;
 
 /// `report_publish`: a period's 公示.
 #[derive(Debug, Clone, Deserialize, TS)]

@@ -282,34 +282,7 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
                 o = hcp_app::report::set_office_settings(&mut store, o).map_err(m)?;
                 println!("已保存发文机关设置");
             }
-            let or_dash = |v: &str| {
-                if v.is_empty() {
-                    "—".to_owned()
-                } else {
-                    v.to_owned()
-                }
-            };
-            println!("发文机关：{}", or_dash(&o.name));
-            println!(
-                "发文机关标志：{}",
-                if o.mark.is_empty() && !o.name.is_empty() {
-                    format!("{}文件", o.name)
-                } else {
-                    or_dash(&o.mark)
-                }
-            );
-            println!("机关代字：{}", or_dash(&o.code));
-            println!("主送机关：{}", or_dash(&o.to.join("，")));
-            println!("抄送机关：{}", or_dash(&o.cc.join("，")));
-            println!(
-                "印发机关：{}",
-                if o.printer.is_empty() {
-                    or_dash(&o.name)
-                } else {
-                    o.printer.clone()
-                }
-            );
-            println!("公示网址：{}", or_dash(&o.public_url));
+            print_office(&o);
         }
         ReportCmd::Publish { period, hall, out } => {
             let (_, files) =
@@ -430,4 +403,36 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// 发文机关 settings as the commands show them.
+pub fn print_office(o: &hcp_core::office::Office) {
+    let or_dash = |v: &str| {
+        if v.is_empty() {
+            "—".to_owned()
+        } else {
+            v.to_owned()
+        }
+    };
+    println!("发文机关：{}", or_dash(&o.name));
+    println!(
+        "发文机关标志：{}",
+        if o.mark.is_empty() && !o.name.is_empty() {
+            format!("{}文件", o.name)
+        } else {
+            or_dash(&o.mark)
+        }
+    );
+    println!("机关代字：{}", or_dash(&o.code));
+    println!("主送机关：{}", or_dash(&o.to.join("，")));
+    println!("抄送机关：{}", or_dash(&o.cc.join("，")));
+    println!(
+        "印发机关：{}",
+        if o.printer.is_empty() {
+            or_dash(&o.name)
+        } else {
+            o.printer.clone()
+        }
+    );
+    println!("公示网址：{}", or_dash(&o.public_url));
 }

@@ -18,6 +18,7 @@ pub mod case;
 pub mod hub;
 pub mod ident;
 pub mod metrics;
+pub mod office;
 pub mod rating;
 pub mod role;
 pub mod validate;

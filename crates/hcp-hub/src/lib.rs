@@ -15,6 +15,7 @@ mod feed;
 mod halls;
 mod ingest;
 pub mod limits;
+mod office;
 mod outbox;
 mod overview;
 mod reports;

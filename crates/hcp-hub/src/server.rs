@@ -197,6 +197,15 @@ async fn logout(State(hub): State<Hub>, headers: HeaderMap) -> Response {
     }
 }
 
+/// 设置 → 发文机关 of the office, for every signed-in desk.
+async fn office(State(hub): State<Hub>, Signed(_who): Signed) -> Response {
+    reply(
+        hub.office()
+            .await
+            .map(|o| serde_json::json!({ "office": o })),
+    )
+}
+
 async fn halls(State(hub): State<Hub>, Signed(who): Signed) -> Response {
     reply(
         hub.visible_halls(&who)
@@ -398,6 +407,7 @@ pub fn router(hub: Hub) -> Router {
         .route("/v1/me", get(me))
         .route("/v1/logout", post(logout))
         .route("/v1/halls", get(halls))
+        .route("/v1/office", get(office))
         .route("/v1/actions", post(actions))
         .route("/v1/cases/changes", get(case_changes))
         .route("/v1/reports/next", post(next_issue))

@@ -399,38 +399,8 @@ pub struct MonthlyReport {
     pub office: Option<Office>,
 }
 
-/// The issuing office as a 公文 (GB/T 9704-2012) names it: 设置 → 发文机关.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Office {
-    /// 发文机关名称 (署名), e.g. 某某市政务服务管理局.
-    pub name: String,
-    /// 发文机关标志 (版头, red); empty: the name followed by 文件.
-    #[serde(default)]
-    pub mark: String,
-    /// 发文字号的机关代字, e.g. 某政管 (→ 某政管〔2026〕3号); empty: 〔2026〕第3期.
-    #[serde(default)]
-    pub code: String,
-    /// 主送机关.
-    #[serde(default)]
-    pub to: Vec<String>,
-    /// 抄送机关 (版记).
-    #[serde(default)]
-    pub cc: Vec<String>,
-    /// 印发机关 (版记); empty: the name.
-    #[serde(default)]
-    pub printer: String,
-}
-
-impl Office {
-    /// 发文字号 of issue `no` of `year`: 代字〔2026〕3号, or 〔2026〕第3期 without a 代字.
-    pub fn doc_number(&self, year: i64, no: i64) -> String {
-        if self.code.trim().is_empty() {
-            format!("〔{year}〕第{no}期")
-        } else {
-            format!("{}〔{year}〕{no}号", self.code.trim())
-        }
-    }
-}
+/// The issuing office (设置 → 发文机关), as the 公文 prints it.
+pub use hcp_core::office::Office;
 
 fn to_beijing(utc: &str, fmt: &str) -> String {
     DateTime::parse_from_rfc3339(utc)

@@ -176,6 +176,20 @@ impl HubClient {
         Ok(l.halls)
     }
 
+    /// The office's 发文机关 as the hub keeps it (`None`: not set).
+    pub async fn office(&self) -> Result<Option<hcp_core::office::Office>, SyncError> {
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            office: Option<hcp_core::office::Office>,
+        }
+        let a: Answer = self
+            .http
+            .get_json("v1/office", &[], "发文机关设置")
+            .await
+            .map_err(hub_err)?;
+        Ok(a.office)
+    }
+
     /// One page of the office case feed.
     pub async fn case_changes(
         &self,
