@@ -110,27 +110,8 @@ pub enum HubCmd {
     Office {
         #[command(flatten)]
         pg: PgArg,
-        /// 发文机关名称（署名）
-        #[arg(long)]
-        name: Option<String>,
-        /// 发文机关标志（版头红字；默认为名称加“文件”）
-        #[arg(long)]
-        mark: Option<String>,
-        /// 机关代字（发文字号 代字〔2026〕3号）
-        #[arg(long)]
-        code: Option<String>,
-        /// 主送机关（可重复；给出时替换原列表）
-        #[arg(long = "to")]
-        to: Vec<String>,
-        /// 抄送机关（可重复；给出时替换原列表）
-        #[arg(long = "cc")]
-        cc: Vec<String>,
-        /// 印发机关（默认为发文机关）
-        #[arg(long)]
-        printer: Option<String>,
-        /// 公示网址
-        #[arg(long)]
-        public_url: Option<String>,
+        #[command(flatten)]
+        args: crate::report::OfficeArgs,
     },
     /// 办理时限（全办公室统一；可按大厅设置）：修改后重算所有未办结工单的时限
     Policy {
@@ -879,49 +860,13 @@ pub fn run(cmd: HubCmd, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
             | HubCmd::Drop { .. } => unreachable!("handled above"),
             HubCmd::User { cmd } => user(cmd, by).await?,
             HubCmd::Policy { cmd } => policy(cmd, by).await?,
-            HubCmd::Office {
-                pg,
-                name,
-                mark,
-                code,
-                to,
-                cc,
-                printer,
-                public_url,
-            } => {
+            HubCmd::Office { pg, args } => {
                 let hub = Hub::open_with(&pg.url()?, &pg.db_options())
                     .await
                     .map_err(err)?;
                 let mut o = hub.office().await.map_err(err)?.unwrap_or_default();
-                let changing = name.is_some()
-                    || mark.is_some()
-                    || code.is_some()
-                    || !to.is_empty()
-                    || !cc.is_empty()
-                    || printer.is_some()
-                    || public_url.is_some();
-                if changing {
-                    if let Some(v) = name {
-                        o.name = v;
-                    }
-                    if let Some(v) = mark {
-                        o.mark = v;
-                    }
-                    if let Some(v) = code {
-                        o.code = v;
-                    }
-                    if !to.is_empty() {
-                        o.to = to;
-                    }
-                    if !cc.is_empty() {
-                        o.cc = cc;
-                    }
-                    if let Some(v) = printer {
-                        o.printer = v;
-                    }
-                    if let Some(v) = public_url {
-                        o.public_url = v;
-                    }
+                if args.changes() {
+                    args.apply(&mut o);
                     o = hub.set_office(o, by).await.map_err(err)?;
                     println!("已保存发文机关设置；各桌面下次同步时取回");
                 }

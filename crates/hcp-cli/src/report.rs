@@ -98,27 +98,8 @@ pub enum ReportCmd {
     },
     /// 发文机关设置（签发的通报为公文：版头、发文字号、署名、主送、抄送、印发机关）；不带参数时显示当前设置
     Office {
-        /// 发文机关名称（署名），如 某某市政务服务管理局
-        #[arg(long)]
-        name: Option<String>,
-        /// 发文机关标志（版头红字；默认为名称加“文件”）
-        #[arg(long)]
-        mark: Option<String>,
-        /// 机关代字（发文字号 代字〔2026〕3号）
-        #[arg(long)]
-        code: Option<String>,
-        /// 主送机关（可重复；给出时替换原列表）
-        #[arg(long = "to")]
-        to: Vec<String>,
-        /// 抄送机关（可重复；给出时替换原列表）
-        #[arg(long = "cc")]
-        cc: Vec<String>,
-        /// 印发机关（默认为发文机关）
-        #[arg(long)]
-        printer: Option<String>,
-        /// 公示网址（公示网页发布的地址；公示页的二维码指向它）
-        #[arg(long)]
-        public_url: Option<String>,
+        #[command(flatten)]
+        args: OfficeArgs,
     },
     /// 公示：生成某期的公示网页（index.html，可离线打开）与开放数据（data.json、CSV），不含个人信息与评价内容
     Publish {
@@ -240,45 +221,10 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
                 layout,
             },
         )?,
-        ReportCmd::Office {
-            name,
-            mark,
-            code,
-            to,
-            cc,
-            printer,
-            public_url,
-        } => {
+        ReportCmd::Office { args } => {
             let mut o = hcp_app::report::office_settings(&store).map_err(m)?;
-            let changing = name.is_some()
-                || mark.is_some()
-                || code.is_some()
-                || !to.is_empty()
-                || !cc.is_empty()
-                || printer.is_some()
-                || public_url.is_some();
-            if changing {
-                if let Some(v) = name {
-                    o.name = v;
-                }
-                if let Some(v) = mark {
-                    o.mark = v;
-                }
-                if let Some(v) = code {
-                    o.code = v;
-                }
-                if !to.is_empty() {
-                    o.to = to;
-                }
-                if !cc.is_empty() {
-                    o.cc = cc;
-                }
-                if let Some(v) = printer {
-                    o.printer = v;
-                }
-                if let Some(v) = public_url {
-                    o.public_url = v;
-                }
+            if args.changes() {
+                args.apply(&mut o);
                 o = hcp_app::report::set_office_settings(&mut store, o).map_err(m)?;
                 println!("已保存发文机关设置");
             }
@@ -403,6 +349,66 @@ pub fn run(db: &Path, cmd: ReportCmd) -> Result<ExitCode, CliError> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The 发文机关 options of `report office` and `hub office`: those given replace
+/// the setting's, the others stay.
+#[derive(clap::Args, Debug)]
+pub struct OfficeArgs {
+    /// 发文机关名称（署名），如 某某市政务服务管理局
+    #[arg(long)]
+    name: Option<String>,
+    /// 发文机关标志（版头红字；默认为名称加“文件”）
+    #[arg(long)]
+    mark: Option<String>,
+    /// 机关代字（发文字号 代字〔2026〕3号）
+    #[arg(long)]
+    code: Option<String>,
+    /// 主送机关（可重复；给出时替换原列表）
+    #[arg(long = "to")]
+    to: Vec<String>,
+    /// 抄送机关（可重复；给出时替换原列表）
+    #[arg(long = "cc")]
+    cc: Vec<String>,
+    /// 印发机关（默认为发文机关）
+    #[arg(long)]
+    printer: Option<String>,
+    /// 公示网址（公示网页发布的地址；公示页的二维码指向它）
+    #[arg(long)]
+    public_url: Option<String>,
+}
+
+impl OfficeArgs {
+    /// Whether any option was given.
+    pub fn changes(&self) -> bool {
+        self.name.is_some()
+            || self.mark.is_some()
+            || self.code.is_some()
+            || !self.to.is_empty()
+            || !self.cc.is_empty()
+            || self.printer.is_some()
+            || self.public_url.is_some()
+    }
+
+    /// `o` with the options given.
+    pub fn apply(self, o: &mut hcp_core::office::Office) {
+        let set = |field: &mut String, v: Option<String>| {
+            if let Some(v) = v {
+                *field = v;
+            }
+        };
+        set(&mut o.name, self.name);
+        set(&mut o.mark, self.mark);
+        set(&mut o.code, self.code);
+        set(&mut o.printer, self.printer);
+        set(&mut o.public_url, self.public_url);
+        if !self.to.is_empty() {
+            o.to = self.to;
+        }
+        if !self.cc.is_empty() {
+            o.cc = self.cc;
+        }
+    }
 }
 
 /// 发文机关 settings as the commands show them.

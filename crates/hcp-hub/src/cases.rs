@@ -24,7 +24,7 @@ use crate::{Account, Hub, HubError, Result};
 /// The name the hub's own transitions are made under.
 pub const SYSTEM_NAME: &str = "系统";
 
-pub(crate) use crate::settings::Rules;
+pub(crate) use crate::rules::Rules;
 
 fn beijing_now() -> DateTime<FixedOffset> {
     Utc::now().with_timezone(&hcp_core::metrics::beijing())
@@ -982,4 +982,56 @@ impl Hub {
             more,
         })
     }
+}
+
+/// Recomputes the deadline columns of every open case whose deadline moved; they
+/// take new feed numbers so desks receive the new deadlines. Returns how many.
+pub(crate) async fn recompute_deadlines(tx: &tokio_postgres::Transaction<'_>) -> Result<u64> {
+    let rules = Rules::load(tx).await?;
+    let rows = tx
+        .query(
+            "SELECT case_id, hall_id, body, due_at, warn_at FROM hub_cases
+             WHERE NOT (state = ANY($1))
+             FOR UPDATE",
+            &[&closed_states()],
+        )
+        .await?;
+    let (mut ids, mut dues, mut warns) = (vec![], vec![], vec![]);
+    for r in rows {
+        let case_id: i64 = r.get(0);
+        let hall: String = r.get(1);
+        let body: String = r.get(2);
+        let case: Case = serde_json::from_str(&body)
+            .map_err(|e| HubError::Invalid(format!("工单 {case_id} 的数据已损坏：{e}")))?;
+        let (due, warn) = rules.due(&hall, &case);
+        let before: (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = (r.get(3), r.get(4));
+        if (due, warn) != before {
+            ids.push(case_id);
+            dues.push(due);
+            warns.push(warn);
+        }
+    }
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CASE_FEED_LOCK])
+        .await?;
+    tx.execute(
+        "UPDATE hub_cases c SET due_at = u.due, warn_at = u.warn, updated_at = now(),
+            change_seq = nextval('hub_case_change_seq')
+         FROM unnest($1::int8[], $2::timestamptz[], $3::timestamptz[]) AS u (id, due, warn)
+         WHERE c.case_id = u.id",
+        &[&ids, &dues, &warns],
+    )
+    .await?;
+    Ok(ids.len() as u64)
+}
+
+/// The states in which a case is closed (its deadline no longer runs).
+fn closed_states() -> Vec<&'static str> {
+    hcp_core::case::CaseState::ALL
+        .iter()
+        .filter(|s| s.is_closed())
+        .map(|s| s.as_str())
+        .collect()
 }

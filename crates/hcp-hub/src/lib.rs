@@ -19,6 +19,7 @@ mod office;
 mod outbox;
 mod overview;
 mod reports;
+mod rules;
 pub mod server;
 mod settings;
 mod tls;

@@ -5,7 +5,6 @@
 use hcp_core::office::Office;
 
 use crate::accounts::Operator;
-use crate::audit::{Entry, append};
 use crate::{Hub, HubError, Result};
 
 const OFFICE_KEY: &str = "report.office";
@@ -33,24 +32,7 @@ impl Hub {
         let json = serde_json::to_string(&office).map_err(|e| HubError::Invalid(e.to_string()))?;
         let mut c = self.conn().await?;
         let tx = c.transaction().await?;
-        tx.execute(
-            "INSERT INTO hub_settings (key, value, updated_by) VALUES ($1, $2, $3)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value,
-                updated_by = excluded.updated_by, updated_at = now()",
-            &[&OFFICE_KEY, &json, &by.name],
-        )
-        .await?;
-        append(
-            &tx,
-            &Entry {
-                actor: by.name,
-                role: by.role,
-                subject: OFFICE_KEY,
-                action: "office_settings",
-                detail: &json,
-            },
-        )
-        .await?;
+        crate::settings::put_setting(&tx, OFFICE_KEY, &json, "office_settings", &json, by).await?;
         tx.commit().await?;
         Ok(office)
     }

@@ -6,86 +6,14 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use hcp_core::calendar::WorkingCalendar;
-use hcp_core::case::{Case, DeadlinePolicy};
+use hcp_core::case::DeadlinePolicy;
 use serde::Serialize;
 
 use crate::accounts::Operator;
 use crate::audit::{Entry, append};
 use crate::{Hub, HubError, Result};
 
-const CALENDAR_PREFIX: &str = "calendar.year.";
-const POLICY_DEFAULT: &str = "policy.default";
-const POLICY_HALL_PREFIX: &str = "policy.hall.";
-
-/// The working calendar and deadline policies cases are measured against.
-pub(crate) struct Rules {
-    pub(crate) calendar: WorkingCalendar,
-    default_policy: DeadlinePolicy,
-    hall_policies: HashMap<String, DeadlinePolicy>,
-}
-
-impl Rules {
-    /// The built-in calendar with the imported years, and the policies as set.
-    pub(crate) async fn load<C: tokio_postgres::GenericClient>(c: &C) -> Result<Rules> {
-        let mut rules = Rules {
-            calendar: WorkingCalendar::builtin(),
-            default_policy: DeadlinePolicy::default(),
-            hall_policies: HashMap::new(),
-        };
-        let rows = c
-            .query(
-                "SELECT key, value FROM hub_settings
-                 WHERE key LIKE 'calendar.year.%' OR key LIKE 'policy.%' ORDER BY key",
-                &[],
-            )
-            .await?;
-        for r in rows {
-            let (key, value): (String, String) = (r.get(0), r.get(1));
-            if key.starts_with(CALENDAR_PREFIX) {
-                rules
-                    .calendar
-                    .import_year(&value)
-                    .map_err(|e| HubError::Invalid(format!("已导入的节假日数据 {key}：{e}")))?;
-            } else {
-                let p: DeadlinePolicy = serde_json::from_str(&value)
-                    .map_err(|e| HubError::Invalid(format!("时限设置 {key}：{e}")))?;
-                if key == POLICY_DEFAULT {
-                    rules.default_policy = p;
-                } else if let Some(hall) = key.strip_prefix(POLICY_HALL_PREFIX) {
-                    rules.hall_policies.insert(hall.to_owned(), p);
-                }
-            }
-        }
-        Ok(rules)
-    }
-
-    /// The policy of a hall.
-    pub(crate) fn policy(&self, hall_id: &str) -> DeadlinePolicy {
-        self.hall_policies
-            .get(hall_id)
-            .copied()
-            .unwrap_or(self.default_policy)
-    }
-
-    /// The current deadline of a case of `hall_id` and when its warning starts.
-    pub(crate) fn due(
-        &self,
-        hall_id: &str,
-        case: &Case,
-    ) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
-        let policy = self.policy(hall_id);
-        match case.current_deadline(&self.calendar, &policy) {
-            Some(d) => (
-                Some(d.due_at.with_timezone(&Utc)),
-                Some(
-                    hcp_core::case::warning_from(&d, &self.calendar, policy.warn_before)
-                        .with_timezone(&Utc),
-                ),
-            ),
-            None => (None, None),
-        }
-    }
-}
+use crate::rules::{CALENDAR_PREFIX, POLICY_DEFAULT, POLICY_HALL_PREFIX, Rules};
 
 /// A policy as listed: the hall it is for (`None`: the default) and its days.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -212,25 +140,8 @@ impl Hub {
     ) -> Result<u64> {
         let mut c = self.conn().await?;
         let tx = c.transaction().await?;
-        tx.execute(
-            "INSERT INTO hub_settings (key, value, updated_by) VALUES ($1, $2, $3)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value,
-                updated_by = excluded.updated_by, updated_at = now()",
-            &[&key, &value, &by.name],
-        )
-        .await?;
-        append(
-            &tx,
-            &Entry {
-                actor: by.name,
-                role: by.role,
-                subject: key,
-                action,
-                detail,
-            },
-        )
-        .await?;
-        let moved = recompute_deadlines(&tx).await?;
+        put_setting(&tx, key, value, action, detail, by).await?;
+        let moved = crate::cases::recompute_deadlines(&tx).await?;
         tx.commit().await?;
         Ok(moved)
     }
@@ -277,48 +188,32 @@ impl Hub {
     }
 }
 
-/// Recomputes the deadline columns of every open case whose deadline moved; they
-/// take new feed numbers so desks receive the new deadlines. Returns how many.
-async fn recompute_deadlines(tx: &tokio_postgres::Transaction<'_>) -> Result<u64> {
-    let rules = Rules::load(tx).await?;
-    let rows = tx
-        .query(
-            "SELECT case_id, hall_id, body, due_at, warn_at FROM hub_cases
-             WHERE state NOT IN ('closed', 'closed_escalated', 'closed_appealed', 'closed_revised')
-             FOR UPDATE",
-            &[],
-        )
-        .await?;
-    let (mut ids, mut dues, mut warns) = (vec![], vec![], vec![]);
-    for r in rows {
-        let case_id: i64 = r.get(0);
-        let hall: String = r.get(1);
-        let body: String = r.get(2);
-        let case: Case = serde_json::from_str(&body)
-            .map_err(|e| HubError::Invalid(format!("工单 {case_id} 的数据已损坏：{e}")))?;
-        let (due, warn) = rules.due(&hall, &case);
-        let before: (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = (r.get(3), r.get(4));
-        if (due, warn) != before {
-            ids.push(case_id);
-            dues.push(due);
-            warns.push(warn);
-        }
-    }
-    if ids.is_empty() {
-        return Ok(0);
-    }
+/// Writes one setting, and the audit entry saying who did it, in `tx`.
+pub(crate) async fn put_setting(
+    tx: &tokio_postgres::Transaction<'_>,
+    key: &str,
+    value: &str,
+    action: &str,
+    detail: &str,
+    by: Operator<'_>,
+) -> Result<()> {
     tx.execute(
-        "SELECT pg_advisory_xact_lock($1)",
-        &[&crate::cases::CASE_FEED_LOCK],
+        "INSERT INTO hub_settings (key, value, updated_by) VALUES ($1, $2, $3)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+            updated_by = excluded.updated_by, updated_at = now()",
+        &[&key, &value, &by.name],
     )
     .await?;
-    tx.execute(
-        "UPDATE hub_cases c SET due_at = u.due, warn_at = u.warn, updated_at = now(),
-            change_seq = nextval('hub_case_change_seq')
-         FROM unnest($1::int8[], $2::timestamptz[], $3::timestamptz[]) AS u (id, due, warn)
-         WHERE c.case_id = u.id",
-        &[&ids, &dues, &warns],
+    append(
+        tx,
+        &Entry {
+            actor: by.name,
+            role: by.role,
+            subject: key,
+            action,
+            detail,
+        },
     )
     .await?;
-    Ok(ids.len() as u64)
+    Ok(())
 }

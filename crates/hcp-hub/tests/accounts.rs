@@ -3,15 +3,12 @@
 
 #[path = "../../../tests/support/pg.rs"]
 mod common;
+mod support;
+use support::ADMIN;
 
 use hcp_core::Role;
 use hcp_hub::server::RunningHub;
-use hcp_hub::{AccountRole, AuditCheck, Hub, HubError, LOGIN_LOCK_AFTER, Operator, verify_audit};
-
-const ADMIN: Operator<'static> = Operator {
-    name: "root",
-    role: "admin",
-};
+use hcp_hub::{AccountRole, AuditCheck, Hub, HubError, LOGIN_LOCK_AFTER, verify_audit};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accounts_sessions_and_the_audit_chain() {

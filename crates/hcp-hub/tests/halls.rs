@@ -3,13 +3,10 @@
 
 #[path = "../../../tests/support/pg.rs"]
 mod common;
+mod support;
+use support::ADMIN;
 
-use hcp_hub::{AuditCheck, Hub, Operator, verify_audit};
-
-const ADMIN: Operator<'static> = Operator {
-    name: "root",
-    role: "admin",
-};
+use hcp_hub::{AuditCheck, Hub, verify_audit};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_administrator_registers_halls_whose_tokens_never_leave_the_hub() {

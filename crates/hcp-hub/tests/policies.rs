@@ -4,19 +4,16 @@
 
 #[path = "../../../tests/support/pg.rs"]
 mod common;
+mod support;
+use support::ADMIN;
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Utc};
 use hcp_core::calendar::WorkingCalendar;
 use hcp_core::case::{Case, DeadlinePolicy};
-use hcp_hub::{Hub, Operator, no_progress};
+use hcp_hub::{Hub, no_progress};
 use hcp_sync::SyncOptions;
-
-const ADMIN: Operator<'static> = Operator {
-    name: "root",
-    role: "admin",
-};
 
 type Row = (String, String, Option<DateTime<Utc>>, i64);
 

@@ -4,16 +4,12 @@
 
 #[path = "../../../tests/support/pg.rs"]
 mod common;
+mod support;
+use support::{ADMIN, PASSWORD};
 
 use hcp_core::Role;
 use hcp_core::hub::{NextIssueArgs, NextIssueNo, ReportUpload};
-use hcp_hub::{AccountRole, Hub, HubError, Operator};
-
-const ADMIN: Operator<'static> = Operator {
-    name: "root",
-    role: "admin",
-};
-const PASSWORD: &str = "correct horse 1";
+use hcp_hub::{AccountRole, Hub, HubError};
 
 fn upload(
     month: &str,

@@ -4,6 +4,8 @@
 
 #[path = "../../../tests/support/pg.rs"]
 mod common;
+mod support;
+use support::{ADMIN, PASSWORD};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,27 +14,12 @@ use std::time::Duration;
 use hcp_core::Role;
 use hcp_hall::RunningServer;
 use hcp_hub::server::RunningHub;
-use hcp_hub::{AccountRole, Hub, HubSyncReport, Operator, no_progress};
+use hcp_hub::{AccountRole, Hub, HubSyncReport, no_progress};
 use hcp_store::{Store, Who};
-use hcp_sync::{HallEndpoint, RetryPolicy, SyncOptions, Token};
-
-const ADMIN: Operator<'static> = Operator {
-    name: "root",
-    role: "admin",
-};
-const PASSWORD: &str = "correct horse 1";
+use hcp_sync::{HallEndpoint, SyncOptions, Token};
 
 fn options() -> SyncOptions {
-    SyncOptions {
-        page_limit: 200,
-        retry: RetryPolicy {
-            max_attempts: 4,
-            base: Duration::from_millis(5),
-            cap: Duration::from_millis(50),
-            max_retry_after: Duration::from_secs(1),
-        },
-        ..SyncOptions::default()
-    }
+    support::quick_sync(200)
 }
 
 /// (kind, id) → (rev, raw JSON) of every record a store holds, per hall.

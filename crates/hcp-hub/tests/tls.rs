@@ -4,17 +4,13 @@
 
 #[path = "../../../tests/support/pg.rs"]
 mod common;
+mod support;
+use support::{ADMIN, PASSWORD};
 
 use hcp_core::Role;
 use hcp_hub::server::RunningHub;
-use hcp_hub::{AccountRole, Hub, Operator, no_progress};
+use hcp_hub::{AccountRole, Hub, no_progress};
 use hcp_sync::{HallEndpoint, HubClient, SyncOptions, Token};
-
-const ADMIN: Operator<'static> = Operator {
-    name: "root",
-    role: "admin",
-};
-const PASSWORD: &str = "correct horse 1";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn desks_reach_a_hub_over_tls_when_they_trust_its_certificate() {

@@ -4,20 +4,17 @@
 
 #[path = "../../../tests/support/pg.rs"]
 mod common;
+mod support;
+use support::{ADMIN, PASSWORD};
 
 use std::path::Path;
 
 use hcp_core::Role;
 use hcp_core::case::Actor;
 use hcp_core::visit::{Answer, CURRENT_TEMPLATE, ChecklistTemplate};
-use hcp_hub::{AccountRole, AuditCheck, Hub, HubError, Operator, verify_audit};
+use hcp_hub::{AccountRole, AuditCheck, Hub, HubError, verify_audit};
 use hcp_store::{Store, Who};
 
-const ADMIN: Operator<'static> = Operator {
-    name: "root",
-    role: "admin",
-};
-const PASSWORD: &str = "correct horse 1";
 const SHOPPER: Who<'static> = Who {
     name: "李明",
     actor: Actor::Shopper,
