@@ -53,6 +53,14 @@ pub fn is_bad_level(level: u8) -> bool {
     Level::new(level).is_some_and(Level::is_bad)
 }
 
+/// Whether a rating at `level` in `status` (its wire spelling: valid, revised,
+/// withdrawn) needs a case: a bad rating that the rater has not withdrawn. Any
+/// level number — one outside 1..=5 needs none. The one place this rule lives:
+/// the desk's feed, the hub's ingest and the report all ask here.
+pub fn needs_case(level: i64, status: &str) -> bool {
+    u8::try_from(level).is_ok_and(is_bad_level) && status != "withdrawn"
+}
+
 /// The wire spelling of 系统默认评价 ([`Channel::SystemDefault`]), as a literal for
 /// SQL text.
 pub const SYSTEM_DEFAULT: &str = "system_default";
@@ -230,6 +238,14 @@ impl ReasonTag {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_case_for_a_bad_rating_not_withdrawn() {
+        assert!(needs_case(1, "valid") && needs_case(2, "revised"));
+        assert!(!needs_case(3, "valid") && !needs_case(2, "withdrawn"));
+        assert!(!needs_case(0, "valid") && !needs_case(-1, "valid") && !needs_case(300, "valid"));
+    }
+
     use super::*;
 
     #[test]

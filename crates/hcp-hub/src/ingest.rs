@@ -379,8 +379,7 @@ async fn store_pages(
             // desktop that applied the revs one by one (opened, then closed as
             // revised): the hub must not lose it to keeping only the last rev.
             if let ValidRecord::Evaluation(e) = &rec.record
-                && hcp_core::rating::is_bad_level(e.level)
-                && e.status.as_str() != "withdrawn"
+                && hcp_core::rating::needs_case(i64::from(e.level), e.status.as_str())
                 && bad_seen
                     .get(e.id.as_str())
                     .is_none_or(|(rev, _)| *rev < e.rev)
@@ -440,8 +439,9 @@ async fn store_pages(
         changed.push((r, before.is_some()));
         if r.kind == "evaluation" {
             let bad = |level: Option<i16>, status: Option<&str>| {
-                level.is_some_and(|l| hcp_core::rating::is_bad_level(l as u8))
-                    && status != Some("withdrawn")
+                level.is_some_and(|l| {
+                    hcp_core::rating::needs_case(i64::from(l), status.unwrap_or(""))
+                })
             };
             let is_bad = bad(r.level, r.status);
             let was_bad = before.map(|(_, l, s)| bad(*l, s.as_deref()));

@@ -7,7 +7,7 @@ use hcp_core::wire::{Appeal, Evaluation, HallProfile, Rectification};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 
-use crate::days::{DayDeltas, beijing_day, beijing_day_of_utc_text, figures, is_bad_stored};
+use crate::days::{DayDeltas, beijing_day, beijing_day_of_utc_text, figures};
 use crate::halls::write_profile;
 use crate::{Result, Store, StoreError, now_text, utc_text};
 
@@ -569,7 +569,7 @@ fn upsert_evaluation(
                      ?19, ?20, ?21, ?22, ?23)",
         )?
         .execute(values)?;
-    let is_bad = hcp_core::rating::is_bad_level(e.level) && e.status.as_str() != "withdrawn";
+    let is_bad = hcp_core::rating::needs_case(i64::from(e.level), e.status.as_str());
     let change = |was_bad| crate::cases::EvaluationChange {
         hall_id: &e.hall_id,
         evaluation_id: &e.id,
@@ -654,7 +654,7 @@ fn upsert_evaluation(
         -1,
     );
     days.add(&e.hall_id, beijing_day(&e.evaluated_at), new_figures, 1);
-    let was_bad = is_bad_stored(old_level) && old_status != "withdrawn";
+    let was_bad = hcp_core::rating::needs_case(old_level, &old_status);
     if was_bad != is_bad
         && let Some(rules) = rules
     {
