@@ -1,7 +1,25 @@
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import { createPinia, setActivePinia } from "pinia";
 import { alertDays, beijingMonth, countByRule, evaluationsQuery, unitLabel } from "../src/composables/useAlerts";
+import { useAppStore } from "../src/stores/app";
 import { formFromQuery, queryHasFilter, toFilter } from "../src/composables/useEvaluationSearch";
 import type { AlertRow } from "../src/api/types";
+
+// The rules come from the core's list through the vocabulary, as the app loads it.
+beforeEach(() => {
+  setActivePinia(createPinia());
+  const rule = (code: string, short: string, about_bad = false) => ({ code, name: short, short, about_bad });
+  useAppStore().vocabulary = {
+    alert_rules: [
+      rule("spike", "差评突增", true),
+      rule("repeat_rater", "反复评价"),
+      rule("concentrated", "好评集中"),
+      rule("praise_burst", "短时集中好评"),
+      rule("serial_run", "连号代评"),
+      rule("malicious_rater", "疑似恶意差评", true),
+    ],
+  } as unknown as NonNullable<ReturnType<typeof useAppStore>["vocabulary"]>;
+});
 
 function alert(over: Partial<AlertRow>): AlertRow {
   return {

@@ -50,6 +50,7 @@ pub fn ts_bindings() -> Result<Vec<(String, String)>, String> {
         Vocabulary,
         LevelWord,
         CaseTabView,
+        AlertRuleView,
         DemoLoaded,
         hcp_sync::SyncEvent,
         hcp_sync::HallReport,

@@ -884,6 +884,15 @@ pub fn vocabulary() -> Vocabulary {
                 name: r.label_zh().to_owned(),
             })
             .collect(),
+        alert_rules: hcp_core::warning::Rule::ALL
+            .iter()
+            .map(|r| AlertRuleView {
+                code: r.as_str().to_owned(),
+                name: r.label_zh().to_owned(),
+                short: r.short_zh().to_owned(),
+                about_bad: r.about_bad_ratings(),
+            })
+            .collect(),
         case_tabs: hcp_core::case::case_tabs()
             .into_iter()
             .map(|t| CaseTabView {

@@ -329,6 +329,20 @@ pub struct CodeName {
     pub name: String,
 }
 
+/// An early-warning rule as the window names it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export_to = "AlertRuleView.ts")]
+pub struct AlertRuleView {
+    /// Storage name (`spike` …).
+    pub code: String,
+    /// Full zh-CN name.
+    pub name: String,
+    /// Short name for tabs and cards.
+    pub short: String,
+    /// About bad ratings (its evidence is 差评) rather than praise.
+    pub about_bad: bool,
+}
+
 /// The domain's words, from hcp-core, so the UI never keeps a second copy.
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export_to = "Vocabulary.ts")]
@@ -347,6 +361,8 @@ pub struct Vocabulary {
     pub callback_results: Vec<CodeName>,
     /// Roles.
     pub roles: Vec<CodeName>,
+    /// The early-warning rules, in the order they are listed.
+    pub alert_rules: Vec<AlertRuleView>,
     /// The case inbox's tabs and the states each lists.
     pub case_tabs: Vec<CaseTabView>,
     /// The checklist template version new visits and task packages use.

@@ -108,6 +108,22 @@ impl Rule {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|r| r.as_str() == s)
     }
+    /// The short zh-CN name a tab or a card shows.
+    pub fn short_zh(self) -> &'static str {
+        match self {
+            Rule::Spike => "差评突增",
+            Rule::RepeatRater => "反复评价",
+            Rule::Concentrated => "好评集中",
+            Rule::PraiseBurst => "短时集中好评",
+            Rule::SerialRun => "连号代评",
+            Rule::MaliciousRater => "疑似恶意差评",
+        }
+    }
+    /// Whether the rule is about bad ratings (its evidence is the unit's 差评), not
+    /// about praise (all its ratings).
+    pub fn about_bad_ratings(self) -> bool {
+        matches!(self, Rule::Spike | Rule::MaliciousRater)
+    }
     /// zh-CN label.
     pub fn label_zh(self) -> &'static str {
         match self {

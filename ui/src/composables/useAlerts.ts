@@ -1,16 +1,13 @@
 import { computed, ref } from "vue";
 import { api, errorText } from "../api";
-import type { AlertDetail, AlertRow } from "../api/types";
+import type { AlertDetail, AlertRow, AlertRuleView } from "../api/types";
+import { useAppStore } from "../stores/app";
 
-/** The rules in the order people read them, with their short zh-CN names. */
-export const ALERT_RULES: { rule: string; short: string }[] = [
-  { rule: "spike", short: "差评突增" },
-  { rule: "repeat_rater", short: "反复评价" },
-  { rule: "concentrated", short: "好评集中" },
-  { rule: "praise_burst", short: "短时集中好评" },
-  { rule: "serial_run", short: "连号代评" },
-  { rule: "malicious_rater", short: "疑似恶意差评" },
-];
+/** The rules in the order people read them, with their short zh-CN names — from
+ * the core's rule list (the vocabulary), never a copy. */
+export function alertRules(): AlertRuleView[] {
+  return useAppStore().vocabulary?.alert_rules ?? [];
+}
 
 export const ALERT_STATES: Record<string, string> = { open: "待处置", acknowledged: "已确认", dismissed: "已排除" };
 
@@ -42,7 +39,7 @@ export function alertDays(a: Pick<AlertRow, "day_from" | "day_to">): string {
 
 /** Open alerts per rule (the 工作台 card and the tabs). */
 export function countByRule(rows: AlertRow[], state: string | null = "open"): Record<string, number> {
-  const out: Record<string, number> = Object.fromEntries(ALERT_RULES.map((r) => [r.rule, 0]));
+  const out: Record<string, number> = Object.fromEntries(alertRules().map((r) => [r.code, 0]));
   for (const a of rows) if (state === null || a.state === state) out[a.rule] = (out[a.rule] ?? 0) + 1;
   return out;
 }
@@ -56,7 +53,7 @@ export function evaluationsQuery(a: AlertRow): Record<string, string> {
   if (a.unit_kind === "staff") q.staff = a.code;
   if (a.unit_kind === "item") q.item = a.code;
   if (a.unit_kind === "department") q.department = a.code;
-  if (a.rule === "spike" || a.rule === "malicious_rater") q.bad = "1";
+  if (alertRules().find((r) => r.code === a.rule)?.about_bad) q.bad = "1";
   return q;
 }
 

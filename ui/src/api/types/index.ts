@@ -8,6 +8,7 @@ export type { AlertEvidence } from "./AlertEvidence";
 export type { AlertList } from "./AlertList";
 export type { AlertRecompute } from "./AlertRecompute";
 export type { AlertRow } from "./AlertRow";
+export type { AlertRuleView } from "./AlertRuleView";
 export type { AlertsArgs } from "./AlertsArgs";
 export type { AllowedAction } from "./AllowedAction";
 export type { AppError } from "./AppError";
