@@ -2,7 +2,7 @@
 // browser bridge (hcp serve-ui) on a fresh SQLite file, and Debian's Chromium
 // driven by playwright-core. Everything listens on 127.0.0.1 and is stopped after.
 import { spawn, execFileSync } from "node:child_process";
-import { createWriteStream, mkdtempSync, readFileSync, mkdirSync, readdirSync, writeFileSync, existsSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readFileSync, mkdirSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -55,7 +55,7 @@ function startAndWait(cmd, args, pattern, env = {}) {
 
 /** The reference hall with generated October 2026 data; returns its halls and tokens. */
 export async function startHall({ plant = false } = {}) {
-  const dir = mkdtempSync(path.join(tmpdir(), "hcp-e2e-hall-"));
+  const dir = tempDir("hcp-e2e-hall-");
   const tokensFile = path.join(dir, "tokens.json");
   const gen = ["--seed", "5", "--halls", "2", "--evaluations", "4000", "--month", "2026-10"];
   let source = gen;
@@ -79,7 +79,7 @@ export async function startHall({ plant = false } = {}) {
 
 /** `hcp serve-ui` on a fresh database; returns the URL with its token. */
 export async function startUi(extraArgs = []) {
-  const dir = mkdtempSync(path.join(tmpdir(), "hcp-e2e-ui-"));
+  const dir = tempDir("hcp-e2e-ui-");
   const { match } = await startAndWait(
     path.join(binDir, "hcp"),
     ["--db", path.join(dir, "hcp.db"), "serve-ui", "--dist", path.join(uiDir, "dist"), "--addr", "127.0.0.1:0", ...extraArgs],
@@ -130,6 +130,25 @@ export async function copyDatabase(pgUrl, name) {
   return pgUrl.replace(/dbname=\S+/, `dbname=${name}`);
 }
 
+/** The suite's temporary folders (databases, clusters, tokens): removed when the
+ * run ends well, kept for a look when it failed (or with HCP_KEEP_E2E=1). */
+const tempDirs = [];
+function tempDir(prefix) {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+process.on("exit", (code) => {
+  if (code !== 0 || process.env.HCP_KEEP_E2E) return;
+  for (const dir of tempDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      /* a process still writing there: the OS cleans /tmp */
+    }
+  }
+});
+
 export function stopAll() {
   for (const c of children) c.kill("SIGTERM");
   for (const stop of clusters.splice(0)) stop();
@@ -158,7 +177,7 @@ export async function startPostgres() {
     asRoot
       ? execFileSync("runuser", ["-u", "postgres", "--", path.join(bin, prog), ...args], { stdio: "pipe" })
       : execFileSync(path.join(bin, prog), args, { stdio: "pipe" });
-  const dir = mkdtempSync(path.join(tmpdir(), "hcp-e2e-pg-"));
+  const dir = tempDir("hcp-e2e-pg-");
   if (asRoot) execFileSync("chown", ["-R", "postgres:postgres", dir]);
   const data = path.join(dir, "data");
   run("initdb", ["-D", data, "-A", "trust", "-U", "hcp", "--encoding=UTF8", "--locale=C.UTF-8"]);
@@ -181,7 +200,7 @@ export async function startPostgres() {
  * hub away and bring it back on the same address (the office's state is in
  * PostgreSQL, so nothing is lost in between). */
 export async function startHub(pgUrl, hall, accounts, password, { allHalls = false, tls = false } = {}) {
-  const dir = mkdtempSync(path.join(tmpdir(), "hcp-e2e-hub-"));
+  const dir = tempDir("hcp-e2e-hub-");
   const env = { ...process.env, HCP_HUB_PG: pgUrl };
   const hcp = path.join(binDir, "hcp");
   const admin = (args) => execFileSync(hcp, ["hub", ...args], { env, stdio: "pipe" });

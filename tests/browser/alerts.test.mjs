@@ -38,7 +38,16 @@ test("the 工作台 card counts the open alerts of each kind; every planted kind
     const open = listed.alerts.filter((a) => a.rule === rule && a.state === "open").length;
     const planted = hall.answerKey.plants.filter((p) => p.rule === rule).length;
     assert.ok(planted > 0 && open >= planted, `${rule}: ${open} open alerts for ${planted} plants`);
-    const shown = await page.getByTestId(`alerts-${rule}`).locator(".todo-n").innerText();
+    // The counts arrive after the card (the month's alerts load in the background).
+    const count = () => page.getByTestId(`alerts-${rule}`).locator(".todo-n").innerText();
+    await page
+      .waitForFunction(
+        ([id, n]) => Number((document.querySelector(`[data-testid="${id}"] .todo-n`)?.textContent ?? "").replace(/,/g, "")) === n,
+        [`alerts-${rule}`, open],
+        { timeout: 15_000 },
+      )
+      .catch(() => undefined);
+    const shown = await count();
     assert.equal(Number(shown.replace(/,/g, "")), open, rule);
   }
   await shot("alerts-1-card");
