@@ -619,33 +619,11 @@ impl HallStep {
     /// The step of an appeal or rectification as the hall sent it (`None` for
     /// another kind, or a record that no longer reads).
     pub(crate) fn follow_up(kind: &str, raw: String) -> Option<HallStep> {
-        let (evaluation_id, at, action) = match kind {
-            "appeal" => {
-                let a: hcp_core::wire::Appeal = serde_json::from_str(&raw).ok()?;
-                (
-                    a.evaluation_id,
-                    a.filed_at,
-                    Action::AppealFiled {
-                        id: a.id,
-                        ground: a.ground,
-                        by: a.filed_by,
-                    },
-                )
-            }
-            "rectification" => {
-                let r: hcp_core::wire::Rectification = serde_json::from_str(&raw).ok()?;
-                (
-                    r.evaluation_id,
-                    r.submitted_at,
-                    Action::RectificationSubmitted {
-                        id: r.id,
-                        rev: r.rev,
-                        by: r.responsible,
-                    },
-                )
-            }
-            _ => return None,
-        };
+        let hcp_core::follow_up::HallFollowUp {
+            evaluation_id,
+            at,
+            action,
+        } = hcp_core::follow_up::HallFollowUp::parse(kind, &raw)?;
         Some(HallStep {
             evaluation_id,
             action,

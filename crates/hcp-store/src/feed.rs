@@ -453,14 +453,7 @@ fn write_record(
             if let Some(rules) = rules
                 && !matches!(how, Upsert::Unchanged)
             {
-                let f = crate::cases::FollowUpRecord {
-                    evaluation_id: a.evaluation_id.clone(),
-                    id: a.id.clone(),
-                    rev: a.rev,
-                    at: a.filed_at,
-                    ground: Some(a.ground.clone()),
-                    by: a.filed_by.clone(),
-                };
+                let f = hcp_core::follow_up::HallFollowUp::of_appeal(a);
                 crate::cases::on_hall_record(tx, rules, hall_id, &f, rec.raw)?;
             }
             how
@@ -470,14 +463,7 @@ fn write_record(
             if let Some(rules) = rules
                 && !matches!(how, Upsert::Unchanged)
             {
-                let f = crate::cases::FollowUpRecord {
-                    evaluation_id: r.evaluation_id.clone(),
-                    id: r.id.clone(),
-                    rev: r.rev,
-                    at: r.submitted_at,
-                    ground: None,
-                    by: r.responsible.clone(),
-                };
+                let f = hcp_core::follow_up::HallFollowUp::of_rectification(r);
                 crate::cases::on_hall_record(tx, rules, hall_id, &f, rec.raw)?;
             }
             how

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, FixedOffset, Utc};
 use hcp_core::case::{Action, Actor, Case, DecisionOut, RefersTo};
+use hcp_core::follow_up::HallFollowUp;
 use rusqlite::{Transaction, params};
 use serde_json::json;
 
@@ -155,7 +156,7 @@ pub(super) fn open_case(
     )?;
     // An appeal or rectification that arrived before the case (e.g. the rating was
     // revised down to bad later) applies now.
-    for table in ["appeals", "rectifications"] {
+    for (table, kind) in [("appeals", "appeal"), ("rectifications", "rectification")] {
         let mut stmt = tx.prepare_cached(&format!(
             "SELECT raw_json FROM {table} WHERE hall_id = ?1 AND evaluation_id = ?2 ORDER BY seq"
         ))?;
@@ -163,12 +164,7 @@ pub(super) fn open_case(
             .query_map([e.hall_id, e.evaluation_id], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         for raw in raws {
-            let kind = if table == "appeals" {
-                HallRecord::Appeal
-            } else {
-                HallRecord::Rectification
-            };
-            if let Some(rec) = parse_follow_up(kind, &raw) {
+            if let Some(rec) = HallFollowUp::parse(kind, &raw) {
                 on_hall_record(tx, rules, e.hall_id, &rec, &raw)?;
             }
         }
@@ -176,57 +172,13 @@ pub(super) fn open_case(
     Ok(())
 }
 
-#[derive(Clone, Copy)]
-enum HallRecord {
-    Appeal,
-    Rectification,
-}
-
-/// An appeal or rectification from the feed, as the case engine sees it.
-pub(crate) struct FollowUpRecord {
-    pub evaluation_id: String,
-    pub id: String,
-    pub rev: i64,
-    pub at: DateTime<FixedOffset>,
-    /// Appeals: the ground. Rectifications: `None`.
-    pub ground: Option<String>,
-    pub by: String,
-}
-
-fn parse_follow_up(kind: HallRecord, raw: &str) -> Option<FollowUpRecord> {
-    match kind {
-        HallRecord::Appeal => {
-            let a: hcp_core::wire::Appeal = serde_json::from_str(raw).ok()?;
-            Some(FollowUpRecord {
-                evaluation_id: a.evaluation_id,
-                id: a.id,
-                rev: a.rev,
-                at: a.filed_at,
-                ground: Some(a.ground),
-                by: a.filed_by,
-            })
-        }
-        HallRecord::Rectification => {
-            let r: hcp_core::wire::Rectification = serde_json::from_str(raw).ok()?;
-            Some(FollowUpRecord {
-                evaluation_id: r.evaluation_id,
-                id: r.id,
-                rev: r.rev,
-                at: r.submitted_at,
-                ground: None,
-                by: r.responsible,
-            })
-        }
-    }
-}
-
-/// Applies a hall's appeal (`ground` set) or rectification to its case, inside the
-/// feed's transaction. Called only for new records or higher revs.
+/// Applies a hall's appeal or rectification to its case, inside the feed's
+/// transaction. Called only for new records or higher revs.
 pub(crate) fn on_hall_record(
     tx: &Transaction<'_>,
     rules: &CaseRules,
     hall_id: &str,
-    rec: &FollowUpRecord,
+    rec: &HallFollowUp,
     raw: &str,
 ) -> Result<()> {
     let Some(stored) = load_case(
@@ -237,18 +189,7 @@ pub(crate) fn on_hall_record(
     else {
         return Ok(()); // no case (yet): opening one later picks the record up
     };
-    let action = match &rec.ground {
-        Some(ground) => Action::AppealFiled {
-            id: rec.id.clone(),
-            ground: ground.clone(),
-            by: rec.by.clone(),
-        },
-        None => Action::RectificationSubmitted {
-            id: rec.id.clone(),
-            rev: rec.rev,
-            by: rec.by.clone(),
-        },
-    };
+    let action = &rec.action;
     let hall = Who {
         name: hall_id,
         actor: Actor::Hall,
@@ -256,7 +197,7 @@ pub(crate) fn on_hall_record(
     let policy = rules.policy(hall_id);
     match stored
         .case
-        .apply(&action, Actor::Hall, rec.at, &rules.calendar, &policy)
+        .apply(action, Actor::Hall, rec.at, &rules.calendar, &policy)
     {
         Ok(t) if t.case == stored.case => {}
         Ok(t) => {
@@ -264,7 +205,7 @@ pub(crate) fn on_hall_record(
         }
         Err(refused) => {
             // Kept on the timeline so the officer sees what the hall tried.
-            let summary = hcp_core::case::hall_record_summary(&action).unwrap_or_default();
+            let summary = hcp_core::case::hall_record_summary(action).unwrap_or_default();
             let detail = json!({
                 "from": stored.case.state.as_str(), "to": stored.case.state.as_str(),
                 "summary": format!("{summary}；未受理：{refused}"),

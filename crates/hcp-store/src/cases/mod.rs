@@ -25,8 +25,7 @@ use crate::{Result, StoreError, utc_text};
 pub(crate) use commands::FLAG_OPEN_CASES_OF;
 use commands::write_transition;
 pub(crate) use hooks::{
-    EvaluationChange, FollowUpRecord, on_appeal_verdict, on_evaluation, on_hall_record,
-    open_finding_case,
+    EvaluationChange, on_appeal_verdict, on_evaluation, on_hall_record, open_finding_case,
 };
 pub use model::{
     AllowedAction, CaseChange, CaseDeadline, CaseDetail, CaseEvent, CaseFilter, CaseListRow,
