@@ -49,6 +49,8 @@ const shot = (name) => page.screenshot({ path: path.join(artifacts, `${name}.png
 test("first run offers the demo and a way to add a hall", async () => {
   await page.getByTestId("first-run").waitFor();
   assert.match(await page.getByTestId("first-run").innerText(), /载入演示数据/);
+  // Who is signed in arrives with the app's info, a moment after the first page.
+  await page.waitForFunction(() => /效能督查员/.test(document.querySelector('[data-testid="current-user"]')?.textContent ?? ""), null, { timeout: 15_000 }).catch(() => undefined);
   assert.match(await page.getByTestId("current-user").innerText(), /效能督查员/);
   // The bridge token left the address bar as soon as the page read it.
   assert.doesNotMatch(page.url(), /token=/);
