@@ -62,7 +62,7 @@ fn openable_extension(name: &str) -> Option<String> {
 /// A file name that is only a name on every system: no separators, no control
 /// characters, nothing Windows reserves (`CON`, `aux.pdf`, a trailing dot), at
 /// most 120 characters.
-fn clean_name(name: &str) -> String {
+pub(crate) fn clean_name(name: &str) -> String {
     let mut clean: String = name
         .chars()
         .map(|c| {

@@ -163,7 +163,7 @@ pub fn publish(
     );
     let files = hcp_report::publish::files(&p)
         .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
-    let name = safe_file_name(&format!(
+    let name = crate::files::clean_name(&format!(
         "好差评公示-{}{}",
         r.month,
         hall.as_deref().map(|h| format!("-{h}")).unwrap_or_default()
@@ -368,7 +368,7 @@ pub fn export(s: &Store, a: &ReportExportArgs) -> AppResult<(String, &'static st
             None => "全部大厅".to_owned(),
         };
         // Named by period, scope and 期号 (two scopes of one month are two files).
-        let name = safe_file_name(&format!(
+        let name = crate::files::clean_name(&format!(
             "{}好差评情况通报-{scope}-〔{}〕第{}期{}",
             meta.month,
             meta.year,
@@ -400,18 +400,6 @@ pub fn export(s: &Store, a: &ReportExportArgs) -> AppResult<(String, &'static st
         &a.format,
         layout,
     )
-}
-
-/// A file name any desktop accepts: no path separators or characters Windows
-/// refuses.
-fn safe_file_name(name: &str) -> String {
-    name.chars()
-        .map(|c| match c {
-            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
-            c if c.is_control() => '_',
-            c => c,
-        })
-        .collect()
 }
 
 impl App {

@@ -342,19 +342,7 @@ pub fn to_html(p: &PublicReport) -> String {
         table(
             &mut h,
             &["大厅", "评价量", "好评", "差评", "好评率", "综合评分"],
-            &p.halls
-                .iter()
-                .map(|g| {
-                    vec![
-                        g.name.clone(),
-                        g.evaluations.to_string(),
-                        g.good.to_string(),
-                        g.bad.to_string(),
-                        g.good_rate.clone(),
-                        g.mean_score.clone(),
-                    ]
-                })
-                .collect::<Vec<_>>(),
+            &group_rows(&p.halls, false),
             1,
         );
         h.push_str("</section>");
