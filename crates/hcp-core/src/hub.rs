@@ -87,6 +87,9 @@ pub struct CaseView {
     pub warn_at: Option<DateTime<Utc>>,
     /// The evaluator is marked malicious.
     pub flagged_malicious: bool,
+    /// The rating is out of every figure (申诉成立), as the case engine decided.
+    #[serde(default)]
+    pub excluded: bool,
     /// The case as hcp-core's `Case`.
     pub case: Case,
     /// Its timeline, oldest first.

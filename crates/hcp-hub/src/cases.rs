@@ -1,16 +1,20 @@
-//! The case engine on the hub: hcp-core's `Case::apply` decides, this module
-//! persists the `Transition` in PostgreSQL — the case with its new version, a
-//! timeline row, the decisions for the hall in the outbox, the side effects — in
-//! the caller's transaction. Cases open from the ratings the hub syncs; officers'
-//! actions arrive in batches from desktops, each with a UUID (a repeat changes
-//! nothing) and the case version the officer saw (a stale one is a conflict).
+//! The case engine on the hub: hcp-core decides what a step writes (the case with
+//! its new version, the timeline entry, the decisions for the hall, the effects
+//! beyond the case), this module persists it in PostgreSQL in the caller's
+//! transaction — the same writes the desk's cache persists. Cases open from the
+//! ratings the hub syncs; officers' actions arrive in batches from desktops, each
+//! with a UUID (a repeat changes nothing) and the case version the officer saw (a
+//! stale one is a conflict).
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use hcp_core::Capability;
-use hcp_core::case::{Action, Actor, Case, DecisionOut, RefersTo, Signs, Transition};
-use hcp_core::wire::Decision;
+use hcp_core::case::{
+    Actor, BAD_RATING, Case, CaseHead, CaseRepository, CaseWrites, Found, HallStep, Lookups,
+    Record, Signer, Transition, early_steps, opening_writes, step_writes,
+};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use tokio_postgres::Transaction;
 
 use hcp_core::hub::{
@@ -21,8 +25,8 @@ use hcp_core::hub::{
 use crate::audit::{Entry, append};
 use crate::{Account, Hub, HubError, Result};
 
-/// The name the hub's own transitions are made under.
-pub const SYSTEM_NAME: &str = "系统";
+/// The name the hub's own transitions are made under (core's, as on a desk).
+pub use hcp_core::case::SYSTEM_NAME;
 
 pub(crate) use crate::rules::Rules;
 
@@ -30,28 +34,19 @@ fn beijing_now() -> DateTime<FixedOffset> {
     Utc::now().with_timezone(&hcp_core::metrics::beijing())
 }
 
-fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
-}
-
 fn to_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("plain data serialises")
 }
 
-/// A case as stored.
-#[derive(Clone)]
-pub(crate) struct StoredCase {
-    case_id: i64,
-    hall_id: String,
-    evaluation_id: String,
-    version: i64,
-    case: Case,
+fn read_case(case_id: i64, body: &str) -> Result<Case> {
+    serde_json::from_str(body)
+        .map_err(|e| HubError::Invalid(format!("工单 {case_id} 的数据已损坏：{e}")))
 }
 
-async fn load_case(tx: &Transaction<'_>, case_id: i64) -> Result<Option<StoredCase>> {
+async fn load_case(tx: &Transaction<'_>, case_id: i64) -> Result<Option<CaseHead>> {
     let Some(r) = tx
         .query_opt(
-            "SELECT case_id, hall_id, evaluation_id, version, body FROM hub_cases
+            "SELECT case_id, hall_id, evaluation_id, version, body, kind FROM hub_cases
              WHERE case_id = $1 FOR UPDATE",
             &[&case_id],
         )
@@ -60,14 +55,13 @@ async fn load_case(tx: &Transaction<'_>, case_id: i64) -> Result<Option<StoredCa
         return Ok(None);
     };
     let body: String = r.get(4);
-    let case = serde_json::from_str(&body)
-        .map_err(|e| HubError::Invalid(format!("工单 {case_id} 的数据已损坏：{e}")))?;
-    Ok(Some(StoredCase {
+    Ok(Some(CaseHead {
         case_id: r.get(0),
+        kind: r.get(5),
         hall_id: r.get(1),
         evaluation_id: r.get(2),
         version: r.get(3),
-        case,
+        case: read_case(case_id, &body)?,
     }))
 }
 
@@ -75,56 +69,66 @@ async fn load_case(tx: &Transaction<'_>, case_id: i64) -> Result<Option<StoredCa
 /// to commit, so a reader never sees number N+1 before N).
 pub(crate) const CASE_FEED_LOCK: i64 = 0x4843_5043; // "HCPC"
 
-/// Who made a transition.
-#[derive(Clone, Copy)]
-pub(crate) struct By<'a> {
-    pub name: &'a str,
-    pub role: &'a str,
-}
-
-const SYSTEM: By<'static> = By {
-    name: SYSTEM_NAME,
-    role: "system",
-};
-
-/// The latest appeal or rectification of an evaluation: (id, raw).
-async fn latest_follow_up(
-    tx: &Transaction<'_>,
-    kind: &str,
-    hall_id: &str,
-    evaluation_id: &str,
-) -> Result<Option<(String, String)>> {
-    Ok(tx
-        .query_opt(
-            "SELECT id, raw FROM hub_records
-             WHERE hall_id = $1 AND kind <> 'evaluation' AND kind = $2 AND evaluation_id = $3
-             ORDER BY hall_seq DESC LIMIT 1",
-            &[&hall_id, &kind, &evaluation_id],
+/// What a transition's writes refer to, as the hub holds it.
+async fn find(tx: &Transaction<'_>, head: &CaseHead, l: Lookups) -> Result<Found> {
+    let (hall, eval) = (head.hall_id.as_str(), head.evaluation_id.as_str());
+    let latest = |kind: &'static str| async move {
+        Ok::<_, HubError>(
+            tx.query_opt(
+                "SELECT id, raw FROM hub_records
+                 WHERE hall_id = $1 AND kind <> 'evaluation' AND kind = $2 AND evaluation_id = $3
+                 ORDER BY hall_seq DESC LIMIT 1",
+                &[&hall, &kind, &eval],
+            )
+            .await?
+            .map(|r| Record {
+                id: r.get(0),
+                raw: r.get(1),
+            }),
+        )
+    };
+    let rectification = if l.rectification {
+        latest("rectification").await?
+    } else {
+        None
+    };
+    let appeal = if l.appeal {
+        latest("appeal").await?
+    } else {
+        None
+    };
+    let rating = if l.evaluation || l.rater {
+        tx.query_opt(
+            "SELECT raw, id_hash FROM hub_records
+             WHERE hall_id = $1 AND kind = 'evaluation' AND id = $2",
+            &[&hall, &eval],
         )
         .await?
-        .map(|r| (r.get(0), r.get(1))))
+    } else {
+        None
+    };
+    Ok(Found {
+        rectification,
+        appeal,
+        evaluation: rating.as_ref().filter(|_| l.evaluation).map(|r| r.get(0)),
+        rater: rating.as_ref().filter(|_| l.rater).and_then(|r| r.get(1)),
+    })
 }
 
-/// Who made a transition, from which hall record (signed on the timeline), when.
-#[derive(Clone, Copy)]
-pub(crate) struct Origin<'a> {
-    pub by: By<'a>,
-    pub raw: Option<&'a str>,
-    pub at: DateTime<FixedOffset>,
-}
-
-/// Transitions persisted together: each kind of row is written with one
-/// statement, so a sync that moves thousands of cases costs a handful of round
-/// trips, and an officer's single action goes the same way.
-#[derive(Default)]
-pub(crate) struct Writes {
+/// Steps persisted together: each kind of row is written with one statement, so
+/// a sync that moves thousands of cases costs a handful of round trips, and an
+/// officer's single action goes the same way.
+pub(crate) struct Writes<'r> {
+    rules: &'r Rules,
     /// The cases' new rows, one per case (a case moved twice keeps its last).
     cases: Vec<CaseRow>,
-    index: std::collections::HashMap<i64, usize>,
+    index: HashMap<i64, usize>,
     events: Vec<EventRow>,
     outbox: Vec<OutboxRow>,
-    /// Evaluators to mark malicious: (hall, evaluation, case).
-    marks: Vec<(String, String, i64)>,
+    /// Ratings that leave the figures: (hall, evaluation).
+    exclusions: Vec<(String, String)>,
+    /// Raters to mark malicious: (id_hash, case).
+    marks: Vec<(String, i64)>,
 }
 
 struct CaseRow {
@@ -157,135 +161,113 @@ struct OutboxRow {
     body: String,
 }
 
-impl Writes {
-    fn set_case(&mut self, rules: &Rules, stored: &StoredCase) {
-        let (due, warn) = rules.due(&stored.hall_id, &stored.case);
+impl CaseRepository for Writes<'_> {
+    type Error = HubError;
+
+    /// Buffers `w`; [`Writes::flush`] writes it.
+    fn persist(&mut self, w: &CaseWrites) -> Result<()> {
+        let (due, warn) = self.rules.due(&w.hall_id, &w.case);
         let row = CaseRow {
-            case_id: stored.case_id,
-            state: stored.case.state.as_str(),
-            body: to_json(&stored.case),
-            version: stored.version,
+            case_id: w.case_id,
+            state: w.case.state.as_str(),
+            body: to_json(&w.case),
+            version: w.version,
             due,
             warn,
         };
-        match self.index.get(&stored.case_id) {
+        match self.index.get(&w.case_id) {
             Some(&i) => self.cases[i] = row,
             None => {
-                self.index.insert(stored.case_id, self.cases.len());
+                self.index.insert(w.case_id, self.cases.len());
                 self.cases.push(row);
             }
         }
-    }
-
-    /// Adds `t` on `stored` (whose row the caller locked): the case with its next
-    /// version, the timeline row, the decisions for the hall, the side effects.
-    /// `stored` becomes the case after it. Returns the new version.
-    pub(crate) async fn add(
-        &mut self,
-        tx: &Transaction<'_>,
-        rules: &Rules,
-        stored: &mut StoredCase,
-        t: Transition,
-        from: Origin<'_>,
-    ) -> Result<i64> {
-        let Origin {
-            by,
-            raw: hall_record_raw,
-            at,
-        } = from;
-        let (hall, eval) = (stored.hall_id.clone(), stored.evaluation_id.clone());
-        let rectification = if t.needs(RefersTo::LatestRectification) {
-            latest_follow_up(tx, "rectification", &hall, &eval).await?
-        } else {
-            None
-        };
-        let appeal = if t.needs(RefersTo::LatestAppeal) {
-            latest_follow_up(tx, "appeal", &hall, &eval).await?
-        } else {
-            None
-        };
-        let record = |kind: RefersTo| match kind {
-            RefersTo::LatestRectification => rectification.as_ref(),
-            RefersTo::LatestAppeal => appeal.as_ref(),
-            RefersTo::Evaluation => None,
-        };
-        let signed = match t.signs {
-            Signs::Nothing => None,
-            Signs::HallRecord => hall_record_raw.map(sha256_hex),
-            Signs::Evaluation => tx
-                .query_opt(
-                    "SELECT raw FROM hub_records WHERE hall_id = $1 AND kind = 'evaluation' AND id = $2",
-                    &[&hall, &eval],
-                )
-                .await?
-                .map(|r| sha256_hex(&r.get::<_, String>(0))),
-            Signs::LatestRectification => {
-                record(RefersTo::LatestRectification).map(|r| sha256_hex(&r.1))
-            }
-            Signs::LatestAppeal => record(RefersTo::LatestAppeal).map(|r| sha256_hex(&r.1)),
-        };
-        let version = stored.version + 1;
-        self.events.push(EventRow {
-            case_id: stored.case_id,
-            version,
-            actor: by.name.to_owned(),
-            role: by.role.to_owned(),
-            event: t.event.to_owned(),
-            from: Some(stored.case.state.as_str().to_owned()),
-            to: t.case.state.as_str().to_owned(),
-            summary: t.summary.clone(),
-            note: t.note.clone(),
-            signed,
-        });
-        for d in &t.decisions {
-            let ref_id = record(d.refers_to).map(|r| r.0.clone());
-            let decision = d.to_wire(uuid::Uuid::new_v4().to_string(), &eval, ref_id, at, by.name);
+        self.events.push(event_row(w));
+        for d in &w.decisions {
             self.outbox.push(OutboxRow {
-                id: decision.id.clone(),
-                hall_id: hall.clone(),
-                case_id: stored.case_id,
-                kind: decision.kind.clone(),
-                body: to_json(&decision),
+                id: d.id.clone(),
+                hall_id: w.hall_id.clone(),
+                case_id: w.case_id,
+                kind: d.kind.clone(),
+                body: to_json(d),
             });
         }
-        for effect in &t.effects {
-            match effect {
-                hcp_core::case::Effect::ExcludeEvaluation => {
-                    // The case's state (申诉成立) is what excludes it from the figures.
-                }
-                hcp_core::case::Effect::MarkEvaluatorMalicious => {
-                    self.marks
-                        .push((hall.clone(), eval.clone(), stored.case_id));
-                }
-            }
+        if w.exclude_rating {
+            self.exclusions
+                .push((w.hall_id.clone(), w.evaluation_id.clone()));
         }
-        stored.case = t.case;
-        stored.version = version;
-        self.set_case(rules, stored);
-        Ok(version)
+        if let Some(hash) = &w.mark_rater {
+            self.marks.push((hash.clone(), w.case_id));
+        }
+        Ok(())
+    }
+}
+
+fn event_row(w: &CaseWrites) -> EventRow {
+    let e = &w.entry;
+    EventRow {
+        case_id: w.case_id,
+        version: e.version,
+        actor: e.actor.clone(),
+        role: e.role.clone(),
+        event: e.event.clone(),
+        from: e.from.clone(),
+        to: e.to.clone(),
+        summary: e.summary.clone(),
+        note: e.note.clone(),
+        signed: e.signed_sha256.clone(),
+    }
+}
+
+impl<'r> Writes<'r> {
+    pub(crate) fn new(rules: &'r Rules) -> Self {
+        Writes {
+            rules,
+            cases: vec![],
+            index: HashMap::new(),
+            events: vec![],
+            outbox: vec![],
+            exclusions: vec![],
+            marks: vec![],
+        }
     }
 
-    /// A hall record the case refused, kept on the timeline so the officer sees
-    /// what the hall tried: a timeline row is a version, the state stays.
-    fn add_refusal(&mut self, rules: &Rules, stored: &mut StoredCase, summary: String, raw: &str) {
-        stored.version += 1;
-        let state = stored.case.state.as_str().to_owned();
-        self.events.push(EventRow {
-            case_id: stored.case_id,
-            version: stored.version,
-            actor: stored.hall_id.clone(),
-            role: "hall".into(),
-            event: "hall_record_refused".into(),
-            from: Some(state.clone()),
-            to: state,
-            summary,
-            note: None,
-            signed: Some(sha256_hex(raw)),
-        });
-        self.set_case(rules, stored);
+    /// Decides `t` on `head` (whose row the caller locked) and buffers its
+    /// writes; `head` becomes the case after it. Returns the new version.
+    pub(crate) async fn step(
+        &mut self,
+        tx: &Transaction<'_>,
+        head: &mut CaseHead,
+        t: Transition,
+        by: Signer<'_>,
+        at: DateTime<FixedOffset>,
+    ) -> Result<i64> {
+        let found = find(tx, head, t.lookups()).await?;
+        let w = step_writes(head, t, &found, by, None, at);
+        self.persist(&w)?;
+        head.case = w.case;
+        head.version = w.version;
+        Ok(w.version)
     }
 
-    /// Writes everything added, under the case feed's lock.
+    /// Decides a step of the hall's feed on `head` and buffers its writes.
+    async fn hall_step(
+        &mut self,
+        tx: &Transaction<'_>,
+        head: &mut CaseHead,
+        step: &HallStep,
+    ) -> Result<()> {
+        let outcome = step.outcome(&head.case, &head.hall_id, self.rules);
+        let found = find(tx, head, outcome.lookups()).await?;
+        if let Some(w) = step.writes(head, outcome, &found) {
+            self.persist(&w)?;
+            head.case = w.case;
+            head.version = w.version;
+        }
+        Ok(())
+    }
+
+    /// Writes everything buffered, under the case feed's lock.
     pub(crate) async fn flush(self, tx: &Transaction<'_>) -> Result<()> {
         if self.cases.is_empty() {
             return Ok(());
@@ -309,59 +291,42 @@ impl Writes {
             &[&ids, &states, &bodies, &versions, &due, &warn],
         )
         .await?;
-        let e = &self.events;
-        let col = |f: fn(&EventRow) -> &str| e.iter().map(f).collect::<Vec<&str>>();
-        let ocol =
-            |f: fn(&EventRow) -> Option<&str>| e.iter().map(f).collect::<Vec<Option<&str>>>();
-        let ev_cases: Vec<i64> = e.iter().map(|r| r.case_id).collect();
-        let ev_versions: Vec<i64> = e.iter().map(|r| r.version).collect();
-        tx.execute(
-            "INSERT INTO hub_case_events (case_id, version, actor, role, event, from_state, to_state,
-                summary, note, signed_sha256)
-             SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[],
-                                  $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])",
-            &[
-                &ev_cases,
-                &ev_versions,
-                &col(|r| &r.actor),
-                &col(|r| &r.role),
-                &col(|r| &r.event),
-                &ocol(|r| r.from.as_deref()),
-                &col(|r| &r.to),
-                &col(|r| &r.summary),
-                &ocol(|r| r.note.as_deref()),
-                &ocol(|r| r.signed.as_deref()),
-            ],
-        )
-        .await?;
-        if !self.outbox.is_empty() {
-            let o = &self.outbox;
-            let ocol = |f: fn(&OutboxRow) -> &str| o.iter().map(f).collect::<Vec<&str>>();
-            let cases: Vec<i64> = o.iter().map(|r| r.case_id).collect();
-            // In the order decided: the outbox's seq is the order the hall hears.
+        insert_events(tx, &self.events).await?;
+        insert_outbox(tx, &self.outbox).await?;
+        if !self.exclusions.is_empty() {
+            let (halls, evals): (Vec<&str>, Vec<&str>) = self
+                .exclusions
+                .iter()
+                .map(|(h, e)| (h.as_str(), e.as_str()))
+                .unzip();
             tx.execute(
-                "INSERT INTO hub_outbox (id, hall_id, case_id, kind, body)
-                 SELECT id, hall, c, kind, body
-                 FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[])
-                      WITH ORDINALITY AS u (id, hall, c, kind, body, n)
-                 ORDER BY n",
-                &[
-                    &ocol(|r| &r.id),
-                    &ocol(|r| &r.hall_id),
-                    &cases,
-                    &ocol(|r| &r.kind),
-                    &ocol(|r| &r.body),
-                ],
+                "UPDATE hub_records r SET excluded = TRUE
+                 FROM unnest($1::text[], $2::text[]) AS u (hall, id)
+                 WHERE r.hall_id = u.hall AND r.kind = 'evaluation' AND r.id = u.id",
+                &[&halls, &evals],
             )
             .await?;
         }
-        for (hall, eval, case_id) in &self.marks {
+        for (hash, case_id) in &self.marks {
             tx.execute(
-                "INSERT INTO hub_malicious_marks (id_hash, case_id)
-                 SELECT id_hash, $3 FROM hub_records
-                 WHERE hall_id = $1 AND kind = 'evaluation' AND id = $2 AND id_hash IS NOT NULL
+                "INSERT INTO hub_malicious_marks (id_hash, case_id) VALUES ($1, $2)
                  ON CONFLICT (id_hash) DO NOTHING",
-                &[hall, eval, case_id],
+                &[hash, case_id],
+            )
+            .await?;
+            // Their other open cases are flagged for scrutiny (and reach the desks).
+            tx.execute(
+                concat!(
+                    "UPDATE hub_cases c SET flagged_malicious = TRUE, updated_at = now(),
+                        change_seq = nextval('hub_case_change_seq')
+                     FROM hub_records r
+                     WHERE r.kind = 'evaluation' AND r.id_hash = $1 AND r.level <= ",
+                    hcp_core::bad_level_max!(),
+                    " AND c.hall_id = r.hall_id AND c.evaluation_id = r.id
+                       AND c.kind = 'bad_rating' AND NOT c.flagged_malicious
+                       AND NOT (c.state = ANY($2))"
+                ),
+                &[hash, &closed_states()],
             )
             .await?;
         }
@@ -369,58 +334,59 @@ impl Writes {
     }
 }
 
-/// Persists one transition (an officer's action). Returns the new version.
-pub(crate) async fn write_transition(
-    tx: &Transaction<'_>,
-    rules: &Rules,
-    stored: &StoredCase,
-    t: &Transition,
-    by: By<'_>,
-    hall_record_raw: Option<&str>,
-    at: DateTime<FixedOffset>,
-) -> Result<i64> {
-    let mut w = Writes::default();
-    let mut s = stored.clone();
-    let version = w
-        .add(
-            tx,
-            rules,
-            &mut s,
-            t.clone(),
-            Origin {
-                by,
-                raw: hall_record_raw,
-                at,
-            },
-        )
-        .await?;
-    w.flush(tx).await?;
-    Ok(version)
-}
-
-/// What the hall's feed does to a case: an appeal or rectification, or the
-/// rating no longer being bad.
-pub(crate) struct HallStep {
-    pub evaluation_id: String,
-    pub action: Action,
-    pub at: DateTime<FixedOffset>,
-    /// The record's raw JSON (signed on the timeline); `None` for a revision.
-    pub raw: Option<String>,
-}
-
-impl HallStep {
-    /// A step for a revised or withdrawn rating.
-    pub(crate) fn no_longer_bad(evaluation_id: &str, withdrawn: bool, level: u8) -> HallStep {
-        HallStep {
-            evaluation_id: evaluation_id.to_owned(),
-            action: Action::EvaluationNoLongerBad {
-                how: if withdrawn { "withdrawn" } else { "revised" }.into(),
-                level,
-            },
-            at: beijing_now(),
-            raw: None,
-        }
+async fn insert_events(tx: &Transaction<'_>, e: &[EventRow]) -> Result<()> {
+    if e.is_empty() {
+        return Ok(());
     }
+    let col = |f: fn(&EventRow) -> &str| e.iter().map(f).collect::<Vec<&str>>();
+    let ocol = |f: fn(&EventRow) -> Option<&str>| e.iter().map(f).collect::<Vec<Option<&str>>>();
+    let ev_cases: Vec<i64> = e.iter().map(|r| r.case_id).collect();
+    let ev_versions: Vec<i64> = e.iter().map(|r| r.version).collect();
+    tx.execute(
+        "INSERT INTO hub_case_events (case_id, version, actor, role, event, from_state, to_state,
+            summary, note, signed_sha256)
+         SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[],
+                              $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])",
+        &[
+            &ev_cases,
+            &ev_versions,
+            &col(|r| &r.actor),
+            &col(|r| &r.role),
+            &col(|r| &r.event),
+            &ocol(|r| r.from.as_deref()),
+            &col(|r| &r.to),
+            &col(|r| &r.summary),
+            &ocol(|r| r.note.as_deref()),
+            &ocol(|r| r.signed.as_deref()),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn insert_outbox(tx: &Transaction<'_>, o: &[OutboxRow]) -> Result<()> {
+    if o.is_empty() {
+        return Ok(());
+    }
+    let ocol = |f: fn(&OutboxRow) -> &str| o.iter().map(f).collect::<Vec<&str>>();
+    let cases: Vec<i64> = o.iter().map(|r| r.case_id).collect();
+    // In the order decided: the outbox's seq is the order the hall hears.
+    tx.execute(
+        "INSERT INTO hub_outbox (id, hall_id, case_id, kind, body)
+         SELECT id, hall, c, kind, body
+         FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[])
+              WITH ORDINALITY AS u (id, hall, c, kind, body, n)
+         ORDER BY n",
+        &[
+            &ocol(|r| &r.id),
+            &ocol(|r| &r.hall_id),
+            &cases,
+            &ocol(|r| &r.kind),
+            &ocol(|r| &r.body),
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Applies the feed's steps to their cases in order (a step whose rating has no
@@ -438,67 +404,33 @@ pub(crate) async fn apply_hall_steps(
     let evals: Vec<&str> = steps.iter().map(|s| s.evaluation_id.as_str()).collect();
     let rows = tx
         .query(
-            "SELECT case_id, hall_id, evaluation_id, version, body FROM hub_cases
+            "SELECT case_id, hall_id, evaluation_id, version, body, kind FROM hub_cases
              WHERE hall_id = $1 AND kind = 'bad_rating' AND evaluation_id = ANY($2)
              ORDER BY case_id FOR UPDATE",
             &[&hall_id, &evals],
         )
         .await?;
-    let mut cases = std::collections::HashMap::new();
+    let mut cases = HashMap::new();
     for r in rows {
         let case_id: i64 = r.get(0);
         let body: String = r.get(4);
-        let case = serde_json::from_str(&body)
-            .map_err(|e| HubError::Invalid(format!("工单 {case_id} 的数据已损坏：{e}")))?;
         let evaluation_id: String = r.get(2);
         cases.insert(
             evaluation_id.clone(),
-            StoredCase {
+            CaseHead {
                 case_id,
+                kind: r.get(5),
                 hall_id: r.get(1),
                 evaluation_id,
                 version: r.get(3),
-                case,
+                case: read_case(case_id, &body)?,
             },
         );
     }
-    let mut w = Writes::default();
+    let mut w = Writes::new(rules);
     for step in steps {
-        let Some(stored) = cases.get_mut(&step.evaluation_id) else {
-            continue;
-        };
-        let by = match step.raw {
-            Some(_) => By {
-                name: hall_id,
-                role: "hall",
-            },
-            None => SYSTEM,
-        };
-        match stored.case.apply(
-            &step.action,
-            Actor::Hall,
-            step.at,
-            &rules.calendar,
-            &rules.policy(hall_id),
-        ) {
-            Ok(t) if t.case == stored.case => {}
-            Ok(t) => {
-                let from = Origin {
-                    by,
-                    raw: step.raw.as_deref(),
-                    at: step.at,
-                };
-                w.add(tx, rules, stored, t, from).await?;
-            }
-            Err(refused) => {
-                // Only a hall's own record is shown refused; a revision that no
-                // longer applies (the case closed meanwhile) changes nothing.
-                if let Some(raw) = &step.raw {
-                    let summary =
-                        hcp_core::case::hall_record_summary(&step.action).unwrap_or_default();
-                    w.add_refusal(rules, stored, format!("{summary}；未受理：{refused}"), raw);
-                }
-            }
+        if let Some(head) = cases.get_mut(&step.evaluation_id) {
+            w.hall_step(tx, head, step).await?;
         }
     }
     w.flush(tx).await
@@ -512,9 +444,9 @@ pub(crate) struct Opening {
 }
 
 /// Opens the cases of new bad ratings of one hall, in one statement; each new
-/// case gets its timeline row and a `case_opened` decision for the hall. Then
-/// appeals and rectifications that came before their case apply. Returns the
-/// evaluations whose cases were opened now.
+/// case gets its first timeline entry and a `case_opened` decision for the hall,
+/// as core writes them. Then appeals and rectifications that came before their
+/// case apply. Returns the evaluations whose cases were opened now.
 pub(crate) async fn open_cases(
     tx: &Transaction<'_>,
     rules: &Rules,
@@ -524,113 +456,103 @@ pub(crate) async fn open_cases(
     if openings.is_empty() {
         return Ok(vec![]);
     }
-    let cases: Vec<Case> = openings
+    let hashes: Vec<Option<&str>> = openings.iter().map(|o| o.id_hash.as_deref()).collect();
+    let known: Vec<&str> = hashes.iter().flatten().copied().collect();
+    let marked: std::collections::HashSet<String> = tx
+        .query(
+            "SELECT id_hash FROM hub_malicious_marks WHERE id_hash = ANY($1)",
+            &[&known],
+        )
+        .await?
         .iter()
-        .map(|o| Case::open(o.evaluated_at))
+        .map(|r| r.get(0))
         .collect();
-    let ids: Vec<&str> = openings.iter().map(|o| o.evaluation_id.as_str()).collect();
-    let bodies: Vec<String> = cases.iter().map(to_json).collect();
-    let states: Vec<&str> = cases.iter().map(|c| c.state.as_str()).collect();
+    let now = beijing_now();
+    let writes: Vec<CaseWrites> = openings
+        .iter()
+        .map(|o| {
+            let flagged = o.id_hash.as_ref().is_some_and(|h| marked.contains(h));
+            opening_writes(hall_id, &o.evaluation_id, o.evaluated_at, flagged, now)
+        })
+        .collect();
+    let ids: Vec<&str> = writes.iter().map(|w| w.evaluation_id.as_str()).collect();
+    let bodies: Vec<String> = writes.iter().map(|w| to_json(&w.case)).collect();
+    let states: Vec<&str> = writes.iter().map(|w| w.case.state.as_str()).collect();
     let at: Vec<DateTime<Utc>> = openings
         .iter()
         .map(|o| o.evaluated_at.with_timezone(&Utc))
         .collect();
-    let (due, warn): (Vec<_>, Vec<_>) = cases.iter().map(|c| rules.due(hall_id, c)).unzip();
-    let hashes: Vec<Option<&str>> = openings.iter().map(|o| o.id_hash.as_deref()).collect();
+    let (due, warn): (Vec<_>, Vec<_>) = writes.iter().map(|w| rules.due(hall_id, &w.case)).unzip();
+    let flagged: Vec<bool> = writes
+        .iter()
+        .map(|w| w.entry.summary != hcp_core::case::OPENED)
+        .collect();
+    let versions: Vec<i64> = writes.iter().map(|w| w.version).collect();
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CASE_FEED_LOCK])
         .await?;
     let opened = tx
         .query(
-            "INSERT INTO hub_cases (hall_id, evaluation_id, state, body, version, evaluated_at,
-                due_at, warn_at, flagged_malicious, change_seq)
-             SELECT $1, o.id, o.state, o.body, 1, o.at, o.due, o.warn,
-                    EXISTS (SELECT 1 FROM hub_malicious_marks m WHERE m.id_hash = o.hash),
+            "INSERT INTO hub_cases (hall_id, evaluation_id, kind, state, body, version,
+                evaluated_at, due_at, warn_at, flagged_malicious, change_seq)
+             SELECT $1, o.id, $2, o.state, o.body, o.version, o.at, o.due, o.warn, o.flagged,
                     nextval('hub_case_change_seq')
-             FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[],
-                         $6::timestamptz[], $7::timestamptz[], $8::text[])
-                  AS o (id, state, body, at, due, warn, hash)
+             FROM unnest($3::text[], $4::text[], $5::text[], $6::int8[], $7::timestamptz[],
+                         $8::timestamptz[], $9::timestamptz[], $10::bool[])
+                  AS o (id, state, body, version, at, due, warn, flagged)
              ON CONFLICT (hall_id, evaluation_id, kind) DO NOTHING
-             RETURNING case_id, evaluation_id, flagged_malicious",
-            &[&hall_id, &ids, &states, &bodies, &at, &due, &warn, &hashes],
+             RETURNING case_id, evaluation_id",
+            &[
+                &hall_id,
+                &BAD_RATING,
+                &ids,
+                &states,
+                &bodies,
+                &versions,
+                &at,
+                &due,
+                &warn,
+                &flagged,
+            ],
         )
         .await?;
     if opened.is_empty() {
         return Ok(vec![]);
     }
-    let case_ids: Vec<i64> = opened.iter().map(|r| r.get(0)).collect();
-    let evals: Vec<String> = opened.iter().map(|r| r.get(1)).collect();
-    let summaries: Vec<&str> = opened
-        .iter()
-        .map(|r| {
-            if r.get::<_, bool>(2) {
-                "收到差评，自动生成工单（评价人已被标记为恶意评价人员，请注意甄别）"
-            } else {
-                "收到差评，自动生成工单"
-            }
-        })
-        .collect();
-    tx.execute(
-        "INSERT INTO hub_case_events (case_id, version, actor, role, event, to_state, summary)
-         SELECT c, 1, $2, 'system', 'case_opened', 'open', s
-         FROM unnest($1::int8[], $3::text[]) AS o (c, s)",
-        &[&case_ids, &SYSTEM_NAME, &summaries],
-    )
-    .await?;
-    let now = beijing_now();
-    let opened_decision = DecisionOut {
-        kind: "case_opened",
-        refers_to: RefersTo::Evaluation,
-        outcome: None,
-        note: "已生成差评工单".into(),
-    };
-    let decisions: Vec<Decision> = evals
-        .iter()
-        .map(|e| {
-            opened_decision.to_wire(uuid::Uuid::new_v4().to_string(), e, None, now, SYSTEM_NAME)
-        })
-        .collect();
-    let dids: Vec<&str> = decisions.iter().map(|d| d.id.as_str()).collect();
-    let dbodies: Vec<String> = decisions.iter().map(to_json).collect();
-    tx.execute(
-        "INSERT INTO hub_outbox (id, hall_id, case_id, kind, body)
-         SELECT d, $1, c, 'case_opened', b FROM unnest($2::text[], $3::int8[], $4::text[]) AS o (d, c, b)",
-        &[&hall_id, &dids, &case_ids, &dbodies],
-    )
-    .await?;
+    let case_of: HashMap<String, i64> = opened.iter().map(|r| (r.get(1), r.get(0))).collect();
+    let (mut events, mut outbox) = (vec![], vec![]);
+    for mut w in writes {
+        let Some(&case_id) = case_of.get(&w.evaluation_id) else {
+            continue; // opened before (e.g. the rating went 2 → 4 → 2)
+        };
+        w.case_id = case_id;
+        events.push(event_row(&w));
+        for d in &w.decisions {
+            outbox.push(OutboxRow {
+                id: d.id.clone(),
+                hall_id: w.hall_id.clone(),
+                case_id,
+                kind: d.kind.clone(),
+                body: to_json(d),
+            });
+        }
+    }
+    insert_events(tx, &events).await?;
+    insert_outbox(tx, &outbox).await?;
     // Appeals and rectifications that arrived before their case (e.g. the rating
     // was revised down to bad later) apply now, in the hall's order.
+    let evals: Vec<String> = case_of.into_keys().collect();
     let early = tx
         .query(
-            "SELECT kind, raw FROM hub_records
-             WHERE hall_id = $1 AND kind <> 'evaluation' AND evaluation_id = ANY($2)
-             ORDER BY hall_seq",
+            "SELECT hall_seq, kind, raw FROM hub_records
+             WHERE hall_id = $1 AND kind <> 'evaluation' AND evaluation_id = ANY($2)",
             &[&hall_id, &evals],
         )
-        .await?;
-    let steps: Vec<HallStep> = early
+        .await?
         .iter()
-        .filter_map(|r| HallStep::follow_up(&r.get::<_, String>(0), r.get::<_, String>(1)))
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
-    apply_hall_steps(tx, rules, hall_id, &steps).await?;
+    apply_hall_steps(tx, rules, hall_id, &early_steps(early)).await?;
     Ok(evals)
-}
-
-impl HallStep {
-    /// The step of an appeal or rectification as the hall sent it (`None` for
-    /// another kind, or a record that no longer reads).
-    pub(crate) fn follow_up(kind: &str, raw: String) -> Option<HallStep> {
-        let hcp_core::follow_up::HallFollowUp {
-            evaluation_id,
-            at,
-            action,
-        } = hcp_core::follow_up::HallFollowUp::parse(kind, &raw)?;
-        Some(HallStep {
-            evaluation_id,
-            action,
-            at,
-            raw: Some(raw),
-        })
-    }
 }
 
 fn rejected(id: &str, reason: &str, message: String) -> ActionResult {
@@ -642,17 +564,6 @@ fn rejected(id: &str, reason: &str, message: String) -> ActionResult {
         version: None,
         state: None,
     }
-}
-
-/// The actions a desktop may send: the officer's own (what the hall does comes
-/// from its feed).
-fn officer_action(a: &Action) -> bool {
-    !matches!(
-        a,
-        Action::RectificationSubmitted { .. }
-            | Action::AppealFiled { .. }
-            | Action::EvaluationNoLongerBad { .. }
-    )
 }
 
 impl Hub {
@@ -764,7 +675,7 @@ impl Hub {
             };
             return Ok(rejected(&a.id, "forbidden", message.into()));
         }
-        if !officer_action(&a.action) {
+        if !a.action.is_officers() {
             return Ok(rejected(
                 &a.id,
                 "invalid",
@@ -797,14 +708,19 @@ impl Hub {
             Ok(t) => t,
             Err(refused) => return Ok(current(rejected(&a.id, "invalid", refused.to_string()))),
         };
-        let by = By {
+        let by = Signer {
             name: &who.name,
             role: who.role,
         };
-        let version = write_transition(tx, rules, &stored, &t, by, None, now).await?;
+        let mut head = stored.clone();
+        let (event, summary, note) = (t.event, t.summary.clone(), t.note.clone());
+        let to = t.case.state.as_str();
+        let mut w = Writes::new(rules);
+        let version = w.step(tx, &mut head, t, by, now).await?;
+        w.flush(tx).await?;
         let detail = serde_json::json!({
-            "action_id": a.id, "from": stored.case.state.as_str(), "to": t.case.state.as_str(),
-            "summary": t.summary, "note": t.note, "version": version,
+            "action_id": a.id, "from": stored.case.state.as_str(), "to": to,
+            "summary": summary, "note": note, "version": version,
             "hall_id": stored.hall_id, "evaluation_id": stored.evaluation_id,
         })
         .to_string();
@@ -814,7 +730,7 @@ impl Hub {
                 actor: &who.name,
                 role: who.role,
                 subject: &format!("case:{}", stored.case_id),
-                action: t.event,
+                action: event,
                 detail: &detail,
             },
         )
@@ -825,13 +741,15 @@ impl Hub {
             reason: None,
             message: None,
             version: Some(version),
-            state: Some(t.case.state.as_str().to_owned()),
+            state: Some(to.to_owned()),
         })
     }
 }
 
 const CASE_COLUMNS: &str = "case_id, hall_id, evaluation_id, kind, state, version, due_at, \
-                            warn_at, flagged_malicious, body, change_seq";
+     warn_at, flagged_malicious, body, change_seq, EXISTS (SELECT 1 FROM hub_records r \
+     WHERE r.hall_id = hub_cases.hall_id AND r.kind = 'evaluation' \
+     AND r.id = hub_cases.evaluation_id AND r.excluded)";
 
 impl Hub {
     /// Cases with their timelines, from rows selected with [`CASE_COLUMNS`].
@@ -882,6 +800,7 @@ impl Hub {
                         due_at: r.get(6),
                         warn_at: r.get(7),
                         flagged_malicious: r.get(8),
+                        excluded: r.get(11),
                         case,
                         timeline: timelines.remove(&case_id).unwrap_or_default(),
                     },

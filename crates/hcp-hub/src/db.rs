@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_identities.sql"),
     include_str!("../migrations/0010_schema_key.sql"),
     include_str!("../migrations/0011_hall_removed.sql"),
+    include_str!("../migrations/0012_excluded_ratings.sql"),
 ];
 
 /// A digest of `<system identifier>-<database oid>` (the OID alone where the

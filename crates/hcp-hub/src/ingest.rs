@@ -495,19 +495,21 @@ async fn store_pages(
             .await?
             .into_iter()
             .collect();
-    let steps: Vec<crate::cases::HallStep> = hall_steps
+    let now = Utc::now().with_timezone(&hcp_core::metrics::beijing());
+    let steps: Vec<hcp_core::case::HallStep> = hall_steps
         .into_iter()
         .filter_map(|(r, no_longer_bad)| {
             if no_longer_bad {
-                Some(crate::cases::HallStep::no_longer_bad(
+                Some(hcp_core::case::HallStep::no_longer_bad(
                     r.id,
                     r.status == Some("withdrawn"),
                     r.level.unwrap_or(0) as u8,
+                    now,
                 ))
             } else if opened.contains(r.evaluation_id) {
                 None // applied when its case opened
             } else {
-                crate::cases::HallStep::follow_up(r.kind, r.raw.to_owned())
+                hcp_core::case::HallStep::follow_up(r.kind, r.raw.to_owned())
             }
         })
         .collect();

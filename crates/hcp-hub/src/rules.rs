@@ -1,35 +1,26 @@
-//! The rules a case's deadlines are measured by on the hub: the working calendar
-//! (built-in years plus those an administrator imported) and the deadline
-//! policies (the office's default, and each hall's own), read from `hub_settings`.
-//! Cases use them; settings change them.
-
-use std::collections::HashMap;
+//! The rules a case's deadlines are measured by on the hub — core's
+//! [`CaseRules`], read from `hub_settings` under the keys a desk uses.
 
 use chrono::{DateTime, Utc};
-use hcp_core::calendar::WorkingCalendar;
-use hcp_core::case::{Case, DeadlinePolicy};
+use hcp_core::case::{Case, CaseRules};
 
 use crate::{HubError, Result};
 
-pub(crate) const CALENDAR_PREFIX: &str = "calendar.year.";
-pub(crate) const POLICY_DEFAULT: &str = "policy.default";
-pub(crate) const POLICY_HALL_PREFIX: &str = "policy.hall.";
+pub(crate) use hcp_core::case::{CALENDAR_PREFIX, POLICY_DEFAULT, POLICY_HALL_PREFIX};
 
 /// The working calendar and deadline policies cases are measured against.
-pub(crate) struct Rules {
-    pub(crate) calendar: WorkingCalendar,
-    pub(crate) default_policy: DeadlinePolicy,
-    pub(crate) hall_policies: HashMap<String, DeadlinePolicy>,
+pub(crate) struct Rules(pub(crate) CaseRules);
+
+impl std::ops::Deref for Rules {
+    type Target = CaseRules;
+    fn deref(&self) -> &CaseRules {
+        &self.0
+    }
 }
 
 impl Rules {
     /// The built-in calendar with the imported years, and the policies as set.
     pub(crate) async fn load<C: tokio_postgres::GenericClient>(c: &C) -> Result<Rules> {
-        let mut rules = Rules {
-            calendar: WorkingCalendar::builtin(),
-            default_policy: DeadlinePolicy::default(),
-            hall_policies: HashMap::new(),
-        };
         let rows = c
             .query(
                 "SELECT key, value FROM hub_settings
@@ -37,32 +28,10 @@ impl Rules {
                 &[],
             )
             .await?;
-        for r in rows {
-            let (key, value): (String, String) = (r.get(0), r.get(1));
-            if key.starts_with(CALENDAR_PREFIX) {
-                rules
-                    .calendar
-                    .import_year(&value)
-                    .map_err(|e| HubError::Invalid(format!("已导入的节假日数据 {key}：{e}")))?;
-            } else {
-                let p: DeadlinePolicy = serde_json::from_str(&value)
-                    .map_err(|e| HubError::Invalid(format!("时限设置 {key}：{e}")))?;
-                if key == POLICY_DEFAULT {
-                    rules.default_policy = p;
-                } else if let Some(hall) = key.strip_prefix(POLICY_HALL_PREFIX) {
-                    rules.hall_policies.insert(hall.to_owned(), p);
-                }
-            }
-        }
-        Ok(rules)
-    }
-
-    /// The policy of a hall.
-    pub(crate) fn policy(&self, hall_id: &str) -> DeadlinePolicy {
-        self.hall_policies
-            .get(hall_id)
-            .copied()
-            .unwrap_or(self.default_policy)
+        let rows: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        CaseRules::from_settings(rows.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .map(Rules)
+            .map_err(HubError::Invalid)
     }
 
     /// The current deadline of a case of `hall_id` and when its warning starts.
@@ -71,14 +40,10 @@ impl Rules {
         hall_id: &str,
         case: &Case,
     ) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
-        let policy = self.policy(hall_id);
-        match case.current_deadline(&self.calendar, &policy) {
+        match self.0.due(hall_id, case) {
             Some(d) => (
                 Some(d.due_at.with_timezone(&Utc)),
-                Some(
-                    hcp_core::case::warning_from(&d, &self.calendar, policy.warn_before)
-                        .with_timezone(&Utc),
-                ),
+                Some(d.warn_at.with_timezone(&Utc)),
             ),
             None => (None, None),
         }

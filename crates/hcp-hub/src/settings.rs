@@ -172,7 +172,7 @@ impl Hub {
             }
         };
         let mut rows = vec![row(None, rules.default_policy)];
-        let mut halls: Vec<_> = rules.hall_policies.into_iter().collect();
+        let mut halls: Vec<_> = rules.0.hall_policies.into_iter().collect();
         halls.sort_by(|a, b| a.0.cmp(&b.0));
         rows.extend(halls.into_iter().map(|(h, p)| row(Some(h), p)));
         let years = c

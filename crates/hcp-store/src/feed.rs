@@ -454,7 +454,8 @@ fn write_record(
                 && !matches!(how, Upsert::Unchanged)
             {
                 let f = hcp_core::follow_up::HallFollowUp::of_appeal(a);
-                crate::cases::on_hall_record(tx, rules, hall_id, &f, rec.raw)?;
+                let step = hcp_core::case::HallStep::of(f, rec.raw);
+                crate::cases::on_hall_step(tx, rules, hall_id, &step)?;
             }
             how
         }
@@ -464,7 +465,8 @@ fn write_record(
                 && !matches!(how, Upsert::Unchanged)
             {
                 let f = hcp_core::follow_up::HallFollowUp::of_rectification(r);
-                crate::cases::on_hall_record(tx, rules, hall_id, &f, rec.raw)?;
+                let step = hcp_core::case::HallStep::of(f, rec.raw);
+                crate::cases::on_hall_step(tx, rules, hall_id, &step)?;
             }
             how
         }

@@ -2,138 +2,168 @@
 //! (the case row, one audit row, the decisions for the hall, the side effects).
 
 use chrono::{DateTime, FixedOffset, Utc};
-use hcp_core::case::{Action, Actor, Effect, RefersTo, Signs, Transition};
+use hcp_core::case::{
+    Action, Actor, CaseRepository, CaseWrites, Found, Lookups, Record, Signer, Transition,
+    step_writes,
+};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
-use crate::audit::audit_in;
+use crate::audit::{AuditEntry, append_in, audit_in};
 use crate::{Result, Store, StoreError, now_text, utc_text};
 
 use super::*;
 
-/// Writes a transition as hcp-core decided it: the case row, one audit row, the
-/// decisions for the hall and the side effects. Decides nothing itself; it only
-/// finds the records the transition refers to.
-pub(super) fn write_transition(
-    tx: &Transaction<'_>,
-    rules: &CaseRules,
-    stored: &StoredCase,
-    t: &Transition,
-    who: Who<'_>,
-    hall_record_raw: Option<&str>,
-    at: DateTime<FixedOffset>,
-) -> Result<CaseChange> {
-    let new = &t.case;
-    let (due, warn, estimated) = deadline_columns(new, rules, &stored.hall_id);
-    let now = now_text();
-    let body = to_json(new)?;
-    tx.prepare_cached(
-        "UPDATE cases SET state = ?2, body = ?3, due_at = ?4, warn_at = ?5, due_estimated = ?6,
-            lead_department = ?7, closed_at = ?8, updated_at = ?9, version = version + 1
-         WHERE case_id = ?1",
-    )?
-    .execute(params![
-        stored.case_id,
-        new.state.as_str(),
-        body,
-        due,
-        warn,
-        estimated,
-        new.lead_department,
-        new.closed_at.map(|t| utc_text(t.with_timezone(&Utc))),
-        now
-    ])?;
-    // The hall records the transition refers to, each looked up once: (id, raw).
-    let (hall_id, evaluation_id) = (&stored.hall_id, &stored.evaluation_id);
-    let rectification = if t.needs(RefersTo::LatestRectification) {
-        latest_follow_up(tx, "rectifications", hall_id, evaluation_id)?
-    } else {
-        None
-    };
-    let appeal = if t.needs(RefersTo::LatestAppeal) {
-        latest_follow_up(tx, "appeals", hall_id, evaluation_id)?
-    } else {
-        None
-    };
-    let record = |kind: RefersTo| match kind {
-        RefersTo::LatestRectification => rectification.as_ref(),
-        RefersTo::LatestAppeal => appeal.as_ref(),
-        RefersTo::Evaluation => None,
-    };
-    let signed = match t.signs {
-        Signs::Nothing => None,
-        Signs::HallRecord => hall_record_raw.map(sha256_hex),
-        Signs::Evaluation => crate::queries::evaluation_raw(tx, hall_id, evaluation_id)?
-            .map(|(_, raw)| sha256_hex(&raw)),
-        Signs::LatestRectification => {
-            record(RefersTo::LatestRectification).map(|r| sha256_hex(&r.1))
-        }
-        Signs::LatestAppeal => record(RefersTo::LatestAppeal).map(|r| sha256_hex(&r.1)),
-    };
-    let detail = json!({
-        "from": stored.case.state.as_str(),
-        "to": new.state.as_str(),
-        "summary": t.summary,
-        "note": t.note,
-        "signed_sha256": signed,
-        // The outcome code (callback result, appeal verdict) for reports.
-        "outcome": t.decisions.first().and_then(|d| d.outcome),
-        "acted_at": utc_text(at.with_timezone(&Utc)),
-        "evaluation_id": stored.evaluation_id,
-        "hall_id": stored.hall_id,
-    });
-    audit_in(
-        tx,
-        who,
-        &format!("case:{}", stored.case_id),
-        t.event,
-        &detail.to_string(),
-    )?;
-    let mut queued = 0;
-    for d in &t.decisions {
-        let ref_id = record(d.refers_to).map(|r| r.0.clone());
-        queued += u32::from(queue_decision(tx, stored, d, ref_id, who, at)?);
-    }
-    for effect in &t.effects {
-        match effect {
-            Effect::ExcludeEvaluation => {
-                exclude_evaluation(tx, &stored.hall_id, &stored.evaluation_id)?
-            }
-            Effect::MarkEvaluatorMalicious => {
-                if mark_malicious(tx, stored)?.is_some() {
-                    let detail = json!({
-                        "summary": "评价人被标记为恶意评价人员，其后续差评将提示甄别",
-                        "evaluation_id": stored.evaluation_id, "hall_id": stored.hall_id,
-                    });
-                    let subject = format!("case:{}", stored.case_id);
-                    audit_in(
-                        tx,
-                        who,
-                        &subject,
-                        "evaluator_marked_malicious",
-                        &detail.to_string(),
-                    )?;
-                }
-            }
-        }
-    }
-    Ok(CaseChange {
-        case_id: stored.case_id,
-        from_state: stored.case.state.as_str().into(),
-        to_state: new.state.as_str().into(),
-        version: stored.version + 1,
-        decisions_queued: queued,
-        queued_for_hub: None,
-    })
+/// The desk's side of the case engine: persists what hcp-core decided, inside
+/// the caller's transaction.
+pub(super) struct DeskCases<'a, 't> {
+    pub tx: &'a Transaction<'t>,
+    pub rules: &'a CaseRules,
+    /// Decisions queued for the hall by the writes so far.
+    pub queued: u32,
 }
 
-/// The latest appeal or rectification on an evaluation: (id, raw_json).
+impl<'a, 't> DeskCases<'a, 't> {
+    pub fn new(tx: &'a Transaction<'t>, rules: &'a CaseRules) -> Self {
+        DeskCases {
+            tx,
+            rules,
+            queued: 0,
+        }
+    }
+
+    /// What a transition's writes refer to, as this cache holds it.
+    pub fn find(&self, head: &StoredCase, l: Lookups) -> Result<Found> {
+        let (hall, eval) = (head.hall_id.as_str(), head.evaluation_id.as_str());
+        let rectification = if l.rectification {
+            latest_follow_up(self.tx, "rectifications", hall, eval)?
+        } else {
+            None
+        };
+        let appeal = if l.appeal {
+            latest_follow_up(self.tx, "appeals", hall, eval)?
+        } else {
+            None
+        };
+        let evaluation = if l.evaluation {
+            crate::queries::evaluation_raw(self.tx, hall, eval)?.map(|(_, raw)| raw)
+        } else {
+            None
+        };
+        let rater = if l.rater {
+            self.tx
+                .prepare_cached(
+                    "SELECT evaluator_id_hash FROM evaluations WHERE hall_id = ?1 AND id = ?2",
+                )?
+                .query_row([hall, eval], |r| r.get(0))
+                .optional()?
+                .flatten()
+        } else {
+            None
+        };
+        Ok(Found {
+            rectification,
+            appeal,
+            evaluation,
+            rater,
+        })
+    }
+
+    /// Decides and writes `t` on `head`: the case's change.
+    pub fn step(
+        &mut self,
+        head: &StoredCase,
+        t: Transition,
+        by: Signer<'_>,
+        hall_record: Option<&str>,
+        at: DateTime<FixedOffset>,
+    ) -> Result<CaseChange> {
+        let found = self.find(head, t.lookups())?;
+        let w = step_writes(head, t, &found, by, hall_record, at);
+        let before = self.queued;
+        self.persist(&w)?;
+        Ok(CaseChange {
+            case_id: w.case_id,
+            from_state: head.case.state.as_str().into(),
+            to_state: w.case.state.as_str().into(),
+            version: w.version,
+            decisions_queued: self.queued - before,
+            queued_for_hub: None,
+        })
+    }
+}
+
+impl CaseRepository for DeskCases<'_, '_> {
+    type Error = StoreError;
+
+    fn persist(&mut self, w: &CaseWrites) -> Result<()> {
+        let tx = self.tx;
+        let (due, warn, estimated) = deadline_columns(&w.case, self.rules, &w.hall_id);
+        tx.prepare_cached(
+            "UPDATE cases SET state = ?2, body = ?3, due_at = ?4, warn_at = ?5, due_estimated = ?6,
+                lead_department = ?7, closed_at = ?8, updated_at = ?9, version = ?10
+             WHERE case_id = ?1",
+        )?
+        .execute(params![
+            w.case_id,
+            w.case.state.as_str(),
+            to_json(&w.case)?,
+            due,
+            warn,
+            estimated,
+            w.case.lead_department,
+            w.case.closed_at.map(|t| utc_text(t.with_timezone(&Utc))),
+            now_text(),
+            w.version,
+        ])?;
+        append_entry(tx, w)?;
+        for d in &w.decisions {
+            self.queued += u32::from(queue_decision(tx, &w.hall_id, w.case_id, d)?);
+        }
+        if w.exclude_rating {
+            exclude_evaluation(tx, &w.hall_id, &w.evaluation_id)?;
+        }
+        if let Some(hash) = &w.mark_rater {
+            mark_malicious(tx, hash, w)?;
+        }
+        Ok(())
+    }
+}
+
+/// The entry on the case's timeline (the audit log, subject `case:N`).
+pub(super) fn append_entry(tx: &Transaction<'_>, w: &CaseWrites) -> Result<i64> {
+    let e = &w.entry;
+    let detail = json!({
+        "from": e.from,
+        "to": e.to,
+        "summary": e.summary,
+        "note": e.note,
+        "signed_sha256": e.signed_sha256,
+        // The outcome code (callback result, appeal verdict) for reports.
+        "outcome": e.outcome,
+        "acted_at": utc_text(e.acted_at.with_timezone(&Utc)),
+        "evaluation_id": w.evaluation_id,
+        "hall_id": w.hall_id,
+    });
+    append_in(
+        tx,
+        &AuditEntry {
+            actor: &e.actor,
+            role: &e.role,
+            subject: &format!("case:{}", w.case_id),
+            action: &e.event,
+            detail: &detail.to_string(),
+        },
+    )
+}
+
+/// The latest appeal or rectification on an evaluation.
 pub(super) fn latest_follow_up(
     tx: &rusqlite::Connection,
     table: &str,
     hall_id: &str,
     evaluation_id: &str,
-) -> Result<Option<(String, String)>> {
+) -> Result<Option<Record>> {
     let order = if table == "appeals" {
         "filed_at"
     } else {
@@ -145,7 +175,12 @@ pub(super) fn latest_follow_up(
     );
     Ok(tx
         .prepare_cached(&sql)?
-        .query_row([hall_id, evaluation_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([hall_id, evaluation_id], |r| {
+            Ok(Record {
+                id: r.get(0)?,
+                raw: r.get(1)?,
+            })
+        })
         .optional()?)
 }
 
@@ -197,30 +232,22 @@ pub(crate) const FLAG_OPEN_CASES_OF: &str = concat!(
     ")"
 );
 
-/// Marks the evaluator of an upheld malicious appeal and flags their open cases.
-pub(super) fn mark_malicious(tx: &Transaction<'_>, stored: &StoredCase) -> Result<Option<String>> {
-    let hash: Option<String> = tx
-        .prepare_cached("SELECT evaluator_id_hash FROM evaluations WHERE hall_id = ?1 AND id = ?2")?
-        .query_row([&stored.hall_id, &stored.evaluation_id], |r| r.get(0))
-        .optional()?
-        .flatten();
-    let Some(hash) = hash else {
-        return Ok(None); // anonymous: nothing to mark
-    };
+/// Marks a rater found malicious and flags their open cases.
+fn mark_malicious(tx: &Transaction<'_>, hash: &str, w: &CaseWrites) -> Result<()> {
     tx.prepare_cached(
         "INSERT OR IGNORE INTO malicious_marks (id_hash, hall_id, evaluation_id, case_id, marked_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![
         hash,
-        stored.hall_id,
-        stored.evaluation_id,
-        stored.case_id,
+        w.hall_id,
+        w.evaluation_id,
+        w.case_id,
         now_text()
     ])?;
     tx.prepare_cached(FLAG_OPEN_CASES_OF)?
         .execute(params![hash])?;
-    Ok(Some(hash))
+    Ok(())
 }
 
 impl Store {
@@ -251,9 +278,10 @@ impl Store {
             .case
             .apply(action, who.actor, at, &rules.calendar, &policy)
             .map_err(|r| StoreError::Refused(r.0))?;
-        let change = write_transition(&tx, &rules, &stored, &t, who, None, at)?;
+        let event = t.event;
+        let change = DeskCases::new(&tx, &rules).step(&stored, t, who.signer(), None, at)?;
         tx.commit()?;
-        tracing::info!(case_id, action = t.event, "case action recorded");
+        tracing::info!(case_id, action = event, "case action recorded");
         Ok(change)
     }
 

@@ -13,19 +13,17 @@ mod replica;
 mod rules;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use hcp_core::case::{Actor, Case, warning_from};
+use hcp_core::case::{Actor, Case, Signer, sha256_hex};
 use hcp_core::metrics::beijing;
 use rusqlite::OptionalExtension;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::{Result, StoreError, utc_text};
 
 #[cfg(test)]
 pub(crate) use commands::FLAG_OPEN_CASES_OF;
-use commands::write_transition;
 pub(crate) use hooks::{
-    EvaluationChange, on_appeal_verdict, on_evaluation, on_hall_record, open_finding_case,
+    EvaluationChange, on_appeal_verdict, on_evaluation, on_hall_step, open_finding_case,
 };
 pub use model::{
     AllowedAction, CaseChange, CaseDeadline, CaseDetail, CaseEvent, CaseFilter, CaseListRow,
@@ -45,18 +43,17 @@ pub struct Who<'a> {
     pub actor: Actor,
 }
 
-/// The name the sync acts under in the audit log and in decisions it originates.
-pub const SYSTEM_NAME: &str = "督查台（自动）";
+/// The name automatic steps act under in the audit log and in decisions.
+pub use hcp_core::case::SYSTEM_NAME;
 
-/// A stored case row, as the transition code needs it.
-struct StoredCase {
-    case_id: i64,
-    /// `bad_rating` or `visit_finding` (the hall hears only of the first).
-    kind: String,
-    hall_id: String,
-    evaluation_id: String,
-    case: Case,
-    version: i64,
+/// A stored case row, as the transition code needs it (core's head of a case).
+type StoredCase = hcp_core::case::CaseHead;
+
+impl Who<'_> {
+    /// The signer of a step this person takes.
+    fn signer(&self) -> Signer<'_> {
+        Signer::person(self.name, self.actor)
+    }
 }
 
 fn load_case(
@@ -95,10 +92,6 @@ fn load_case(
     }))
 }
 
-fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
-}
-
 fn to_json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -113,13 +106,10 @@ fn deadline_columns(
     rules: &CaseRules,
     hall_id: &str,
 ) -> (Option<String>, Option<String>, bool) {
-    let policy = rules.policy(hall_id);
-    match case.current_deadline(&rules.calendar, &policy) {
+    match rules.due(hall_id, case) {
         Some(d) => (
             Some(utc_text(d.due_at.with_timezone(&Utc))),
-            Some(utc_text(
-                warning_from(&d, &rules.calendar, policy.warn_before).with_timezone(&Utc),
-            )),
+            Some(utc_text(d.warn_at.with_timezone(&Utc))),
             d.estimated,
         ),
         None => (None, None, false),

@@ -1,8 +1,6 @@
 //! The outbox of decisions for the halls: queued with the transition that made
 //! them, pushed by hcp-sync, settled by the hall's answer.
 
-use chrono::{DateTime, FixedOffset};
-use hcp_core::case::DecisionOut;
 use hcp_core::wire::{Decision, DecisionStatus};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
@@ -12,43 +10,31 @@ use crate::{Result, Store, StoreError, now_text};
 
 use super::*;
 
+/// Queues a decision core made for the hall, unless the hall has no server to
+/// tell (known from spreadsheet exports). Returns whether it was queued.
 pub(super) fn queue_decision(
     tx: &Transaction<'_>,
-    stored: &StoredCase,
-    d: &DecisionOut,
-    ref_id: Option<String>,
-    who: Who<'_>,
-    at: DateTime<FixedOffset>,
+    hall_id: &str,
+    case_id: i64,
+    decision: &Decision,
 ) -> Result<bool> {
-    if stored.kind != "bad_rating" {
-        // hall-api decisions are about evaluations; a visit finding has none.
-        return Ok(false);
-    }
     let source: Option<String> = tx
         .prepare_cached("SELECT source FROM halls WHERE hall_id = ?1")?
-        .query_row([&stored.hall_id], |r| r.get(0))
+        .query_row([hall_id], |r| r.get(0))
         .optional()?;
     if source.as_deref().is_some_and(|s| s != "api") {
-        // A hall known from spreadsheet exports has no server to tell.
         return Ok(false);
     }
-    let decision = d.to_wire(
-        uuid::Uuid::new_v4().to_string(),
-        &stored.evaluation_id,
-        ref_id,
-        at,
-        who.name,
-    );
     tx.prepare_cached(
         "INSERT INTO outbox (id, hall_id, case_id, kind, body, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
         decision.id,
-        stored.hall_id,
-        stored.case_id,
+        hall_id,
+        case_id,
         decision.kind,
-        to_json(&decision)?,
+        to_json(decision)?,
         now_text()
     ])?;
     Ok(true)

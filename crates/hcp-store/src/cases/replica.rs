@@ -161,16 +161,18 @@ impl Store {
             }
             if local == Some(c.version) {
                 // The same step with a new deadline (the office changed a policy or
-                // the calendar): only the deadline moves.
+                // the calendar) or a rater found malicious since: only those move.
                 changed += tx
                     .prepare_cached(
-                        "UPDATE cases SET due_at = ?2, warn_at = ?3
-                         WHERE case_id = ?1 AND (due_at IS NOT ?2 OR warn_at IS NOT ?3)",
+                        "UPDATE cases SET due_at = ?2, warn_at = ?3, flagged_malicious = ?4
+                         WHERE case_id = ?1
+                           AND (due_at IS NOT ?2 OR warn_at IS NOT ?3 OR flagged_malicious <> ?4)",
                     )?
                     .execute(params![
                         c.case_id,
                         c.due_at.map(utc_text),
-                        c.warn_at.map(utc_text)
+                        c.warn_at.map(utc_text),
+                        c.flagged_malicious
                     ])? as u64;
                 continue;
             }
@@ -205,8 +207,8 @@ impl Store {
                 closed_at,
                 c.version,
             ])?;
-            // 申诉成立: the rating leaves every figure here too.
-            if c.state == "closed_appealed" {
+            // 申诉成立: the rating leaves every figure here too, as the hub decided.
+            if c.excluded {
                 super::commands::exclude_evaluation(&tx, &c.hall_id, &c.evaluation_id)?;
             }
             let from = local.unwrap_or(0);

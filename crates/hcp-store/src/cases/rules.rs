@@ -1,7 +1,5 @@
 //! The working calendar and the deadline policies a case is measured against.
 
-use std::collections::HashMap;
-
 use hcp_core::calendar::WorkingCalendar;
 use hcp_core::case::{Actor, Case, DeadlinePolicy};
 use rusqlite::{Transaction, params};
@@ -12,63 +10,20 @@ use crate::{Result, Store, StoreError};
 
 use super::*;
 
-/// The working calendar and every hall's deadline policy, as configured.
-#[derive(Debug, Clone)]
-pub struct CaseRules {
-    /// Built-in years plus the ones an officer imported.
-    pub calendar: WorkingCalendar,
-    /// The policy of halls without their own.
-    pub default_policy: DeadlinePolicy,
-    /// Per-hall policies.
-    pub hall_policies: HashMap<String, DeadlinePolicy>,
-}
+pub use hcp_core::case::CaseRules;
+pub(super) use hcp_core::case::{CALENDAR_PREFIX, POLICY_DEFAULT, POLICY_HALL_PREFIX};
 
-impl CaseRules {
-    /// The policy that applies to `hall_id`.
-    pub fn policy(&self, hall_id: &str) -> DeadlinePolicy {
-        self.hall_policies
-            .get(hall_id)
-            .copied()
-            .unwrap_or(self.default_policy)
-    }
-}
-
-pub(super) const CALENDAR_PREFIX: &str = "calendar.year.";
-
-pub(super) const POLICY_DEFAULT: &str = "policy.default";
-
-pub(super) const POLICY_HALL_PREFIX: &str = "policy.hall.";
-
+/// The rules as the settings hold them now.
 pub(crate) fn load_rules(conn: &rusqlite::Connection) -> Result<CaseRules> {
-    let mut calendar = WorkingCalendar::builtin();
-    let mut default_policy = DeadlinePolicy::default();
-    let mut hall_policies = HashMap::new();
     let mut stmt = conn.prepare_cached(
         "SELECT key, value FROM settings WHERE key LIKE 'calendar.year.%' OR key LIKE 'policy.%'
          ORDER BY key",
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    for row in rows {
-        let (key, value) = row?;
-        if key.starts_with(CALENDAR_PREFIX) {
-            calendar
-                .import_year(&value)
-                .map_err(|e| StoreError::Corrupt(format!("已导入的节假日数据 {key}：{e}")))?;
-        } else {
-            let p: DeadlinePolicy = serde_json::from_str(&value)
-                .map_err(|e| StoreError::Corrupt(format!("时限设置 {key}：{e}")))?;
-            if key == POLICY_DEFAULT {
-                default_policy = p;
-            } else if let Some(hall) = key.strip_prefix(POLICY_HALL_PREFIX) {
-                hall_policies.insert(hall.to_owned(), p);
-            }
-        }
-    }
-    Ok(CaseRules {
-        calendar,
-        default_policy,
-        hall_policies,
-    })
+    let rows: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    CaseRules::from_settings(rows.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(StoreError::Corrupt)
 }
 
 /// Recomputes the deadline columns of every case not closed (after the calendar

@@ -10,6 +10,17 @@ use serde::{Deserialize, Serialize};
 use crate::calendar::{Deadline, WorkingCalendar};
 use crate::metrics::beijing;
 
+mod rules;
+mod writes;
+pub use rules::{
+    CALENDAR_PREFIX, CaseRules, Due, POLICY_DEFAULT, POLICY_HALL_PREFIX, is_rules_key,
+};
+pub use writes::{
+    BAD_RATING, CaseHead, CaseRepository, CaseWrites, Found, HallOutcome, HallStep, Lookups,
+    OPENED, OPENED_FLAGGED, RATER_MARKED, Record, SYSTEM_NAME, SYSTEM_ROLE, Signer, TimelineEntry,
+    early_steps, opening_writes, refusal_writes, sha256_hex, step_writes,
+};
+
 /// The closed states as an SQL list literal, for `concat!` into the store's
 /// queries (`state NOT IN …`); a test holds it to [`CaseState::is_closed`].
 #[macro_export]
@@ -2209,7 +2220,7 @@ mod tests {
                 }
             }
         }
-        let expected = include_str!("../tests/transitions.txt");
+        let expected = include_str!("../../tests/transitions.txt");
         if std::env::var_os("HCP_UPDATE_TRANSITIONS").is_some() {
             std::fs::write(
                 concat!(env!("CARGO_MANIFEST_DIR"), "/tests/transitions.txt"),
