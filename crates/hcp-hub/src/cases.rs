@@ -445,13 +445,15 @@ pub(crate) struct Opening {
 
 /// Opens the cases of new bad ratings of one hall, in one statement; each new
 /// case gets its first timeline entry and a `case_opened` decision for the hall,
-/// as core writes them. Then appeals and rectifications that came before their
-/// case apply. Returns the evaluations whose cases were opened now.
+/// as core writes them. Then appeals and rectifications stored before this batch
+/// (feed position below `batch_start`) apply; the batch's own records follow as
+/// its steps. Returns the evaluations whose cases were opened now.
 pub(crate) async fn open_cases(
     tx: &Transaction<'_>,
     rules: &Rules,
     hall_id: &str,
     openings: &[Opening],
+    batch_start: i64,
 ) -> Result<Vec<String>> {
     if openings.is_empty() {
         return Ok(vec![]);
@@ -544,8 +546,9 @@ pub(crate) async fn open_cases(
     let early = tx
         .query(
             "SELECT hall_seq, kind, raw FROM hub_records
-             WHERE hall_id = $1 AND kind <> 'evaluation' AND evaluation_id = ANY($2)",
-            &[&hall_id, &evals],
+             WHERE hall_id = $1 AND kind <> 'evaluation' AND evaluation_id = ANY($2)
+               AND hall_seq < $3",
+            &[&hall_id, &evals, &batch_start],
         )
         .await?
         .iter()

@@ -490,29 +490,31 @@ async fn store_pages(
     // The case engine, in the same transaction: a crash keeps records and cases
     // together.
     let rules = crate::cases::Rules::load(&tx).await?;
-    let opened: std::collections::HashSet<String> =
-        crate::cases::open_cases(&tx, &rules, hall_id, &openings)
-            .await?
-            .into_iter()
-            .collect();
+    // Records stored before this batch precede all of it in the hall's feed.
+    let batch_start = rows.iter().map(|r| r.hall_seq).min().unwrap_or(i64::MAX);
+    crate::cases::open_cases(&tx, &rules, hall_id, &openings, batch_start).await?;
+    // Then this batch's steps in the hall's order (a record replaced by a later
+    // rev of this batch stands where that rev stood), as a desk takes them one
+    // by one: a rectification after a revision meets a closed case.
     let now = Utc::now().with_timezone(&hcp_core::metrics::beijing());
-    let steps: Vec<hcp_core::case::HallStep> = hall_steps
+    let mut steps: Vec<(i64, hcp_core::case::HallStep)> = hall_steps
         .into_iter()
         .filter_map(|(r, no_longer_bad)| {
-            if no_longer_bad {
-                Some(hcp_core::case::HallStep::no_longer_bad(
+            let step = if no_longer_bad {
+                hcp_core::case::HallStep::no_longer_bad(
                     r.id,
                     r.status == Some("withdrawn"),
                     r.level.unwrap_or(0) as u8,
                     now,
-                ))
-            } else if opened.contains(r.evaluation_id) {
-                None // applied when its case opened
+                )
             } else {
-                hcp_core::case::HallStep::follow_up(r.kind, r.raw.to_owned())
-            }
+                hcp_core::case::HallStep::follow_up(r.kind, r.raw.to_owned())?
+            };
+            Some((r.hall_seq, step))
         })
         .collect();
+    steps.sort_by_key(|(seq, _)| *seq);
+    let steps: Vec<_> = steps.into_iter().map(|(_, s)| s).collect();
     crate::cases::apply_hall_steps(&tx, &rules, hall_id, &steps).await?;
 
     let quarantined: Vec<_> = pages.iter().flat_map(|p| &p.quarantined).collect();
