@@ -20,6 +20,9 @@
 
 #[path = "../support/pg.rs"]
 mod pg;
+#[path = "../../crates/hcp-hub/tests/support/mod.rs"]
+mod support;
+use support::{ADMIN, PASSWORD};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,29 +31,15 @@ use hcp_core::Role;
 use hcp_core::case::{Action, Actor, CallbackResult, DeadlinePolicy, VerifyOutcome};
 use hcp_core::hub::ActionRequest;
 use hcp_hall::NewChange;
-use hcp_hub::{AccountRole, Hub, HubSyncReport, Operator, no_progress};
+use hcp_hub::{AccountRole, Hub, HubSyncReport, no_progress};
 use hcp_store::{Store, Who};
-use hcp_sync::{HallEndpoint, RetryPolicy, SyncOptions, Token};
+use hcp_sync::{HallEndpoint, SyncOptions, Token};
 use serde_json::{Value, json};
 
-const ADMIN: Operator<'static> = Operator {
-    name: "root",
-    role: "admin",
-};
 const OFFICER: &str = "陈静";
-const PASSWORD: &str = "correct horse 1";
 
 fn options() -> SyncOptions {
-    SyncOptions {
-        page_limit: 200,
-        retry: RetryPolicy {
-            max_attempts: 4,
-            base: std::time::Duration::from_millis(5),
-            cap: std::time::Duration::from_millis(50),
-            max_retry_after: std::time::Duration::from_secs(1),
-        },
-        ..SyncOptions::default()
-    }
+    support::quick_sync(200)
 }
 
 fn beijing_now() -> DateTime<FixedOffset> {
@@ -103,7 +92,13 @@ fn decision(body: &str, since: DateTime<Utc>) -> [Option<String>; 5] {
     let mut d: Value = serde_json::from_str(body).unwrap();
     settle_times(&mut d, since);
     let s = |k: &str| d[k].as_str().map(str::to_owned);
-    [s("kind"), s("ref_id"), s("outcome"), s("note"), s("officer")]
+    [
+        s("kind"),
+        s("ref_id"),
+        s("outcome"),
+        s("note"),
+        s("officer"),
+    ]
 }
 
 fn desk_cases(db: &std::path::Path, since: DateTime<Utc>) -> Cases {
@@ -116,7 +111,18 @@ fn desk_cases(db: &std::path::Path, since: DateTime<Utc>) -> Cases {
              FROM cases WHERE kind = 'bad_rating'",
         )
         .unwrap();
-    let cases: Vec<(i64, String, String, String, String, i64, Option<String>, Option<String>, bool)> = q
+    type Row = (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        Option<String>,
+        Option<String>,
+        bool,
+    );
+    let cases: Vec<Row> = q
         .query_map([], |r| {
             Ok((
                 r.get(0)?,
@@ -134,7 +140,11 @@ fn desk_cases(db: &std::path::Path, since: DateTime<Utc>) -> Cases {
         .map(Result::unwrap)
         .collect();
     let time = |s: Option<String>| {
-        s.map(|s| DateTime::parse_from_rfc3339(&s).unwrap().with_timezone(&Utc))
+        s.map(|s| {
+            DateTime::parse_from_rfc3339(&s)
+                .unwrap()
+                .with_timezone(&Utc)
+        })
     };
     for (id, hall, eval, state, body, version, due, warn, flagged) in cases {
         let mut body: Value = serde_json::from_str(&body).unwrap();
@@ -317,8 +327,7 @@ impl Office {
                 HubSyncReport::Busy { hall_id } => panic!("{hall_id} busy"),
             }
         }
-        for r in hcp_sync::sync_halls(&self.db, self.eps.clone(), &options(), no_progress()).await
-        {
+        for r in hcp_sync::sync_halls(&self.db, self.eps.clone(), &options(), no_progress()).await {
             assert!(r.error.is_none(), "{:?}", r.error);
         }
     }
@@ -484,7 +493,13 @@ async fn the_desk_and_the_hub_write_the_same_cases() {
         rating("DIFF-M1", 1, 1, &rater, "valid"),
         rating("DIFF-M2", 1, 2, &rater, "valid"),
         rating("DIFF-L", 1, 3, &"cd".repeat(32), "valid"),
-        appeal(&hall, "DIFF-L", "DIFF-LA", "other", "2026-10-21T09:00:00+08:00"),
+        appeal(
+            &hall,
+            "DIFF-L",
+            "DIFF-LA",
+            "other",
+            "2026-10-21T09:00:00+08:00",
+        ),
     ]);
 
     if let Ok(e) = std::env::var("DEBUG_EVAL") {
@@ -628,8 +643,15 @@ async fn the_desk_and_the_hub_write_the_same_cases() {
     let m = |e: &str| &fourth.rows[&(hall.clone(), e.to_owned())];
     assert_eq!(m("DIFF-M1").state, "closed_appealed");
     assert!(fourth.marks.contains(&rater));
-    assert!(fourth.excluded.contains(&(hall.clone(), "DIFF-M1".to_owned())));
-    assert!(m("DIFF-M2").flagged, "the rater's other open case is flagged");
+    assert!(
+        fourth
+            .excluded
+            .contains(&(hall.clone(), "DIFF-M1".to_owned()))
+    );
+    assert!(
+        m("DIFF-M2").flagged,
+        "the rater's other open case is flagged"
+    );
     assert!(m("DIFF-M3").flagged, "the rater's next case opens flagged");
     for (i, ((h, e), row)) in fourth.rows.iter().enumerate() {
         let action = match row.state.as_str() {

@@ -15,6 +15,7 @@
 pub mod calendar;
 pub mod capability;
 pub mod case;
+pub mod feed;
 pub mod follow_up;
 pub mod hub;
 pub mod ident;

@@ -383,6 +383,25 @@ pub fn visit_transition(
     }
 }
 
+/// The visit's header fields the shopper fills.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "VisitFields.ts"))]
+#[serde(default)]
+pub struct VisitFields {
+    /// 暗访开始时间 (RFC 3339).
+    pub started_at: Option<String>,
+    /// 暗访结束时间 (RFC 3339).
+    pub ended_at: Option<String>,
+    /// 观察的窗口号（逗号分隔）.
+    pub windows: String,
+    /// 观察的工作人员工号（逗号分隔）.
+    pub staff: String,
+    /// 排队等候（分钟）.
+    pub queue_minutes: Option<u32>,
+    /// 总体情况.
+    pub note: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

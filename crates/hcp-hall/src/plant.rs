@@ -291,7 +291,7 @@ impl Planter {
 
     fn evaluation(&mut self, v: &HallView, s: Shape<'_>) -> Evaluation {
         self.counter += 1;
-        let bad = s.level <= 2;
+        let bad = hcp_core::rating::is_bad_level(s.level);
         Evaluation {
             id: format!("P{}{:06}", s.at.format("%Y%m%d"), self.counter),
             rev: 1,

@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use hcp_core::feed::{PageOutcome, PageToApply};
 use hcp_core::validate::ValidRecord;
-use hcp_store::{PageOutcome, PageToApply};
 use hcp_sync::{
     FeedSink, FetchedBatch, HallEndpoint, HallReport, ProgressFn, SyncError, SyncOptions, Token,
 };

@@ -48,7 +48,7 @@ fn visit_of(r: &tokio_postgres::Row) -> HubVisit {
         rev: i64::from(r.get::<_, i32>(2)),
         hall_id: r.get(3),
         shopper: r.get(4),
-        fingerprint: hcp_store::fingerprint_hex(&key),
+        fingerprint: hcp_bundle::fingerprint_hex(&key),
         sha256: r.get(6),
         size: r.get(7),
         uploaded_at: r.get(8),
@@ -71,7 +71,7 @@ impl Hub {
         // Signature checks and unzipping are CPU work: off the async workers. Only
         // visit.json is kept; photos are hashed as they stream (see inspect_handin).
         let (bundle, info) = tokio::task::spawn_blocking(move || {
-            let info = hcp_store::inspect_handin(&bundle);
+            let info = hcp_bundle::inspect_handin(&bundle);
             (bundle, info)
         })
         .await
@@ -223,7 +223,7 @@ impl Hub {
             )
             .await?
             .iter()
-            .map(|r| hcp_store::fingerprint_hex(&r.get::<_, String>(0)))
+            .map(|r| hcp_bundle::fingerprint_hex(&r.get::<_, String>(0)))
             .collect();
         let detail = serde_json::json!({ "fingerprints": keys }).to_string();
         append(

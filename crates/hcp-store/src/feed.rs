@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use hcp_core::validate::ValidRecord;
-use hcp_core::wire::{Appeal, Evaluation, HallProfile, Rectification};
+use hcp_core::wire::{Appeal, Evaluation, Rectification};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 
@@ -11,50 +11,7 @@ use crate::days::{DayDeltas, beijing_day, beijing_day_of_utc_text, figures};
 use crate::halls::write_profile;
 use crate::{Result, Store, StoreError, now_text, utc_text};
 
-/// One valid record of a page, with its feed position and its raw JSON.
-#[derive(Debug)]
-pub struct FeedRecord<'a> {
-    /// Feed position.
-    pub seq: i64,
-    /// The record exactly as the hall sent it.
-    pub raw: &'a str,
-    /// The validated record.
-    pub record: ValidRecord,
-    /// When it replaces a stored evaluation: how the rating's history names the
-    /// change (`second_rating` for a file's 二次评价, `follow_up` for a 工单's
-    /// 追评); `None` reads it from the record's status (改评, 撤评).
-    pub revision: Option<&'static str>,
-}
-
-/// A record refused by validation, kept whole with the reason.
-#[derive(Debug, Clone)]
-pub struct QuarantineEntry<'a> {
-    /// Feed position.
-    pub seq: i64,
-    /// The change's kind.
-    pub kind: String,
-    /// The raw change.
-    pub raw: &'a str,
-    /// The offending field.
-    pub field: String,
-    /// Why (zh-CN).
-    pub reason: String,
-}
-
-/// What one page brings, to be stored atomically with `next_cursor`.
-#[derive(Debug, Default)]
-pub struct PageToApply<'a> {
-    /// Valid records in feed order.
-    pub records: Vec<FeedRecord<'a>>,
-    /// Refused records.
-    pub quarantined: Vec<QuarantineEntry<'a>>,
-    /// Changes of kinds this version does not know.
-    pub skipped_unknown: u64,
-    /// A freshly fetched profile, when the page announced a profile change.
-    pub profile: Option<HallProfile>,
-    /// The cursor to resume from once this page is stored.
-    pub next_cursor: &'a str,
-}
+pub use hcp_core::feed::{FeedRecord, PageOutcome, PageToApply, QuarantineEntry};
 
 /// One thing a spreadsheet row brings, in the order it happened.
 // Nearly every item is a record; boxing them to shrink the rare verdict's slot
@@ -92,33 +49,6 @@ pub struct FileOutcome {
     pub rectifications: PageOutcome,
     /// Appeal verdicts that moved a case.
     pub verdicts: u64,
-}
-
-/// What applying a page did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
-#[ts(export_to = "PageOutcome.ts")]
-pub struct PageOutcome {
-    /// Records not seen before.
-    pub new: u64,
-    /// Records replaced by a higher rev.
-    pub updated: u64,
-    /// Records whose rev was not higher than the stored one.
-    pub unchanged: u64,
-    /// Records refused (first time only; a redelivered bad record counts once).
-    pub quarantined: u64,
-    /// Unknown kinds skipped.
-    pub skipped: u64,
-}
-
-impl PageOutcome {
-    /// Adds another page's figures.
-    pub fn add(&mut self, o: &PageOutcome) {
-        self.new += o.new;
-        self.updated += o.updated;
-        self.unchanged += o.unchanged;
-        self.quarantined += o.quarantined;
-        self.skipped += o.skipped;
-    }
 }
 
 /// Per-hall sync bookkeeping.

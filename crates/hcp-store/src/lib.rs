@@ -36,7 +36,6 @@ pub use browse::{
     DayCount, EvaluationFilter, EvaluationListRow, EvaluationVersion, FollowUp, PageKey,
     ProfileList, SpanCounts,
 };
-pub use bundle::bundle_format;
 pub use cases::{
     AllowedAction, CarriedAction, CaseChange, CaseDeadline, CaseDetail, CaseEvent, CaseFilter,
     CaseListRow, CasePage, CaseRules, CaseStateCount, HELD_AFTER_REBUILD, HubLink, OutboxRow,
@@ -47,6 +46,7 @@ pub use feed::{
     SyncEnd, SyncState,
 };
 pub use halls::HallRecord;
+pub use hcp_bundle::bundle_format;
 pub use imports::{ImportProfile, ImportRecord};
 pub use issued::{IssuedReport, NextIssue};
 pub use queries::{EvaluationKey, EvaluationRow, HallCounts, QuarantineRow};
@@ -58,6 +58,15 @@ pub use visits::{
     VisitDetail, VisitFields, VisitItemView, VisitPhoto, VisitReview, VisitRow, fingerprint,
     fingerprint_hex, inspect_handin, now_beijing,
 };
+
+impl From<hcp_bundle::BundleError> for StoreError {
+    fn from(e: hcp_bundle::BundleError) -> Self {
+        match e {
+            hcp_bundle::BundleError::Refused(m) => StoreError::Refused(m),
+            hcp_bundle::BundleError::Corrupt(m) => StoreError::Corrupt(m),
+        }
+    }
+}
 
 /// Errors of the local cache.
 #[derive(Debug, thiserror::Error)]

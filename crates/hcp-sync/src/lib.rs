@@ -9,31 +9,41 @@
 //! still fails gets a clear reason while the other halls finish.
 
 mod client;
+mod feed_sink;
 mod hub;
 mod peek;
 mod push;
+#[cfg(feature = "sqlite")]
 mod sink;
 mod trust;
 pub use trust::exact_trust_config;
 
 use std::ops::Range;
+#[cfg(feature = "sqlite")]
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+#[cfg(feature = "sqlite")]
 use futures::StreamExt;
+use hcp_core::feed::{FeedRecord, PageOutcome, PageToApply, QuarantineEntry};
 use hcp_core::validate::{ValidRecord, validate_change};
 use hcp_core::wire::{ChangesPage, HallProfile, MAX_PAGE_LIMIT, RawChange};
-use hcp_store::{FeedRecord, PageOutcome, PageToApply, QuarantineEntry, Store, StoreError};
+#[cfg(feature = "sqlite")]
+use hcp_store::{Store, StoreError};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
 pub use client::{HallClient, HallEndpoint, RetryNotice, RetryPolicy, Timeouts, Token};
+pub use feed_sink::FeedSink;
 pub use hub::{HubAccount, HubClient, HubHallInfo, HubSession};
 pub use peek::{MAX_CERTIFICATE_BYTES, PeekedCertificate, fingerprint, peek_certificate, to_pem};
-pub use push::{OutboxSource, PushReport, push_hall, push_hall_from, push_halls};
-pub use sink::{FeedSink, SqliteSink, StorePool};
+pub use push::{OutboxSource, PushReport, push_hall_from};
+#[cfg(feature = "sqlite")]
+pub use push::{push_hall, push_halls};
+#[cfg(feature = "sqlite")]
+pub use sink::{SqliteSink, StorePool};
 
 /// Why a hall could not be synced (zh-CN for people; never contains a token).
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +136,7 @@ pub enum SyncError {
         secs: u64,
     },
     /// The local cache failed.
+    #[cfg(feature = "sqlite")]
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The registered hall code is not a plain code (registered by an older version).
@@ -340,6 +351,7 @@ pub struct HallReport {
 /// Receives progress events.
 pub type ProgressFn = Arc<dyn Fn(&SyncEvent) + Send + Sync>;
 
+#[cfg(feature = "sqlite")]
 /// Syncs every hall, `options.concurrency` at a time; one hall's failure does not
 /// stop the others. Reports come back in the order of `halls`; the last event is
 /// [`SyncEvent::Ended`].
@@ -387,6 +399,7 @@ pub async fn sync_halls(
     reports
 }
 
+#[cfg(feature = "sqlite")]
 /// Syncs one hall to the end of its feed, into the cache at `db`.
 pub async fn sync_hall(
     db: PathBuf,
@@ -440,6 +453,7 @@ pub async fn sync_hall_into<S: FeedSink>(
     report
 }
 
+#[cfg(feature = "sqlite")]
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, SyncError> + Send + 'static,
 ) -> Result<T, SyncError> {
@@ -457,6 +471,7 @@ const FETCH_AHEAD_PAGES: usize = 6;
 /// shares one such budget among all of them.
 const FETCH_AHEAD_BYTES: usize = 64 * 1024 * 1024;
 
+#[cfg(feature = "sqlite")]
 /// The budget the halls of one sync share: about five full pages, over half a
 /// second of the writer's work, while four halls fetch.
 const SHARED_FETCH_AHEAD_BYTES: usize = 16 * 1024 * 1024;
@@ -1045,6 +1060,7 @@ pub async fn fetch_profile(
     Ok(p)
 }
 
+#[cfg(feature = "sqlite")]
 /// Convenience for callers that hold the vault and the store: the endpoints of the
 /// given halls (all when `only` is empty).
 pub fn endpoints(

@@ -7,15 +7,18 @@
 //! process killed after sending and before storing the answer sends the batch
 //! again on the next push, and `duplicate` settles it: delivered once.
 
+use std::future::Future;
+#[cfg(feature = "sqlite")]
 use std::path::{Path, PathBuf};
 
-use std::future::Future;
-
 use hcp_core::wire::{Decision, DecisionStatus, DecisionsRequest, MAX_DECISIONS_PER_REQUEST};
+#[cfg(feature = "sqlite")]
 use hcp_store::Store;
 use serde::Serialize;
 
-use crate::{HallClient, HallEndpoint, SyncError, SyncOptions, blocking};
+#[cfg(feature = "sqlite")]
+use crate::blocking;
+use crate::{HallClient, HallEndpoint, SyncError, SyncOptions};
 
 /// How pushing to one hall went.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
@@ -36,6 +39,7 @@ pub struct PushReport {
 }
 
 /// Pushes every hall's pending decisions, one hall after another.
+#[cfg(feature = "sqlite")]
 pub async fn push_halls(
     db: &Path,
     halls: Vec<HallEndpoint>,
@@ -81,8 +85,10 @@ pub trait OutboxSource: Send {
 }
 
 /// The desktop's cache as the outbox.
+#[cfg(feature = "sqlite")]
 struct SqliteOutbox(PathBuf);
 
+#[cfg(feature = "sqlite")]
 impl OutboxSource for SqliteOutbox {
     async fn pending(&mut self, hall_id: &str, limit: usize) -> Result<Vec<Decision>, SyncError> {
         let (db, hall) = (self.0.clone(), hall_id.to_owned());
@@ -127,6 +133,7 @@ impl OutboxSource for SqliteOutbox {
     }
 }
 
+#[cfg(feature = "sqlite")]
 /// Pushes one hall's pending decisions until none are left or the hall fails.
 pub async fn push_hall(db: PathBuf, ep: HallEndpoint, options: &SyncOptions) -> PushReport {
     push_hall_from(&mut SqliteOutbox(db), ep, options).await

@@ -1,53 +1,21 @@
 //! The hand-in bundle (`.hcpv`): a submitted visit with its answers and photos,
 //! written signed by the shopper's installation and read back, checked against
-//! the trusted keys, by the officer's. The signed zip itself is [`crate::bundle`].
+//! the trusted keys, by the officer's. The bundle's document and checks are hcp-bundle's.
 
 use std::path::Path;
 
+use hcp_bundle::handin::{
+    BUNDLE_FORMAT, BundleAnswer, BundlePhoto, BundleVisit, CheckedHandin, check_handin,
+};
+pub use hcp_bundle::handin::{HANDIN_MAX_TOTAL, HandinInfo, inspect_handin};
 use hcp_core::case::Actor;
-use hcp_core::visit::{Answer, ChecklistTemplate};
 use rusqlite::{OptionalExtension, params};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::cases::Who;
 use crate::{Result, Store, StoreError, now_text};
 
 use super::*;
-
-/// The hand-in bundle format this build writes and reads (see [`crate::bundle`]).
-pub(super) const BUNDLE_FORMAT: &str = "hcpv/1";
-
-/// The bundle's visit document.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct BundleVisit {
-    format: String,
-    visit_id: String,
-    rev: i64,
-    hall_id: String,
-    template_version: String,
-    shopper: String,
-    fields: VisitFields,
-    submitted_at: Option<String>,
-    answers: Vec<BundleAnswer>,
-    photos: Vec<BundlePhoto>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct BundleAnswer {
-    item_id: String,
-    answer: Option<Answer>,
-    note: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct BundlePhoto {
-    item_id: String,
-    sha256: String,
-    file_name: String,
-    exif_time: Option<String>,
-    size: i64,
-}
 
 /// The trusted key a bundle was signed with.
 pub(super) struct BundleSigner<'a> {
@@ -152,7 +120,11 @@ impl Store {
             })?;
             files.push((format!("photos/{}", p.sha256), bytes));
         }
-        crate::bundle::sign(BUNDLE_FORMAT, &files, &self.signing_key()?)
+        Ok(crate::bundle::sign(
+            BUNDLE_FORMAT,
+            &files,
+            &self.signing_key()?,
+        )?)
     }
 
     /// Imports a bundle: signature by a trusted key, every file's sum, then one
@@ -361,117 +333,4 @@ enum Vouched<'a> {
     TrustedKey,
     /// The office hub, which took the upload from this signed-in account.
     Hub { account: &'a str },
-}
-
-/// A hand-in bundle that passed every check needing no cache.
-struct CheckedHandin {
-    files: std::collections::BTreeMap<String, Vec<u8>>,
-    doc: BundleVisit,
-    signer_hex: String,
-    fingerprint: String,
-}
-
-/// What a hand-in bundle is, once it passed every check an officer's desk makes
-/// that needs no cache: both signatures, every file's sum, the ids, the checklist
-/// template, every answer and photo. The office hub checks uploads with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HandinInfo {
-    /// The visit (UUID).
-    pub visit_id: String,
-    /// Its hand-in revision.
-    pub rev: i64,
-    /// The visited hall.
-    pub hall_id: String,
-    /// The signer's public key (64 hex digits).
-    pub signer_key: String,
-    /// Its fingerprint.
-    pub fingerprint: String,
-    /// The shopper's name as the bundle states it (not proof of anything).
-    pub shopper: String,
-}
-
-/// The most a hand-in's files may hold in all when the hub checks an upload: a
-/// visit's photos are a few dozen phone pictures of a few MB each.
-pub const HANDIN_MAX_TOTAL: u64 = 256 * 1024 * 1024;
-
-/// Checks a hand-in bundle without a cache (see [`HandinInfo`]). Only `visit.json`
-/// is kept in memory: photos are hashed while they are decompressed, and the
-/// bundle is refused as soon as its files pass [`HANDIN_MAX_TOTAL`], so a crafted
-/// bundle costs a few blocks of memory, not what it inflates to.
-pub fn inspect_handin(bytes: &[u8]) -> Result<HandinInfo> {
-    let c = check_handin_with(bytes, &|p| p == "visit.json", HANDIN_MAX_TOTAL)?;
-    Ok(HandinInfo {
-        visit_id: c.doc.visit_id,
-        rev: c.doc.rev,
-        hall_id: c.doc.hall_id,
-        signer_key: c.signer_hex,
-        fingerprint: c.fingerprint,
-        shopper: c.doc.shopper,
-    })
-}
-
-fn check_handin(bytes: &[u8]) -> Result<CheckedHandin> {
-    check_handin_with(bytes, &|_| true, crate::bundle::MAX_TOTAL_BYTES)
-}
-
-/// [`check_handin`] keeping only the files `keep` names (see
-/// [`crate::bundle::check_signed`]); every file's sum is checked either way.
-fn check_handin_with(
-    bytes: &[u8],
-    keep: &dyn Fn(&str) -> bool,
-    max_total: u64,
-) -> Result<CheckedHandin> {
-    let bad = |why: &str| refused(format!("交件文件无效，未导入任何内容：{why}"));
-    let opened = crate::bundle::check_signed(bytes, BUNDLE_FORMAT, "交件文件", keep, max_total)?;
-    let fingerprint = fingerprint(&opened.signer);
-    let signer_hex = opened.signer_hex();
-    let listed = opened.listed;
-    let files = opened.files;
-    let doc: BundleVisit = serde_json::from_slice(
-        files
-            .get("visit.json")
-            .ok_or_else(|| bad("缺少 visit.json"))?,
-    )
-    .map_err(|_| bad("visit.json 无法解析"))?;
-    if doc.format != BUNDLE_FORMAT || doc.rev < 1 {
-        return Err(bad("visit.json 格式不对"));
-    }
-    // Identifiers become file names and queries later: check them here.
-    hcp_core::ident::check_visit_id(&doc.visit_id).map_err(|e| bad(&e.to_string()))?;
-    hcp_core::ident::check_hall_id(&doc.hall_id).map_err(|e| bad(&e.to_string()))?;
-    let template = ChecklistTemplate::builtin(&doc.template_version).ok_or_else(|| {
-        bad(&format!(
-            "没有版本为 “{}” 的检查表模板",
-            hcp_core::ident::printable(&doc.template_version)
-        ))
-    })?;
-    for a in &doc.answers {
-        let item = template.item(&a.item_id).ok_or_else(|| {
-            bad(&format!(
-                "检查表中没有条目 “{}”",
-                hcp_core::ident::printable(&a.item_id)
-            ))
-        })?;
-        if let Some(ans) = &a.answer {
-            ans.check(item).map_err(|r| bad(&r.0))?;
-        }
-    }
-    for p in &doc.photos {
-        // Its sum was checked against the signed manifest while it was read.
-        let sum = listed.get(&format!("photos/{}", p.sha256)).ok_or_else(|| {
-            bad(&format!(
-                "缺少照片 {}",
-                hcp_core::ident::printable(&p.sha256)
-            ))
-        })?;
-        if *sum != p.sha256 {
-            return Err(bad("照片与其摘要不符"));
-        }
-    }
-    Ok(CheckedHandin {
-        files,
-        doc,
-        signer_hex,
-        fingerprint,
-    })
 }

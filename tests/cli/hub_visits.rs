@@ -2,8 +2,9 @@
 //! ties it to the shopper's account and key, and serves it to officers in the
 //! visit feed; a shopper sees only his own, a director none.
 
-#[path = "../../../tests/support/pg.rs"]
+#[path = "../support/pg.rs"]
 mod common;
+#[path = "../../crates/hcp-hub/tests/support/mod.rs"]
 mod support;
 use support::{ADMIN, PASSWORD};
 

@@ -4,8 +4,9 @@
 //! version and sees the winner's step; repeats are `duplicate`; directors and
 //! shoppers are refused; each decision reaches the hall once.
 
-#[path = "../../../tests/support/pg.rs"]
+#[path = "../support/pg.rs"]
 mod common;
+#[path = "../../crates/hcp-hub/tests/support/mod.rs"]
 mod support;
 use support::{ADMIN, PASSWORD};
 

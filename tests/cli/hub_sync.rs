@@ -2,8 +2,9 @@
 //! halls' records served back to desktops over hall-api v1: a desktop syncing a
 //! hall through the hub ends with exactly what it gets from the hall itself.
 
-#[path = "../../../tests/support/pg.rs"]
+#[path = "../support/pg.rs"]
 mod common;
+#[path = "../../crates/hcp-hub/tests/support/mod.rs"]
 mod support;
 use support::{ADMIN, PASSWORD};
 
