@@ -5,9 +5,9 @@
 //! an open one are withdrawn.
 
 mod common;
-use common::{ok_async as ok, run_async as run};
+use common::{hall_appends, officer_desk as setup, ok_async as ok, run_async as run};
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use hcp_hall::RunningServer;
 use serde_json::{Value, json};
@@ -18,38 +18,6 @@ async fn fails(db: &Path, args: &[&str]) -> String {
     let out = run(db, args).await;
     assert!(!out.status.success(), "hcp {args:?} should fail");
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-async fn setup(srv: &RunningServer, hall: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("hcp.db");
-    let tf = dir.path().join("token.txt");
-    std::fs::write(&tf, srv.token(hall).unwrap()).unwrap();
-    ok(
-        &db,
-        &[
-            "hall",
-            "add",
-            &srv.base_url(hall),
-            "--token-file",
-            tf.to_str().unwrap(),
-        ],
-    )
-    .await;
-    ok(&db, &["user", "set", "--name", "陈静", "--role", "officer"]).await;
-    (dir, db)
-}
-
-async fn hall_appends(srv: &RunningServer, hall: &str, changes: Value) {
-    let resp = reqwest::Client::new()
-        .post(format!("http://{}/admin/h/{hall}/changes", srv.addr))
-        .bearer_auth(ADMIN)
-        .header("content-type", "application/json")
-        .body(changes.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{}", resp.status());
 }
 
 fn bad(hall: &str, id: &str, rev: i64, window: &str, at: &str, who: &str, status: &str) -> Value {

@@ -2,10 +2,10 @@
 //! reference hall on 127.0.0.1:0 played through its admin endpoint.
 
 mod common;
-use common::{ok_async as ok, run_async as run};
+use common::{hall_appends, officer_desk as setup, ok_async as ok, run_async as run};
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,40 +19,6 @@ async fn hall_server(evaluations: usize, seed: u64) -> (RunningServer, String) {
     let srv = hcp_hall::serve_fixture(seed, 1, evaluations, ADMIN).await;
     let hall = srv.state.hall_ids()[0].clone();
     (srv, hall)
-}
-
-/// A fresh cache with the hall registered and an officer profile.
-async fn setup(srv: &RunningServer, hall: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("hcp.db");
-    let tf = dir.path().join("token.txt");
-    std::fs::write(&tf, srv.token(hall).unwrap()).unwrap();
-    ok(
-        &db,
-        &[
-            "hall",
-            "add",
-            &srv.base_url(hall),
-            "--token-file",
-            tf.to_str().unwrap(),
-        ],
-    )
-    .await;
-    ok(&db, &["user", "set", "--name", "陈静", "--role", "officer"]).await;
-    (dir, db)
-}
-
-/// Plays the hall: appends changes through the admin endpoint.
-async fn hall_appends(srv: &RunningServer, hall: &str, changes: Value) {
-    let resp = reqwest::Client::new()
-        .post(format!("http://{}/admin/h/{hall}/changes", srv.addr))
-        .bearer_auth(ADMIN)
-        .header("content-type", "application/json")
-        .body(changes.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{}", resp.status());
 }
 
 async fn hall_decisions(srv: &RunningServer, hall: &str) -> Vec<Value> {

@@ -72,11 +72,7 @@ fn demo_prints_a_summary_of_the_synced_demo_hall() {
     // Running it again (new port) updates the halls and brings nothing new.
     let again = hcp(&db, &["demo"]);
     assert!(again.status.success(), "{}", text(&again.stderr));
-    assert!(
-        text(&again.stdout).contains("340825-ZWFW\t0\t0\t"),
-        "{}",
-        text(&again.stdout)
-    );
+    common::stdout_says(&again, "340825-ZWFW\t0\t0\t");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

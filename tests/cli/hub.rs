@@ -24,25 +24,13 @@ async fn an_administrator_sets_up_the_hub_and_an_officer_signs_in() {
     // Before init every command says what to run.
     let out = hub(&url, &["user", "list"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("hcp hub init"),
-        "{}",
-        text(&out.stderr)
-    );
+    common::stderr_says(&out, "hcp hub init");
 
     let out = hub(&url, &["init"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("升级到"),
-        "{}",
-        text(&out.stdout)
-    );
+    common::stdout_says(&out, "升级到");
     let out = hub(&url, &["init"]);
-    assert!(
-        text(&out.stdout).contains("已是最新"),
-        "{}",
-        text(&out.stdout)
-    );
+    common::stdout_says(&out, "已是最新");
 
     let pw = dir.path().join("pw.txt");
     std::fs::write(&pw, "correct horse 1\n").unwrap();
@@ -75,20 +63,12 @@ async fn an_administrator_sets_up_the_hub_and_an_officer_signs_in() {
         ],
     );
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("--hall"),
-        "{}",
-        text(&out.stderr)
-    );
+    common::stderr_says(&out, "--hall");
     let out = hub(
         &url,
         &["user", "add", "x", "--role", "root", "--password-file", pw],
     );
-    assert!(
-        text(&out.stderr).contains("身份 “root” 无效"),
-        "{}",
-        text(&out.stderr)
-    );
+    common::stderr_says(&out, "身份 “root” 无效");
     let out = hub(
         &url,
         &[
@@ -105,11 +85,7 @@ async fn an_administrator_sets_up_the_hub_and_an_officer_signs_in() {
     );
     // Not a hall this hub knows: refused, saying how to register it first.
     assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("hcp hub hall add"),
-        "{}",
-        text(&out.stderr)
-    );
+    common::stderr_says(&out, "hcp hub hall add");
     let list = text(&hub(&url, &["user", "list"]).stdout);
     assert!(list.contains("陈静\t效能督查员\t—\t正常"), "{list}");
     assert!(!list.contains("王主任"), "{list}");
@@ -131,11 +107,7 @@ async fn an_administrator_sets_up_the_hub_and_an_officer_signs_in() {
         ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("已添加大厅"),
-        "{}",
-        text(&out.stdout)
-    );
+    common::stdout_says(&out, "已添加大厅");
     let list = text(&hub(&url, &["hall", "list"]).stdout);
     assert!(list.contains(&id), "{list}");
     assert!(!list.contains(&token), "{list}");
@@ -203,11 +175,7 @@ async fn an_administrator_sets_up_the_hub_and_an_officer_signs_in() {
     drop(holder);
     let out = hub(&url, &["sync", "--hall", "no-such-hall"]);
     assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("没有登记大厅"),
-        "{}",
-        text(&out.stderr)
-    );
+    common::stderr_says(&out, "没有登记大厅");
 
     // `serve` prints its URL once it listens; the officer signs in over HTTP.
     let served = common::serve_hub(&url, "127.0.0.1:0", &["--sync-every", "1"]);
@@ -258,11 +226,7 @@ async fn an_administrator_sets_up_the_hub_and_an_officer_signs_in() {
     // The connection string never shows in what the commands print.
     let out = hub(&url, &["audit", "verify"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("审计日志完整"),
-        "{}",
-        text(&out.stdout)
-    );
+    common::stdout_says(&out, "审计日志完整");
     assert!(!text(&out.stdout).contains("dbname"));
 }
 
@@ -407,11 +371,7 @@ async fn an_administrator_removes_a_hall_and_a_mistaken_account() {
     // Not synced any more, by name or in a full round; no new director for it.
     let out = hub(&url, &["sync", "--hall", &kept]);
     assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("已从团队服务器移除"),
-        "{}",
-        text(&out.stderr)
-    );
+    common::stderr_says(&out, "已从团队服务器移除");
     let out = hub(
         &url,
         &[
@@ -427,11 +387,7 @@ async fn an_administrator_removes_a_hall_and_a_mistaken_account() {
         ],
     );
     assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("已移除"),
-        "{}",
-        text(&out.stderr)
-    );
+    common::stderr_says(&out, "已移除");
     // Adding it again brings it back.
     let args = add_hall(&kept);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -444,32 +400,8 @@ async fn an_administrator_removes_a_hall_and_a_mistaken_account() {
     common::hub_admin(&url, &["sync", "--hall", &kept]).await;
 
     // An account created by mistake goes; one that signed in stays.
-    common::hub_admin(
-        &url,
-        &[
-            "user",
-            "add",
-            "陈晶",
-            "--role",
-            "officer",
-            "--password-file",
-            pw,
-        ],
-    )
-    .await;
-    common::hub_admin(
-        &url,
-        &[
-            "user",
-            "add",
-            "陈静",
-            "--role",
-            "officer",
-            "--password-file",
-            pw,
-        ],
-    )
-    .await;
+    common::hub_add_user(&url, "陈晶", "officer", None, pw).await;
+    common::hub_add_user(&url, "陈静", "officer", None, pw).await;
     let served = common::serve_hub(&url, "127.0.0.1:0", &["--sync-every", "0"]);
     let r = reqwest::Client::new()
         .post(format!("{}v1/login", served.url))
@@ -483,11 +415,8 @@ async fn an_administrator_removes_a_hall_and_a_mistaken_account() {
     assert!(said.contains("已删除账号 陈晶"), "{said}");
     let out = hub(&url, &["user", "remove", "陈静"]);
     assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("已有办理记录") && text(&out.stderr).contains("user disable"),
-        "{}",
-        text(&out.stderr)
-    );
+    common::stderr_says(&out, "已有办理记录");
+    common::stderr_says(&out, "user disable");
     let users = common::hub_admin(&url, &["user", "list"]).await;
     assert!(!users.contains("陈晶") && users.contains("陈静"), "{users}");
     let out = hub(&url, &["audit", "verify"]);

@@ -24,46 +24,12 @@ async fn a_desk_stops_when_the_hub_was_restored_from_an_older_backup() {
     let id = srv.state.hall_ids()[0].clone();
     let tf = dir.path().join("hall.token");
     std::fs::write(&tf, srv.token(&id).unwrap()).unwrap();
-    common::hub_admin(
-        &url,
-        &[
-            "hall",
-            "add",
-            &srv.base_url(&id),
-            "--token-file",
-            tf.to_str().unwrap(),
-        ],
-    )
-    .await;
+    common::hub_add_hall(&url, &srv.base_url(&id), tf).await;
     let pw = dir.path().join("pw");
     std::fs::write(&pw, PASSWORD).unwrap();
     let pw = pw.to_str().unwrap();
-    common::hub_admin(
-        &url,
-        &[
-            "user",
-            "add",
-            "陈静",
-            "--role",
-            "officer",
-            "--password-file",
-            pw,
-        ],
-    )
-    .await;
-    common::hub_admin(
-        &url,
-        &[
-            "user",
-            "add",
-            "李明",
-            "--role",
-            "shopper",
-            "--password-file",
-            pw,
-        ],
-    )
-    .await;
+    common::hub_add_user(&url, "陈静", "officer", None, pw).await;
+    common::hub_add_user(&url, "李明", "shopper", None, pw).await;
     common::hub_admin(&url, &["sync"]).await;
 
     // The backup, taken now.
@@ -217,11 +183,7 @@ async fn a_desk_stops_when_the_hub_was_restored_from_an_older_backup() {
     )
     .await;
     assert!(!again.status.success());
-    assert!(
-        text(&again.stderr).contains("已不是本机上次同步的那一份"),
-        "{}",
-        text(&again.stderr)
-    );
+    common::stderr_says(&again, "已不是本机上次同步的那一份");
     // 重建副本: a new replica of the hub as it is now; the old file is kept
     // beside it and the unsent step comes along, held for review.
     let rebuilt = ok(&desk, &["hub", "rebuild", "--password-file", pw]).await;

@@ -39,17 +39,7 @@ async fn office(name: &str, accounts: &[(&str, &str)]) -> Office {
     common::hub_admin(&url, &["init"]).await;
     let tf = dir.path().join("token");
     std::fs::write(&tf, srv.token(&hall).unwrap()).unwrap();
-    common::hub_admin(
-        &url,
-        &[
-            "hall",
-            "add",
-            &srv.base_url(&hall),
-            "--token-file",
-            tf.to_str().unwrap(),
-        ],
-    )
-    .await;
+    common::hub_add_hall(&url, &srv.base_url(&hall), tf).await;
     let pw = dir.path().join("pw");
     std::fs::write(&pw, PASSWORD).unwrap();
     for (n, role) in accounts {

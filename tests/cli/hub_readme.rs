@@ -58,34 +58,12 @@ async fn the_admin_steps_as_written_work_from_install_to_a_restore() {
     let pw = dir.path().join("pw.txt");
     std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
     let pw = pw.to_str().unwrap().to_owned();
-    common::hub_admin(
-        &url,
-        &[
-            "user",
-            "add",
-            "陈静",
-            "--role",
-            "officer",
-            "--password-file",
-            &pw,
-        ],
-    )
-    .await;
+    common::hub_add_user(&url, "陈静", "officer", None, &pw).await;
     let srv = hcp_hall::serve_fixture(71, 1, 200, "admin").await;
     let id = srv.state.hall_ids()[0].clone();
     let tf = dir.path().join("hall-token.txt");
     std::fs::write(&tf, srv.token(&id).unwrap()).unwrap();
-    common::hub_admin(
-        &url,
-        &[
-            "hall",
-            "add",
-            &srv.base_url(&id),
-            "--token-file",
-            tf.to_str().unwrap(),
-        ],
-    )
-    .await;
+    common::hub_add_hall(&url, &srv.base_url(&id), tf).await;
     common::hub_admin(&url, &["sync"]).await;
     let cases_before: i64 = pg::client(&url.replace("user=office", "user=hcp"))
         .await

@@ -73,44 +73,16 @@ async fn an_office_of_two_officers_and_a_director_on_one_hub() {
     for id in &ids {
         let tf = dir.path().join(format!("{id}.token"));
         std::fs::write(&tf, srv.token(id).unwrap()).unwrap();
-        common::hub_admin(
-            &url,
-            &[
-                "hall",
-                "add",
-                &srv.base_url(id),
-                "--token-file",
-                tf.to_str().unwrap(),
-            ],
-        )
-        .await;
+        common::hub_add_hall(&url, &srv.base_url(id), tf).await;
     }
     for (name, role) in [
         ("陈静", "officer"),
         ("周敏", "officer"),
         ("李明", "shopper"),
     ] {
-        common::hub_admin(
-            &url,
-            &["user", "add", name, "--role", role, "--password-file", pw],
-        )
-        .await;
+        common::hub_add_user(&url, name, role, None, pw).await;
     }
-    common::hub_admin(
-        &url,
-        &[
-            "user",
-            "add",
-            "王主任",
-            "--role",
-            "director",
-            "--hall",
-            &ids[0],
-            "--password-file",
-            pw,
-        ],
-    )
-    .await;
+    common::hub_add_user(&url, "王主任", "director", Some(ids[0].as_str()), pw).await;
     common::hub_admin(&url, &["sync"]).await;
     let hub = serve(&url, "127.0.0.1:0");
 
@@ -197,11 +169,7 @@ async fn an_office_of_two_officers_and_a_director_on_one_hub() {
     // Name and role come from the hub account.
     let refused = run(&a, &["user", "set", "--name", "冒名", "--role", "director"]).await;
     assert!(!refused.status.success());
-    assert!(
-        text(&refused.stderr).contains("来自团队服务器账号"),
-        "{}",
-        text(&refused.stderr)
-    );
+    common::stderr_says(&refused, "来自团队服务器账号");
 
     // 发文机关 is the office's: set on the hub, taken by each desk at its sync
     // (the 公文 it issues signs and numbers with it); a desk cannot set its own.
@@ -227,11 +195,7 @@ async fn an_office_of_two_officers_and_a_director_on_one_hub() {
     );
     let refused = run(&a, &["report", "office", "--name", "别的局"]).await;
     assert!(!refused.status.success());
-    assert!(
-        text(&refused.stderr).contains("团队服务器上统一设置"),
-        "{}",
-        text(&refused.stderr)
-    );
+    common::stderr_says(&refused, "团队服务器上统一设置");
 
     // The officers share one inbox; the director has his hall's part of it.
     let all_a = cases(&a).await;
@@ -334,22 +298,14 @@ async fn an_office_of_two_officers_and_a_director_on_one_hub() {
     assert!(status.contains(&id), "{status}");
     let redo = run(loser, &["hub", "redo", &id]).await;
     assert!(!redo.status.success());
-    assert!(
-        text(&redo.stderr).contains("不能进行此操作"),
-        "{}",
-        text(&redo.stderr)
-    );
+    common::stderr_says(&redo, "不能进行此操作");
     let dropped = ok(loser, &["hub", "drop", &id]).await;
     assert!(
         dropped.contains("已放弃") && !dropped.contains("未受理"),
         "{dropped}"
     );
     let again = run(loser, &["hub", "drop", &id]).await;
-    assert!(
-        text(&again.stderr).contains("已经处理过"),
-        "{}",
-        text(&again.stderr)
-    );
+    common::stderr_says(&again, "已经处理过");
     let seen = case(loser, open[0]).await;
     assert_eq!(seen["queued"][0]["resolution"], "dropped");
 
@@ -499,11 +455,7 @@ async fn an_office_of_two_officers_and_a_director_on_one_hub() {
     }
     let offline = run(&a, &["sync"]).await;
     assert_eq!(offline.status.code(), Some(2), "{}", text(&offline.stdout));
-    assert!(
-        text(&offline.stderr).contains("待发送的操作保留在本机"),
-        "{}",
-        text(&offline.stderr)
-    );
+    common::stderr_says(&offline, "待发送的操作保留在本机");
     let status = ok(&a, &["hub", "status"]).await;
     assert!(
         status.contains("离线") && status.contains("待发送：3 项"),

@@ -65,17 +65,7 @@ async fn setup(
     common::hub_admin(&url, &["init"]).await;
     let tf = dir.path().join("token");
     std::fs::write(&tf, srv.token(&hall).unwrap()).unwrap();
-    common::hub_admin(
-        &url,
-        &[
-            "hall",
-            "add",
-            &srv.base_url(&hall),
-            "--token-file",
-            tf.to_str().unwrap(),
-        ],
-    )
-    .await;
+    common::hub_add_hall(&url, &srv.base_url(&hall), tf).await;
     (cluster, url, srv, hall, dir)
 }
 
@@ -273,19 +263,7 @@ async fn two_hub_processes_on_one_database_one_killed_mid_batch() {
     let (_cluster, url, srv, hall, dir) = setup("pair", 73, 30_000).await;
     let pw = dir.path().join("pw");
     std::fs::write(&pw, PASSWORD).unwrap();
-    common::hub_admin(
-        &url,
-        &[
-            "user",
-            "add",
-            "陈静",
-            "--role",
-            "officer",
-            "--password-file",
-            pw.to_str().unwrap(),
-        ],
-    )
-    .await;
+    common::hub_add_user(&url, "陈静", "officer", None, pw.to_str().unwrap()).await;
     common::hub_admin(&url, &["sync"]).await;
     let c = pg::client(&url).await;
     let open: Vec<i64> = c

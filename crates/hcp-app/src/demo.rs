@@ -147,11 +147,20 @@ impl App {
             Ok(())
         })
         .await?;
-        let result = self.sync_now(SyncArgs { halls: ids.clone() }).await?;
+        let result = self
+            .sync_now(SyncArgs {
+                halls: ids.clone(),
+                ..SyncArgs::default()
+            })
+            .await?;
         if !built {
             self.work_through(anchor, &ids, appended).await?;
             // What the office decided goes to the halls.
-            self.sync_now(SyncArgs { halls: ids.clone() }).await?;
+            self.sync_now(SyncArgs {
+                halls: ids.clone(),
+                ..SyncArgs::default()
+            })
+            .await?;
             self.with_store(|s| Ok(s.set_setting(BUILT_SETTING, Some("1"))?))
                 .await?;
         }
@@ -193,6 +202,7 @@ impl App {
                 }
                 self.sync_now(SyncArgs {
                     halls: halls.to_vec(),
+                    ..SyncArgs::default()
                 })
                 .await?;
             }

@@ -29,7 +29,7 @@ fn profile_of(link: &HubLink) -> AppResult<UserProfile> {
 
 impl App {
     /// The hub this desk replicates, if any.
-    pub(crate) async fn hub_link(&self) -> AppResult<Option<HubLink>> {
+    pub async fn hub_link(&self) -> AppResult<Option<HubLink>> {
         self.with_store(|s| Ok(s.hub_link()?)).await
     }
 

@@ -242,6 +242,7 @@ impl App {
         let Ok(_guard) = self.sync_lock.try_lock() else {
             return Err(AppError::new(ErrorCode::Busy, "已有同步正在进行，请稍候"));
         };
+        let no_push = args.no_push.unwrap_or(false);
         let only = args.halls;
         let db = self.db.clone();
         let (eps, link) = self
@@ -297,7 +298,11 @@ impl App {
             .filter(|r| r.error.is_none())
             .map(|r| r.hall_id.clone())
             .collect();
-        let pushed = self.push_to(Some(answered)).await.unwrap_or_default();
+        let pushed = if no_push {
+            vec![]
+        } else {
+            self.push_to(Some(answered)).await.unwrap_or_default()
+        };
         self.refresh_alerts().await;
         Ok(SyncResult {
             reports,

@@ -95,6 +95,10 @@ pub struct SyncArgs {
     /// Halls to sync; empty: all.
     #[serde(default)]
     pub halls: Vec<String>,
+    /// Only sync: leave the decisions waiting for the halls (`hcp sync --no-push`).
+    #[serde(default)]
+    #[ts(optional)]
+    pub no_push: Option<bool>,
 }
 
 /// How one hall's sync is going (from its latest progress event).

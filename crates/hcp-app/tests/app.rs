@@ -287,7 +287,7 @@ async fn flow() {
         .await
         .unwrap_err();
     assert_eq!(e.code, "forbidden");
-    let e = app.sync_now(SyncArgs { halls: vec![] }).await.unwrap_err();
+    let e = app.sync_now(SyncArgs::default()).await.unwrap_err();
     assert_eq!(e.code, "forbidden");
     assert_eq!(e.message, "大厅负责人不能同步大厅");
     let listed: Vec<String> = app

@@ -125,7 +125,7 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
         .map_err(|e| CliError::Msg(e.message))?;
         let connected = t.elapsed();
         let r = app
-            .sync_now(hcp_app::SyncArgs { halls: vec![] })
+            .sync_now(hcp_app::SyncArgs::default())
             .await
             .map_err(|e| CliError::Msg(e.message))?;
         let ready = t.elapsed();

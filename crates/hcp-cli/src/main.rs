@@ -561,120 +561,31 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 max_response_bytes: max_response_mb.clamp(1, 4096) * 1024 * 1024,
                 ..SyncOptions::default()
             };
-            let link = hcp_store::Store::open(&db)?.hub_link()?;
-            let hub_mode = link.is_some();
+            let app = hcp_app::App::open(&db)
+                .map_err(|e| CliError::Msg(e.message))?
+                .with_sync_options(opts);
+            let args = hcp_app::SyncArgs {
+                halls,
+                no_push: Some(no_push),
+            };
+            let rt = runtime()?;
             // A shopper's replica reads no ratings: it hands visits in.
-            let reads_records = link.as_ref().is_none_or(|l| l.reads_records());
-            if hub_mode {
-                let app = hcp_app::App::open(&db).map_err(|e| CliError::Msg(e.message))?;
-                if let Some(Err(why)) = runtime()?
-                    .block_on(app.hub_reachable())
-                    .map_err(|e| CliError::Msg(e.message))?
-                {
-                    eprintln!(
-                        "团队服务器暂时无法连接：{why}；本机数据照常可查，待发送的操作保留在本机，下次同步时发送。"
-                    );
-                    return Ok(ExitCode::from(2));
+            let reads_records = rt
+                .block_on(app.hub_link())
+                .map_err(|e| CliError::Msg(e.message))?
+                .is_none_or(|l| l.reads_records());
+            let done = rt.block_on(sync_with_bars(&app, args, !json));
+            let result = match done {
+                Ok(r) => r,
+                Err(e) if e.message.starts_with("尚未添加大厅") => {
+                    return Err(CliError::Msg(format!(
+                        "{}（命令行：hcp hall add URL --token-file FILE 添加大厅，或运行 hcp demo 体验）",
+                        e.message
+                    )));
                 }
-            }
-            let reports = if reads_records {
-                sync(&db, &halls, &opts, !json)?
-            } else {
-                vec![]
+                Err(e) => return Err(CliError::Msg(e.message)),
             };
-            if hub_mode {
-                // A replica of an office hub: the hub delivers decisions to the
-                // halls; this desk sends its queued actions to the hub.
-                let app = hcp_app::App::open(&db).map_err(|e| CliError::Msg(e.message))?;
-                let ex = runtime()?
-                    .block_on(app.hub_exchange_now())
-                    .map_err(|e| CliError::Msg(e.message))?
-                    .unwrap_or_default();
-                if json {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(
-                            &serde_json::json!({ "reports": reports, "hub": ex })
-                        )
-                        .map_err(|e| CliError::Msg(e.to_string()))?
-                    );
-                } else {
-                    if reads_records {
-                        print_summary(&reports);
-                        println!(
-                            "团队服务器：发送 {} 项操作（受理 {}，未受理 {}），收到 {} 张工单的更新、{} 份已签发通报、{} 份暗访交件。",
-                            ex.sent,
-                            ex.accepted,
-                            ex.rejected,
-                            ex.cases,
-                            ex.reports,
-                            ex.visits_received
-                        );
-                        if ex.rejected > 0 {
-                            println!("未受理的操作及原因见 hcp hub status 与各工单页面。");
-                        }
-                    } else {
-                        println!(
-                            "团队服务器：交件 {} 份，未受理 {} 份。",
-                            ex.visits_sent, ex.visits_refused
-                        );
-                        if ex.visits_refused > 0 {
-                            println!("未受理的交件及原因见 hcp hub status。");
-                        }
-                    }
-                }
-                if let Some(e) = &ex.error {
-                    eprintln!(
-                        "团队服务器暂时无法完成同步：{e}；待发送的操作保留在本机，下次同步时发送。"
-                    );
-                    return Ok(ExitCode::from(2));
-                }
-                return Ok(if reports.iter().any(|r| r.error.is_some()) {
-                    ExitCode::from(2)
-                } else {
-                    ExitCode::SUCCESS
-                });
-            }
-            // Decisions made offline go out with the next sync, as in the window.
-            let pushed = if no_push {
-                Ok(vec![])
-            } else {
-                hcp_app::App::open(&db)
-                    .map_err(|e| CliError::Msg(e.message))
-                    .and_then(|app| {
-                        let answered = reports
-                            .iter()
-                            .filter(|r| r.error.is_none())
-                            .map(|r| r.hall_id.clone())
-                            .collect();
-                        runtime()?
-                            .block_on(app.push_to(Some(answered)))
-                            .map_err(|e| CliError::Msg(e.message))
-                    })
-            };
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&reports)
-                        .map_err(|e| CliError::Msg(e.to_string()))?
-                );
-            } else {
-                print_summary(&reports);
-                match &pushed {
-                    Ok(p) if !p.is_empty() => {
-                        let sent: u64 = p.iter().map(|r| r.accepted + r.duplicate).sum();
-                        let left: u64 = p.iter().map(|r| r.pending).sum();
-                        println!("已向大厅送达 {sent} 条决定，待发送 {left} 条。");
-                    }
-                    Ok(_) => {}
-                    Err(e) => println!("发送决定失败：{e}（可稍后运行 hcp push）"),
-                }
-            }
-            Ok(if reports.iter().all(|r| r.error.is_none()) {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            print_sync_result(&result, json, reads_records)
         }
         Cmd::Evaluations {
             cmd:
@@ -869,18 +780,8 @@ pub(crate) async fn register_hall(
         .map_err(|e| CliError::Msg(e.message))
 }
 
-/// Syncs the given halls (all when empty), with progress bars on a terminal.
-pub(crate) fn sync(
-    db: &Path,
-    only: &[String],
-    opts: &SyncOptions,
-    show_progress: bool,
-) -> Result<Vec<HallReport>, CliError> {
-    runtime()?.block_on(sync_async(db, only, opts, show_progress))
-}
-
-/// [`sync`] inside a runtime: the halls' records, then the alerts of the months
-/// the sync touched.
+/// The halls' records, then the alerts of the months the sync touched, straight
+/// into the cache (the benchmark's sync; `hcp sync` goes through the app).
 pub(crate) async fn sync_async(
     db: &Path,
     only: &[String],
@@ -933,6 +834,98 @@ pub(crate) async fn sync_records(
     let reports = hcp_sync::sync_halls(db, eps, opts, Arc::new(move |e| b2.on_event(e))).await;
     bars.finish();
     Ok(reports)
+}
+
+/// `App::sync_now` with the progress bars fed by its events (on a terminal).
+async fn sync_with_bars(
+    app: &hcp_app::App,
+    args: hcp_app::SyncArgs,
+    show_progress: bool,
+) -> hcp_app::AppResult<hcp_app::SyncResult> {
+    let bars = progress::SyncBars::new(show_progress);
+    let mut events = app.subscribe();
+    let sync = app.sync_now(args);
+    tokio::pin!(sync);
+    let result = loop {
+        tokio::select! {
+            biased;
+            r = &mut sync => break r,
+            e = events.recv() => {
+                if let Ok(e) = e {
+                    bars.on_event(&e);
+                }
+            }
+        }
+    };
+    while let Ok(e) = events.try_recv() {
+        bars.on_event(&e);
+    }
+    bars.finish();
+    result
+}
+
+/// What `hcp sync` prints, and its exit code: 0 when every hall and the hub
+/// answered, 1 when a hall failed on a single desk, 2 when the hub could not
+/// finish (a replica).
+fn print_sync_result(
+    r: &hcp_app::SyncResult,
+    json: bool,
+    reads_records: bool,
+) -> Result<ExitCode, CliError> {
+    let failed = r.reports.iter().any(|r| r.error.is_some());
+    fn to_json<T: serde::Serialize>(v: &T) -> Result<(), CliError> {
+        let text = serde_json::to_string_pretty(v).map_err(|e| CliError::Msg(e.to_string()))?;
+        println!("{text}");
+        Ok(())
+    }
+    if let Some(ex) = &r.hub {
+        // A replica of an office hub: the hub delivers decisions to the halls;
+        // this desk sent its queued actions to the hub and took the office's cases.
+        if json {
+            to_json(&serde_json::json!({ "reports": r.reports, "hub": ex }))?;
+        } else if !reads_records {
+            println!(
+                "团队服务器：交件 {} 份，未受理 {} 份。",
+                ex.visits_sent, ex.visits_refused
+            );
+            if ex.visits_refused > 0 {
+                println!("未受理的交件及原因见 hcp hub status。");
+            }
+        } else {
+            print_summary(&r.reports);
+            println!(
+                "团队服务器：发送 {} 项操作（受理 {}，未受理 {}），收到 {} 张工单的更新、{} 份已签发通报、{} 份暗访交件。",
+                ex.sent, ex.accepted, ex.rejected, ex.cases, ex.reports, ex.visits_received
+            );
+            if ex.rejected > 0 {
+                println!("未受理的操作及原因见 hcp hub status 与各工单页面。");
+            }
+        }
+        if let Some(e) = &ex.error {
+            eprintln!("团队服务器暂时无法完成同步：{e}；待发送的操作保留在本机，下次同步时发送。");
+            return Ok(ExitCode::from(2));
+        }
+        return Ok(if failed {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
+    if json {
+        to_json(&r.reports)?;
+    } else {
+        print_summary(&r.reports);
+        if !r.pushed.is_empty() {
+            let sent: u64 = r.pushed.iter().map(|p| p.accepted + p.duplicate).sum();
+            let left: u64 = r.pushed.iter().map(|p| p.pending).sum();
+            println!("已向大厅送达 {sent} 条决定，待发送 {left} 条。");
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The per-hall summary table.

@@ -59,6 +59,18 @@ pub async fn ok_async(db: &Path, args: &[&str]) -> String {
     text(&out.stdout)
 }
 
+/// Asserts that the command's stderr contains `needle` (showing all of it if not).
+pub fn stderr_says(out: &Output, needle: &str) {
+    let e = text(&out.stderr);
+    assert!(e.contains(needle), "stderr lacks “{needle}”: {e}");
+}
+
+/// Asserts that the command's stdout contains `needle` (showing all of it if not).
+pub fn stdout_says(out: &Output, needle: &str) {
+    let o = text(&out.stdout);
+    assert!(o.contains(needle), "stdout lacks “{needle}”: {o}");
+}
+
 /// `hcp hall add URL --token-file FILE`, off the async runtime.
 pub async fn add_hall(db: &Path, url: String, token_file: std::path::PathBuf) -> Output {
     let db = db.to_path_buf();
@@ -86,6 +98,28 @@ pub async fn add_every_hall(srv: &hcp_hall::RunningServer, dir: &Path, db: &Path
         let out = add_hall(db, srv.base_url(&hall), tf).await;
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
+}
+
+/// `hcp hub hall add URL --token-file FILE` on the hub at `pg_url`.
+pub async fn hub_add_hall(pg_url: &str, url: &str, token_file: impl AsRef<Path>) {
+    let tf = token_file.as_ref().to_str().unwrap();
+    hub_admin(pg_url, &["hall", "add", url, "--token-file", tf]).await;
+}
+
+/// `hcp hub user add NAME --role ROLE [--hall H] --password-file FILE`.
+pub async fn hub_add_user(
+    pg_url: &str,
+    name: &str,
+    role: &str,
+    hall: Option<&str>,
+    password_file: &str,
+) {
+    let mut args = vec!["user", "add", name, "--role", role];
+    if let Some(h) = hall {
+        args.extend(["--hall", h]);
+    }
+    args.extend(["--password-file", password_file]);
+    hub_admin(pg_url, &args).await;
 }
 
 /// `hcp hub ARGS…` with the hub's database in `HCP_HUB_PG`.
@@ -143,4 +177,34 @@ pub fn serve_hub(pg_url: &str, addr: &str, extra: &[&str]) -> ServedHub {
         .unwrap_or_else(|| panic!("hcp hub serve printed {line:?}"))
         .to_owned();
     ServedHub { child, url }
+}
+
+/// A fresh cache with the hall of `srv` registered (`hcp hall add`) and an officer
+/// profile (陈静).
+pub async fn officer_desk(
+    srv: &hcp_hall::RunningServer,
+    hall: &str,
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hcp.db");
+    let tf = dir.path().join("token.txt");
+    std::fs::write(&tf, srv.token(hall).unwrap()).unwrap();
+    let out = add_hall(&db, srv.base_url(hall), tf).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    ok_async(&db, &["user", "set", "--name", "陈静", "--role", "officer"]).await;
+    (dir, db)
+}
+
+/// Plays the hall: appends changes through the reference hall's admin endpoint
+/// (its admin token is `admin`).
+pub async fn hall_appends(srv: &hcp_hall::RunningServer, hall: &str, changes: serde_json::Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("http://{}/admin/h/{hall}/changes", srv.addr))
+        .bearer_auth("admin")
+        .header("content-type", "application/json")
+        .body(changes.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
 }

@@ -7,4 +7,8 @@ export type SyncArgs = {
 /**
  * Halls to sync; empty: all.
  */
-halls: Array<string>, };
+halls: Array<string>, 
+/**
+ * Only sync: leave the decisions waiting for the halls (`hcp sync --no-push`).
+ */
+no_push?: boolean, };
