@@ -166,19 +166,19 @@ impl CaseRepository for Writes<'_> {
 
     /// Buffers `w`; [`Writes::flush`] writes it.
     fn persist(&mut self, w: &CaseWrites) -> Result<()> {
-        let (due, warn) = self.rules.due(&w.hall_id, &w.case);
+        let (due, warn) = self.rules.due(&w.after.hall_id, &w.after.case);
         let row = CaseRow {
-            case_id: w.case_id,
-            state: w.case.state.as_str(),
-            body: to_json(&w.case),
-            version: w.version,
+            case_id: w.after.case_id,
+            state: w.after.case.state.as_str(),
+            body: to_json(&w.after.case),
+            version: w.after.version,
             due,
             warn,
         };
-        match self.index.get(&w.case_id) {
+        match self.index.get(&w.after.case_id) {
             Some(&i) => self.cases[i] = row,
             None => {
-                self.index.insert(w.case_id, self.cases.len());
+                self.index.insert(w.after.case_id, self.cases.len());
                 self.cases.push(row);
             }
         }
@@ -186,18 +186,18 @@ impl CaseRepository for Writes<'_> {
         for d in &w.decisions {
             self.outbox.push(OutboxRow {
                 id: d.id.clone(),
-                hall_id: w.hall_id.clone(),
-                case_id: w.case_id,
+                hall_id: w.after.hall_id.clone(),
+                case_id: w.after.case_id,
                 kind: d.kind.clone(),
                 body: to_json(d),
             });
         }
         if w.exclude_rating {
             self.exclusions
-                .push((w.hall_id.clone(), w.evaluation_id.clone()));
+                .push((w.after.hall_id.clone(), w.after.evaluation_id.clone()));
         }
         if let Some(hash) = &w.mark_rater {
-            self.marks.push((hash.clone(), w.case_id));
+            self.marks.push((hash.clone(), w.after.case_id));
         }
         Ok(())
     }
@@ -206,7 +206,7 @@ impl CaseRepository for Writes<'_> {
 fn event_row(w: &CaseWrites) -> EventRow {
     let e = &w.entry;
     EventRow {
-        case_id: w.case_id,
+        case_id: w.after.case_id,
         version: e.version,
         actor: e.actor.clone(),
         role: e.role.clone(),
@@ -245,9 +245,8 @@ impl<'r> Writes<'r> {
         let found = find(tx, head, t.lookups()).await?;
         let w = step_writes(head, t, &found, by, None, at);
         self.persist(&w)?;
-        head.case = w.case;
-        head.version = w.version;
-        Ok(w.version)
+        *head = w.after;
+        Ok(head.version)
     }
 
     /// Decides a step of the hall's feed on `head` and buffers its writes.
@@ -261,8 +260,7 @@ impl<'r> Writes<'r> {
         let found = find(tx, head, outcome.lookups()).await?;
         if let Some(w) = step.writes(head, outcome, &found) {
             self.persist(&w)?;
-            head.case = w.case;
-            head.version = w.version;
+            *head = w.after;
         }
         Ok(())
     }
@@ -477,19 +475,25 @@ pub(crate) async fn open_cases(
             opening_writes(hall_id, &o.evaluation_id, o.evaluated_at, flagged, now)
         })
         .collect();
-    let ids: Vec<&str> = writes.iter().map(|w| w.evaluation_id.as_str()).collect();
-    let bodies: Vec<String> = writes.iter().map(|w| to_json(&w.case)).collect();
-    let states: Vec<&str> = writes.iter().map(|w| w.case.state.as_str()).collect();
+    let ids: Vec<&str> = writes
+        .iter()
+        .map(|w| w.after.evaluation_id.as_str())
+        .collect();
+    let bodies: Vec<String> = writes.iter().map(|w| to_json(&w.after.case)).collect();
+    let states: Vec<&str> = writes.iter().map(|w| w.after.case.state.as_str()).collect();
     let at: Vec<DateTime<Utc>> = openings
         .iter()
         .map(|o| o.evaluated_at.with_timezone(&Utc))
         .collect();
-    let (due, warn): (Vec<_>, Vec<_>) = writes.iter().map(|w| rules.due(hall_id, &w.case)).unzip();
+    let (due, warn): (Vec<_>, Vec<_>) = writes
+        .iter()
+        .map(|w| rules.due(hall_id, &w.after.case))
+        .unzip();
     let flagged: Vec<bool> = writes
         .iter()
         .map(|w| w.entry.summary != hcp_core::case::OPENED)
         .collect();
-    let versions: Vec<i64> = writes.iter().map(|w| w.version).collect();
+    let versions: Vec<i64> = writes.iter().map(|w| w.after.version).collect();
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CASE_FEED_LOCK])
         .await?;
     let opened = tx
@@ -523,15 +527,15 @@ pub(crate) async fn open_cases(
     let case_of: HashMap<String, i64> = opened.iter().map(|r| (r.get(1), r.get(0))).collect();
     let (mut events, mut outbox) = (vec![], vec![]);
     for mut w in writes {
-        let Some(&case_id) = case_of.get(&w.evaluation_id) else {
+        let Some(&case_id) = case_of.get(&w.after.evaluation_id) else {
             continue; // opened before (e.g. the rating went 2 → 4 → 2)
         };
-        w.case_id = case_id;
+        w.after.case_id = case_id;
         events.push(event_row(&w));
         for d in &w.decisions {
             outbox.push(OutboxRow {
                 id: d.id.clone(),
-                hall_id: w.hall_id.clone(),
+                hall_id: w.after.hall_id.clone(),
                 case_id,
                 kind: d.kind.clone(),
                 body: to_json(d),

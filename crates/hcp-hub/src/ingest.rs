@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use hcp_core::case::HallStep;
 use hcp_core::feed::{PageOutcome, PageToApply};
 use hcp_core::validate::ValidRecord;
 use hcp_sync::{
@@ -423,9 +424,9 @@ async fn store_pages(
     let mut changed: Vec<(&Row<'_>, bool)> = vec![];
     // What the changes mean for cases.
     let mut openings = vec![];
-    // (row, whether it is a rating no longer bad; otherwise an appeal or
-    // rectification), in feed order.
-    let mut hall_steps: Vec<(&Row<'_>, bool)> = vec![];
+    // Ratings no longer bad, in feed order (appeals and rectifications are taken
+    // rev by rev from the pages below).
+    let mut hall_steps: Vec<&Row<'_>> = vec![];
     for r in &rows {
         let before = stored.get(&(r.kind.to_owned(), r.id.to_owned()));
         match before {
@@ -468,10 +469,8 @@ async fn store_pages(
                 });
             }
             if !is_bad && (was_bad == Some(true) || bad_in_batch.is_some()) {
-                hall_steps.push((r, true));
+                hall_steps.push(r);
             }
-        } else {
-            hall_steps.push((r, false));
         }
     }
     if !changed.is_empty() {
@@ -491,28 +490,51 @@ async fn store_pages(
     // together.
     let rules = crate::cases::Rules::load(&tx).await?;
     // Records stored before this batch precede all of it in the hall's feed.
-    let batch_start = rows.iter().map(|r| r.hall_seq).min().unwrap_or(i64::MAX);
+    let batch_start = pages
+        .iter()
+        .flat_map(|p| &p.records)
+        .map(|r| r.seq)
+        .min()
+        .unwrap_or(i64::MAX);
     crate::cases::open_cases(&tx, &rules, hall_id, &openings, batch_start).await?;
-    // Then this batch's steps in the hall's order (a record replaced by a later
-    // rev of this batch stands where that rev stood), as a desk takes them one
-    // by one: a rectification after a revision meets a closed case.
+    // Then this batch's steps in the hall's order, as a desk takes them one by
+    // one: a rectification after a revision meets a closed case.
     let now = Utc::now().with_timezone(&hcp_core::metrics::beijing());
-    let mut steps: Vec<(i64, hcp_core::case::HallStep)> = hall_steps
+    let mut steps: Vec<(i64, HallStep)> = hall_steps
         .into_iter()
-        .filter_map(|(r, no_longer_bad)| {
-            let step = if no_longer_bad {
-                hcp_core::case::HallStep::no_longer_bad(
-                    r.id,
-                    r.status == Some("withdrawn"),
-                    r.level.unwrap_or(0) as u8,
-                    now,
-                )
-            } else {
-                hcp_core::case::HallStep::follow_up(r.kind, r.raw.to_owned())?
-            };
-            Some((r.hall_seq, step))
+        .map(|r| {
+            let withdrawn = r.status == Some("withdrawn");
+            let level = r.level.unwrap_or(0) as u8;
+            (
+                r.hall_seq,
+                HallStep::no_longer_bad(r.id, withdrawn, level, now),
+            )
         })
         .collect();
+    // Every rev of an appeal or rectification newer than what came before it
+    // (stored, or earlier in this batch) is a step, as a desk applies them one by
+    // one — even where the stored row keeps only the batch's last rev.
+    let mut newest: HashMap<(&str, &str), i64> = HashMap::new();
+    for rec in pages.iter().flat_map(|p| &p.records) {
+        let Some(r) = row(rec.seq, rec.raw, &rec.record) else {
+            continue;
+        };
+        if r.kind == "evaluation" {
+            continue;
+        }
+        let floor = match newest.get(&(r.kind, r.id)) {
+            Some(&rev) => rev,
+            None => stored
+                .get(&(r.kind.to_owned(), r.id.to_owned()))
+                .map_or(0, |s| s.0),
+        };
+        if r.rev > floor {
+            newest.insert((r.kind, r.id), r.rev);
+            if let Some(step) = HallStep::follow_up(r.kind, r.raw.to_owned()) {
+                steps.push((r.hall_seq, step));
+            }
+        }
+    }
     steps.sort_by_key(|(seq, _)| *seq);
     let steps: Vec<_> = steps.into_iter().map(|(_, s)| s).collect();
     crate::cases::apply_hall_steps(&tx, &rules, hall_id, &steps).await?;

@@ -70,8 +70,8 @@ impl<'a> Signer<'a> {
     }
 }
 
-/// A stored case, as a step needs it.
-#[derive(Debug, Clone, PartialEq)]
+/// A stored case, as a step needs it (and as it is after a step).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CaseHead {
     /// The store's case number.
     pub case_id: i64,
@@ -85,6 +85,20 @@ pub struct CaseHead {
     pub case: Case,
     /// Its version (every timeline entry is one).
     pub version: i64,
+}
+
+impl CaseHead {
+    /// The same case as `case`, one version on.
+    fn after(&self, case: Case) -> CaseHead {
+        CaseHead {
+            case_id: self.case_id,
+            kind: self.kind.clone(),
+            hall_id: self.hall_id.clone(),
+            evaluation_id: self.evaluation_id.clone(),
+            case,
+            version: self.version + 1,
+        }
+    }
 }
 
 /// A hall record a step refers to: its id and its JSON as received.
@@ -164,18 +178,9 @@ pub struct TimelineEntry {
 /// Everything one step writes, as plain data.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CaseWrites {
-    /// The case number (0 for a case being opened: the store assigns it).
-    pub case_id: i64,
-    /// [`BAD_RATING`] or `visit_finding`.
-    pub kind: String,
-    /// 大厅编码.
-    pub hall_id: String,
-    /// The rating.
-    pub evaluation_id: String,
-    /// The case after the step.
-    pub case: Case,
-    /// Its version after the step.
-    pub version: i64,
+    /// The case after the step, with its new version (case number 0 for a case
+    /// being opened: the store assigns it).
+    pub after: CaseHead,
     /// The timeline entry.
     pub entry: TimelineEntry,
     /// Decisions for the hall, in order.
@@ -268,10 +273,6 @@ pub fn step_writes(
     };
     let version = head.version + 1;
     CaseWrites {
-        case_id: head.case_id,
-        kind: head.kind.clone(),
-        hall_id: head.hall_id.clone(),
-        evaluation_id: head.evaluation_id.clone(),
         entry: TimelineEntry {
             version,
             actor: by.name.to_owned(),
@@ -292,8 +293,7 @@ pub fn step_writes(
         decisions,
         exclude_rating: t.effects.contains(&Effect::ExcludeEvaluation),
         mark_rater,
-        case: t.case,
-        version,
+        after: head.after(t.case),
     }
 }
 
@@ -308,16 +308,10 @@ pub fn refusal_writes(
 ) -> CaseWrites {
     let summary = super::hall_record_summary(action).unwrap_or_default();
     let state = head.case.state.as_str().to_owned();
-    let version = head.version + 1;
+    let after = head.after(head.case.clone());
     CaseWrites {
-        case_id: head.case_id,
-        kind: head.kind.clone(),
-        hall_id: head.hall_id.clone(),
-        evaluation_id: head.evaluation_id.clone(),
-        case: head.case.clone(),
-        version,
         entry: TimelineEntry {
-            version,
+            version: after.version,
             actor: head.hall_id.clone(),
             role: Actor::Hall.as_str().to_owned(),
             event: "hall_record_refused".into(),
@@ -332,6 +326,7 @@ pub fn refusal_writes(
         decisions: vec![],
         exclude_rating: false,
         mark_rater: None,
+        after,
     }
 }
 
@@ -345,14 +340,13 @@ pub fn opening_writes(
     flagged: bool,
     now: DateTime<FixedOffset>,
 ) -> CaseWrites {
-    let case = Case::open(evaluated_at);
-    let head = CaseHead {
+    let after = CaseHead {
         case_id: 0,
         kind: BAD_RATING.into(),
         hall_id: hall_id.to_owned(),
         evaluation_id: evaluation_id.to_owned(),
-        case: case.clone(),
-        version: 0,
+        case: Case::open(evaluated_at),
+        version: 1,
     };
     let opened = DecisionOut {
         kind: "case_opened",
@@ -367,24 +361,19 @@ pub fn opening_writes(
             role: SYSTEM_ROLE.into(),
             event: "case_opened".into(),
             from: None,
-            to: case.state.as_str().to_owned(),
+            to: after.case.state.as_str().to_owned(),
             summary: if flagged { OPENED_FLAGGED } else { OPENED }.into(),
             note: None,
             signed_sha256: None,
             outcome: None,
             acted_at: evaluated_at,
         },
-        decisions: wire(&opened, &head, None, now, SYSTEM_NAME)
+        decisions: wire(&opened, &after, None, now, SYSTEM_NAME)
             .into_iter()
             .collect(),
-        case_id: 0,
-        kind: head.kind,
-        hall_id: head.hall_id,
-        evaluation_id: head.evaluation_id,
-        case,
-        version: 1,
         exclude_rating: false,
         mark_rater: None,
+        after,
     }
 }
 

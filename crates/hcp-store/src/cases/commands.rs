@@ -83,10 +83,10 @@ impl<'a, 't> DeskCases<'a, 't> {
         let before = self.queued;
         self.persist(&w)?;
         Ok(CaseChange {
-            case_id: w.case_id,
+            case_id: w.after.case_id,
             from_state: head.case.state.as_str().into(),
-            to_state: w.case.state.as_str().into(),
-            version: w.version,
+            to_state: w.after.case.state.as_str().into(),
+            version: w.after.version,
             decisions_queued: self.queued - before,
             queued_for_hub: None,
         })
@@ -98,30 +98,33 @@ impl CaseRepository for DeskCases<'_, '_> {
 
     fn persist(&mut self, w: &CaseWrites) -> Result<()> {
         let tx = self.tx;
-        let (due, warn, estimated) = deadline_columns(&w.case, self.rules, &w.hall_id);
+        let (due, warn, estimated) = deadline_columns(&w.after.case, self.rules, &w.after.hall_id);
         tx.prepare_cached(
             "UPDATE cases SET state = ?2, body = ?3, due_at = ?4, warn_at = ?5, due_estimated = ?6,
                 lead_department = ?7, closed_at = ?8, updated_at = ?9, version = ?10
              WHERE case_id = ?1",
         )?
         .execute(params![
-            w.case_id,
-            w.case.state.as_str(),
-            to_json(&w.case)?,
+            w.after.case_id,
+            w.after.case.state.as_str(),
+            to_json(&w.after.case)?,
             due,
             warn,
             estimated,
-            w.case.lead_department,
-            w.case.closed_at.map(|t| utc_text(t.with_timezone(&Utc))),
+            w.after.case.lead_department,
+            w.after
+                .case
+                .closed_at
+                .map(|t| utc_text(t.with_timezone(&Utc))),
             now_text(),
-            w.version,
+            w.after.version,
         ])?;
         append_entry(tx, w)?;
         for d in &w.decisions {
-            self.queued += u32::from(queue_decision(tx, &w.hall_id, w.case_id, d)?);
+            self.queued += u32::from(queue_decision(tx, &w.after.hall_id, w.after.case_id, d)?);
         }
         if w.exclude_rating {
-            exclude_evaluation(tx, &w.hall_id, &w.evaluation_id)?;
+            exclude_evaluation(tx, &w.after.hall_id, &w.after.evaluation_id)?;
         }
         if let Some(hash) = &w.mark_rater {
             mark_malicious(tx, hash, w)?;
@@ -142,15 +145,15 @@ pub(super) fn append_entry(tx: &Transaction<'_>, w: &CaseWrites) -> Result<i64> 
         // The outcome code (callback result, appeal verdict) for reports.
         "outcome": e.outcome,
         "acted_at": utc_text(e.acted_at.with_timezone(&Utc)),
-        "evaluation_id": w.evaluation_id,
-        "hall_id": w.hall_id,
+        "evaluation_id": w.after.evaluation_id,
+        "hall_id": w.after.hall_id,
     });
     append_in(
         tx,
         &AuditEntry {
             actor: &e.actor,
             role: &e.role,
-            subject: &format!("case:{}", w.case_id),
+            subject: &format!("case:{}", w.after.case_id),
             action: &e.event,
             detail: &detail.to_string(),
         },
@@ -240,9 +243,9 @@ fn mark_malicious(tx: &Transaction<'_>, hash: &str, w: &CaseWrites) -> Result<()
     )?
     .execute(params![
         hash,
-        w.hall_id,
-        w.evaluation_id,
-        w.case_id,
+        w.after.hall_id,
+        w.after.evaluation_id,
+        w.after.case_id,
         now_text()
     ])?;
     tx.prepare_cached(FLAG_OPEN_CASES_OF)?

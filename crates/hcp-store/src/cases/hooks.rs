@@ -57,7 +57,7 @@ pub(super) fn open_case(
         None => false,
     };
     let mut w = opening_writes(e.hall_id, e.evaluation_id, e.evaluated_at, flagged, now);
-    let (due, warn, estimated) = deadline_columns(&w.case, rules, e.hall_id);
+    let (due, warn, estimated) = deadline_columns(&w.after.case, rules, e.hall_id);
     let stamp = now_text();
     let inserted = tx
         .prepare_cached(
@@ -68,24 +68,24 @@ pub(super) fn open_case(
         .execute(params![
             e.hall_id,
             e.evaluation_id,
-            w.kind,
-            w.case.state.as_str(),
-            to_json(&w.case)?,
+            w.after.kind,
+            w.after.case.state.as_str(),
+            to_json(&w.after.case)?,
             utc_text(e.evaluated_at.with_timezone(&Utc)),
             due,
             warn,
             estimated,
             flagged,
             stamp,
-            w.version,
+            w.after.version,
         ])?;
     if inserted == 0 {
         return Ok(()); // a case was opened before (e.g. the rating went 2 → 4 → 2)
     }
-    w.case_id = tx.last_insert_rowid();
+    w.after.case_id = tx.last_insert_rowid();
     append_entry(tx, &w)?;
     for d in &w.decisions {
-        queue_decision(tx, &w.hall_id, w.case_id, d)?;
+        queue_decision(tx, &w.after.hall_id, w.after.case_id, d)?;
     }
     // Appeals and rectifications that arrived before the case apply now, in the
     // hall's order.
