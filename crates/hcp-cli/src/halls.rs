@@ -49,28 +49,29 @@ pub(crate) fn hall(db: &Path, cmd: HallCmd) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         HallCmd::List { json } => {
-            let store = Store::open(db)?;
-            let halls = store.halls()?;
+            // Through hcp-app, like the window: a director sees his hall.
+            let app = hcp_app::App::open(db).map_err(|e| CliError::Msg(e.message))?;
+            let halls = runtime()?
+                .block_on(app.list_halls())
+                .map_err(|e| CliError::Msg(e.message))?;
             if json {
                 #[derive(serde::Serialize)]
-                struct Row {
+                struct Row<'a> {
                     #[serde(flatten)]
-                    hall: hcp_store::HallRecord,
-                    sync: hcp_store::SyncState,
-                    counts: hcp_store::HallCounts,
-                    transport_warning: Option<String>,
+                    hall: &'a hcp_store::HallRecord,
+                    sync: &'a hcp_store::SyncState,
+                    counts: &'a hcp_store::HallCounts,
+                    transport_warning: &'a Option<String>,
                 }
-                let rows = halls
-                    .into_iter()
-                    .map(|h| {
-                        Ok(Row {
-                            sync: store.sync_state(&h.hall_id)?,
-                            counts: store.hall_counts(&h.hall_id)?,
-                            transport_warning: hcp_sync::transport_warning(&h.base_url),
-                            hall: h,
-                        })
+                let rows: Vec<Row<'_>> = halls
+                    .iter()
+                    .map(|h| Row {
+                        hall: &h.hall,
+                        sync: &h.sync,
+                        counts: &h.counts,
+                        transport_warning: &h.transport_warning,
                     })
-                    .collect::<Result<Vec<_>, CliError>>()?;
+                    .collect();
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&rows)
@@ -82,23 +83,22 @@ pub(crate) fn hall(db: &Path, cmd: HallCmd) -> Result<ExitCode, CliError> {
                 );
             } else {
                 println!("大厅编码\t名称\t评价数\t上次成功同步\t上次错误\t地址");
-                for h in halls {
-                    let s = store.sync_state(&h.hall_id)?;
-                    let c = store.hall_counts(&h.hall_id)?;
+                for h in &halls {
+                    let (hall, s) = (&h.hall, &h.sync);
                     println!(
                         "{}\t{}\t{}\t{}\t{}\t{}",
-                        h.hall_id,
-                        h.name,
-                        c.evaluations,
+                        hall.hall_id,
+                        hall.name,
+                        h.counts.evaluations,
                         s.last_success_at
                             .as_deref()
                             .map(export::local_time)
                             .unwrap_or_else(|| "从未".into()),
                         s.last_error.as_deref().unwrap_or("—"),
-                        if hcp_sync::transport_warning(&h.base_url).is_some() {
-                            format!("{}（未加密 http）", h.base_url)
+                        if h.transport_warning.is_some() {
+                            format!("{}（未加密 http）", hall.base_url)
                         } else {
-                            h.base_url.clone()
+                            hall.base_url.clone()
                         }
                     );
                 }
