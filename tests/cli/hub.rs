@@ -200,15 +200,7 @@ async fn an_administrator_sets_up_the_hub_and_an_officer_signs_in() {
     let feed = format!("{base}v1/halls/{id}/v1/changes?limit=5000");
     let mut seen = false;
     for _ in 0..100 {
-        let page: serde_json::Value = http
-            .get(&feed)
-            .bearer_auth(&session)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page: serde_json::Value = common::get_json(&http, &feed, &session).await;
         if page["changes"]
             .as_array()
             .unwrap()

@@ -495,18 +495,15 @@ async fn a_burst_that_exhausts_the_pool_waits_and_decisions_leave_within_seconds
         let base = base.clone();
         let officer = officer.clone();
         async move {
-            let r: Value = http
-                .post(format!("{base}v1/actions"))
-                .bearer_auth(&officer)
-                .json(&json!({"actions": [{
+            let r: Value = common::post_json(
+                &http,
+                format!("{base}v1/actions"),
+                &officer,
+                &json!({"actions": [{
                     "id": uuid::Uuid::new_v4().to_string(), "case_id": case_id,
-                    "expected_version": expected, "action": action}]}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+                    "expected_version": expected, "action": action}]}),
+            )
+            .await;
             assert_eq!(r["results"][0]["status"], "accepted", "{r}");
             r["results"][0]["version"].as_i64().unwrap()
         }
@@ -862,15 +859,7 @@ async fn another_shoppers_bundle_is_refused() {
         "{body}"
     );
     let officer = token(&http, &base, "陈静").await;
-    let page: Value = http
-        .get(format!("{base}v1/visits/changes"))
-        .bearer_auth(&officer)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = common::get_json(&http, format!("{base}v1/visits/changes"), &officer).await;
     assert_eq!(page["visits"][0]["shopper"], "李明", "{page}");
     drop(o.srv);
 }

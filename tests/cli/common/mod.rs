@@ -208,3 +208,37 @@ pub async fn hall_appends(srv: &hcp_hall::RunningServer, hall: &str, changes: se
         .unwrap();
     assert!(resp.status().is_success(), "{}", resp.status());
 }
+
+/// GET `url` with a bearer token, the answer's JSON body (any status).
+pub async fn get_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    token: impl std::fmt::Display,
+) -> T {
+    http.get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// POST `body` as JSON with a bearer token, the answer's JSON body (any status).
+pub async fn post_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    token: impl std::fmt::Display,
+    body: &serde_json::Value,
+) -> T {
+    http.post(url)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
