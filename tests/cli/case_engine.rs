@@ -500,24 +500,22 @@ async fn the_desk_and_the_hub_write_the_same_cases() {
             "other",
             "2026-10-21T09:00:00+08:00",
         ),
+        // Bad, revised to good, revised back to bad — all before the first sync.
+        rating("DIFF-R", 1, 2, &"12".repeat(32), "valid"),
+        rating("DIFF-R", 2, 4, &"12".repeat(32), "revised"),
+        rating("DIFF-R", 3, 2, &"12".repeat(32), "revised"),
     ]);
 
-    if let Ok(e) = std::env::var("DEBUG_EVAL") {
-        let dh = std::env::var("DEBUG_HALL").unwrap();
-        srv.state.with_hall(&dh, |h| {
-            let p = h.page(None, 1_000_000).unwrap();
-            let v: Value = serde_json::from_str(&p.body).unwrap();
-            for c in v["changes"].as_array().unwrap() {
-                if c["data"]["id"] == e.as_str() || c["data"]["evaluation_id"] == e.as_str() {
-                    eprintln!("{} {} {}", c["seq"], c["kind"], c["data"]);
-                }
-            }
-        });
-    }
     // Phase 1: the generated months and the halls' own follow-ups.
     office.sync().await;
     let first = office.compare("after the first sync").await;
     assert!(first.rows.len() > 30, "{}", first.rows.len());
+    // Its case opened and closed as revised; the rating turning bad again does not
+    // open a second case (as a desk takes the revs one by one).
+    assert_eq!(
+        first.rows[&(hall.clone(), "DIFF-R".to_owned())].state,
+        "closed_revised"
+    );
     let states: BTreeSet<&str> = first.rows.values().map(|r| r.state.as_str()).collect();
     assert!(states.len() >= 3, "{states:?}");
 

@@ -122,7 +122,6 @@ struct Row<'a> {
     evaluated_at: Option<DateTime<Utc>>,
     id_hash: Option<&'a str>,
     raw: &'a str,
-    record: &'a ValidRecord,
 }
 
 fn row<'a>(seq: i64, raw: &'a str, r: &'a ValidRecord) -> Option<Row<'a>> {
@@ -138,7 +137,6 @@ fn row<'a>(seq: i64, raw: &'a str, r: &'a ValidRecord) -> Option<Row<'a>> {
             evaluated_at: Some(e.evaluated_at.with_timezone(&Utc)),
             id_hash: e.evaluator.id_hash.as_deref(),
             raw,
-            record: r,
         },
         ValidRecord::Appeal(a) => Row {
             kind: "appeal",
@@ -151,7 +149,6 @@ fn row<'a>(seq: i64, raw: &'a str, r: &'a ValidRecord) -> Option<Row<'a>> {
             evaluated_at: None,
             id_hash: None,
             raw,
-            record: r,
         },
         ValidRecord::Rectification(x) => Row {
             kind: "rectification",
@@ -164,7 +161,6 @@ fn row<'a>(seq: i64, raw: &'a str, r: &'a ValidRecord) -> Option<Row<'a>> {
             evaluated_at: None,
             id_hash: None,
             raw,
-            record: r,
         },
         ValidRecord::Profile(_) | ValidRecord::UnknownKind(_) => return None,
     })
@@ -352,7 +348,6 @@ async fn store_pages(
     // The highest rev of each key in the batch (a record can come twice).
     let mut rows: Vec<Row<'_>> = vec![];
     let mut at: HashMap<(&str, &str), usize> = HashMap::new();
-    let mut bad_seen: HashMap<&str, (i64, &hcp_core::wire::Evaluation)> = HashMap::new();
     let mut seen = 0i64;
     for page in pages {
         out.skipped += page.skipped_unknown;
@@ -376,17 +371,6 @@ async fn store_pages(
             let Some(r) = row(rec.seq, rec.raw, &rec.record) else {
                 continue;
             };
-            // A rating that was bad at some rev of this batch has a case on a
-            // desktop that applied the revs one by one (opened, then closed as
-            // revised): the hub must not lose it to keeping only the last rev.
-            if let ValidRecord::Evaluation(e) = &rec.record
-                && hcp_core::rating::needs_case(i64::from(e.level), e.status.as_str())
-                && bad_seen
-                    .get(e.id.as_str())
-                    .is_none_or(|(rev, _)| *rev < e.rev)
-            {
-                bad_seen.insert(e.id.as_str(), (e.rev, e));
-            }
             match at.get(&(r.kind, r.id)) {
                 Some(&i) if rows[i].rev >= r.rev => out.unchanged += 1,
                 Some(&i) => {
@@ -422,11 +406,6 @@ async fn store_pages(
     };
     // Each changed row, and whether the hub had it before (a revision).
     let mut changed: Vec<(&Row<'_>, bool)> = vec![];
-    // What the changes mean for cases.
-    let mut openings = vec![];
-    // Ratings no longer bad, in feed order (appeals and rectifications are taken
-    // rev by rev from the pages below).
-    let mut hall_steps: Vec<&Row<'_>> = vec![];
     for r in &rows {
         let before = stored.get(&(r.kind.to_owned(), r.id.to_owned()));
         match before {
@@ -438,40 +417,45 @@ async fn store_pages(
             None => out.new += 1,
         }
         changed.push((r, before.is_some()));
-        if r.kind == "evaluation" {
-            let bad = |level: Option<i16>, status: Option<&str>| {
-                level.is_some_and(|l| {
-                    hcp_core::rating::needs_case(i64::from(l), status.unwrap_or(""))
-                })
-            };
-            let is_bad = bad(r.level, r.status);
-            let was_bad = before.map(|(_, l, s)| bad(*l, s.as_deref()));
-            let stored_rev = before.map_or(0, |(rev, ..)| *rev);
-            // Bad now, or bad at a rev of this batch newer than the stored one.
-            let bad_in_batch = if is_bad {
-                match r.record {
-                    ValidRecord::Evaluation(e) => Some(e),
-                    _ => None,
-                }
-            } else {
-                bad_seen
-                    .get(r.id)
-                    .filter(|(rev, _)| *rev > stored_rev)
-                    .map(|(_, e)| *e)
-            };
-            if was_bad != Some(true)
-                && let Some(e) = bad_in_batch
-            {
-                openings.push(crate::cases::Opening {
-                    evaluation_id: e.id.clone(),
-                    evaluated_at: e.evaluated_at,
-                    id_hash: e.evaluator.id_hash.clone(),
-                });
-            }
-            if !is_bad && (was_bad == Some(true) || bad_in_batch.is_some()) {
-                hall_steps.push(r);
-            }
+    }
+    // What the ratings' revs mean for cases, taken one by one in feed order as a
+    // desk takes them (the stored row keeps only the batch's last rev): the first
+    // time a rating turns bad opens its case (once), each time it stops being bad
+    // is a step (a revision or a withdrawal) at that rev's place in the feed.
+    let bad = |level: Option<i16>, status: Option<&str>| {
+        level.is_some_and(|l| hcp_core::rating::needs_case(i64::from(l), status.unwrap_or("")))
+    };
+    let mut openings = vec![];
+    let mut opened_ids: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut rating_steps: Vec<(i64, &str, bool, u8)> = vec![];
+    let mut rating_now: HashMap<&str, (i64, bool)> = HashMap::new();
+    for rec in pages.iter().flat_map(|p| &p.records) {
+        let ValidRecord::Evaluation(e) = &rec.record else {
+            continue;
+        };
+        let (floor, was_bad) = match rating_now.get(e.id.as_str()) {
+            Some(&(rev, was)) => (rev, Some(was)),
+            None => match stored.get(&("evaluation".to_owned(), e.id.clone())) {
+                Some((rev, level, status)) => (*rev, Some(bad(*level, status.as_deref()))),
+                None => (0, None),
+            },
+        };
+        if e.rev <= floor {
+            continue;
         }
+        let is_bad = bad(Some(i16::from(e.level)), Some(e.status.as_str()));
+        if is_bad && was_bad != Some(true) && opened_ids.insert(e.id.as_str()) {
+            openings.push(crate::cases::Opening {
+                evaluation_id: e.id.clone(),
+                evaluated_at: e.evaluated_at,
+                id_hash: e.evaluator.id_hash.clone(),
+            });
+        }
+        if !is_bad && was_bad == Some(true) {
+            let withdrawn = e.status.as_str() == "withdrawn";
+            rating_steps.push((rec.seq, e.id.as_str(), withdrawn, e.level));
+        }
+        rating_now.insert(e.id.as_str(), (e.rev, is_bad));
     }
     if !changed.is_empty() {
         let first = seq + 1;
@@ -500,15 +484,10 @@ async fn store_pages(
     // Then this batch's steps in the hall's order, as a desk takes them one by
     // one: a rectification after a revision meets a closed case.
     let now = Utc::now().with_timezone(&hcp_core::metrics::beijing());
-    let mut steps: Vec<(i64, HallStep)> = hall_steps
+    let mut steps: Vec<(i64, HallStep)> = rating_steps
         .into_iter()
-        .map(|r| {
-            let withdrawn = r.status == Some("withdrawn");
-            let level = r.level.unwrap_or(0) as u8;
-            (
-                r.hall_seq,
-                HallStep::no_longer_bad(r.id, withdrawn, level, now),
-            )
+        .map(|(seq, id, withdrawn, level)| {
+            (seq, HallStep::no_longer_bad(id, withdrawn, level, now))
         })
         .collect();
     // Every rev of an appeal or rectification newer than what came before it
