@@ -468,12 +468,15 @@ pub(crate) async fn open_cases(
         .map(|r| r.get(0))
         .collect();
     let now = beijing_now();
+    // Whether each rater was marked before: the case opens flagged.
+    let flagged: Vec<bool> = openings
+        .iter()
+        .map(|o| o.id_hash.as_ref().is_some_and(|h| marked.contains(h)))
+        .collect();
     let writes: Vec<CaseWrites> = openings
         .iter()
-        .map(|o| {
-            let flagged = o.id_hash.as_ref().is_some_and(|h| marked.contains(h));
-            opening_writes(hall_id, &o.evaluation_id, o.evaluated_at, flagged, now)
-        })
+        .zip(&flagged)
+        .map(|(o, &f)| opening_writes(hall_id, &o.evaluation_id, o.evaluated_at, f, now))
         .collect();
     let ids: Vec<&str> = writes
         .iter()
@@ -489,10 +492,6 @@ pub(crate) async fn open_cases(
         .iter()
         .map(|w| rules.due(hall_id, &w.after.case))
         .unzip();
-    let flagged: Vec<bool> = writes
-        .iter()
-        .map(|w| w.entry.summary != hcp_core::case::OPENED)
-        .collect();
     let versions: Vec<i64> = writes.iter().map(|w| w.after.version).collect();
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CASE_FEED_LOCK])
         .await?;

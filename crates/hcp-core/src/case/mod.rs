@@ -28,9 +28,7 @@ mod writes;
 pub use action::*;
 pub use deadline::*;
 pub use machine::*;
-pub use rules::{
-    CALENDAR_PREFIX, CaseRules, Due, POLICY_DEFAULT, POLICY_HALL_PREFIX, is_rules_key,
-};
+pub use rules::{CALENDAR_PREFIX, CaseRules, Due, POLICY_DEFAULT, POLICY_HALL_PREFIX};
 pub use state::*;
 pub use tabs::*;
 pub use transition::*;

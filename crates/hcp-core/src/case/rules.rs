@@ -17,11 +17,6 @@ pub const POLICY_DEFAULT: &str = "policy.default";
 /// Settings key prefix of a hall's own policy (`policy.hall.<大厅编码>`).
 pub const POLICY_HALL_PREFIX: &str = "policy.hall.";
 
-/// Whether a settings key belongs to the case rules (what a store selects).
-pub fn is_rules_key(key: &str) -> bool {
-    key.starts_with(CALENDAR_PREFIX) || key.starts_with("policy.")
-}
-
 /// The working calendar and every hall's deadline policy, as configured.
 #[derive(Debug, Clone)]
 pub struct CaseRules {
