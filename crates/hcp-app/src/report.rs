@@ -191,6 +191,25 @@ fn file(name: String, mime: &str, bytes: &[u8]) -> FileData {
     }
 }
 
+/// A report's files are named `2026-10好差评情况通报[-hall]`.
+fn base_name(r: &MonthlyReport) -> String {
+    format!(
+        "{}好差评情况通报{}",
+        r.month,
+        r.scope
+            .hall_id
+            .as_deref()
+            .map(|h| format!("-{h}"))
+            .unwrap_or_default()
+    )
+}
+
+fn xlsx_name(r: &MonthlyReport) -> String {
+    format!("{}.xlsx", base_name(r))
+}
+
+const XLSX_MIME: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
 /// Renders a model in a format (a PDF as the data brief): (file name, MIME, bytes).
 pub fn render(r: &MonthlyReport, format: &str) -> AppResult<(String, &'static str, Vec<u8>)> {
     render_as(r, format, hcp_pdf::Layout::Brief)
@@ -202,15 +221,7 @@ pub fn render_as(
     format: &str,
     layout: hcp_pdf::Layout,
 ) -> AppResult<(String, &'static str, Vec<u8>)> {
-    let base = format!(
-        "{}好差评情况通报{}",
-        r.month,
-        r.scope
-            .hall_id
-            .as_deref()
-            .map(|h| format!("-{h}"))
-            .unwrap_or_default()
-    );
+    let base = base_name(r);
     match format {
         "pdf" => Ok((
             match layout {
@@ -222,7 +233,7 @@ pub fn render_as(
         )),
         "xlsx" => Ok((
             format!("{base}.xlsx"),
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            XLSX_MIME,
             hcp_report::xlsx::to_xlsx(r).map_err(report_err)?,
         )),
         "json" => Ok((
@@ -395,11 +406,17 @@ pub fn export(s: &Store, a: &ReportExportArgs) -> AppResult<(String, &'static st
         .ok_or_else(|| AppError::invalid("请选择月份"))?;
     let hall = scoped_hall(s, a.hall_id.clone())?;
     let layout = layout_of(a.layout.as_deref())?;
-    render_as(
-        &draft(s, month, hall.as_deref(), &a.typical)?,
-        &a.format,
-        layout,
-    )
+    let r = draft(s, month, hall.as_deref(), &a.typical)?;
+    if a.format == "xlsx" {
+        // A draft's workbook lists every overdue case, not only the model's first.
+        let all = hcp_report::model::overdue_ledger(s, &r).map_err(report_err)?;
+        return Ok((
+            xlsx_name(&r),
+            XLSX_MIME,
+            hcp_report::xlsx::to_xlsx_with_overdue(&r, Some(&all)).map_err(report_err)?,
+        ));
+    }
+    render_as(&r, &a.format, layout)
 }
 
 impl App {

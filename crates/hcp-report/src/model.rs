@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use hcp_core::case::{Case, CaseState};
+use hcp_core::case::CaseState;
 use hcp_core::metrics::{Period, beijing};
 use hcp_store::{ReportCase, Store};
 use serde::{Deserialize, Serialize};
@@ -193,6 +193,25 @@ pub struct LedgerRow {
     pub overdue: bool,
 }
 
+/// How many cases of one hall were overdue at the cut-off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverdueHall {
+    /// 大厅编码.
+    pub hall_id: String,
+    /// 大厅.
+    pub hall: String,
+    /// 超期件数.
+    pub overdue: i64,
+    /// The earliest of their current deadlines (Beijing date): how long the
+    /// oldest has waited.
+    pub earliest_due: String,
+}
+
+/// How many overdue cases the model lists (the longest overdue first); a
+/// province's backlog runs to hundreds of thousands, which no 通报 prints and no
+/// preview should carry. The Excel export of a draft lists every one.
+pub const OVERDUE_LISTED: usize = 200;
+
 /// A line of 申诉复核情况.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppealRow {
@@ -378,8 +397,13 @@ pub struct MonthlyReport {
     pub daily_bad: Vec<(String, i64)>,
     /// 差评整改台账: every case of the month's bad ratings.
     pub ledger: Vec<LedgerRow>,
-    /// 超期清单.
+    /// 超期清单: cases not closed whose deadline passed at `cutoff`, the longest
+    /// overdue first — at most [`OVERDUE_LISTED`] of them (`overall.overdue` counts
+    /// them all; reports issued before this listed every one).
     pub overdue: Vec<LedgerRow>,
+    /// 超期 per hall, the most first (absent in reports issued before it).
+    #[serde(default)]
+    pub overdue_by_hall: Vec<OverdueHall>,
     /// 申诉复核情况.
     pub appeals: Vec<AppealRow>,
     /// 暗访情况.
@@ -417,10 +441,113 @@ pub fn parse_period(p: &str) -> Result<Period, ReportError> {
     Period::parse(p).map_err(ReportError::Input)
 }
 
+/// What the figures need of a case, read from its columns.
 struct CaseFacts {
-    case: Case,
+    state: CaseState,
+    closed_at: Option<DateTime<chrono::FixedOffset>>,
     /// The rectification deadline (evaluation + rectify + paused working days).
     rect_deadline: hcp_core::calendar::Deadline,
+}
+
+/// Reads a case's facts, computing rectification deadlines once per Beijing day
+/// and number of working days (many cases share them).
+struct FactsOf<'a> {
+    rules: &'a hcp_core::case::CaseRules,
+    memo: HashMap<(NaiveDate, u32), hcp_core::calendar::Deadline>,
+}
+
+impl<'a> FactsOf<'a> {
+    fn new(rules: &'a hcp_core::case::CaseRules) -> Self {
+        Self {
+            rules,
+            memo: HashMap::new(),
+        }
+    }
+
+    fn of(&mut self, c: &ReportCase) -> Option<CaseFacts> {
+        let state = CaseState::ALL
+            .iter()
+            .copied()
+            .find(|s| s.as_str() == c.state)?;
+        let evaluated_at = DateTime::parse_from_rfc3339(&c.evaluated_at).ok()?;
+        let paused = u32::try_from(c.paused_working_days).unwrap_or(0);
+        let n = self.rules.policy(&c.hall_id).rectify + paused;
+        let day = evaluated_at.with_timezone(&beijing()).date_naive();
+        let rules = self.rules;
+        let rect_deadline = *self
+            .memo
+            .entry((day, n))
+            .or_insert_with(|| rules.calendar.deadline(evaluated_at, n));
+        Some(CaseFacts {
+            state,
+            closed_at: c
+                .closed_at
+                .as_deref()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok()),
+            rect_deadline,
+        })
+    }
+}
+
+/// A case as a line of the ledger, the 超期清单 or 典型案例.
+fn ledger_line(
+    hall_names: &HashMap<String, String>,
+    cutoff: &str,
+    c: &ReportCase,
+    f: &CaseFacts,
+) -> LedgerRow {
+    let needs_deadline = !matches!(
+        f.state,
+        CaseState::ClosedAppealed | CaseState::ClosedRevised
+    );
+    let d = needs_deadline.then_some(f.rect_deadline);
+    LedgerRow {
+        case_id: c.case_id,
+        hall: hall_names
+            .get(&c.hall_id)
+            .cloned()
+            .unwrap_or(c.hall_id.clone()),
+        evaluation_id: c.evaluation_id.clone(),
+        evaluated_at: to_beijing(&c.evaluated_at, "%Y-%m-%d %H:%M"),
+        level: c.level,
+        level_name: c
+            .level
+            .and_then(hcp_core::rating::Level::new)
+            .map(|l| l.label_zh().to_owned()),
+        window_no: c.window_no.clone(),
+        comment: c.comment.clone().unwrap_or_default(),
+        state: f.state.label_zh().to_string(),
+        deadline: d.map(|d| d.last_day.format("%Y-%m-%d").to_string()),
+        deadline_estimated: d.is_some_and(|d| d.estimated),
+        measures: c.measures.clone().unwrap_or_default(),
+        callback: c
+            .callbacks
+            .last()
+            .map_or("—".to_string(), |(_, o)| callback_zh(o).to_string()),
+        overdue: !f.state.is_closed() && c.due_at.as_deref().is_some_and(|d| d < cutoff),
+    }
+}
+
+/// Every case of a report's scope overdue at its cut-off, the longest overdue
+/// first — the full 超期清单 the Excel export of a draft carries (the model lists
+/// the first [`OVERDUE_LISTED`]).
+pub fn overdue_ledger(store: &Store, r: &MonthlyReport) -> Result<Vec<LedgerRow>, ReportError> {
+    let rules = store.case_rules()?;
+    let hall_names: HashMap<String, String> = store
+        .halls()?
+        .into_iter()
+        .map(|h| (h.hall_id, h.name))
+        .collect();
+    let mut facts = FactsOf::new(&rules);
+    Ok(store
+        .report_overdue_cases(r.scope.hall_id.as_deref(), &r.cutoff, None)?
+        .into_iter()
+        .filter_map(|c| {
+            facts
+                .of(&c)
+                .map(|f| ledger_line(&hall_names, &r.cutoff, &c, &f))
+        })
+        .collect())
 }
 
 /// Computes the figures of `[from, to)` for a scope.
@@ -470,7 +597,7 @@ fn metrics(
     let bad_cases = month_bad.len() as i64;
     let closed = month_bad
         .iter()
-        .filter(|(_, f)| matches!(f.case.state, CaseState::Closed | CaseState::ClosedEscalated))
+        .filter(|(_, f)| matches!(f.state, CaseState::Closed | CaseState::ClosedEscalated))
         .count() as i64;
     let with_callback = month_bad
         .iter()
@@ -493,7 +620,7 @@ fn metrics(
         if c.kind != "bad_rating"
             || !c.valid
             || matches!(
-                f.case.state,
+                f.state,
                 CaseState::ClosedAppealed | CaseState::ClosedRevised
             )
         {
@@ -505,7 +632,7 @@ fn metrics(
             continue;
         }
         due_in_month += 1;
-        if f.case.closed_at.is_some_and(|t| t <= d.due_at) {
+        if f.closed_at.is_some_and(|t| t <= d.due_at) {
             on_time += 1;
         }
     }
@@ -517,12 +644,11 @@ fn metrics(
         .filter(|a| a.verdict.as_deref() == Some("upheld"))
         .count() as i64;
 
-    let overdue = cases
+    let overdue = store
+        .report_overdue_by_hall(hall, cutoff)?
         .iter()
-        .filter(|(c, f)| {
-            !f.case.state.is_closed() && c.due_at.as_deref().is_some_and(|d| d < cutoff)
-        })
-        .count() as i64;
+        .map(|h| h.overdue)
+        .sum();
 
     let visits = store.report_visits(hall, from, to)?;
     let mut tenths_sum = 0i64;
@@ -612,6 +738,17 @@ pub fn build(
     settings: ReportSettings,
     now: DateTime<Utc>,
 ) -> Result<MonthlyReport, ReportError> {
+    // A report reads cases and their ratings scattered over the whole file.
+    store.reading_widely(|| build_now(store, period, hall, settings, now))?
+}
+
+fn build_now(
+    store: &Store,
+    period: &str,
+    hall: Option<&str>,
+    settings: ReportSettings,
+    now: DateTime<Utc>,
+) -> Result<MonthlyReport, ReportError> {
     let period = parse_period(period)?;
     let (from, to) = period.bounds_utc();
     let (pfrom, pto) = period.previous().bounds_utc();
@@ -632,32 +769,29 @@ pub fn build(
         name: hall.map_or("全部大厅".to_string(), |h| hall_names[h].clone()),
     };
     let rules = store.case_rules()?;
-    // Deadlines repeat: many cases share a Beijing day and a policy.
-    let mut memo: HashMap<(NaiveDate, u32), hcp_core::calendar::Deadline> = HashMap::new();
-    // Closed cases matter only through their rating (this period or the one
-    // before) or their rectification deadline falling in the period: 15 working
-    // days plus any pause under appeal after the rating, well inside 180 days.
-    let since = DateTime::parse_from_rfc3339(&pfrom)
-        .map(|t| hcp_store::utc_text(t.with_timezone(&Utc) - chrono::Duration::days(180)))
-        .ok();
+    let mut facts = FactsOf::new(&rules);
+    let mut facts = |c: &ReportCase| facts.of(c);
+    // The cases the figures read: those of ratings of this period and the one
+    // before, and those whose rectification deadline can fall in either — ratings
+    // up to the longest policy's working days (as calendar days, holidays
+    // included) earlier, and with an appeal (its pause moves the deadline) up to
+    // 180 days earlier.
+    let longest = halls
+        .iter()
+        .map(|h| rules.policy(&h.hall_id).rectify)
+        .max()
+        .unwrap_or(15);
+    let back = |days: i64| {
+        DateTime::parse_from_rfc3339(&pfrom)
+            .map(|t| hcp_store::utc_text(t.with_timezone(&Utc) - chrono::Duration::days(days)))
+            .unwrap_or_else(|_| pfrom.clone())
+    };
+    let near = back(i64::from(longest) * 7 / 5 + 30);
+    let far = back(180);
     let cases: Vec<(ReportCase, CaseFacts)> = store
-        .report_cases(hall, since.as_deref())?
+        .report_cases(hall, &near, &to, &far)?
         .into_iter()
-        .filter_map(|c| {
-            let case: Case = serde_json::from_str(&c.body).ok()?;
-            let n = rules.policy(&c.hall_id).rectify + case.paused_working_days;
-            let day = case.evaluated_at.with_timezone(&beijing()).date_naive();
-            let rect_deadline = *memo
-                .entry((day, n))
-                .or_insert_with(|| rules.calendar.deadline(case.evaluated_at, n));
-            Some((
-                c,
-                CaseFacts {
-                    case,
-                    rect_deadline,
-                },
-            ))
-        })
+        .filter_map(|c| facts(&c).map(|f| (c, f)))
         .collect();
     let with_default = settings.count_system_default;
     let (overall, counts) = metrics(store, hall, &from, &to, &cutoff, &cases, with_default)?;
@@ -742,55 +876,31 @@ pub fn build(
         .map(|d| (f(d), bad_days.get(&f(d)).copied().unwrap_or(0)))
         .collect();
 
-    let ledger_row = |c: &ReportCase, f: &CaseFacts| -> LedgerRow {
-        let case = &f.case;
-        let needs_deadline = !matches!(
-            case.state,
-            CaseState::ClosedAppealed | CaseState::ClosedRevised
-        );
-        let d = needs_deadline.then_some(f.rect_deadline);
-        LedgerRow {
-            case_id: c.case_id,
-            hall: hall_names
-                .get(&c.hall_id)
-                .cloned()
-                .unwrap_or(c.hall_id.clone()),
-            evaluation_id: c.evaluation_id.clone(),
-            evaluated_at: to_beijing(&c.evaluated_at, "%Y-%m-%d %H:%M"),
-            level: c.level,
-            level_name: c
-                .level
-                .and_then(hcp_core::rating::Level::new)
-                .map(|l| l.label_zh().to_owned()),
-            window_no: c.window_no.clone(),
-            comment: c.comment.clone().unwrap_or_default(),
-            state: case.state.label_zh().to_string(),
-            deadline: d.map(|d| d.last_day.format("%Y-%m-%d").to_string()),
-            deadline_estimated: d.is_some_and(|d| d.estimated),
-            measures: c.measures.clone().unwrap_or_default(),
-            callback: c
-                .callbacks
-                .last()
-                .map_or("—".to_string(), |(_, o)| callback_zh(o).to_string()),
-            overdue: !case.state.is_closed()
-                && c.due_at.as_deref().is_some_and(|d| d < cutoff.as_str()),
-        }
-    };
-    let ledger: Vec<LedgerRow> = cases
-        .iter()
-        .filter(|(c, _)| {
-            c.kind == "bad_rating"
-                && c.evaluated_at.as_str() >= from.as_str()
-                && c.evaluated_at.as_str() < to.as_str()
-        })
-        .map(|(c, f)| ledger_row(c, f))
+    let ledger_row = |c: &ReportCase, f: &CaseFacts| ledger_line(&hall_names, &cutoff, c, f);
+    let ledger_cases: Vec<(ReportCase, CaseFacts)> = store
+        .report_ledger_cases(hall, &from, &to)?
+        .into_iter()
+        .filter_map(|c| facts(&c).map(|f| (c, f)))
         .collect();
-    let overdue: Vec<LedgerRow> = cases
-        .iter()
-        .filter(|(c, f)| {
-            !f.case.state.is_closed() && c.due_at.as_deref().is_some_and(|d| d < cutoff.as_str())
+    let ledger: Vec<LedgerRow> = ledger_cases.iter().map(|(c, f)| ledger_row(c, f)).collect();
+    // 超期清单: the longest overdue first; the count per hall beside it.
+    let overdue: Vec<LedgerRow> = store
+        .report_overdue_cases(hall, &cutoff, Some(OVERDUE_LISTED))?
+        .into_iter()
+        .filter_map(|c| facts(&c).map(|f| ledger_row(&c, &f)))
+        .collect();
+    let overdue_by_hall: Vec<OverdueHall> = store
+        .report_overdue_by_hall(hall, &cutoff)?
+        .into_iter()
+        .map(|o| OverdueHall {
+            hall: hall_names
+                .get(&o.hall_id)
+                .cloned()
+                .unwrap_or(o.hall_id.clone()),
+            hall_id: o.hall_id,
+            overdue: o.overdue,
+            earliest_due: to_beijing(&o.earliest_due_at, "%Y-%m-%d"),
         })
-        .map(|(c, f)| ledger_row(c, f))
         .collect();
     // 典型案例: the officer's choice, else the most recent overdue cases of the
     // month, severest rating first.
@@ -804,10 +914,23 @@ pub fn build(
         t.truncate(3);
         t
     } else {
+        // Chosen cases outside the period's (an old overdue one) are read by number.
+        let missing: Vec<i64> = settings
+            .typical
+            .iter()
+            .copied()
+            .filter(|id| !ledger_cases.iter().any(|(c, _)| c.case_id == *id))
+            .collect();
+        let extra: Vec<(ReportCase, CaseFacts)> = store
+            .report_cases_by_id(&missing)?
+            .into_iter()
+            .filter_map(|c| facts(&c).map(|f| (c, f)))
+            .collect();
         let mut t = vec![];
         for id in &settings.typical {
-            let (c, f) = cases
+            let (c, f) = ledger_cases
                 .iter()
+                .chain(extra.iter())
                 .find(|(c, _)| c.case_id == *id)
                 .ok_or_else(|| {
                     ReportError::Input(format!("典型案例中的工单 {id} 不在统计范围内"))
@@ -923,6 +1046,7 @@ pub fn build(
         daily_bad,
         ledger,
         overdue,
+        overdue_by_hall,
         appeals,
         visits,
         alerts,

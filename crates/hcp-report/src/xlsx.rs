@@ -126,8 +126,18 @@ fn ledger(wb: &mut Workbook, name: &str, rows: &[LedgerRow], f: &Fmt) -> Result<
     Ok(())
 }
 
-/// The workbook's bytes.
+/// The workbook's bytes. Its 超期清单 is the model's (the longest overdue, at most
+/// [`crate::model::OVERDUE_LISTED`]); [`to_xlsx_with_overdue`] writes every one.
 pub fn to_xlsx(rep: &MonthlyReport) -> Result<Vec<u8>, ReportError> {
+    to_xlsx_with_overdue(rep, None)
+}
+
+/// The workbook with `overdue` as its 超期清单 (a draft's full list, from
+/// [`crate::model::overdue_ledger`]).
+pub fn to_xlsx_with_overdue(
+    rep: &MonthlyReport,
+    overdue: Option<&[LedgerRow]>,
+) -> Result<Vec<u8>, ReportError> {
     let mut wb = Workbook::new();
     let f = Fmt {
         head: Format::new().set_bold().set_background_color("#DDEBF7"),
@@ -270,7 +280,35 @@ pub fn to_xlsx(rep: &MonthlyReport) -> Result<Vec<u8>, ReportError> {
         }
     }
     ledger(&mut wb, "差评整改台账", &rep.ledger, &f)?;
-    ledger(&mut wb, "超期清单", &rep.overdue, &f)?;
+    let listed = overdue.unwrap_or(&rep.overdue);
+    ledger(&mut wb, "超期清单", listed, &f)?;
+    let total = rep.overall.overdue;
+    if (listed.len() as i64) < total {
+        let ws = wb.worksheet_from_name("超期清单").map_err(e)?;
+        ws.write(
+            listed.len() as u32 + 2,
+            0,
+            format!(
+                "共 {total} 件，以上为超期最久的 {} 件；完整清单请从通报草稿导出 Excel。",
+                listed.len()
+            ),
+        )
+        .map_err(e)?;
+    }
+    if !rep.overdue_by_hall.is_empty() {
+        let ws = wb.add_worksheet().set_name("超期分布").map_err(e)?;
+        header(
+            ws,
+            &f,
+            &[("大厅", 26.0), ("超期件数", 10.0), ("最早到期日", 14.0)],
+        )?;
+        for (i, h) in rep.overdue_by_hall.iter().enumerate() {
+            let r = i as u32 + 1;
+            ws.write(r, 0, &h.hall).map_err(e)?;
+            ws.write(r, 1, h.overdue as f64).map_err(e)?;
+            ws.write(r, 2, &h.earliest_due).map_err(e)?;
+        }
+    }
     {
         let ws = wb.add_worksheet().set_name("申诉复核").map_err(e)?;
         header(

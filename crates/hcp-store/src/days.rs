@@ -55,6 +55,8 @@ impl DayDeltas {
                 bad = bad + excluded.bad",
         )?;
         let mut months = std::collections::BTreeSet::new();
+        // The reports' groups of every hall and month a rating moved in (`report_groups`).
+        let mut hall_months = std::collections::BTreeSet::new();
         // The halls' totals move by the sum of their days' (`hall_tally`).
         let mut halls: std::collections::HashMap<String, DayFigures> = Default::default();
         // …and the days' totals over all halls by theirs (`day_tally`).
@@ -63,6 +65,9 @@ impl DayDeltas {
             // A revision that moves no figure (5 → 4, a new 办件编号) may still move
             // an alert: its months are due all the same.
             months.extend(alert_months_of(&day));
+            if let Some(m) = day.get(..7) {
+                hall_months.insert((hall.clone(), m.to_owned()));
+            }
             if f != [0; 4] {
                 stmt.execute(params![hall, day, f[0], f[1], f[2], f[3]])?;
                 add_figures(halls.entry(hall).or_default(), f, 1);
@@ -90,6 +95,12 @@ impl DayDeltas {
             tx.prepare_cached("INSERT OR IGNORE INTO alert_months_due (month) VALUES (?1)")?;
         for m in months {
             due.execute([m])?;
+        }
+        let mut report_due = tx.prepare_cached(
+            "INSERT OR IGNORE INTO report_months_due (hall_id, month) VALUES (?1, ?2)",
+        )?;
+        for (hall, m) in hall_months {
+            report_due.execute([hall, m])?;
         }
         Ok(())
     }

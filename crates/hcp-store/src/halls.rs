@@ -138,6 +138,8 @@ impl Store {
             "DELETE FROM evaluation_days WHERE hall_id = ?1",
             "DELETE FROM import_halls WHERE hall_id = ?1",
             "DELETE FROM hall_tally WHERE hall_id = ?1",
+            "DELETE FROM report_groups WHERE hall_id = ?1",
+            "DELETE FROM report_months_due WHERE hall_id = ?1",
         ] {
             tx.execute(sql, [hall_id])?;
         }

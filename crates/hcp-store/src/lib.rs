@@ -50,7 +50,7 @@ pub use hcp_bundle::bundle_format;
 pub use imports::{ImportProfile, ImportRecord};
 pub use issued::{IssuedReport, NextIssue};
 pub use queries::{EvaluationKey, EvaluationRow, HallCounts, QuarantineRow};
-pub use report::{LevelCount, ReportAppeal, ReportCase, ReportVisit};
+pub use report::{LevelCount, OverdueCount, ReportAppeal, ReportCase, ReportVisit};
 pub use tasks::{ReviewImport, TaskHall, TaskImport, VisitTaskRow};
 pub use vault::{OsKeyring, SecretStore, SecretStoreUnavailable, TokenLocation, TokenVault};
 pub use visits::{
@@ -142,6 +142,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0022_hall_tally.sql"),
     include_str!("../migrations/0023_evaluation_history.sql"),
     include_str!("../migrations/0024_visit_exported.sql"),
+    include_str!("../migrations/0025_report_groups.sql"),
 ];
 
 /// The schema version this build writes.
@@ -209,6 +210,19 @@ impl Store {
     pub(crate) fn write_tx(&mut self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
         self.conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+    }
+
+    /// Runs `f` with the file memory-mapped for reading (up to 2 GiB), for work
+    /// that reads rows scattered over the whole cache (a report joins months of
+    /// cases to their ratings): each page is then a memory read instead of a
+    /// `pread` call. Writes still go through SQLite's own I/O. Off again after,
+    /// so a sync's resident memory does not grow with the file it reads.
+    pub fn reading_widely<T>(&self, f: impl FnOnce() -> T) -> Result<T> {
+        self.conn
+            .pragma_update(None, "mmap_size", 2i64 * 1024 * 1024 * 1024)?;
+        let out = f();
+        self.conn.pragma_update(None, "mmap_size", 0)?;
+        Ok(out)
     }
 
     /// The file this store lives in.

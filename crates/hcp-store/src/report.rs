@@ -39,8 +39,10 @@ pub struct ReportCase {
     pub evaluation_id: String,
     /// State.
     pub state: String,
-    /// hcp_core::case::Case JSON.
-    pub body: String,
+    /// Working days the deadlines were paused under appeal.
+    pub paused_working_days: i64,
+    /// When it was closed (RFC 3339 as the case keeps it, to the nanosecond).
+    pub closed_at: Option<String>,
     /// 评价时间 (UTC; the finding's acceptance for findings).
     pub evaluated_at: String,
     /// The evaluation still counts (not withdrawn, not excluded).
@@ -59,6 +61,124 @@ pub struct ReportCase {
     pub callbacks: Vec<(String, String)>,
     /// The current deadline (UTC).
     pub due_at: Option<String>,
+}
+
+/// How many cases of one hall were overdue at a cut-off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OverdueCount {
+    /// 大厅编码.
+    pub hall_id: String,
+    /// 超期件数.
+    pub overdue: i64,
+    /// The earliest of their deadlines (UTC).
+    pub earliest_due_at: String,
+}
+
+/// What a report reads of a case (`cases c`, joined by [`REPORT_CASE_JOIN`]); the
+/// 15th column is the closing time as the case body keeps it.
+const REPORT_CASE_COLUMNS: &str = "c.case_id, c.kind, c.hall_id, c.evaluation_id, c.state,
+    json_extract(c.body, '$.paused_working_days'), c.evaluated_at,
+    e.status IS NOT NULL AND e.status <> 'withdrawn' AND e.excluded = 0,
+    e.level, e.department_code, e.window_no, e.comment,
+    (SELECT measures FROM rectifications r
+      WHERE r.hall_id = c.hall_id AND r.evaluation_id = c.evaluation_id
+      ORDER BY r.submitted_at DESC LIMIT 1),
+    c.due_at, json_extract(c.body, '$.closed_at')";
+
+/// The same without what only a ledger line shows (department, window, comment,
+/// measures: `NULL`), for the cases the figures count.
+const REPORT_CASE_FACTS: &str = "c.case_id, c.kind, c.hall_id, c.evaluation_id, c.state,
+    json_extract(c.body, '$.paused_working_days'), c.evaluated_at,
+    e.status IS NOT NULL AND e.status <> 'withdrawn' AND e.excluded = 0,
+    e.level, NULL, NULL, NULL, NULL, c.due_at, json_extract(c.body, '$.closed_at')";
+
+const REPORT_CASE_JOIN: &str =
+    "LEFT JOIN evaluations e ON e.hall_id = c.hall_id AND e.id = c.evaluation_id";
+
+/// `[from, to)` (UTC text) as whole Beijing months: (first, last) as `YYYY-MM`.
+fn whole_months(from: &str, to: &str) -> Option<(String, String)> {
+    use chrono::{Datelike, Timelike};
+    let at = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .ok()
+            .map(|t| t.with_timezone(&hcp_core::metrics::beijing()))
+    };
+    let (a, b) = (at(from)?, at(to)?);
+    let starts_month = |t: &chrono::DateTime<chrono::FixedOffset>| {
+        t.day() == 1 && t.num_seconds_from_midnight() == 0 && t.nanosecond() == 0
+    };
+    if !starts_month(&a) || !starts_month(&b) || b <= a {
+        return None;
+    }
+    let last = b.date_naive().pred_opt()?;
+    Some((
+        a.format("%Y-%m").to_string(),
+        last.format("%Y-%m").to_string(),
+    ))
+}
+
+/// Level counts summed per (hall, department, window, staff), from rows of
+/// `hall_id, department_code, window_no, staff_no, level, by_system`.
+#[derive(Default)]
+struct GroupCounts {
+    /// Per group, levels 1..5 given by people (slots 1–5) and filled in by the
+    /// system (slots 7–11).
+    groups: std::collections::HashMap<String, (usize, [i64; 12])>,
+    keys: Vec<[Option<String>; 4]>,
+    key: String,
+}
+
+impl GroupCounts {
+    fn add(&mut self, r: &rusqlite::Row<'_>, n: i64) -> Result<()> {
+        self.key.clear();
+        for i in 0..4 {
+            if let Some(t) = r
+                .get_ref(i)?
+                .as_str_or_null()
+                .map_err(rusqlite::Error::from)?
+            {
+                self.key.push_str(t);
+            } else {
+                self.key.push('\u{1}');
+            }
+            self.key.push('\u{0}');
+        }
+        let level: i64 = r.get(4)?;
+        let by_system: bool = r.get(5)?;
+        let slot = usize::try_from(level).unwrap_or(0).min(5) + 6 * usize::from(by_system);
+        if let Some(g) = self.groups.get_mut(self.key.as_str()) {
+            g.1[slot] += n;
+            return Ok(());
+        }
+        let mut counts = [0i64; 12];
+        counts[slot] = n;
+        self.groups
+            .insert(self.key.clone(), (self.keys.len(), counts));
+        self.keys.push([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]);
+        Ok(())
+    }
+
+    fn finish(self) -> Vec<LevelCount> {
+        let mut out = vec![];
+        for (idx, counts) in self.groups.into_values() {
+            let [hall, dep, win, staff] = self.keys[idx].clone();
+            for (slot, n) in counts.iter().enumerate() {
+                let level = slot % 6;
+                if *n > 0 && level > 0 {
+                    out.push(LevelCount {
+                        hall_id: hall.clone().unwrap_or_default(),
+                        department_code: dep.clone(),
+                        window_no: win.clone(),
+                        staff_no: staff.clone(),
+                        level: level as u8,
+                        system_default: slot >= 6,
+                        n: *n,
+                    });
+                }
+            }
+        }
+        out
+    }
 }
 
 /// An appeal with its verdict, if decided.
@@ -126,9 +246,126 @@ impl Store {
     }
 
     /// Valid evaluations of `[from, to)` (UTC text) grouped to the staff level.
-    /// Grouped here rather than by SQLite's GROUP BY: a province's month is a
-    /// million rows, and SQLite would sort them all first.
+    /// Whole Beijing months (every report period) come from `report_groups`,
+    /// rebuilt first for the halls and months a change listed as due; any other
+    /// span is counted from the rows.
     pub fn report_level_counts(
+        &self,
+        hall_id: Option<&str>,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<LevelCount>> {
+        let Some((first, last)) = whole_months(from, to) else {
+            return self.level_counts_from_rows(hall_id, from, to);
+        };
+        if !self.refresh_report_groups(hall_id, &first, &last)? {
+            // Another connection is writing (a sync): count from the rows, as
+            // they are now, and leave the rebuild to the next report.
+            return self.level_counts_from_rows(hall_id, from, to);
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT hall_id, department_code, window_no, staff_no, level, system_default, n
+             FROM report_groups
+             WHERE month >= ?2 AND month <= ?3 AND (?1 IS NULL OR hall_id = ?1)",
+        )?;
+        let mut acc = GroupCounts::default();
+        let mut rows = stmt.query(params![hall_id, first, last])?;
+        while let Some(r) = rows.next()? {
+            acc.add(r, r.get(6)?)?;
+        }
+        Ok(acc.finish())
+    }
+
+    /// Rebuilds the due (hall, month) groups of `[first, last]` (`YYYY-MM`) from
+    /// the rows. `false` when the cache is busy with another writer (nothing
+    /// written then).
+    fn refresh_report_groups(
+        &self,
+        hall_id: Option<&str>,
+        first: &str,
+        last: &str,
+    ) -> Result<bool> {
+        let due: Vec<(String, String)> = self
+            .conn
+            .prepare_cached(
+                "SELECT hall_id, month FROM report_months_due
+                 WHERE month >= ?2 AND month <= ?3 AND (?1 IS NULL OR hall_id = ?1)",
+            )?
+            .query_map(params![hall_id, first, last], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        if due.is_empty() {
+            return Ok(true);
+        }
+        // Wait a little for the write lock, not the 30 s a sync's writes may wait.
+        self.conn
+            .busy_timeout(std::time::Duration::from_millis(500))?;
+        let begun = self.conn.execute_batch("BEGIN IMMEDIATE");
+        let restored = self.conn.busy_timeout(std::time::Duration::from_secs(30));
+        match begun {
+            Ok(()) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
+            {
+                restored?;
+                return Ok(false);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        restored?;
+        let rebuilt = (|| -> Result<()> {
+            for (hall, month) in &due {
+                let Ok(m) = hcp_core::metrics::Month::parse(month) else {
+                    continue;
+                };
+                let (from, to) = m.bounds_utc();
+                self.conn
+                    .prepare_cached("DELETE FROM report_groups WHERE hall_id = ?1 AND month = ?2")?
+                    .execute(params![hall, month])?;
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO report_groups (hall_id, month, department_code, window_no,
+                            staff_no, level, system_default, n)
+                         SELECT hall_id, ?2, department_code, window_no, staff_no, level,
+                                channel = ?5, count(*)
+                         FROM evaluations INDEXED BY evaluations_by_time
+                         WHERE hall_id = ?1 AND evaluated_at >= ?3 AND evaluated_at < ?4
+                           AND status <> 'withdrawn' AND excluded = 0
+                         GROUP BY department_code, window_no, staff_no, level, channel = ?5",
+                    )?
+                    .execute(params![
+                        hall,
+                        month,
+                        from,
+                        to,
+                        hcp_core::rating::SYSTEM_DEFAULT
+                    ])?;
+                self.conn
+                    .prepare_cached(
+                        "DELETE FROM report_months_due WHERE hall_id = ?1 AND month = ?2",
+                    )?
+                    .execute(params![hall, month])?;
+            }
+            Ok(())
+        })();
+        match rebuilt {
+            Ok(()) => self.conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The same figures counted from the rows of `[from, to)`. Grouped here rather
+    /// than by SQLite's GROUP BY: a province's month is a million rows, and SQLite
+    /// would sort them all first.
+    fn level_counts_from_rows(
         &self,
         hall_id: Option<&str>,
         from: &str,
@@ -140,112 +377,133 @@ impl Store {
              WHERE evaluated_at >= ?2 AND evaluated_at < ?3 AND (?1 IS NULL OR hall_id = ?1)
                AND status <> 'withdrawn' AND excluded = 0",
         )?;
-        // Per group, levels 1..5 given by people (slots 1–5) and filled in by the
-        // system (slots 7–11).
-        let mut groups: std::collections::HashMap<String, (usize, [i64; 12])> =
-            std::collections::HashMap::new();
-        let mut keys: Vec<[Option<String>; 4]> = vec![];
-        let mut key = String::new();
+        let mut acc = GroupCounts::default();
         let mut rows = stmt.query(params![hall_id, from, to, hcp_core::rating::SYSTEM_DEFAULT])?;
         while let Some(r) = rows.next()? {
-            key.clear();
-            for i in 0..4 {
-                if let Some(t) = r
-                    .get_ref(i)?
-                    .as_str_or_null()
-                    .map_err(rusqlite::Error::from)?
-                {
-                    key.push_str(t);
-                } else {
-                    key.push('\u{1}');
-                }
-                key.push('\u{0}');
-            }
-            let level: i64 = r.get(4)?;
-            let by_system: bool = r.get(5)?;
-            let slot = usize::try_from(level).unwrap_or(0).min(5) + 6 * usize::from(by_system);
-            if let Some(g) = groups.get_mut(key.as_str()) {
-                g.1[slot] += 1;
-                continue;
-            }
-            let mut counts = [0i64; 12];
-            counts[slot] = 1;
-            groups.insert(key.clone(), (keys.len(), counts));
-            keys.push([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]);
+            acc.add(r, 1)?;
         }
-        let mut out = vec![];
-        for (idx, counts) in groups.into_values() {
-            let [hall, dep, win, staff] = keys[idx].clone();
-            for (slot, n) in counts.iter().enumerate() {
-                let level = slot % 6;
-                if *n > 0 && level > 0 {
-                    out.push(LevelCount {
-                        hall_id: hall.clone().unwrap_or_default(),
-                        department_code: dep.clone(),
-                        window_no: win.clone(),
-                        staff_no: staff.clone(),
-                        level: level as u8,
-                        system_default: slot >= 6,
-                        n: *n,
-                    });
-                }
-            }
-        }
-        Ok(out)
+        Ok(acc.finish())
     }
 
-    /// The cases of the scope a report needs: every case still open (超期 needs
-    /// them, however old) and every case of a rating given at or after `since`
-    /// (UTC; `None`: all). Closed cases of older ratings are left in the cache.
+    /// The bad-rating cases of ratings given in `[from, to)` (UTC) with everything
+    /// a ledger line shows (差评整改台账).
+    pub fn report_ledger_cases(
+        &self,
+        hall_id: Option<&str>,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<ReportCase>> {
+        let sql = format!(
+            "SELECT {REPORT_CASE_COLUMNS} FROM cases c {REPORT_CASE_JOIN}
+             WHERE c.evaluated_at >= ?2 AND c.evaluated_at < ?3 AND (?1 IS NULL OR c.hall_id = ?1)
+               AND c.kind = 'bad_rating'
+             ORDER BY c.evaluated_at, c.case_id"
+        );
+        let rows = self.report_case_rows(&sql, params![hall_id, from, to])?;
+        self.with_callbacks(rows)
+    }
+
+    /// The cases a report's figures count, without the ledger's text (department,
+    /// window, comment and measures are `None`): those of ratings given in
+    /// `[from, to)` (UTC), and, of ratings given in `[appealed_from, from)`, those
+    /// with an appeal (only an appeal pauses a deadline, so only they can fall due
+    /// much later).
     pub fn report_cases(
         &self,
         hall_id: Option<&str>,
-        since: Option<&str>,
+        from: &str,
+        to: &str,
+        appealed_from: &str,
     ) -> Result<Vec<ReportCase>> {
-        let mut callbacks: std::collections::HashMap<i64, Vec<(String, String)>> =
-            std::collections::HashMap::new();
-        {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT CAST(substr(subject, 6) AS INTEGER), coalesce(json_extract(detail, '$.acted_at'), at),
-                        json_extract(detail, '$.outcome')
-                 FROM audit_log WHERE action = 'callback' AND subject LIKE 'case:%' ORDER BY seq",
-            )?;
-            for r in stmt.query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                ))
-            })? {
-                let (id, at, outcome) = r?;
-                if let Some(o) = outcome {
-                    callbacks.entry(id).or_default().push((at, o));
-                }
-            }
+        let sql = format!(
+            "SELECT {REPORT_CASE_FACTS} FROM cases c {REPORT_CASE_JOIN}
+             WHERE c.evaluated_at >= ?2 AND c.evaluated_at < ?3 AND (?1 IS NULL OR c.hall_id = ?1)
+             UNION ALL
+             SELECT {REPORT_CASE_FACTS} FROM cases c {REPORT_CASE_JOIN}
+             WHERE c.evaluated_at >= ?4 AND c.evaluated_at < ?2 AND (?1 IS NULL OR c.hall_id = ?1)
+               AND c.case_id IN (SELECT c2.case_id FROM appeals a
+                                 JOIN cases c2 ON c2.hall_id = a.hall_id
+                                  AND c2.evaluation_id = a.evaluation_id
+                                 WHERE a.filed_at >= ?4)
+             ORDER BY 7, 1"
+        );
+        let rows = self.report_case_rows(&sql, params![hall_id, from, to, appealed_from])?;
+        self.with_callbacks(rows)
+    }
+
+    /// Cases not closed whose current deadline passed before `cutoff` (UTC), the
+    /// longest overdue first; `limit` of them (`None`: all).
+    pub fn report_overdue_cases(
+        &self,
+        hall_id: Option<&str>,
+        cutoff: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<ReportCase>> {
+        let sql = format!(
+            "SELECT {REPORT_CASE_COLUMNS} FROM cases c {REPORT_CASE_JOIN}
+             WHERE c.case_id IN (
+                 SELECT case_id FROM cases
+                 WHERE state NOT IN {} AND due_at < ?2 AND (?1 IS NULL OR hall_id = ?1)
+                 ORDER BY due_at, case_id LIMIT ?3)
+             ORDER BY c.due_at, c.case_id",
+            hcp_core::closed_states_sql!()
+        );
+        let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        let rows = self.report_case_rows(&sql, params![hall_id, cutoff, limit])?;
+        self.with_callbacks(rows)
+    }
+
+    /// Cases by number (典型案例 chosen from outside the period's cases).
+    pub fn report_cases_by_id(&self, ids: &[i64]) -> Result<Vec<ReportCase>> {
+        let sql = format!(
+            "SELECT {REPORT_CASE_COLUMNS} FROM cases c {REPORT_CASE_JOIN} WHERE c.case_id = ?1"
+        );
+        let mut out = vec![];
+        for id in ids {
+            out.extend(self.report_case_rows(&sql, params![id])?);
         }
+        self.with_callbacks(out)
+    }
+
+    /// Per hall: how many cases not closed were overdue at `cutoff` (UTC), and the
+    /// earliest of their deadlines; the most first.
+    pub fn report_overdue_by_hall(
+        &self,
+        hall_id: Option<&str>,
+        cutoff: &str,
+    ) -> Result<Vec<OverdueCount>> {
         let mut stmt = self.conn.prepare_cached(concat!(
-            "SELECT c.case_id, c.kind, c.hall_id, c.evaluation_id, c.state, c.body, c.evaluated_at,
-                    e.status IS NOT NULL AND e.status <> 'withdrawn' AND e.excluded = 0,
-                    e.level, e.department_code, e.window_no, e.comment,
-                    (SELECT measures FROM rectifications r
-                      WHERE r.hall_id = c.hall_id AND r.evaluation_id = c.evaluation_id
-                      ORDER BY r.submitted_at DESC LIMIT 1),
-                    c.due_at
-             FROM cases c LEFT JOIN evaluations e ON e.hall_id = c.hall_id AND e.id = c.evaluation_id
-             WHERE (?1 IS NULL OR c.hall_id = ?1)
-               AND (?2 IS NULL OR c.evaluated_at >= ?2 OR c.state NOT IN ",
+            "SELECT hall_id, count(*), min(due_at) FROM cases
+             WHERE state NOT IN ",
             hcp_core::closed_states_sql!(),
-            ")
-             ORDER BY c.evaluated_at, c.case_id",
+            " AND due_at < ?2 AND (?1 IS NULL OR hall_id = ?1)
+             GROUP BY hall_id ORDER BY count(*) DESC, hall_id",
         ))?;
-        let rows = stmt.query_map(rusqlite::params![hall_id, since], |r| {
+        let rows = stmt.query_map(params![hall_id, cutoff], |r| {
+            Ok(OverdueCount {
+                hall_id: r.get(0)?,
+                overdue: r.get(1)?,
+                earliest_due_at: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn report_case_rows(
+        &self,
+        sql: &str,
+        params: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<ReportCase>> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(params, |r| {
             Ok(ReportCase {
                 case_id: r.get(0)?,
                 kind: r.get(1)?,
                 hall_id: r.get(2)?,
                 evaluation_id: r.get(3)?,
                 state: r.get(4)?,
-                body: r.get(5)?,
+                paused_working_days: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+                closed_at: r.get(14)?,
                 evaluated_at: r.get(6)?,
                 valid: r.get::<_, Option<bool>>(7)?.unwrap_or(false),
                 level: r.get(8)?,
@@ -257,13 +515,46 @@ impl Store {
                 due_at: r.get(13)?,
             })
         })?;
-        let mut out: Vec<ReportCase> = rows.collect::<rusqlite::Result<_>>()?;
-        for c in &mut out {
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Fills in the cases' callbacks.
+    fn with_callbacks(&self, mut cases: Vec<ReportCase>) -> Result<Vec<ReportCase>> {
+        if cases.is_empty() {
+            return Ok(cases);
+        }
+        let mut callbacks = self.report_callbacks()?;
+        for c in &mut cases {
             if let Some(cb) = callbacks.remove(&c.case_id) {
                 c.callbacks = cb;
             }
         }
-        Ok(out)
+        Ok(cases)
+    }
+
+    /// Every callback recorded, by case: (UTC, outcome) in the order recorded.
+    fn report_callbacks(&self) -> Result<std::collections::HashMap<i64, Vec<(String, String)>>> {
+        let mut callbacks: std::collections::HashMap<i64, Vec<(String, String)>> =
+            std::collections::HashMap::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT CAST(substr(subject, 6) AS INTEGER), coalesce(json_extract(detail, '$.acted_at'), at),
+                    json_extract(detail, '$.outcome')
+             FROM audit_log INDEXED BY audit_log_callbacks
+             WHERE action = 'callback' AND subject LIKE 'case:%' ORDER BY seq",
+        )?;
+        for r in stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })? {
+            let (id, at, outcome) = r?;
+            if let Some(o) = outcome {
+                callbacks.entry(id).or_default().push((at, o));
+            }
+        }
+        Ok(callbacks)
     }
 
     /// Appeals filed in `[from, to)` with their verdicts.

@@ -1,0 +1,194 @@
+//! What keeps a province's report small and fast, held to the slow way: the
+//! level counts kept per hall and month (`report_groups`) equal a count of the
+//! rows after every kind of change, and the 超期清单 lists the longest overdue
+//! while its count, its per-hall figures and the Excel export's full list cover
+//! every one.
+
+mod common;
+
+use chrono::{DateTime, Utc};
+use common::*;
+use hcp_core::case::Action;
+use hcp_report::model::{OVERDUE_LISTED, overdue_ledger};
+use hcp_report::{ReportSettings, build};
+use hcp_store::{LevelCount, Store};
+
+/// October 2026 in Beijing as UTC instants, and the same span one second wider,
+/// which is not a whole month and so is counted from the rows.
+const OCT: (&str, &str) = ("2026-09-30T16:00:00Z", "2026-10-31T16:00:00Z");
+const OCT_BY_ROWS: (&str, &str) = ("2026-09-30T15:59:59Z", "2026-10-31T16:00:00Z");
+
+fn sorted(mut v: Vec<LevelCount>) -> Vec<LevelCount> {
+    v.sort_by(|a, b| {
+        (&a.hall_id, &a.department_code, &a.window_no, &a.staff_no)
+            .cmp(&(&b.hall_id, &b.department_code, &b.window_no, &b.staff_no))
+            .then(a.level.cmp(&b.level))
+            .then(a.system_default.cmp(&b.system_default))
+    });
+    v
+}
+
+/// The kept groups (after the report asked for them once) against the rows.
+fn same_as_rows(s: &Store, step: &str) -> Vec<LevelCount> {
+    let kept = sorted(s.report_level_counts(Some(HALL), OCT.0, OCT.1).unwrap());
+    let rows = sorted(
+        s.report_level_counts(Some(HALL), OCT_BY_ROWS.0, OCT_BY_ROWS.1)
+            .unwrap(),
+    );
+    assert_eq!(kept, rows, "{step}");
+    // Asked again, the kept groups are read as they are.
+    assert_eq!(
+        sorted(s.report_level_counts(None, OCT.0, OCT.1).unwrap()),
+        rows,
+        "{step}, again"
+    );
+    rows
+}
+
+fn total(v: &[LevelCount]) -> i64 {
+    v.iter().map(|c| c.n).sum()
+}
+
+#[test]
+fn the_kept_level_counts_follow_every_change_to_a_rating() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    apply(
+        &mut s,
+        &[
+            ev("G1", 1, 5, "valid", "2026-10-01T00:00:00+08:00", "A01"),
+            ev("G2", 1, 4, "valid", "2026-10-03T09:00:00+08:00", "A02"),
+            ev("B1", 1, 1, "valid", "2026-10-08T09:00:00+08:00", "A01"),
+            ev("B2", 1, 2, "valid", "2026-10-31T23:59:59+08:00", "A02"),
+            // Outside October on both sides.
+            ev("S1", 1, 5, "valid", "2026-09-30T23:59:58+08:00", "A01"),
+            ev("N1", 1, 1, "valid", "2026-11-01T00:00:00+08:00", "A01"),
+        ],
+    );
+    let first = same_as_rows(&s, "first sync");
+    assert_eq!(total(&first), 4);
+    // A revision that moves a rating to another window and level, one that
+    // moves it out of the month, and a withdrawal.
+    apply(
+        &mut s,
+        &[
+            ev("G1", 2, 2, "revised", "2026-10-01T00:00:00+08:00", "A02"),
+            ev("G2", 2, 4, "valid", "2026-11-02T09:00:00+08:00", "A02"),
+            ev("B1", 2, 1, "withdrawn", "2026-10-08T09:00:00+08:00", "A01"),
+        ],
+    );
+    let revised = same_as_rows(&s, "revisions");
+    assert_eq!(total(&revised), 2);
+    assert!(
+        revised
+            .iter()
+            .any(|c| c.window_no.as_deref() == Some("A02") && c.level == 2 && c.n == 2),
+        "{revised:?}"
+    );
+    // An upheld appeal takes its rating out of every figure.
+    apply(
+        &mut s,
+        &[appeal("AP-B2", "B2", "2026-11-01T10:00:00+08:00")],
+    );
+    act(
+        &mut s,
+        "B2",
+        Action::DecideAppeal {
+            upheld: true,
+            note: "成立".into(),
+        },
+        "2026-11-02T09:00:00+08:00",
+    );
+    let excluded = same_as_rows(&s, "appeal upheld");
+    assert_eq!(total(&excluded), 1);
+    // The report reads the same figures.
+    let now: DateTime<Utc> = "2026-11-23T00:00:00Z".parse().unwrap();
+    let r = build(&s, "2026-10", Some(HALL), ReportSettings::default(), now).unwrap();
+    assert_eq!(r.overall.evaluations, 1);
+    assert_eq!(r.overall.levels, [0, 1, 0, 0, 0]);
+    // A hall removed takes its groups along.
+    assert!(s.remove_hall(HALL, OFFICER).unwrap());
+    assert!(
+        s.report_level_counts(None, OCT.0, OCT.1)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn the_overdue_list_is_the_longest_overdue_and_every_one_is_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let n = OVERDUE_LISTED + 7;
+    // One bad rating a day-and-a-bit apart from 2026-06-01: all overdue by late
+    // November, the first the longest.
+    let start: DateTime<Utc> = "2026-06-01T01:00:00Z".parse().unwrap();
+    let changes: Vec<(String, String)> = (0..n)
+        .map(|i| {
+            let when = (start + chrono::Duration::minutes(i as i64 * 700))
+                .with_timezone(&hcp_core::metrics::beijing())
+                .to_rfc3339();
+            ev(&format!("B{i:03}"), 1, 2, "valid", &when, "A01")
+        })
+        .collect();
+    apply(&mut s, &changes);
+    let now: DateTime<Utc> = "2026-11-23T00:00:00Z".parse().unwrap();
+    let r = build(&s, "2026-11", None, ReportSettings::default(), now).unwrap();
+    assert_eq!(r.overall.overdue, n as i64);
+    assert_eq!(r.overdue.len(), OVERDUE_LISTED);
+    assert_eq!(r.overdue[0].evaluation_id, "B000");
+    let deadlines: Vec<&str> = r
+        .overdue
+        .iter()
+        .map(|l| l.deadline.as_deref().unwrap())
+        .collect();
+    assert!(deadlines.windows(2).all(|w| w[0] <= w[1]), "{deadlines:?}");
+    assert!(r.overdue.iter().all(|l| l.overdue));
+    assert_eq!(r.overdue_by_hall.len(), 1);
+    let h = &r.overdue_by_hall[0];
+    assert_eq!(
+        (h.hall_id.as_str(), h.hall.as_str(), h.overdue),
+        (HALL, "太湖县政务服务中心", n as i64)
+    );
+    // Its current deadline (核实, one working day), not the rectification's.
+    assert_eq!(h.earliest_due, "2026-06-02");
+    // The draft's workbook lists every one; the model's lists the first and says so.
+    let all = overdue_ledger(&s, &r).unwrap();
+    assert_eq!(all.len(), n);
+    assert_eq!(all[..OVERDUE_LISTED], r.overdue[..]);
+    use calamine::{Reader, Xlsx};
+    let sheet = |bytes: Vec<u8>| {
+        let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        let rows: Vec<Vec<String>> = wb
+            .worksheet_range("超期清单")
+            .unwrap()
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect();
+        let by_hall = wb.worksheet_range("超期分布").unwrap();
+        (rows, by_hall.rows().count())
+    };
+    let (full, halls) = sheet(hcp_report::xlsx::to_xlsx_with_overdue(&r, Some(&all)).unwrap());
+    assert_eq!(full.len(), n + 1);
+    assert_eq!(halls, 2);
+    let (listed, _) = sheet(hcp_report::xlsx::to_xlsx(&r).unwrap());
+    assert_eq!(
+        listed.len(),
+        OVERDUE_LISTED + 3,
+        "header, rows, a blank, the note"
+    );
+    assert!(
+        listed.last().unwrap()[0].contains(&format!("共 {n} 件")),
+        "{:?}",
+        listed.last()
+    );
+    // The longest overdue revised to 满意 closes its case: the count and the list move.
+    let first_at = (start)
+        .with_timezone(&hcp_core::metrics::beijing())
+        .to_rfc3339();
+    apply(&mut s, &[ev("B000", 2, 5, "revised", &first_at, "A01")]);
+    let after = build(&s, "2026-11", None, ReportSettings::default(), now).unwrap();
+    assert_eq!(after.overall.overdue, n as i64 - 1);
+    assert_eq!(after.overdue[0].evaluation_id, "B001");
+    assert_eq!(after.overdue_by_hall[0].overdue, n as i64 - 1);
+}
