@@ -192,3 +192,50 @@ fn the_overdue_list_is_the_longest_overdue_and_every_one_is_counted() {
     assert_eq!(after.overdue[0].evaluation_id, "B001");
     assert_eq!(after.overdue_by_hall[0].overdue, n as i64 - 1);
 }
+
+#[test]
+fn a_report_while_another_connection_writes_counts_from_the_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    apply(
+        &mut s,
+        &[
+            ev("G1", 1, 5, "valid", "2026-10-02T09:00:00+08:00", "A01"),
+            ev("B1", 1, 1, "valid", "2026-10-08T09:00:00+08:00", "A02"),
+        ],
+    );
+    same_as_rows(&s, "first sync");
+    apply(
+        &mut s,
+        &[ev(
+            "G1",
+            2,
+            2,
+            "revised",
+            "2026-10-02T09:00:00+08:00",
+            "A01",
+        )],
+    );
+    // A sync holds the write lock: the month the revision marked cannot be rebuilt
+    // now, and the figures are counted from the rows, correct all the same.
+    let sync = rusqlite::Connection::open(dir.path().join("hcp.db")).unwrap();
+    sync.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let started = std::time::Instant::now();
+    let busy = sorted(s.report_level_counts(Some(HALL), OCT.0, OCT.1).unwrap());
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let rows = sorted(
+        s.report_level_counts(Some(HALL), OCT_BY_ROWS.0, OCT_BY_ROWS.1)
+            .unwrap(),
+    );
+    assert_eq!(busy, rows);
+    assert_eq!(
+        busy.iter()
+            .filter(|c| c.level <= 2)
+            .map(|c| c.n)
+            .sum::<i64>(),
+        2
+    );
+    sync.execute_batch("ROLLBACK").unwrap();
+    // Once the lock is free the month is rebuilt and reads the same.
+    same_as_rows(&s, "after the sync let go");
+}

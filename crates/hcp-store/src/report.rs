@@ -298,6 +298,10 @@ impl Store {
         if due.is_empty() {
             return Ok(true);
         }
+        if !self.conn.is_autocommit() {
+            // Inside a caller's transaction: no transaction of our own.
+            return Ok(false);
+        }
         // Wait a little for the write lock, not the 30 s a sync's writes may wait.
         self.conn
             .busy_timeout(std::time::Duration::from_millis(500))?;
