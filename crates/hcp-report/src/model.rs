@@ -449,19 +449,36 @@ struct CaseFacts {
     rect_deadline: hcp_core::calendar::Deadline,
 }
 
-/// Reads a case's facts, computing rectification deadlines once per Beijing day
-/// and number of working days (many cases share them).
+/// Reads cases' facts for one report: the callbacks read once, rectification
+/// deadlines computed once per Beijing day and number of working days (many cases
+/// share them).
 struct FactsOf<'a> {
     rules: &'a hcp_core::case::CaseRules,
+    callbacks: HashMap<i64, Vec<(String, String)>>,
     memo: HashMap<(NaiveDate, u32), hcp_core::calendar::Deadline>,
 }
 
 impl<'a> FactsOf<'a> {
-    fn new(rules: &'a hcp_core::case::CaseRules) -> Self {
-        Self {
+    fn new(store: &Store, rules: &'a hcp_core::case::CaseRules) -> Result<Self, ReportError> {
+        Ok(Self {
             rules,
+            callbacks: store.report_callbacks()?,
             memo: HashMap::new(),
-        }
+        })
+    }
+
+    /// The cases as read, with their callbacks and facts (a case whose state or
+    /// time does not parse is left out).
+    fn read(&mut self, rows: Vec<ReportCase>) -> Vec<(ReportCase, CaseFacts)> {
+        rows.into_iter()
+            .filter_map(|mut c| {
+                let f = self.of(&c)?;
+                if let Some(cb) = self.callbacks.get(&c.case_id) {
+                    c.callbacks = cb.clone();
+                }
+                Some((c, f))
+            })
+            .collect()
     }
 
     fn of(&mut self, c: &ReportCase) -> Option<CaseFacts> {
@@ -538,15 +555,11 @@ pub fn overdue_ledger(store: &Store, r: &MonthlyReport) -> Result<Vec<LedgerRow>
         .into_iter()
         .map(|h| (h.hall_id, h.name))
         .collect();
-    let mut facts = FactsOf::new(&rules);
-    Ok(store
-        .report_overdue_cases(r.scope.hall_id.as_deref(), &r.cutoff, None)?
-        .into_iter()
-        .filter_map(|c| {
-            facts
-                .of(&c)
-                .map(|f| ledger_line(&hall_names, &r.cutoff, &c, &f))
-        })
+    let mut facts = FactsOf::new(store, &rules)?;
+    Ok(facts
+        .read(store.report_overdue_cases(r.scope.hall_id.as_deref(), &r.cutoff, None)?)
+        .iter()
+        .map(|(c, f)| ledger_line(&hall_names, &r.cutoff, c, f))
         .collect())
 }
 
@@ -769,8 +782,7 @@ fn build_now(
         name: hall.map_or("全部大厅".to_string(), |h| hall_names[h].clone()),
     };
     let rules = store.case_rules()?;
-    let mut facts = FactsOf::new(&rules);
-    let mut facts = |c: &ReportCase| facts.of(c);
+    let mut facts = FactsOf::new(store, &rules)?;
     // The cases the figures read: those of ratings of this period and the one
     // before, and those whose rectification deadline can fall in either — ratings
     // up to the longest policy's working days (as calendar days, holidays
@@ -788,11 +800,7 @@ fn build_now(
     };
     let near = back(i64::from(longest) * 7 / 5 + 30);
     let far = back(180);
-    let cases: Vec<(ReportCase, CaseFacts)> = store
-        .report_cases(hall, &near, &to, &far)?
-        .into_iter()
-        .filter_map(|c| facts(&c).map(|f| (c, f)))
-        .collect();
+    let cases = facts.read(store.report_cases(hall, &near, &to, &far)?);
     let with_default = settings.count_system_default;
     let (overall, counts) = metrics(store, hall, &from, &to, &cutoff, &cases, with_default)?;
     let (previous, _) = metrics(store, hall, &pfrom, &pto, &pto, &cases, with_default)?;
@@ -877,17 +885,13 @@ fn build_now(
         .collect();
 
     let ledger_row = |c: &ReportCase, f: &CaseFacts| ledger_line(&hall_names, &cutoff, c, f);
-    let ledger_cases: Vec<(ReportCase, CaseFacts)> = store
-        .report_ledger_cases(hall, &from, &to)?
-        .into_iter()
-        .filter_map(|c| facts(&c).map(|f| (c, f)))
-        .collect();
+    let ledger_cases = facts.read(store.report_ledger_cases(hall, &from, &to)?);
     let ledger: Vec<LedgerRow> = ledger_cases.iter().map(|(c, f)| ledger_row(c, f)).collect();
     // 超期清单: the longest overdue first; the count per hall beside it.
-    let overdue: Vec<LedgerRow> = store
-        .report_overdue_cases(hall, &cutoff, Some(OVERDUE_LISTED))?
-        .into_iter()
-        .filter_map(|c| facts(&c).map(|f| ledger_row(&c, &f)))
+    let overdue: Vec<LedgerRow> = facts
+        .read(store.report_overdue_cases(hall, &cutoff, Some(OVERDUE_LISTED))?)
+        .iter()
+        .map(|(c, f)| ledger_row(c, f))
         .collect();
     let overdue_by_hall: Vec<OverdueHall> = store
         .report_overdue_by_hall(hall, &cutoff)?
@@ -921,11 +925,7 @@ fn build_now(
             .copied()
             .filter(|id| !ledger_cases.iter().any(|(c, _)| c.case_id == *id))
             .collect();
-        let extra: Vec<(ReportCase, CaseFacts)> = store
-            .report_cases_by_id(&missing)?
-            .into_iter()
-            .filter_map(|c| facts(&c).map(|f| (c, f)))
-            .collect();
+        let extra = facts.read(store.report_cases_by_id(&missing)?);
         let mut t = vec![];
         for id in &settings.typical {
             let (c, f) = ledger_cases

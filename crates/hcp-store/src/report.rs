@@ -57,7 +57,8 @@ pub struct ReportCase {
     pub comment: Option<String>,
     /// 整改措施 (the latest rectification).
     pub measures: Option<String>,
-    /// Callbacks recorded: (UTC, outcome).
+    /// Callbacks recorded: (UTC, outcome) — empty as read; a report fills them in
+    /// from [`Store::report_callbacks`].
     pub callbacks: Vec<(String, String)>,
     /// The current deadline (UTC).
     pub due_at: Option<String>,
@@ -403,8 +404,7 @@ impl Store {
                AND c.kind = 'bad_rating'
              ORDER BY c.evaluated_at, c.case_id"
         );
-        let rows = self.report_case_rows(&sql, params![hall_id, from, to])?;
-        self.with_callbacks(rows)
+        self.report_case_rows(&sql, params![hall_id, from, to])
     }
 
     /// The cases a report's figures count, without the ledger's text (department,
@@ -431,8 +431,7 @@ impl Store {
                                  WHERE a.filed_at >= ?4)
              ORDER BY 7, 1"
         );
-        let rows = self.report_case_rows(&sql, params![hall_id, from, to, appealed_from])?;
-        self.with_callbacks(rows)
+        self.report_case_rows(&sql, params![hall_id, from, to, appealed_from])
     }
 
     /// Cases not closed whose current deadline passed before `cutoff` (UTC), the
@@ -453,8 +452,7 @@ impl Store {
             hcp_core::closed_states_sql!()
         );
         let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-        let rows = self.report_case_rows(&sql, params![hall_id, cutoff, limit])?;
-        self.with_callbacks(rows)
+        self.report_case_rows(&sql, params![hall_id, cutoff, limit])
     }
 
     /// Cases by number (典型案例 chosen from outside the period's cases).
@@ -466,7 +464,7 @@ impl Store {
         for id in ids {
             out.extend(self.report_case_rows(&sql, params![id])?);
         }
-        self.with_callbacks(out)
+        Ok(out)
     }
 
     /// Per hall: how many cases not closed were overdue at `cutoff` (UTC), and the
@@ -522,22 +520,12 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Fills in the cases' callbacks.
-    fn with_callbacks(&self, mut cases: Vec<ReportCase>) -> Result<Vec<ReportCase>> {
-        if cases.is_empty() {
-            return Ok(cases);
-        }
-        let mut callbacks = self.report_callbacks()?;
-        for c in &mut cases {
-            if let Some(cb) = callbacks.remove(&c.case_id) {
-                c.callbacks = cb;
-            }
-        }
-        Ok(cases)
-    }
-
-    /// Every callback recorded, by case: (UTC, outcome) in the order recorded.
-    fn report_callbacks(&self) -> Result<std::collections::HashMap<i64, Vec<(String, String)>>> {
+    /// Every callback recorded, by case: (UTC, outcome) in the order recorded. A
+    /// report reads them once and fills in the `callbacks` of the cases it read
+    /// (the `report_*cases*` reads leave them empty).
+    pub fn report_callbacks(
+        &self,
+    ) -> Result<std::collections::HashMap<i64, Vec<(String, String)>>> {
         let mut callbacks: std::collections::HashMap<i64, Vec<(String, String)>> =
             std::collections::HashMap::new();
         let mut stmt = self.conn.prepare_cached(

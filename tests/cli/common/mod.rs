@@ -215,14 +215,7 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(
     url: impl reqwest::IntoUrl,
     token: impl std::fmt::Display,
 ) -> T {
-    http.get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    answer_json(http.get(url).bearer_auth(token)).await
 }
 
 /// POST `body` as JSON with a bearer token, the answer's JSON body (any status).
@@ -232,13 +225,9 @@ pub async fn post_json<T: serde::de::DeserializeOwned>(
     token: impl std::fmt::Display,
     body: &serde_json::Value,
 ) -> T {
-    http.post(url)
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    answer_json(http.post(url).bearer_auth(token).json(body)).await
+}
+
+async fn answer_json<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> T {
+    req.send().await.unwrap().json().await.unwrap()
 }
