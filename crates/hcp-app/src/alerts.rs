@@ -18,6 +18,11 @@ pub struct AlertsArgs {
     /// `serial_run`, `malicious_rater`).
     #[serde(default)]
     pub rule: Option<String>,
+    /// 重新计算整月 (every hall's alerts of the month, not only what the last
+    /// writes touched; officers only).
+    #[serde(default)]
+    #[ts(optional)]
+    pub recompute: Option<bool>,
 }
 
 /// A month's alerts and what the recompute did.
@@ -80,13 +85,22 @@ impl App {
                 return Err(AppError::new(ErrorCode::Forbidden, "暗访员不能查看预警"));
             }
             let hall = crate::cases::scoped_hall(s, None)?;
-            // Only months a write touched since the last recompute are computed.
-            let recompute = s
-                .recompute_due_alerts()?
-                .into_iter()
-                .find(|(m, _)| *m == month)
-                .map(|(_, r)| r)
-                .unwrap_or_default();
+            let recompute = if a.recompute == Some(true) {
+                if hall.is_some() {
+                    return Err(AppError::new(
+                        ErrorCode::Forbidden,
+                        "只有督查员可以重新计算整月的预警",
+                    ));
+                }
+                s.recompute_alerts(&month)?
+            } else {
+                // Only what a write touched since the last recompute is computed.
+                s.recompute_due_alerts()?
+                    .into_iter()
+                    .find(|(m, _)| *m == month)
+                    .map(|(_, r)| r)
+                    .unwrap_or_default()
+            };
             let alerts = s
                 .alerts(Some(&month), a.rule.as_deref())?
                 .into_iter()

@@ -21,6 +21,9 @@ pub enum AlertsCmd {
         /// 以 JSON 输出
         #[arg(long)]
         json: bool,
+        /// 重新计算整月（所有大厅），而不只是上次同步改动的部分
+        #[arg(long)]
+        recompute: bool,
     },
     /// 确认一条预警（须填写处置说明）
     Ack {
@@ -64,9 +67,18 @@ pub fn run(db: &Path, cmd: AlertsCmd) -> Result<ExitCode, CliError> {
         Ok::<(), CliError>(())
     };
     match cmd {
-        AlertsCmd::List { month, kind, json } => {
+        AlertsCmd::List {
+            month,
+            kind,
+            json,
+            recompute,
+        } => {
             let list = rt
-                .block_on(app.alerts(AlertsArgs { month, rule: kind }))
+                .block_on(app.alerts(AlertsArgs {
+                    month,
+                    rule: kind,
+                    recompute: recompute.then_some(true),
+                }))
                 .map_err(msg)?;
             if json {
                 println!(

@@ -55,6 +55,8 @@ impl DayDeltas {
                 bad = bad + excluded.bad",
         )?;
         let mut months = std::collections::BTreeSet::new();
+        // …and per hall, for the hall rules and their counts (`alert_hall_months_due`).
+        let mut alert_hall_months = std::collections::BTreeSet::new();
         // The reports' groups of every hall and month a rating moved in (`report_groups`).
         let mut hall_months = std::collections::BTreeSet::new();
         // The halls' totals move by the sum of their days' (`hall_tally`).
@@ -64,7 +66,10 @@ impl DayDeltas {
         for ((hall, day), f) in self.0 {
             // A revision that moves no figure (5 → 4, a new 办件编号) may still move
             // an alert: its months are due all the same.
-            months.extend(alert_months_of(&day));
+            for m in alert_months_of(&day) {
+                alert_hall_months.insert((hall.clone(), m.clone()));
+                months.insert(m);
+            }
             if let Some(m) = day.get(..7) {
                 hall_months.insert((hall.clone(), m.to_owned()));
             }
@@ -95,6 +100,12 @@ impl DayDeltas {
             tx.prepare_cached("INSERT OR IGNORE INTO alert_months_due (month) VALUES (?1)")?;
         for m in months {
             due.execute([m])?;
+        }
+        let mut hall_due = tx.prepare_cached(
+            "INSERT OR IGNORE INTO alert_hall_months_due (hall_id, month) VALUES (?1, ?2)",
+        )?;
+        for (hall, m) in alert_hall_months {
+            hall_due.execute([hall, m])?;
         }
         let mut report_due = tx.prepare_cached(
             "INSERT OR IGNORE INTO report_months_due (hall_id, month) VALUES (?1, ?2)",

@@ -140,6 +140,9 @@ impl Store {
             "DELETE FROM hall_tally WHERE hall_id = ?1",
             "DELETE FROM report_groups WHERE hall_id = ?1",
             "DELETE FROM report_months_due WHERE hall_id = ?1",
+            "DELETE FROM alert_unit_months WHERE hall_id = ?1",
+            "DELETE FROM alert_unit_bad WHERE hall_id = ?1",
+            "DELETE FROM alert_hall_months_due WHERE hall_id = ?1",
         ] {
             tx.execute(sql, [hall_id])?;
         }

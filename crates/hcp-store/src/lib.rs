@@ -143,6 +143,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0023_evaluation_history.sql"),
     include_str!("../migrations/0024_visit_exported.sql"),
     include_str!("../migrations/0025_report_groups.sql"),
+    include_str!("../migrations/0026_alert_counts.sql"),
 ];
 
 /// The schema version this build writes.

@@ -78,71 +78,118 @@ pub fn is_spike(bad: u32, mean_per_day: f64, p: &Params) -> bool {
     bad >= p.spike_min_bad && poisson_tail(bad, mean_per_day.max(p.baseline_floor)) < p.spike_alpha
 }
 
-/// 差评突增 on the days `from..=to`: each unit (hall, window, staff member, item)
-/// whose bad ratings of a day reach [`spike_threshold`] of its mean per day of
-/// service (a day its hall had any rating) over the `baseline_days` before that
-/// day. `ratings` must cover the baseline too.
-pub fn spikes(ratings: &[Rated<'_>], from: NaiveDate, to: NaiveDate, p: &Params) -> Vec<Alert> {
-    let start = from - Duration::days(i64::from(p.baseline_days));
-    // unit → day → bad ratings' ids; and the first day each unit was rated at all
-    // (its history: a unit new within the baseline weeks is judged on its own days).
-    type Key<'k> = (UnitKind, &'k str, &'k str);
-    let mut bad: HashMap<Key<'_>, BTreeMap<NaiveDate, Vec<&str>>> = HashMap::default();
-    let mut seen: HashMap<(UnitKind, &str, &str), NaiveDate> = HashMap::default();
-    // The days each hall served anyone (had any rating): a day's mean is per day
-    // of service, so weekends and holidays do not thin the baseline.
-    let mut open: HashMap<&str, BTreeSet<NaiveDate>> = HashMap::default();
-    for r in ratings {
-        let day = r.day();
-        if day < start || day > to {
-            continue;
+/// A unit of a hall the spike rule watches: (kind, hall, code).
+pub type UnitKey<'k> = (UnitKind, &'k str, &'k str);
+
+/// What 差评突增 needs of a window of days, as counts: the rule reads nothing else,
+/// so a store may keep these per unit and day instead of reading the ratings.
+/// Only ratings by a person that count (not withdrawn, not excluded) belong here.
+#[derive(Debug, Default)]
+pub struct SpikeCounts<'k> {
+    /// The days each hall served anyone (had any rating).
+    open: HashMap<&'k str, BTreeSet<NaiveDate>>,
+    /// The first day each unit was rated.
+    seen: HashMap<UnitKey<'k>, NaiveDate>,
+    /// Bad ratings per unit and day.
+    bad: HashMap<UnitKey<'k>, BTreeMap<NaiveDate, u32>>,
+}
+
+impl<'k> SpikeCounts<'k> {
+    /// The unit was rated on `day` (a hall unit also marks the hall's day served).
+    pub fn rated(&mut self, key: UnitKey<'k>, day: NaiveDate) {
+        if key.0 == UnitKind::Hall {
+            self.open.entry(key.1).or_default().insert(day);
         }
-        open.entry(r.hall_id).or_default().insert(day);
-        for (kind, code) in [
-            (UnitKind::Hall, Some(r.hall_id)),
-            (UnitKind::Window, r.window_no),
-            (UnitKind::Staff, r.staff_no),
-            (UnitKind::Item, r.item_code),
-        ] {
-            let Some(code) = code else { continue };
-            let first = seen.entry((kind, r.hall_id, code)).or_insert(day);
-            *first = (*first).min(day);
-            if !r.is_bad() {
-                continue;
-            }
-            bad.entry((kind, r.hall_id, code))
-                .or_default()
-                .entry(day)
-                .or_default()
-                .push(r.id);
+        let first = self.seen.entry(key).or_insert(day);
+        *first = (*first).min(day);
+    }
+    /// …and had `n` bad ratings that day.
+    pub fn bad(&mut self, key: UnitKey<'k>, day: NaiveDate, n: u32) {
+        if n > 0 {
+            *self.bad.entry(key).or_default().entry(day).or_default() += n;
         }
     }
+}
+
+/// One unit's day that fired, before its evidence is attached.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpikeDay {
+    /// The unit.
+    pub unit: Unit,
+    /// The day (Beijing).
+    pub day: NaiveDate,
+    /// Its bad ratings.
+    pub bad: u32,
+    /// The unit's mean per day of service before it.
+    pub mean: f64,
+    /// Days of its own history the mean rests on (at most the baseline weeks).
+    pub history_days: i64,
+}
+
+impl SpikeDay {
+    /// The alert, resting on `evidence` (the day's bad ratings, at most
+    /// [`MAX_EVIDENCE`] are kept).
+    pub fn into_alert(self, evidence_ids: impl IntoIterator<Item = String>) -> Alert {
+        Alert {
+            rule: Rule::Spike,
+            explanation: format!(
+                "{} {}差评 {} 条，近{}周日均 {} 条",
+                self.unit.kind.label(&self.unit.code),
+                md(self.day),
+                self.bad,
+                (self.history_days + 6) / 7,
+                per_day(self.mean)
+            ),
+            unit: self.unit,
+            from: self.day,
+            to: self.day,
+            observed: f64::from(self.bad),
+            baseline: Some(self.mean),
+            evidence: evidence(evidence_ids),
+        }
+    }
+}
+
+/// 差评突增 on the days `from..=to` from counts that cover the `baseline_days`
+/// before `from` up to `to`: each unit (hall, window, staff member, item) whose
+/// bad ratings of a day reach [`spike_threshold`] of its mean per day of service
+/// (a day its hall had any rating) over the `baseline_days` before that day.
+pub fn spike_days(
+    c: &SpikeCounts<'_>,
+    from: NaiveDate,
+    to: NaiveDate,
+    p: &Params,
+) -> Vec<SpikeDay> {
+    let start = from - Duration::days(i64::from(p.baseline_days));
     // The peers' rate: bad ratings of a kind in a hall, per unit, per day served.
-    let mut units: HashMap<(UnitKind, &str), (usize, usize)> = HashMap::default();
-    for k in seen.keys() {
+    let mut units: HashMap<(UnitKind, &str), (usize, u64)> = HashMap::default();
+    for k in c.seen.keys() {
         units.entry((k.0, k.1)).or_default().0 += 1;
     }
-    for (k, days) in &bad {
-        units.entry((k.0, k.1)).or_default().1 += days.values().map(Vec::len).sum::<usize>();
+    for (k, days) in &c.bad {
+        units.entry((k.0, k.1)).or_default().1 += days
+            .range(start..=to)
+            .map(|(_, n)| u64::from(*n))
+            .sum::<u64>();
     }
+    let served_in = |hall: &str, a: NaiveDate, b: NaiveDate| {
+        c.open.get(hall).map_or(0, |d| d.range(a..b).count())
+    };
     let peer_rate = |kind: UnitKind, hall: &str| -> f64 {
         let (n, total) = units.get(&(kind, hall)).copied().unwrap_or((1, 0));
-        let served = open.get(hall).map_or(1, |d| d.len().max(1));
+        let served = c
+            .open
+            .get(hall)
+            .map_or(1, |d| d.range(start..=to).count().max(1));
         total as f64 / n.max(1) as f64 / served as f64
     };
     let prior_days = f64::from(p.baseline_prior_days);
-    let mut bad: Vec<_> = bad.iter().collect();
+    let mut bad: Vec<_> = c.bad.iter().collect();
     bad.sort_by(|a, b| a.0.cmp(b.0));
     let mut out = vec![];
     for (&key, days) in bad {
-        let first_seen = seen.get(&key).copied().unwrap_or(start);
-        let unit = Unit {
-            kind: key.0,
-            hall_id: key.1.to_owned(),
-            code: key.2.to_owned(),
-        };
-        for (&day, ids) in days.range(from..=to) {
-            let n = ids.len() as u32;
+        let first_seen = c.seen.get(&key).copied().unwrap_or(start).max(start);
+        for (&day, &n) in days.range(from..=to) {
             if n < p.spike_min_bad {
                 continue;
             }
@@ -153,34 +200,65 @@ pub fn spikes(ratings: &[Rated<'_>], from: NaiveDate, to: NaiveDate, p: &Params)
             if history < MIN_HISTORY_DAYS {
                 continue;
             }
-            let before: usize = days.range(base_from..day).map(|(_, v)| v.len()).sum();
-            let served = open
-                .get(key.1)
-                .map_or(0, |d| d.range(base_from..day).count())
-                .max(1);
+            let before: u64 = days.range(base_from..day).map(|(_, v)| u64::from(*v)).sum();
+            let served = served_in(key.1, base_from, day).max(1);
             let mean = (before as f64 + prior_days * peer_rate(key.0, key.1))
                 / (served as f64 + prior_days);
             if !is_spike(n, mean, p) {
                 continue;
             }
-            out.push(Alert {
-                rule: Rule::Spike,
-                explanation: format!(
-                    "{} {}差评 {} 条，近{}周日均 {} 条",
-                    unit.kind.label(&unit.code),
-                    md(day),
-                    n,
-                    (history + 6) / 7,
-                    per_day(mean)
-                ),
-                unit: unit.clone(),
-                from: day,
-                to: day,
-                observed: f64::from(n),
-                baseline: Some(mean),
-                evidence: evidence(ids.iter().map(|s| (*s).to_owned())),
+            out.push(SpikeDay {
+                unit: Unit {
+                    kind: key.0,
+                    hall_id: key.1.to_owned(),
+                    code: key.2.to_owned(),
+                },
+                day,
+                bad: n,
+                mean,
+                history_days: history,
             });
         }
     }
     out
+}
+
+/// 差评突增 over ratings: [`spike_days`] of their counts, each resting on the day's
+/// bad ratings in time order. `ratings` must cover the baseline too.
+pub fn spikes(ratings: &[Rated<'_>], from: NaiveDate, to: NaiveDate, p: &Params) -> Vec<Alert> {
+    let start = from - Duration::days(i64::from(p.baseline_days));
+    let mut counts = SpikeCounts::default();
+    let mut ids: HashMap<(UnitKey<'_>, NaiveDate), Vec<&Rated<'_>>> = HashMap::default();
+    for r in ratings {
+        let day = r.day();
+        if day < start || day > to {
+            continue;
+        }
+        for (kind, code) in [
+            (UnitKind::Hall, Some(r.hall_id)),
+            (UnitKind::Window, r.window_no),
+            (UnitKind::Staff, r.staff_no),
+            (UnitKind::Item, r.item_code),
+        ] {
+            let Some(code) = code else { continue };
+            let key = (kind, r.hall_id, code);
+            counts.rated(key, day);
+            if r.is_bad() {
+                counts.bad(key, day, 1);
+                if day >= from {
+                    ids.entry((key, day)).or_default().push(r);
+                }
+            }
+        }
+    }
+    spike_days(&counts, from, to, p)
+        .into_iter()
+        .map(|s| {
+            let key = (s.unit.kind, s.unit.hall_id.as_str(), s.unit.code.as_str());
+            let mut rs: Vec<&Rated<'_>> = ids.get(&(key, s.day)).cloned().unwrap_or_default();
+            rs.sort_by(|a, b| a.evaluated_at.cmp(&b.evaluated_at).then(a.id.cmp(b.id)));
+            let evidence: Vec<String> = rs.iter().map(|r| r.id.to_owned()).collect();
+            s.into_alert(evidence)
+        })
+        .collect()
 }

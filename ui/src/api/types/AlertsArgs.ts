@@ -12,4 +12,9 @@ month: string | null,
  * One rule only (`spike`, `repeat_rater`, `concentrated`, `praise_burst`,
  * `serial_run`, `malicious_rater`).
  */
-rule: string | null, };
+rule: string | null, 
+/**
+ * 重新计算整月 (every hall's alerts of the month, not only what the last
+ * writes touched; officers only).
+ */
+recompute?: boolean, };

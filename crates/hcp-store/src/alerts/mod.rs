@@ -4,15 +4,17 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
-use hcp_core::rating::Channel;
-use hcp_core::warning::{self, Params, Rated};
+use chrono::{Duration, NaiveDate};
+use hcp_core::warning::{self, Params};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use crate::audit::{AuditEntry, append_in};
 use crate::cases::Who;
 use crate::{Result, Store, StoreError, now_text};
+
+mod recompute;
+mod reference;
 
 /// One stored alert.
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
@@ -72,53 +74,6 @@ pub struct AlertRecompute {
     pub removed: u64,
 }
 
-/// A rating's columns the rules read; its text lives in the [`Arena`].
-struct Slim {
-    id: Span,
-    hall_id: Span,
-    window_no: Option<Span>,
-    staff_no: Option<Span>,
-    item_code: Option<Span>,
-    department_code: Option<Span>,
-    channel: Channel,
-    level: u8,
-    evaluated_at: DateTime<FixedOffset>,
-    served_at: Option<DateTime<FixedOffset>>,
-    /// The 办件编号's text only where a rule reads it (an anonymous online top
-    /// rating, for 连号代评); elsewhere an empty span says only that there is one.
-    serial_no: Option<Span>,
-    id_hash: Option<Span>,
-}
-
-type Span = (usize, usize);
-
-/// The text of a million rows in one buffer instead of six million strings; codes
-/// that repeat (hall, window, staff, item) are kept once.
-#[derive(Default)]
-struct Arena {
-    text: String,
-    codes: HashMap<String, Span>,
-}
-
-impl Arena {
-    fn put(&mut self, s: &str) -> Span {
-        let a = self.text.len();
-        self.text.push_str(s);
-        (a, self.text.len())
-    }
-    fn code(&mut self, s: &str) -> Span {
-        if let Some(&span) = self.codes.get(s) {
-            return span;
-        }
-        let span = self.put(s);
-        self.codes.insert(s.to_owned(), span);
-        span
-    }
-    fn get(&self, (a, b): Span) -> &str {
-        &self.text[a..b]
-    }
-}
-
 fn parse_month(month: &str) -> Result<(NaiveDate, NaiveDate)> {
     let first = NaiveDate::parse_from_str(&format!("{}-01", month.trim()), "%Y-%m-%d")
         .map_err(|_| StoreError::Refused(format!("月份格式应为 YYYY-MM：{month}")))?;
@@ -174,182 +129,6 @@ fn rule_label(rule: &str) -> &'static str {
 }
 
 impl Store {
-    /// Runs the warning rules over `month` (`YYYY-MM`) and keeps what they find:
-    /// an alert found again gets its new numbers and keeps its decision; an open
-    /// one no longer found (a rating revised or withdrawn since) is removed; a
-    /// decided one is kept as decided.
-    pub fn recompute_alerts(&mut self, month: &str) -> Result<AlertRecompute> {
-        let (first, last) = parse_month(month)?;
-        let p = Params::default();
-        let from = first - Duration::days(i64::from(p.baseline_days));
-        // Beijing days → UTC instants: [from 00:00 +08:00, last+1 00:00 +08:00).
-        let lo = format!("{}T16:00:00Z", from - Duration::days(1));
-        let hi = format!("{last}T16:00:00Z");
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, hall_id, window_no, staff_no, item_code, level, evaluated_at, served_at,
-                    serial_no, evaluator_id_hash, department_code, channel
-             FROM evaluations
-             WHERE evaluated_at >= ?1 AND evaluated_at < ?2
-               AND status <> 'withdrawn' AND excluded = 0",
-        )?;
-        let parse = |t: &str| DateTime::parse_from_rfc3339(t).ok();
-        let mut arena = Arena::default();
-        let mut slim: Vec<Slim> = vec![];
-        let mut rows = stmt.query([&lo, &hi])?;
-        while let Some(r) = rows.next()? {
-            let text = |i: usize| -> rusqlite::Result<Option<&str>> {
-                Ok(r.get_ref(i)?.as_str_or_null().ok().flatten())
-            };
-            // A time that does not parse was refused at sync; none get here.
-            let Some(evaluated_at) = text(6)?.and_then(parse) else {
-                continue;
-            };
-            let (Some(id), Some(hall)) = (text(0)?, text(1)?) else {
-                continue;
-            };
-            let level: u8 = r.get(5)?;
-            let channel = Channel::from_wire(text(11)?.unwrap_or_default());
-            let id_hash = text(9)?.map(|t| arena.put(t));
-            let read_serial = level == 5 && id_hash.is_none() && channel.is_online();
-            let serial_no = text(8)?.map(|t| if read_serial { arena.put(t) } else { (0, 0) });
-            slim.push(Slim {
-                id: arena.put(id),
-                hall_id: arena.code(hall),
-                window_no: text(2)?.map(|t| arena.code(t)),
-                staff_no: text(3)?.map(|t| arena.code(t)),
-                item_code: text(4)?.map(|t| arena.code(t)),
-                department_code: text(10)?.map(|t| arena.code(t)),
-                channel,
-                level,
-                evaluated_at,
-                served_at: text(7)?.and_then(parse),
-                serial_no,
-                id_hash,
-            });
-        }
-        drop(rows);
-        drop(stmt);
-        let rated: Vec<Rated<'_>> = slim
-            .iter()
-            .map(|s| Rated {
-                id: arena.get(s.id),
-                hall_id: arena.get(s.hall_id),
-                window_no: s.window_no.map(|x| arena.get(x)),
-                staff_no: s.staff_no.map(|x| arena.get(x)),
-                item_code: s.item_code.map(|x| arena.get(x)),
-                department_code: s.department_code.map(|x| arena.get(x)),
-                channel: s.channel,
-                level: s.level,
-                evaluated_at: s.evaluated_at,
-                served_at: s.served_at,
-                serial_no: s.serial_no.map(|x| arena.get(x)),
-                id_hash: s.id_hash.map(|x| arena.get(x)),
-            })
-            .collect();
-        let found = warning::all_alerts(&rated, first, last, &p);
-        let now = now_text();
-        let (lo_day, hi_day) = (first.to_string(), last.to_string());
-        let tx = self.write_tx()?;
-        let mut out = AlertRecompute {
-            ratings: rated.len() as u64,
-            found: found.len() as u64,
-            ..Default::default()
-        };
-        // The month's open alerts are stale until found again.
-        tx.execute(
-            "UPDATE alerts SET computed_at = '' WHERE state = 'open' AND day_from BETWEEN ?1 AND ?2",
-            params![lo_day, hi_day],
-        )?;
-        for a in &found {
-            let evidence = serde_json::to_string(&a.evidence)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let existed: bool = tx
-                .prepare_cached(
-                    "SELECT 1 FROM alerts WHERE rule = ?1 AND unit_kind = ?2 AND hall_id = ?3
-                       AND code = ?4 AND day_from = ?5",
-                )?
-                .query_row(
-                    params![
-                        a.rule.as_str(),
-                        a.unit.kind.as_str(),
-                        a.unit.hall_id,
-                        a.unit.code,
-                        a.from.to_string()
-                    ],
-                    |_| Ok(true),
-                )
-                .optional()?
-                .unwrap_or(false);
-            out.new += u64::from(!existed);
-            tx.prepare_cached(
-                "INSERT INTO alerts (rule, unit_kind, hall_id, code, day_from, day_to, observed,
-                    baseline, explanation, evidence, computed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-                 ON CONFLICT (rule, unit_kind, hall_id, code, day_from) DO UPDATE SET
-                    day_to = excluded.day_to, observed = excluded.observed,
-                    baseline = excluded.baseline, explanation = excluded.explanation,
-                    evidence = excluded.evidence, computed_at = excluded.computed_at",
-            )?
-            .execute(params![
-                a.rule.as_str(),
-                a.unit.kind.as_str(),
-                a.unit.hall_id,
-                a.unit.code,
-                a.from.to_string(),
-                a.to.to_string(),
-                a.observed,
-                a.baseline,
-                a.explanation,
-                evidence,
-                now
-            ])?;
-        }
-        out.removed = tx.execute(
-            "DELETE FROM alerts WHERE state = 'open' AND day_from BETWEEN ?1 AND ?2
-               AND computed_at = ''",
-            params![lo_day, hi_day],
-        )? as u64;
-        tx.commit()?;
-        Ok(out)
-    }
-
-    /// Recomputes the months a write has marked due since the last recompute (a
-    /// month with no ratings of its own has no alerts: it is only cleared), and
-    /// returns what was done, months oldest first.
-    pub fn recompute_due_alerts(&mut self) -> Result<Vec<(String, AlertRecompute)>> {
-        let due: Vec<String> = self
-            .conn
-            .prepare("SELECT month FROM alert_months_due ORDER BY month")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut out = vec![];
-        for month in due {
-            let (first, last) = parse_month(&month)?;
-            let rated: bool = self.conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM evaluation_days WHERE day BETWEEN ?1 AND ?2
-                   AND total > 0)",
-                params![first.to_string(), last.to_string()],
-                |r| r.get(0),
-            )?;
-            // Cleared first: a sync writing meanwhile marks it due again.
-            self.conn
-                .execute("DELETE FROM alert_months_due WHERE month = ?1", [&month])?;
-            if rated {
-                match self.recompute_alerts(&month) {
-                    Ok(r) => out.push((month, r)),
-                    Err(e) => {
-                        self.conn.execute(
-                            "INSERT OR IGNORE INTO alert_months_due (month) VALUES (?1)",
-                            [&month],
-                        )?;
-                        return Err(e);
-                    }
-                }
-            }
-        }
-        Ok(out)
-    }
-
     /// The alerts whose first day is in `month` (all months when `None`), of one
     /// rule or all, newest first.
     pub fn alerts(&self, month: Option<&str>, rule: Option<&str>) -> Result<Vec<AlertRow>> {
