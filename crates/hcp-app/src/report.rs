@@ -408,12 +408,13 @@ pub fn export(s: &Store, a: &ReportExportArgs) -> AppResult<(String, &'static st
     let layout = layout_of(a.layout.as_deref())?;
     let r = draft(s, month, hall.as_deref(), &a.typical)?;
     if a.format == "xlsx" {
-        // A draft's workbook lists every overdue case, not only the model's first.
-        let all = hcp_report::model::overdue_ledger(s, &r).map_err(report_err)?;
+        // A draft's workbook lists every case of the ledger and every overdue
+        // one, not only the model's first.
+        let full = hcp_report::model::full_lists(s, &r).map_err(report_err)?;
         return Ok((
             xlsx_name(&r),
             XLSX_MIME,
-            hcp_report::xlsx::to_xlsx_with_overdue(&r, Some(&all)).map_err(report_err)?,
+            hcp_report::xlsx::to_xlsx_full(&r, &full).map_err(report_err)?,
         ));
     }
     render_as(&r, &a.format, layout)

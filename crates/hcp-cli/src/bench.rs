@@ -599,9 +599,10 @@ pub fn run_report(
         cpu_model()
     );
     println!(
-        "{}：有效评价 {}，差评工单台账 {} 件，{} 个大厅",
+        "{}：有效评价 {}，差评工单台账 {} 件（模型列出 {} 件），{} 个大厅",
         kind.label_zh(),
         r.overall.evaluations,
+        r.ledger_counts().total,
         r.ledger.len(),
         store.halls()?.len()
     );

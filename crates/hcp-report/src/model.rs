@@ -212,6 +212,47 @@ pub struct OverdueHall {
 /// preview should carry. The Excel export of a draft lists every one.
 pub const OVERDUE_LISTED: usize = 200;
 
+/// The 差评整改台账 lines a report model carries: a hall's month fits (a province's
+/// year has half a million cases, which no 通报 prints and no preview should carry);
+/// the 通报 prints the first 200, the Excel export of a draft lists every one.
+pub const LEDGER_LISTED: usize = 1000;
+
+impl LedgerRow {
+    /// Whether its case is closed (its state, as printed, is a closed one).
+    pub fn is_closed(&self) -> bool {
+        CaseState::ALL
+            .iter()
+            .any(|s| s.is_closed() && s.label_zh() == self.state)
+    }
+}
+
+/// The 差评整改台账 counted whole.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerSummary {
+    /// Cases.
+    pub total: i64,
+    /// …closed.
+    pub closed: i64,
+    /// …not closed and past their deadline at the cut-off.
+    pub overdue: i64,
+}
+
+impl MonthlyReport {
+    /// The ledger counted whole: the kept summary, or (a report issued before it
+    /// was kept, whose list is the whole ledger) counted from the list.
+    pub fn ledger_counts(&self) -> LedgerSummary {
+        if self.ledger_summary.total > 0 || self.ledger.is_empty() {
+            return self.ledger_summary;
+        }
+        let n = |f: fn(&LedgerRow) -> bool| self.ledger.iter().filter(|l| f(l)).count() as i64;
+        LedgerSummary {
+            total: self.ledger.len() as i64,
+            closed: n(LedgerRow::is_closed),
+            overdue: n(|l| l.overdue),
+        }
+    }
+}
+
 /// A line of 申诉复核情况.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppealRow {
@@ -395,8 +436,14 @@ pub struct MonthlyReport {
     pub black_list: Vec<GroupRow>,
     /// 每日差评数: (Beijing day, count), every day of the period.
     pub daily_bad: Vec<(String, i64)>,
-    /// 差评整改台账: every case of the month's bad ratings.
+    /// 差评整改台账: the cases of the period's bad ratings in rating order — the
+    /// first [`LEDGER_LISTED`] of them (`ledger_summary` counts them all; reports
+    /// issued before it listed every one).
     pub ledger: Vec<LedgerRow>,
+    /// The whole ledger counted (absent in reports issued before it: zeros, and
+    /// the list is the whole ledger — see [`MonthlyReport::ledger_counts`]).
+    #[serde(default)]
+    pub ledger_summary: LedgerSummary,
     /// 超期清单: cases not closed whose deadline passed at `cutoff`, the longest
     /// overdue first — at most [`OVERDUE_LISTED`] of them (`overall.overdue` counts
     /// them all; reports issued before this listed every one).
@@ -545,10 +592,17 @@ fn ledger_line(
     }
 }
 
-/// Every case of a report's scope overdue at its cut-off, the longest overdue
-/// first — the full 超期清单 the Excel export of a draft carries (the model lists
-/// the first [`OVERDUE_LISTED`]).
-pub fn overdue_ledger(store: &Store, r: &MonthlyReport) -> Result<Vec<LedgerRow>, ReportError> {
+/// The full lists a draft's Excel export carries where the model lists the first
+/// ones: the whole 差评整改台账 and the whole 超期清单 (longest overdue first).
+pub struct FullLists {
+    /// Every case of the period's bad ratings, in rating order.
+    pub ledger: Vec<LedgerRow>,
+    /// Every case of the scope overdue at the cut-off.
+    pub overdue: Vec<LedgerRow>,
+}
+
+/// Reads [`FullLists`] of a report's scope, period and cut-off.
+pub fn full_lists(store: &Store, r: &MonthlyReport) -> Result<FullLists, ReportError> {
     let rules = store.case_rules()?;
     let hall_names: HashMap<String, String> = store
         .halls()?
@@ -556,11 +610,19 @@ pub fn overdue_ledger(store: &Store, r: &MonthlyReport) -> Result<Vec<LedgerRow>
         .map(|h| (h.hall_id, h.name))
         .collect();
     let mut facts = FactsOf::new(store, &rules)?;
-    Ok(facts
-        .read(store.report_overdue_cases(r.scope.hall_id.as_deref(), &r.cutoff, None)?)
-        .iter()
-        .map(|(c, f)| ledger_line(&hall_names, &r.cutoff, c, f))
-        .collect())
+    let hall = r.scope.hall_id.as_deref();
+    let (from, to) = parse_period(&r.month)?.bounds_utc();
+    let mut lines = |rows| -> Vec<LedgerRow> {
+        facts
+            .read(rows)
+            .iter()
+            .map(|(c, f)| ledger_line(&hall_names, &r.cutoff, c, f))
+            .collect()
+    };
+    Ok(FullLists {
+        ledger: lines(store.report_ledger_cases(hall, &from, &to, None)?),
+        overdue: lines(store.report_overdue_cases(hall, &r.cutoff, None)?),
+    })
 }
 
 /// Computes the figures of `[from, to)` for a scope.
@@ -885,8 +947,15 @@ fn build_now(
         .collect();
 
     let ledger_row = |c: &ReportCase, f: &CaseFacts| ledger_line(&hall_names, &cutoff, c, f);
-    let ledger_cases = facts.read(store.report_ledger_cases(hall, &from, &to)?);
+    let ledger_cases =
+        facts.read(store.report_ledger_cases(hall, &from, &to, Some(LEDGER_LISTED))?);
     let ledger: Vec<LedgerRow> = ledger_cases.iter().map(|(c, f)| ledger_row(c, f)).collect();
+    let (total, closed, overdue_cases) = store.report_ledger_summary(hall, &from, &to, &cutoff)?;
+    let ledger_summary = LedgerSummary {
+        total,
+        closed,
+        overdue: overdue_cases,
+    };
     // 超期清单: the longest overdue first; the count per hall beside it.
     let overdue: Vec<LedgerRow> = facts
         .read(store.report_overdue_cases(hall, &cutoff, Some(OVERDUE_LISTED))?)
@@ -909,14 +978,11 @@ fn build_now(
     // 典型案例: the officer's choice, else the most recent overdue cases of the
     // month, severest rating first.
     let typical: Vec<LedgerRow> = if settings.typical.is_empty() {
-        let mut t: Vec<LedgerRow> = ledger.iter().filter(|l| l.overdue).cloned().collect();
-        t.sort_by(|a, b| {
-            a.level
-                .cmp(&b.level)
-                .then(b.evaluated_at.cmp(&a.evaluated_at))
-        });
-        t.truncate(3);
-        t
+        facts
+            .read(store.report_typical_cases(hall, &from, &to, &cutoff, 3)?)
+            .iter()
+            .map(|(c, f)| ledger_row(c, f))
+            .collect()
     } else {
         // Chosen cases outside the period's (an old overdue one) are read by number.
         let missing: Vec<i64> = settings
@@ -1045,6 +1111,7 @@ fn build_now(
         black_list,
         daily_bad,
         ledger,
+        ledger_summary,
         overdue,
         overdue_by_hall,
         appeals,

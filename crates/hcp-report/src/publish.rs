@@ -48,8 +48,13 @@ pub struct PublicReport {
     pub black_list: Vec<PublicGroup>,
     /// 红黑榜 threshold: windows with at least this many evaluations.
     pub min_evaluations: i64,
-    /// Each case of the period's bad ratings: its status, no text.
+    /// The cases of the period's bad ratings: their status, no text — the first
+    /// [`crate::model::LEDGER_LISTED`] in rating order; `cases_summary` counts
+    /// them all.
     pub cases: Vec<PublicCase>,
+    /// The period's cases counted whole.
+    #[serde(default)]
+    pub cases_summary: crate::model::LedgerSummary,
 }
 
 /// The headline figures.
@@ -201,6 +206,7 @@ pub fn public_report(
         red_list: named(&r.red_list),
         black_list: named(&r.black_list),
         min_evaluations: r.settings.min_evaluations,
+        cases_summary: r.ledger_counts(),
         cases: r
             .ledger
             .iter()
@@ -213,9 +219,7 @@ pub fn public_report(
                     .clone()
                     .unwrap_or_else(|| l.level.map_or("—".into(), |v| v.to_string())),
                 state: l.state.clone(),
-                closed: hcp_core::case::CaseState::ALL
-                    .iter()
-                    .any(|s| s.is_closed() && s.label_zh() == l.state),
+                closed: l.is_closed(),
                 deadline: l.deadline.clone(),
                 overdue: l.overdue,
                 callback: l.callback.clone(),
@@ -382,14 +386,19 @@ pub fn to_html(p: &PublicReport) -> String {
         &group_rows(&p.departments, false),
         1,
     );
-    let open = p.cases.iter().filter(|c| !c.closed).count();
+    let c = p.cases_summary;
+    let listed = if (p.cases.len() as i64) < c.total {
+        format!("下表列出按评价时间的前 {} 件。", p.cases.len())
+    } else {
+        String::new()
+    };
     let _ = write!(
         h,
-        "</section><section><h2>差评整改情况</h2><p class=\"meta\">本期差评 {} 件，已办结 {} 件，办理中 {} 件，其中超期 {} 件。为保护评价人，本页不公开评价人信息与评价内容。</p>",
-        p.cases.len(),
-        p.cases.len() - open,
-        open,
-        p.cases.iter().filter(|c| c.overdue).count()
+        "</section><section><h2>差评整改情况</h2><p class=\"meta\">本期差评 {} 件，已办结 {} 件，办理中 {} 件，其中超期 {} 件。{listed}为保护评价人，本页不公开评价人信息与评价内容。</p>",
+        c.total,
+        c.closed,
+        c.total - c.closed,
+        c.overdue
     );
     table(
         &mut h,

@@ -5,7 +5,7 @@
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
 use crate::ReportError;
-use crate::model::{GroupRow, LedgerRow, MonthlyReport, RateView};
+use crate::model::{FullLists, GroupRow, LedgerRow, MonthlyReport, RateView};
 
 fn e(x: XlsxError) -> ReportError {
     ReportError::Xlsx(x.to_string())
@@ -126,18 +126,19 @@ fn ledger(wb: &mut Workbook, name: &str, rows: &[LedgerRow], f: &Fmt) -> Result<
     Ok(())
 }
 
-/// The workbook's bytes. Its 超期清单 is the model's (the longest overdue, at most
-/// [`crate::model::OVERDUE_LISTED`]); [`to_xlsx_with_overdue`] writes every one.
+/// The workbook's bytes. Its 差评整改台账 and 超期清单 are the model's (the first
+/// [`crate::model::LEDGER_LISTED`], the longest [`crate::model::OVERDUE_LISTED`]
+/// overdue); [`to_xlsx_full`] writes every line.
 pub fn to_xlsx(rep: &MonthlyReport) -> Result<Vec<u8>, ReportError> {
-    to_xlsx_with_overdue(rep, None)
+    write_xlsx(rep, None)
 }
 
-/// The workbook with `overdue` as its 超期清单 (a draft's full list, from
-/// [`crate::model::overdue_ledger`]).
-pub fn to_xlsx_with_overdue(
-    rep: &MonthlyReport,
-    overdue: Option<&[LedgerRow]>,
-) -> Result<Vec<u8>, ReportError> {
+/// The workbook with the full lists of a draft ([`crate::model::full_lists`]).
+pub fn to_xlsx_full(rep: &MonthlyReport, full: &FullLists) -> Result<Vec<u8>, ReportError> {
+    write_xlsx(rep, Some(full))
+}
+
+fn write_xlsx(rep: &MonthlyReport, full: Option<&FullLists>) -> Result<Vec<u8>, ReportError> {
     let mut wb = Workbook::new();
     let f = Fmt {
         head: Format::new().set_bold().set_background_color("#DDEBF7"),
@@ -279,8 +280,22 @@ pub fn to_xlsx_with_overdue(
             ws.write(i as u32 + 1, 1, *n as f64).map_err(e)?;
         }
     }
-    ledger(&mut wb, "差评整改台账", &rep.ledger, &f)?;
-    let listed = overdue.unwrap_or(&rep.overdue);
+    let ledger_rows = full.map_or(&rep.ledger, |l| &l.ledger);
+    ledger(&mut wb, "差评整改台账", ledger_rows, &f)?;
+    let total = rep.ledger_counts().total;
+    if (ledger_rows.len() as i64) < total {
+        let ws = wb.worksheet_from_name("差评整改台账").map_err(e)?;
+        ws.write(
+            ledger_rows.len() as u32 + 2,
+            0,
+            format!(
+                "共 {total} 件，以上为按评价时间的前 {} 件；完整台账请从通报草稿导出 Excel。",
+                ledger_rows.len()
+            ),
+        )
+        .map_err(e)?;
+    }
+    let listed = full.map_or(&rep.overdue, |l| &l.overdue);
     ledger(&mut wb, "超期清单", listed, &f)?;
     let total = rep.overall.overdue;
     if (listed.len() as i64) < total {

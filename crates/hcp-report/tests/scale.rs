@@ -2,14 +2,15 @@
 //! level counts kept per hall and month (`report_groups`) equal a count of the
 //! rows after every kind of change, and the 超期清单 lists the longest overdue
 //! while its count, its per-hall figures and the Excel export's full list cover
-//! every one.
+//! every one; the 差评整改台账 lists the first cases of the period while its
+//! counts, the default 典型案例 and the draft's Excel export cover every one.
 
 mod common;
 
 use chrono::{DateTime, Utc};
 use common::*;
 use hcp_core::case::Action;
-use hcp_report::model::{OVERDUE_LISTED, overdue_ledger};
+use hcp_report::model::{LEDGER_LISTED, LedgerRow, OVERDUE_LISTED, full_lists};
 use hcp_report::{ReportSettings, build};
 use hcp_store::{LevelCount, Store};
 
@@ -153,7 +154,8 @@ fn the_overdue_list_is_the_longest_overdue_and_every_one_is_counted() {
     // Its current deadline (核实, one working day), not the rectification's.
     assert_eq!(h.earliest_due, "2026-06-02");
     // The draft's workbook lists every one; the model's lists the first and says so.
-    let all = overdue_ledger(&s, &r).unwrap();
+    let full = full_lists(&s, &r).unwrap();
+    let all = &full.overdue;
     assert_eq!(all.len(), n);
     assert_eq!(all[..OVERDUE_LISTED], r.overdue[..]);
     use calamine::{Reader, Xlsx};
@@ -168,7 +170,7 @@ fn the_overdue_list_is_the_longest_overdue_and_every_one_is_counted() {
         let by_hall = wb.worksheet_range("超期分布").unwrap();
         (rows, by_hall.rows().count())
     };
-    let (full, halls) = sheet(hcp_report::xlsx::to_xlsx_with_overdue(&r, Some(&all)).unwrap());
+    let (full, halls) = sheet(hcp_report::xlsx::to_xlsx_full(&r, &full).unwrap());
     assert_eq!(full.len(), n + 1);
     assert_eq!(halls, 2);
     let (listed, _) = sheet(hcp_report::xlsx::to_xlsx(&r).unwrap());
@@ -238,4 +240,93 @@ fn a_report_while_another_connection_writes_counts_from_the_rows() {
     sync.execute_batch("ROLLBACK").unwrap();
     // Once the lock is free the month is rebuilt and reads the same.
     same_as_rows(&s, "after the sync let go");
+}
+
+#[test]
+fn the_ledger_lists_the_first_cases_and_every_one_is_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    let n = LEDGER_LISTED + 23;
+    // Bad ratings half an hour apart from October 1st, every third 非常不满意;
+    // every 50th revised to 满意 later (its case closes).
+    let start: DateTime<Utc> = "2026-09-30T16:30:00Z".parse().unwrap();
+    let when = |i: usize| {
+        (start + chrono::Duration::minutes(i as i64 * 30))
+            .with_timezone(&hcp_core::metrics::beijing())
+            .to_rfc3339()
+    };
+    let level = |i: usize| if i.is_multiple_of(3) { 1 } else { 2 };
+    let mut changes: Vec<(String, String)> = (0..n)
+        .map(|i| ev(&format!("L{i:04}"), 1, level(i), "valid", &when(i), "A01"))
+        .collect();
+    changes.extend(
+        (0..n)
+            .step_by(50)
+            .map(|i| ev(&format!("L{i:04}"), 2, 5, "revised", &when(i), "A01")),
+    );
+    apply(&mut s, &changes);
+    let now: DateTime<Utc> = "2026-11-03T00:00:00Z".parse().unwrap();
+    let r = build(&s, "2026-10", None, ReportSettings::default(), now).unwrap();
+    let full = full_lists(&s, &r).unwrap();
+    assert_eq!(full.ledger.len(), n);
+    assert_eq!(r.ledger.len(), LEDGER_LISTED);
+    assert_eq!(full.ledger[..LEDGER_LISTED], r.ledger[..]);
+    assert_eq!(r.ledger[0].evaluation_id, "L0000");
+    // Counted whole, as the full list counts.
+    let count = |f: &dyn Fn(&LedgerRow) -> bool| full.ledger.iter().filter(|l| f(l)).count() as i64;
+    let overdue = count(&|l| l.overdue);
+    assert!(overdue > 900 && overdue <= n as i64 - 21, "{overdue}");
+    assert_eq!(
+        (
+            r.ledger_summary.total,
+            r.ledger_summary.closed,
+            r.ledger_summary.overdue
+        ),
+        (n as i64, 21, overdue)
+    );
+    assert_eq!(count(&LedgerRow::is_closed), 21);
+    // 典型案例 by default: the period's overdue cases, severest first, then the
+    // latest — picked over the whole ledger, not the listed part.
+    let mut expected: Vec<&LedgerRow> = full.ledger.iter().filter(|l| l.overdue).collect();
+    expected.sort_by(|a, b| {
+        a.level
+            .cmp(&b.level)
+            .then(b.evaluated_at.cmp(&a.evaluated_at))
+    });
+    let ids = |v: Vec<&LedgerRow>| v.iter().map(|l| l.case_id).take(3).collect::<Vec<_>>();
+    assert_eq!(ids(r.typical_cases.iter().collect()), ids(expected));
+    assert!(
+        r.typical_cases[0].evaluation_id > r.ledger.last().unwrap().evaluation_id,
+        "the latest severe overdue case lies beyond the listed part"
+    );
+    // A report issued before the summary was kept counts from its (whole) list.
+    let mut old = r.clone();
+    old.ledger_summary = Default::default();
+    old.ledger = full.ledger.clone();
+    assert_eq!(old.ledger_counts(), r.ledger_summary);
+    // The 公示 counts every case and lists the model's.
+    let public = hcp_report::publish::public_report(&r, &|h| h.to_owned(), None);
+    assert_eq!(public.cases_summary, r.ledger_summary);
+    assert_eq!(public.cases.len(), LEDGER_LISTED);
+    // The draft's workbook lists every case; the issued one the model's and says so.
+    use calamine::{Reader, Xlsx};
+    let rows = |bytes: Vec<u8>| {
+        let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        wb.worksheet_range("差评整改台账")
+            .unwrap()
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string()).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        rows(hcp_report::xlsx::to_xlsx_full(&r, &full).unwrap()).len(),
+        n + 1
+    );
+    let listed = rows(hcp_report::xlsx::to_xlsx(&r).unwrap());
+    assert_eq!(
+        listed.len(),
+        LEDGER_LISTED + 3,
+        "header, rows, a blank, the note"
+    );
+    assert!(listed.last().unwrap()[0].contains(&format!("共 {n} 件")));
 }

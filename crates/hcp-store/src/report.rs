@@ -397,14 +397,66 @@ impl Store {
         hall_id: Option<&str>,
         from: &str,
         to: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<ReportCase>> {
+        let sql = format!(
+            "SELECT {REPORT_CASE_COLUMNS} FROM cases c {REPORT_CASE_JOIN}
+             WHERE c.case_id IN (
+                 SELECT case_id FROM cases
+                 WHERE evaluated_at >= ?2 AND evaluated_at < ?3 AND (?1 IS NULL OR hall_id = ?1)
+                   AND kind = 'bad_rating'
+                 ORDER BY evaluated_at, case_id LIMIT ?4)
+             ORDER BY c.evaluated_at, c.case_id"
+        );
+        let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        self.report_case_rows(&sql, params![hall_id, from, to, limit])
+    }
+
+    /// The ledger of `[from, to)` in all: (cases, closed, not closed and past their
+    /// deadline at `cutoff`).
+    pub fn report_ledger_summary(
+        &self,
+        hall_id: Option<&str>,
+        from: &str,
+        to: &str,
+        cutoff: &str,
+    ) -> Result<(i64, i64, i64)> {
+        let closed = hcp_core::closed_states_sql!();
+        Ok(self.conn.query_row(
+            &format!(
+                "SELECT count(*), coalesce(sum(state IN {closed}), 0),
+                        coalesce(sum(state NOT IN {closed} AND due_at < ?4), 0)
+                 FROM cases
+                 WHERE evaluated_at >= ?2 AND evaluated_at < ?3 AND (?1 IS NULL OR hall_id = ?1)
+                   AND kind = 'bad_rating'"
+            ),
+            params![hall_id, from, to, cutoff],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?)
+    }
+
+    /// 典型案例 as a report picks them when the officer chose none: the ledger's
+    /// cases of `[from, to)` not closed whose deadline passed before `cutoff`, the
+    /// severest rating first, then the most recent (to the minute the ledger
+    /// prints), then in ledger order; `limit` of them.
+    pub fn report_typical_cases(
+        &self,
+        hall_id: Option<&str>,
+        from: &str,
+        to: &str,
+        cutoff: &str,
+        limit: usize,
     ) -> Result<Vec<ReportCase>> {
         let sql = format!(
             "SELECT {REPORT_CASE_COLUMNS} FROM cases c {REPORT_CASE_JOIN}
              WHERE c.evaluated_at >= ?2 AND c.evaluated_at < ?3 AND (?1 IS NULL OR c.hall_id = ?1)
-               AND c.kind = 'bad_rating'
-             ORDER BY c.evaluated_at, c.case_id"
+               AND c.kind = 'bad_rating' AND c.state NOT IN {} AND c.due_at < ?4
+             ORDER BY e.level, substr(c.evaluated_at, 1, 16) DESC, c.evaluated_at, c.case_id
+             LIMIT ?5",
+            hcp_core::closed_states_sql!()
         );
-        self.report_case_rows(&sql, params![hall_id, from, to])
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.report_case_rows(&sql, params![hall_id, from, to, cutoff, limit])
     }
 
     /// The cases a report's figures count, without the ledger's text (department,
