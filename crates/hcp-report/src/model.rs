@@ -627,15 +627,27 @@ pub fn full_lists(store: &Store, r: &MonthlyReport) -> Result<FullLists, ReportE
 
 /// Computes the figures of `[from, to)` for a scope.
 #[allow(clippy::too_many_arguments)]
+/// What a report reads once for every period its figures cover (the period, the
+/// one before, each month of a quarter's or a year's trend).
+struct Read<'a> {
+    /// The cases the figures count, with their facts.
+    cases: &'a [(ReportCase, CaseFacts)],
+    /// The appeals filed from the previous period's start to the period's end.
+    appeals: &'a [hcp_store::ReportAppeal],
+    /// The cases not closed, counted per deadline.
+    open_deadlines: &'a [(String, i64)],
+}
+
 fn metrics(
     store: &Store,
     hall: Option<&str>,
     from: &str,
     to: &str,
     cutoff: &str,
-    cases: &[(ReportCase, CaseFacts)],
+    read: &Read<'_>,
     count_system_default: bool,
 ) -> Result<(Metrics, Vec<hcp_store::LevelCount>), ReportError> {
+    let cases = read.cases;
     let all = store.report_level_counts(hall, from, to)?;
     let by_system: i64 = all.iter().filter(|c| c.system_default).map(|c| c.n).sum();
     let everything: i64 = all.iter().map(|c| c.n).sum();
@@ -712,17 +724,22 @@ fn metrics(
         }
     }
 
-    let appeals = store.report_appeals(hall, from, to)?;
+    let appeals: Vec<&hcp_store::ReportAppeal> = read
+        .appeals
+        .iter()
+        .filter(|a| a.filed_at.as_str() >= from && a.filed_at.as_str() < to)
+        .collect();
     let decided = appeals.iter().filter(|a| a.verdict.is_some()).count() as i64;
     let upheld = appeals
         .iter()
         .filter(|a| a.verdict.as_deref() == Some("upheld"))
         .count() as i64;
 
-    let overdue = store
-        .report_overdue_by_hall(hall, cutoff)?
+    let overdue = read
+        .open_deadlines
         .iter()
-        .map(|h| h.overdue)
+        .take_while(|(due, _)| due.as_str() < cutoff)
+        .map(|(_, n)| n)
         .sum();
 
     let visits = store.report_visits(hall, from, to)?;
@@ -864,8 +881,15 @@ fn build_now(
     let far = back(180);
     let cases = facts.read(store.report_cases(hall, &near, &to, &far)?);
     let with_default = settings.count_system_default;
-    let (overall, counts) = metrics(store, hall, &from, &to, &cutoff, &cases, with_default)?;
-    let (previous, _) = metrics(store, hall, &pfrom, &pto, &pto, &cases, with_default)?;
+    let all_appeals = store.report_appeals(hall, &pfrom, &to)?;
+    let open_deadlines = store.report_open_deadlines(hall)?;
+    let read = Read {
+        cases: &cases,
+        appeals: &all_appeals,
+        open_deadlines: &open_deadlines,
+    };
+    let (overall, counts) = metrics(store, hall, &from, &to, &cutoff, &read, with_default)?;
+    let (previous, _) = metrics(store, hall, &pfrom, &pto, &pto, &read, with_default)?;
     // Quarters and years: each month up to the cut-off, 超期数 as of its end.
     let mut trend = vec![];
     if !matches!(period, Period::Month(_)) {
@@ -882,7 +906,7 @@ fn build_now(
             trend.push(TrendRow {
                 month: m.to_string(),
                 label: format!("{}月", m.month),
-                metrics: metrics(store, hall, &mfrom, &mto, &mcut, &cases, with_default)?.0,
+                metrics: metrics(store, hall, &mfrom, &mto, &mcut, &read, with_default)?.0,
             });
         }
     }
@@ -1006,9 +1030,9 @@ fn build_now(
         t
     };
 
-    let appeals = store
-        .report_appeals(hall, &from, &to)?
+    let appeals = all_appeals
         .into_iter()
+        .filter(|a| a.filed_at >= from && a.filed_at < to)
         .map(|a| AppealRow {
             hall: hall_names
                 .get(&a.hall_id)

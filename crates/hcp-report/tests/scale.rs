@@ -46,6 +46,37 @@ fn same_as_rows(s: &Store, step: &str) -> Vec<LevelCount> {
     rows
 }
 
+/// What the figures read of a case, kept on its row (the rating's level and
+/// validity, the pause and the closing time from its body), equals a join to the
+/// rating and a read of the body; returns how many cases there are.
+fn case_ratings_match(dir: &std::path::Path, step: &str) -> usize {
+    let db = rusqlite::Connection::open(dir.join("hcp.db")).unwrap();
+    type Facts = (i64, Option<i64>, bool, Option<i64>, Option<String>);
+    let rows = |sql: &str| -> Vec<Facts> {
+        db.prepare(sql)
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let kept = rows(
+        "SELECT case_id, rating_level, rating_valid, paused_working_days, acted_closed_at
+         FROM cases ORDER BY case_id",
+    );
+    let joined = rows(
+        "SELECT c.case_id, e.level,
+                coalesce(e.status <> 'withdrawn' AND e.excluded = 0, 0),
+                json_extract(c.body, '$.paused_working_days'), json_extract(c.body, '$.closed_at')
+         FROM cases c LEFT JOIN evaluations e ON e.hall_id = c.hall_id AND e.id = c.evaluation_id
+         ORDER BY c.case_id",
+    );
+    assert_eq!(kept, joined, "{step}");
+    kept.len()
+}
+
 fn total(v: &[LevelCount]) -> i64 {
     v.iter().map(|c| c.n).sum()
 }
@@ -68,6 +99,7 @@ fn the_kept_level_counts_follow_every_change_to_a_rating() {
     );
     let first = same_as_rows(&s, "first sync");
     assert_eq!(total(&first), 4);
+    assert_eq!(case_ratings_match(dir.path(), "first sync"), 3);
     // A revision that moves a rating to another window and level, one that
     // moves it out of the month, and a withdrawal.
     apply(
@@ -80,6 +112,7 @@ fn the_kept_level_counts_follow_every_change_to_a_rating() {
     );
     let revised = same_as_rows(&s, "revisions");
     assert_eq!(total(&revised), 2);
+    assert_eq!(case_ratings_match(dir.path(), "revisions"), 4);
     assert!(
         revised
             .iter()
@@ -102,11 +135,49 @@ fn the_kept_level_counts_follow_every_change_to_a_rating() {
     );
     let excluded = same_as_rows(&s, "appeal upheld");
     assert_eq!(total(&excluded), 1);
+    case_ratings_match(dir.path(), "appeal upheld");
     // The report reads the same figures.
     let now: DateTime<Utc> = "2026-11-23T00:00:00Z".parse().unwrap();
     let r = build(&s, "2026-10", Some(HALL), ReportSettings::default(), now).unwrap();
     assert_eq!(r.overall.evaluations, 1);
     assert_eq!(r.overall.levels, [0, 1, 0, 0, 0]);
+    // A case stored before its rating (a hub replica may receive it first), then
+    // the rating, revised: the case row follows.
+    {
+        let db = rusqlite::Connection::open(dir.path().join("hcp.db")).unwrap();
+        db.execute(
+            "INSERT INTO cases (hall_id, evaluation_id, state, body, evaluated_at, opened_at,
+                updated_at) VALUES (?1, 'R1', 'open', '{}', '2026-10-09T01:00:00Z',
+                '2026-10-09T01:00:00Z', '2026-10-09T01:00:00Z')",
+            [HALL],
+        )
+        .unwrap();
+    }
+    case_ratings_match(dir.path(), "a case before its rating");
+    apply(
+        &mut s,
+        &[ev(
+            "R1",
+            3,
+            2,
+            "revised",
+            "2026-10-09T09:00:00+08:00",
+            "A01",
+        )],
+    );
+    case_ratings_match(dir.path(), "the rating after its case");
+    apply(
+        &mut s,
+        &[ev(
+            "R1",
+            4,
+            1,
+            "revised",
+            "2026-10-09T09:00:00+08:00",
+            "A01",
+        )],
+    );
+    case_ratings_match(dir.path(), "the rating revised");
     // A hall removed takes its groups along.
     assert!(s.remove_hall(HALL, OFFICER).unwrap());
     assert!(

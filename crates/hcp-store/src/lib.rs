@@ -144,6 +144,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0024_visit_exported.sql"),
     include_str!("../migrations/0025_report_groups.sql"),
     include_str!("../migrations/0026_alert_counts.sql"),
+    include_str!("../migrations/0027_case_rating.sql"),
+    include_str!("../migrations/0028_report_case_facts.sql"),
 ];
 
 /// The schema version this build writes.
@@ -460,5 +462,17 @@ mod query_plans {
         let p = plan(&s, cases::FLAG_OPEN_CASES_OF);
         assert!(p.contains("evaluations_bad_by_id_hash"), "{p}");
         assert!(!p.contains("SCAN e"), "{p}");
+    }
+
+    #[test]
+    fn a_report_reads_its_cases_from_one_covering_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path().join("hcp.db")).unwrap();
+        let p = plan(&s, &report::report_cases_sql());
+        assert!(
+            p.contains("SEARCH c USING COVERING INDEX cases_report_facts (evaluated_at>? AND evaluated_at<?)"),
+            "{p}"
+        );
+        assert!(!p.contains("evaluations"), "{p}");
     }
 }

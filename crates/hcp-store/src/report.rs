@@ -78,20 +78,38 @@ pub struct OverdueCount {
 /// What a report reads of a case (`cases c`, joined by [`REPORT_CASE_JOIN`]); the
 /// 15th column is the closing time as the case body keeps it.
 const REPORT_CASE_COLUMNS: &str = "c.case_id, c.kind, c.hall_id, c.evaluation_id, c.state,
-    json_extract(c.body, '$.paused_working_days'), c.evaluated_at,
+    c.paused_working_days, c.evaluated_at,
     e.status IS NOT NULL AND e.status <> 'withdrawn' AND e.excluded = 0,
     e.level, e.department_code, e.window_no, e.comment,
     (SELECT measures FROM rectifications r
       WHERE r.hall_id = c.hall_id AND r.evaluation_id = c.evaluation_id
       ORDER BY r.submitted_at DESC LIMIT 1),
-    c.due_at, json_extract(c.body, '$.closed_at')";
+    c.due_at, c.acted_closed_at";
 
 /// The same without what only a ledger line shows (department, window, comment,
 /// measures: `NULL`), for the cases the figures count.
+/// The rating's level and validity come from the case row (kept by triggers,
+/// migrations 0027 and 0028), so these need no join to the ratings; every column is in the
+/// index `cases_report_facts`, so the case rows are not read either.
 const REPORT_CASE_FACTS: &str = "c.case_id, c.kind, c.hall_id, c.evaluation_id, c.state,
-    json_extract(c.body, '$.paused_working_days'), c.evaluated_at,
-    e.status IS NOT NULL AND e.status <> 'withdrawn' AND e.excluded = 0,
-    e.level, NULL, NULL, NULL, NULL, c.due_at, json_extract(c.body, '$.closed_at')";
+    c.paused_working_days, c.evaluated_at, c.rating_valid, c.rating_level, NULL, NULL, NULL,
+    NULL, c.due_at, c.acted_closed_at";
+
+/// [`Store::report_cases`]'s statement.
+pub(crate) fn report_cases_sql() -> String {
+    format!(
+        "SELECT {REPORT_CASE_FACTS} FROM cases c
+         WHERE c.evaluated_at >= ?2 AND c.evaluated_at < ?3 AND (?1 IS NULL OR c.hall_id = ?1)
+         UNION ALL
+         SELECT {REPORT_CASE_FACTS} FROM cases c
+         WHERE c.evaluated_at >= ?4 AND c.evaluated_at < ?2 AND (?1 IS NULL OR c.hall_id = ?1)
+           AND c.case_id IN (SELECT c2.case_id FROM appeals a
+                             JOIN cases c2 ON c2.hall_id = a.hall_id
+                              AND c2.evaluation_id = a.evaluation_id
+                             WHERE a.filed_at >= ?4)
+         ORDER BY 7, 1"
+    )
+}
 
 const REPORT_CASE_JOIN: &str =
     "LEFT JOIN evaluations e ON e.hall_id = c.hall_id AND e.id = c.evaluation_id";
@@ -449,10 +467,13 @@ impl Store {
     ) -> Result<Vec<ReportCase>> {
         let sql = format!(
             "SELECT {REPORT_CASE_COLUMNS} FROM cases c {REPORT_CASE_JOIN}
-             WHERE c.evaluated_at >= ?2 AND c.evaluated_at < ?3 AND (?1 IS NULL OR c.hall_id = ?1)
-               AND c.kind = 'bad_rating' AND c.state NOT IN {} AND c.due_at < ?4
-             ORDER BY e.level, substr(c.evaluated_at, 1, 16) DESC, c.evaluated_at, c.case_id
-             LIMIT ?5",
+             WHERE c.case_id IN (
+                 SELECT case_id FROM cases
+                 WHERE evaluated_at >= ?2 AND evaluated_at < ?3 AND (?1 IS NULL OR hall_id = ?1)
+                   AND kind = 'bad_rating' AND state NOT IN {} AND due_at < ?4
+                 ORDER BY rating_level, substr(evaluated_at, 1, 16) DESC, evaluated_at, case_id
+                 LIMIT ?5)
+             ORDER BY c.rating_level, substr(c.evaluated_at, 1, 16) DESC, c.evaluated_at, c.case_id",
             hcp_core::closed_states_sql!()
         );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -471,18 +492,7 @@ impl Store {
         to: &str,
         appealed_from: &str,
     ) -> Result<Vec<ReportCase>> {
-        let sql = format!(
-            "SELECT {REPORT_CASE_FACTS} FROM cases c {REPORT_CASE_JOIN}
-             WHERE c.evaluated_at >= ?2 AND c.evaluated_at < ?3 AND (?1 IS NULL OR c.hall_id = ?1)
-             UNION ALL
-             SELECT {REPORT_CASE_FACTS} FROM cases c {REPORT_CASE_JOIN}
-             WHERE c.evaluated_at >= ?4 AND c.evaluated_at < ?2 AND (?1 IS NULL OR c.hall_id = ?1)
-               AND c.case_id IN (SELECT c2.case_id FROM appeals a
-                                 JOIN cases c2 ON c2.hall_id = a.hall_id
-                                  AND c2.evaluation_id = a.evaluation_id
-                                 WHERE a.filed_at >= ?4)
-             ORDER BY 7, 1"
-        );
+        let sql = report_cases_sql();
         self.report_case_rows(&sql, params![hall_id, from, to, appealed_from])
     }
 
@@ -540,6 +550,21 @@ impl Store {
                 earliest_due_at: r.get(2)?,
             })
         })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The cases not closed with a deadline, counted per deadline (a deadline is the
+    /// end of a working day, so a province has a few hundred), earliest first: how
+    /// many were overdue at any cut-off is a sum over this.
+    pub fn report_open_deadlines(&self, hall_id: Option<&str>) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self.conn.prepare_cached(concat!(
+            "SELECT due_at, count(*) FROM cases
+             WHERE state NOT IN ",
+            hcp_core::closed_states_sql!(),
+            " AND due_at IS NOT NULL AND (?1 IS NULL OR hall_id = ?1)
+             GROUP BY due_at ORDER BY due_at",
+        ))?;
+        let rows = stmt.query_map(params![hall_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
