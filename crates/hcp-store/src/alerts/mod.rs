@@ -1,6 +1,7 @@
-//! 电子监察预警 in the cache: the rules of `hcp_core::warning` run over a month's
-//! ratings (and the eight weeks before it, for the spikes' baselines), and the
-//! alerts they find kept with what the officers decided about them.
+//! 电子监察预警 in the cache: the rules of `hcp_core::warning` recomputed per hall
+//! and month for what a write touched (`recompute.rs`; the spikes from kept counts),
+//! the reference that runs them over the rows (`reference.rs`), and the alerts kept
+//! with what the officers decided about them.
 
 use std::collections::HashMap;
 

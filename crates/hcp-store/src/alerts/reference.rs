@@ -1,7 +1,7 @@
 //! The reference: every rule over the rows of a month and the baseline weeks
 //! before it, in memory, nothing kept. The kept alerts (recomputed per hall from
-//! counts, `recompute.rs`) must equal what this finds; a test holds them to it
-//! after every sync, and `hcp alerts check` compares them on a real cache.
+//! counts, `recompute.rs`) must equal what this finds; a test
+//! (`tests/cli/alerts.rs`) holds them to it after every sync.
 
 use std::collections::HashMap;
 
