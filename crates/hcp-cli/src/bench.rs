@@ -457,14 +457,18 @@ pub fn run(
         ),
         None => println!("客户端峰值 RSS: 无法读取（非 Linux）"),
     }
+    // A day's sync recomputes at most the current month of every hall: the target
+    // is per month (issue 34); the first sync of a year recomputes all of them.
+    let per_month = alerts_time / u32::try_from(alerts.len().max(1)).unwrap_or(u32::MAX);
     println!(
-        "同步后的预警重算: {:.2} s（{} 个月，读取评价 {} 条，预警 {} 条；重算后峰值 RSS {}）  目标 ≤ 2 s: {}",
+        "同步后的预警重算: {:.2} s（{} 个月，平均每月 {:.2} s；读取评价 {} 条，预警 {} 条；重算后峰值 RSS {}）  目标 每月 ≤ 10 s: {}",
         alerts_time.as_secs_f64(),
         alerts.len(),
+        per_month.as_secs_f64(),
         alerts.iter().map(|(_, r)| r.ratings).sum::<u64>(),
         alerts.iter().map(|(_, r)| r.found).sum::<u64>(),
         alerts_rss.map_or("无法读取".to_string(), |r| format!("{r:.0} MiB")),
-        ok(alerts_time <= Duration::from_secs(2))
+        ok(per_month <= Duration::from_secs(10))
     );
     println!(
         "{idle_halls} 个大厅无新数据的同步（含预警重算：无新数据的月份不重算）: {:.0} ms（7 次取中位数）  目标 ≤ {} ms: {}",
