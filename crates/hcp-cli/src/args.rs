@@ -163,6 +163,10 @@ pub(crate) enum Cmd {
         /// 工作目录（默认临时目录；保留时再次运行复用生成的数据）
         #[arg(long)]
         work_dir: Option<PathBuf>,
+        /// 最坏情形：全年整月数据（不论今天）、大厅约一半差评有整改、无人办理工单；
+        /// 默认贴近实际（评价截至昨天，大厅按时整改大部分差评，模拟督查室办理至今）
+        #[arg(long)]
+        worst_case: bool,
     },
     /// 性能基准：团队服务器入库、新副本就绪、多客户端并发办理（需要一个空的 PostgreSQL 数据库）
     BenchHub {
@@ -172,6 +176,9 @@ pub(crate) enum Cmd {
         /// 评价数
         #[arg(long, default_value_t = 1_000_000)]
         evaluations: usize,
+        /// 大厅数（多于 1 个时为 hcp bench 的贴近实际全年数据，与之共用 --work-dir 中的数据）
+        #[arg(long, default_value_t = 1)]
+        halls: usize,
         /// 模拟客户端数
         #[arg(long, default_value_t = 20)]
         clients: usize,

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+use chrono::NaiveDate;
 use hcp_store::Store;
 use hcp_sync::{SyncOptions, Token};
 
@@ -60,10 +61,12 @@ pub(crate) fn generate(
     halls: usize,
     evaluations: usize,
 ) -> Result<Duration, CliError> {
-    generate_months(bin, out, halls, evaluations, "2026-10", 1)
+    generate_months(bin, out, halls, evaluations, "2026-10", 1, None)
 }
 
-/// `evaluations` over `halls` halls and `months` months from `first` (`YYYY-MM`).
+/// `evaluations` over `halls` halls and `months` months from `first` (`YYYY-MM`);
+/// with `until`, the realistic halls of `hcp-hall generate --until` (ratings up to
+/// that day, most bad ratings rectified in time).
 pub(crate) fn generate_months(
     bin: &Path,
     out: &Path,
@@ -71,10 +74,11 @@ pub(crate) fn generate_months(
     evaluations: usize,
     first: &str,
     months: u32,
+    until: Option<NaiveDate>,
 ) -> Result<Duration, CliError> {
     let t = Instant::now();
-    let status = Command::new(bin)
-        .args(["generate", "--seed", "42", "--month", first])
+    let mut cmd = Command::new(bin);
+    cmd.args(["generate", "--seed", "42", "--month", first])
         .args([
             "--months",
             &months.to_string(),
@@ -84,10 +88,11 @@ pub(crate) fn generate_months(
             &evaluations.to_string(),
         ])
         .arg("--out")
-        .arg(out)
-        .stdout(Stdio::null())
-        .status()
-        .map_err(msg)?;
+        .arg(out);
+    if let Some(day) = until {
+        cmd.arg("--until").arg(day.to_string());
+    }
+    let status = cmd.stdout(Stdio::null()).status().map_err(msg)?;
     if !status.success() {
         return Err(CliError::Msg("hcp-hall generate 失败".into()));
     }
@@ -200,11 +205,15 @@ fn step_rates(marks: &[(f64, u64)]) -> Vec<(f64, f64)> {
 }
 
 /// Runs the benchmark and prints its figures. One hall: the month 2026-10;
-/// several: a year (2026) spread over them.
+/// several: a year (2026) spread over them. Realistic (the default): the year
+/// stops yesterday (Beijing), halls rectify most bad ratings in time, and after
+/// the timed figures a simulated office works every case up to now; `worst_case`:
+/// the whole year whatever today is, halls rectify about half, nobody acts.
 pub fn run(
     evaluations: usize,
     halls: usize,
     work_dir: Option<PathBuf>,
+    worst_case: bool,
 ) -> Result<ExitCode, CliError> {
     let halls = halls.max(1);
     let bin = hall_binary()?;
@@ -219,16 +228,36 @@ pub fn run(
     let rt = runtime()?;
     let opts = SyncOptions::default();
 
+    // The bench's "today": ratings stop at the end of yesterday (Beijing).
+    let beijing = hcp_core::metrics::beijing();
+    let now = chrono::Utc::now().with_timezone(&beijing);
+    let until = (!worst_case).then(|| {
+        if halls == 1 {
+            NaiveDate::from_ymd_opt(2026, 10, 31).expect("valid day")
+        } else {
+            now.date_naive() - chrono::Days::new(1)
+        }
+    });
     // 1–3: N evaluations, end to end.
-    let data = work.join(format!("halls-{halls}-{evaluations}"));
+    let data = work.join(match until {
+        None => format!("halls-{halls}-{evaluations}"),
+        Some(day) => format!("realistic-{halls}-{evaluations}-{day}"),
+    });
     if !data.join("halls.json").exists() {
         let _ = std::fs::remove_dir_all(&data);
-        eprintln!("生成 {evaluations} 条评价（{halls} 个大厅）…");
-        let gen_time = if halls == 1 {
-            generate(&bin, &data, 1, evaluations)?
+        eprintln!(
+            "生成 {evaluations} 条评价（{halls} 个大厅，{}）…",
+            match until {
+                None => "最坏情形".to_string(),
+                Some(day) => format!("贴近实际，截至 {day}"),
+            }
+        );
+        let (first, months) = if halls == 1 {
+            ("2026-10", 1)
         } else {
-            generate_months(&bin, &data, halls, evaluations, "2026-01", 12)?
+            ("2026-01", 12)
         };
+        let gen_time = generate_months(&bin, &data, halls, evaluations, first, months, until)?;
         eprintln!("生成用时 {:.1}s", gen_time.as_secs_f64());
     }
     eprintln!("启动参考大厅…");
@@ -424,6 +453,19 @@ pub fn run(
     })?;
     drop(idle_served);
 
+    // 6 (realistic): the office works the year's cases up to now, so the cache
+    // left for `hcp bench-report --cache` is what a province's looks like.
+    let office = match until {
+        Some(_) => {
+            eprintln!("模拟督查室办理全年工单…");
+            let mut store = Store::open(&idle_db)?;
+            let office = crate::bench_office::work_the_year(&mut store, now)?;
+            let counts = store.case_counts(None, chrono::Utc::now())?;
+            Some((office, counts))
+        }
+        None => None,
+    };
+
     let ratio = sync_time.as_secs_f64() / import_time.as_secs_f64();
     let ok = |b: bool| if b { "达标" } else { "未达标" };
     println!(
@@ -434,6 +476,14 @@ pub fn run(
         "机器: {} 核, {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         cpu_model()
+    );
+    println!(
+        "数据: {}",
+        match until {
+            None => "最坏情形（全年整月数据不论今天，约一半差评有整改，无人办理工单）".to_string(),
+            Some(day) =>
+                format!("贴近实际（评价截至 {day}，大厅按时整改大部分差评，模拟督查室办理至今）"),
+        }
     );
     println!("评价数: {stored}，{halls} 个大厅（feed 共 {records} 条变更，含改评/撤评/申诉/整改）");
     println!("端到端同步用时: {:.2} s", sync_time.as_secs_f64());
@@ -490,6 +540,24 @@ pub fn run(
             "分段吞吐（每 25 万条变更）: 最低 {min:.0}/s，最高 {max:.0}/s，最后一段 {:.0}/s；曲线 {}",
             rates.last().map_or(0.0, |r| r.1),
             svg.display()
+        );
+    }
+    if let Some((office, counts)) = office {
+        let total: i64 = counts.iter().map(|c| c.total).sum();
+        let closed: i64 = counts
+            .iter()
+            .filter(|c| hcp_core::case::CaseState::parse(&c.state).is_some_and(|s| s.is_closed()))
+            .map(|c| c.total)
+            .sum();
+        let overdue: i64 = counts.iter().map(|c| c.overdue).sum();
+        println!(
+            "模拟督查室办理（不计入上列目标）: {} 次办理（{} 轮，引擎拒绝 {}），用时 {:.1} s；工单 {total} 件，办结 {closed}（{:.1}%），在办 {}，其中超期 {overdue}",
+            office.acts.acted,
+            office.acts.rounds,
+            office.acts.refused,
+            office.took.as_secs_f64(),
+            closed as f64 * 100.0 / total.max(1) as f64,
+            total - closed
         );
     }
     if cleanup {

@@ -19,11 +19,11 @@ use hcp_core::Role;
 use hcp_core::case::Action;
 use hcp_core::hub::ActionRequest;
 use hcp_hub::server::RunningHub;
-use hcp_hub::{AccountRole, Hub, HubSyncReport, Operator, no_progress};
+use hcp_hub::{AccountRole, Hub, HubSyncReport, Operator};
 use hcp_sync::{HubClient, SyncOptions};
 
 use crate::CliError;
-use crate::bench::{generate, hall_binary, serve};
+use crate::bench::{generate, generate_months, hall_binary, serve};
 
 fn msg(e: impl std::fmt::Display) -> CliError {
     CliError::Msg(e.to_string())
@@ -39,9 +39,46 @@ const PASSWORD: &str = "bench-password-1";
 pub struct Args {
     pub pg: String,
     pub evaluations: usize,
+    pub halls: usize,
     pub clients: usize,
     pub actions: usize,
     pub work_dir: Option<PathBuf>,
+}
+
+/// Changes stored per hall as the sync reports them, sampled each time the total
+/// passes another 250,000: the rate of each step.
+#[derive(Default)]
+struct RateMarks {
+    per_hall: std::collections::HashMap<String, u64>,
+    total: u64,
+    marks: Vec<(f64, u64)>,
+}
+
+impl RateMarks {
+    const STEP: u64 = 250_000;
+
+    fn add(&mut self, hall: &str, records: u64, secs: f64) {
+        let before = self.per_hall.insert(hall.to_owned(), records).unwrap_or(0);
+        self.total += records.saturating_sub(before);
+        let last = self.marks.last().map_or(0, |m| m.1);
+        if self.total >= last + Self::STEP {
+            self.marks.push((secs, self.total));
+        }
+    }
+
+    fn rates(&self) -> Vec<f64> {
+        std::iter::once(&(0.0, 0))
+            .chain(&self.marks)
+            .collect::<Vec<_>>()
+            .windows(2)
+            .filter(|w| w[1].0 > w[0].0)
+            .map(|w| (w[1].1 - w[0].1) as f64 / (w[1].0 - w[0].0))
+            .collect()
+    }
+}
+
+fn mean(xs: &[f64]) -> f64 {
+    xs.iter().sum::<f64>() / xs.len().max(1) as f64
 }
 
 pub fn run(a: Args) -> Result<ExitCode, CliError> {
@@ -59,41 +96,131 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
                 "bench-hub 需要一个空的 PostgreSQL 数据库（它会登记大厅与账号）".into(),
             ));
         }
-        let data = work.join("hub-hall");
-        let _ = std::fs::remove_dir_all(&data);
-        eprintln!("生成 {} 条评价…", a.evaluations);
-        generate(&bin, &data, 1, a.evaluations)?;
+        // One hall: a month of it; several: the realistic year of `hcp bench`
+        // (the same data directory, so one --work-dir serves both benches).
+        let data = if a.halls <= 1 {
+            let data = work.join("hub-hall");
+            let _ = std::fs::remove_dir_all(&data);
+            eprintln!("生成 {} 条评价…", a.evaluations);
+            generate(&bin, &data, 1, a.evaluations)?;
+            data
+        } else {
+            let until = chrono::Utc::now()
+                .with_timezone(&hcp_core::metrics::beijing())
+                .date_naive()
+                - chrono::Days::new(1);
+            let data = work.join(format!("realistic-{}-{}-{until}", a.halls, a.evaluations));
+            if !data.join("halls.json").exists() {
+                let _ = std::fs::remove_dir_all(&data);
+                eprintln!("生成 {} 条评价（{} 个大厅，截至 {until}）…", a.evaluations, a.halls);
+                generate_months(&bin, &data, a.halls, a.evaluations, "2026-01", 12, Some(until))?;
+            }
+            data
+        };
         let served = serve(&bin, &data, &work)?;
-        let (_, url, token) = served.halls[0].clone();
-        hub.add_hall(&url, &token, None, BY).await.map_err(msg)?;
+        for (_, url, token) in &served.halls {
+            hub.add_hall(url, token, None, BY).await.map_err(msg)?;
+        }
+        let (pg, conn) = tokio_postgres::connect(&a.pg, tokio_postgres::NoTls)
+            .await
+            .map_err(msg)?;
+        tokio::spawn(conn);
 
-        // 2: the hub's ingest.
+        // 2: the hub's ingest, its rate sampled every 250,000 changes.
         eprintln!("团队服务器同步…");
+        let marks = std::sync::Arc::new(std::sync::Mutex::new(RateMarks::default()));
         let t = Instant::now();
+        let m2 = marks.clone();
+        let on_event: hcp_sync::ProgressFn = std::sync::Arc::new(move |e: &hcp_sync::SyncEvent| {
+            if let hcp_sync::SyncEvent::Page {
+                hall_id, records, ..
+            } = e
+                && let Ok(mut m) = m2.lock()
+            {
+                m.add(hall_id, *records, t.elapsed().as_secs_f64());
+            }
+        });
+        let mut options = SyncOptions::default();
+        options.concurrency = options.concurrency.max(4);
         let reports = hub
-            .sync_halls(&[], &SyncOptions::default(), no_progress())
+            .sync_halls(&[], &options, on_event)
             .await
             .map_err(msg)?;
         let ingest = t.elapsed();
-        let (records, decisions, timing) = match &reports[0] {
-            HubSyncReport::Synced { sync, push, timing } => {
-                if let Some(e) = &sync.error {
-                    return Err(CliError::Msg(e.clone()));
+        let (mut records, mut decisions) = (0u64, 0u64);
+        let (mut store_ms, mut push_ms) = (0u64, 0u64);
+        for r in &reports {
+            match r {
+                HubSyncReport::Synced { sync, push, timing } => {
+                    if let Some(e) = &sync.error {
+                        return Err(CliError::Msg(e.clone()));
+                    }
+                    records += sync.records;
+                    decisions += push.accepted + push.duplicate;
+                    store_ms += timing.store_ms;
+                    push_ms += timing.push_ms;
                 }
-                (sync.records, push.accepted + push.duplicate, *timing)
+                HubSyncReport::Busy { .. } => return Err(msg("hall busy")),
             }
-            HubSyncReport::Busy { .. } => return Err(msg("hall busy")),
-        };
+        }
         println!(
-            "团队服务器入库：{records} 条变更 {:.1}s，{:.0} 条/秒（含工单引擎与向大厅送达 {decisions} 条决定）",
+            "团队服务器入库：{} 个大厅 {records} 条变更 {:.1}s，{:.0} 条/秒（含工单引擎与向大厅送达 {decisions} 条决定）",
+            reports.len(),
             ingest.as_secs_f64(),
             records as f64 / ingest.as_secs_f64()
         );
         println!(
-            "  其中：PostgreSQL 事务（记录、工单、游标）{:.1}s，向大厅送达决定 {:.1}s，其余（取数与校验中未与写入重叠的部分）{:.1}s",
-            timing.store_ms as f64 / 1e3,
-            timing.push_ms as f64 / 1e3,
-            (ingest.as_millis() as f64 - (timing.store_ms + timing.push_ms) as f64).max(0.0) / 1e3
+            "  其中（各大厅相加，{} 个并行）：PostgreSQL 事务（记录、工单、游标）{:.1}s，向大厅送达决定 {:.1}s",
+            options.concurrency,
+            store_ms as f64 / 1e3,
+            push_ms as f64 / 1e3,
+        );
+        if let Ok(m) = marks.lock() {
+            let rates = m.rates();
+            if let (Some(min), Some(max)) = (
+                rates.iter().copied().reduce(f64::min),
+                rates.iter().copied().reduce(f64::max),
+            ) {
+                let tail = &rates[rates.len().saturating_sub(4)..];
+                println!(
+                    "  分段速率（每 25 万条变更）：最低 {min:.0}/s，最高 {max:.0}/s，前四段 {:.0}/s，最后四段 {:.0}/s",
+                    mean(&rates[..rates.len().min(4)]),
+                    mean(tail)
+                );
+            }
+        }
+        let size = |sql: &'static str| {
+            let pg = &pg;
+            async move {
+                pg.query_one(sql, &[])
+                    .await
+                    .map(|r| r.get::<_, i64>(0))
+                    .map_err(msg)
+            }
+        };
+        let db_bytes = size("SELECT pg_database_size(current_database())").await?;
+        let tables = pg
+            .query(
+                "SELECT relname::text, pg_total_relation_size(c.oid)::int8 FROM pg_class c
+                 JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+                 ORDER BY 2 DESC LIMIT 5",
+                &[],
+            )
+            .await
+            .map_err(msg)?;
+        println!(
+            "PostgreSQL 数据库大小：{:.2} GB（{}）",
+            db_bytes as f64 / 1e9,
+            tables
+                .iter()
+                .map(|r| format!(
+                    "{} {:.2} GB",
+                    r.get::<_, String>(0),
+                    r.get::<_, i64>(1) as f64 / 1e9
+                ))
+                .collect::<Vec<_>>()
+                .join("，")
         );
 
         // 3: a new replica.
@@ -141,11 +268,45 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
         );
         drop(app);
 
-        // 4: clients sending actions.
-        let (pg, conn) = tokio_postgres::connect(&a.pg, tokio_postgres::NoTls)
+        // 3b: a director's replica of one hall.
+        let (first_hall, _, _) = served.halls[0].clone();
+        hub.add_user(
+            "director",
+            AccountRole::Person(Role::Director),
+            Some(&first_hall),
+            PASSWORD,
+            BY,
+        )
+        .await
+        .map_err(msg)?;
+        let desk = work.join("director.db");
+        for suffix in ["", "-wal", "-shm", ".tokens"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", desk.display()));
+        }
+        let t = Instant::now();
+        let app = hcp_app::App::open(&desk).map_err(|e| CliError::Msg(e.message))?;
+        app.hub_connect(hcp_app::HubConnectArgs {
+            url: srv.url(),
+            name: "director".into(),
+            password: PASSWORD.into(),
+            ca_file: None,
+            pinned_certificate: None,
+        })
+        .await
+        .map_err(|e| CliError::Msg(e.message))?;
+        let r = app
+            .sync_now(hcp_app::SyncArgs::default())
             .await
-            .map_err(msg)?;
-        tokio::spawn(conn);
+            .map_err(|e| CliError::Msg(e.message))?;
+        let got: u64 = r.reports.iter().map(|h| h.records).sum();
+        println!(
+            "大厅负责人副本（{first_hall} 一个大厅）就绪：{:.1}s（{got} 条大厅记录、{} 张工单）",
+            t.elapsed().as_secs_f64(),
+            r.hub.as_ref().map_or(0, |h| h.cases)
+        );
+        drop(app);
+
+        // 4: clients sending actions.
         let per_client = 50usize;
         let rows = pg
             .query(

@@ -5,6 +5,7 @@ mod args;
 mod bench;
 mod bench_hub;
 mod bench_import;
+mod bench_office;
 mod bench_queries;
 mod cases;
 mod demo;
@@ -151,16 +152,19 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             evaluations,
             halls,
             work_dir,
-        } => bench::run(evaluations, halls, work_dir),
+            worst_case,
+        } => bench::run(evaluations, halls, work_dir, worst_case),
         Cmd::BenchHub {
             pg,
             evaluations,
+            halls,
             clients,
             actions,
             work_dir,
         } => bench_hub::run(bench_hub::Args {
             pg,
             evaluations,
+            halls,
             clients,
             actions,
             work_dir,

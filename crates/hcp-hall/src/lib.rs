@@ -16,7 +16,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use feed::{HallState, NewChange};
-pub use generate::{GenSpec, GeneratedHall, SpanSpec, generate, generate_span};
+pub use generate::{
+    GenSpec, GeneratedHall, SpanSpec, cst, generate, generate_realistic, generate_span,
+};
 pub use plant::{AnswerKey, Plant, plant_anomalies};
 pub use server::{Faults, RunningServer, ServerState};
 

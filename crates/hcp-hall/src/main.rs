@@ -31,6 +31,10 @@ enum Cmd {
         /// 植入已知异常（差评突增、刷好评、恶意差评），答案写到 answer-key.json
         #[arg(long)]
         plant_anomalies: bool,
+        /// 贴近实际的数据：评价从 --month 起到该日（含，北京时间）为止，大厅按时整改大部分差评
+        /// （少数超期、个别不整改）；不给时为最坏情形（整月数据，约一半差评有整改）
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        until: Option<chrono::NaiveDate>,
     },
     /// 提供 hall-api v1 接口（数据来自 --data 目录，或按参数现场生成）
     Serve {
@@ -131,9 +135,19 @@ fn run(cli: Cli) -> Result<(), String> {
             gen_args,
             out,
             plant_anomalies,
+            until,
         } => {
             let spec = gen_args.spec()?;
-            let mut generated = hcp_hall::generate(&spec);
+            let mut generated = match until {
+                Some(day) => {
+                    let end = day.and_hms_opt(23, 59, 59).expect("valid time");
+                    let end = chrono::TimeZone::from_local_datetime(&hcp_hall::cst(), &end)
+                        .single()
+                        .ok_or("无效的截止日期")?;
+                    hcp_hall::generate_realistic(&spec, end)
+                }
+                None => hcp_hall::generate(&spec),
+            };
             let key = plant_anomalies.then(|| {
                 hcp_hall::plant_anomalies(&mut generated, spec.seed, spec.year, spec.month)
             });

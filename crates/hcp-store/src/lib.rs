@@ -37,9 +37,9 @@ pub use browse::{
     ProfileList, SpanCounts,
 };
 pub use cases::{
-    AllowedAction, CarriedAction, CaseChange, CaseDeadline, CaseDetail, CaseEvent, CaseFilter,
-    CaseListRow, CasePage, CaseRules, CaseStateCount, HELD_AFTER_REBUILD, HubLink, OutboxRow,
-    OutboxSummary, QueuedAction, SYSTEM_NAME, TypicalCase, Who,
+    AllowedAction, BulkActs, CarriedAction, CaseChange, CaseDeadline, CaseDetail, CaseEvent,
+    CaseFilter, CaseListRow, CasePage, CaseRules, CaseStateCount, HELD_AFTER_REBUILD, HubLink,
+    OutboxRow, OutboxSummary, PendingCase, QueuedAction, SYSTEM_NAME, TypicalCase, Who,
 };
 pub use feed::{
     AppealVerdict, FeedRecord, FileOutcome, ImportItem, PageOutcome, PageToApply, QuarantineEntry,

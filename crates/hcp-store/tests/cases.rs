@@ -580,3 +580,129 @@ fn a_policy_or_calendar_change_moves_open_deadlines() {
             .is_err()
     );
 }
+
+/// The action the bulk test's office takes on a case in `state` (one policy for both
+/// paths), at one instant: an appeal window that has not ended refuses the close.
+fn office_step(state: &str, case_id: i64) -> Option<Action> {
+    Some(match state {
+        "open" => Action::Verify {
+            outcome: if case_id % 2 == 0 {
+                VerifyOutcome::NotTrue
+            } else {
+                VerifyOutcome::True
+            },
+            note: "经核实".into(),
+        },
+        "awaiting_signoff" => Action::AcceptRectification,
+        "awaiting_callback" => Action::Callback {
+            result: CallbackResult::Satisfied,
+            note: "满意".into(),
+        },
+        "appeal_window" => Action::Close {
+            note: "申诉期满".into(),
+        },
+        "under_appeal" => Action::DecideAppeal {
+            upheld: true,
+            note: "申诉成立".into(),
+        },
+        _ => return None,
+    })
+}
+
+/// What a case engine run leaves, without the wall-clock stamps.
+fn engine_result(store: &Store) -> Vec<String> {
+    let page = store
+        .list_cases(&CaseFilter::default(), Utc::now())
+        .unwrap();
+    let mut out = vec![];
+    for r in page.rows {
+        let timeline: Vec<String> = store
+            .case_timeline(r.case_id)
+            .unwrap()
+            .into_iter()
+            .map(|e| {
+                format!(
+                    "{}:{:?}>{:?}@{:?}",
+                    e.action, e.from_state, e.to_state, e.acted_at
+                )
+            })
+            .collect();
+        out.push(format!(
+            "{} {} {} v{} flagged={} level={:?} {timeline:?}",
+            r.case_id, r.evaluation_id, r.state, r.version, r.flagged_malicious, r.level
+        ));
+    }
+    out.push(format!("{:?}", pending(store)));
+    out.push(format!("{:?}", store.malicious_marks().unwrap().len()));
+    out.push(format!("{:?}", store.hall_counts(HALL).unwrap()));
+    out
+}
+
+#[test]
+fn acting_in_bulk_writes_what_acting_case_by_case_writes() {
+    let feed = vec![
+        eval("E1", 1, 1, "valid", "h1"),
+        rect("R1", "E1", 1),
+        eval("E2", 1, 2, "valid", "h1"),
+        appeal("A2", "E2", "malicious"),
+        eval("E3", 1, 1, "valid", "h3"),
+        eval("E4", 1, 2, "valid", "h4"),
+        eval("E5", 1, 5, "valid", "h5"),
+        eval("E6", 1, 1, "valid", "h6"),
+        rect("R6", "E6", 1),
+    ];
+    let when = at("2026-10-20T10:00:00+08:00");
+    let (_d1, mut bulk) = open();
+    apply(&mut bulk, &feed);
+    let (_d2, mut single) = open();
+    apply(&mut single, &feed);
+
+    let mut grounds = vec![];
+    let acts = bulk
+        .act_in_bulk(
+            OFFICER,
+            10,
+            |p| {
+                grounds.push(p.appeal_ground.clone());
+                office_step(p.case.state.as_str(), p.case_id).map(|a| (a, when))
+            },
+            |_, _, _| {},
+        )
+        .unwrap();
+    assert!(grounds.contains(&Some("malicious".into())), "{grounds:?}");
+
+    // The same office, one action and one transaction at a time.
+    let (mut acted, mut refused) = (0, 0);
+    for _ in 0..10 {
+        let mut moved = 0;
+        let mut rows = single
+            .list_cases(&CaseFilter::default(), Utc::now())
+            .unwrap()
+            .rows;
+        rows.sort_by_key(|r| r.case_id);
+        for r in rows {
+            let Some(action) = office_step(&r.state, r.case_id) else {
+                continue;
+            };
+            match single.act_on_case(r.case_id, &action, OFFICER, None, when) {
+                Ok(_) => moved += 1,
+                Err(hcp_store::StoreError::Refused(_)) => refused += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        acted += moved;
+        if moved == 0 {
+            break;
+        }
+    }
+    assert_eq!((acts.acted, acts.refused), (acted, refused));
+    // E1, E6: sign-off and callback; E2: the appeal; E3, E4: verified; E4's
+    // close refused in the two rounds before its appeal window ends.
+    assert_eq!((acts.acted, acts.refused, acts.rounds), (7, 2, 3));
+    let (a, b) = (engine_result(&bulk), engine_result(&single));
+    assert_eq!(a, b);
+    // The upheld malicious appeal marked its rater, and the rating left the figures.
+    assert!(a.iter().any(|l| l.contains("closed_appealed")), "{a:#?}");
+    assert_eq!(bulk.malicious_marks().unwrap().len(), 1);
+    assert_eq!(bulk.verify_audit().unwrap().broken_at, None);
+}

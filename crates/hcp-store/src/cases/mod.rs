@@ -4,6 +4,7 @@
 //! row in the outbox of decisions. The rules themselves live in
 //! [`hcp_core::case`]; this module only persists what they decide.
 
+mod bulk;
 mod commands;
 mod hooks;
 mod model;
@@ -20,6 +21,7 @@ use serde::Serialize;
 
 use crate::{Result, StoreError, utc_text};
 
+pub use bulk::{BulkActs, PendingCase};
 #[cfg(test)]
 pub(crate) use commands::FLAG_OPEN_CASES_OF;
 pub(crate) use hooks::{
