@@ -496,33 +496,27 @@ struct CaseFacts {
     rect_deadline: hcp_core::calendar::Deadline,
 }
 
-/// Reads cases' facts for one report: the callbacks read once, rectification
-/// deadlines computed once per Beijing day and number of working days (many cases
-/// share them).
+/// Reads cases' facts for one report: rectification deadlines computed once per
+/// Beijing day and number of working days (many cases share them).
 struct FactsOf<'a> {
     rules: &'a hcp_core::case::CaseRules,
-    callbacks: HashMap<i64, Vec<(String, String)>>,
     memo: HashMap<(NaiveDate, u32), hcp_core::calendar::Deadline>,
 }
 
 impl<'a> FactsOf<'a> {
-    fn new(store: &Store, rules: &'a hcp_core::case::CaseRules) -> Result<Self, ReportError> {
-        Ok(Self {
+    fn new(rules: &'a hcp_core::case::CaseRules) -> Self {
+        Self {
             rules,
-            callbacks: store.report_callbacks()?,
             memo: HashMap::new(),
-        })
+        }
     }
 
-    /// The cases as read, with their callbacks and facts (a case whose state or
-    /// time does not parse is left out).
+    /// The cases as read, with their facts (a case whose state or time does not
+    /// parse is left out).
     fn read(&mut self, rows: Vec<ReportCase>) -> Vec<(ReportCase, CaseFacts)> {
         rows.into_iter()
-            .filter_map(|mut c| {
+            .filter_map(|c| {
                 let f = self.of(&c)?;
-                if let Some(cb) = self.callbacks.get(&c.case_id) {
-                    c.callbacks = cb.clone();
-                }
                 Some((c, f))
             })
             .collect()
@@ -587,7 +581,7 @@ fn ledger_line(
         callback: c
             .callbacks
             .last()
-            .map_or("—".to_string(), |(_, o)| callback_zh(o).to_string()),
+            .map_or("—".to_string(), |o| callback_zh(o).to_string()),
         overdue: !f.state.is_closed() && c.due_at.as_deref().is_some_and(|d| d < cutoff),
     }
 }
@@ -609,7 +603,7 @@ pub fn full_lists(store: &Store, r: &MonthlyReport) -> Result<FullLists, ReportE
         .into_iter()
         .map(|h| (h.hall_id, h.name))
         .collect();
-    let mut facts = FactsOf::new(store, &rules)?;
+    let mut facts = FactsOf::new(&rules);
     let hall = r.scope.hall_id.as_deref();
     let (from, to) = parse_period(&r.month)?.bounds_utc();
     let mut lines = |rows| -> Vec<LedgerRow> {
@@ -692,7 +686,7 @@ fn metrics(
         .count() as i64;
     let answered: Vec<&str> = month_bad
         .iter()
-        .flat_map(|(c, _)| c.callbacks.iter().map(|(_, o)| o.as_str()))
+        .flat_map(|(c, _)| c.callbacks.iter().map(String::as_str))
         .filter(|o| *o != "unreachable")
         .collect();
     let satisfied = answered
@@ -861,7 +855,7 @@ fn build_now(
         name: hall.map_or("全部大厅".to_string(), |h| hall_names[h].clone()),
     };
     let rules = store.case_rules()?;
-    let mut facts = FactsOf::new(store, &rules)?;
+    let mut facts = FactsOf::new(&rules);
     // The cases the figures read: those of ratings of this period and the one
     // before, and those whose rectification deadline can fall in either — ratings
     // up to the longest policy's working days (as calendar days, holidays

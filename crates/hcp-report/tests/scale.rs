@@ -9,7 +9,7 @@ mod common;
 
 use chrono::{DateTime, Utc};
 use common::*;
-use hcp_core::case::Action;
+use hcp_core::case::{Action, CallbackResult, VerifyOutcome};
 use hcp_report::model::{LEDGER_LISTED, LedgerRow, OVERDUE_LISTED, full_lists};
 use hcp_report::{ReportSettings, build};
 use hcp_store::{LevelCount, Store};
@@ -74,6 +74,25 @@ fn case_ratings_match(dir: &std::path::Path, step: &str) -> usize {
          ORDER BY c.case_id",
     );
     assert_eq!(kept, joined, "{step}");
+    // The callbacks' outcomes, in the order recorded (migration 0029).
+    let outcomes = |sql: &str| -> Vec<(i64, Option<String>)> {
+        db.prepare(sql)
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    assert_eq!(
+        outcomes("SELECT case_id, callback_outcomes FROM cases ORDER BY case_id"),
+        outcomes(
+            "SELECT c.case_id, (SELECT group_concat(json_extract(l.detail, '$.outcome'), ',' ORDER BY l.seq)
+                                FROM audit_log l WHERE l.action = 'callback'
+                                  AND l.subject = 'case:' || c.case_id)
+             FROM cases c ORDER BY c.case_id"
+        ),
+        "{step}"
+    );
     kept.len()
 }
 
@@ -136,6 +155,43 @@ fn the_kept_level_counts_follow_every_change_to_a_rating() {
     let excluded = same_as_rows(&s, "appeal upheld");
     assert_eq!(total(&excluded), 1);
     case_ratings_match(dir.path(), "appeal upheld");
+    // Callbacks: one unanswered, then one answered, on a case explained.
+    act(
+        &mut s,
+        "N1",
+        Action::Verify {
+            outcome: VerifyOutcome::NoLegalBasis,
+            note: "已解释".into(),
+        },
+        "2026-11-02T09:00:00+08:00",
+    );
+    for (result, when) in [
+        (CallbackResult::Unreachable, "2026-11-03T09:00:00+08:00"),
+        (
+            CallbackResult::BasicallySatisfied,
+            "2026-11-04T09:00:00+08:00",
+        ),
+    ] {
+        act(
+            &mut s,
+            "N1",
+            Action::Callback {
+                result,
+                note: "回访".into(),
+            },
+            when,
+        );
+        case_ratings_match(dir.path(), "a callback");
+    }
+    let n1 = rusqlite::Connection::open(dir.path().join("hcp.db"))
+        .unwrap()
+        .query_row(
+            "SELECT callback_outcomes FROM cases WHERE evaluation_id = 'N1'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .unwrap();
+    assert_eq!(n1, "unreachable,basically_satisfied");
     // The report reads the same figures.
     let now: DateTime<Utc> = "2026-11-23T00:00:00Z".parse().unwrap();
     let r = build(&s, "2026-10", Some(HALL), ReportSettings::default(), now).unwrap();
@@ -400,4 +456,72 @@ fn the_ledger_lists_the_first_cases_and_every_one_is_counted() {
         "header, rows, a blank, the note"
     );
     assert!(listed.last().unwrap()[0].contains(&format!("共 {n} 件")));
+}
+
+/// A desk of the previous release (schema 28: callbacks read from the audit log)
+/// upgraded in place reports exactly what it reported before.
+#[test]
+fn a_cache_from_before_the_kept_callbacks_upgrades_to_the_same_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    apply(
+        &mut s,
+        &[
+            ev("B1", 1, 1, "valid", "2026-10-08T09:00:00+08:00", "A01"),
+            ev("B2", 1, 2, "valid", "2026-10-09T09:00:00+08:00", "A02"),
+            ev("B3", 1, 1, "valid", "2026-10-12T09:00:00+08:00", "A01"),
+        ],
+    );
+    for eval in ["B1", "B2"] {
+        act(
+            &mut s,
+            eval,
+            Action::Verify {
+                outcome: VerifyOutcome::NoLegalBasis,
+                note: "已解释".into(),
+            },
+            "2026-10-13T09:00:00+08:00",
+        );
+    }
+    let calls = [
+        (
+            "B1",
+            CallbackResult::Unreachable,
+            "2026-10-14T09:00:00+08:00",
+        ),
+        ("B1", CallbackResult::Satisfied, "2026-10-15T09:00:00+08:00"),
+        (
+            "B2",
+            CallbackResult::Unreachable,
+            "2026-10-14T10:00:00+08:00",
+        ),
+    ];
+    for (eval, result, when) in calls {
+        let note = "回访".to_string();
+        act(&mut s, eval, Action::Callback { result, note }, when);
+    }
+    let now: DateTime<Utc> = "2026-11-23T00:00:00Z".parse().unwrap();
+    let report = |s: &Store| build(s, "2026-10", None, ReportSettings::default(), now).unwrap();
+    let r = report(&s);
+    let callbacks: Vec<&str> = r.ledger.iter().map(|l| l.callback.as_str()).collect();
+    assert_eq!(callbacks, ["满意", "联系不上", "—"], "{callbacks:?}");
+    let before = hcp_report::to_json(&r).unwrap();
+    drop(s);
+    {
+        let db = rusqlite::Connection::open(dir.path().join("hcp.db")).unwrap();
+        db.execute_batch(
+            "DROP TRIGGER cases_callback_outcomes;
+             DROP INDEX cases_report_facts;
+             ALTER TABLE cases DROP COLUMN callback_outcomes;
+             CREATE INDEX cases_report_facts ON cases (evaluated_at, hall_id, kind, case_id,
+                 evaluation_id, state, due_at, rating_level, rating_valid, paused_working_days,
+                 acted_closed_at);
+             PRAGMA user_version = 28;",
+        )
+        .unwrap();
+    }
+    let s = Store::open(dir.path().join("hcp.db")).unwrap();
+    assert_eq!(s.schema_version().unwrap(), 29);
+    case_ratings_match(dir.path(), "upgraded");
+    assert_eq!(hcp_report::to_json(&report(&s)).unwrap(), before);
 }

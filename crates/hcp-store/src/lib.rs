@@ -146,6 +146,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0026_alert_counts.sql"),
     include_str!("../migrations/0027_case_rating.sql"),
     include_str!("../migrations/0028_report_case_facts.sql"),
+    include_str!("../migrations/0029_case_callbacks.sql"),
 ];
 
 /// The schema version this build writes.

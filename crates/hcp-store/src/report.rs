@@ -57,9 +57,8 @@ pub struct ReportCase {
     pub comment: Option<String>,
     /// 整改措施 (the latest rectification).
     pub measures: Option<String>,
-    /// Callbacks recorded: (UTC, outcome) — empty as read; a report fills them in
-    /// from [`Store::report_callbacks`].
-    pub callbacks: Vec<(String, String)>,
+    /// The outcomes of the callbacks recorded (storage names), in order.
+    pub callbacks: Vec<String>,
     /// The current deadline (UTC).
     pub due_at: Option<String>,
 }
@@ -76,7 +75,8 @@ pub struct OverdueCount {
 }
 
 /// What a report reads of a case (`cases c`, joined by [`REPORT_CASE_JOIN`]); the
-/// 15th column is the closing time as the case body keeps it.
+/// 15th column is the closing time as the case body keeps it, the 16th the
+/// callbacks' outcomes (migration 0029).
 const REPORT_CASE_COLUMNS: &str = "c.case_id, c.kind, c.hall_id, c.evaluation_id, c.state,
     c.paused_working_days, c.evaluated_at,
     e.status IS NOT NULL AND e.status <> 'withdrawn' AND e.excluded = 0,
@@ -84,7 +84,7 @@ const REPORT_CASE_COLUMNS: &str = "c.case_id, c.kind, c.hall_id, c.evaluation_id
     (SELECT measures FROM rectifications r
       WHERE r.hall_id = c.hall_id AND r.evaluation_id = c.evaluation_id
       ORDER BY r.submitted_at DESC LIMIT 1),
-    c.due_at, c.acted_closed_at";
+    c.due_at, c.acted_closed_at, c.callback_outcomes";
 
 /// The same without what only a ledger line shows (department, window, comment,
 /// measures: `NULL`), for the cases the figures count.
@@ -93,7 +93,7 @@ const REPORT_CASE_COLUMNS: &str = "c.case_id, c.kind, c.hall_id, c.evaluation_id
 /// index `cases_report_facts`, so the case rows are not read either.
 const REPORT_CASE_FACTS: &str = "c.case_id, c.kind, c.hall_id, c.evaluation_id, c.state,
     c.paused_working_days, c.evaluated_at, c.rating_valid, c.rating_level, NULL, NULL, NULL,
-    NULL, c.due_at, c.acted_closed_at";
+    NULL, c.due_at, c.acted_closed_at, c.callback_outcomes";
 
 /// [`Store::report_cases`]'s statement.
 pub(crate) fn report_cases_sql() -> String {
@@ -590,40 +590,14 @@ impl Store {
                 window_no: r.get(10)?,
                 comment: r.get(11)?,
                 measures: r.get(12)?,
-                callbacks: vec![],
+                callbacks: r
+                    .get::<_, Option<String>>(15)?
+                    .map(|s| s.split(',').map(str::to_owned).collect())
+                    .unwrap_or_default(),
                 due_at: r.get(13)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Every callback recorded, by case: (UTC, outcome) in the order recorded. A
-    /// report reads them once and fills in the `callbacks` of the cases it read
-    /// (the `report_*cases*` reads leave them empty).
-    pub fn report_callbacks(
-        &self,
-    ) -> Result<std::collections::HashMap<i64, Vec<(String, String)>>> {
-        let mut callbacks: std::collections::HashMap<i64, Vec<(String, String)>> =
-            std::collections::HashMap::new();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT CAST(substr(subject, 6) AS INTEGER), coalesce(json_extract(detail, '$.acted_at'), at),
-                    json_extract(detail, '$.outcome')
-             FROM audit_log INDEXED BY audit_log_callbacks
-             WHERE action = 'callback' AND subject LIKE 'case:%' ORDER BY seq",
-        )?;
-        for r in stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-            ))
-        })? {
-            let (id, at, outcome) = r?;
-            if let Some(o) = outcome {
-                callbacks.entry(id).or_default().push((at, o));
-            }
-        }
-        Ok(callbacks)
     }
 
     /// Appeals filed in `[from, to)` with their verdicts.
